@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Upcoming features that keep imports honest: a C module imported `internal` cannot leak its types.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "shadowsync",
+    products: [
+        .executable(name: "shadowsync", targets: ["shadowsync"]),
+        .executable(name: "shadowsync-bench", targets: ["shadowsync-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries: modulemaps only, one per library, each imported by exactly one wrapper target.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // No pkgConfig: libstrophe.pc carries -DLIBXMPP_VERSION_* Cflags that SwiftPM refuses (spike G11).
+        .systemLibrary(name: "CStrophe", providers: [.apt(["libstrophe-dev"])]),
+        .target(name: "CShims"),
+
+        // MARK: Vocabulary: domain types and protocols, no C, no I/O.
+        .target(name: "ShadowCore", swiftSettings: strict),
+
+        // MARK: Wrappers and formats.
+        .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
+        .target(name: "ShadowFS", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
+
+        // MARK: Engine and command line.
+        .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"], swiftSettings: strict),
+        .target(name: "ShadowCLI", dependencies: [
+            "ShadowEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict),
+        .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"],
+                          swiftSettings: strict),
+
+        // MARK: Tests.
+        .testTarget(name: "ShadowCoreTests", dependencies: ["ShadowCore"]),
+        .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"]),
+        .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
+        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore"]),
+    ]
+)

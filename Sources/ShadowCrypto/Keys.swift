@@ -1,0 +1,156 @@
+public import ShadowCore
+
+/// Sizes of the key hierarchy (docs/FORMAT.md §Keys).
+public enum KeySizes {
+    public static let vaultSecret = 32   // crypto_kdf_KEYBYTES
+    public static let readSecret = 32
+    public static let vaultID = 16       // enough for a public identifier; collisions only confuse, never weaken
+    public static let rootPublicKey = 32 // Ed25519
+    public static let deviceID = 16
+}
+
+/// What a key holder can do. The three levels follow Tahoe-LAFS's write → read → verify chain.
+public enum CapabilityLevel: UInt8, Sendable, CustomStringConvertible {
+    case readWrite = 1
+    case readOnly = 2
+    case verifyOnly = 3
+
+    public var description: String {
+        switch self {
+        case .readWrite: return "read-write"
+        case .readOnly: return "read-only"
+        case .verifyOnly: return "verify-only"
+        }
+    }
+
+    var textPrefix: String {
+        switch self {
+        case .readWrite: return "shdw1-rw-"
+        case .readOnly: return "shdw1-ro-"
+        case .verifyOnly: return "shdw1-vk-"
+        }
+    }
+}
+
+/// The symmetric keys of one read epoch: everything needed to decrypt and to encrypt deterministically.
+/// Each comes from crypto_kdf over the epoch's read secret with its own 8-byte context and id.
+public final class ReadKeys: Sendable {
+    public let epoch: UInt32
+    let contentSIV: SecretBytes     // kdf(RS, 1, "shdwcont")
+    let contentAEAD: SecretBytes    // kdf(RS, 2, "shdwcont")
+    let fileID: SecretBytes         // kdf(RS, 3, "shdwcont")
+    let nameMAC: SecretBytes        // kdf(RS, 1, "shdwname")
+    let nameStream: SecretBytes     // kdf(RS, 2, "shdwname")
+    let locator: SecretBytes        // kdf(RS, 3, "shdwname")
+    let metadata: SecretBytes       // kdf(RS, 1, "shdwmeta")
+    /// For the XMPP doorbell (issue 6): seals doorbell payloads.
+    public let doorbell: SecretBytes  // kdf(RS, 1, "shdwbell")
+    /// Opaque folder tag the doorbell carries so a receiver can tell vaults apart without naming them.
+    public let doorbellTag: SecretBytes // kdf(RS, 2, "shdwbell")
+    let readSecret: SecretBytes
+
+    init(readSecret: SecretBytes, epoch: UInt32) {
+        self.readSecret = readSecret
+        self.epoch = epoch
+        contentSIV = KDF.derive(from: readSecret, id: 1, context: "shdwcont")
+        contentAEAD = KDF.derive(from: readSecret, id: 2, context: "shdwcont")
+        fileID = KDF.derive(from: readSecret, id: 3, context: "shdwcont")
+        nameMAC = KDF.derive(from: readSecret, id: 1, context: "shdwname")
+        nameStream = KDF.derive(from: readSecret, id: 2, context: "shdwname")
+        locator = KDF.derive(from: readSecret, id: 3, context: "shdwname")
+        metadata = KDF.derive(from: readSecret, id: 1, context: "shdwmeta")
+        doorbell = KDF.derive(from: readSecret, id: 1, context: "shdwbell")
+        doorbellTag = KDF.derive(from: readSecret, id: 2, context: "shdwbell", length: 16)
+    }
+}
+
+/// A vault's keys as far as a capability reaches. Built from a capability; never from parts.
+public final class VaultKeys: Sendable {
+    public let level: CapabilityLevel
+    public let vaultID: [UInt8]
+    public let rootPublicKey: [UInt8]
+    /// Present for read-write and read-only holders.
+    public let read: ReadKeys?
+    let signingKey: SecretBytes?      // Ed25519 secret key, read-write only
+    let capabilityPayload: SecretBytes
+
+    public var canDecrypt: Bool { read != nil }
+    public var canSign: Bool { signingKey != nil }
+
+    /// Generates a new vault: 32 random bytes are the whole secret.
+    public static func generate() -> VaultKeys {
+        let vs = Sodium.randomSecret(KeySizes.vaultSecret)
+        return VaultKeys(vaultSecret: vs)
+    }
+
+    /// Deterministic construction from a known vault secret (test vectors, recovery).
+    public convenience init(vaultSecretBytes: [UInt8]) throws(ShadowError) {
+        guard vaultSecretBytes.count == KeySizes.vaultSecret else {
+            throw ShadowError(.badCapability, "a vault secret is \(KeySizes.vaultSecret) bytes, got \(vaultSecretBytes.count)")
+        }
+        self.init(vaultSecret: SecretBytes(copying: vaultSecretBytes))
+    }
+
+    init(vaultSecret vs: SecretBytes) {
+        let seed = KDF.derive(from: vs, id: 1, context: "shdwroot")
+        let rs0 = KDF.derive(from: vs, id: 2, context: "shdwroot")
+        let (pk, sk) = Ed25519.keypair(seed: seed)
+        level = .readWrite
+        rootPublicKey = pk
+        vaultID = VaultKeys.vaultID(for: pk)
+        read = ReadKeys(readSecret: rs0, epoch: 0)
+        signingKey = sk
+        var payload = [CapabilityLevel.readWrite.rawValue] + vs.exposedCopy()
+        capabilityPayload = SecretBytes(copying: payload)
+        Sodium.wipe(&payload)
+    }
+
+    init(readSecret: SecretBytes, epoch: UInt32, rootPublicKey pk: [UInt8]) {
+        level = .readOnly
+        rootPublicKey = pk
+        vaultID = VaultKeys.vaultID(for: pk)
+        read = ReadKeys(readSecret: readSecret, epoch: epoch)
+        signingKey = nil
+        var payload = [CapabilityLevel.readOnly.rawValue] + LE.bytes(epoch) + readSecret.exposedCopy() + pk
+        capabilityPayload = SecretBytes(copying: payload)
+        Sodium.wipe(&payload)
+    }
+
+    init(rootPublicKey pk: [UInt8]) {
+        level = .verifyOnly
+        rootPublicKey = pk
+        vaultID = VaultKeys.vaultID(for: pk)
+        read = nil
+        signingKey = nil
+        capabilityPayload = SecretBytes(copying: [CapabilityLevel.verifyOnly.rawValue] + pk)
+    }
+
+    /// vault_id = BLAKE2b-128(personal "SHDW-vaultid-v1", PK_root): public, names the vault in signed data.
+    static func vaultID(for rootPublicKey: [UInt8]) -> [UInt8] {
+        Blake2b.hash(rootPublicKey, key: nil, outputLength: KeySizes.vaultID, personal: Personal("SHDW-vaultid-v1"))
+    }
+
+    /// The same vault seen through a lesser capability (read-write → read-only → verify-only).
+    public func attenuated(to target: CapabilityLevel) throws(ShadowError) -> VaultKeys {
+        guard target.rawValue >= level.rawValue else {
+            throw ShadowError(.insufficientCapability, "a \(level) key cannot produce a \(target) key")
+        }
+        switch target {
+        case .readWrite: return self
+        case .readOnly:
+            guard let read else { throw ShadowError(.insufficientCapability, "a \(level) key has no read secret") }
+            return VaultKeys(readSecret: read.readSecret, epoch: read.epoch, rootPublicKey: rootPublicKey)
+        case .verifyOnly:
+            return VaultKeys(rootPublicKey: rootPublicKey)
+        }
+    }
+
+    /// The read keys, or an error a user understands.
+    public func requireRead() throws(ShadowError) -> ReadKeys {
+        guard let read else {
+            throw ShadowError(.insufficientCapability, "this is a verify-only key: it can check signatures but not decrypt",
+                              advice: "use a read-only or read-write key (shadowsync key export on a machine that has one)")
+        }
+        return read
+    }
+}

@@ -1,0 +1,198 @@
+public import ShadowCore
+
+/// What a name record says about one entry of the plaintext tree.
+public enum EntryKind: Equatable, Sendable {
+    /// A regular file: its length and the SIV of its content object (which pins that object).
+    case file(length: UInt64, siv: [UInt8], executable: Bool)
+    case directory
+    /// A symbolic link: the target bytes, never followed by the agent.
+    case symlink(target: [UInt8])
+
+    var typeByte: UInt8 {
+        switch self {
+        case .file: return 1
+        case .directory: return 2
+        case .symlink: return 3
+        }
+    }
+}
+
+public struct NameRecord: Equatable, Sendable {
+    public let path: PlainPath
+    public let kind: EntryKind
+
+    public init(path: PlainPath, kind: EntryKind) {
+        self.path = path
+        self.kind = kind
+    }
+}
+
+/// Where an entry lives in the shadow tree: `d/<c0>/<c1>/<c2…c31>.n` and `.c`. 32 base32 characters of a
+/// keyed BLAKE2b-160 of the path, so the server learns neither names, their lengths nor the tree shape.
+public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public static let length = 32
+    public let text: String
+
+    public enum Role: Sendable { case name, content }
+
+    init(unchecked text: String) { self.text = text }
+
+    public var nameObjectPath: String { objectPath(suffix: "n") }
+    public var contentObjectPath: String { objectPath(suffix: "c") }
+
+    private func objectPath(suffix: String) -> String {
+        let c = Array(text)
+        return "d/\(c[0])/\(c[1])/\(String(c[2...])).\(suffix)"
+    }
+
+    /// Parses a shadow-tree path; nil unless it is exactly a well-formed object path.
+    public static func parse(objectPath: String) -> (Locator, Role)? {
+        let b = Array(objectPath.utf8)
+        // "d/" + 1 + "/" + 1 + "/" + 30 + "." + 1 = 39 bytes
+        guard b.count == 39, b[0] == UInt8(ascii: "d"), b[1] == UInt8(ascii: "/"), b[3] == UInt8(ascii: "/"),
+              b[5] == UInt8(ascii: "/"), b[36] == UInt8(ascii: ".") else { return nil }
+        let chars = [b[2], b[4]] + Array(b[6..<36])
+        guard chars.allSatisfy({ Base32.alphabet.contains($0) }) else { return nil }
+        // 160 bits = exactly 32 base32 characters, so no trailing-bit ambiguity exists.
+        let role: Role
+        switch b[37] {
+        case UInt8(ascii: "n"): role = .name
+        case UInt8(ascii: "c"): role = .content
+        default: return nil
+        }
+        return (Locator(unchecked: String(decoding: chars, as: UTF8.self)), role)
+    }
+
+    public static func < (a: Locator, b: Locator) -> Bool { a.text < b.text }
+    public var description: String { text }
+}
+
+/// Encrypted name records (FORMAT.md §Name record): deterministic SIV encryption of a padded record.
+public struct NameCipher: Sendable {
+    let keys: ReadKeys
+    let vaultID: [UInt8]
+    static let magic = Array("SHN1".utf8)
+    static let headerSize = 24
+    static let tagSize = 16
+    /// Records are padded to a multiple of 64 bytes, so only the path length's 64-byte bucket leaks.
+    static let recordQuantum = 64
+    /// Fixed part of R: type, flags, reserved(2), length(8), siv(32), path length(2), target length(2).
+    static let fixedRecordBytes = 1 + 1 + 2 + 8 + 32 + 2 + 2
+    static let maxSymlinkTarget = maxPathBytes - 1
+
+    public init(keys: VaultKeys) throws(ShadowError) {
+        self.keys = try keys.requireRead()
+        self.vaultID = keys.vaultID
+    }
+
+    /// loc = base32(BLAKE2b-160(key K_loc, personal "SHDW-locator-v1", path)).
+    public func locator(for path: PlainPath) -> Locator {
+        Locator(unchecked: Base32.encode(Blake2b.hash(path.bytes, key: keys.locator, outputLength: 20, personal: Personal("SHDW-locator-v1"))))
+    }
+
+    private func header(tag: [UInt8]) -> [UInt8] { NameCipher.magic + LE.bytes(keys.epoch) + tag }
+
+    private func mac(_ record: [UInt8]) -> [UInt8] {
+        let h = Blake2b(key: keys.nameMAC, outputLength: NameCipher.tagSize, personal: Personal("SHDW-name-v1"))
+        h.update(NameCipher.magic + LE.bytes(keys.epoch))
+        h.update(vaultID)
+        h.update(record)
+        return h.finish()
+    }
+
+    public func seal(_ record: NameRecord) throws(ShadowError) -> [UInt8] {
+        var flags: UInt8 = 0
+        var length: UInt64 = 0
+        var siv = [UInt8](repeating: 0, count: ContentHeader.sivSize)
+        var target: [UInt8] = []
+        switch record.kind {
+        case .file(let l, let s, let executable):
+            guard s.count == ContentHeader.sivSize else { throw ShadowError(.invalidArgument, "content siv must be 32 bytes") }
+            length = l
+            siv = s
+            if executable { flags |= 1 }
+        case .directory: break
+        case .symlink(let t):
+            guard !t.isEmpty, t.count <= NameCipher.maxSymlinkTarget, !t.contains(0) else {
+                throw ShadowError(.invalidPath, "symlink \(record.path) has an empty, too long or NUL-containing target")
+            }
+            target = t
+        }
+        var r: [UInt8] = [record.kind.typeByte, flags, 0, 0] + LE.bytes(length) + siv
+        r += LE.bytes(UInt16(record.path.bytes.count)) + record.path.bytes
+        r += LE.bytes(UInt16(target.count)) + target
+        let padded = (r.count + NameCipher.recordQuantum - 1) / NameCipher.recordQuantum * NameCipher.recordQuantum
+        r += [UInt8](repeating: 0, count: padded - r.count)
+        let tag = mac(r)
+        let body = XChaCha20.xor(r, nonce: tag + [UInt8](repeating: 0, count: 8), key: keys.nameStream)
+        return header(tag: tag) + body
+    }
+
+    /// Opens a name record found at `locator`; refuses it unless it authenticates, is canonical, and
+    /// belongs at exactly that locator (the server cannot move or duplicate records).
+    public func open(_ bytes: [UInt8], at locator: Locator) throws(ShadowError) -> NameRecord {
+        let hs = NameCipher.headerSize
+        guard bytes.count >= hs + NameCipher.recordQuantum, (bytes.count - hs) % NameCipher.recordQuantum == 0 else {
+            throw ShadowError(.malformedObject, "name record of \(bytes.count) bytes has an impossible size (truncated or extended)")
+        }
+        guard Array(bytes[0..<4]) == NameCipher.magic else {
+            throw ShadowError(.malformedObject, "not a ShadowSync name record (bad magic)")
+        }
+        let epoch = LE.read(UInt32.self, bytes, at: 4)
+        guard epoch == keys.epoch else {
+            throw ShadowError(.unsupportedVersion, "name record is sealed under key epoch \(epoch), this key holds epoch \(keys.epoch)")
+        }
+        let tag = Array(bytes[8..<hs])
+        var r = XChaCha20.xor(Array(bytes[hs...]), nonce: tag + [UInt8](repeating: 0, count: 8), key: keys.nameStream)
+        defer { Sodium.wipe(&r) }
+        guard Sodium.equal(mac(r), tag) else {
+            throw ShadowError(.authenticationFailed, "name record at \(locator) failed authentication: altered by the server or a wrong key")
+        }
+        let record = try NameCipher.parseRecord(r)
+        guard locator == self.locator(for: record.path) else {
+            throw ShadowError(.locatorMismatch, "name record for \(record.path) was found at \(locator), not its own locator: the server moved or duplicated it")
+        }
+        return record
+    }
+
+    /// Strict parse of an authenticated record: every unused field must be zero, padding minimal.
+    static func parseRecord(_ r: [UInt8]) throws(ShadowError) -> NameRecord {
+        func bad(_ why: String) -> ShadowError { ShadowError(.nonCanonical, "name record is not canonical: \(why)") }
+        let type = r[0], flags = r[1]
+        guard r[2] == 0, r[3] == 0 else { throw bad("reserved bytes set") }
+        let length = LE.read(UInt64.self, r, at: 4)
+        let siv = Array(r[12..<44])
+        let pathLength = Int(LE.read(UInt16.self, r, at: 44))
+        let pathEnd = 46 + pathLength
+        guard pathEnd + 2 <= r.count else { throw bad("path runs past the record") }
+        let targetLength = Int(LE.read(UInt16.self, r, at: pathEnd))
+        let used = pathEnd + 2 + targetLength
+        guard used <= r.count else { throw bad("symlink target runs past the record") }
+        let padded = (used + recordQuantum - 1) / recordQuantum * recordQuantum
+        guard padded == r.count else { throw bad("padding longer than needed") }
+        guard r[used...].allSatisfy({ $0 == 0 }) else { throw bad("non-zero padding") }
+        let path: PlainPath
+        do { path = try PlainPath(bytes: Array(r[46..<pathEnd])) } catch {
+            throw ShadowError(.invalidPath, "name record holds an invalid path: \(error.message)")
+        }
+        let kind: EntryKind
+        switch type {
+        case 1:
+            guard flags & ~1 == 0, targetLength == 0 else { throw bad("file with unknown flags or a link target") }
+            kind = .file(length: length, siv: siv, executable: flags & 1 == 1)
+        case 2:
+            guard flags == 0, length == 0, siv.allSatisfy({ $0 == 0 }), targetLength == 0 else { throw bad("directory with file fields") }
+            kind = .directory
+        case 3:
+            guard flags == 0, length == 0, siv.allSatisfy({ $0 == 0 }), targetLength > 0, targetLength <= maxSymlinkTarget else {
+                throw bad("symlink with file fields or a bad target length")
+            }
+            let target = Array(r[(pathEnd + 2)..<used])
+            guard !target.contains(0) else { throw bad("symlink target contains NUL") }
+            kind = .symlink(target: target)
+        default:
+            throw ShadowError(.unsupportedVersion, "name record has unknown entry type \(type)")
+        }
+        return NameRecord(path: path, kind: kind)
+    }
+}

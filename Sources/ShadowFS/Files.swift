@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+
+/// A regular file read positionally. Opened with O_NOFOLLOW: a symlink is never read through.
+public final class FileSource: ByteSource {
+    private let descriptor: Descriptor
+    public let path: BytePath
+    public let length: UInt64
+
+    public init(_ path: BytePath) throws(ShadowError) {
+        self.path = path
+        descriptor = try Descriptor.open(path, flags: O_RDONLY | O_NOFOLLOW)
+        let st = try descriptor.stat(path)
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ShadowError(.invalidArgument, "\(path) is not a regular file")
+        }
+        length = UInt64(st.st_size)
+    }
+
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ShadowError) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        return try retryingEINTR("cannot read", path) { pread(descriptor.fd, buffer.baseAddress!, buffer.count, off_t(offset)) }
+    }
+}
+
+/// Writes a new version of a file so that readers see either the old one or the whole new one:
+/// temp file in the same directory (O_EXCL, O_NOFOLLOW), fsync, rename over the target, fsync the
+/// directory. Dropped without `commit()`, the temp file is removed and the target is untouched.
+public final class AtomicFileWriter: ByteSink {
+    public let destination: BytePath
+    let temporary: BytePath
+    private var descriptor: Descriptor?
+    private var committed = false
+
+    /// Temp names start with this so scanners can recognise and skip them.
+    public static let temporaryPrefix = ".shadowsync-tmp-"
+
+    public init(destination: BytePath, mode: UInt32 = 0o644) throws(ShadowError) {
+        self.destination = destination
+        var suffix = ""
+        for _ in 0..<12 { suffix.append(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(UInt32.random(in: 0..<26))))) }
+        temporary = destination.directory.appending(bytes: Array(AtomicFileWriter.temporaryPrefix.utf8) + Array(suffix.utf8))
+        descriptor = try Descriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode_t(mode))
+        // The umask may have narrowed the mode; a key file must be exactly 0600, a plaintext file as asked.
+        try retryingEINTR("cannot chmod", temporary) { fchmod(descriptor!.fd, mode_t(mode)) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(ShadowError) {
+        guard let descriptor else { throw ShadowError(.invalidArgument, "write after commit to \(destination)") }
+        try descriptor.writeAll(bytes, temporary)
+    }
+
+    /// Makes the new contents durable and visible under the destination name.
+    public func commit() throws(ShadowError) {
+        guard let descriptor, !committed else { return }
+        try descriptor.sync(temporary)
+        descriptor.close()
+        self.descriptor = nil
+        let tmp = temporary, dst = destination
+        try retryingEINTR("cannot rename into place", dst) {
+            tmp.withCString { t in dst.withCString { d in rename(t, d) } }
+        }
+        committed = true
+        try FileSystem.syncDirectory(destination.directory)
+    }
+
+    /// Discards the temp file (also done on deinit when not committed).
+    public func abandon() {
+        descriptor?.close()
+        descriptor = nil
+        if !committed {
+            _ = temporary.withCString { unlink($0) }
+            committed = true  // nothing left to clean
+        }
+    }
+
+    deinit { abandon() }
+}
+
+public enum FileSystem {
+    /// Writes `bytes` atomically with exactly `mode`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: BytePath, mode: UInt32) throws(ShadowError) {
+        let w = try AtomicFileWriter(destination: path, mode: mode)
+        try bytes.withBytes { (b) throws(ShadowError) in try w.write(b) }
+        try w.commit()
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes (no symlinks followed).
+    public static func readFile(_ path: BytePath, limit: Int = 1 << 20) throws(ShadowError) -> [UInt8] {
+        let src = try FileSource(path)
+        guard src.length <= UInt64(limit) else {
+            throw ShadowError(.invalidArgument, "\(path) is \(src.length) bytes, more than the \(limit) expected")
+        }
+        var out = [UInt8](repeating: 0, count: Int(src.length))
+        let n = try out.withMutableBytes { (b) throws(ShadowError) in try src.readFully(at: 0, into: b) }
+        guard n == out.count else { throw ShadowError(.sourceChanged, "\(path) changed while it was read") }
+        return out
+    }
+
+    /// Permission bits of a path (lstat: a symlink reports itself).
+    public static func permissions(of path: BytePath) throws(ShadowError) -> UInt32 {
+        var st = Glibc.stat()
+        try retryingEINTR("cannot stat", path) { path.withCString { lstat($0, &st) } }
+        return UInt32(st.st_mode) & 0o7777
+    }
+
+    public static func exists(_ path: BytePath) -> Bool {
+        var st = Glibc.stat()
+        return path.withCString { lstat($0, &st) } == 0
+    }
+
+    public static func createDirectory(_ path: BytePath, mode: UInt32 = 0o700) throws(ShadowError) {
+        let rc = path.withCString { mkdir($0, mode_t(mode)) }
+        if rc != 0 && errno != EEXIST { throw systemError("cannot create directory", path) }
+    }
+
+    public static func syncDirectory(_ path: BytePath) throws(ShadowError) {
+        let d = try Descriptor.open(path, flags: O_RDONLY | O_DIRECTORY)
+        try d.sync(path)
+    }
+
+    /// Names in a directory (without "." and ".."), as bytes.
+    public static func list(_ path: BytePath) throws(ShadowError) -> [[UInt8]] {
+        guard let dir = path.withCString({ opendir($0) }) else { throw systemError("cannot list", path) }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            if name == [46] || name == [46, 46] { continue }
+            names.append(name)
+        }
+        return names
+    }
+}
+
+extension FileSystem {
+    /// A new private directory under $TMPDIR (or /tmp).
+    public static func makeTemporaryDirectory(prefix: String) throws(ShadowError) -> BytePath {
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array(BytePath(base).appending(prefix + "XXXXXX").bytes.map { CChar(bitPattern: $0) }) + [0]
+        guard let p = mkdtemp(&template) else { throw systemError("cannot create a temporary directory in", BytePath(base)) }
+        return BytePath(bytes: Array(UnsafeBufferPointer(start: p, count: strlen(p)).map { UInt8(bitPattern: $0) }))
+    }
+
+    /// Removes a tree without following symlinks.
+    public static func removeTree(_ path: BytePath) throws(ShadowError) {
+        var st = Glibc.stat()
+        guard path.withCString({ lstat($0, &st) }) == 0 else {
+            if errno == ENOENT { return }
+            throw systemError("cannot stat", path)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree(path.appending(bytes: name)) }
+            try retryingEINTR("cannot remove directory", path) { path.withCString { rmdir($0) } }
+        } else {
+            try retryingEINTR("cannot remove", path) { path.withCString { unlink($0) } }
+        }
+    }
+
+    public static func createSymlink(_ path: BytePath, target: [UInt8]) throws(ShadowError) {
+        let t = BytePath(bytes: target)
+        try retryingEINTR("cannot create symlink", path) { t.withCString { tc in path.withCString { symlink(tc, $0) } } }
+    }
+}

@@ -1,0 +1,147 @@
+// Benchmarks: figures printed side by side in one run, so ratios survive a noisy machine.
+//   swift run -c release shadowsync-bench crypto [--size-mib N] [--file-gib N] [--dir DIR]
+//   swift run -c release shadowsync-bench vectors        (prints the FORMAT.md test vectors)
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import ShadowCore
+import ShadowCrypto
+import ShadowFS
+import Foundation
+
+setvbuf(stdout, nil, _IOLBF, 0)
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func option(_ name: String, default value: Int) -> Int {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
+    return value
+}
+
+func stringOption(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
+    return nil
+}
+
+/// A sink that throws bytes away (measures the cipher, not the disk).
+final class DiscardSink: ByteSink {
+    var count: UInt64 = 0
+    func write(_ bytes: UnsafeRawBufferPointer) throws(ShadowError) { count += UInt64(bytes.count) }
+}
+
+func mbps(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / 1e6 }
+
+func benchCrypto() throws(ShadowError) {
+    let sizeMiB = option("--size-mib", default: 256)
+    let fileGiB = option("--file-gib", default: 1)
+    let rounds = option("--rounds", default: 3)
+    let keys = try VaultKeys(vaultSecretBytes: Array(0..<32))
+    let read = try keys.requireRead()
+    let cipher = ContentCipher(keys: read)
+    let size = sizeMiB << 20
+    print("crypto benchmark: \(sizeMiB) MiB in memory, best of \(rounds) rounds each; \(fileGiB) GiB file streamed from disk")
+    let buffer = Array(repeating: UInt8(0x5a), count: size)
+    let source = MemorySource(buffer)
+    let fid = FileID.forNewPath(try PlainPath("bench.bin"), keys: read)
+
+    // Raw AEAD: the same 64 KiB chunking, no SIV pass, no header: the ceiling we compare against.
+    let chunk = 1 << 16
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk + XChaCha20Poly1305.tagBytes, alignment: 16)
+    defer { out.deallocate() }
+    let nonce = [UInt8](repeating: 7, count: XChaCha20Poly1305.nonceBytes)
+    var raw = Double.infinity, enc = Double.infinity, dec = Double.infinity
+    let ciphertext = try cipher.encrypt(buffer, fileID: fid, parameters: .default)
+    for _ in 0..<rounds {
+        var t = now()
+        buffer.withUnsafeBytes { b in nonce.withUnsafeBytes { n in
+            var off = 0
+            while off < size {
+                let len = min(chunk, size - off)
+                XChaCha20Poly1305.seal(key: read.doorbell, nonce: n, ad: UnsafeRawBufferPointer(start: nil, count: 0),
+                                       plaintext: UnsafeRawBufferPointer(rebasing: b[off..<(off + len)]), into: out)
+                off += len
+            }
+        } }
+        raw = min(raw, now() - t)
+        t = now()
+        try cipher.encrypt(source, fileID: fid, to: DiscardSink())
+        enc = min(enc, now() - t)
+        t = now()
+        try cipher.decrypt(MemorySource(ciphertext), to: DiscardSink())
+        dec = min(dec, now() - t)
+    }
+    let rawRate = mbps(size, raw)
+    print(String(format: "  raw XChaCha20-Poly1305 (64 KiB chunks)  %8.1f MB/s   1.00x", rawRate))
+    print(String(format: "  shdw/1 encrypt (2 passes, SIV)          %8.1f MB/s   %.2fx of raw", mbps(size, enc), mbps(size, enc) / rawRate))
+    print(String(format: "  shdw/1 decrypt (verify + SIV)           %8.1f MB/s   %.2fx of raw", mbps(size, dec), mbps(size, dec) / rawRate))
+
+    // Streamed file: a sparse file of `fileGiB` GiB, encrypted to disk and decrypted back, peak RSS measured.
+    guard fileGiB > 0 else { return }
+    let dir: BytePath
+    if let given = stringOption("--dir") { dir = BytePath(given) } else { dir = try FileSystem.makeTemporaryDirectory(prefix: "shadowsync-bench-") }
+    defer { try? FileSystem.removeTree(dir) }
+    let plainPath = dir.appending("big.plain"), cipherPath = dir.appending("big.shdw")
+    let fd = plainPath.withCString { open($0, O_CREAT | O_WRONLY | O_TRUNC, 0o600) }
+    guard fd >= 0, ftruncate(fd, off_t(fileGiB) << 30) == 0 else { throw ShadowError(.ioFailure, "cannot create \(plainPath)") }
+    _ = pwrite(fd, "marker", 6, off_t(fileGiB) << 29)
+    close(fd)
+    ProcessFacts.resetPeakResident()
+    let rssBefore = ProcessFacts.residentBytes() ?? 0
+    var t = now()
+    let writer = try AtomicFileWriter(destination: cipherPath)
+    try cipher.encrypt(try FileSource(plainPath), fileID: fid, to: writer)
+    try writer.commit()
+    let encFile = now() - t
+    t = now()
+    try cipher.decrypt(try FileSource(cipherPath), to: DiscardSink())
+    let decFile = now() - t
+    let peak = ProcessFacts.peakResidentBytes() ?? 0
+    let bytes = fileGiB << 30
+    print(String(format: "  %d GiB file: encrypt to disk %.1f MB/s, decrypt %.1f MB/s", fileGiB, mbps(bytes, encFile), mbps(bytes, decFile)))
+    print(String(format: "  peak RSS during the file phase: %.1f MiB (RSS before it %.1f MiB; target < 32 MiB)",
+                 Double(peak) / 1048576, Double(rssBefore) / 1048576))
+}
+
+func printVectors() throws(ShadowError) {
+    let keys = try VaultKeys(vaultSecretBytes: Array(0..<32))
+    let read = try keys.requireRead()
+    print("vault secret      000102…1f (bytes 0..31)")
+    print("root public key   \(hexString(keys.rootPublicKey))")
+    print("vault id          \(hexString(keys.vaultID))")
+    print("rw capability     \(CapabilityText.encode(keys))")
+    print("ro capability     \(CapabilityText.encode(try keys.attenuated(to: .readOnly)))")
+    print("vk capability     \(CapabilityText.encode(try keys.attenuated(to: .verifyOnly)))")
+    let names = try NameCipher(keys: keys)
+    for p in ["Documents/Tax 2024/return.pdf", "a"] {
+        let path = try PlainPath(p)
+        print("locator(\(p))  \(names.locator(for: path).nameObjectPath)")
+        print("file id(\(p))  \(FileID.forNewPath(path, keys: read))")
+    }
+    let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+    for (label, data, pad) in [("empty, padme", [UInt8](), PaddingScheme.padme), ("\"hello\", none", Array("hello".utf8), .none), ("\"hello\", padme", Array("hello".utf8), .padme)] {
+        let ct = try ContentCipher(keys: read).encrypt(data, fileID: fid, parameters: ContentParameters(padding: pad))
+        print("content(\(label)) \(ct.count) bytes: \(hexString(ct))")
+    }
+    let rec = NameRecord(path: try PlainPath("a"), kind: .directory)
+    print("name record(dir \"a\") \(hexString(try names.seal(rec)))")
+    print("signature(commit, \"tree 0\") \(hexString(try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: keys)))")
+}
+
+do {
+    switch CommandLine.arguments.dropFirst().first {
+    case "crypto": try benchCrypto()
+    case "vectors": try printVectors()
+    default:
+        print("usage: shadowsync-bench crypto [--size-mib N] [--file-gib N] [--rounds N] [--dir DIR] | vectors")
+        exit(2)
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}

@@ -1,0 +1,3 @@
+import ShadowCLI
+
+ShadowsyncCLI.main()
