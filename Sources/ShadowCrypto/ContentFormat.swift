@@ -205,9 +205,11 @@ public struct ContentCipher: Sendable {
         rehash.update(header.prefix)
         var ad = headerBytes + [0]
         var nonce = Array(header.siv[0..<16]) + [UInt8](repeating: 0, count: 8)
-        var dataLength: UInt64 = 0
-        var position: UInt64 = 0   // offset in P′
+        var dataLength: UInt64 = 0     // L as the first chunk states it
+        var dataEndInP: UInt64 = 0     // 8 + L, clamped to P′ so a lying L cannot overflow anything
+        var position: UInt64 = 0       // offset in P′
         var offset = UInt64(ContentHeader.size)
+        var nonZeroPadding = false
         for index in 0..<chunkCount {
             let sealedCount = Int(index == chunkCount - 1 ? lastSealed : chunkSize + tag)
             let window = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedCount])
@@ -229,25 +231,28 @@ public struct ContentCipher: Sendable {
             var dataStart = 0
             if index == 0 {
                 dataLength = LE.read(UInt64.self, chunk, at: 0)
-                guard dataLength <= total - 8, Padding.paddedLength(8 + dataLength, scheme: header.padding) == total else {
-                    throw ShadowError(.nonCanonical, "content object's length field (\(dataLength)) does not match its padded size \(total)")
-                }
+                dataEndInP = 8 + min(dataLength, total - 8)
                 dataStart = 8
             }
             // Bytes of this chunk that are file data; the rest (after 8 + L) must be zero padding.
-            let dataEndInP = 8 + dataLength
             let dataEnd = dataEndInP > position ? Int(min(UInt64(plainCount), dataEndInP - position)) : 0
             if dataEnd > dataStart {
                 try sink.write(UnsafeRawBufferPointer(rebasing: chunk[dataStart..<dataEnd]))
             }
             let padStart = max(dataStart, dataEnd)
-            guard Sodium.isZero(UnsafeRawBufferPointer(rebasing: chunk[padStart..<plainCount])) else {
-                throw ShadowError(.nonCanonical, "content object has non-zero padding")
-            }
+            if !Sodium.isZero(UnsafeRawBufferPointer(rebasing: chunk[padStart..<plainCount])) { nonZeroPadding = true }
             position += UInt64(plainCount)
         }
         guard Sodium.equal(rehash.finish(), header.siv) else {
             throw ShadowError(.authenticationFailed, "content object's SIV does not match its plaintext: it was assembled from other objects' chunks or encrypted under another key")
+        }
+        // Everything authenticated, so only a key holder could have made these: they break canonical form,
+        // which the "never re-encrypt what matches" rule depends on.
+        guard dataLength <= total - 8, Padding.paddedLength(8 + dataLength, scheme: header.padding) == total else {
+            throw ShadowError(.nonCanonical, "content object's length field (\(dataLength)) does not match its padded size \(total)")
+        }
+        guard !nonZeroPadding else {
+            throw ShadowError(.nonCanonical, "content object has non-zero padding")
         }
         return header
     }

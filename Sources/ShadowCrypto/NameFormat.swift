@@ -48,8 +48,8 @@ public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Parses a shadow-tree path; nil unless it is exactly a well-formed object path.
     public static func parse(objectPath: String) -> (Locator, Role)? {
         let b = Array(objectPath.utf8)
-        // "d/" + 1 + "/" + 1 + "/" + 30 + "." + 1 = 39 bytes
-        guard b.count == 39, b[0] == UInt8(ascii: "d"), b[1] == UInt8(ascii: "/"), b[3] == UInt8(ascii: "/"),
+        // "d/" + 1 + "/" + 1 + "/" + 30 + "." + 1 = 38 bytes
+        guard b.count == 38, b[0] == UInt8(ascii: "d"), b[1] == UInt8(ascii: "/"), b[3] == UInt8(ascii: "/"),
               b[5] == UInt8(ascii: "/"), b[36] == UInt8(ascii: ".") else { return nil }
         let chars = [b[2], b[4]] + Array(b[6..<36])
         guard chars.allSatisfy({ Base32.alphabet.contains($0) }) else { return nil }

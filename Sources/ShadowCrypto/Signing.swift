@@ -42,7 +42,7 @@ public enum Signatures {
     public static func text(_ signature: [UInt8]) -> String { Hex.encode(signature) }
 
     public static func parse(text: String) throws(ShadowError) -> [UInt8] {
-        guard let b = Hex.decode(text.trimmingASCIIWhitespace()), b.count == size else {
+        guard let b = Hex.decode(text), b.count == size else {
             throw ShadowError(.signatureInvalid, "signature field is not 128 hex digits")
         }
         return b
@@ -80,7 +80,7 @@ public struct CommitMetadata: Equatable, Sendable {
     public static func open(_ text: String, keys: VaultKeys) throws(ShadowError) -> CommitMetadata {
         let read = try keys.requireRead()
         let n = XChaCha20Poly1305.nonceBytes
-        guard let b = Hex.decode(text.trimmingASCIIWhitespace()), b.count == n + plainSize + XChaCha20Poly1305.tagBytes else {
+        guard let b = Hex.decode(text), b.count == n + plainSize + XChaCha20Poly1305.tagBytes else {
             throw ShadowError(.malformedObject, "commit metadata has the wrong size or is not hex")
         }
         guard let m = XChaCha20Poly1305.open(key: read.metadata, nonce: Array(b[0..<n]), ad: adLabel + keys.vaultID, ciphertext: Array(b[n...])) else {
@@ -93,13 +93,4 @@ public struct CommitMetadata: Equatable, Sendable {
 
     /// A fresh random device identifier.
     public static func newDeviceID() -> [UInt8] { Sodium.random(KeySizes.deviceID) }
-}
-
-extension String {
-    func trimmingASCIIWhitespace() -> String {
-        let b = Array(utf8)
-        let isWS: (UInt8) -> Bool = { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
-        guard let first = b.firstIndex(where: { !isWS($0) }), let last = b.lastIndex(where: { !isWS($0) }) else { return "" }
-        return String(decoding: b[first...last], as: UTF8.self)
-    }
 }

@@ -99,6 +99,21 @@ public enum FileSystem {
         return out
     }
 
+    /// Reads until end of file regardless of the size stat reports (procfs files report 0).
+    public static func readUntilEnd(_ path: BytePath, limit: Int) throws(ShadowError) -> [UInt8] {
+        let d = try Descriptor.open(path, flags: O_RDONLY | O_NOFOLLOW)
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while out.count <= limit {
+            let n = try buffer.withMutableBytes { (b) throws(ShadowError) in
+                try retryingEINTR("cannot read", path) { Glibc.read(d.fd, b.baseAddress!, b.count) }
+            }
+            if n == 0 { return out }
+            out += buffer[0..<n]
+        }
+        throw ShadowError(.invalidArgument, "\(path) is longer than the \(limit) bytes expected")
+    }
+
     /// Permission bits of a path (lstat: a symlink reports itself).
     public static func permissions(of path: BytePath) throws(ShadowError) -> UInt32 {
         var st = Glibc.stat()

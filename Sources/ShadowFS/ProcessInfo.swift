@@ -23,7 +23,7 @@ public enum ProcessFacts {
     }
 
     private static func statusField(_ key: String) -> UInt64? {
-        guard let text = try? FileSystem.readFile(BytePath("/proc/self/status"), limit: 1 << 16) else { return nil }
+        guard let text = try? FileSystem.readUntilEnd(BytePath("/proc/self/status"), limit: 1 << 16) else { return nil }
         for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix(key) {
             let digits = line.dropFirst(key.count).filter { $0.isNumber }
             return UInt64(digits).map { $0 * 1024 }

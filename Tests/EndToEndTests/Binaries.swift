@@ -1,0 +1,37 @@
+import Foundation
+
+/// Runs the package's built executables, as a user would.
+enum Binaries {
+    /// The build products directory: the test bundle sits beside the executables.
+    static var productsDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let p = Process()
+        var url = productsDirectory.appendingPathComponent(name)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            // `swift test` may run the bundle from a nested path; fall back to .build/debug.
+            url = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
+        }
+        p.executableURL = url
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // Read before waiting so a chatty child never blocks on a full pipe.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}

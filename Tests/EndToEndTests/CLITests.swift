@@ -1,0 +1,40 @@
+import Testing
+import Foundation
+
+@Suite struct CLITests {
+    @Test func selfcheckPassesEveryCheckOnThisMachine() throws {
+        let r = try Binaries.run("shadowsync", ["selfcheck"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("ok   ") }.count == 6)
+        #expect(!r.stdout.contains("FAIL"))
+        #expect(r.stdout.contains("a wrong passphrase is refused: refused: wrong passphrase"))
+        #expect(r.stdout.contains("byte-identical, non-UTF-8 and 255-byte names included"))
+        #expect(r.stdout.contains("selfcheck passed: 6 checks"))
+    }
+
+    @Test func unknownCommandIsAUsageError() throws {
+        let r = try Binaries.run("shadowsync", ["no-such-command"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Unexpected argument") || r.stderr.contains("no-such-command"))
+    }
+}
+
+/// The memory bound of issue 2, in a process of its own so that nothing else shares its RSS.
+@Suite struct BenchmarkProcessTests {
+    /// Target from issue 2: streaming a 1 GiB file stays under 32 MiB peak RSS.
+    static let peakLimitMiB = 32.0
+
+    @Test func oneGiBFileStaysUnder32MiBPeakRSS() throws {
+        let r = try Binaries.run("shadowsync-bench", ["crypto", "--size-mib", "1", "--file-gib", "1", "--rounds", "1"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        guard let line = r.stdout.split(separator: "\n").first(where: { $0.contains("peak RSS of the process") }),
+              let range = line.range(of: #"(VmHWM) after the file phase: "#) else {
+            Issue.record("no RSS line in: \(r.stdout)")
+            return
+        }
+        let figure = Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? .infinity
+        #expect(figure > 1 && figure < BenchmarkProcessTests.peakLimitMiB, "peak RSS \(figure) MiB")
+        #expect(r.stdout.contains("raw XChaCha20-Poly1305"))
+    }
+}
