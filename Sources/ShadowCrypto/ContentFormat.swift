@@ -1,4 +1,5 @@
 public import ShadowCore
+import Dispatch
 
 /// Parameters a writer chooses for content objects; all are stored in each header.
 public struct ContentParameters: Sendable, Equatable {
@@ -89,10 +90,20 @@ public struct ContentHeader: Equatable, Sendable {
     }
 }
 
-/// Deterministic, streaming, chunked encryption of file contents (FORMAT.md §Content object).
+/// Deterministic, streaming, chunked encryption of file contents (FORMAT.md §3).
+///
+/// The SIV hashes P′ in two interleaved lanes (even and odd chunks) and chunks are sealed independently,
+/// so both passes use two cores; memory stays bounded by one batch of chunks.
 public struct ContentCipher: Sendable {
     let keys: ReadKeys
     static let personal = Personal("SHDW-content-v1")
+    static let lanePersonal = Personal("SHDW-lane-v1")
+    /// Lanes of the SIV. Fixed by the format (FORMAT.md §3): two, because a BLAKE2b stream is sequential
+    /// and two lanes let two cores hash at once; a one-core machine simply runs them one after the other.
+    static let laneCount = 2
+    /// Plaintext bytes handled per parallel batch in pass 2 and in decryption: large enough that thread
+    /// hand-offs cost little next to 1 MiB of AEAD work, small enough to keep memory at a few MiB.
+    static let batchBytes = 1 << 20
 
     public init(keys: ReadKeys) { self.keys = keys }
 
@@ -104,73 +115,113 @@ public struct ContentCipher: Sendable {
         return UInt64(ContentHeader.size) + total + UInt64(XChaCha20Poly1305.tagBytes) * n
     }
 
-    /// Pass 1 only: the SIV the file would get. Lets a caller decide without writing anything whether an
-    /// existing content object already holds exactly this plaintext.
-    public func siv(of source: ByteSource, fileID: FileID, parameters: ContentParameters = .default) throws(ShadowError) -> [UInt8] {
-        let prefix = header(siv: [], fileID: fileID, parameters: parameters).prefix
-        let hasher = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.personal)
-        hasher.update(prefix)
-        var stream = PaddedPlaintext(source: source, scheme: parameters.padding)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << Int(parameters.chunkLog2), alignment: 16)
-        defer { Sodium.wipe(buffer); buffer.deallocate() }
-        while true {
-            let n = try stream.fill(buffer)
-            if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        return hasher.finish()
-    }
-
     private func header(siv: [UInt8], fileID: FileID, parameters: ContentParameters) -> ContentHeader {
         ContentHeader(chunkLog2: parameters.chunkLog2, padding: parameters.padding, epoch: keys.epoch, fileID: fileID, siv: siv)
     }
 
-    /// Encrypts in two passes with constant memory. Pass 2 re-hashes what it encrypts; if the source
-    /// changed in between, it throws `.sourceChanged` and the sink's contents must be discarded.
+    private func laneHasher(_ lane: Int) -> Blake2b {
+        let h = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.lanePersonal)
+        h.update([UInt8(lane)])
+        return h
+    }
+
+    /// siv = BLAKE2b-32(K_siv, "SHDW-content-v1", header[0..28] ‖ LE64(|P′|) ‖ H_0 ‖ H_1).
+    private func combine(prefix: [UInt8], total: UInt64, lanes: [[UInt8]]) -> [UInt8] {
+        let h = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.personal)
+        h.update(prefix)
+        h.update(LE.bytes(total))
+        for digest in lanes { h.update(digest) }
+        return h.finish()
+    }
+
+    /// Pass 1 only: the SIV the file would get. Lets a caller decide without writing anything whether an
+    /// existing content object already holds exactly this plaintext.
+    public func siv(of source: ByteSource, fileID: FileID, parameters: ContentParameters = .default) throws(ShadowError) -> [UInt8] {
+        try firstPass(PaddedPlaintext(source: source, scheme: parameters.padding, chunkLog2: parameters.chunkLog2),
+                      fileID: fileID, parameters: parameters, changeKeys: nil).siv
+    }
+
+    /// Pass 1: each lane hashes its chunks; with `changeKeys` each lane also keeps a Poly1305 tag of what it read.
+    private func firstPass(_ plain: PaddedPlaintext, fileID: FileID, parameters: ContentParameters,
+                           changeKeys: [SecretBytes]?) throws(ShadowError) -> (siv: [UInt8], tags: [[UInt8]]) {
+        let prefix = header(siv: [], fileID: fileID, parameters: parameters).prefix
+        let results = try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) -> ([UInt8], [UInt8]) in
+            let hasher = laneHasher(lane)
+            let poly = changeKeys.map { Poly1305(key: $0[lane]) }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.chunkSize, alignment: 16)
+            defer { Sodium.wipe(buffer); buffer.deallocate() }
+            var index = UInt64(lane)
+            while index < plain.chunkCount {
+                let chunk = try plain.fill(chunk: index, into: buffer)
+                hasher.update(chunk)
+                poly?.update(chunk)
+                index += UInt64(ContentCipher.laneCount)
+            }
+            return (hasher.finish(), poly?.finish() ?? [])
+        }
+        try plain.checkNotGrown()
+        return (combine(prefix: prefix, total: plain.total, lanes: results.map(\.0)), results.map(\.1))
+    }
+
+    /// Encrypts in two passes with bounded memory. Pass 2 checks that it read exactly what pass 1 read; if
+    /// the source changed in between it throws `.sourceChanged` and the sink's contents must be discarded.
     @discardableResult
     public func encrypt(_ source: ByteSource, fileID: FileID, parameters: ContentParameters = .default,
                         to sink: ByteSink) throws(ShadowError) -> ContentHeader {
         guard ContentParameters.acceptedChunkLog2.contains(parameters.chunkLog2) else {
             throw ShadowError(.invalidArgument, "chunk size 2^\(parameters.chunkLog2) is outside 2^12…2^20")
         }
-        let siv = try self.siv(of: source, fileID: fileID, parameters: parameters)
+        let plain = PaddedPlaintext(source: source, scheme: parameters.padding, chunkLog2: parameters.chunkLog2)
+        let changeKeys = (0..<ContentCipher.laneCount).map { _ in Sodium.randomSecret(Poly1305.keyBytes) }
+        let (siv, firstTags) = try firstPass(plain, fileID: fileID, parameters: parameters, changeKeys: changeKeys)
         let header = header(siv: siv, fileID: fileID, parameters: parameters)
         let headerBytes = header.encoded
         try headerBytes.withBytes { (b) throws(ShadowError) in try sink.write(b) }
 
-        let chunkSize = 1 << Int(parameters.chunkLog2)
-        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize + XChaCha20Poly1305.tagBytes, alignment: 16)
-        defer { Sodium.wipe(plain); plain.deallocate(); sealed.deallocate() }
-
-        let rehash = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.personal)
-        rehash.update(header.prefix)
-        var ad = headerBytes + [0]
-        var nonce = Array(siv[0..<16]) + [UInt8](repeating: 0, count: 8)
-        var stream = PaddedPlaintext(source: source, scheme: parameters.padding)
-        let chunkCount = (stream.total + UInt64(chunkSize) - 1) / UInt64(chunkSize)
-        for index in 0..<chunkCount {
-            let n = try stream.fill(plain)
-            guard n > 0 else { throw ShadowError(.sourceChanged, "file shrank while it was encrypted", advice: "it will be retried") }
-            let chunk = UnsafeRawBufferPointer(rebasing: plain[0..<n])
-            rehash.update(chunk)
-            ad[ContentHeader.size] = index == chunkCount - 1 ? 1 : 0
-            nonce.replaceSubrange(16..<24, with: LE.bytes(index))
-            nonce.withUnsafeBytes { nb in ad.withUnsafeBytes { ab in
-                XChaCha20Poly1305.seal(key: keys.contentAEAD, nonce: nb, ad: ab, plaintext: chunk, into: sealed)
-            } }
-            try sink.write(UnsafeRawBufferPointer(rebasing: sealed[0..<(n + XChaCha20Poly1305.tagBytes)]))
+        let polys = changeKeys.map { Poly1305(key: $0) }
+        let batch = ChunkBatch(chunkSize: plain.chunkSize)
+        defer { batch.release() }
+        var batchStart: UInt64 = 0
+        while batchStart < plain.chunkCount {
+            let count = Int(min(UInt64(batch.chunks), plain.chunkCount - batchStart))
+            let first = batchStart
+            try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) in
+                var slot = lane
+                while slot < count {
+                    let index = first + UInt64(slot)
+                    let chunk = try plain.fill(chunk: index, into: batch.plain[slot])
+                    polys[lane].update(chunk)
+                    ContentCipher.seal(chunk, index: index, of: plain.chunkCount, header: headerBytes, siv: siv,
+                                       key: keys.contentAEAD, into: batch.sealed[slot])
+                    slot += ContentCipher.laneCount
+                }
+            }
+            for slot in 0..<count {
+                let length = plain.chunkLength(first + UInt64(slot)) + XChaCha20Poly1305.tagBytes
+                try sink.write(UnsafeRawBufferPointer(rebasing: batch.sealed[slot][0..<length]))
+            }
+            batchStart += UInt64(count)
         }
-        guard Sodium.equal(rehash.finish(), siv) else {
+        try plain.checkNotGrown()
+        for lane in 0..<ContentCipher.laneCount where !Sodium.equal(polys[lane].finish(), firstTags[lane]) {
             throw ShadowError(.sourceChanged, "file changed while it was encrypted; the output was discarded",
                               advice: "nothing to do: it is encrypted again on the next pass")
         }
         return header
     }
 
-    /// Decrypts and verifies everything: header, every chunk tag with its index and final flag, canonical
-    /// length and zero padding, and finally the SIV over the whole plaintext. If `expectedSIV` is given (the
-    /// one pinned by the name record) a different object is refused before any chunk is opened.
+    private static func seal(_ chunk: UnsafeRawBufferPointer, index: UInt64, of count: UInt64, header: [UInt8], siv: [UInt8],
+                             key: SecretBytes, into out: UnsafeMutableRawBufferPointer) {
+        let nonce = Array(siv[0..<16]) + LE.bytes(index)
+        let ad = header + [index == count - 1 ? 1 : 0]
+        nonce.withUnsafeBytes { n in ad.withUnsafeBytes { a in
+            XChaCha20Poly1305.seal(key: key, nonce: n, ad: a, plaintext: chunk, into: out)
+        } }
+    }
+
+    /// Decrypts and verifies everything: header, every chunk tag with its index and final flag, the SIV
+    /// over the whole plaintext, and finally canonical length and zero padding. If `expectedSIV` is given
+    /// (the one pinned by the name record) a different object is refused before any chunk is opened.
     /// Plaintext reaches the sink as chunks verify; on any throw the sink's contents must be discarded.
     @discardableResult
     public func decrypt(_ source: ByteSource, expectedSIV: [UInt8]? = nil, to sink: ByteSink) throws(ShadowError) -> ContentHeader {
@@ -197,53 +248,60 @@ public struct ContentCipher: Sendable {
             throw ShadowError(.malformedObject, "content object of \(length) bytes cannot hold a valid body (truncated?)")
         }
         let total = body - tag * chunkCount
+        func sealedLength(_ index: UInt64) -> Int { Int(index == chunkCount - 1 ? lastSealed : chunkSize + tag) }
 
-        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(chunkSize), alignment: 16)
-        let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(chunkSize + tag), alignment: 16)
-        defer { Sodium.wipe(plain); plain.deallocate(); sealed.deallocate() }
-        let rehash = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.personal)
-        rehash.update(header.prefix)
-        var ad = headerBytes + [0]
-        var nonce = Array(header.siv[0..<16]) + [UInt8](repeating: 0, count: 8)
+        let hashers = (0..<ContentCipher.laneCount).map { laneHasher($0) }
+        let batch = ChunkBatch(chunkSize: Int(chunkSize))
+        defer { batch.release() }
         var dataLength: UInt64 = 0     // L as the first chunk states it
         var dataEndInP: UInt64 = 0     // 8 + L, clamped to P′ so a lying L cannot overflow anything
-        var position: UInt64 = 0       // offset in P′
-        var offset = UInt64(ContentHeader.size)
         var nonZeroPadding = false
-        for index in 0..<chunkCount {
-            let sealedCount = Int(index == chunkCount - 1 ? lastSealed : chunkSize + tag)
-            let window = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<sealedCount])
-            guard try source.readFully(at: offset, into: window) == sealedCount else {
-                throw ShadowError(.sourceChanged, "content object shrank while it was read")
+        var batchStart: UInt64 = 0
+        while batchStart < chunkCount {
+            let count = Int(min(UInt64(batch.chunks), chunkCount - batchStart))
+            let first = batchStart
+            try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) in
+                var slot = lane
+                while slot < count {
+                    let index = first + UInt64(slot)
+                    let window = UnsafeMutableRawBufferPointer(rebasing: batch.sealed[slot][0..<sealedLength(index)])
+                    let offset = UInt64(ContentHeader.size) + index * (chunkSize + tag)
+                    guard try source.readFully(at: offset, into: window) == window.count else {
+                        throw ShadowError(.sourceChanged, "content object shrank while it was read")
+                    }
+                    let nonce = Array(header.siv[0..<16]) + LE.bytes(index)
+                    let ad = headerBytes + [index == chunkCount - 1 ? 1 : 0]
+                    let opened = nonce.withUnsafeBytes { n in ad.withUnsafeBytes { a in
+                        XChaCha20Poly1305.open(key: keys.contentAEAD, nonce: n, ad: a, ciphertext: UnsafeRawBufferPointer(window), into: batch.plain[slot])
+                    } }
+                    guard opened else {
+                        throw ShadowError(.authenticationFailed, "chunk \(index) of \(chunkCount) failed authentication: the object was altered, truncated, extended or reordered, or the key is wrong")
+                    }
+                    hashers[lane].update(UnsafeRawBufferPointer(rebasing: batch.plain[slot][0..<(window.count - Int(tag))]))
+                    slot += ContentCipher.laneCount
+                }
             }
-            offset += UInt64(sealedCount)
-            let plainCount = sealedCount - Int(tag)
-            ad[ContentHeader.size] = index == chunkCount - 1 ? 1 : 0
-            nonce.replaceSubrange(16..<24, with: LE.bytes(index))
-            let opened = nonce.withUnsafeBytes { nb in ad.withUnsafeBytes { ab in
-                XChaCha20Poly1305.open(key: keys.contentAEAD, nonce: nb, ad: ab, ciphertext: UnsafeRawBufferPointer(window), into: plain)
-            } }
-            guard opened else {
-                throw ShadowError(.authenticationFailed, "chunk \(index) of \(chunkCount) failed authentication: the object was altered, truncated, extended or reordered, or the key is wrong")
+            for slot in 0..<count {
+                let index = first + UInt64(slot)
+                let position = index * chunkSize   // offset of this chunk in P′
+                let chunk = UnsafeRawBufferPointer(rebasing: batch.plain[slot][0..<(sealedLength(index) - Int(tag))])
+                var dataStart = 0
+                if index == 0 {
+                    dataLength = LE.read(UInt64.self, chunk, at: 0)
+                    dataEndInP = 8 + min(dataLength, total - 8)
+                    dataStart = 8
+                }
+                // Bytes of this chunk that are file data; the rest (after 8 + L) must be zero padding.
+                let dataEnd = dataEndInP > position ? Int(min(UInt64(chunk.count), dataEndInP - position)) : 0
+                if dataEnd > dataStart {
+                    try sink.write(UnsafeRawBufferPointer(rebasing: chunk[dataStart..<dataEnd]))
+                }
+                if !Sodium.isZero(UnsafeRawBufferPointer(rebasing: chunk[max(dataStart, dataEnd)...])) { nonZeroPadding = true }
             }
-            let chunk = UnsafeRawBufferPointer(rebasing: plain[0..<plainCount])
-            rehash.update(chunk)
-            var dataStart = 0
-            if index == 0 {
-                dataLength = LE.read(UInt64.self, chunk, at: 0)
-                dataEndInP = 8 + min(dataLength, total - 8)
-                dataStart = 8
-            }
-            // Bytes of this chunk that are file data; the rest (after 8 + L) must be zero padding.
-            let dataEnd = dataEndInP > position ? Int(min(UInt64(plainCount), dataEndInP - position)) : 0
-            if dataEnd > dataStart {
-                try sink.write(UnsafeRawBufferPointer(rebasing: chunk[dataStart..<dataEnd]))
-            }
-            let padStart = max(dataStart, dataEnd)
-            if !Sodium.isZero(UnsafeRawBufferPointer(rebasing: chunk[padStart..<plainCount])) { nonZeroPadding = true }
-            position += UInt64(plainCount)
+            batchStart += UInt64(count)
         }
-        guard Sodium.equal(rehash.finish(), header.siv) else {
+        let siv = combine(prefix: header.prefix, total: total, lanes: hashers.map { $0.finish() })
+        guard Sodium.equal(siv, header.siv) else {
             throw ShadowError(.authenticationFailed, "content object's SIV does not match its plaintext: it was assembled from other objects' chunks or encrypted under another key")
         }
         // Everything authenticated, so only a key holder could have made these: they break canonical form,
@@ -273,27 +331,91 @@ public struct ContentCipher: Sendable {
     }
 }
 
-/// P′ = LE64(L) ‖ data ‖ zero padding, produced on the fly from a source whose length was fixed at open.
-struct PaddedPlaintext {
+/// Buffers for one batch of chunks: a plaintext and a sealed buffer per chunk slot.
+final class ChunkBatch: @unchecked Sendable {
+    let chunks: Int
+    let plain: [UnsafeMutableRawBufferPointer]
+    let sealed: [UnsafeMutableRawBufferPointer]
+
+    init(chunkSize: Int) {
+        // A whole number of lane rounds, at least one chunk per lane.
+        let perLane = max(1, ContentCipher.batchBytes / chunkSize / ContentCipher.laneCount)
+        chunks = perLane * ContentCipher.laneCount
+        plain = (0..<chunks).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16) }
+        sealed = (0..<chunks).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize + XChaCha20Poly1305.tagBytes, alignment: 16) }
+    }
+
+    /// Wipes plaintext and frees everything; called by the owner when done.
+    func release() {
+        for b in plain { Sodium.wipe(b); b.deallocate() }
+        for b in sealed { b.deallocate() }
+    }
+}
+
+/// Runs one closure per lane on up to that many cores and waits for all; the first error (lowest lane)
+/// is rethrown. Lanes touch disjoint state; the join orders everything they did before what follows.
+enum Lanes {
+    @discardableResult
+    static func run<T>(_ lanes: Int, _ body: (Int) throws(ShadowError) -> T) throws(ShadowError) -> [T] {
+        let results = UnsafeMutableBufferPointer<Result<T, ShadowError>?>.allocate(capacity: lanes)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox((body, results))
+            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                let (work, slots) = box.value
+                slots[lane] = Result { () throws(ShadowError) -> T in try work(lane) }
+            }
+        }
+        var out: [T] = []
+        out.reserveCapacity(lanes)
+        for lane in 0..<lanes {
+            switch results[lane] {
+            case .success(let v)?: out.append(v)
+            case .failure(let e)?: throw e
+            case nil: preconditionFailure("lane \(lane) did not run")
+            }
+        }
+        return out
+    }
+}
+
+/// Carries values into `concurrentPerform`, whose lanes touch disjoint slots and state objects used by one
+/// lane at a time (sources must allow concurrent positional reads, as pread does).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// P′ = LE64(L) ‖ data ‖ zero padding, read chunk by chunk at random from a source whose length was fixed
+/// at open. Shared by lanes: every read is positional.
+struct PaddedPlaintext: @unchecked Sendable {
     let source: ByteSource
     let dataLength: UInt64
     let total: UInt64
-    private var position: UInt64 = 0
-    private var checkedEnd = false
+    let chunkSize: Int
+    let chunkCount: UInt64
 
-    init(source: ByteSource, scheme: PaddingScheme) {
+    init(source: ByteSource, scheme: PaddingScheme, chunkLog2: UInt8) {
         self.source = source
         dataLength = source.length
         total = Padding.paddedLength(8 + dataLength, scheme: scheme)
+        chunkSize = 1 << Int(chunkLog2)
+        chunkCount = (total + UInt64(chunkSize) - 1) / UInt64(chunkSize)
     }
 
-    /// Fills up to buffer.count bytes; 0 when P′ is exhausted. A source that ends early or runs past its
-    /// opened length throws `.sourceChanged`.
-    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) throws(ShadowError) -> Int {
-        let want = Int(min(UInt64(buffer.count), total - position))
+    func chunkLength(_ index: UInt64) -> Int {
+        Int(min(UInt64(chunkSize), total - index * UInt64(chunkSize)))
+    }
+
+    /// Fills `buffer` with chunk `index` of P′ and returns the filled part. A source that ends early
+    /// throws `.sourceChanged`.
+    func fill(chunk index: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ShadowError) -> UnsafeRawBufferPointer {
+        let start = index * UInt64(chunkSize)
+        let want = chunkLength(index)
         var done = 0
         while done < want {
-            let p = position + UInt64(done)
+            let p = start + UInt64(done)
             if p < 8 {
                 let prefix = LE.bytes(dataLength)
                 let n = min(8 - Int(p), want - done)
@@ -307,20 +429,19 @@ struct PaddedPlaintext {
                 }
                 done += n
             } else {
-                if !checkedEnd {
-                    var probe: [UInt8] = [0]
-                    let extra = try probe.withMutableBytes { (b) throws(ShadowError) in try source.read(at: dataLength, into: b) }
-                    guard extra == 0 else {
-                        throw ShadowError(.sourceChanged, "file grew while it was read", advice: "it will be retried")
-                    }
-                    checkedEnd = true
-                }
-                let n = want - done
                 UnsafeMutableRawBufferPointer(rebasing: buffer[done..<want]).initializeMemory(as: UInt8.self, repeating: 0)
-                done += n
+                done = want
             }
         }
-        position += UInt64(want)
-        return want
+        return UnsafeRawBufferPointer(rebasing: buffer[0..<want])
+    }
+
+    /// Throws `.sourceChanged` if the source now holds more than its opened length.
+    func checkNotGrown() throws(ShadowError) {
+        var probe: [UInt8] = [0]
+        let extra = try probe.withMutableBytes { (b) throws(ShadowError) in try source.read(at: dataLength, into: b) }
+        guard extra == 0 else {
+            throw ShadowError(.sourceChanged, "file grew while it was read", advice: "it will be retried")
+        }
     }
 }

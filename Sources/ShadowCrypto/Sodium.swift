@@ -315,3 +315,38 @@ enum Argon2id {
         return out
     }
 }
+
+// MARK: - Poly1305 (change detection between the two encryption passes)
+
+/// Streaming Poly1305 under a one-time random key. Used only to compare what pass 1 and pass 2 read:
+/// the tags never leave memory, so an attacker who edits the file cannot aim for a collision.
+final class Poly1305 {
+    private let state: UnsafeMutableRawPointer
+    private let stateBytes: Int
+
+    init(key: SecretBytes) {
+        Sodium.ensureReady()
+        precondition(key.count == Int(crypto_onetimeauth_KEYBYTES))
+        stateBytes = crypto_onetimeauth_poly1305_statebytes()
+        state = UnsafeMutableRawPointer.allocate(byteCount: stateBytes, alignment: 64)
+        _ = crypto_onetimeauth_init(state.assumingMemoryBound(to: crypto_onetimeauth_state.self), key.rawPointer)
+    }
+
+    deinit {
+        sodium_memzero(state, stateBytes)
+        state.deallocate()
+    }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        _ = crypto_onetimeauth_update(state.assumingMemoryBound(to: crypto_onetimeauth_state.self), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    func finish() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(crypto_onetimeauth_BYTES))
+        _ = crypto_onetimeauth_final(state.assumingMemoryBound(to: crypto_onetimeauth_state.self), &out)
+        return out
+    }
+
+    static let keyBytes = Int(crypto_onetimeauth_KEYBYTES)
+}

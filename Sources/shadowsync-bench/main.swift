@@ -78,9 +78,15 @@ func benchCrypto() throws(ShadowError) {
         dec = min(dec, now() - t)
     }
     let rawRate = mbps(size, raw)
+    let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    let costs = PrimitiveCosts.measure(bytes: min(size, 64 << 20), rounds: rounds)
     print(String(format: "  raw XChaCha20-Poly1305 (64 KiB chunks)  %8.1f MB/s   1.00x", rawRate))
     print(String(format: "  shdw/1 encrypt (2 passes, SIV)          %8.1f MB/s   %.2fx of raw", mbps(size, enc), mbps(size, enc) / rawRate))
     print(String(format: "  shdw/1 decrypt (verify + SIV)           %8.1f MB/s   %.2fx of raw", mbps(size, dec), mbps(size, dec) / rawRate))
+    print(String(format: "  one core: AEAD %.0f MB/s, BLAKE2b %.0f MB/s, Poly1305 %.0f MB/s", costs.aead, costs.blake2b, costs.poly1305))
+    print(String(format: "  ceiling on %d cores from those: encrypt %.0f MB/s (%.2fx), decrypt %.0f MB/s (%.2fx)", cores,
+                 costs.encryptCeiling(cores: cores), costs.encryptCeiling(cores: cores) / costs.aead,
+                 costs.decryptCeiling(cores: cores), costs.decryptCeiling(cores: cores) / costs.aead))
 
 }
 

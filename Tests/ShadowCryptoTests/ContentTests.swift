@@ -1,4 +1,5 @@
 import Testing
+import Synchronization
 import ShadowCore
 @testable import ShadowCrypto
 
@@ -48,11 +49,12 @@ import ShadowCore
 }
 
 /// A source whose bytes change after a number of reads: models a file edited during encryption.
-final class ChangingSource: ByteSource {
+/// Lanes read it from two threads, hence the lock.
+final class ChangingSource: ByteSource, @unchecked Sendable {
     let original: [UInt8]
     let changed: [UInt8]
     let reportedLength: UInt64
-    var reads = 0
+    let reads = Mutex(0)
     let changeAfterReads: Int
 
     init(original: [UInt8], changed: [UInt8], reportedLength: UInt64? = nil, changeAfterReads: Int) {
@@ -65,8 +67,8 @@ final class ChangingSource: ByteSource {
     var length: UInt64 { reportedLength }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ShadowError) -> Int {
-        reads += 1
-        return try MemorySource(reads > changeAfterReads ? changed : original).read(at: offset, into: buffer)
+        let n = reads.withLock { (count: inout Int) -> Int in count += 1; return count }
+        return try MemorySource(n > changeAfterReads ? changed : original).read(at: offset, into: buffer)
     }
 }
 
@@ -79,8 +81,8 @@ final class ChangingSource: ByteSource {
         var edited = pattern(300_000)
         let original = edited
         edited[150_000] ^= 1
-        // Pass 1 reads 5 chunks; everything after that sees the edit.
-        let src = ChangingSource(original: original, changed: edited, changeAfterReads: 5)
+        // Pass 1 reads 5 chunks and probes for growth once; everything after that sees the edit.
+        let src = ChangingSource(original: original, changed: edited, changeAfterReads: 6)
         let sink = CountingSink()
         #expect(thrownCode { try cipher.encrypt(src, fileID: .zero, to: sink) } == .sourceChanged)
     }
@@ -193,13 +195,16 @@ final class ChangingSource: ByteSource {
         // Build objects that authenticate chunk by chunk but break canonical form, with the real keys,
         // by sealing hand-made P′ buffers the way the encoder would.
         let read = try vectorKeys().requireRead()
+        // A one-chunk object built straight from FORMAT.md §3, independently of the encoder.
         func seal(_ pPrime: [UInt8]) -> [UInt8] {
-            let header = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero,
-                                       siv: Blake2b.hash(ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: []).prefix + pPrime,
-                                                         key: read.contentSIV, outputLength: 32, personal: ContentCipher.personal))
-            let ad = header.encoded + [1]
-            let nonce = Array(header.siv[0..<16]) + [UInt8](repeating: 0, count: 8)
-            return header.encoded + XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: ad, plaintext: pPrime)
+            let prefix = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: []).prefix
+            let lane0 = Blake2b.hash([0] + pPrime, key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
+            let lane1 = Blake2b.hash([1], key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
+            let siv = Blake2b.hash(prefix + LE.bytes(UInt64(pPrime.count)) + lane0 + lane1, key: read.contentSIV,
+                                   outputLength: 32, personal: ContentCipher.personal)
+            let header = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: siv)
+            let nonce = Array(siv[0..<16]) + [UInt8](repeating: 0, count: 8)
+            return header.encoded + XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: header.encoded + [1], plaintext: pPrime)
         }
         var pPrime = LE.bytes(UInt64(5)) + Array("hello".utf8) + [UInt8](repeating: 0, count: 256 - 13)
         #expect(try cipher.decrypt(seal(pPrime)) == Array("hello".utf8))   // the canonical one opens

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what ShadowSync needs on Debian 12, only if missing: the C libraries it links, and the real
+# servers its tests run on loopback (OpenSSH, prosody). Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(pkg-config libgit2-dev libsodium-dev libstrophe-dev openssh-server openssh-client prosody git)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    # The packages' own services stay off: policy-rc.d or no systemd (tests start private instances).
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    echo "setup: add /opt/swift/usr/bin to PATH" >&2
+fi
