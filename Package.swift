@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // No pkgConfig: libstrophe.pc carries -DLIBXMPP_VERSION_* Cflags that SwiftPM refuses (spike G11).
         .systemLibrary(name: "CStrophe", providers: [.apt(["libstrophe-dev"])]),
-        .target(name: "CShims"),
+        .target(name: "CShims", dependencies: ["CGit2"]),
 
         // MARK: Vocabulary: domain types and protocols, no C, no I/O.
         .target(name: "ShadowCore", swiftSettings: strict),
@@ -30,6 +30,7 @@ let package = Package(
         // MARK: Wrappers and formats.
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
         .target(name: "ShadowFS", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
+        .target(name: "ShadowGit", dependencies: ["ShadowCore", "CGit2", "CShims"], swiftSettings: strict),
 
         // MARK: Engine and command line.
         .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"], swiftSettings: strict),
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "ShadowCoreTests", dependencies: ["ShadowCore"]),
         .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"]),
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
+        .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore"]),
     ]

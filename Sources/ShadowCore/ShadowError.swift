@@ -21,6 +21,10 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         // Plaintext side.
         case invalidPath
         case sourceChanged            // a file changed while it was being read: retry later
+        // Repository and remote.
+        case nonFastForward           // the remote moved on: fetch, merge, push again
+        case remoteUnavailable        // cannot reach or open the remote: retry later
+        case repositoryFailure        // the local or remote repository refused an operation
         // System.
         case notFound
         case alreadyExists
@@ -43,7 +47,7 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True when the same operation may succeed later without anyone changing anything.
     public var isRetryable: Bool {
         switch code {
-        case .sourceChanged, .diskFull, .ioFailure: return true
+        case .sourceChanged, .diskFull, .ioFailure, .remoteUnavailable, .nonFastForward: return true
         default: return false
         }
     }

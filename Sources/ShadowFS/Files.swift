@@ -131,6 +131,16 @@ public enum FileSystem {
         if rc != 0 && errno != EEXIST { throw systemError("cannot create directory", path) }
     }
 
+    /// Creates a directory and any missing parents (mkdir -p); existing ones are left as they are.
+    public static func createDirectories(_ path: BytePath, mode: UInt32 = 0o700) throws(ShadowError) {
+        var prefix: [UInt8] = path.bytes.first == UInt8(ascii: "/") ? [UInt8(ascii: "/")] : []
+        for component in path.bytes.split(separator: UInt8(ascii: "/")) {
+            prefix += component
+            try createDirectory(BytePath(bytes: prefix), mode: mode)
+            prefix.append(UInt8(ascii: "/"))
+        }
+    }
+
     public static func syncDirectory(_ path: BytePath) throws(ShadowError) {
         let d = try Descriptor.open(path, flags: O_RDONLY | O_DIRECTORY)
         try d.sync(path)

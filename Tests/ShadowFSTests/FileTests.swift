@@ -60,6 +60,15 @@ import ShadowCore
         #expect(Set(try FileSystem.list(dir)) == Set([[0x66, 0xff, 0xfe], [UInt8](repeating: 0x6c, count: 255)]))
     }
 
+    @Test func createsMissingParents() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let deep = dir.appending("a").appending("b").appending(bytes: [0xff])
+        try FileSystem.createDirectories(deep)
+        try FileSystem.createDirectories(deep)   // idempotent
+        try FileSystem.writeAtomically([7], to: deep.appending("f"), mode: 0o600)
+        #expect(try FileSystem.readFile(deep.appending("f")) == [7])
+    }
+
     @Test func errorsAreClassified() throws {
         defer { try? FileSystem.removeTree(dir) }
         #expect(thrownCode { _ = try FileSource(dir.appending("missing")) } == .notFound)

@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+internal import CGit2
+internal import CShims
+import ShadowCore
+
+/// libgit2 lives on this one thread: its error state (git_error_last) is thread-local and its objects
+/// must not be shared across threads. Every call into libgit2 goes through `run`, which blocks the caller
+/// until the work is done; calls made from the git thread itself run inline.
+final class GitThread: @unchecked Sendable {
+    static let shared = GitThread()
+
+    private let condition = NSCondition()
+    private var jobs: [Job] = []             // guarded by `condition`
+    private let threadID = Mutex<pthread_t?>(nil)
+
+    private init() {
+        let started = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            threadID.withLock { $0 = pthread_self() }
+            // Once per process, before any other libgit2 call, on the thread that makes them all.
+            git_libgit2_init()
+            _ = shadow_shim_git_isolate_config()
+            _ = shadow_shim_git_enable_fsync()
+            started.signal()
+            loop()
+        }
+        thread.name = "shadowsync-git"
+        thread.start()
+        started.wait()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.work?()
+            // Drop the work (which holds the caller's non-escaping closure) before waking the caller.
+            job.work = nil
+            job.done.signal()
+        }
+    }
+
+    private var onGitThread: Bool {
+        threadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    func run<T>(_ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
+        if onGitThread { return try body() }
+        let box = ResultBox<T>()
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            let job = Job { box.result = Result { () throws(ShadowError) -> T in try work.value() } }
+            condition.lock()
+            jobs.append(job)
+            condition.signal()
+            condition.unlock()
+            job.done.wait()
+        }
+        // The semaphore orders the write on the git thread before this read.
+        switch box.result {
+        case .success(let v)?: return v
+        case .failure(let e)?: throw e
+        case nil: preconditionFailure("git job did not run")
+        }
+    }
+}
+
+/// One unit of work for the git thread; `work` is cleared before `done` is signalled.
+final class Job: @unchecked Sendable {
+    var work: (() -> Void)?
+    let done = DispatchSemaphore(value: 0)
+    init(_ work: @escaping () -> Void) { self.work = work }
+}
+
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, ShadowError>?
+}
+
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Turns a libgit2 return code into a ShadowError, reading git_error_last on the git thread.
+func gitCheck(_ rc: Int32, _ what: String) throws(ShadowError) {
+    guard rc < 0 else { return }
+    throw gitError(rc, what)
+}
+
+func gitError(_ rc: Int32, _ what: String) -> ShadowError {
+    let detail = git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "error \(rc)"
+    switch rc {
+    case GIT_ENOTFOUND.rawValue:
+        return ShadowError(.notFound, "\(what): \(detail)")
+    case GIT_ENONFASTFORWARD.rawValue:
+        return ShadowError(.nonFastForward, "\(what): the remote has commits this machine has not merged yet",
+                           advice: "nothing to do: the next sync fetches, merges and pushes again")
+    case GIT_EEXISTS.rawValue:
+        return ShadowError(.alreadyExists, "\(what): \(detail)")
+    default:
+        return ShadowError(.repositoryFailure, "\(what): \(detail)")
+    }
+}

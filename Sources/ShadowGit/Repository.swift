@@ -1,0 +1,406 @@
+import Foundation
+internal import CGit2
+public import ShadowCore
+
+/// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
+public struct TreeEntry: Equatable, Sendable {
+    public let path: [UInt8]
+    public let id: ObjectID
+    /// Git file mode: 0o100644 for every file ShadowSync writes.
+    public let mode: UInt32
+}
+
+/// What the engine needs to know about a commit to verify it.
+public struct CommitInfo: Equatable, Sendable {
+    public let id: ObjectID
+    public let tree: ObjectID
+    public let parents: [ObjectID]
+    public let message: String
+    /// The signature stored in the `shdwsig` header field, and the bytes it covers; nil if unsigned.
+    public let signature: String?
+    public let signedData: [UInt8]?
+}
+
+/// A git repository (a work tree or bare). Owns its git_repository handle; everything runs on the git thread.
+public final class GitRepository: @unchecked Sendable {
+    private let handle: OpaquePointer
+    public let path: BytePath
+
+    /// The header field that carries the Ed25519 signature (FORMAT.md §5).
+    public static let signatureField = "shdwsig"
+    /// Neutral identity on every commit: nothing about the user or machine.
+    static let authorName = "shdw", authorEmail = "shdw@invalid"
+    public static let branch = "refs/heads/main"
+    public static let remoteName = "origin"
+    public static let remoteTrackingBranch = "refs/remotes/origin/main"
+
+    private init(handle: OpaquePointer, path: BytePath) {
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit {
+        let h = UncheckedSendable(handle)
+        try? GitThread.shared.run { () throws(ShadowError) in git_repository_free(h.value) }
+    }
+
+    /// Creates a repository with a work tree at `path` (which may exist) and `main` as its branch.
+    public static func createWorkTree(at path: BytePath) throws(ShadowError) -> GitRepository {
+        try create(at: path, bare: false)
+    }
+
+    /// Creates a bare repository (the embedded default remote).
+    @discardableResult
+    public static func createBare(at path: BytePath) throws(ShadowError) -> GitRepository {
+        try create(at: path, bare: true)
+    }
+
+    private static func create(at path: BytePath, bare: Bool) throws(ShadowError) -> GitRepository {
+        try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
+            var opts = git_repository_init_options()
+            git_repository_init_options_init(&opts, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION))
+            opts.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue | (bare ? GIT_REPOSITORY_INIT_BARE.rawValue : 0)
+            var repo: OpaquePointer?
+            let rc = "main".withCString { head in
+                opts.initial_head = head
+                return path.withCString { git_repository_init_ext(&repo, $0, &opts) }
+            }
+            try gitCheck(rc, "cannot create repository at \(path)")
+            return GitRepository(handle: repo!, path: path)
+        }
+    }
+
+    public static func open(_ path: BytePath) throws(ShadowError) -> GitRepository {
+        try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
+            var repo: OpaquePointer?
+            let rc = path.withCString { git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+            if rc == GIT_ENOTFOUND.rawValue {
+                throw ShadowError(.notFound, "no git repository at \(path)", advice: "check the path, or create it with 'shadowsync init'")
+            }
+            try gitCheck(rc, "cannot open repository at \(path)")
+            return GitRepository(handle: repo!, path: path)
+        }
+    }
+
+    /// Adds a pattern to .git/info/exclude (local, never committed).
+    public func exclude(_ pattern: String) throws(ShadowError) {
+        let file = try GitThread.shared.run { () throws(ShadowError) -> BytePath in
+            guard let dir = git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
+            return BytePath(String(cString: dir)).appending("info")
+        }
+        let excludePath = file.appending("exclude")
+        var text = (try? Data(contentsOf: URL(fileURLWithPath: excludePath.description))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard !text.split(separator: "\n").contains(Substring(pattern)) else { return }
+        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+        text += pattern + "\n"
+        try? FileManager.default.createDirectory(atPath: file.description, withIntermediateDirectories: true)
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: excludePath.description), options: .atomic) } catch {
+            throw ShadowError(.ioFailure, "cannot write \(excludePath): \(error)")
+        }
+    }
+
+    // MARK: Objects
+
+    /// Stages the whole work tree (additions, changes, deletions; ignored and excluded files stay out)
+    /// and writes the index's tree.
+    public func stageAll() throws(ShadowError) -> ObjectID {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
+            var index: OpaquePointer?
+            try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+            defer { git_index_free(index) }
+            try withStrArray(["*"]) { (spec) throws(ShadowError) in
+                try gitCheck(git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "cannot stage the shadow tree")
+                try gitCheck(git_index_update_all(index, spec, nil, nil), "cannot stage deletions")
+            }
+            try gitCheck(git_index_write(index), "cannot write the index")
+            var oid = git_oid()
+            try gitCheck(git_index_write_tree(&oid, index), "cannot write the tree")
+            return ObjectID(oid)
+        }
+    }
+
+    /// Every blob of a tree, recursively, with its full path.
+    public func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry] {
+        try GitThread.shared.run { () throws(ShadowError) -> [TreeEntry] in
+            var out: [TreeEntry] = []
+            try walk(tree, prefix: [], into: &out, depth: 0)
+            return out
+        }
+    }
+
+    /// Trees deeper than this are refused: ShadowSync's own have depth 4 (d/x/y/file).
+    static let maxTreeDepth = 8
+
+    private func walk(_ id: ObjectID, prefix: [UInt8], into out: inout [TreeEntry], depth: Int) throws(ShadowError) {
+        guard depth <= GitRepository.maxTreeDepth else {
+            throw ShadowError(.malformedObject, "tree nested deeper than \(GitRepository.maxTreeDepth) levels: not a ShadowSync tree")
+        }
+        var oid = id.gitOID
+        var tree: OpaquePointer?
+        try gitCheck(git_tree_lookup(&tree, handle, &oid), "cannot read tree \(id.short)")
+        defer { git_tree_free(tree) }
+        for i in 0..<git_tree_entrycount(tree) {
+            guard let entry = git_tree_entry_byindex(tree, i), let cName = git_tree_entry_name(entry) else { continue }
+            let name = Array(UnsafeBufferPointer(start: cName, count: strlen(cName)).map { UInt8(bitPattern: $0) })
+            let path = prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
+            let child = ObjectID(git_tree_entry_id(entry)!.pointee)
+            switch git_tree_entry_type(entry) {
+            case GIT_OBJECT_TREE: try walk(child, prefix: path, into: &out, depth: depth + 1)
+            case GIT_OBJECT_BLOB: out.append(TreeEntry(path: path, id: child, mode: git_tree_entry_filemode(entry).rawValue))
+            default:
+                throw ShadowError(.malformedObject, "tree holds a \(PlainPath.render(path)) that is neither file nor directory (submodule?)")
+            }
+        }
+    }
+
+    /// A blob's bytes. (Whole blobs are held in memory: libgit2 cannot stream packed objects.)
+    public func blob(_ id: ObjectID, limit: Int = Int.max) throws(ShadowError) -> [UInt8] {
+        try GitThread.shared.run { () throws(ShadowError) -> [UInt8] in
+            var oid = id.gitOID
+            var blob: OpaquePointer?
+            try gitCheck(git_blob_lookup(&blob, handle, &oid), "cannot read object \(id.short)")
+            defer { git_blob_free(blob) }
+            let size = Int(git_blob_rawsize(blob))
+            guard size <= limit else { throw ShadowError(.malformedObject, "object \(id.short) is \(size) bytes, more than the \(limit) allowed") }
+            guard size > 0, let raw = git_blob_rawcontent(blob) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: raw, count: size))
+        }
+    }
+
+    // MARK: Commits and references
+
+    /// Creates a commit object signed by `sign` (which gets the exact commit buffer and returns the
+    /// signature text). Author and committer are neutral, with time 0: real metadata is in the encrypted
+    /// message. Does not move any reference.
+    public func createCommit(tree: ObjectID, parents: [ObjectID], message: String,
+                             sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
+            var sig: UnsafeMutablePointer<git_signature>?
+            try gitCheck(git_signature_new(&sig, GitRepository.authorName, GitRepository.authorEmail, 0, 0), "cannot make the commit identity")
+            defer { git_signature_free(sig) }
+            var treeOID = tree.gitOID
+            var treeObject: OpaquePointer?
+            try gitCheck(git_tree_lookup(&treeObject, handle, &treeOID), "cannot find tree \(tree.short)")
+            defer { git_tree_free(treeObject) }
+            var parentObjects: [OpaquePointer?] = []
+            defer { parentObjects.forEach { git_commit_free($0) } }
+            for p in parents {
+                var oid = p.gitOID
+                var c: OpaquePointer?
+                try gitCheck(git_commit_lookup(&c, handle, &oid), "cannot find parent commit \(p.short)")
+                parentObjects.append(c)
+            }
+            var buffer = git_buf()
+            defer { git_buf_dispose(&buffer) }
+            let rc = parentObjects.withUnsafeMutableBufferPointer { ps in
+                git_commit_create_buffer(&buffer, handle, sig, sig, nil, message, treeObject, ps.count, ps.baseAddress)
+            }
+            try gitCheck(rc, "cannot build the commit")
+            let content = Array(UnsafeRawBufferPointer(start: buffer.ptr, count: buffer.size))
+            let signature = try sign(content)
+            var oid = git_oid()
+            let created = (content + [0]).withUnsafeBufferPointer { cb in
+                cb.withMemoryRebound(to: CChar.self) { git_commit_create_with_signature(&oid, handle, $0.baseAddress, signature, GitRepository.signatureField) }
+            }
+            try gitCheck(created, "cannot store the signed commit")
+            return ObjectID(oid)
+        }
+    }
+
+    public func commit(_ id: ObjectID) throws(ShadowError) -> CommitInfo {
+        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in
+            var oid = id.gitOID
+            var c: OpaquePointer?
+            try gitCheck(git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
+            defer { git_commit_free(c) }
+            let parents = (0..<git_commit_parentcount(c)).map { ObjectID(git_commit_parent_id(c, $0)!.pointee) }
+            let message = git_commit_message_raw(c).map { String(cString: $0) } ?? ""
+            var sig = git_buf(), signed = git_buf()
+            defer { git_buf_dispose(&sig); git_buf_dispose(&signed) }
+            let rc = git_commit_extract_signature(&sig, &signed, handle, &oid, GitRepository.signatureField)
+            var signature: String?, signedData: [UInt8]?
+            if rc == 0 {
+                signature = String(decoding: UnsafeRawBufferPointer(start: sig.ptr, count: sig.size), as: UTF8.self)
+                signedData = Array(UnsafeRawBufferPointer(start: signed.ptr, count: signed.size))
+            } else if rc != GIT_ENOTFOUND.rawValue {
+                try gitCheck(rc, "cannot read the signature of commit \(id.short)")
+            }
+            return CommitInfo(id: id, tree: ObjectID(git_commit_tree_id(c)!.pointee), parents: parents, message: message,
+                              signature: signature, signedData: signedData)
+        }
+    }
+
+    /// The commit a reference points at, or nil if it does not exist.
+    public func reference(_ name: String) throws(ShadowError) -> ObjectID? {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+            var oid = git_oid()
+            let rc = git_reference_name_to_id(&oid, handle, name)
+            if rc == GIT_ENOTFOUND.rawValue { return nil }
+            try gitCheck(rc, "cannot read \(name)")
+            return ObjectID(oid)
+        }
+    }
+
+    /// Points `name` at `id`, only if it still points at `expected` (nil: must not exist yet), so two
+    /// writers can never silently overwrite each other's ref update.
+    public func setReference(_ name: String, to id: ObjectID, expecting expected: ObjectID?) throws(ShadowError) {
+        try GitThread.shared.run { () throws(ShadowError) in
+            var oid = id.gitOID
+            var ref: OpaquePointer?
+            let rc: Int32
+            if var old = expected?.gitOID {
+                rc = git_reference_create_matching(&ref, handle, name, &oid, 1, &old, "shadowsync")
+            } else {
+                rc = git_reference_create(&ref, handle, name, &oid, 0, "shadowsync")
+            }
+            defer { git_reference_free(ref) }
+            try gitCheck(rc, "cannot move \(name) to \(id.short)")
+        }
+    }
+
+    /// True when `descendant` equals `ancestor` or has it in its history.
+    public func isDescendant(_ descendant: ObjectID, of ancestor: ObjectID) throws(ShadowError) -> Bool {
+        if descendant == ancestor { return true }
+        return try GitThread.shared.run { () throws(ShadowError) -> Bool in
+            var a = descendant.gitOID, b = ancestor.gitOID
+            let rc = git_graph_descendant_of(handle, &a, &b)
+            try gitCheck(rc, "cannot compare \(descendant.short) with \(ancestor.short)")
+            return rc == 1
+        }
+    }
+
+    public func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID? {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+            var out = git_oid(), x = a.gitOID, y = b.gitOID
+            let rc = git_merge_base(&out, handle, &x, &y)
+            if rc == GIT_ENOTFOUND.rawValue { return nil }
+            try gitCheck(rc, "cannot find a merge base")
+            return ObjectID(out)
+        }
+    }
+
+    /// Commits reachable from `head` but not from `known`, oldest first (parents before children).
+    public func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID] {
+        try GitThread.shared.run { () throws(ShadowError) -> [ObjectID] in
+            var walk: OpaquePointer?
+            try gitCheck(git_revwalk_new(&walk, handle), "cannot walk history")
+            defer { git_revwalk_free(walk) }
+            try gitCheck(git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "cannot sort history")
+            var h = head.gitOID
+            try gitCheck(git_revwalk_push(walk, &h), "cannot walk from \(head.short)")
+            if var k = known?.gitOID { try gitCheck(git_revwalk_hide(walk, &k), "cannot hide \(known!.short)") }
+            var out: [ObjectID] = []
+            var oid = git_oid()
+            while true {
+                let rc = git_revwalk_next(&oid, walk)
+                if rc == GIT_ITEROVER.rawValue { break }
+                try gitCheck(rc, "cannot walk history")
+                out.append(ObjectID(oid))
+            }
+            return out
+        }
+    }
+
+    // MARK: Remote
+
+    /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh (issue 4).
+    public func setRemote(url: String) throws(ShadowError) {
+        try GitThread.shared.run { () throws(ShadowError) in
+            var remote: OpaquePointer?
+            if git_remote_lookup(&remote, handle, GitRepository.remoteName) == 0 {
+                git_remote_free(remote)
+                try gitCheck(git_remote_set_url(handle, GitRepository.remoteName, url), "cannot set the remote URL")
+            } else {
+                try gitCheck(git_remote_create_with_fetchspec(&remote, handle, GitRepository.remoteName, url,
+                                                              "+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"),
+                             "cannot add the remote \(url)")
+                git_remote_free(remote)
+            }
+        }
+    }
+
+    /// Fetches the remote's main branch into refs/remotes/origin/main; returns its commit (nil: empty remote).
+    @discardableResult
+    public func fetch() throws(ShadowError) -> ObjectID? {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+            var remote: OpaquePointer?
+            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+            defer { git_remote_free(remote) }
+            var opts = git_fetch_options()
+            git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
+            let rc = try withStrArray(["+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"]) { (specs) throws(ShadowError) -> Int32 in
+                git_remote_fetch(remote, specs, &opts, "shadowsync fetch")
+            }
+            if rc < 0 { throw remoteError(rc, "cannot fetch from the remote") }
+            return try reference(GitRepository.remoteTrackingBranch)
+        }
+    }
+
+    /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
+    /// commits not merged here.
+    public func push() throws(ShadowError) {
+        try GitThread.shared.run { () throws(ShadowError) in
+            var remote: OpaquePointer?
+            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+            defer { git_remote_free(remote) }
+            var opts = git_push_options()
+            git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
+            let context = PushContext()
+            opts.callbacks.payload = Unmanaged.passUnretained(context).toOpaque()
+            opts.callbacks.push_update_reference = pushUpdateReference
+            let rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
+                withExtendedLifetime(context) { git_remote_push(remote, specs, &opts) }
+            }
+            if rc < 0 { throw remoteError(rc, "cannot push to the remote") }
+            if let status = context.rejection {
+                throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
+                                  advice: "nothing to do: the next sync fetches, merges and pushes again")
+            }
+        }
+    }
+
+    /// A failed network operation: the remote is missing or unreachable (retryable) unless git said otherwise.
+    private func remoteError(_ rc: Int32, _ what: String) -> ShadowError {
+        let e = gitError(rc, what)
+        if e.code == .nonFastForward { return e }
+        return ShadowError(.remoteUnavailable, e.message, advice: "check that the remote exists and is reachable; the next sync retries")
+    }
+}
+
+/// Collects what the remote said about each pushed reference (non-nil status = refused).
+final class PushContext {
+    var rejection: String?
+}
+
+private func pushUpdateReference(_ ref: UnsafePointer<CChar>?, _ status: UnsafePointer<CChar>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    guard let payload, let status else { return 0 }
+    let context = Unmanaged<PushContext>.fromOpaque(payload).takeUnretainedValue()
+    context.rejection = String(cString: status)
+    return 0
+}
+
+/// Calls `body` with a git_strarray over `strings`, valid for the call only.
+func withStrArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<git_strarray>) throws(ShadowError) -> R) throws(ShadowError) -> R {
+    var cStrings: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    defer { cStrings.forEach { free($0) } }
+    let result: Result<R, ShadowError> = cStrings.withUnsafeMutableBufferPointer { buf in
+        var array = git_strarray(strings: buf.baseAddress, count: buf.count)
+        return Result { () throws(ShadowError) -> R in try body(&array) }
+    }
+    return try result.get()
+}
+
+extension ObjectID {
+    init(_ oid: git_oid) {
+        var o = oid
+        var hex = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&hex, 41, &o)
+        self.init(hex: String(decoding: hex.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))!
+    }
+
+    var gitOID: git_oid {
+        var oid = git_oid()
+        _ = git_oid_fromstr(&oid, hex)
+        return oid
+    }
+}
