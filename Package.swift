@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"]),
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
-        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine"]),
+        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore"]),
     ]
 )

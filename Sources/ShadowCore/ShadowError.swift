@@ -25,6 +25,8 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         case nonFastForward           // the remote moved on: fetch, merge, push again
         case remoteUnavailable        // cannot reach or open the remote: retry later
         case repositoryFailure        // the local or remote repository refused an operation
+        case historyRewritten         // the server's history no longer contains what was verified before
+        case replayedCommit           // a device's sequence number did not increase: an old commit replayed
         // System.
         case notFound
         case alreadyExists

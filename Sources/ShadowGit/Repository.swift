@@ -2,27 +2,8 @@ import Foundation
 internal import CGit2
 public import ShadowCore
 
-/// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
-public struct TreeEntry: Equatable, Sendable {
-    public let path: [UInt8]
-    public let id: ObjectID
-    /// Git file mode: 0o100644 for every file ShadowSync writes.
-    public let mode: UInt32
-}
-
-/// What the engine needs to know about a commit to verify it.
-public struct CommitInfo: Equatable, Sendable {
-    public let id: ObjectID
-    public let tree: ObjectID
-    public let parents: [ObjectID]
-    public let message: String
-    /// The signature stored in the `shdwsig` header field, and the bytes it covers; nil if unsigned.
-    public let signature: String?
-    public let signedData: [UInt8]?
-}
-
 /// A git repository (a work tree or bare). Owns its git_repository handle; everything runs on the git thread.
-public final class GitRepository: @unchecked Sendable {
+public final class GitRepository: VersionStore, @unchecked Sendable {
     private let handle: OpaquePointer
     public let path: BytePath
 

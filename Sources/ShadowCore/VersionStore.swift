@@ -1,0 +1,59 @@
+/// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
+public struct TreeEntry: Equatable, Sendable {
+    public let path: [UInt8]
+    public let id: ObjectID
+    /// Git file mode: 0o100644 for every file ShadowSync writes.
+    public let mode: UInt32
+
+    public init(path: [UInt8], id: ObjectID, mode: UInt32) {
+        self.path = path
+        self.id = id
+        self.mode = mode
+    }
+}
+
+/// What the engine needs to know about a commit to verify it.
+public struct CommitInfo: Equatable, Sendable {
+    public let id: ObjectID
+    public let tree: ObjectID
+    public let parents: [ObjectID]
+    public let message: String
+    /// The signature stored in the `shdwsig` header field, and the bytes it covers; nil if unsigned.
+    public let signature: String?
+    public let signedData: [UInt8]?
+
+    public init(id: ObjectID, tree: ObjectID, parents: [ObjectID], message: String, signature: String?, signedData: [UInt8]?) {
+        self.id = id
+        self.tree = tree
+        self.parents = parents
+        self.message = message
+        self.signature = signature
+        self.signedData = signedData
+    }
+}
+
+/// The history store the engine works against: a git repository in production, a fake in engine unit
+/// tests. Implementations confine their library to their own thread; every method blocks until done.
+public protocol VersionStore: AnyObject {
+    /// Stages the whole shadow work tree and returns its tree id.
+    func stageAll() throws(ShadowError) -> ObjectID
+    /// Every blob of a tree with its full path, recursively.
+    func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
+    /// A blob's bytes; refuses blobs larger than `limit`.
+    func blob(_ id: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]
+    /// Creates (does not publish) a commit signed by `sign`, which receives the exact signed bytes.
+    func createCommit(tree: ObjectID, parents: [ObjectID], message: String,
+                      sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID
+    func commit(_ id: ObjectID) throws(ShadowError) -> CommitInfo
+    func reference(_ name: String) throws(ShadowError) -> ObjectID?
+    /// Compare-and-swap: moves `name` only if it still points at `expected` (nil: must not exist).
+    func setReference(_ name: String, to id: ObjectID, expecting expected: ObjectID?) throws(ShadowError)
+    func isDescendant(_ descendant: ObjectID, of ancestor: ObjectID) throws(ShadowError) -> Bool
+    func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID?
+    /// Commits reachable from `head` and not from `known`, parents before children.
+    func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
+    /// Fetches the remote branch; returns its head (nil: the remote is empty).
+    func fetch() throws(ShadowError) -> ObjectID?
+    /// Pushes fast-forward only; `.nonFastForward` when the remote moved on.
+    func push() throws(ShadowError)
+}

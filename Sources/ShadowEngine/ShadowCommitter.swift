@@ -1,0 +1,77 @@
+public import ShadowCore
+public import ShadowCrypto
+import ShadowFS
+
+/// Writes encrypted objects into the shadow work tree and turns it into signed commits.
+/// Before every commit it checks that the staged tree holds nothing but ShadowSync objects: the key
+/// file (and anything else a user drops into the shadow directory) can never leave the machine, even
+/// if .git/info/exclude were lost.
+public struct ShadowCommitter {
+    let keys: VaultKeys
+    let store: VersionStore
+    let shadowRoot: BytePath
+    let deviceID: [UInt8]
+
+    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) {
+        self.keys = keys
+        self.store = store
+        self.shadowRoot = shadowRoot
+        self.deviceID = deviceID
+    }
+
+    private func objectPath(_ relative: String) throws(ShadowError) -> BytePath {
+        let full = shadowRoot.appending(relative)
+        try FileSystem.createDirectories(full.directory, mode: 0o755)
+        return full
+    }
+
+    /// Encrypts a regular file and writes its content object and name record; returns the record.
+    @discardableResult
+    public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool,
+                          parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
+        let names = try NameCipher(keys: keys)
+        let locator = names.locator(for: path)
+        let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath))
+        let header = try ContentCipher(keys: try keys.requireRead()).encrypt(source, fileID: fileID, parameters: parameters, to: writer)
+        try writer.commit()
+        let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable))
+        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644)
+        return record
+    }
+
+    /// Writes the name record of a directory or symlink (and removes a stale content object).
+    public func writeRecord(_ record: NameRecord) throws(ShadowError) {
+        let names = try NameCipher(keys: keys)
+        let locator = names.locator(for: record.path)
+        if case .file = record.kind {
+            throw ShadowError(.invalidArgument, "files are written with writeFile, which encrypts their content")
+        }
+        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644)
+        try? FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
+    }
+
+    /// Removes an entry's objects from the work tree.
+    public func remove(_ path: PlainPath) throws(ShadowError) {
+        let locator = try NameCipher(keys: keys).locator(for: path)
+        try FileSystem.removeTree(shadowRoot.appending(locator.nameObjectPath))
+        try FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
+    }
+
+    /// Stages the work tree, checks it, and creates a signed commit (no reference moves).
+    public func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64) throws(ShadowError) -> ObjectID {
+        try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644)
+        let tree = try store.stageAll()
+        for entry in try store.entries(ofTree: tree) {
+            let path = String(decoding: entry.path, as: UTF8.self)
+            guard path == ".gitattributes" || Locator.parse(objectPath: path) != nil else {
+                throw ShadowError(.invalidArgument, "refusing to commit \(PlainPath.render(entry.path)) from the shadow directory: only encrypted objects may leave this machine",
+                                  advice: "move that file out of \(shadowRoot)")
+            }
+        }
+        let metadata = CommitMetadata(deviceID: deviceID, sequence: sequence, wallTimeMillis: wallTimeMillis, epoch: try keys.requireRead().epoch)
+        let message = try CommitMessage.make(metadata, keys: keys)
+        return try store.createCommit(tree: tree, parents: parents, message: message) { (buffer) throws(ShadowError) -> String in
+            Signatures.text(try Signatures.sign(buffer, purpose: .commit, keys: keys))
+        }
+    }
+}
