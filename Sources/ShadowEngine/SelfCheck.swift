@@ -62,22 +62,13 @@ public enum SelfCheck {
         check("encrypt \(samples.count) files (names and contents) into shadow objects") { () throws(ShadowError) in
             let read = try keys.requireRead()
             let names = try NameCipher(keys: keys)
-            let content = ContentCipher(keys: read)
+            let objects = ShadowObjects(keys: keys, shadowRoot: shadowDir)
             for dir in [plainDir, plainDir.appending("notes"), shadowDir, outDir] { try FileSystem.createDirectory(dir) }
             for (pathBytes, data) in samples {
                 let path = try PlainPath(bytes: pathBytes)
                 try FileSystem.writeAtomically(data, to: plainDir.appending(path), mode: 0o644)
-                let loc = names.locator(for: path)
-                let parts = loc.contentObjectPath.split(separator: "/").map(String.init)
-                try FileSystem.createDirectory(shadowDir.appending(parts[0]))
-                try FileSystem.createDirectory(shadowDir.appending(parts[0]).appending(parts[1]))
-                try FileSystem.createDirectory(shadowDir.appending(parts[0]).appending(parts[1]).appending(parts[2]))
-                let writer = try AtomicFileWriter(destination: shadowDir.appending(loc.contentObjectPath))
-                let header = try content.encrypt(try FileSource(plainDir.appending(path)), fileID: FileID.forNewPath(path, keys: read), to: writer)
-                try writer.commit()
-                let record = NameRecord(path: path, kind: .file(length: UInt64(data.count), siv: header.siv, executable: false))
-                try FileSystem.writeAtomically(try names.seal(record), to: shadowDir.appending(loc.nameObjectPath), mode: 0o644)
-                stored.append((loc, path, data))
+                try objects.writeFile(path, from: try FileSource(plainDir.appending(path)), fileID: FileID.forNewPath(path, keys: read), executable: false)
+                stored.append((names.locator(for: path), path, data))
             }
             return "\(stored.count) name records and \(stored.count) content objects"
         }

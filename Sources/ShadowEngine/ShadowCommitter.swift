@@ -2,21 +2,14 @@ public import ShadowCore
 public import ShadowCrypto
 import ShadowFS
 
-/// Writes encrypted objects into the shadow work tree and turns it into signed commits.
-/// Before every commit it checks that the staged tree holds nothing but ShadowSync objects: the key
-/// file (and anything else a user drops into the shadow directory) can never leave the machine, even
-/// if .git/info/exclude were lost.
-public struct ShadowCommitter {
+/// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory.
+public struct ShadowObjects {
     let keys: VaultKeys
-    let store: VersionStore
     let shadowRoot: BytePath
-    let deviceID: [UInt8]
 
-    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) {
+    public init(keys: VaultKeys, shadowRoot: BytePath) {
         self.keys = keys
-        self.store = store
         self.shadowRoot = shadowRoot
-        self.deviceID = deviceID
     }
 
     private func objectPath(_ relative: String) throws(ShadowError) -> BytePath {
@@ -50,11 +43,31 @@ public struct ShadowCommitter {
         try? FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
     }
 
-    /// Removes an entry's objects from the work tree.
+    /// Removes an entry's objects from the shadow tree.
     public func remove(_ path: PlainPath) throws(ShadowError) {
         let locator = try NameCipher(keys: keys).locator(for: path)
         try FileSystem.removeTree(shadowRoot.appending(locator.nameObjectPath))
         try FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
+    }
+}
+
+/// Turns the shadow work tree into signed commits. Before every commit it checks that the staged tree
+/// holds nothing but ShadowSync objects: the key file (and anything else a user drops into the shadow
+/// directory) can never leave the machine, even if .git/info/exclude were lost.
+public struct ShadowCommitter {
+    let keys: VaultKeys
+    let store: VersionStore
+    let shadowRoot: BytePath
+    let deviceID: [UInt8]
+    /// The objects of this committer's work tree.
+    public let objects: ShadowObjects
+
+    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) {
+        self.keys = keys
+        self.store = store
+        self.shadowRoot = shadowRoot
+        self.deviceID = deviceID
+        objects = ShadowObjects(keys: keys, shadowRoot: shadowRoot)
     }
 
     /// Stages the work tree, checks it, and creates a signed commit (no reference moves).

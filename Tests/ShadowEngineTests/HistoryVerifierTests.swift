@@ -36,7 +36,7 @@ final class TwoMachines {
     func push(_ files: [String: String]) throws -> ObjectID {
         for (path, text) in files {
             let p = try PlainPath(path)
-            try committer.writeFile(p, from: MemorySource(Array(text.utf8)), fileID: FileID.forNewPath(p, keys: try keys.requireRead()), executable: false)
+            try committer.objects.writeFile(p, from: MemorySource(Array(text.utf8)), fileID: FileID.forNewPath(p, keys: try keys.requireRead()), executable: false)
         }
         sequence += 1
         let c = try committer.commit(parents: head.map { [$0] } ?? [], sequence: sequence, wallTimeMillis: 1000 * sequence)

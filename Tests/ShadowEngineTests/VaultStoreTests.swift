@@ -68,6 +68,4 @@ import ShadowFS
     }
 }
 
-func thrownCode(_ body: () throws -> Void) -> ShadowError.Code? {
-    do { try body(); return nil } catch let e as ShadowError { return e.code } catch { return .ioFailure }
-}
+func thrownCode(_ body: () throws -> Void) -> ShadowError.Code? { caught(body)?.code }
