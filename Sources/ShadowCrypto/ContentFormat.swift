@@ -210,10 +210,14 @@ public struct ContentCipher: Sendable {
         return header
     }
 
+    /// Chunk i's nonce (siv[0..16] ‖ LE64(i)) and AD (header ‖ final flag): one definition for both directions.
+    static func chunkNonceAndAD(siv: [UInt8], header: [UInt8], index: UInt64, of count: UInt64) -> (nonce: [UInt8], ad: [UInt8]) {
+        (Array(siv[0..<16]) + LE.bytes(index), header + [index == count - 1 ? 1 : 0])
+    }
+
     private static func seal(_ chunk: UnsafeRawBufferPointer, index: UInt64, of count: UInt64, header: [UInt8], siv: [UInt8],
                              key: SecretBytes, into out: UnsafeMutableRawBufferPointer) {
-        let nonce = Array(siv[0..<16]) + LE.bytes(index)
-        let ad = header + [index == count - 1 ? 1 : 0]
+        let (nonce, ad) = chunkNonceAndAD(siv: siv, header: header, index: index, of: count)
         nonce.withUnsafeBytes { n in ad.withUnsafeBytes { a in
             XChaCha20Poly1305.seal(key: key, nonce: n, ad: a, plaintext: chunk, into: out)
         } }
@@ -269,8 +273,7 @@ public struct ContentCipher: Sendable {
                     guard try source.readFully(at: offset, into: window) == window.count else {
                         throw ShadowError(.sourceChanged, "content object shrank while it was read")
                     }
-                    let nonce = Array(header.siv[0..<16]) + LE.bytes(index)
-                    let ad = headerBytes + [index == chunkCount - 1 ? 1 : 0]
+                    let (nonce, ad) = ContentCipher.chunkNonceAndAD(siv: header.siv, header: headerBytes, index: index, of: chunkCount)
                     let opened = nonce.withUnsafeBytes { n in ad.withUnsafeBytes { a in
                         XChaCha20Poly1305.open(key: keys.contentAEAD, nonce: n, ad: a, ciphertext: UnsafeRawBufferPointer(window), into: batch.plain[slot])
                     } }
