@@ -34,8 +34,10 @@ let package = Package(
 
         // MARK: Engine and command line.
         .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"], swiftSettings: strict),
+        .target(name: "ShadowAgent", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"],
+                swiftSettings: strict),
         .target(name: "ShadowCLI", dependencies: [
-            "ShadowEngine",
+            "ShadowAgent", "ShadowEngine", "ShadowCrypto", "ShadowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict),

@@ -1,18 +1,26 @@
 import ArgumentParser
+import ShadowAgent
 import ShadowCore
+import ShadowCrypto
 import ShadowEngine
 
 /// Exit statuses are part of the command-line contract (Docs/OPERATIONS.md).
 enum ExitStatus: Int32 {
     case ok = 0
-    /// Something needs a human: a guard tripped, a conflict to look at, a check failed.
+    /// Something needs a human: a guard tripped, a check failed.
     case needsHuman = 1
-    /// Invalid input or state: bad arguments, wrong passphrase, corrupt key file.
+    /// Invalid input or state: bad arguments, wrong passphrase, corrupt key file, a hostile server.
     case invalid = 2
-    /// Transient: try again later (remote unreachable, disk full).
+    /// Transient: try again later (remote unreachable, disk full, another process holds the folder).
     case transient = 3
 
-    static func of(_ error: ShadowError) -> ExitStatus { error.isRetryable ? .transient : .invalid }
+    static func of(_ error: ShadowError) -> ExitStatus {
+        switch error.code {
+        case .guardTripped: return .needsHuman
+        case .locked: return .transient
+        default: return error.isRetryable ? .transient : .invalid
+        }
+    }
 }
 
 /// The entry point the executable calls; ArgumentParser stays inside this target.
@@ -26,10 +34,321 @@ struct ShadowsyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shadowsync",
         abstract: "Keep a plaintext folder in sync through an untrusted git server, encrypted.",
-        version: "0.1.0",
-        subcommands: [SelfCheckCommand.self]
+        version: "0.2.0",
+        subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
+                      RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
+                      SelfCheckCommand.self]
     )
+}
 
+/// Runs a command body; a ShadowError becomes a message (what happened, what to do) and its exit status.
+func reporting(_ body: () throws(ShadowError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        printError("error: \(error.message)")
+        if !error.advice.isEmpty { printError("  what to do: \(error.advice)") }
+        throw ExitCode(ExitStatus.of(error).rawValue)
+    }
+}
+
+func printError(_ text: String) {
+    var err = StandardError()
+    print(text, to: &err)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        let bytes = Array(string.utf8)
+        _ = bytes.withUnsafeBytes { writeStandardError($0) }
+    }
+}
+
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: "Read the key file's passphrase from this file (never from the command line).")
+    var passphraseFile: String?
+
+    @Flag(name: .long, help: "Store the key unprotected (only on a machine whose disk is encrypted).")
+    var noPassphrase = false
+
+    @Option(name: .long, help: "Argon2id cost of the key file: moderate (default, 256 MiB) or interactive (64 MiB).")
+    var kdfProfile: String = "moderate"
+
+    func source() throws -> PassphraseSource {
+        if noPassphrase && passphraseFile != nil { throw ValidationError("--no-passphrase and --passphrase-file exclude each other") }
+        if noPassphrase { return .none }
+        if let passphraseFile { return .file(BytePath(passphraseFile)) }
+        return .prompt
+    }
+
+    func workspace() throws -> Workspace {
+        var w: Workspace
+        do { w = try Workspace() } catch { throw ValidationError(error.description) }
+        switch kdfProfile {
+        case "moderate": w.kdfProfile = .moderate
+        case "interactive": w.kdfProfile = .interactive
+        default: throw ValidationError("--kdf-profile is moderate or interactive")
+        }
+        return w
+    }
+}
+
+struct FolderOption: ParsableArguments {
+    @Option(name: .long, help: "The synced folder (default: the one containing the current directory).")
+    var folder: String?
+
+    var path: BytePath? { folder.map { BytePath($0) } }
+}
+
+func printReport(_ report: SyncReport) {
+    for line in report.committed { print("committed \(line)") }
+    for line in report.applied { print("applied   \(line)") }
+    for c in report.conflicts { print("conflict  \(c)") }
+    for line in report.retryLater { print("retry     \(line)") }
+    for line in report.skipped { printError("skipped   \(line)") }
+    if report.readOnly && !report.notPushed.isEmpty {
+        print("read-only: \(report.notPushed.count) local change(s) are not pushed (this machine has a read-only key):")
+        for line in report.notPushed { print("  \(line)") }
+    }
+    if let head = report.head { print(report.pushed ? "pushed \(head.short)" : "in sync at \(head.short)") }
+}
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a vault for a folder and push it to a remote.")
+
+    @Argument(help: "The plaintext folder (created if missing; existing files are the first commit).") var dir: String
+    @Option(name: .long, help: "The bare repository: a local path (created if missing) or file:// URL.") var remote: String
+    @Option(name: .long, help: "Where the ciphertext tree goes (default: under $XDG_DATA_HOME/shadowsync).") var shadow: String?
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        let source = try passphrase.source()
+        let workspace = try passphrase.workspace()
+        try reporting { () throws(ShadowError) in
+            let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) }, passphrase: source)
+            printReport(report)
+            print("initialised \(config.folder) -> \(config.remote)")
+            print("config: \(workspace.registry.configFile(config))")
+            print("next: 'shadowsync key export' prints the key other machines join with; keep a copy somewhere safe")
+        }
+    }
+}
+
+struct JoinCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "join", abstract: "Join an existing vault: verify, decrypt into DIR, keep what DIR holds.")
+
+    @Argument(help: "The repository (local path or file:// URL).") var repo: String
+    @Argument(help: "The plaintext folder (created if missing; its files are kept and synced).") var dir: String
+    @Option(name: .long, help: "The capability string (visible to other users in the process list: prefer --key-file).") var key: String?
+    @Option(name: .long, help: "A file holding the capability string.") var keyFile: String?
+    @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func validate() throws {
+        guard (key == nil) != (keyFile == nil) else { throw ValidationError("give exactly one of --key and --key-file") }
+    }
+
+    func run() throws {
+        let source = try passphrase.source()
+        let workspace = try passphrase.workspace()
+        try reporting { () throws(ShadowError) in
+            let capability: String
+            if let key { capability = key } else {
+                capability = String(decoding: try readSmallFile(BytePath(keyFile!)), as: UTF8.self)
+            }
+            let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), capability: capability,
+                                                      shadow: shadow.map { BytePath($0) }, passphrase: source)
+            printReport(report)
+            print("joined \(config.remote) into \(config.folder)")
+        }
+    }
+}
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "One full pass: commit local changes, fetch, verify, merge, apply, push.",
+                                                    discussion: "Exit status: 0 in sync, 1 needs a human (a guard tripped), 2 invalid state or input, 3 transient (try again).")
+
+    @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Commit even if most files vanished at once (the mass-delete guard).") var allowMassDelete = false
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (_, engine) = try Workspace().open(folder.path)
+            printReport(try engine.sync(options: SyncOptions(allowMassDelete: allowMassDelete)))
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "What is pending, what was verified, which conflict copies exist.")
+
+    @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (config, engine) = try Workspace().open(folder.path)
+            let s = try engine.status()
+            if json {
+                print(JSON.object([
+                    ("folder", .string(s.folder)), ("remote", .string(config.remote)), ("device", .string(s.deviceID)),
+                    ("read_only", .bool(s.readOnly)), ("in_sync", .bool(s.inSync)),
+                    ("head", s.head.map { .string($0.hex) } ?? .null),
+                    ("last_verified", s.lastVerified.map { .string($0.hex) } ?? .null),
+                    ("remote_head", s.remoteHead.map { .string($0.hex) } ?? .null),
+                    ("pending", .array(s.pending.map { .string($0) })),
+                    ("conflict_copies", .array(s.conflictCopies.map { .string($0) })),
+                    ("sequence", .number(Double(s.sequence))),
+                ]).text)
+                return
+            }
+            print("folder:   \(s.folder)\(s.readOnly ? " (read-only key)" : "")")
+            print("remote:   \(config.remote)")
+            print("device:   \(s.deviceID)")
+            print("head:     \(s.head?.short ?? "none")   verified remote: \(s.lastVerified?.short ?? "none")   last seen remote: \(s.remoteHead?.short ?? "none")")
+            print(s.pending.isEmpty ? "pending:  nothing" : "pending:  \(s.pending.count) change(s)")
+            for p in s.pending { print("  \(p)") }
+            if !s.conflictCopies.isEmpty {
+                print("conflict copies: \(s.conflictCopies.count)")
+                for c in s.conflictCopies { print("  \(c)") }
+            }
+            print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
+        }
+    }
+}
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Decrypted history: when, which device, which paths.")
+
+    @Argument(help: "Only commits touching this path (a file or directory in the folder).") var path: String?
+    @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Machine-readable output.") var json = false
+    @Option(name: .long, help: "At most this many commits.") var limit: Int = Int.max
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (config, engine) = try Workspace().open(folder.path)
+            guard let head = try engine.head else { print("no history yet"); return }
+            let filter = try path.map { (p) throws(ShadowError) in try folderRelative(p, folder: config.folder) }
+            let entries = try engine.history.log(from: head, path: filter, limit: limit)
+            if json {
+                print(JSON.array(entries.map { e in
+                    JSON.object([("commit", .string(e.commit.hex)), ("time", .string(isoTime(e.wallTimeMillis))),
+                                 ("time_ms", .number(Double(e.wallTimeMillis))), ("device", .string(e.deviceID)),
+                                 ("sequence", .number(Double(e.sequence))), ("merge", .bool(e.isMerge)),
+                                 ("changes", .array(e.changes.map { .string($0) }))])
+                }).text)
+                return
+            }
+            for e in entries {
+                print("\(e.commit.short)  \(isoTime(e.wallTimeMillis))  device \(e.deviceID)  #\(e.sequence)\(e.isMerge ? "  merge" : "")")
+                for c in e.changes { print("    \(c)") }
+            }
+        }
+    }
+}
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a file or directory as it was at a revision, never overwriting.")
+
+    @Argument(help: "The path in the folder.") var path: String
+    @Option(name: .long, help: "The revision: a commit id from 'shadowsync log' (8+ hex digits), or main~N.") var at: String
+    @Option(name: .long, help: "Write here instead of beside the original (must not exist).") var to: String?
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (config, engine) = try Workspace().open(folder.path)
+            let relative = try folderRelative(path, folder: config.folder)
+            var destination: BytePath?
+            if let to { destination = to.hasPrefix("/") ? BytePath(to) : (try currentDirectory()).appending(to) }
+            for written in try engine.history.restore(relative, at: at, plainRoot: config.folder, to: destination) {
+                print("restored \(written)")
+            }
+        }
+    }
+}
+
+struct ConflictsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "Conflict copies in the folder, and this machine's conflict log.")
+
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (_, engine) = try Workspace().open(folder.path)
+            let copies = engine.conflictCopies()
+            print(copies.isEmpty ? "no conflict copies" : "\(copies.count) conflict cop\(copies.count == 1 ? "y" : "ies"):")
+            for c in copies { print("  \(c)") }
+            let log = engine.conflictLog()
+            if !log.isEmpty {
+                print("conflicts resolved on this machine:")
+                for line in log.suffix(50) { print("  \(line)") }
+            }
+        }
+    }
+}
+
+struct DecryptCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Offline recovery: verify and decrypt a repository into a new directory.")
+
+    @Argument(help: "A bare repository or a clone.") var repo: String
+    @Option(name: .long, help: "The capability string.") var key: String?
+    @Option(name: .long, help: "A file holding the capability string, or a ShadowSync key file.") var keyFile: String?
+    @Option(name: .long, help: "Passphrase file for a protected key file.") var passphraseFile: String?
+    @Option(name: .long, help: "Output directory (new or empty).") var to: String
+    @Option(name: .long, help: "Revision (default: the main branch).") var rev: String?
+
+    func validate() throws {
+        guard (key == nil) != (keyFile == nil) else { throw ValidationError("give exactly one of --key and --key-file") }
+    }
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: passphraseFile.map { BytePath($0) })
+            let n = try Workspace.decrypt(repository: BytePath(repo), keys: keys, revision: rev, to: BytePath(to))
+            print("decrypted \(n) entries into \(to)")
+        }
+    }
+}
+
+struct FsckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fsck", abstract: "Verify every signature and decrypt every file of the current tree.")
+
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (_, engine) = try Workspace().open(folder.path)
+            guard let head = try engine.head else { print("no history yet"); return }
+            let r = try engine.history.fsck(head: head)
+            print("ok: \(r.commits) commits signed and verified; \(r.entries) entries, \(r.files) files, \(r.bytes) bytes decrypted and authenticated at \(head.short)")
+        }
+    }
+}
+
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Key management.", subcommands: [KeyExportCommand.self])
+}
+
+struct KeyExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Print a capability string for another machine (it is a secret, except --verify-only).")
+
+    @Flag(name: .long, help: "Decrypt and verify, never write.") var readOnly = false
+    @Flag(name: .long, help: "Verify signatures only (for a server hook or mirror): cannot decrypt.") var verifyOnly = false
+    @OptionGroup var folder: FolderOption
+
+    func validate() throws {
+        if readOnly && verifyOnly { throw ValidationError("--read-only and --verify-only exclude each other") }
+    }
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let keys = try Workspace().folderKeys(folder.path)
+            let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
+            print(CapabilityText.encode(try keys.attenuated(to: level)))
+        }
+    }
 }
 
 struct SelfCheckCommand: ParsableCommand {

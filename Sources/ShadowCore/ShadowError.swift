@@ -34,6 +34,9 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         case diskFull
         case ioFailure
         case invalidArgument
+        // Needs a person to decide.
+        case guardTripped             // a safety guard stopped the sync (e.g. most files vanished at once)
+        case locked                   // another ShadowSync process holds this folder
     }
 
     public let code: Code

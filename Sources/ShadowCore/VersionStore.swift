@@ -56,4 +56,14 @@ public protocol VersionStore: AnyObject {
     func fetch() throws(ShadowError) -> ObjectID?
     /// Pushes fast-forward only; `.nonFastForward` when the remote moved on.
     func push() throws(ShadowError)
+    /// Makes the work tree and index exactly the tree of `commit` (files of other commits removed,
+    /// ignored files such as the key file left alone). Moves no reference.
+    func checkout(_ commit: ObjectID) throws(ShadowError)
+    /// A commit named by full or abbreviated id, or a revision expression such as `main~3`.
+    func resolve(_ revision: String) throws(ShadowError) -> ObjectID
+}
+
+/// The one branch ShadowSync writes, locally and on the remote.
+public enum ShadowRefs {
+    public static let main = "refs/heads/main"
 }

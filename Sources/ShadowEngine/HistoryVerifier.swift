@@ -85,10 +85,16 @@ public struct HistoryVerifier {
         let info = try store.commit(commit)
         var names: [Locator: ObjectID] = [:]
         var contents: [Locator: ObjectID] = [:]
+        var sawDescriptor = false
         for entry in try store.entries(ofTree: info.tree) {
             let path = String(decoding: entry.path, as: UTF8.self)
             guard entry.mode == 0o100644, Array(path.utf8) == entry.path else {
                 throw ShadowError(.malformedObject, "commit \(commit.short) holds \(PlainPath.render(entry.path)) with mode \(String(entry.mode, radix: 8)): ShadowSync writes only 100644 files")
+            }
+            if path == VaultDescriptor.fileName {
+                try VaultDescriptor.verify(try store.blob(entry.id, limit: 4096), keys: keys, commit: commit)
+                sawDescriptor = true
+                continue
             }
             if path == ".gitattributes" {
                 guard try store.blob(entry.id, limit: 1024) == HistoryVerifier.gitattributes else {
@@ -103,6 +109,9 @@ public struct HistoryVerifier {
             case .name: names[locator] = entry.id
             case .content: contents[locator] = entry.id
             }
+        }
+        guard sawDescriptor else {
+            throw ShadowError(.malformedObject, "commit \(commit.short) has no vault.json: it is not a ShadowSync commit, or the server removed it")
         }
         let cipher = try NameCipher(keys: keys)
         var out: [PlainPath: VerifiedEntry] = [:]

@@ -2,7 +2,8 @@ public import ShadowCore
 public import ShadowCrypto
 import ShadowFS
 
-/// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory.
+/// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory. Not fsynced:
+/// the work tree can always be rebuilt from git (whose objects are fsynced) by a checkout.
 public struct ShadowObjects {
     let keys: VaultKeys
     let shadowRoot: BytePath
@@ -24,11 +25,11 @@ public struct ShadowObjects {
                           parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
         let names = try NameCipher(keys: keys)
         let locator = names.locator(for: path)
-        let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath))
+        let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
         let header = try ContentCipher(keys: try keys.requireRead()).encrypt(source, fileID: fileID, parameters: parameters, to: writer)
         try writer.commit()
         let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable))
-        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644)
+        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644, durable: false)
         return record
     }
 
@@ -39,7 +40,7 @@ public struct ShadowObjects {
         if case .file = record.kind {
             throw ShadowError(.invalidArgument, "files are written with writeFile, which encrypts their content")
         }
-        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644)
+        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644, durable: false)
         try? FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
     }
 
@@ -72,11 +73,12 @@ public struct ShadowCommitter {
 
     /// Stages the work tree, checks it, and creates a signed commit (no reference moves).
     public func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64) throws(ShadowError) -> ObjectID {
-        try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644)
+        try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644, durable: false)
+        try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
         let tree = try store.stageAll()
         for entry in try store.entries(ofTree: tree) {
             let path = String(decoding: entry.path, as: UTF8.self)
-            guard path == ".gitattributes" || Locator.parse(objectPath: path) != nil else {
+            guard path == ".gitattributes" || path == VaultDescriptor.fileName || Locator.parse(objectPath: path) != nil else {
                 throw ShadowError(.invalidArgument, "refusing to commit \(PlainPath.render(entry.path)) from the shadow directory: only encrypted objects may leave this machine",
                                   advice: "move that file out of \(shadowRoot)")
             }

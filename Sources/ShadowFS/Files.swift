@@ -33,12 +33,15 @@ public final class AtomicFileWriter: ByteSink {
     let temporary: BytePath
     private var descriptor: Descriptor?
     private var committed = false
+    /// False for files that can be rebuilt from elsewhere (shadow objects are in git): no fsync.
+    private let durable: Bool
 
     /// Temp names start with this so scanners can recognise and skip them.
     public static let temporaryPrefix = ".shadowsync-tmp-"
 
-    public init(destination: BytePath, mode: UInt32 = 0o644) throws(ShadowError) {
+    public init(destination: BytePath, mode: UInt32 = 0o644, durable: Bool = true) throws(ShadowError) {
         self.destination = destination
+        self.durable = durable
         var suffix = ""
         for _ in 0..<12 { suffix.append(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(UInt32.random(in: 0..<26))))) }
         temporary = destination.directory.appending(bytes: Array(AtomicFileWriter.temporaryPrefix.utf8) + Array(suffix.utf8))
@@ -55,7 +58,7 @@ public final class AtomicFileWriter: ByteSink {
     /// Makes the new contents durable and visible under the destination name.
     public func commit() throws(ShadowError) {
         guard let descriptor, !committed else { return }
-        try descriptor.sync(temporary)
+        if durable { try descriptor.sync(temporary) }
         descriptor.close()
         self.descriptor = nil
         let tmp = temporary, dst = destination
@@ -63,7 +66,7 @@ public final class AtomicFileWriter: ByteSink {
             tmp.withCString { t in dst.withCString { d in rename(t, d) } }
         }
         committed = true
-        try FileSystem.syncDirectory(destination.directory)
+        if durable { try FileSystem.syncDirectory(destination.directory) }
     }
 
     /// Discards the temp file (also done on deinit when not committed).
@@ -81,8 +84,8 @@ public final class AtomicFileWriter: ByteSink {
 
 public enum FileSystem {
     /// Writes `bytes` atomically with exactly `mode`.
-    public static func writeAtomically(_ bytes: [UInt8], to path: BytePath, mode: UInt32) throws(ShadowError) {
-        let w = try AtomicFileWriter(destination: path, mode: mode)
+    public static func writeAtomically(_ bytes: [UInt8], to path: BytePath, mode: UInt32, durable: Bool = true) throws(ShadowError) {
+        let w = try AtomicFileWriter(destination: path, mode: mode, durable: durable)
         try bytes.withBytes { (b) throws(ShadowError) in try w.write(b) }
         try w.commit()
     }

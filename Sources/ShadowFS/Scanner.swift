@@ -40,6 +40,8 @@ public enum ScannedKind: Equatable, Sendable {
     case file(executable: Bool)
     case directory
     case symlink(target: [UInt8])
+    /// A fifo, socket or device: never synced.
+    case special
 }
 
 public struct ScannedEntry: Equatable, Sendable {

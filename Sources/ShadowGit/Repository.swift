@@ -11,7 +11,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public static let signatureField = "shdwsig"
     /// Neutral identity on every commit: nothing about the user or machine.
     static let authorName = "shdw", authorEmail = "shdw@invalid"
-    public static let branch = "refs/heads/main"
+    public static let branch = ShadowRefs.main
     public static let remoteName = "origin"
     public static let remoteTrackingBranch = "refs/remotes/origin/main"
 
@@ -279,6 +279,37 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 out.append(ObjectID(oid))
             }
             return out
+        }
+    }
+
+    /// Forces the work tree and index to `commit`'s tree; untracked files go, ignored ones stay.
+    public func checkout(_ commit: ObjectID) throws(ShadowError) {
+        try GitThread.shared.run { () throws(ShadowError) in
+            var oid = commit.gitOID
+            var object: OpaquePointer?
+            try gitCheck(git_object_lookup(&object, handle, &oid, GIT_OBJECT_COMMIT), "cannot find commit \(commit.short)")
+            defer { git_object_free(object) }
+            var opts = git_checkout_options()
+            git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+            opts.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_REMOVE_UNTRACKED.rawValue
+            try gitCheck(git_checkout_tree(handle, object, &opts), "cannot check out \(commit.short) into the shadow tree")
+        }
+    }
+
+    public func resolve(_ revision: String) throws(ShadowError) -> ObjectID {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
+            var object: OpaquePointer?
+            let rc = git_revparse_single(&object, handle, revision)
+            if rc == GIT_ENOTFOUND.rawValue || rc == GIT_EAMBIGUOUS.rawValue || rc == GIT_EINVALIDSPEC.rawValue {
+                throw ShadowError(.notFound, "no single commit matches '\(revision)'",
+                                  advice: "use a commit id from 'shadowsync log' (8 or more hex digits)")
+            }
+            try gitCheck(rc, "cannot resolve '\(revision)'")
+            defer { git_object_free(object) }
+            var commit: OpaquePointer?
+            try gitCheck(git_object_peel(&commit, object, GIT_OBJECT_COMMIT), "'\(revision)' does not name a commit")
+            defer { git_object_free(commit) }
+            return ObjectID(git_object_id(commit)!.pointee)
         }
     }
 

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+public import ShadowCrypto
+import ShadowFS
+
+/// Small system helpers the command line needs, so it imports no file-system target itself.
+public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress else { return }
+    _ = Glibc.write(2, base, bytes.count)
+}
+
+public func readSmallFile(_ path: BytePath) throws(ShadowError) -> [UInt8] {
+    try FileSystem.readFile(path, limit: 1 << 16)
+}
+
+public func currentDirectory() throws(ShadowError) -> BytePath {
+    try ShadowFS.currentDirectory()
+}
+
+/// A path given on the command line (absolute, or relative to the working directory) as a path inside
+/// `folder`. "." and ".." are resolved lexically, so the file need not exist (restoring a deleted one).
+public func folderRelative(_ argument: String, folder: BytePath) throws(ShadowError) -> PlainPath {
+    let absolute = argument.hasPrefix("/") ? Array(argument.utf8) : (try ShadowFS.currentDirectory()).bytes + [UInt8(ascii: "/")] + Array(argument.utf8)
+    var parts: [[UInt8]] = []
+    for c in absolute.split(separator: UInt8(ascii: "/")) {
+        if c.elementsEqual([UInt8(ascii: ".")]) { continue }
+        if c.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { _ = parts.popLast(); continue }
+        parts.append(Array(c))
+    }
+    let full = [UInt8(ascii: "/")] + Array(parts.joined(separator: [UInt8(ascii: "/")]))
+    let root = folder.bytes
+    guard full.count > root.count + 1, full.starts(with: root + [UInt8(ascii: "/")]) else {
+        throw ShadowError(.invalidPath, "\(argument) is not inside the folder \(folder)")
+    }
+    return try PlainPath(bytes: Array(full.dropFirst(root.count + 1)))
+}
+
+extension Workspace {
+    /// The keys of a configured folder, without taking its lock (key export).
+    public func folderKeys(_ path: BytePath?) throws(ShadowError) -> VaultKeys {
+        let start: BytePath
+        if let path { start = path } else { start = try ShadowFS.currentDirectory() }
+        let config = try registry.find(containing: start)
+        return try Workspace.unlock(config.shadow.appending("shadowsync.key"), passphraseFile: config.passphraseFile)
+    }
+}

@@ -1,0 +1,126 @@
+public import ShadowCore
+import ShadowFS
+
+/// Per-user directories (XDG base directories), so several agents can run side by side on one machine
+/// with different XDG_CONFIG_HOME / XDG_DATA_HOME.
+public struct UserDirectories: Sendable {
+    public let config: BytePath
+    public let data: BytePath
+
+    public static func current() throws(ShadowError) -> UserDirectories {
+        let home = environment("HOME")
+        func base(_ variable: String, _ fallback: String) throws(ShadowError) -> BytePath {
+            if let v = environment(variable), v.hasPrefix("/") { return BytePath(v) }
+            guard let home else {
+                throw ShadowError(.invalidArgument, "neither \(variable) nor HOME is set: no place for ShadowSync's files",
+                                  advice: "set HOME, or \(variable) to an absolute directory")
+            }
+            return BytePath(home).appending(fallback)
+        }
+        return UserDirectories(config: try base("XDG_CONFIG_HOME", ".config").appending("shadowsync"),
+                               data: try base("XDG_DATA_HOME", ".local/share").appending("shadowsync"))
+    }
+
+    var foldersDirectory: BytePath { config.appending("folders") }
+}
+
+/// The human-editable configuration of one folder: `key = value` lines, `#` comments
+/// (Docs/OPERATIONS.md lists the keys). Secrets are only ever referenced by file.
+public struct FolderConfig: Sendable {
+    public var name: String
+    public var values: [String: String]
+
+    public static let knownKeys = ["folder", "shadow", "state", "remote", "passphrase-file"]
+
+    public var folder: BytePath { BytePath(values["folder"] ?? "") }
+    public var shadow: BytePath { BytePath(values["shadow"] ?? "") }
+    public var state: BytePath { BytePath(values["state"] ?? "") }
+    public var remote: String { values["remote"] ?? "" }
+    public var passphraseFile: BytePath? { values["passphrase-file"].map { BytePath($0) } }
+
+    public static func parse(_ text: String, name: String) throws(ShadowError) -> FolderConfig {
+        var values: [String: String] = [:]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.drop(while: { $0 == " " || $0 == "\t" })
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ShadowError(.invalidArgument, "config \(name), line \(n + 1): expected 'key = value'")
+            }
+            let key = line[..<eq].trimmingCharacters(in: " \t"), value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
+            guard knownKeys.contains(key) else {
+                throw ShadowError(.invalidArgument, "config \(name), line \(n + 1): unknown key '\(key)'",
+                                  advice: "known keys: \(knownKeys.joined(separator: ", "))")
+            }
+            values[key] = value
+        }
+        for required in ["folder", "shadow", "state", "remote"] where (values[required] ?? "").isEmpty {
+            throw ShadowError(.invalidArgument, "config \(name) has no '\(required)'", advice: "add a line '\(required) = ...'")
+        }
+        return FolderConfig(name: name, values: values)
+    }
+
+    public func render() -> String {
+        var text = "# ShadowSync folder configuration (Docs/OPERATIONS.md). Edit while no shadowsync process runs.\n"
+        for key in FolderConfig.knownKeys { if let v = values[key] { text += "\(key) = \(v)\n" } }
+        return text
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Finds and records folder configurations under the config directory.
+public struct FolderRegistry: Sendable {
+    public let directories: UserDirectories
+
+    public init(_ directories: UserDirectories) { self.directories = directories }
+
+    public func all() throws(ShadowError) -> [FolderConfig] {
+        let dir = directories.foldersDirectory
+        guard FileSystem.exists(dir) else { return [] }
+        var out: [FolderConfig] = []
+        for name in try FileSystem.list(dir).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let file = String(decoding: name, as: UTF8.self)
+            guard file.hasSuffix(".conf") else { continue }
+            let text = String(decoding: try FileSystem.readFile(dir.appending(bytes: name), limit: 1 << 16), as: UTF8.self)
+            out.append(try FolderConfig.parse(text, name: String(file.dropLast(5))))
+        }
+        return out
+    }
+
+    /// The folder containing `path` (the folder itself or any directory below it).
+    public func find(containing path: BytePath) throws(ShadowError) -> FolderConfig {
+        let target = try canonicalPath(path).bytes
+        for config in try all() {
+            let f = config.folder.bytes
+            if target == f || target.starts(with: f + [UInt8(ascii: "/")]) { return config }
+        }
+        throw ShadowError(.notFound, "\(path) is not inside a ShadowSync folder",
+                          advice: "pass --folder DIR, or set one up with 'shadowsync init' or 'shadowsync join'")
+    }
+
+    public func save(_ config: FolderConfig) throws(ShadowError) {
+        try FileSystem.createDirectories(directories.foldersDirectory, mode: 0o700)
+        let file = directories.foldersDirectory.appending(config.name + ".conf")
+        try FileSystem.writeAtomically(Array(config.render().utf8), to: file, mode: 0o600)
+    }
+
+    public func configFile(_ config: FolderConfig) -> BytePath {
+        directories.foldersDirectory.appending(config.name + ".conf")
+    }
+
+    /// A new, unused name: the folder's base name and a random suffix.
+    func newName(for folder: BytePath) throws(ShadowError) -> String {
+        let base = String(decoding: folder.lastComponent.filter { $0 != UInt8(ascii: "/") }, as: UTF8.self)
+            .map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        var suffix = ""
+        for _ in 0..<6 { suffix.append(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8.random(in: 0..<26)))) }
+        return String(String(base).prefix(40)) + "-" + suffix
+    }
+}

@@ -1,0 +1,178 @@
+public import ShadowCore
+public import ShadowCrypto
+public import ShadowEngine
+import ShadowFS
+import ShadowGit
+
+/// How a key file is protected when it is created.
+public enum PassphraseSource: Sendable {
+    /// Read from a file (its path is remembered in the folder config; the passphrase itself never is).
+    case file(BytePath)
+    /// Stored unwrapped: for unattended agents on an encrypted disk. Must be chosen explicitly.
+    case none
+    /// Asked at the terminal.
+    case prompt
+}
+
+/// Wires the engine to git and the user's directories: what each command of the CLI calls.
+public struct Workspace: Sendable {
+    public let registry: FolderRegistry
+    /// Key files made by init/join use this Argon2id cost (tests use `.interactive` to stay fast).
+    public var kdfProfile: KDFProfile = .moderate
+
+    public init() throws(ShadowError) {
+        registry = FolderRegistry(try UserDirectories.current())
+    }
+
+    // MARK: Setting up
+
+    /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
+    public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        let keys = VaultKeys.generate()
+        let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
+        let report = try engine.initialize()
+        return (config, report)
+    }
+
+    /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
+    /// and synced as local changes.
+    public func join(remote: String, plain: BytePath, capability: String, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        let keys = try CapabilityText.decode(capability.trimmingCharacters(in: .whitespacesAndNewlines))
+        _ = try keys.requireRead()
+        let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
+        let report = try engine.join()
+        return (config, report)
+    }
+
+    private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
+                         passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+        try FileSystem.createDirectories(plain, mode: 0o755)
+        let plainPath = try canonicalPath(plain)
+        if let existing = try? registry.find(containing: plainPath) {
+            throw ShadowError(.alreadyExists, "\(plainPath) is already inside the synced folder \(existing.folder)",
+                              advice: "pick another directory, or remove \(registry.configFile(existing)) first")
+        }
+        let name = try registry.newName(for: plainPath)
+        let base = registry.directories.data.appending(name)
+        let shadowPath = shadow ?? base.appending("shadow")
+        try FileSystem.createDirectories(shadowPath, mode: 0o700)
+        let shadowReal = try canonicalPath(shadowPath)
+        for (a, b) in [(shadowReal, plainPath), (plainPath, shadowReal)] where a.bytes == b.bytes || a.bytes.starts(with: b.bytes + [UInt8(ascii: "/")]) {
+            throw ShadowError(.invalidArgument, "the shadow directory \(shadowReal) and the folder \(plainPath) must not contain each other",
+                              advice: "choose --shadow outside the folder")
+        }
+        guard try FileSystem.list(shadowReal).isEmpty else {
+            throw ShadowError(.alreadyExists, "the shadow directory \(shadowReal) is not empty", advice: "give a new or empty directory with --shadow")
+        }
+        let state = base.appending("state")
+        try FileSystem.createDirectories(state, mode: 0o700)
+        var values = ["folder": plainPath.description, "shadow": shadowReal.description, "state": try canonicalPath(state).description, "remote": remote]
+
+        let protection: KeyFileProtection
+        switch passphrase {
+        case .none:
+            protection = .none
+        case .file(let f):
+            let file = try canonicalPath(f)
+            protection = .passphrase(try VaultStore.readPassphrase(from: file), kdfProfile)
+            values["passphrase-file"] = file.description
+        case .prompt:
+            guard Terminal.isInteractive else {
+                throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",
+                                  advice: "pass --passphrase-file FILE, or --no-passphrase for an unattended machine with an encrypted disk")
+            }
+            let first = try Terminal.readSecret(prompt: "New passphrase for the key file: ")
+            let second = try Terminal.readSecret(prompt: "Again: ")
+            guard first == second else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
+            protection = .passphrase(try Passphrase(bytes: first), kdfProfile)
+        }
+        let repository = try GitRepository.createWorkTree(at: shadowReal)
+        try repository.exclude("/" + FolderLocation.keyFileName)
+        try repository.setRemote(url: remote)
+        let location = FolderLocation(plain: plainPath, shadow: shadowReal, state: try canonicalPath(state))
+        try VaultStore.create(keys, at: location.keyFile, protection: protection)
+        let config = FolderConfig(name: name, values: values)
+        try registry.save(config)
+        return (config, try SyncEngine(location: location, keys: keys, store: repository))
+    }
+
+    /// A local path becomes absolute (created as a bare repository when asked); URLs pass through.
+    static func normalizeRemote(_ remote: String, createIfMissing: Bool) throws(ShadowError) -> String {
+        if remote.contains("://") && !remote.hasPrefix("file://") { return remote }
+        var local = remote
+        if local.hasPrefix("file://") { local = String(local.dropFirst("file://".count)) }
+        if !local.hasPrefix("/") { local = (try currentDirectory()).appending(local).description }
+        let path = BytePath(local)
+        if !FileSystem.exists(path) {
+            guard createIfMissing else {
+                throw ShadowError(.notFound, "no repository at \(path)", advice: "check the path of the remote")
+            }
+            try GitRepository.createBare(at: path)
+        }
+        return try canonicalPath(path).description
+    }
+
+    // MARK: Opening a configured folder
+
+    /// The configured folder that contains `path` (default: the current directory), with its keys
+    /// unlocked and its lock taken.
+    public func open(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+        let start: BytePath
+        if let path { start = path } else { start = try currentDirectory() }
+        let config = try registry.find(containing: start)
+        let location = FolderLocation(plain: config.folder, shadow: config.shadow, state: config.state)
+        let keys = try Self.unlock(location.keyFile, passphraseFile: config.passphraseFile)
+        let repository = try GitRepository.open(config.shadow)
+        return (config, try SyncEngine(location: location, keys: keys, store: repository))
+    }
+
+    /// Opens a key file, asking for its passphrase only if it has one.
+    static func unlock(_ keyFile: BytePath, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+        let bytes = try FileSystem.readFile(keyFile, limit: 4096)
+        var passphrase: Passphrase?
+        if try KeyFile.needsPassphrase(bytes) {
+            if let passphraseFile {
+                passphrase = try VaultStore.readPassphrase(from: passphraseFile)
+            } else if Terminal.isInteractive {
+                passphrase = try Passphrase(bytes: try Terminal.readSecret(prompt: "Passphrase for \(keyFile): "))
+            } else {
+                throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
+                                  advice: "add 'passphrase-file = FILE' to the folder's config, or run from a terminal")
+            }
+        }
+        return try VaultStore.open(at: keyFile, passphrase: passphrase)
+    }
+
+    // MARK: Working without agent state
+
+    /// Keys from a capability string or a file holding one (or a ShadowSync key file).
+    public static func keys(capability: String?, file: BytePath?, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+        if let capability { return try CapabilityText.decode(capability.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard let file else { throw ShadowError(.invalidArgument, "give --key STRING or --key-file FILE") }
+        let bytes = try FileSystem.readFile(file, limit: 4096)
+        if bytes.starts(with: Array("shdw1-".utf8)) {
+            return try CapabilityText.decode(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return try unlock(file, passphraseFile: passphraseFile)
+    }
+
+    /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
+    public static func decrypt(repository: BytePath, keys: VaultKeys, revision: String?, to out: BytePath) throws(ShadowError) -> Int {
+        let repo = try GitRepository.open(repository)
+        return try History(keys: keys, store: repo).decrypt(revision: revision, to: out)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: CharacterSetLite) -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace || f.isNewline { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace || l.isNewline { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Only whitespace trimming is needed; this keeps Foundation out of the agent layer.
+enum CharacterSetLite { case whitespacesAndNewlines }

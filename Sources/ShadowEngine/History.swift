@@ -1,0 +1,185 @@
+public import ShadowCore
+public import ShadowCrypto
+public import ShadowFS
+
+/// One commit of the decrypted history.
+public struct LogEntry: Sendable {
+    public let commit: ObjectID
+    public let deviceID: String
+    public let sequence: UInt64
+    public let wallTimeMillis: UInt64
+    public let isMerge: Bool
+    /// "+ path", "M path", "- path" against the first parent.
+    public let changes: [String]
+}
+
+public struct FsckReport: Sendable {
+    public var commits = 0
+    public var entries = 0
+    public var files = 0
+    public var bytes: UInt64 = 0
+}
+
+/// A sink that keeps nothing: decrypting into it authenticates every chunk.
+final class DiscardingSink: ByteSink {
+    var count: UInt64 = 0
+    func write(_ bytes: UnsafeRawBufferPointer) throws(ShadowError) { count += UInt64(bytes.count) }
+}
+
+/// Reading history: log, restore, full verification and offline recovery. Works from any clone.
+public struct History {
+    let keys: VaultKeys
+    let store: VersionStore
+
+    public init(keys: VaultKeys, store: VersionStore) {
+        self.keys = keys
+        self.store = store
+    }
+
+    /// Decrypted history from `head`, newest first; only commits touching `path` (or below it) if given.
+    public func log(from head: ObjectID, path: PlainPath? = nil, limit: Int = Int.max) throws(ShadowError) -> [LogEntry] {
+        let names = try NameCipher(keys: keys)
+        var out: [LogEntry] = []
+        var nameBlobs: [ObjectID: [Locator: ObjectID]] = [:]  // per commit: locator → name record blob
+        func blobs(_ commit: ObjectID) throws(ShadowError) -> [Locator: ObjectID] {
+            if let cached = nameBlobs[commit] { return cached }
+            var map: [Locator: ObjectID] = [:]
+            for e in try store.entries(ofTree: try store.commit(commit).tree) {
+                if let (loc, role) = Locator.parse(objectPath: String(decoding: e.path, as: UTF8.self)), role == .name { map[loc] = e.id }
+            }
+            nameBlobs[commit] = map
+            return map
+        }
+        func record(_ blob: ObjectID, _ loc: Locator) throws(ShadowError) -> NameRecord {
+            try names.open(try store.blob(blob, limit: HistoryVerifier.nameRecordLimitBytes), at: loc)
+        }
+        for commit in try store.commits(from: head, excluding: nil).reversed() {
+            let info = try store.commit(commit)
+            let meta = try CommitMessage.parse(info.message, commit: commit, keys: keys)
+            let now = try blobs(commit)
+            let before = try info.parents.first.map { (p) throws(ShadowError) in try blobs(p) } ?? [:]
+            var changes: [(PlainPath, String)] = []
+            for (loc, blob) in now where before[loc] != blob {
+                let r = try record(blob, loc)
+                changes.append((r.path, before[loc] == nil ? "+" : "M"))
+            }
+            for (loc, blob) in before where now[loc] == nil {
+                changes.append((try record(blob, loc).path, "-"))
+            }
+            if let path {
+                changes = changes.filter { $0.0 == path || $0.0.bytes.starts(with: path.bytes + [UInt8(ascii: "/")]) }
+                if changes.isEmpty { continue }
+            }
+            out.append(LogEntry(commit: commit, deviceID: String(hexString(meta.deviceID).prefix(8)), sequence: meta.sequence,
+                                wallTimeMillis: meta.wallTimeMillis, isMerge: info.parents.count > 1,
+                                changes: changes.sorted { $0.0 < $1.0 }.map { "\($0.1) \($0.0)" }))
+            if out.count >= limit { break }
+        }
+        return out
+    }
+
+    /// Verifies the whole history from the root (every signature, sequence and tree shape) and decrypts
+    /// every file of `head`, authenticating each chunk.
+    public func fsck(head: ObjectID) throws(ShadowError) -> FsckReport {
+        let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
+        let content = ContentCipher(keys: try keys.requireRead())
+        var report = FsckReport()
+        report.commits = verified.newCommits
+        report.entries = verified.entries.count
+        for (path, e) in verified.entries {
+            guard case .file(let length, let siv, _) = e.record.kind, let blob = e.contentObject else { continue }
+            let sink = DiscardingSink()
+            do throws(ShadowError) {
+                try content.decrypt(MemorySource(try store.blob(blob, limit: Int.max)), expectedSIV: siv, to: sink)
+            } catch {
+                throw ShadowError(error.code, "\(path): \(error.message)")
+            }
+            guard sink.count == length else { throw ShadowError(.contentMismatch, "\(path) decrypts to \(sink.count) bytes, its record says \(length)") }
+            report.files += 1
+            report.bytes += sink.count
+        }
+        return report
+    }
+
+    /// Offline recovery: verifies `revision` (default: the main branch) from the root and writes its
+    /// whole tree into `out`, which must not exist or be empty. Needs no agent state.
+    public func decrypt(revision: String?, to out: BytePath) throws(ShadowError) -> Int {
+        let head = try store.resolve(revision ?? ShadowRefs.main)
+        let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
+        if FileSystem.exists(out) {
+            guard try FileSystem.list(out).isEmpty else {
+                throw ShadowError(.alreadyExists, "\(out) is not empty; refusing to write into it", advice: "give a new or empty directory")
+            }
+        } else {
+            try FileSystem.createDirectories(out, mode: 0o755)
+        }
+        let target = PlainFolder(root: out)
+        let content = ContentCipher(keys: try keys.requireRead())
+        for (path, e) in verified.entries.sorted(by: { $0.key < $1.key }) {
+            try write(e, at: path, into: target, content: content)
+        }
+        return verified.entries.count
+    }
+
+    /// Writes one verified entry at `path` under `folder`, never replacing anything.
+    func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: ContentCipher) throws(ShadowError) {
+        switch e.record.kind {
+        case .directory:
+            try folder.createDirectory(path)
+        case .symlink(let target):
+            try folder.writeSymlink(path, target: target, placement: .create)
+        case .file(_, let siv, let executable):
+            guard let blob = e.contentObject else { throw ShadowError(.malformedObject, "\(path) has no content object") }
+            let source = MemorySource(try store.blob(blob, limit: Int.max))
+            try folder.writeFile(path, mode: executable ? 0o755 : 0o644, placement: .create) { (sink) throws(ShadowError) in
+                try content.decrypt(source, expectedSIV: siv, to: sink)
+            }
+        }
+    }
+
+    /// Restores `path` (a file, symlink or a whole directory) as it was at `revision`. By default the
+    /// copy goes beside the original as `name.restored-<rev>.ext`; nothing existing is ever replaced.
+    public func restore(_ path: PlainPath, at revision: String, plainRoot: BytePath, to destination: BytePath?) throws(ShadowError) -> [String] {
+        let commit = try store.resolve(revision)
+        let tree = try HistoryVerifier(keys: keys, store: store).decryptTree(of: commit)
+        let selected = tree.filter { $0.key == path || $0.key.bytes.starts(with: path.bytes + [UInt8(ascii: "/")]) }
+        guard let top = tree[path] ?? selected.first?.value else {
+            throw ShadowError(.notFound, "\(path) does not exist at \(commit.short)", advice: "see 'shadowsync log \(path)' for the commits that touched it")
+        }
+        _ = top
+        // Where the restored root goes: a folder root and the root's path below it.
+        let folder: PlainFolder, root: PlainPath
+        if let destination {
+            folder = PlainFolder(root: destination.directory)
+            root = try PlainPath(bytes: destination.lastComponent)
+        } else {
+            folder = PlainFolder(root: plainRoot)
+            root = try Self.besideName(path, commit: commit)
+        }
+        let content = ContentCipher(keys: try keys.requireRead())
+        var written: [String] = []
+        for (p, e) in selected.sorted(by: { $0.key < $1.key }) {
+            let tail = Array(p.bytes.dropFirst(path.bytes.count))
+            let target = try PlainPath(bytes: root.bytes + tail)
+            do throws(ShadowError) {
+                try write(e, at: target, into: folder, content: content)
+            } catch where error.code == .alreadyExists {
+                throw ShadowError(.alreadyExists, "\(folder.root.appending(target)) already exists; nothing was overwritten",
+                                  advice: "choose another place with --to")
+            }
+            written.append(folder.root.appending(target).description)
+        }
+        return written
+    }
+
+    static func besideName(_ path: PlainPath, commit: ObjectID) throws(ShadowError) -> PlainPath {
+        let name = path.lastComponent
+        var stem = name, ext: [UInt8] = []
+        if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0, name.count - dot <= 32 {
+            stem = Array(name[..<dot]); ext = Array(name[dot...])
+        }
+        let suffix = Array(".restored-\(commit.hex.prefix(8))".utf8)
+        let cut = Array(stem.prefix(maxNameBytes - suffix.count - ext.count))
+        return try PlainPath(bytes: (path.parent.map { $0.bytes + [UInt8(ascii: "/")] } ?? []) + cut + suffix + ext)
+    }
+}

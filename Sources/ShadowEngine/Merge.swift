@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+public import ShadowCrypto
+
+/// Who made one side of a merge: the head commit's (encrypted) metadata. Both agents merging the same
+/// two heads see the same two sides, so every decision below is the same on both (DESIGN.md rule 6).
+public struct MergeSide: Equatable, Sendable {
+    public let deviceID: [UInt8]
+    public let wallTimeMillis: UInt64
+    public let commit: ObjectID
+
+    public init(deviceID: [UInt8], wallTimeMillis: UInt64, commit: ObjectID) {
+        self.deviceID = deviceID
+        self.wallTimeMillis = wallTimeMillis
+        self.commit = commit
+    }
+
+    /// The later side wins a conflict; ties go to the larger device id, then commit id. A total order,
+    /// independent of which side is "ours".
+    func beats(_ other: MergeSide) -> Bool {
+        if wallTimeMillis != other.wallTimeMillis { return wallTimeMillis > other.wallTimeMillis }
+        if deviceID != other.deviceID { return other.deviceID.lexicographicallyPrecedes(deviceID) }
+        return commit > other.commit
+    }
+}
+
+public enum MergeOrigin: Equatable, Sendable { case ours, theirs }
+
+/// One entry of the merged tree: its kind, and where its objects come from (`sourcePath` in the origin's
+/// tree; differs from the entry's own path for conflict copies).
+public struct MergedEntry: Equatable, Sendable {
+    public let kind: EntryKind
+    public let origin: MergeOrigin
+    public let sourcePath: PlainPath
+}
+
+/// A conflict the merge resolved; every side is kept, and this says where.
+public struct ConflictRecord: Equatable, Sendable, CustomStringConvertible {
+    public let path: PlainPath
+    /// Where the losing version now lives (nil when nothing needed moving, e.g. modify beats delete).
+    public let copy: PlainPath?
+    public let reason: String
+
+    public var description: String {
+        copy.map { "\(path): \(reason); the other version is at \($0)" } ?? "\(path): \(reason)"
+    }
+}
+
+/// Three-way merge of decrypted trees at the plaintext level (never inside files: no conflict markers).
+public enum ThreeWayMerge {
+    public static func merge(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind], theirs: [PlainPath: EntryKind],
+                             oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
+        var merged: [PlainPath: MergedEntry] = [:]
+        var conflicts: [ConflictRecord] = []
+        let theirsWin = theirsSide.beats(oursSide)
+        var taken = Set(ours.keys).union(theirs.keys).union(base.keys)
+
+        func take(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin) {
+            merged[path] = MergedEntry(kind: kind, origin: origin, sourcePath: path)
+        }
+        func copyLoser(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
+            let side = origin == .ours ? oursSide : theirsSide
+            let copy = ConflictNames.copyPath(for: path, side: side, taken: taken)
+            taken.insert(copy)
+            merged[copy] = MergedEntry(kind: kind, origin: origin, sourcePath: source ?? path)
+            conflicts.append(ConflictRecord(path: path, copy: copy, reason: reason))
+        }
+
+        for path in taken.sorted() {
+            let b = base[path], o = ours[path], t = theirs[path]
+            if o == t {
+                if let o { take(path, o, .ours) }
+            } else if o == b {
+                if let t { take(path, t, .theirs) }
+            } else if t == b {
+                if let o { take(path, o, .ours) }
+            } else {
+                switch (o, t) {
+                case (nil, let t?):
+                    take(path, t, .theirs)
+                    if t != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "deleted here, changed on another device: the change is kept")) }
+                case (let o?, nil):
+                    take(path, o, .ours)
+                    if o != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "changed here, deleted on another device: the change is kept")) }
+                case (let o?, let t?):
+                    if o == .directory {
+                        take(path, o, .ours)
+                        copyLoser(path, t, .theirs, reason: "a directory here and a file on another device")
+                    } else if t == .directory {
+                        take(path, t, .theirs)
+                        copyLoser(path, o, .ours, reason: "a file here and a directory on another device")
+                    } else if case .file(_, let so, _) = o, case .file(_, let st, _) = t, so == st {
+                        // Same bytes, only the executable bit differs: nothing to copy.
+                        take(path, theirsWin ? t : o, theirsWin ? .theirs : .ours)
+                        conflicts.append(ConflictRecord(path: path, copy: nil, reason: "executable bit changed on both sides; the later change wins"))
+                    } else {
+                        let (winner, loser): ((EntryKind, MergeOrigin), (EntryKind, MergeOrigin)) = theirsWin ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
+                        take(path, winner.0, winner.1)
+                        copyLoser(path, loser.0, loser.1, reason: "changed on two devices")
+                    }
+                case (nil, nil):
+                    break
+                }
+            }
+        }
+
+        // Every entry needs a directory above it: a parent deleted on one side while a child was added on
+        // the other comes back; a non-directory in a directory's place moves to a conflict copy.
+        for path in merged.keys.sorted() {
+            var ancestors: [PlainPath] = []
+            var p = path.parent
+            while let a = p { ancestors.append(a); p = a.parent }
+            for a in ancestors.reversed() {
+                guard let existing = merged[a] else {
+                    merged[a] = MergedEntry(kind: .directory, origin: ours[a] == .directory ? .ours : .theirs, sourcePath: a)
+                    continue
+                }
+                if existing.kind != .directory {
+                    merged[a] = MergedEntry(kind: .directory, origin: ours[a] == .directory ? .ours : .theirs, sourcePath: a)
+                    copyLoser(a, existing.kind, existing.origin, reason: "replaced by a directory on another device", source: existing.sourcePath)
+                }
+            }
+        }
+        return (merged, conflicts)
+    }
+}
+
+/// `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, as Syncthing users know it. Date and device are
+/// those of the side that lost, so both agents name the copy identically.
+public enum ConflictNames {
+    public static let marker = ".sync-conflict-"
+
+    public static func copyPath(for path: PlainPath, side: MergeSide, taken: Set<PlainPath>) -> PlainPath {
+        let name = path.lastComponent
+        // The extension starts at the last dot, unless that dot begins the name (".bashrc").
+        var stem = name, ext: [UInt8] = []
+        if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0 {
+            stem = Array(name[..<dot])
+            ext = Array(name[dot...])
+        }
+        if ext.count > 32 { stem = name; ext = [] }  // not really an extension
+        let suffix = Array((marker + stamp(side.wallTimeMillis) + "-" + String(hexString(side.deviceID).prefix(8))).utf8)
+        var n = 1
+        while true {
+            let counter = n == 1 ? [] : Array("-\(n)".utf8)
+            let room = maxNameBytes - suffix.count - counter.count - ext.count
+            let cut = Array(stem.prefix(max(1, room)))
+            let candidate = cut + suffix + counter + ext
+            let full = (path.parent.map { $0.bytes + [UInt8(ascii: "/")] } ?? []) + candidate
+            if let p = try? PlainPath(bytes: full), !taken.contains(p) { return p }
+            n += 1
+        }
+    }
+
+    public static func isConflictCopy(_ path: PlainPath) -> Bool {
+        let m = Array(marker.utf8)
+        let name = path.lastComponent
+        guard name.count >= m.count else { return false }
+        for i in 0...(name.count - m.count) where Array(name[i..<i + m.count]) == m { return true }
+        return false
+    }
+
+    /// UTC, so two machines in different time zones agree.
+    static func stamp(_ millis: UInt64) -> String {
+        var t = time_t(millis / 1000)
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))-\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))"
+    }
+}

@@ -1,0 +1,482 @@
+public import ShadowCore
+public import ShadowCrypto
+public import ShadowFS
+
+public struct SyncOptions: Sendable {
+    /// Let a sync commit the deletion of most files at once (the mass-delete guard otherwise stops it).
+    public var allowMassDelete = false
+    /// Rounds of fetch-merge-push when another agent keeps winning the push race.
+    public var maxPushAttempts = 5
+
+    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5) {
+        self.allowMassDelete = allowMassDelete
+        self.maxPushAttempts = maxPushAttempts
+    }
+}
+
+/// What one pass did, for the command line and the tests.
+public struct SyncReport: Sendable {
+    /// Local changes committed, as "+ path", "M path", "- path".
+    public var committed: [String] = []
+    /// Remote changes written into the plaintext folder.
+    public var applied: [String] = []
+    public var conflicts: [ConflictRecord] = []
+    public var pushed = false
+    public var head: ObjectID?
+    /// Local changes a read-only member cannot push.
+    public var notPushed: [String] = []
+    /// Files that changed while being read; the next pass takes them.
+    public var retryLater: [String] = []
+    /// Entries left out, with the reason.
+    public var skipped: [String] = []
+    public var readOnly = false
+}
+
+/// Local changes found by a scan, before anything is written.
+struct LocalPlan {
+    /// Entries unchanged since the index (stats refreshed).
+    var unchanged: [PlainPath: IndexEntry] = [:]
+    /// Files whose content must be encrypted, with the lineage file id they inherit.
+    var encrypt: [(path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey)] = []
+    /// Directories and symlinks that are new or changed.
+    var records: [PlainPath: EntryKind] = [:]
+    var deleted: [PlainPath] = []
+    /// Index entries under unreadable directories: kept as they are, never taken for deleted.
+    var keptUnreadable: [PlainPath: IndexEntry] = [:]
+    var statsRefreshed = false
+    var isEmpty: Bool { encrypt.isEmpty && records.isEmpty && deleted.isEmpty }
+}
+
+/// One synced folder on this machine: the sync loop of DESIGN.md, against any `VersionStore`.
+///
+/// Order of a pass (each a MUST): commit local changes first; fetch and verify before touching plaintext;
+/// merge at the plaintext level keeping every side; apply with compare-and-swap; push fast-forward only,
+/// looping fetch-merge-push on rejection. A journal records the phase before each step that changes the
+/// shadow tree, the branch or the plaintext, so a killed run is finished or undone by the next one.
+public final class SyncEngine {
+    public let location: FolderLocation
+    let keys: VaultKeys
+    let store: VersionStore
+    let folder: PlainFolder
+    let names: NameCipher
+    let content: ContentCipher
+    let objects: ShadowObjects
+    let verifier: HistoryVerifier
+    var state: FolderState
+    var index: SyncIndex
+    private let lock: FileLock
+
+    /// More than this share of the tracked files vanishing in one scan trips the mass-delete guard...
+    static let massDeleteFraction = 0.5
+    /// ...once at least this many vanish (deleting a handful of files by hand must not need a flag).
+    /// A folder that became entirely empty trips it from two files: that is what an unmounted disk looks like.
+    static let massDeleteMinimumFiles = 10
+    /// Content objects read back for a restore or conflict copy are at most this big in memory.
+    static let blobLimitBytes = Int.max
+
+    public var readOnly: Bool { !keys.canSign }
+    public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
+
+    /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
+    /// a killed run left half done.
+    public init(location: FolderLocation, keys: VaultKeys, store: VersionStore) throws(ShadowError) {
+        self.location = location
+        self.keys = keys
+        self.store = store
+        folder = PlainFolder(root: location.plain)
+        names = try NameCipher(keys: keys)
+        content = ContentCipher(keys: try keys.requireRead())
+        objects = ShadowObjects(keys: keys, shadowRoot: location.shadow)
+        verifier = HistoryVerifier(keys: keys, store: store)
+        lock = try FileLock(location.lockFile)
+        if !FileSystem.exists(location.stateFile) {
+            try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
+        }
+        state = try FolderState.load(location.stateFile)
+        index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+        try recover()
+    }
+
+    // MARK: Passes
+
+    /// Creates the first commit of a new vault and pushes it to an empty remote.
+    public func initialize() throws(ShadowError) -> SyncReport {
+        if let remote = try store.fetch() {
+            throw ShadowError(.alreadyExists, "the remote already holds history (head \(remote.short)); refusing to start a second vault in it",
+                              advice: "use 'shadowsync join' with the vault's key, or pick an empty repository")
+        }
+        var report = SyncReport()
+        try commitLocal(options: SyncOptions(), report: &report, force: true)
+        try pushLoop(options: SyncOptions(), report: &report)
+        return report
+    }
+
+    /// First sync of a joining machine: verify and adopt the remote, then treat what the folder already
+    /// holds as local changes (never overwriting it), commit and push them.
+    public func join() throws(ShadowError) -> SyncReport {
+        var report = SyncReport()
+        guard let remote = try store.fetch() else {
+            throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
+                              advice: "create the vault with 'shadowsync init' on the first machine")
+        }
+        try integrate(remote, report: &report)
+        return try sync(report: report)
+    }
+
+    /// One full pass.
+    public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        try sync(options: options, report: SyncReport())
+    }
+
+    private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
+        var report = start
+        report.readOnly = readOnly
+        try commitLocal(options: options, report: &report, force: false)
+        try pushLoop(options: options, report: &report)
+        // Plaintext conflicts found while applying leave copies in the folder; commit them now so the
+        // other devices see every version without waiting for the next pass.
+        if !readOnly && report.conflicts.contains(where: { _ in true }) {
+            var again = SyncReport()
+            try commitLocal(options: options, report: &again, force: false)
+            if !again.committed.isEmpty {
+                report.committed += again.committed
+                try pushLoop(options: options, report: &report)
+            }
+        }
+        report.head = try head
+        return report
+    }
+
+    private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        for _ in 0..<max(1, options.maxPushAttempts) {
+            let remote = try store.fetch()
+            if let remote { try integrate(remote, report: &report) }
+            guard !readOnly, let local = try head else { return }
+            if local == remote {
+                try noteVerified(local)
+                return
+            }
+            do throws(ShadowError) {
+                try store.push()
+                try noteVerified(local)
+                report.pushed = true
+                return
+            } catch where error.code == .nonFastForward {
+                continue  // another agent pushed first: fetch, merge, try again
+            }
+        }
+        throw ShadowError(.nonFastForward, "the remote kept moving during \(options.maxPushAttempts) attempts to push",
+                          advice: "nothing is lost; the next sync tries again")
+    }
+
+    private func noteVerified(_ head: ObjectID) throws(ShadowError) {
+        guard state.lastVerified != head else { return }
+        state.lastVerified = head
+        try state.save(location.stateFile)
+    }
+
+    // MARK: Local changes
+
+    func scanLocal(options: SyncOptions) throws(ShadowError) -> (LocalPlan, ScanReport) {
+        guard FileSystem.exists(location.plain) else {
+            throw ShadowError(.notFound, "the folder \(location.plain) is missing (unmounted disk?); nothing was changed",
+                              advice: "mount or restore it, then sync again")
+        }
+        let scan = try Scanner.scan(location.plain)
+        var plan = LocalPlan()
+        let racyAt = index.recordedAtNs
+        func underUnreadable(_ p: PlainPath) -> Bool {
+            scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
+        }
+        // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
+        var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
+        for (p, e) in index.entries where scan.entries[p] == nil {
+            if underUnreadable(p) { plan.keptUnreadable[p] = e; continue }
+            plan.deleted.append(p)
+            if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
+        }
+        for (p, s) in scan.entries.sorted(by: { $0.key < $1.key }) {
+            let cur = index.entries[p]
+            switch s.kind {
+            case .directory:
+                if let cur, cur.kind == .directory {
+                    plan.unchanged[p] = IndexEntry(kind: .directory, fileID: .zero, stat: s.stat)
+                } else {
+                    plan.records[p] = .directory
+                }
+            case .symlink(let target):
+                if let cur, cur.kind == .symlink(target: target) {
+                    plan.unchanged[p] = IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat)
+                } else {
+                    plan.records[p] = .symlink(target: target)
+                }
+            case .file(let executable):
+                if let cur, case .file(let length, let siv, let wasExecutable) = cur.kind {
+                    let racy = s.stat.isRacy(recordedAtNs: racyAt)
+                    if cur.stat == s.stat && !racy && wasExecutable == executable {
+                        plan.unchanged[p] = cur
+                        continue
+                    }
+                    // Unknown or racy stat: hash first, so an unchanged file is not rewritten.
+                    if (cur.stat == nil || racy || cur.stat?.size == s.stat.size) && s.stat.size == length && wasExecutable == executable,
+                       let now = try? content.siv(of: try FileSource(location.plain.appending(p)), fileID: cur.fileID), now == siv {
+                        plan.unchanged[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat)
+                        plan.statsRefreshed = true
+                        continue
+                    }
+                    plan.encrypt.append((p, cur.fileID, executable, s.stat))
+                } else {
+                    var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
+                    if let (_, old) = vanishedByInode.removeValue(forKey: s.stat.inode), old.stat?.device == s.stat.device {
+                        fileID = old.fileID  // a rename: the content object stays the same blob
+                    }
+                    plan.encrypt.append((p, fileID, executable, s.stat))
+                }
+            case .special:
+                continue
+            }
+        }
+        try guardMassDelete(plan, scan: scan, options: options)
+        return (plan, scan)
+    }
+
+    private func guardMassDelete(_ plan: LocalPlan, scan: ScanReport, options: SyncOptions) throws(ShadowError) {
+        guard !options.allowMassDelete else { return }
+        let tracked = index.entries.values.filter { $0.kind != .directory }.count
+        let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory }.count
+        let emptied = scan.entries.isEmpty && gone >= 2
+        guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
+        throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",
+                          advice: "if the folder's disk is unmounted, mount it and sync again; if you deleted them on purpose, run 'shadowsync sync --allow-mass-delete'")
+    }
+
+    /// Scans, encrypts what changed into the shadow tree and commits it (read-write members only).
+    func commitLocal(options: SyncOptions, report: inout SyncReport, force: Bool) throws(ShadowError) {
+        let (plan, scan) = try scanLocal(options: options)
+        report.skipped += scan.skipped.map { "\($0.path): \($0.reason)" }
+        if readOnly {
+            report.notPushed = plan.encrypt.map { "M \($0.path)" } + plan.records.keys.sorted().map { "M \($0)" } + plan.deleted.sorted().map { "- \($0)" }
+            if plan.statsRefreshed {
+                for (p, e) in plan.unchanged { index.entries[p] = e }
+                try index.save(location.indexFile)
+            }
+            return
+        }
+        if plan.isEmpty && !force {
+            if plan.statsRefreshed {
+                index.entries = plan.unchanged.merging(plan.keptUnreadable) { a, _ in a }
+                try index.save(location.indexFile)
+            }
+            return
+        }
+        let parent = try head
+        try JournalPhase.commit(parent: parent).save(location.journalFile)
+        var next = plan.unchanged.merging(plan.keptUnreadable) { a, _ in a }
+        var changes: [String] = []
+        for item in plan.encrypt {
+            let cur = index.entries[item.path]
+            let record: NameRecord
+            do throws(ShadowError) {
+                record = try objects.writeFile(item.path, from: try FileSource(location.plain.appending(item.path)),
+                                               fileID: item.fileID, executable: item.executable)
+            } catch where error.code == .sourceChanged || error.code == .notFound || error.code == .invalidArgument || error.code == .permissionDenied {
+                // Changing while read, vanished, or unreadable: keep what was synced, take it next time.
+                if let cur { next[item.path] = cur }
+                report.retryLater.append("\(item.path): \(error.message)")
+                continue
+            }
+            let after = try folder.entry(item.path)
+            next[item.path] = IndexEntry(kind: record.kind, fileID: item.fileID, stat: after?.stat == item.stat ? item.stat : nil)
+            if cur?.kind != record.kind { changes.append("\(cur == nil ? "+" : "M") \(item.path)") }
+        }
+        for (p, kind) in plan.records.sorted(by: { $0.key < $1.key }) {
+            try objects.writeRecord(NameRecord(path: p, kind: kind))
+            next[p] = IndexEntry(kind: kind, fileID: .zero, stat: try folder.entry(p)?.stat)
+            changes.append("\(index.entries[p] == nil ? "+" : "M") \(p)")
+        }
+        for p in plan.deleted.sorted() where next[p] == nil {
+            try objects.remove(p)
+            changes.append("- \(p)")
+        }
+        guard !changes.isEmpty || force else {
+            index.entries = next
+            try index.save(location.indexFile)
+            try JournalPhase.idle.save(location.journalFile)
+            return
+        }
+        let commit = try makeCommit(parents: parent.map { [$0] } ?? [])
+        try store.setReference(ShadowRefs.main, to: commit, expecting: parent)
+        index.entries = next
+        index.head = commit
+        try index.save(location.indexFile)
+        try JournalPhase.idle.save(location.journalFile)
+        report.committed += changes
+    }
+
+    /// Takes the next sequence number (saved first, so a crash never reuses one) and commits the work tree.
+    private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
+        state.sequence += 1
+        try state.save(location.stateFile)
+        let committer = ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceID: state.deviceID)
+        return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis())
+    }
+
+    // MARK: Remote changes
+
+    /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
+    func integrate(_ remote: ObjectID, report: inout SyncReport) throws(ShadowError) {
+        let local = try head
+        if remote == local { return }
+        if let local, try store.isDescendant(local, of: remote) {
+            // The remote is behind us (our push is pending): it must still contain what we verified.
+            if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {
+                throw ShadowError(.historyRewritten, "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the server rolled back history",
+                                  advice: "nothing was changed locally; the next sync pushes this machine's history back")
+            }
+            return
+        }
+        let verified = try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
+        state.peers = verified.deviceSequences
+        state.lastVerified = remote
+        try state.save(location.stateFile)
+        let theirs = verified.entries.mapValues(\.record.kind)
+        let fastForward = try local.map { (l) throws(ShadowError) in try store.isDescendant(remote, of: l) } ?? true
+        if fastForward {
+            try JournalPhase.apply(target: remote, from: local).save(location.journalFile)
+            try store.checkout(remote)
+            try store.setReference(ShadowRefs.main, to: remote, expecting: local)
+            try applyToPlaintext(theirs, target: remote, report: &report)
+            return
+        }
+        guard !readOnly, let local else {
+            throw ShadowError(.historyRewritten, "this read-only machine's branch is not an ancestor of the server's: local state is inconsistent",
+                              advice: "join the folder again into a new directory")
+        }
+        // Diverged: three-way merge of the decrypted trees.
+        let base = try store.mergeBase(local, remote)
+        let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues(\.record.kind) } ?? [:]
+        let ours = index.kinds
+        let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs,
+                                         oursSide: try side(of: local), theirsSide: try side(of: remote))
+        try JournalPhase.merge(parent: local).save(location.journalFile)
+        try writeMerged(result.entries, ours: ours, theirs: verified.entries)
+        let merge = try makeCommit(parents: [local, remote])
+        try JournalPhase.apply(target: merge, from: local).save(location.journalFile)
+        try store.setReference(ShadowRefs.main, to: merge, expecting: local)
+        report.conflicts += result.conflicts
+        try appendConflictLog(result.conflicts)
+        try applyToPlaintext(result.entries.mapValues(\.kind), target: merge, report: &report)
+    }
+
+    /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
+    func side(of commit: ObjectID) throws(ShadowError) -> MergeSide {
+        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: keys)
+        return MergeSide(deviceID: meta.deviceID, wallTimeMillis: meta.wallTimeMillis, commit: commit)
+    }
+
+    /// Makes the shadow work tree hold the merged tree: the objects of entries that differ from ours.
+    private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: EntryKind],
+                             theirs: [PlainPath: VerifiedEntry]) throws(ShadowError) {
+        // Conflict copies first: they may read our objects before those are replaced.
+        let ordered = merged.sorted { a, b in (a.value.sourcePath == a.key ? 1 : 0, a.key) < (b.value.sourcePath == b.key ? 1 : 0, b.key) }
+        for (path, entry) in ordered where ours[path] != entry.kind {
+            let target = names.locator(for: path)
+            switch (entry.kind, entry.origin) {
+            case (.file, .theirs):
+                guard let source = theirs[entry.sourcePath], let blob = source.contentObject else {
+                    throw ShadowError(.malformedObject, "merge: the other side's \(entry.sourcePath) has no content")
+                }
+                try writeShadow(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+            case (.file, .ours):
+                let from = location.shadow.appending(names.locator(for: entry.sourcePath).contentObjectPath)
+                try writeShadow(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+            default:
+                break
+            }
+        }
+        for (path, entry) in ordered where ours[path] != entry.kind {
+            let target = names.locator(for: path)
+            if case .file = entry.kind {
+                try writeShadow(try names.seal(NameRecord(path: path, kind: entry.kind)), at: target.nameObjectPath)
+            } else {
+                try objects.writeRecord(NameRecord(path: path, kind: entry.kind))
+            }
+        }
+        for path in ours.keys where merged[path] == nil {
+            try objects.remove(path)
+        }
+    }
+
+    private func writeShadow(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
+        let full = location.shadow.appending(relative)
+        try FileSystem.createDirectories(full.directory, mode: 0o755)
+        try FileSystem.writeAtomically(bytes, to: full, mode: 0o644, durable: false)
+    }
+
+    private func appendConflictLog(_ conflicts: [ConflictRecord]) throws(ShadowError) {
+        guard !conflicts.isEmpty else { return }
+        var log = (try? FileSystem.readFile(location.conflictLog, limit: 1 << 22)) ?? []
+        let stamp = ConflictNames.stamp(Clock.nowMillis())
+        for c in conflicts { log += Array("\(stamp) \(c)\n".utf8) }
+        try FileSystem.writeAtomically(log, to: location.conflictLog, mode: 0o600)
+    }
+
+    // MARK: Recovery
+
+    /// Finishes or undoes what a killed run left: the journal says which.
+    private func recover() throws(ShadowError) {
+        let phase = try JournalPhase.load(location.journalFile)
+        let current = try head
+        switch phase {
+        case .idle:
+            if index.head != current { try rebuildIndex(from: current) }
+        case .commit, .merge:
+            // Objects were being written: put the shadow tree back to the branch. If the commit itself
+            // landed, the index is rebuilt from it (stats unknown: the next scan re-hashes).
+            try resetShadow(to: current)
+            if index.head != current { try rebuildIndex(from: current) }
+        case .apply(let target, let from):
+            if current != target { try store.setReference(ShadowRefs.main, to: target, expecting: current) }
+            try store.checkout(target)
+            if index.head != from && index.head != target { try rebuildIndex(from: from) }
+            let kinds = try verifier.decryptTree(of: target).mapValues(\.record.kind)
+            var report = SyncReport()
+            try applyToPlaintext(kinds, target: target, report: &report)
+        }
+        try JournalPhase.idle.save(location.journalFile)
+    }
+
+    private func resetShadow(to commit: ObjectID?) throws(ShadowError) {
+        if let commit {
+            try store.checkout(commit)
+        } else {
+            try FileSystem.removeTree(location.shadow.appending("d"))
+        }
+    }
+
+    /// Rebuilds the index from a commit's tree with unknown stats: every file is hashed on the next scan.
+    private func rebuildIndex(from commit: ObjectID?) throws(ShadowError) {
+        var rebuilt = SyncIndex()
+        rebuilt.head = commit
+        if let commit {
+            try store.checkout(commit)
+            for (p, e) in try verifier.decryptTree(of: commit) {
+                var fileID = FileID.zero
+                if case .file = e.record.kind { fileID = try shadowFileID(p) }
+                rebuilt.entries[p] = IndexEntry(kind: e.record.kind, fileID: fileID, stat: nil)
+            }
+            if let h = try head, h != commit { try store.checkout(h) }
+        }
+        index = rebuilt
+        try index.save(location.indexFile)
+    }
+
+    /// The lineage file id of a file, read from its content object's header in the shadow tree.
+    func shadowFileID(_ path: PlainPath) throws(ShadowError) -> FileID {
+        let source = try FileSource(location.shadow.appending(names.locator(for: path).contentObjectPath))
+        var header = [UInt8](repeating: 0, count: ContentHeader.size)
+        let n = try header.withMutableBytes { (b) throws(ShadowError) in try source.readFully(at: 0, into: b) }
+        guard n == header.count else { throw ShadowError(.malformedObject, "the content object of \(path) is truncated") }
+        return try ContentHeader.decode(header).fileID
+    }
+}

@@ -1,0 +1,299 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+public import ShadowCrypto
+public import ShadowFS
+
+/// Where one synced folder lives on this machine.
+public struct FolderLocation: Sendable {
+    /// The plaintext folder the user edits.
+    public let plain: BytePath
+    /// The shadow ciphertext tree: a git work tree holding only encrypted objects (and the excluded key file).
+    public let shadow: BytePath
+    /// Agent state: index, journal, lock, device identity. Never synced.
+    public let state: BytePath
+
+    public init(plain: BytePath, shadow: BytePath, state: BytePath) {
+        self.plain = plain
+        self.shadow = shadow
+        self.state = state
+    }
+
+    /// The key config file sits at the shadow root; it is excluded from git and refused before every commit.
+    public static let keyFileName = "shadowsync.key"
+    public var keyFile: BytePath { shadow.appending(FolderLocation.keyFileName) }
+    var indexFile: BytePath { state.appending("index") }
+    var stateFile: BytePath { state.appending("state") }
+    var journalFile: BytePath { state.appending("journal") }
+    public var lockFile: BytePath { state.appending("lock") }
+    var conflictLog: BytePath { state.appending("conflicts.log") }
+}
+
+/// What the index knows about one path: its synced kind, the lineage file id of a file (so an edit or a
+/// rename keeps producing the same content object for the same bytes), and the stat the plaintext had
+/// when it matched (nil: unknown, hash before trusting).
+struct IndexEntry: Equatable, Sendable {
+    var kind: EntryKind
+    var fileID: FileID
+    var stat: StatKey?
+}
+
+/// The persistent stat index (git's index idea): the tree of `head`, path by path, with the plaintext's
+/// stat. A no-op sync compares one lstat per path with it and reads nothing.
+struct SyncIndex: Sendable {
+    var head: ObjectID?
+    /// When the index was written: entries modified within the racy window of this time are re-hashed.
+    var recordedAtNs: Int64 = 0
+    var entries: [PlainPath: IndexEntry] = [:]
+
+    static let magic = Array("SHIX".utf8)
+    static let version: UInt8 = 1
+    /// An index larger than this is not ours (a million entries of maximal size is far less).
+    static let limitBytes = 1 << 30
+
+    var kinds: [PlainPath: EntryKind] { entries.mapValues(\.kind) }
+
+    func encode() -> [UInt8] {
+        var w = ByteWriter()
+        w.bytes(SyncIndex.magic); w.u8(SyncIndex.version)
+        w.blob(Array((head?.hex ?? "").utf8), width: 1)
+        w.u64(UInt64(bitPattern: recordedAtNs))
+        w.u64(UInt64(entries.count))
+        for (path, e) in entries.sorted(by: { $0.key < $1.key }) {
+            w.blob(path.bytes, width: 2)
+            switch e.kind {
+            case .file(let length, let siv, let executable):
+                w.u8(1); w.u64(length); w.bytes(siv); w.u8(executable ? 1 : 0); w.bytes(e.fileID.bytes)
+            case .directory:
+                w.u8(2)
+            case .symlink(let target):
+                w.u8(3); w.blob(target, width: 2)
+            }
+            if let s = e.stat {
+                w.u8(1); w.u64(s.size); w.u64(UInt64(bitPattern: s.mtimeNs)); w.u64(UInt64(bitPattern: s.ctimeNs)); w.u64(s.inode); w.u64(s.device)
+            } else {
+                w.u8(0)
+            }
+        }
+        return w.out
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(ShadowError) -> SyncIndex {
+        var r = ByteReader(bytes)
+        guard try r.take(4) == magic, try r.u8() == version else { throw ShadowError(.malformedObject, "not a ShadowSync index") }
+        var index = SyncIndex()
+        let headText = String(decoding: try r.blob(width: 1), as: UTF8.self)
+        if !headText.isEmpty {
+            guard let h = ObjectID(hex: headText) else { throw ShadowError(.malformedObject, "index names a bad commit id") }
+            index.head = h
+        }
+        index.recordedAtNs = Int64(bitPattern: try r.u64())
+        let count = try r.u64()
+        for _ in 0..<count {
+            let path = try PlainPath(bytes: try r.blob(width: 2))
+            let kind: EntryKind
+            var fileID = FileID.zero
+            switch try r.u8() {
+            case 1:
+                let length = try r.u64(), siv = try r.take(32), exec = try r.u8() == 1
+                fileID = try FileID(bytes: try r.take(FileID.size))
+                kind = .file(length: length, siv: siv, executable: exec)
+            case 2: kind = .directory
+            case 3: kind = .symlink(target: try r.blob(width: 2))
+            default: throw ShadowError(.malformedObject, "index entry of unknown type")
+            }
+            var stat: StatKey?
+            if try r.u8() == 1 {
+                stat = StatKey(size: try r.u64(), mtimeNs: Int64(bitPattern: try r.u64()), ctimeNs: Int64(bitPattern: try r.u64()),
+                               inode: try r.u64(), device: try r.u64())
+            }
+            index.entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat)
+        }
+        guard r.atEnd else { throw ShadowError(.malformedObject, "trailing bytes in the index") }
+        return index
+    }
+
+    /// Loads the index; a missing or unreadable one is rebuilt by the caller (it is only a cache of the
+    /// head's tree plus stats, so losing it costs a re-hash, never data).
+    static func load(_ path: BytePath) -> SyncIndex? {
+        guard let bytes = try? FileSystem.readFile(path, limit: limitBytes) else { return nil }
+        return try? decode(bytes)
+    }
+
+    mutating func save(_ path: BytePath) throws(ShadowError) {
+        recordedAtNs = Clock.nowNs()
+        try FileSystem.writeAtomically(encode(), to: path, mode: 0o600)
+    }
+}
+
+/// Small durable facts about this agent and what it has verified. Text, one fact per line.
+struct FolderState: Sendable {
+    /// Random, made once per folder and machine; appears only inside encrypted commit metadata.
+    var deviceID: [UInt8]
+    /// The last sequence number this device used (each commit takes the next; never reused).
+    var sequence: UInt64 = 0
+    /// The newest remote head this machine verified or pushed: the server must never go behind it.
+    var lastVerified: ObjectID?
+    /// Per-device sequence numbers seen in verified history (replay detection).
+    var peers: [String: UInt64] = [:]
+
+    func encode() -> [UInt8] {
+        var text = "device \(hexString(deviceID))\nsequence \(sequence)\nverified \(lastVerified?.hex ?? "-")\n"
+        for (device, seq) in peers.sorted(by: { $0.key < $1.key }) { text += "peer \(device) \(seq)\n" }
+        return Array(text.utf8)
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(ShadowError) -> FolderState {
+        var state = FolderState(deviceID: [])
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ").map(String.init)
+            switch (f.first, f.count) {
+            case ("device", 2):
+                guard let d = Self.unhex(f[1]), d.count == KeySizes.deviceID else { throw corrupt("device") }
+                state.deviceID = d
+            case ("sequence", 2):
+                guard let s = UInt64(f[1]) else { throw corrupt("sequence") }
+                state.sequence = s
+            case ("verified", 2):
+                if f[1] != "-" {
+                    guard let v = ObjectID(hex: f[1]) else { throw corrupt("verified") }
+                    state.lastVerified = v
+                }
+            case ("peer", 3):
+                guard let s = UInt64(f[2]) else { throw corrupt("peer") }
+                state.peers[f[1]] = s
+            default: throw corrupt(String(line.prefix(20)))
+            }
+        }
+        guard state.deviceID.count == KeySizes.deviceID else { throw corrupt("device") }
+        return state
+    }
+
+    private static func corrupt(_ what: String) -> ShadowError {
+        ShadowError(.malformedObject, "the folder state file is damaged (\(what))",
+                    advice: "restore it from a backup, or join the folder again into a new directory")
+    }
+
+    static func unhex(_ s: String) -> [UInt8]? {
+        let b = Array(s.utf8)
+        guard b.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            guard let hi = hexValue(b[i]), let lo = hexValue(b[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
+
+    static func load(_ path: BytePath) throws(ShadowError) -> FolderState {
+        try decode(try FileSystem.readFile(path, limit: 1 << 20))
+    }
+
+    func save(_ path: BytePath) throws(ShadowError) {
+        try FileSystem.writeAtomically(encode(), to: path, mode: 0o600)
+    }
+}
+
+/// The phase a sync pass is in, written before each step that changes the shadow tree, the branch or
+/// the plaintext, so a run killed at any point knows what to finish or undo (DESIGN.md, crash safety).
+enum JournalPhase: Equatable, Sendable {
+    case idle
+    /// Writing objects for a local commit on top of `parent`.
+    case commit(parent: ObjectID?)
+    /// Writing objects for a merge on top of `parent`.
+    case merge(parent: ObjectID?)
+    /// The branch is (or is about to be) at `target`; the plaintext is being brought to it.
+    case apply(target: ObjectID, from: ObjectID?)
+
+    func encode() -> [UInt8] {
+        switch self {
+        case .idle: return Array("idle\n".utf8)
+        case .commit(let p): return Array("commit \(p?.hex ?? "-")\n".utf8)
+        case .merge(let p): return Array("merge \(p?.hex ?? "-")\n".utf8)
+        case .apply(let t, let f): return Array("apply \(t.hex) \(f?.hex ?? "-")\n".utf8)
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(ShadowError) -> JournalPhase {
+        let f = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        func oid(_ s: String) throws(ShadowError) -> ObjectID? {
+            if s == "-" { return nil }
+            guard let o = ObjectID(hex: s) else { throw ShadowError(.malformedObject, "the journal is damaged") }
+            return o
+        }
+        switch (f.first, f.count) {
+        case ("idle", 1): return .idle
+        case ("commit", 2): return .commit(parent: try oid(f[1]))
+        case ("merge", 2): return .merge(parent: try oid(f[1]))
+        case ("apply", 3):
+            guard let t = try oid(f[1]) else { break }
+            return .apply(target: t, from: try oid(f[2]))
+        default: break
+        }
+        throw ShadowError(.malformedObject, "the journal is damaged")
+    }
+
+    static func load(_ path: BytePath) throws(ShadowError) -> JournalPhase {
+        guard FileSystem.exists(path) else { return .idle }
+        return try decode(try FileSystem.readFile(path, limit: 4096))
+    }
+
+    func save(_ path: BytePath) throws(ShadowError) {
+        try FileSystem.writeAtomically(encode(), to: path, mode: 0o600)
+    }
+}
+
+enum Clock {
+    static func nowNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
+}
+
+struct ByteWriter {
+    var out: [UInt8] = []
+    mutating func u8(_ v: UInt8) { out.append(v) }
+    mutating func u64(_ v: UInt64) { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+    mutating func bytes(_ b: [UInt8]) { out += b }
+    mutating func blob(_ b: [UInt8], width: Int) {
+        for i in 0..<width { out.append(UInt8(truncatingIfNeeded: b.count >> (8 * i))) }
+        out += b
+    }
+}
+
+struct ByteReader {
+    let data: [UInt8]
+    var at = 0
+    init(_ data: [UInt8]) { self.data = data }
+    var atEnd: Bool { at == data.count }
+
+    mutating func take(_ n: Int) throws(ShadowError) -> [UInt8] {
+        guard n >= 0, data.count - at >= n else { throw ShadowError(.malformedObject, "truncated") }
+        defer { at += n }
+        return Array(data[at..<at + n])
+    }
+    mutating func u8() throws(ShadowError) -> UInt8 { try take(1)[0] }
+    mutating func u64() throws(ShadowError) -> UInt64 {
+        let b = try take(8)
+        return b.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+    mutating func blob(width: Int) throws(ShadowError) -> [UInt8] {
+        let b = try take(width)
+        let n = b.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        return try take(n)
+    }
+}

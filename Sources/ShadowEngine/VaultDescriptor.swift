@@ -1,0 +1,42 @@
+public import ShadowCore
+public import ShadowCrypto
+
+/// `vault.json`: the public, signed description of the vault that sits in every commit's tree (FORMAT.md
+/// §7). Canonical bytes: for a given vault there is exactly one valid file (Ed25519 is deterministic),
+/// so readers compare it byte for byte with what they expect, which also pins the format parameters
+/// against a downgrade.
+public enum VaultDescriptor {
+    public static let fileName = "vault.json"
+
+    /// Everything but the signature, in a fixed key order.
+    static func body(_ keys: VaultKeys) -> String {
+        let c = ContentParameters.default
+        return "{\"format\":\"shdw/1\",\"vault_id\":\"\(hexString(keys.vaultID))\",\"root_public_key\":\"\(hexString(keys.rootPublicKey))\","
+            + "\"content\":{\"chunk_log2\":\(c.chunkLog2),\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+    }
+
+    /// The signed file; only a read-write key can make it.
+    public static func make(_ keys: VaultKeys) throws(ShadowError) -> [UInt8] {
+        let b = body(keys)
+        let signature = try Signatures.sign(Array(b.utf8), purpose: .vaultDescriptor, keys: keys)
+        return Array((b + ",\"signature\":\"\(Signatures.text(signature))\"}\n").utf8)
+    }
+
+    /// Checks a file from the server: this vault's body, and a valid root signature over it.
+    public static func verify(_ bytes: [UInt8], keys: VaultKeys, commit: ObjectID) throws(ShadowError) {
+        let b = Array(body(keys).utf8)
+        let prefix = Array(",\"signature\":\"".utf8), suffix = Array("\"}\n".utf8)
+        let sigHex = Signatures.size * 2
+        guard bytes.count == b.count + prefix.count + sigHex + suffix.count, Array(bytes[..<b.count]) == b,
+              Array(bytes[b.count..<b.count + prefix.count]) == prefix, Array(bytes.suffix(suffix.count)) == suffix else {
+            throw ShadowError(.malformedObject, "commit \(commit.short) holds a vault.json that does not describe this vault: wrong key for this repository, or the server changed it",
+                              advice: "check that the key belongs to this repository; nothing was changed locally")
+        }
+        let sigText = String(decoding: bytes[(b.count + prefix.count)..<(b.count + prefix.count + sigHex)], as: UTF8.self)
+        do {
+            try Signatures.verify(try Signatures.parse(text: sigText), of: b, purpose: .vaultDescriptor, keys: keys)
+        } catch {
+            throw ShadowError(.signatureInvalid, "commit \(commit.short) holds a vault.json whose signature does not verify: the server tampered with it")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+
+/// How a write may land at its path.
+public enum Placement: Sendable {
+    /// Only if nothing exists there (linkat: atomic, never replaces what a user just created).
+    case create
+    /// Only if the path still holds exactly what `expected` describes (a compare-and-swap on the stat).
+    case replace(expected: StatKey)
+}
+
+/// Writes into the plaintext folder without ever following a symlink: every directory on the way is
+/// opened with openat(O_NOFOLLOW | O_DIRECTORY) from the root, so a symlink planted in place of a
+/// directory makes the write fail instead of landing outside the folder.
+public struct PlainFolder: Sendable {
+    public let root: BytePath
+    /// Directories the agent creates; files get their own mode from the record.
+    static let directoryMode: mode_t = 0o755
+
+    public init(root: BytePath) { self.root = root }
+
+    /// The directory holding `path`, opened component by component; missing ones are created if asked.
+    func openParent(of path: PlainPath, create: Bool) throws(ShadowError) -> Descriptor {
+        var dir = try Descriptor.open(root, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        for component in path.components.dropLast() {
+            var fd = component.withCString { openat(dir.fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            if fd < 0 && errno == ENOENT && create {
+                let rc = component.withCString { mkdirat(dir.fd, $0, PlainFolder.directoryMode) }
+                if rc != 0 && errno != EEXIST { throw systemError("cannot create directory for", root.appending(path)) }
+                fd = component.withCString { openat(dir.fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            }
+            if fd < 0 {
+                if errno == ELOOP || errno == ENOTDIR {
+                    throw ShadowError(.alreadyExists, "a parent of \(path) is not a directory (a file or symlink is in the way)")
+                }
+                throw systemError("cannot open the directory of", root.appending(path))
+            }
+            dir = Descriptor(fd: fd)
+        }
+        return dir
+    }
+
+    /// What is at `path` now (lstat), or nil.
+    public func entry(_ path: PlainPath) throws(ShadowError) -> ScannedEntry? {
+        let dir: Descriptor
+        do { dir = try openParent(of: path, create: false) } catch {
+            return nil  // a missing or non-directory parent: nothing is at this path
+        }
+        var st = Glibc.stat()
+        let rc = path.lastComponent.withCString { fstatat(dir.fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
+        if rc != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw systemError("cannot stat", root.appending(path))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st))
+        case S_IFDIR: return ScannedEntry(path: path, kind: .directory, stat: StatKey(st))
+        case S_IFLNK:
+            var buffer = [CChar](repeating: 0, count: maxPathBytes)
+            let n = path.lastComponent.withCString { readlinkat(dir.fd, $0, &buffer, buffer.count) }
+            guard n > 0, n < buffer.count else { throw systemError("cannot read symlink", root.appending(path)) }
+            return ScannedEntry(path: path, kind: .symlink(target: buffer[0..<n].map { UInt8(bitPattern: $0) }), stat: StatKey(st))
+        default:
+            return ScannedEntry(path: path, kind: .special, stat: StatKey(st))
+        }
+    }
+
+    /// Writes a regular file produced by `produce` (temp + fsync + place + fsync dir) and returns the stat
+    /// of the placed file. `produce` failing leaves nothing behind.
+    @discardableResult
+    public func writeFile<R>(_ path: PlainPath, mode: UInt32, placement: Placement,
+                             produce: (ByteSink) throws(ShadowError) -> R) throws(ShadowError) -> (StatKey, R) {
+        let dir = try openParent(of: path, create: true)
+        let temp = PlainFolder.temporaryName()
+        let fd = temp.withCString { openat(dir.fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode)) }
+        guard fd >= 0 else { throw systemError("cannot create a temporary file for", root.appending(path)) }
+        let file = Descriptor(fd: fd)
+        var placed = false
+        defer { if !placed { _ = temp.withCString { unlinkat(dir.fd, $0, 0) } } }
+        try retryingEINTR("cannot chmod", root.appending(path)) { fchmod(fd, mode_t(mode)) }
+        let result = try produce(DescriptorSink(file, root.appending(path)))
+        try file.sync(root.appending(path))
+        file.close()
+        try place(temp, at: path, in: dir, placement: placement)
+        placed = true
+        try dir.sync(root.appending(path))
+        guard let now = try entry(path) else { throw ShadowError(.sourceChanged, "\(path) vanished right after it was written") }
+        return (now.stat, result)
+    }
+
+    /// Creates (or replaces, under the same compare-and-swap) a symlink; its target is stored, never followed.
+    @discardableResult
+    public func writeSymlink(_ path: PlainPath, target: [UInt8], placement: Placement) throws(ShadowError) -> StatKey {
+        let dir = try openParent(of: path, create: true)
+        let temp = PlainFolder.temporaryName()
+        let rc = BytePath(bytes: target).withCString { t in temp.withCString { symlinkat(t, dir.fd, $0) } }
+        guard rc == 0 else { throw systemError("cannot create symlink", root.appending(path)) }
+        var placed = false
+        defer { if !placed { _ = temp.withCString { unlinkat(dir.fd, $0, 0) } } }
+        try place(temp, at: path, in: dir, placement: placement)
+        placed = true
+        try dir.sync(root.appending(path))
+        guard let now = try entry(path) else { throw ShadowError(.sourceChanged, "\(path) vanished right after it was written") }
+        return now.stat
+    }
+
+    /// Creates a directory (and its parents); an existing directory is fine.
+    @discardableResult
+    public func createDirectory(_ path: PlainPath) throws(ShadowError) -> StatKey {
+        let dir = try openParent(of: path, create: true)
+        let rc = path.lastComponent.withCString { mkdirat(dir.fd, $0, PlainFolder.directoryMode) }
+        if rc != 0 && errno != EEXIST { throw systemError("cannot create directory", root.appending(path)) }
+        guard let now = try entry(path), now.kind == .directory else {
+            throw ShadowError(.alreadyExists, "\(path) exists and is not a directory")
+        }
+        return now.stat
+    }
+
+    /// Removes a file or symlink only if it is still exactly what `expected` describes.
+    public func remove(_ path: PlainPath, expected: StatKey) throws(ShadowError) {
+        let dir = try openParent(of: path, create: false)
+        guard let now = try entry(path) else { return }
+        guard now.stat == expected else {
+            throw ShadowError(.sourceChanged, "\(path) changed since it was last synced; it is kept")
+        }
+        let rc = path.lastComponent.withCString { unlinkat(dir.fd, $0, 0) }
+        if rc != 0 && errno != ENOENT { throw systemError("cannot remove", root.appending(path)) }
+    }
+
+    /// Removes a directory if it is empty; returns false when something is still inside (it stays).
+    @discardableResult
+    public func removeDirectoryIfEmpty(_ path: PlainPath) throws(ShadowError) -> Bool {
+        let dir: Descriptor
+        do { dir = try openParent(of: path, create: false) } catch { return true }
+        let rc = path.lastComponent.withCString { unlinkat(dir.fd, $0, AT_REMOVEDIR) }
+        if rc == 0 || errno == ENOENT { return true }
+        if errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR { return false }
+        throw systemError("cannot remove directory", root.appending(path))
+    }
+
+    /// Moves the temp into place under `placement`. `.create` uses linkat, which fails rather than replace.
+    private func place(_ temp: [UInt8], at path: PlainPath, in dir: Descriptor, placement: Placement) throws(ShadowError) {
+        let name = path.lastComponent
+        switch placement {
+        case .create:
+            let rc = temp.withCString { t in name.withCString { linkat(dir.fd, t, dir.fd, $0, 0) } }
+            if rc != 0 {
+                if errno == EEXIST { throw ShadowError(.alreadyExists, "\(path) appeared while it was being written; it is kept") }
+                throw systemError("cannot create", root.appending(path))
+            }
+            _ = temp.withCString { unlinkat(dir.fd, $0, 0) }
+        case .replace(let expected):
+            // The window between this check and the rename is a few system calls long.
+            guard let now = try entry(path), now.stat == expected else {
+                throw ShadowError(.sourceChanged, "\(path) changed since it was last synced; it is kept")
+            }
+            let rc = temp.withCString { t in name.withCString { renameat(dir.fd, t, dir.fd, $0) } }
+            if rc != 0 { throw systemError("cannot replace", root.appending(path)) }
+        }
+    }
+
+    static func temporaryName() -> [UInt8] {
+        var name = Array(AtomicFileWriter.temporaryPrefix.utf8)
+        for _ in 0..<12 { name.append(UInt8(ascii: "a") + UInt8(UInt32.random(in: 0..<26))) }
+        return name
+    }
+}
+
+/// A sink writing to an open descriptor (the temp file of a `PlainFolder` write).
+final class DescriptorSink: ByteSink {
+    let descriptor: Descriptor
+    let path: BytePath
+
+    init(_ descriptor: Descriptor, _ path: BytePath) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(ShadowError) {
+        try descriptor.writeAll(bytes, path)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try BytePath(bytes: self).withCString(body)
+    }
+}
