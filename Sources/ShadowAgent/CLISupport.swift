@@ -19,10 +19,13 @@ public func currentDirectory() throws(ShadowError) -> BytePath {
     try ShadowFS.currentDirectory()
 }
 
-/// A path given on the command line (absolute, or relative to the working directory) as a path inside
-/// `folder`. "." and ".." are resolved lexically, so the file need not exist (restoring a deleted one).
+/// A path given on the command line as a path inside `folder`: absolute, or relative to the working
+/// directory when that is inside the folder, else relative to the folder's root. "." and ".." are
+/// resolved lexically, so the file need not exist (restoring a deleted one).
 public func folderRelative(_ argument: String, folder: BytePath) throws(ShadowError) -> PlainPath {
-    let absolute = argument.hasPrefix("/") ? Array(argument.utf8) : (try ShadowFS.currentDirectory()).bytes + [UInt8(ascii: "/")] + Array(argument.utf8)
+    let cwd = try ShadowFS.currentDirectory()
+    let base = cwd.bytes == folder.bytes || cwd.bytes.starts(with: folder.bytes + [UInt8(ascii: "/")]) ? cwd : folder
+    let absolute = argument.hasPrefix("/") ? Array(argument.utf8) : base.bytes + [UInt8(ascii: "/")] + Array(argument.utf8)
     var parts: [[UInt8]] = []
     for c in absolute.split(separator: UInt8(ascii: "/")) {
         if c.elementsEqual([UInt8(ascii: ".")]) { continue }

@@ -108,6 +108,7 @@ public final class SyncEngine {
         var report = SyncReport()
         try commitLocal(options: SyncOptions(), report: &report, force: true)
         try pushLoop(options: SyncOptions(), report: &report)
+        report.head = try head
         return report
     }
 
@@ -158,6 +159,7 @@ public final class SyncEngine {
             }
             do throws(ShadowError) {
                 try store.push()
+                CrashPoint.reached("pushed")
                 try noteVerified(local)
                 report.pushed = true
                 return
@@ -304,8 +306,10 @@ public final class SyncEngine {
             try JournalPhase.idle.save(location.journalFile)
             return
         }
+        CrashPoint.reached("commit-objects")
         let commit = try makeCommit(parents: parent.map { [$0] } ?? [])
         try store.setReference(ShadowRefs.main, to: commit, expecting: parent)
+        CrashPoint.reached("commit-ref")
         index.entries = next
         index.head = commit
         try index.save(location.indexFile)
@@ -361,6 +365,7 @@ public final class SyncEngine {
         try JournalPhase.merge(parent: local).save(location.journalFile)
         try writeMerged(result.entries, ours: ours, theirs: verified.entries)
         let merge = try makeCommit(parents: [local, remote])
+        CrashPoint.reached("merge-commit")
         try JournalPhase.apply(target: merge, from: local).save(location.journalFile)
         try store.setReference(ShadowRefs.main, to: merge, expecting: local)
         report.conflicts += result.conflicts

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// A scratch area with a bare repository and agents, each with its own XDG directories, driven through
+/// the real `shadowsync` binary as a user would.
+final class Scratch {
+    let root: URL
+    var remote: String { root.appendingPathComponent("remote.git").path }
+
+    init(_ name: String) throws {
+        root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("shadowsync-e2e-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    func agent(_ name: String) -> Agent { Agent(name: name, scratch: self) }
+
+    /// Runs git on the bare repository, as the server's operator (or an attacker) would.
+    @discardableResult
+    func git(_ args: [String], in dir: String? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = ["-c", "user.name=mallory", "-c", "user.email=m@evil", "-C", dir ?? remote] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["git": args]) }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+struct Agent {
+    let name: String
+    let scratch: Scratch
+    var folder: String { scratch.root.appendingPathComponent("plain-\(name)").path }
+    var home: String { scratch.root.appendingPathComponent("home-\(name)").path }
+    var environment: [String: String] {
+        ["HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data"]
+    }
+
+    @discardableResult
+    func run(_ args: [String], crashAt: String? = nil) throws -> Binaries.Outcome {
+        var env = environment
+        if let crashAt { env["SHADOWSYNC_CRASH_AT"] = crashAt }
+        return try Binaries.run("shadowsync", args, environment: env)
+    }
+
+    /// Runs a command that must succeed; the failure message carries its output.
+    @discardableResult
+    func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let r = try run(args)
+        #expect(r.status == 0, "shadowsync \(args.joined(separator: " ")) as \(name) -> \(r.status)\n\(r.stdout)\n\(r.stderr)", sourceLocation: sourceLocation)
+        return r.stdout
+    }
+
+    func initialize() throws {
+        try ok(["init", folder, "--remote", scratch.remote, "--no-passphrase"])
+    }
+
+    func exportKey(_ flags: [String] = []) throws -> String {
+        let key = try ok(["key", "export", "--folder", folder] + flags).trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = scratch.root.appendingPathComponent("key-\(name)-\(flags.joined()).txt")
+        try key.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    func join(keyFile: String) throws {
+        try ok(["join", scratch.remote, folder, "--key-file", keyFile, "--no-passphrase"])
+    }
+
+    func sync() throws { try ok(["sync", "--folder", folder]) }
+
+    // File helpers, all by bytes relative to the folder.
+    func write(_ path: String, _ text: String) throws { try write(Array(path.utf8), Array(text.utf8)) }
+    func write(_ path: [UInt8], _ bytes: [UInt8]) throws {
+        let full = Array(folder.utf8) + [UInt8(ascii: "/")] + path
+        let dir = full[..<(full.lastIndex(of: UInt8(ascii: "/"))!)]
+        try FileManager.default.createDirectory(atPath: String(decoding: dir, as: UTF8.self), withIntermediateDirectories: true)
+        let fd = (full + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_TRUNC, 0o644) } }
+        precondition(fd >= 0)
+        defer { close(fd) }
+        _ = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+    }
+    func read(_ path: String) -> String? {
+        FileManager.default.contents(atPath: folder + "/" + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+    func remove(_ path: String) throws { try FileManager.default.removeItem(atPath: folder + "/" + path) }
+    func move(_ a: String, _ b: String) throws { try FileManager.default.moveItem(atPath: folder + "/" + a, toPath: folder + "/" + b) }
+    func names(_ dir: String = "") throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder + "/" + dir).sorted()
+    }
+
+    /// The whole folder as comparable data: path bytes → kind, exec bit, content or link target.
+    func snapshot() -> [String: String] { Snapshot.take(folder) }
+}
+
+/// Reads a file by byte path (non-UTF-8 names included).
+func readRaw(_ path: [UInt8]) -> [UInt8] {
+    let fd = (path + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_RDONLY) } }
+    guard fd >= 0 else { return [] }
+    defer { close(fd) }
+    var out: [UInt8] = [], buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return out }
+        out += buf[0..<n]
+    }
+}
+
+enum Snapshot {
+    static func take(_ root: String) -> [String: String] {
+        var out: [String: String] = [:]
+        walk(Array(root.utf8), [], &out)
+        return out
+    }
+
+    private static func walk(_ dir: [UInt8], _ rel: [UInt8], _ out: inout [String: String]) {
+        guard let d = (dir + [0]).withUnsafeBufferPointer({ b in b.withMemoryRebound(to: CChar.self) { opendir($0.baseAddress!) } }) else { return }
+        defer { closedir(d) }
+        var names: [[UInt8]] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+            if name == [46] || name == [46, 46] { continue }
+            names.append(name)
+        }
+        for name in names {
+            let full = dir + [47] + name, r = rel.isEmpty ? name : rel + [47] + name
+            let key = r.map { $0 >= 0x20 && $0 < 0x7f ? String(UnicodeScalar($0)) : "\\x\(String($0, radix: 16))" }.joined()
+            var st = stat()
+            _ = (full + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &st) } }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                out[key] = "dir"
+                walk(full, r, &out)
+            case S_IFLNK:
+                var buf = [CChar](repeating: 0, count: 4096)
+                let n = (full + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { readlink($0.baseAddress!, &buf, 4096) } }
+                out[key] = "link:" + String(decoding: buf[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            default:
+                let data = readRaw(full)
+                let text = data.count <= 4096 ? String(decoding: data, as: UTF8.self) : "\(data.count) bytes, hash \(data.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 })"
+                out[key] = "file\(st.st_mode & 0o100 != 0 ? "+x" : ""):" + text
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import Testing
+
+/// The sync engine through the real binary, two or three agents, a local bare repository.
+@Suite(.serialized) struct SyncTests {
+    @Test func everyKindOfChangeReachesEveryAgent() throws {
+        let s = try Scratch("kinds")
+        let a = s.agent("a"), b = s.agent("b"), c = s.agent("c")
+        try a.write("notes/todo.txt", "buy milk\n")
+        try a.write("empty", "")
+        try a.initialize()
+        let key = try a.exportKey()
+        try b.join(keyFile: key)
+        try c.join(keyFile: key)
+        #expect(b.read("notes/todo.txt") == "buy milk\n")
+
+        // Creates of every kind on A: non-UTF-8 name, 255-byte name, exec bit, symlink, empty directory.
+        try a.write([0x66, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e], [0, 1, 2, 255])
+        try a.write(String(repeating: "n", count: 255), "long name\n")
+        try a.write("bin/run.sh", "#!/bin/sh\necho hi\n")
+        chmod(a.folder + "/bin/run.sh", 0o755)
+        try FileManager.default.createSymbolicLink(atPath: a.folder + "/link", withDestinationPath: "notes/todo.txt")
+        try FileManager.default.createSymbolicLink(atPath: a.folder + "/dangling", withDestinationPath: "/nowhere/at/all")
+        try FileManager.default.createDirectory(atPath: a.folder + "/empty-dir", withIntermediateDirectories: true)
+        try a.sync()
+        try b.sync()
+        try c.sync()
+        #expect(b.snapshot() == a.snapshot())
+        #expect(c.snapshot() == a.snapshot())
+        #expect(b.snapshot()["bin/run.sh"] == "file+x:#!/bin/sh\necho hi\n")
+        #expect(b.snapshot()["dangling"] == "link:/nowhere/at/all")
+        #expect(b.snapshot()["empty-dir"] == "dir")
+
+        // Edits, deletes and renames on B, a directory rename on C.
+        try b.write("notes/todo.txt", "buy milk\nand bread\n")
+        try b.remove("empty")
+        try b.move(String(repeating: "n", count: 255), "short")
+        chmod(b.folder + "/bin/run.sh", 0o644)
+        try b.sync()
+        try c.sync()
+        try c.move("notes", "papers")
+        try c.remove("link")
+        try c.sync()
+        try a.sync()
+        try b.sync()
+        let expected = c.snapshot()
+        #expect(expected["papers/todo.txt"] == "file:buy milk\nand bread\n")
+        #expect(expected["notes"] == nil && expected["empty"] == nil)
+        #expect(expected["short"] == "file:long name\n")
+        #expect(expected["bin/run.sh"] == "file:#!/bin/sh\necho hi\n")
+        #expect(a.snapshot() == expected)
+        #expect(b.snapshot() == expected)
+
+        // Nothing pending anywhere, and a further sync changes nothing.
+        let status = try a.ok(["status", "--folder", a.folder, "--json"])
+        #expect(status.contains("\"in_sync\":true") && status.contains("\"pending\":[]"))
+        let again = try a.ok(["sync", "--folder", a.folder])
+        #expect(!again.contains("committed") && !again.contains("applied"))
+    }
+
+    @Test func renamesKeepTheContentBlob() throws {
+        let s = try Scratch("rename")
+        let a = s.agent("a")
+        try a.write("dir/big.bin", String(repeating: "0123456789", count: 20_000))
+        try a.initialize()
+        let before = Set(try s.git(["ls-tree", "-r", "main"]).split(separator: "\n").map { $0.split(separator: " ")[2].prefix(40) })
+        try a.move("dir", "moved")
+        try a.sync()
+        let tree = try s.git(["ls-tree", "-r", "main"]).split(separator: "\n").map { $0.split(separator: " ")[2].prefix(40) }
+        // Every blob after the directory rename existed before, except the two new name records (.n of
+        // moved and moved/big.bin): the content object is the same blob, only name records moved.
+        let fresh = tree.filter { !before.contains($0) }
+        #expect(fresh.count == 2, "new blobs after a rename: \(fresh)")
+    }
+
+    @Test func conflictsKeepEveryVersion() throws {
+        let s = try Scratch("conflicts")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("both.txt", "base\n")
+        try a.write("gone.txt", "base\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+
+        try a.write("both.txt", "from a\n")
+        try b.write("both.txt", "from b\n")
+        try a.remove("gone.txt")
+        try b.write("gone.txt", "edited on b\n")
+        try a.write("new.txt", "created on a\n")
+        try b.write("new.txt", "created on b\n")
+        try a.sync()
+        let out = try b.ok(["sync", "--folder", b.folder])
+        #expect(out.contains("conflict"))
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+
+        let files = a.snapshot()
+        let bothVersions = files.filter { $0.key.hasPrefix("both") }.values.sorted()
+        #expect(bothVersions == ["file:from a\n", "file:from b\n"])
+        let newVersions = files.filter { $0.key.hasPrefix("new") }.values.sorted()
+        #expect(newVersions == ["file:created on a\n", "file:created on b\n"])
+        // Modify beats delete.
+        #expect(files["gone.txt"] == "file:edited on b\n")
+        // Copies are named the Syncthing way.
+        #expect(files.keys.contains { $0.hasPrefix("both.sync-conflict-") && $0.hasSuffix(".txt") })
+        let listed = try a.ok(["conflicts", "--folder", a.folder])
+        #expect(listed.contains("both.sync-conflict-") && listed.contains("new.sync-conflict-"))
+    }
+
+    @Test func twoAgentsResolvingTheSameConflictReachTheSameTree() throws {
+        let s = try Scratch("symmetric")
+        let a = s.agent("a"), b = s.agent("b"), c = s.agent("c")
+        try a.write("f.txt", "base\n")
+        try a.initialize()
+        let key = try a.exportKey()
+        try b.join(keyFile: key)
+        try c.join(keyFile: key)
+        try a.write("f.txt", "a\n")
+        try b.write("f.txt", "b\n")
+        try a.sync()
+        // B merges A's head into its own; C (no edits) just follows. A then merges B's merge.
+        try b.sync()
+        try c.sync()
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+        #expect(c.snapshot() == a.snapshot())
+        #expect(a.snapshot().values.filter { $0.hasPrefix("file:") }.sorted() == ["file:a\n", "file:b\n"])
+    }
+
+    @Test func joiningANonEmptyFolderKeepsItsFiles() throws {
+        let s = try Scratch("adopt")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("same.txt", "same\n")
+        try a.write("differs.txt", "a's version\n")
+        try a.initialize()
+        try b.write("same.txt", "same\n")
+        try b.write("differs.txt", "b's local version\n")
+        try b.write("only-b.txt", "b only\n")
+        try b.join(keyFile: try a.exportKey())
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+        let snap = a.snapshot()
+        #expect(snap["differs.txt"] == "file:b's local version\n")
+        #expect(snap.values.contains("file:a's version\n"))
+        #expect(snap["only-b.txt"] == "file:b only\n")
+        #expect(snap.filter { $0.value == "file:same\n" }.count == 1)
+    }
+
+    @Test func readOnlyMemberSyncsDownAndNeverPushes() throws {
+        let s = try Scratch("readonly")
+        let a = s.agent("a"), r = s.agent("r")
+        try a.write("doc.txt", "v1\n")
+        try a.initialize()
+        try r.join(keyFile: try a.exportKey(["--read-only"]))
+        #expect(r.read("doc.txt") == "v1\n")
+        try a.write("doc.txt", "v2\n")
+        try a.sync()
+        try r.write("mine.txt", "local only\n")
+        let out = try r.ok(["sync", "--folder", r.folder])
+        #expect(r.read("doc.txt") == "v2\n")
+        #expect(out.contains("read-only") && out.contains("mine.txt"))
+        let head = try s.git(["rev-parse", "main"])
+        try a.sync()
+        #expect(a.read("mine.txt") == nil)
+        #expect(try s.git(["rev-parse", "main"]) == head)
+        // A verify-only key cannot join.
+        let v = s.agent("v")
+        let refused = try v.run(["join", s.remote, v.folder, "--key-file", try a.exportKey(["--verify-only"]), "--no-passphrase"])
+        #expect(refused.status == 2 && refused.stderr.contains("verify-only"))
+    }
+
+    @Test func massDeleteGuardStopsAndAsks() throws {
+        let s = try Scratch("guard")
+        let a = s.agent("a"), b = s.agent("b")
+        for i in 0..<30 { try a.write("f\(i).txt", "\(i)\n") }
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        for i in 0..<20 { try a.remove("f\(i).txt") }
+        let tripped = try a.run(["sync", "--folder", a.folder])
+        #expect(tripped.status == 1)
+        #expect(tripped.stderr.contains("20 of 30 files vanished") && tripped.stderr.contains("--allow-mass-delete"))
+        try b.sync()
+        #expect(try b.names().count == 30)
+        try a.ok(["sync", "--folder", a.folder, "--allow-mass-delete"])
+        try b.sync()
+        #expect(try b.names().count == 10)
+    }
+
+    @Test func historyLogRestoreDecryptAndFsck() throws {
+        let s = try Scratch("history")
+        let a = s.agent("a")
+        try a.write("notes.md", "first\n")
+        try a.initialize()
+        try a.write("notes.md", "second\n")
+        try a.sync()
+        try a.write("notes.md", "third\n")
+        try a.sync()
+        let log = try a.ok(["log", "notes.md", "--folder", a.folder, "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(log.utf8)) as! [[String: Any]]
+        #expect(entries.count == 3)
+        let oldest = entries.last!["commit"] as! String
+        #expect((entries.first!["changes"] as! [String]) == ["M notes.md"])
+
+        let restored = try a.ok(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--folder", a.folder])
+        #expect(restored.contains("notes.restored-\(oldest.prefix(8)).md"))
+        #expect(a.read("notes.restored-\(oldest.prefix(8)).md") == "first\n")
+        #expect(a.read("notes.md") == "third\n")
+        // Never overwrites: restoring to the same place again is refused.
+        let again = try a.run(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--folder", a.folder])
+        #expect(again.status == 2 && again.stderr.contains("already exists"))
+
+        try a.sync()  // the restored copy is an ordinary new file: it syncs
+        let out = s.root.appendingPathComponent("recovered").path
+        let key = try a.exportKey()
+        try a.ok(["decrypt", s.remote, "--key-file", key, "--to", out])
+        #expect(Snapshot.take(out) == a.snapshot())
+        let old = s.root.appendingPathComponent("recovered-old").path
+        try a.ok(["decrypt", s.remote, "--key-file", key, "--to", old, "--rev", oldest])
+        #expect(Snapshot.take(old) == ["notes.md": "file:first\n"])
+
+        let fsck = try a.ok(["fsck", "--folder", a.folder])
+        #expect(fsck.contains("ok: 4 commits") && fsck.contains("2 files"), "\(fsck)")
+        #expect(fsck.contains("files"))
+    }
+
+    @Test func theServerLearnsNoNamesSizesAuthorsOrMessages() throws {
+        let s = try Scratch("leak")
+        let a = s.agent("a")
+        try a.write("secret-plan.txt", "attack at dawn\n")
+        try a.write("diary/2026.md", String(repeating: "dear diary ", count: 100))
+        try a.initialize()
+        try a.write("secret-plan.txt", "attack at dusk\n")
+        try a.sync()
+        let history = try s.git(["log", "-p", "--all", "--format=fuller", "--stat"])
+        // The user and host names too, when long enough not to occur by chance in hex, base32 or vault.json.
+        let identity = [NSUserName(), ProcessInfo.processInfo.hostName].filter { $0.count >= 6 }
+        for needle in ["secret", "plan", "diary", "attack", "dawn", "dusk", "2026.md"] + identity {
+            #expect(!history.contains(needle), "the server's history contains \(needle)")
+        }
+        #expect(history.contains("Author:     shdw <shdw@invalid>"))
+        #expect(history.contains("Shdw-Meta: "))
+        // No blob has the exact size of its plaintext (padding), and every path is an opaque object.
+        let tree = try s.git(["ls-tree", "-r", "-l", "main"])
+        for line in tree.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            let path = String(line.split(separator: "\t")[1])
+            #expect(path == ".gitattributes" || path == "vault.json" || path.range(of: #"^d/./././{0}[a-z2-7]{30}\.[nc]$"#, options: .regularExpression) != nil
+                    || path.range(of: #"^d/[a-z2-7]/[a-z2-7]/[a-z2-7]{30}\.[nc]$"#, options: .regularExpression) != nil, "\(path)")
+            #expect(f[3] != "15" && f[3] != "1100")
+        }
+    }
+}
