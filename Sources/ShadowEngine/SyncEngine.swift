@@ -432,6 +432,7 @@ public final class SyncEngine {
     private func recover() throws(ShadowError) {
         let phase = try JournalPhase.load(location.journalFile)
         let current = try head
+        if phase != .idle { folder.removeLeftoverTemporaries() }
         switch phase {
         case .idle:
             if index.head != current { try rebuildIndex(from: current) }

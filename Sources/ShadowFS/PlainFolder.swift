@@ -188,3 +188,27 @@ extension Array where Element == UInt8 {
         try BytePath(bytes: self).withCString(body)
     }
 }
+
+extension PlainFolder {
+    /// Removes temp files a killed run left behind (only regular files with the agent's temp prefix;
+    /// symlinked directories are not entered). Returns how many were removed.
+    @discardableResult
+    public func removeLeftoverTemporaries() -> Int {
+        var removed = 0
+        func walk(_ dir: BytePath) {
+            guard let names = try? FileSystem.list(dir) else { return }
+            for name in names {
+                let full = dir.appending(bytes: name)
+                var st = Glibc.stat()
+                guard full.withCString({ lstat($0, &st) }) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR {
+                    walk(full)
+                } else if name.starts(with: Array(AtomicFileWriter.temporaryPrefix.utf8)) && (st.st_mode & S_IFMT) != S_IFDIR {
+                    if full.withCString({ unlink($0) }) == 0 { removed += 1 }
+                }
+            }
+        }
+        walk(root)
+        return removed
+    }
+}

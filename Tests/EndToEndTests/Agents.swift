@@ -18,8 +18,15 @@ final class Scratch {
 
     /// Runs git on the bare repository, as the server's operator (or an attacker) would.
     @discardableResult
-    func git(_ args: [String], in dir: String? = nil) throws -> String {
+    func git(_ args: [String], in dir: String? = nil, input: String? = nil, environment: [String: String] = [:]) throws -> String {
         let p = Process()
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        if let input {
+            let pipe = Pipe()
+            p.standardInput = pipe
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            pipe.fileHandleForWriting.closeFile()
+        }
         p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
         p.arguments = ["-c", "user.name=mallory", "-c", "user.email=m@evil", "-C", dir ?? remote] + args
         let out = Pipe()
@@ -30,6 +37,37 @@ final class Scratch {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["git": args]) }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A tree like main's, with `changes` (path → blob id) applied, built in a scratch index.
+    func tree(replacing changes: [String: String]) throws -> String {
+        let env = ["GIT_INDEX_FILE": root.appendingPathComponent("attack-index").path]
+        try git(["read-tree", "main"], environment: env)
+        for (path, blob) in changes { try git(["update-index", "--cacheinfo", "100644,\(blob),\(path)"], environment: env) }
+        return try git(["write-tree"], environment: env).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Main's commit object with its tree (and optionally parent) replaced, keeping its signature
+    /// header: what a server forging a change to signed history would try.
+    func forgedCommit(tree: String, parent: String? = nil) throws -> String {
+        var lines = try git(["cat-file", "commit", "main"]).components(separatedBy: "\n")
+        lines[0] = "tree \(tree)"
+        if let parent, let i = lines.firstIndex(where: { $0.hasPrefix("parent ") }) { lines[i] = "parent \(parent)" }
+        return try git(["hash-object", "-t", "commit", "-w", "--stdin"], input: lines.joined(separator: "\n")).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func blob(_ bytes: Data) throws -> String {
+        let f = root.appendingPathComponent("attack-blob")
+        try bytes.write(to: f)
+        return try git(["hash-object", "-w", f.path]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Paths and blob ids of main's tree.
+    func objects() throws -> [(path: String, blob: String)] {
+        try git(["ls-tree", "-r", "main"]).split(separator: "\n").map { line in
+            let parts = line.split(separator: "\t")
+            return (String(parts[1]), String(parts[0].split(separator: " ")[2]))
+        }
     }
 }
 

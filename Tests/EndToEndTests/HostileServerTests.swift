@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// A server that tampers, swaps, rolls back or injects: each refused before any plaintext is touched.
+@Suite(.serialized) struct HostileServerTests {
+    /// A and B synced; A then pushes one more edit that B has not seen. Returns the scratch and agents.
+    func setUp(_ name: String) throws -> (Scratch, Agent, Agent) {
+        let s = try Scratch(name)
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "version 1\n")
+        try a.write("other.txt", "other\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        try a.write("doc.txt", "version 2\n")
+        try a.sync()
+        return (s, a, b)
+    }
+
+    /// B syncs against the attacked server: refused with `phrase` in the message, exit 2, nothing changed;
+    /// then the server is repaired and B catches up.
+    func expectRefused(_ s: Scratch, _ b: Agent, good: String, phrase: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try b.write("local-edit.txt", "made while the server was hostile\n")
+        let before = b.snapshot()
+        let headBefore = try s.git(["rev-parse", "main"], in: nil)
+        let r = try b.run(["sync", "--folder", b.folder])
+        #expect(r.status == 2, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(phrase), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains("nothing was changed locally"), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(b.snapshot() == before, sourceLocation: sourceLocation)
+        #expect(b.read("doc.txt") == "version 1\n", sourceLocation: sourceLocation)
+        // The attacked branch was not overwritten by B either.
+        #expect(try s.git(["rev-parse", "main"]) == headBefore, sourceLocation: sourceLocation)
+        try s.git(["update-ref", "refs/heads/main", good])
+        try b.sync()
+        #expect(b.read("doc.txt") == "version 2\n", sourceLocation: sourceLocation)
+        #expect(b.read("local-edit.txt") == "made while the server was hostile\n", sourceLocation: sourceLocation)
+    }
+
+    @Test func flippedBlobIsRefused() throws {
+        let (s, _, b) = try setUp("flip")
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let target = try s.objects().first { $0.path.hasSuffix(".c") }!
+        var bytes = try blobBytes(s, target.blob)
+        bytes[bytes.count / 2] ^= 1
+        let forged = try s.forgedCommit(tree: try s.tree(replacing: [target.path: try s.blob(bytes)]))
+        try s.git(["update-ref", "refs/heads/main", forged])
+        try expectRefused(s, b, good: good, phrase: "tampered")
+    }
+
+    @Test func swappedObjectsAreRefused() throws {
+        let (s, _, b) = try setUp("swap")
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let contents = try s.objects().filter { $0.path.hasSuffix(".c") }
+        let forged = try s.forgedCommit(tree: try s.tree(replacing: [contents[0].path: contents[1].blob, contents[1].path: contents[0].blob]))
+        try s.git(["update-ref", "refs/heads/main", forged])
+        try expectRefused(s, b, good: good, phrase: "signature")
+    }
+
+    @Test func unsignedCommitIsRefused() throws {
+        let (s, _, b) = try setUp("unsigned")
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let tree = try s.git(["rev-parse", "main^{tree}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let injected = try s.git(["commit-tree", tree, "-p", good, "-m", "innocent"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try s.git(["update-ref", "refs/heads/main", injected])
+        try expectRefused(s, b, good: good, phrase: "is not signed")
+    }
+
+    @Test func rolledBackBranchIsRefused() throws {
+        let (s, a, b) = try setUp("rollback")
+        // B sees version 2 first; then the server rolls back to version 1.
+        try b.sync()
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try s.git(["update-ref", "refs/heads/main", "main~1"])
+        try b.write("local-edit.txt", "made while the server was hostile\n")
+        let before = b.snapshot()
+        let r = try b.run(["sync", "--folder", b.folder])
+        #expect(r.status == 2 && r.stderr.contains("rolled back"), "\(r.stderr)")
+        #expect(b.snapshot() == before)
+        #expect(b.read("doc.txt") == "version 2\n")
+        // A, which also verified version 2, refuses too.
+        #expect(try a.run(["sync", "--folder", a.folder]).status == 2)
+        try s.git(["update-ref", "refs/heads/main", good])
+        try b.sync()
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+    }
+
+    @Test func readOnlyMembersPushIsRefused() throws {
+        let (s, a, b) = try setUp("ro-push")
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // A read-only member cannot sign; the best it (or a server) can do is a commit signed by another
+        // vault's key, grafted onto this history.
+        let other = s.agent("other")
+        try other.write("x.txt", "x\n")
+        try other.ok(["init", other.folder, "--remote", s.root.appendingPathComponent("other.git").path, "--no-passphrase"])
+        let foreign = try s.git(["cat-file", "commit", "main"], in: s.root.appendingPathComponent("other.git").path)
+        var lines = foreign.components(separatedBy: "\n")
+        lines.insert("parent \(good)", at: 1)
+        lines[0] = "tree " + (try s.git(["rev-parse", "main^{tree}"]).trimmingCharacters(in: .whitespacesAndNewlines))
+        let grafted = try s.git(["hash-object", "-t", "commit", "-w", "--stdin"], input: lines.joined(separator: "\n")).trimmingCharacters(in: .whitespacesAndNewlines)
+        try s.git(["update-ref", "refs/heads/main", grafted])
+        try expectRefused(s, b, good: good, phrase: "does not verify with this vault's root key")
+        _ = a
+    }
+
+    func blobBytes(_ s: Scratch, _ id: String) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = ["-C", s.remote, "cat-file", "blob", id]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let d = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return d
+    }
+}
+
+/// kill -9 at each point of a sync where state changes, then a normal sync: converges, nothing lost.
+@Suite(.serialized) struct CrashTests {
+    @Test(arguments: ["commit-objects", "commit-ref", "pushed", "merge-commit", "apply-second"])
+    func killedSyncResumesAndConverges(point: String) throws {
+        let s = try Scratch("crash-\(point)")
+        let a = s.agent("a"), b = s.agent("b")
+        for i in 0..<4 { try a.write("shared/\(i).txt", "base \(i)\n") }
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        // A pushes edits B must apply and merge; B has edits of its own.
+        for i in 0..<4 { try a.write("shared/\(i).txt", "from a \(i)\n") }
+        try a.write("a-new.txt", "a\n")
+        try a.sync()
+        try b.write("b-new.txt", "b\n")
+        try b.write("b-dir/deep.txt", "deep\n")
+        try b.remove("shared/3.txt")
+
+        let crashed = try b.run(["sync", "--folder", b.folder], crashAt: point)
+        #expect(crashed.status == 9, "the crash point \(point) was not reached: exit \(crashed.status) \(crashed.stderr)")
+        // No half-written file is visible under a real name.
+        for (path, value) in b.snapshot() where path.hasSuffix(".txt") {
+            #expect(["file:from a 0\n", "file:from a 1\n", "file:from a 2\n", "file:from a 3\n", "file:base 0\n", "file:base 1\n", "file:base 2\n",
+                     "file:a\n", "file:b\n", "file:deep\n"].contains(value), "\(path) = \(value)")
+        }
+        try b.sync()
+        try a.sync()
+        try b.sync()
+        let expected: [String: String] = [
+            "shared": "dir", "shared/0.txt": "file:from a 0\n", "shared/1.txt": "file:from a 1\n", "shared/2.txt": "file:from a 2\n",
+            "a-new.txt": "file:a\n", "b-new.txt": "file:b\n", "b-dir": "dir", "b-dir/deep.txt": "file:deep\n",
+        ]
+        // shared/3.txt: edited on A, deleted on B -> modify beats delete.
+        var withModified = expected
+        withModified["shared/3.txt"] = "file:from a 3\n"
+        #expect(b.snapshot() == withModified)
+        #expect(a.snapshot() == withModified)
+        #expect(!(try FileManager.default.subpathsOfDirectory(atPath: b.folder)).contains { $0.contains(".shadowsync-tmp-") })
+    }
+}
