@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <git2.h>
 #include "CShims.h"
@@ -16,6 +18,6 @@ int shadow_shim_git_isolate_config(void) {
     return 0;
 }
 
-int shadow_shim_git_enable_fsync(void) {
-    return git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+int shadow_shim_syncfs(int fd) {
+    return syncfs(fd);
 }

@@ -37,6 +37,9 @@ public struct CommitInfo: Equatable, Sendable {
 public protocol VersionStore: AnyObject {
     /// Stages the whole shadow work tree and returns its tree id.
     func stageAll() throws(ShadowError) -> ObjectID
+    /// Stages just these work-tree paths (a missing file is staged as removed) and returns the index's
+    /// tree: the cost is per changed object, not per object in the tree.
+    func stage(_ paths: [String]) throws(ShadowError) -> ObjectID
     /// Every blob of a tree with its full path, recursively.
     func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
     /// A blob's bytes; refuses blobs larger than `limit`.

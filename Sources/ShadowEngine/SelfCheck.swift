@@ -62,7 +62,7 @@ public enum SelfCheck {
         check("encrypt \(samples.count) files (names and contents) into shadow objects") { () throws(ShadowError) in
             let read = try keys.requireRead()
             let names = try NameCipher(keys: keys)
-            let objects = ShadowObjects(keys: keys, shadowRoot: shadowDir)
+            let objects = try ShadowObjects(keys: keys, shadowRoot: shadowDir)
             for dir in [plainDir, plainDir.appending("notes"), shadowDir, outDir] { try FileSystem.createDirectory(dir) }
             for (pathBytes, data) in samples {
                 let path = try PlainPath(bytes: pathBytes)

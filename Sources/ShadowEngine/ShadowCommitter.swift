@@ -2,20 +2,29 @@ public import ShadowCore
 public import ShadowCrypto
 import ShadowFS
 
-/// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory. Not fsynced:
-/// the work tree can always be rebuilt from git (whose objects are fsynced) by a checkout.
+/// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory and remembers
+/// which paths it touched, so a commit stages only those. Not fsynced: the work tree can always be
+/// rebuilt from git (whose objects are flushed before any ref points at them) by a checkout.
 public struct ShadowObjects {
     let keys: VaultKeys
     let shadowRoot: BytePath
+    let names: NameCipher
+    let touched = TouchedPaths()
 
-    public init(keys: VaultKeys, shadowRoot: BytePath) {
+    public init(keys: VaultKeys, shadowRoot: BytePath) throws(ShadowError) {
         self.keys = keys
         self.shadowRoot = shadowRoot
+        names = try NameCipher(keys: keys)
     }
 
     private func objectPath(_ relative: String) throws(ShadowError) -> BytePath {
         let full = shadowRoot.appending(relative)
-        try FileSystem.createDirectories(full.directory, mode: 0o755)
+        touched.insert(relative)
+        let dir = full.directory
+        if !touched.knownDirectories.contains(dir) {
+            if !FileSystem.exists(dir) { try FileSystem.createDirectories(dir, mode: 0o755) }
+            touched.knownDirectories.insert(dir)
+        }
         return full
     }
 
@@ -23,7 +32,6 @@ public struct ShadowObjects {
     @discardableResult
     public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool,
                           parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
-        let names = try NameCipher(keys: keys)
         let locator = names.locator(for: path)
         let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
         let header = try ContentCipher(keys: try keys.requireRead()).encrypt(source, fileID: fileID, parameters: parameters, to: writer)
@@ -35,21 +43,32 @@ public struct ShadowObjects {
 
     /// Writes the name record of a directory or symlink (and removes a stale content object).
     public func writeRecord(_ record: NameRecord) throws(ShadowError) {
-        let names = try NameCipher(keys: keys)
         let locator = names.locator(for: record.path)
         if case .file = record.kind {
             throw ShadowError(.invalidArgument, "files are written with writeFile, which encrypts their content")
         }
         try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644, durable: false)
-        try? FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
+        try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
+    }
+
+    /// Writes an object's bytes as they are (copied from another tree or commit).
+    public func writeRaw(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
+        try FileSystem.writeAtomically(bytes, to: try objectPath(relative), mode: 0o644, durable: false)
     }
 
     /// Removes an entry's objects from the shadow tree.
     public func remove(_ path: PlainPath) throws(ShadowError) {
-        let locator = try NameCipher(keys: keys).locator(for: path)
-        try FileSystem.removeTree(shadowRoot.appending(locator.nameObjectPath))
-        try FileSystem.removeTree(shadowRoot.appending(locator.contentObjectPath))
+        let locator = names.locator(for: path)
+        try FileSystem.removeTree(try objectPath(locator.nameObjectPath))
+        try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
     }
+}
+
+/// Shadow-tree paths written since the last commit (and directories known to exist).
+final class TouchedPaths: @unchecked Sendable {
+    var paths: Set<String> = []
+    var knownDirectories: Set<BytePath> = []
+    func insert(_ p: String) { paths.insert(p) }
 }
 
 /// Turns the shadow work tree into signed commits. Before every commit it checks that the staged tree
@@ -63,19 +82,31 @@ public struct ShadowCommitter {
     /// The objects of this committer's work tree.
     public let objects: ShadowObjects
 
-    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) {
+    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) throws(ShadowError) {
         self.keys = keys
         self.store = store
         self.shadowRoot = shadowRoot
         self.deviceID = deviceID
-        objects = ShadowObjects(keys: keys, shadowRoot: shadowRoot)
+        objects = try ShadowObjects(keys: keys, shadowRoot: shadowRoot)
     }
 
     /// Stages the work tree, checks it, and creates a signed commit (no reference moves).
     public func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64) throws(ShadowError) -> ObjectID {
+        try commit(parents: parents, sequence: sequence, wallTimeMillis: wallTimeMillis, touched: nil)
+    }
+
+    /// Commits, staging only `touched` (plus the two fixed files: the sync engine's path, whose cost is
+    /// per change) or, with nil, the whole work tree (a stray file there is then refused by the check).
+    func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64, touched: TouchedPaths?) throws(ShadowError) -> ObjectID {
         try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644, durable: false)
         try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
-        let tree = try store.stageAll()
+        let tree: ObjectID
+        if let touched {
+            tree = try store.stage([".gitattributes", VaultDescriptor.fileName] + touched.paths.sorted())
+            touched.paths.removeAll()
+        } else {
+            tree = try store.stageAll()
+        }
         for entry in try store.entries(ofTree: tree) {
             let path = String(decoding: entry.path, as: UTF8.self)
             guard path == ".gitattributes" || path == VaultDescriptor.fileName || Locator.parse(objectPath: path) != nil else {

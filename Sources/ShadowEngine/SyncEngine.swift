@@ -86,7 +86,7 @@ public final class SyncEngine {
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
         content = ContentCipher(keys: try keys.requireRead())
-        objects = ShadowObjects(keys: keys, shadowRoot: location.shadow)
+        objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
         verifier = HistoryVerifier(keys: keys, store: store)
         lock = try FileLock(location.lockFile)
         if !FileSystem.exists(location.stateFile) {
@@ -321,8 +321,8 @@ public final class SyncEngine {
     private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
         state.sequence += 1
         try state.save(location.stateFile)
-        let committer = ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceID: state.deviceID)
-        return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis())
+        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceID: state.deviceID)
+        return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
     }
 
     // MARK: Remote changes
@@ -413,9 +413,7 @@ public final class SyncEngine {
     }
 
     private func writeShadow(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
-        let full = location.shadow.appending(relative)
-        try FileSystem.createDirectories(full.directory, mode: 0o755)
-        try FileSystem.writeAtomically(bytes, to: full, mode: 0o644, durable: false)
+        try objects.writeRaw(bytes, at: relative)
     }
 
     private func appendConflictLog(_ conflicts: [ConflictRecord]) throws(ShadowError) {

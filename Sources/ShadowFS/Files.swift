@@ -39,12 +39,18 @@ public final class AtomicFileWriter: ByteSink {
     /// Temp names start with this so scanners can recognise and skip them.
     public static let temporaryPrefix = ".shadowsync-tmp-"
 
+    /// Prefix and 16 random letters from one 64-bit draw (a draw per letter cost a getrandom call each).
+    static func temporaryName() -> [UInt8] {
+        var r = UInt64.random(in: 0...UInt64.max)
+        var name = Array(temporaryPrefix.utf8)
+        for _ in 0..<13 { name.append(UInt8(ascii: "a") + UInt8(r % 26)); r /= 26 }
+        return name
+    }
+
     public init(destination: BytePath, mode: UInt32 = 0o644, durable: Bool = true) throws(ShadowError) {
         self.destination = destination
         self.durable = durable
-        var suffix = ""
-        for _ in 0..<12 { suffix.append(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(UInt32.random(in: 0..<26))))) }
-        temporary = destination.directory.appending(bytes: Array(AtomicFileWriter.temporaryPrefix.utf8) + Array(suffix.utf8))
+        temporary = destination.directory.appending(bytes: AtomicFileWriter.temporaryName())
         descriptor = try Descriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode_t(mode))
         // The umask may have narrowed the mode; a key file must be exactly 0600, a plaintext file as asked.
         try retryingEINTR("cannot chmod", temporary) { fchmod(descriptor!.fd, mode_t(mode)) }

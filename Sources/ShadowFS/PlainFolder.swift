@@ -161,11 +161,7 @@ public struct PlainFolder: Sendable {
         }
     }
 
-    static func temporaryName() -> [UInt8] {
-        var name = Array(AtomicFileWriter.temporaryPrefix.utf8)
-        for _ in 0..<12 { name.append(UInt8(ascii: "a") + UInt8(UInt32.random(in: 0..<26))) }
-        return name
-    }
+    static func temporaryName() -> [UInt8] { AtomicFileWriter.temporaryName() }
 }
 
 /// A sink writing to an open descriptor (the temp file of a `PlainFolder` write).

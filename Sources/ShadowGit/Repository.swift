@@ -1,5 +1,6 @@
 import Foundation
 internal import CGit2
+internal import CShims
 public import ShadowCore
 
 /// A git repository (a work tree or bare). Owns its git_repository handle; everything runs on the git thread.
@@ -63,6 +64,17 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
     }
 
+    /// Makes every write so far durable: one syncfs of the repository's file system instead of an fsync
+    /// per object (ShadowSync writes thousands of small objects per import).
+    func flushToDisk() throws(ShadowError) {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw ShadowError(.ioFailure, "cannot open \(path) to flush it to disk") }
+        defer { Glibc.close(fd) }
+        guard shadow_shim_syncfs(fd) == 0 else {
+            throw ShadowError(errno == ENOSPC ? .diskFull : .ioFailure, "cannot flush \(path) to disk: \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Adds a pattern to .git/info/exclude (local, never committed).
     public func exclude(_ pattern: String) throws(ShadowError) {
         let file = try GitThread.shared.run { () throws(ShadowError) -> BytePath in
@@ -92,6 +104,29 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             try withStrArray(["*"]) { (spec) throws(ShadowError) in
                 try gitCheck(git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "cannot stage the shadow tree")
                 try gitCheck(git_index_update_all(index, spec, nil, nil), "cannot stage deletions")
+            }
+            try gitCheck(git_index_write(index), "cannot write the index")
+            var oid = git_oid()
+            try gitCheck(git_index_write_tree(&oid, index), "cannot write the tree")
+            return ObjectID(oid)
+        }
+    }
+
+    public func stage(_ paths: [String]) throws(ShadowError) -> ObjectID {
+        let workdir = path
+        return try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
+            var index: OpaquePointer?
+            try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+            defer { git_index_free(index) }
+            for p in paths {
+                var st = Glibc.stat()
+                let exists = workdir.appending(p).withCString { lstat($0, &st) } == 0
+                if exists {
+                    try gitCheck(git_index_add_bypath(index, p), "cannot stage \(p)")
+                } else {
+                    let rc = git_index_remove_bypath(index, p)
+                    if rc != GIT_ENOTFOUND.rawValue { try gitCheck(rc, "cannot stage the removal of \(p)") }
+                }
             }
             try gitCheck(git_index_write(index), "cannot write the index")
             var oid = git_oid()
@@ -225,6 +260,9 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Points `name` at `id`, only if it still points at `expected` (nil: must not exist yet), so two
     /// writers can never silently overwrite each other's ref update.
     public func setReference(_ name: String, to id: ObjectID, expecting expected: ObjectID?) throws(ShadowError) {
+        // Objects first, then the ref, each durable before the next step relies on it.
+        try flushToDisk()
+        defer { try? flushToDisk() }
         try GitThread.shared.run { () throws(ShadowError) in
             var oid = id.gitOID
             var ref: OpaquePointer?
@@ -364,6 +402,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 withExtendedLifetime(context) { git_remote_push(remote, specs, &opts) }
             }
             if rc < 0 { throw remoteError(rc, "cannot push to the remote") }
+            try flushToDisk()  // a local remote's new pack and ref
             if let status = context.rejection {
                 throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
                                   advice: "nothing to do: the next sync fetches, merges and pushes again")

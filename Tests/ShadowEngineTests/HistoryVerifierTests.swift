@@ -26,7 +26,7 @@ final class TwoMachines {
         try writer.setRemote(url: remote.description)
         reader = try GitRepository.createWorkTree(at: dir.appending("reader"))
         try reader.setRemote(url: remote.description)
-        committer = ShadowCommitter(keys: keys, store: writer, shadowRoot: writer.path, deviceID: Array(repeating: 7, count: 16))
+        committer = try ShadowCommitter(keys: keys, store: writer, shadowRoot: writer.path, deviceID: Array(repeating: 7, count: 16))
     }
 
     deinit { try? FileSystem.removeTree(dir) }

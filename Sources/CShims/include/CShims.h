@@ -1,7 +1,8 @@
 #ifndef SHADOWSYNC_CSHIMS_H
 #define SHADOWSYNC_CSHIMS_H
-/* Only what Swift cannot call directly: variadic C functions, which Swift marks unavailable.
-   Remove a shim when its library grows a non-variadic equivalent. */
+/* Only what Swift cannot call directly: variadic C functions, which Swift marks unavailable, and
+   glibc functions declared only under _GNU_SOURCE, which Swift's Glibc module does not define.
+   Remove a shim when its library grows a callable equivalent. */
 
 /* prctl(PR_SET_DUMPABLE): makes the agent non-dumpable, so no core file and no same-uid ptrace can
    read key material. Returns 0 on success, -1 with errno set. */
@@ -12,8 +13,8 @@ int shadow_shim_set_dumpable(int enabled);
    excludes files, autocrlf would change what is committed). Returns 0 or a libgit2 error code. */
 int shadow_shim_git_isolate_config(void);
 
-/* git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1): objects and refs reach the disk before a ref
-   points at them, so a crash never leaves a ref to a missing object. Returns 0 or an error code. */
-int shadow_shim_git_enable_fsync(void);
+/* syncfs(2): flush the whole file system holding fd (git's batch fsync: one flush per ref update
+   instead of one fsync per object). Returns 0, or -1 with errno set. */
+int shadow_shim_syncfs(int fd);
 
 #endif
