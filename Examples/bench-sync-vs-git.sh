@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmarks the sync engine beside plain git on the same 10k-file tree, in one run, and prints ratios
+# (machines here are noisy: only the ratios mean much). Usage: bash Examples/bench-sync-vs-git.sh [FILES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${1:-10000}
+RUNS=5
+swift build -c release --product shadowsync >/dev/null
+S=$PWD/.build/release/shadowsync
+W=$(mktemp -d /tmp/shadowsync-bench-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+export HOME=$W/home XDG_CONFIG_HOME=$W/home/config XDG_DATA_HOME=$W/home/data
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b
+
+python3 - "$W/tree" "$FILES" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i % 100))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d.txt" % i), "w") as f:
+        f.write(("file %d\n" % i) * (1 + i % 50))
+PY
+cp -a "$W/tree" "$W/plain"; cp -a "$W/tree" "$W/gitwork"
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.4f}')" "$@"; }
+
+sync; t0=$(now); $S init "$W/plain" --remote "$W/remote.git" --no-passphrase >/dev/null; t1=$(now)
+sync; g0=$(now); (cd "$W/gitwork" && git init -q && git add -A && git commit -qm import); g1=$(now)
+imp=$(elapsed $t0 $t1); gimp=$(elapsed $g0 $g1)
+
+noop=(); gstat=(); gfetch=()
+git -C "$W/gitwork" remote add origin "$W/remote.git"
+for _ in $(seq $RUNS); do
+  a=$(now); $S sync --folder "$W/plain" >/dev/null; b=$(now); noop+=($(elapsed $a $b))
+  a=$(now); git -C "$W/gitwork" status --porcelain >/dev/null; b=$(now); gstat+=($(elapsed $a $b))
+  a=$(now); git -C "$W/gitwork" fetch -q origin; git -C "$W/gitwork" status --porcelain >/dev/null; b=$(now); gfetch+=($(elapsed $a $b))
+done
+one=(); gone=()
+for i in $(seq $RUNS); do
+  echo "edit $i" >> "$W/plain/d000/f00000.txt"; echo "edit $i" >> "$W/gitwork/d000/f00000.txt"
+  a=$(now); $S sync --folder "$W/plain" >/dev/null; b=$(now); one+=($(elapsed $a $b))
+  a=$(now); (cd "$W/gitwork" && git add -A && git commit -qm e); b=$(now); gone+=($(elapsed $a $b))
+done
+mnoop=$(median "${noop[@]}"); mstat=$(median "${gstat[@]}"); mfetch=$(median "${gfetch[@]}")
+mone=$(median "${one[@]}"); mgone=$(median "${gone[@]}")
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+echo "tree: $FILES files, $(du -sh "$W/tree" | cut -f1); release build; medians of $RUNS runs"
+printf '%-44s %10s %10s %8s\n' "operation" "shadowsync" "git" "ratio"
+printf '%-44s %9ss %9ss %8s\n' "first import (init+push vs add+commit)" "$imp" "$gimp" "$(ratio $imp $gimp)"
+printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git status" "$mnoop" "$mstat" "$(ratio $mnoop $mstat)"
+printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git fetch + status" "$mnoop" "$mfetch" "$(ratio $mnoop $mfetch)"
+printf '%-44s %9ss %9ss %8s\n' "one-file edit: sync+push vs add+commit" "$mone" "$mgone" "$(ratio $mone $mgone)"
+echo "targets (issue 3): import <= 1.5x, no-op sync <= 1.0x git status"
