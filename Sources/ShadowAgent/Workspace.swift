@@ -31,8 +31,14 @@ public struct Workspace: Sendable {
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
-        let report = try engine.initialize()
-        return (config, report)
+        do {
+            return (config, try engine.initialize())
+        } catch where [.alreadyExists, .notFound, .remoteUnavailable].contains(error.code) {
+            // Nothing reached the remote, so the new key protects nothing yet: undo, so init can be re-run.
+            // Any later failure keeps everything: the key may already be the only one for pushed data.
+            forget(config)
+            throw error
+        }
     }
 
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
@@ -42,8 +48,12 @@ public struct Workspace: Sendable {
         _ = try keys.requireRead()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
-        let report = try engine.join()
-        return (config, report)
+        do {
+            return (config, try engine.join())
+        } catch {
+            forget(config)
+            throw error
+        }
     }
 
     private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
@@ -96,6 +106,20 @@ public struct Workspace: Sendable {
         let config = FolderConfig(name: name, values: values)
         try registry.save(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
+    }
+
+    /// Undoes a failed init or join: the folder is no longer registered and its shadow tree and state
+    /// (which hold nothing the remote or the plaintext folder lacks) go, so the command can be re-run.
+    private func forget(_ config: FolderConfig) {
+        try? FileSystem.removeTree(registry.configFile(config))
+        let base = config.state.directory
+        if config.shadow.bytes.starts(with: base.bytes + [UInt8(ascii: "/")]) {
+            try? FileSystem.removeTree(base)
+        } else {
+            // A --shadow directory the user gave (it was empty): empty it again, keep it.
+            for name in (try? FileSystem.list(config.shadow)) ?? [] { try? FileSystem.removeTree(config.shadow.appending(bytes: name)) }
+            try? FileSystem.removeTree(base)
+        }
     }
 
     /// A local path becomes absolute (created as a bare repository when asked); URLs pass through.

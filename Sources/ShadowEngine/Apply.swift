@@ -15,8 +15,9 @@ extension SyncEngine {
         let removals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind != .directory }.sorted()
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
+        let taken = Set(kinds.keys)
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
-            try reconcile(p, want: kinds[p], side: side, taken: Set(kinds.keys), report: &report)
+            try reconcile(p, want: kinds[p], side: side, taken: taken, report: &report)
             if n == 1 { CrashPoint.reached("apply-second") }
         }
         index.head = target

@@ -222,6 +222,24 @@ import Testing
         #expect(fsck.contains("files"))
     }
 
+    @Test func failedInitOrJoinCanBeRerun() throws {
+        let s = try Scratch("rerun")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("x.txt", "x\n")
+        try a.initialize()
+        // A second vault in the same repository is refused, and leaves nothing registered behind.
+        let twice = try b.run(["init", b.folder, "--remote", s.remote, "--no-passphrase"])
+        #expect(twice.status == 2 && twice.stderr.contains("already holds history"), "\(twice.stderr)")
+        // Joining with another vault's key: refused (before any plaintext is written), then the right key works.
+        let c = s.agent("c")
+        try c.ok(["init", c.folder, "--remote", s.root.appendingPathComponent("other.git").path, "--no-passphrase"])
+        let wrong = try b.run(["join", s.remote, b.folder, "--key-file", try c.exportKey(), "--no-passphrase"])
+        #expect(wrong.status == 2, "\(wrong.stderr)")
+        #expect(try b.names().isEmpty)
+        try b.join(keyFile: try a.exportKey())
+        #expect(b.read("x.txt") == "x\n")
+    }
+
     @Test func theServerLearnsNoNamesSizesAuthorsOrMessages() throws {
         let s = try Scratch("leak")
         let a = s.agent("a")
