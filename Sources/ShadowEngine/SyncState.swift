@@ -150,7 +150,7 @@ struct FolderState: Sendable {
             let f = line.split(separator: " ").map(String.init)
             switch (f.first, f.count) {
             case ("device", 2):
-                guard let d = Self.unhex(f[1]), d.count == KeySizes.deviceID else { throw corrupt("device") }
+                guard let d = bytesFromHex(f[1]), d.count == KeySizes.deviceID else { throw corrupt("device") }
                 state.deviceID = d
             case ("sequence", 2):
                 guard let s = UInt64(f[1]) else { throw corrupt("sequence") }
@@ -173,27 +173,6 @@ struct FolderState: Sendable {
     private static func corrupt(_ what: String) -> ShadowError {
         ShadowError(.malformedObject, "the folder state file is damaged (\(what))",
                     advice: "restore it from a backup, or join the folder again into a new directory")
-    }
-
-    static func unhex(_ s: String) -> [UInt8]? {
-        let b = Array(s.utf8)
-        guard b.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < b.count {
-            guard let hi = hexValue(b[i]), let lo = hexValue(b[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: return c - 48
-        case 97...102: return c - 87
-        default: return nil
-        }
     }
 
     static func load(_ path: BytePath) throws(ShadowError) -> FolderState {
