@@ -186,7 +186,6 @@ public final class SyncEngine {
         }
         let scan = try Scanner.scan(location.plain)
         var plan = LocalPlan()
-        let racyAt = index.recordedAtNs
         func underUnreadable(_ p: PlainPath) -> Bool {
             scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
         }
@@ -213,17 +212,12 @@ public final class SyncEngine {
                     plan.records[p] = .symlink(target: target)
                 }
             case .file(let executable):
-                if let cur, case .file(let length, let siv, let wasExecutable) = cur.kind {
-                    let racy = s.stat.isRacy(recordedAtNs: racyAt)
-                    if cur.stat == s.stat && !racy && wasExecutable == executable {
-                        plan.unchanged[p] = cur
-                        continue
-                    }
-                    // Unknown or racy stat: hash first, so an unchanged file is not rewritten.
-                    if (cur.stat == nil || racy || cur.stat?.size == s.stat.size) && s.stat.size == length && wasExecutable == executable,
-                       let now = try? content.siv(of: try FileSource(location.plain.appending(p)), fileID: cur.fileID), now == siv {
+                if let cur, case .file = cur.kind {
+                    // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
+                    // so an unchanged file is never rewritten. Any read error counts as changed (retried).
+                    if (try? plainMatches(s, cur)) == true {
+                        if cur.stat != s.stat || s.stat.isRacy(recordedAtNs: index.recordedAtNs) { plan.statsRefreshed = true }
                         plan.unchanged[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat)
-                        plan.statsRefreshed = true
                         continue
                     }
                     plan.encrypt.append((p, cur.fileID, executable, s.stat))
@@ -391,10 +385,10 @@ public final class SyncEngine {
                 guard let source = theirs[entry.sourcePath], let blob = source.contentObject else {
                     throw ShadowError(.malformedObject, "merge: the other side's \(entry.sourcePath) has no content")
                 }
-                try writeShadow(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
             case (.file, .ours):
                 let from = location.shadow.appending(names.locator(for: entry.sourcePath).contentObjectPath)
-                try writeShadow(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
             default:
                 break
             }
@@ -402,7 +396,7 @@ public final class SyncEngine {
         for (path, entry) in ordered where ours[path] != entry.kind {
             let target = names.locator(for: path)
             if case .file = entry.kind {
-                try writeShadow(try names.seal(NameRecord(path: path, kind: entry.kind)), at: target.nameObjectPath)
+                try objects.writeRaw(try names.seal(NameRecord(path: path, kind: entry.kind)), at: target.nameObjectPath)
             } else {
                 try objects.writeRecord(NameRecord(path: path, kind: entry.kind))
             }
@@ -410,10 +404,6 @@ public final class SyncEngine {
         for path in ours.keys where merged[path] == nil {
             try objects.remove(path)
         }
-    }
-
-    private func writeShadow(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
-        try objects.writeRaw(bytes, at: relative)
     }
 
     private func appendConflictLog(_ conflicts: [ConflictRecord]) throws(ShadowError) {
