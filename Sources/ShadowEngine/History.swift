@@ -143,10 +143,9 @@ public struct History {
         let commit = try store.resolve(revision)
         let tree = try HistoryVerifier(keys: keys, store: store).decryptTree(of: commit)
         let selected = tree.filter { $0.key == path || $0.key.bytes.starts(with: path.bytes + [UInt8(ascii: "/")]) }
-        guard let top = tree[path] ?? selected.first?.value else {
+        guard !selected.isEmpty else {
             throw ShadowError(.notFound, "\(path) does not exist at \(commit.short)", advice: "see 'shadowsync log \(path)' for the commits that touched it")
         }
-        _ = top
         // Where the restored root goes: a folder root and the root's path below it.
         let folder: PlainFolder, root: PlainPath
         if let destination {
@@ -173,11 +172,7 @@ public struct History {
     }
 
     static func besideName(_ path: PlainPath, commit: ObjectID) throws(ShadowError) -> PlainPath {
-        let name = path.lastComponent
-        var stem = name, ext: [UInt8] = []
-        if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0, name.count - dot <= 32 {
-            stem = Array(name[..<dot]); ext = Array(name[dot...])
-        }
+        let (stem, ext) = ConflictNames.splitExtension(path.lastComponent)
         let suffix = Array(".restored-\(commit.hex.prefix(8))".utf8)
         let cut = Array(stem.prefix(maxNameBytes - suffix.count - ext.count))
         return try PlainPath(bytes: (path.parent.map { $0.bytes + [UInt8(ascii: "/")] } ?? []) + cut + suffix + ext)

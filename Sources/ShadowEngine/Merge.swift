@@ -133,14 +133,7 @@ public enum ConflictNames {
     public static let marker = ".sync-conflict-"
 
     public static func copyPath(for path: PlainPath, side: MergeSide, taken: Set<PlainPath>) -> PlainPath {
-        let name = path.lastComponent
-        // The extension starts at the last dot, unless that dot begins the name (".bashrc").
-        var stem = name, ext: [UInt8] = []
-        if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0 {
-            stem = Array(name[..<dot])
-            ext = Array(name[dot...])
-        }
-        if ext.count > 32 { stem = name; ext = [] }  // not really an extension
+        let (stem, ext) = splitExtension(path.lastComponent)
         let suffix = Array((marker + stamp(side.wallTimeMillis) + "-" + String(hexString(side.deviceID).prefix(8))).utf8)
         var n = 1
         while true {
@@ -152,6 +145,13 @@ public enum ConflictNames {
             if let p = try? PlainPath(bytes: full), !taken.contains(p) { return p }
             n += 1
         }
+    }
+
+    /// A name's stem and extension (with its dot). The extension starts at the last dot, unless that dot
+    /// begins the name (".bashrc") or what follows is too long to be one.
+    static func splitExtension(_ name: [UInt8]) -> (stem: [UInt8], ext: [UInt8]) {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0, name.count - dot <= 32 else { return (name, []) }
+        return (Array(name[..<dot]), Array(name[dot...]))
     }
 
     public static func isConflictCopy(_ path: PlainPath) -> Bool {
