@@ -11,10 +11,6 @@ public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
     _ = Glibc.write(2, base, bytes.count)
 }
 
-public func readSmallFile(_ path: BytePath) throws(ShadowError) -> [UInt8] {
-    try FileSystem.readFile(path, limit: 1 << 16)
-}
-
 public func currentDirectory() throws(ShadowError) -> BytePath {
     try ShadowFS.currentDirectory()
 }

@@ -46,7 +46,7 @@ public struct FolderConfig: Sendable {
             guard let eq = line.firstIndex(of: "=") else {
                 throw ShadowError(.invalidArgument, "config \(name), line \(n + 1): expected 'key = value'")
             }
-            let key = line[..<eq].trimmingCharacters(in: " \t"), value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
+            let key = line[..<eq].trimmedWhitespace, value = line[line.index(after: eq)...].trimmedWhitespace
             guard knownKeys.contains(key) else {
                 throw ShadowError(.invalidArgument, "config \(name), line \(n + 1): unknown key '\(key)'",
                                   advice: "known keys: \(knownKeys.joined(separator: ", "))")
@@ -66,11 +66,12 @@ public struct FolderConfig: Sendable {
     }
 }
 
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
+extension StringProtocol {
+    /// Without leading and trailing whitespace and newlines (capability strings, config keys and values).
+    var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
         return String(s)
     }
 }

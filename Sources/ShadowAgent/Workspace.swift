@@ -43,8 +43,7 @@ public struct Workspace: Sendable {
 
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
-    public func join(remote: String, plain: BytePath, capability: String, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
-        let keys = try CapabilityText.decode(capability.trimmingCharacters(in: .whitespacesAndNewlines))
+    public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
         _ = try keys.requireRead()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
@@ -173,11 +172,11 @@ public struct Workspace: Sendable {
 
     /// Keys from a capability string or a file holding one (or a ShadowSync key file).
     public static func keys(capability: String?, file: BytePath?, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
-        if let capability { return try CapabilityText.decode(capability.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        if let capability { return try CapabilityText.decode(capability.trimmedWhitespace) }
         guard let file else { throw ShadowError(.invalidArgument, "give --key STRING or --key-file FILE") }
         let bytes = try FileSystem.readFile(file, limit: 4096)
         if bytes.starts(with: Array("shdw1-".utf8)) {
-            return try CapabilityText.decode(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            return try CapabilityText.decode(String(decoding: bytes, as: UTF8.self).trimmedWhitespace)
         }
         return try unlock(file, passphraseFile: passphraseFile)
     }
@@ -189,14 +188,3 @@ public struct Workspace: Sendable {
     }
 }
 
-extension String {
-    func trimmingCharacters(in set: CharacterSetLite) -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace || f.isNewline { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace || l.isNewline { s = s.dropLast() }
-        return String(s)
-    }
-}
-
-/// Only whitespace trimming is needed; this keeps Foundation out of the agent layer.
-enum CharacterSetLite { case whitespacesAndNewlines }

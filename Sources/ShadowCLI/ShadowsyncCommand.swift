@@ -140,7 +140,7 @@ struct JoinCommand: ParsableCommand {
     @Argument(help: "The repository (local path or file:// URL).") var repo: String
     @Argument(help: "The plaintext folder (created if missing; its files are kept and synced).") var dir: String
     @Option(name: .long, help: "The capability string (visible to other users in the process list: prefer --key-file).") var key: String?
-    @Option(name: .long, help: "A file holding the capability string.") var keyFile: String?
+    @Option(name: .long, help: "A file holding the capability string (or a ShadowSync key file).") var keyFile: String?
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -152,11 +152,8 @@ struct JoinCommand: ParsableCommand {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
-            let capability: String
-            if let key { capability = key } else {
-                capability = String(decoding: try readSmallFile(BytePath(keyFile!)), as: UTF8.self)
-            }
-            let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), capability: capability,
+            let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
+            let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
                                                       shadow: shadow.map { BytePath($0) }, passphrase: source)
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
