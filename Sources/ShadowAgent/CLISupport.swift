@@ -45,3 +45,11 @@ extension Workspace {
         return try Workspace.unlock(config.shadow.appending("shadowsync.key"), passphraseFile: config.passphraseFile)
     }
 }
+
+/// True when both standard input and standard error are a terminal (a person can answer a question).
+public var isInteractiveTerminal: Bool { Terminal.isInteractive }
+
+/// All of standard input (a hook's ref updates), bounded.
+public func readStandardInput(limit: Int = 1 << 20) throws(ShadowError) -> String {
+    String(decoding: try FileSystem.readStandardInput(limit: limit), as: UTF8.self)
+}

@@ -8,14 +8,14 @@ public struct UserDirectories: Sendable {
     public let data: BytePath
 
     public static func current() throws(ShadowError) -> UserDirectories {
-        let home = environment("HOME")
+        let home = homeDirectory()
         func base(_ variable: String, _ fallback: String) throws(ShadowError) -> BytePath {
             if let v = environment(variable), v.hasPrefix("/") { return BytePath(v) }
             guard let home else {
                 throw ShadowError(.invalidArgument, "neither \(variable) nor HOME is set: no place for ShadowSync's files",
                                   advice: "set HOME, or \(variable) to an absolute directory")
             }
-            return BytePath(home).appending(fallback)
+            return home.appending(fallback)
         }
         return UserDirectories(config: try base("XDG_CONFIG_HOME", ".config").appending("shadowsync"),
                                data: try base("XDG_DATA_HOME", ".local/share").appending("shadowsync"))
@@ -30,13 +30,32 @@ public struct FolderConfig: Sendable {
     public var name: String
     public var values: [String: String]
 
-    public static let knownKeys = ["folder", "shadow", "state", "remote", "passphrase-file"]
+    /// Every key, with what it means (`shadowsync config` prints these; Docs/OPERATIONS.md explains them).
+    public static let keyDescriptions: [(key: String, meaning: String)] = [
+        ("folder", "the plaintext folder (set by init/join; do not change)"),
+        ("shadow", "the ciphertext work tree (set by init/join; do not change)"),
+        ("state", "the agent's state directory (set by init/join; do not change)"),
+        ("remote", "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"),
+        ("passphrase-file", "a file holding the key file's passphrase"),
+        ("ssh.key", "the SSH private key to log in with (ed25519 or ECDSA); default: ssh-agent, then ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa"),
+        ("ssh.key-passphrase-file", "a file holding ssh.key's passphrase"),
+        ("ssh.known_hosts", "the known_hosts file that decides which server keys are trusted; default ~/.ssh/known_hosts"),
+        ("ssh.agent", "yes (default) or no: whether to ask ssh-agent (SSH_AUTH_SOCK) for keys"),
+    ]
+    public static var knownKeys: [String] { keyDescriptions.map(\.key) }
 
     public var folder: BytePath { BytePath(values["folder"] ?? "") }
     public var shadow: BytePath { BytePath(values["shadow"] ?? "") }
     public var state: BytePath { BytePath(values["state"] ?? "") }
     public var remote: String { values["remote"] ?? "" }
-    public var passphraseFile: BytePath? { values["passphrase-file"].map { BytePath($0) } }
+    public var passphraseFile: BytePath? { path("passphrase-file") }
+
+    /// A path-valued key: `~/` means the home directory; nil when unset.
+    public func path(_ key: String) -> BytePath? {
+        guard let v = values[key], !v.isEmpty else { return nil }
+        if v.hasPrefix("~/"), let home = homeDirectory() { return home.appending(String(v.dropFirst(2))) }
+        return BytePath(v)
+    }
 
     public static func parse(_ text: String, name: String) throws(ShadowError) -> FolderConfig {
         var values: [String: String] = [:]

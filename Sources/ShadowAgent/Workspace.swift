@@ -27,36 +27,44 @@ public struct Workspace: Sendable {
     // MARK: Setting up
 
     /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
-    public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
+    public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource,
+                           ssh: SSHOptions = SSHOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
+        let folderExisted = FileSystem.exists(plain)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
         do {
             return (config, try engine.initialize())
-        } catch where [.alreadyExists, .notFound, .remoteUnavailable].contains(error.code) {
+        } catch where Self.nothingPushed.contains(error.code) {
             // Nothing reached the remote, so the new key protects nothing yet: undo, so init can be re-run.
             // Any later failure keeps everything: the key may already be the only one for pushed data.
-            forget(config)
+            forget(config, removeFolder: !folderExisted)
             throw error
         }
     }
 
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
-    public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncReport) {
+    public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
+                     ssh: SSHOptions = SSHOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         _ = try keys.requireRead()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase)
+        let folderExisted = FileSystem.exists(plain)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
         do {
             return (config, try engine.join())
         } catch {
-            forget(config)
+            forget(config, removeFolder: !folderExisted)
             throw error
         }
     }
 
+    /// Failures of a first push that prove nothing reached the remote (so init may undo itself).
+    static let nothingPushed: [ShadowError.Code] = [.alreadyExists, .notFound, .remoteUnavailable, .hostKeyUnknown,
+                                                     .hostKeyChanged, .authRefused, .permissionDenied, .invalidArgument]
+
     private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
-                         passphrase: PassphraseSource) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+                         passphrase: PassphraseSource, ssh: SSHOptions) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         try FileSystem.createDirectories(plain, mode: 0o755)
         let plainPath = try canonicalPath(plain)
         if let existing = try? registry.find(containing: plainPath) {
@@ -78,6 +86,7 @@ public struct Workspace: Sendable {
         let state = base.appending("state")
         try FileSystem.createDirectories(state, mode: 0o700)
         var values = ["folder": plainPath.description, "shadow": shadowReal.description, "state": try canonicalPath(state).description, "remote": remote]
+        values.merge(try ssh.configValues()) { _, new in new }
 
         let protection: KeyFileProtection
         switch passphrase {
@@ -97,19 +106,23 @@ public struct Workspace: Sendable {
             guard first == second else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
             protection = .passphrase(try Passphrase(bytes: first), kdfProfile)
         }
+        let config = FolderConfig(name: name, values: values)
+        let transport = try Transport.settings(for: config, acceptHostKey: ssh.acceptHostKey)
         let repository = try GitRepository.createWorkTree(at: shadowReal)
+        repository.ssh = transport
         try repository.exclude("/" + FolderLocation.keyFileName)
         try repository.setRemote(url: remote)
         let location = FolderLocation(plain: plainPath, shadow: shadowReal, state: try canonicalPath(state))
         try VaultStore.create(keys, at: location.keyFile, protection: protection)
-        let config = FolderConfig(name: name, values: values)
         try registry.save(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
     }
 
     /// Undoes a failed init or join: the folder is no longer registered and its shadow tree and state
     /// (which hold nothing the remote or the plaintext folder lacks) go, so the command can be re-run.
-    private func forget(_ config: FolderConfig) {
+    private func forget(_ config: FolderConfig, removeFolder: Bool) {
+        // A folder this command created goes too, but only while it is still empty (rmdir, never a tree).
+        if removeFolder { FileSystem.removeEmptyDirectory(config.folder) }
         try? FileSystem.removeTree(registry.configFile(config))
         let base = config.state.directory
         if config.shadow.bytes.starts(with: base.bytes + [UInt8(ascii: "/")]) {
@@ -121,11 +134,12 @@ public struct Workspace: Sendable {
         }
     }
 
-    /// A local path becomes absolute (created as a bare repository when asked); URLs pass through.
+    /// A local path becomes absolute (created as a bare repository when asked); SSH remotes pass through
+    /// (a server repository is created there with 'git init --bare': git-over-ssh storage runs nothing else).
     static func normalizeRemote(_ remote: String, createIfMissing: Bool) throws(ShadowError) -> String {
-        if remote.contains("://") && !remote.hasPrefix("file://") { return remote }
-        var local = remote
-        if local.hasPrefix("file://") { local = String(local.dropFirst("file://".count)) }
+        let address = try RemoteAddress.parse(remote)
+        if address.kind == .ssh { return remote }
+        var local = address.url
         if !local.hasPrefix("/") { local = (try currentDirectory()).appending(local).description }
         let path = BytePath(local)
         if !FileSystem.exists(path) {
@@ -147,7 +161,7 @@ public struct Workspace: Sendable {
         let config = try registry.find(containing: start)
         let location = FolderLocation(plain: config.folder, shadow: config.shadow, state: config.state)
         let keys = try Self.unlock(location.keyFile, passphraseFile: config.passphraseFile)
-        let repository = try GitRepository.open(config.shadow)
+        let repository = try Transport.repository(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
     }
 

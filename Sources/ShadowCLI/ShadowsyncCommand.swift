@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShadowAgent
 import ShadowCore
 import ShadowCrypto
@@ -37,7 +38,7 @@ struct ShadowsyncCommand: ParsableCommand {
         version: "0.2.0",
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
                       RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
-                      SelfCheckCommand.self]
+                      TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self]
     )
 }
 
@@ -93,6 +94,18 @@ struct PassphraseOptions: ParsableArguments {
     }
 }
 
+struct SSHArguments: ParsableArguments {
+    @Option(name: .long, help: "SSH private key for the remote (ed25519 or ECDSA; remembered as ssh.key).") var sshKey: String?
+    @Option(name: .long, help: "File holding the SSH key's passphrase (remembered as ssh.key-passphrase-file).") var sshKeyPassphraseFile: String?
+    @Option(name: .long, help: "known_hosts file to check the server against (default ~/.ssh/known_hosts; remembered as ssh.known_hosts).") var knownHosts: String?
+    @Option(name: .long, help: "Trust an unknown server whose host key has exactly this fingerprint (SHA256:...), recording it in known_hosts.") var acceptHostKey: String?
+
+    var options: SSHOptions {
+        SSHOptions(keyFile: sshKey.map { BytePath($0) }, keyPassphraseFile: sshKeyPassphraseFile.map { BytePath($0) },
+                   knownHosts: knownHosts.map { BytePath($0) }, acceptHostKey: acceptHostKey)
+    }
+}
+
 struct FolderOption: ParsableArguments {
     @Option(name: .long, help: "The synced folder (default: the one containing the current directory).")
     var folder: String?
@@ -117,15 +130,17 @@ struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a vault for a folder and push it to a remote.")
 
     @Argument(help: "The plaintext folder (created if missing; existing files are the first commit).") var dir: String
-    @Option(name: .long, help: "The bare repository: a local path (created if missing) or file:// URL.") var remote: String
+    @Option(name: .long, help: "The bare repository: ssh://user@host[:port]/path, user@host:path (an existing empty repository), or a local path (created if missing).") var remote: String
     @Option(name: .long, help: "Where the ciphertext tree goes (default: under $XDG_DATA_HOME/shadowsync).") var shadow: String?
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var ssh: SSHArguments
 
     func run() throws {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
-            let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) }, passphrase: source)
+            let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) },
+                                                            passphrase: source, ssh: ssh.options)
             printReport(report)
             print("initialised \(config.folder) -> \(config.remote)")
             print("config: \(workspace.registry.configFile(config))")
@@ -137,12 +152,13 @@ struct InitCommand: ParsableCommand {
 struct JoinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "join", abstract: "Join an existing vault: verify, decrypt into DIR, keep what DIR holds.")
 
-    @Argument(help: "The repository (local path or file:// URL).") var repo: String
+    @Argument(help: "The repository: ssh://user@host[:port]/path, user@host:path, a local path or file:// URL.") var repo: String
     @Argument(help: "The plaintext folder (created if missing; its files are kept and synced).") var dir: String
     @Option(name: .long, help: "The capability string (visible to other users in the process list: prefer --key-file).") var key: String?
     @Option(name: .long, help: "A file holding the capability string (or a ShadowSync key file).") var keyFile: String?
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var ssh: SSHArguments
 
     func validate() throws {
         guard (key == nil) != (keyFile == nil) else { throw ValidationError("give exactly one of --key and --key-file") }
@@ -154,7 +170,7 @@ struct JoinCommand: ParsableCommand {
         try reporting { () throws(ShadowError) in
             let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
-                                                      shadow: shadow.map { BytePath($0) }, passphrase: source)
+                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options)
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
         }
@@ -344,6 +360,126 @@ struct KeyExportCommand: ParsableCommand {
             let keys = try Workspace().folderKeys(folder.path)
             let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
             print(CapabilityText.encode(try keys.attenuated(to: level)))
+        }
+    }
+}
+
+struct TrustHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust-host", abstract: "Read an SSH server's host key and add it to known_hosts once you confirmed its fingerprint.",
+        discussion: "Compare the fingerprint with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server, or the provider's list). A key that differs from one already trusted is never replaced.")
+
+    @Argument(help: "HOST, HOST:PORT or [HOST]:PORT (or a whole ssh:// remote).") var host: String
+    @Option(name: .long, help: "The fingerprint you checked (SHA256:...): no question asked, refused if the server shows another.") var fingerprint: String?
+    @Option(name: .long, help: "The known_hosts file to add to (default ~/.ssh/known_hosts).") var knownHosts: String?
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let outcome = try Transport.trustHost(host, knownHosts: knownHosts.map { BytePath($0) }, fingerprint: fingerprint) { (key, name) throws(ShadowError) -> Bool in
+                guard isInteractiveTerminal else {
+                    throw ShadowError(.hostKeyUnknown, "\(name) presents the \(key.type) key \(key.fingerprint); not trusted without confirmation",
+                                      advice: "check it against the server, then run again with --fingerprint \(key.fingerprint)")
+                }
+                printError("\(name) presents the \(key.type) key\n  \(key.fingerprint)\nDoes it match the server's own fingerprint? Type 'yes' to trust it: ")
+                return readLine()?.trimmingCharacters(in: .whitespaces) == "yes"
+            }
+            switch outcome {
+            case .alreadyTrusted(let key): print("already trusted: \(host) \(key.type) \(key.fingerprint)")
+            case .added(let key): print("trusted: \(host) \(key.type) \(key.fingerprint)")
+            }
+        }
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Read or change a folder's settings.",
+                                                    subcommands: [ConfigGetCommand.self, ConfigSetCommand.self, ConfigListCommand.self])
+}
+
+struct ConfigGetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Print one setting (exit 1 when unset).")
+    @Argument(help: "The key (see 'shadowsync config list').") var key: String
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        var value: String?
+        try reporting { () throws(ShadowError) in
+            let config = try Workspace().config(folder.path)
+            guard FolderConfig.knownKeys.contains(key) else {
+                throw ShadowError(.invalidArgument, "unknown key '\(key)'", advice: "known keys: \(FolderConfig.knownKeys.joined(separator: ", "))")
+            }
+            value = config.values[key]
+        }
+        guard let value else { throw ExitCode(ExitStatus.needsHuman.rawValue) }
+        print(value)
+    }
+}
+
+struct ConfigSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Change one setting (an empty value removes an optional one). Secrets only by file.")
+    @Argument(help: "The key.") var key: String
+    @Argument(help: "The value (a path for file settings).") var value: String
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let config = try Workspace().setConfig(folder.path, key: key, value: value)
+            print("\(key) = \(config.values[key] ?? "(unset)")")
+        }
+    }
+}
+
+struct ConfigListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every setting of the folder, and what each key means.")
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let workspace = try Workspace()
+            let config = try workspace.config(folder.path)
+            print("# \(workspace.registry.configFile(config))")
+            for (key, meaning) in FolderConfig.keyDescriptions {
+                print("\(key) = \(config.values[key] ?? "")")
+                print("    # \(meaning)")
+            }
+        }
+    }
+}
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Check config, key file, and the remote step by step (reachability, host key, login, repository).",
+                                                    discussion: "Exit status 1 when a check fails. Changes nothing.")
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        let workspace: Workspace
+        do { workspace = try Workspace() } catch { throw ValidationError(error.description) }
+        let checks = workspace.doctor(folder.path)
+        for c in checks {
+            let tag = c.outcome == .ok ? "ok  " : c.outcome == .warning ? "warn" : "FAIL"
+            print("\(tag) \(c.name): \(c.detail)")
+            if !c.advice.isEmpty { print("     what to do: \(c.advice)") }
+        }
+        if checks.contains(where: { $0.outcome == .failed }) { throw ExitCode(ExitStatus.needsHuman.rawValue) }
+    }
+}
+
+struct VerifyPushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-push", abstract: "Server-side check for a pre-receive hook: refuse pushes not signed by this vault's writers.",
+        discussion: "Reads '<old> <new> <ref>' lines on standard input in the repository named by GIT_DIR (see Hooks/pre-receive). Needs only a verify-only capability ('shadowsync key export --verify-only'). Exit 0 accepts, 1 refuses.")
+
+    @Option(name: .long, help: "A file holding the capability string (verify-only is enough).") var keyFile: String
+
+    func run() throws {
+        var refusal: String?
+        try reporting { () throws(ShadowError) in
+            let keys = try Workspace.keys(capability: nil, file: BytePath(keyFile), passphraseFile: nil)
+            refusal = PushVerifier.check(try PushVerifier.parse(try readStandardInput()), keys: keys)
+        }
+        if let refusal {
+            printError("shadowsync: push refused: \(refusal)")
+            throw ExitCode(ExitStatus.needsHuman.rawValue)
         }
     }
 }

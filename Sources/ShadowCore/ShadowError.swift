@@ -25,6 +25,9 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         case nonFastForward           // the remote moved on: fetch, merge, push again
         case remoteUnavailable        // cannot reach or open the remote: retry later
         case repositoryFailure        // the local or remote repository refused an operation
+        case hostKeyUnknown           // an SSH server whose key is not in known_hosts: trust it explicitly
+        case hostKeyChanged           // an SSH server whose key differs from the one trusted before
+        case authRefused              // the SSH server refused every key offered
         case historyRewritten         // the server's history no longer contains what was verified before
         case replayedCommit           // a device's sequence number did not increase: an old commit replayed
         // System.

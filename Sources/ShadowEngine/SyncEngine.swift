@@ -7,10 +7,15 @@ public struct SyncOptions: Sendable {
     public var allowMassDelete = false
     /// Rounds of fetch-merge-push when another agent keeps winning the push race.
     public var maxPushAttempts = 5
+    /// Waits before retrying a fetch or push that failed transiently (remote unreachable), in seconds:
+    /// a dropped connection or a restarting sshd usually recovers within seconds; anything longer is
+    /// left to the next sync (exit 3) or the daemon's own backoff.
+    public var transientRetryDelays: [Double] = [0.5, 1.5]
 
-    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5) {
+    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
+        self.transientRetryDelays = transientRetryDelays
     }
 }
 
@@ -101,7 +106,7 @@ public final class SyncEngine {
 
     /// Creates the first commit of a new vault and pushes it to an empty remote.
     public func initialize() throws(ShadowError) -> SyncReport {
-        if let remote = try store.fetch() {
+        if let remote = try retrying(SyncOptions(), { () throws(ShadowError) in try store.fetch() }) {
             throw ShadowError(.alreadyExists, "the remote already holds history (head \(remote.short)); refusing to start a second vault in it",
                               advice: "use 'shadowsync join' with the vault's key, or pick an empty repository")
         }
@@ -116,7 +121,7 @@ public final class SyncEngine {
     /// holds as local changes (never overwriting it), commit and push them.
     public func join() throws(ShadowError) -> SyncReport {
         var report = SyncReport()
-        guard let remote = try store.fetch() else {
+        guard let remote = try retrying(SyncOptions(), { () throws(ShadowError) in try store.fetch() }) else {
             throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
                               advice: "create the vault with 'shadowsync init' on the first machine")
         }
@@ -150,7 +155,7 @@ public final class SyncEngine {
 
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         for _ in 0..<max(1, options.maxPushAttempts) {
-            let remote = try store.fetch()
+            let remote = try retrying(options) { () throws(ShadowError) in try store.fetch() }
             if let remote { try integrate(remote, report: &report) }
             guard !readOnly, let local = try head else { return }
             if local == remote {
@@ -158,7 +163,7 @@ public final class SyncEngine {
                 return
             }
             do throws(ShadowError) {
-                try store.push()
+                try retrying(options) { () throws(ShadowError) in try store.push() }
                 CrashPoint.reached("pushed")
                 try noteVerified(local)
                 report.pushed = true
@@ -169,6 +174,21 @@ public final class SyncEngine {
         }
         throw ShadowError(.nonFastForward, "the remote kept moving during \(options.maxPushAttempts) attempts to push",
                           advice: "nothing is lost; the next sync tries again")
+    }
+
+    /// Runs a network step again after a transient failure, waiting each delay (plus up to 25% jitter, so
+    /// agents that lost the same server do not return in lockstep).
+    private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
+        var attempt = 0
+        while true {
+            do throws(ShadowError) {
+                return try body()
+            } catch where error.code == .remoteUnavailable && attempt < options.transientRetryDelays.count {
+                let delay = options.transientRetryDelays[attempt] * Double.random(in: 1.0...1.25)
+                pause(seconds: delay)
+                attempt += 1
+            }
+        }
     }
 
     private func noteVerified(_ head: ObjectID) throws(ShadowError) {

@@ -111,11 +111,20 @@ public enum FileSystem {
     /// Reads until end of file regardless of the size stat reports (procfs files report 0).
     public static func readUntilEnd(_ path: BytePath, limit: Int) throws(ShadowError) -> [UInt8] {
         let d = try Descriptor.open(path, flags: O_RDONLY | O_NOFOLLOW)
+        return try readUntilEnd(fd: d.fd, name: path, limit: limit)
+    }
+
+    /// Standard input until end of file (a git hook's ref updates).
+    public static func readStandardInput(limit: Int) throws(ShadowError) -> [UInt8] {
+        try readUntilEnd(fd: 0, name: BytePath("standard input"), limit: limit)
+    }
+
+    private static func readUntilEnd(fd: Int32, name path: BytePath, limit: Int) throws(ShadowError) -> [UInt8] {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while out.count <= limit {
             let n = try buffer.withMutableBytes { (b) throws(ShadowError) in
-                try retryingEINTR("cannot read", path) { Glibc.read(d.fd, b.baseAddress!, b.count) }
+                try retryingEINTR("cannot read", path) { Glibc.read(fd, b.baseAddress!, b.count) }
             }
             if n == 0 { return out }
             out += buffer[0..<n]
@@ -179,6 +188,12 @@ extension FileSystem {
     }
 
     /// Removes a tree without following symlinks.
+    /// rmdir: removes `path` only if it is an empty directory; false otherwise.
+    @discardableResult
+    public static func removeEmptyDirectory(_ path: BytePath) -> Bool {
+        path.withCString { Glibc.rmdir($0) } == 0
+    }
+
     public static func removeTree(_ path: BytePath) throws(ShadowError) {
         var st = Glibc.stat()
         guard path.withCString({ lstat($0, &st) }) == 0 else {

@@ -55,3 +55,18 @@ public func environment(_ name: String) -> String? {
     let s = String(cString: v)
     return s.isEmpty ? nil : s
 }
+
+/// The user's home: $HOME, or the passwd entry when HOME is unset (cron, systemd units without a user
+/// session), so SSH settings and known_hosts still resolve. Nil only when neither exists.
+public func homeDirectory() -> BytePath? {
+    if let h = environment("HOME"), h.hasPrefix("/") { return BytePath(h) }
+    guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir, dir.pointee != 0 else { return nil }
+    return BytePath(String(cString: dir))
+}
+
+/// The login name (for an SSH URL without `user@`): $USER, else the passwd entry.
+public func userName() -> String? {
+    if let u = environment("USER") { return u }
+    guard let pw = getpwuid(getuid()), let name = pw.pointee.pw_name else { return nil }
+    return String(cString: name)
+}

@@ -18,6 +18,13 @@ final class GitThread: @unchecked Sendable {
         let started = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             threadID.withLock { $0 = pthread_self() }
+            // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs (spike
+            // G6). ShadowSync checks host keys itself, so any value works: the passwd home, else a path
+            // that does not exist (a missing known_hosts there just means "unknown" to libssh2).
+            if getenv("HOME") == nil {
+                let home = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/nonexistent"
+                setenv("HOME", home, 0)
+            }
             // Once per process, before any other libgit2 call, on the thread that makes them all.
             git_libgit2_init()
             _ = shadow_shim_git_isolate_config()

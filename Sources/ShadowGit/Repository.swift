@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 internal import CGit2
 internal import CShims
 public import ShadowCore
@@ -15,6 +16,8 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public static let branch = ShadowRefs.main
     public static let remoteName = "origin"
     public static let remoteTrackingBranch = "refs/remotes/origin/main"
+
+    private let sshSettings = Mutex<SSHSettings?>(nil)
 
     private init(handle: OpaquePointer, path: BytePath) {
         self.handle = handle
@@ -61,6 +64,18 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             }
             try gitCheck(rc, "cannot open repository at \(path)")
             return GitRepository(handle: repo!, path: path)
+        }
+    }
+
+    /// The repository a git hook runs in: GIT_DIR, and the quarantine GIT_OBJECT_DIRECTORY and
+    /// GIT_ALTERNATE_OBJECT_DIRECTORIES that receive-pack sets, so objects of a push not yet accepted are visible.
+    public static func openFromEnvironment() throws(ShadowError) -> GitRepository {
+        try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
+            var repo: OpaquePointer?
+            try gitCheck(git_repository_open_ext(&repo, nil, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil),
+                         "cannot open the repository named by GIT_DIR (run this from a git hook)")
+            let dir = git_repository_path(repo).map { String(cString: $0) } ?? "."
+            return GitRepository(handle: repo!, path: BytePath(dir))
         }
     }
 
@@ -369,19 +384,47 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
     }
 
+    /// How to authenticate to and trust an SSH remote; nil for local remotes (and refused for SSH ones).
+    /// Set once by the agent after opening, before any network call.
+    public var ssh: SSHSettings? {
+        get { sshSettings.withLock { $0 } }
+        set { sshSettings.withLock { $0 = newValue } }
+    }
+
+    /// The `origin` URL, parsed.
+    public func remoteAddress() throws(ShadowError) -> RemoteAddress {
+        let url = try GitThread.shared.run { () throws(ShadowError) -> String in
+            var remote: OpaquePointer?
+            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+            defer { git_remote_free(remote) }
+            return git_remote_url(remote).map { String(cString: $0) } ?? ""
+        }
+        return try RemoteAddress.parse(url)
+    }
+
+    private func session() throws(ShadowError) -> RemoteSession {
+        let address = try remoteAddress()
+        if address.kind == .ssh && ssh == nil {
+            throw ShadowError(.invalidArgument, "the remote \(address.url) is reached over SSH but no SSH settings were given")
+        }
+        return RemoteSession(address: address, settings: ssh)
+    }
+
     /// Fetches the remote's main branch into refs/remotes/origin/main; returns its commit (nil: empty remote).
     @discardableResult
     public func fetch() throws(ShadowError) -> ObjectID? {
-        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+        let session = try session()
+        return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             var remote: OpaquePointer?
             try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
             defer { git_remote_free(remote) }
             var opts = git_fetch_options()
             git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
+            session.install(&opts.callbacks)
             let rc = try withStrArray(["+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"]) { (specs) throws(ShadowError) -> Int32 in
-                git_remote_fetch(remote, specs, &opts, "shadowsync fetch")
+                withExtendedLifetime(session) { git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
             }
-            if rc < 0 { throw remoteError(rc, "cannot fetch from the remote") }
+            if rc < 0 { throw session.failure(rc, "cannot fetch from the remote") }
             return try reference(GitRepository.remoteTrackingBranch)
         }
     }
@@ -389,45 +432,78 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
     /// commits not merged here.
     public func push() throws(ShadowError) {
+        let session = try session()
         try GitThread.shared.run { () throws(ShadowError) in
             var remote: OpaquePointer?
             try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
             defer { git_remote_free(remote) }
             var opts = git_push_options()
             git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
-            let context = PushContext()
-            opts.callbacks.payload = Unmanaged.passUnretained(context).toOpaque()
-            opts.callbacks.push_update_reference = pushUpdateReference
+            session.install(&opts.callbacks)
             let rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
-                withExtendedLifetime(context) { git_remote_push(remote, specs, &opts) }
+                withExtendedLifetime(session) { git_remote_push(remote, specs, &opts) }
             }
-            if rc < 0 { throw remoteError(rc, "cannot push to the remote") }
-            try flushToDisk()  // a local remote's new pack and ref
-            if let status = context.rejection {
-                throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
-                                  advice: "nothing to do: the next sync fetches, merges and pushes again")
+            if rc < 0 { throw session.failure(rc, "cannot push to the remote") }
+            if session.address.kind == .local { try flushToDisk() }  // a local remote's new pack and ref
+            if let status = session.pushRejection {
+                // receive-pack says "non-fast-forward" or "fetch first" when someone pushed first; anything
+                // else (a hook, a full disk) does not go away by merging, so it must not loop.
+                let raced = status.contains("non-fast-forward") || status.contains("fetch first")
+                    || (status.contains("failed to update ref") && session.serverMessages.isEmpty)
+                if raced {
+                    throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
+                                      advice: "nothing to do: the next sync fetches, merges and pushes again")
+                }
+                session.serverMessages += "\n" + status
+                throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
             }
         }
     }
 
-    /// A failed network operation: the remote is missing or unreachable (retryable) unless git said otherwise.
-    private func remoteError(_ rc: Int32, _ what: String) -> ShadowError {
-        let e = gitError(rc, what)
-        if e.code == .nonFastForward { return e }
-        return ShadowError(.remoteUnavailable, e.message, advice: "check that the remote exists and is reachable; the next sync retries")
+    // MARK: Probing a remote without a repository (trust-host, doctor)
+
+    /// Connects to `host:port` only far enough to see its host key; nothing is authenticated or sent.
+    public static func probeHostKey(host: String, port: Int, user: String) throws(ShadowError) -> HostKey {
+        let address = try RemoteAddress.parse("ssh://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/shadowsync-probe")
+        return try GitThread.shared.run { () throws(ShadowError) -> HostKey in
+            let session = RemoteSession(address: address, settings: nil)
+            session.stopAfterHostKey = true
+            var remote: OpaquePointer?
+            try gitCheck(git_remote_create_detached(&remote, address.url), "cannot describe \(address.url)")
+            defer { git_remote_free(remote) }
+            var callbacks = git_remote_callbacks()
+            git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            session.install(&callbacks)
+            let rc = withExtendedLifetime(session) { git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            if let key = session.presentedKey { return key }
+            throw session.failure(rc < 0 ? rc : GIT_ERROR.rawValue, "cannot read the host key of \(address.knownHostsName)")
+        }
     }
-}
 
-/// Collects what the remote said about each pushed reference (non-nil status = refused).
-final class PushContext {
-    var rejection: String?
-}
-
-private func pushUpdateReference(_ ref: UnsafePointer<CChar>?, _ status: UnsafePointer<CChar>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
-    guard let payload, let status else { return 0 }
-    let context = Unmanaged<PushContext>.fromOpaque(payload).takeUnretainedValue()
-    context.rejection = String(cString: status)
-    return 0
+    /// Connects to the remote as fetch does (host key, authentication, repository) and returns its main
+    /// branch head, nil when the repository is empty. Changes nothing on either side.
+    public func probeRemote() throws(ShadowError) -> ObjectID? {
+        let session = try session()
+        return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+            var remote: OpaquePointer?
+            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+            defer { git_remote_free(remote) }
+            var callbacks = git_remote_callbacks()
+            git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            session.install(&callbacks)
+            let rc = withExtendedLifetime(session) { git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            if rc < 0 { throw session.failure(rc, "cannot connect to the remote") }
+            defer { git_remote_disconnect(remote) }
+            var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+            var count = 0
+            try gitCheck(git_remote_ls(&heads, &count, remote), "cannot list the remote's branches")
+            for i in 0..<count {
+                guard let h = heads?[i]?.pointee, let name = h.name else { continue }
+                if String(cString: name) == GitRepository.branch { return ObjectID(h.oid) }
+            }
+            return nil
+        }
+    }
 }
 
 /// Calls `body` with a git_strarray over `strings`, valid for the call only.

@@ -1,0 +1,275 @@
+import Foundation
+internal import CGit2
+public import ShadowCore
+
+/// An SSH host key as the server presented it: its wire-format blob (RFC 4253 §6.6) and SHA-256.
+public struct HostKey: Equatable, Sendable {
+    public let type: String
+    public let blob: [UInt8]
+    public let sha256: [UInt8]
+
+    public init(type: String, blob: [UInt8], sha256: [UInt8]) {
+        self.type = type
+        self.blob = blob
+        self.sha256 = sha256
+    }
+
+    /// `SHA256:` and unpadded base64: exactly what `ssh-keygen -lf` and the OpenSSH client print.
+    public var fingerprint: String {
+        "SHA256:" + Data(sha256).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The known_hosts line that trusts this key for `name` (plain, not hashed, so it can be read and checked).
+    public func knownHostsLine(for name: String) -> String {
+        "\(name) \(type) \(Data(blob).base64EncodedString())"
+    }
+}
+
+/// How this machine authenticates to, and trusts, an SSH remote. Built by the agent from the folder's
+/// config; the git layer only hands it to libgit2's callbacks.
+public struct SSHSettings: Sendable {
+    /// Login name when the URL has no `user@`.
+    public var user: String
+    /// An explicit private key (config `ssh.key`): the only key tried when set.
+    public var keyFile: BytePath?
+    /// Reads its passphrase (from `ssh.key-passphrase-file`) when libssh2 needs it, so the secret is in
+    /// memory only for the moment of authentication; nil for an unprotected key.
+    public var readKeyPassphrase: (@Sendable () throws(ShadowError) -> [UInt8])?
+    /// Ask ssh-agent (SSH_AUTH_SOCK) before the default key files.
+    public var useAgent: Bool
+    /// Tried in order when no key file is configured (~/.ssh/id_ed25519, id_ecdsa).
+    public var defaultKeyFiles: [BytePath]
+    /// Decides on the key a server presents: nil accepts; an error refuses (before authenticating).
+    public var checkHostKey: @Sendable (_ host: String, _ port: Int, _ key: HostKey) -> ShadowError?
+
+    public init(user: String, keyFile: BytePath?, readKeyPassphrase: (@Sendable () throws(ShadowError) -> [UInt8])?, useAgent: Bool,
+                defaultKeyFiles: [BytePath], checkHostKey: @escaping @Sendable (String, Int, HostKey) -> ShadowError?) {
+        self.user = user
+        self.keyFile = keyFile
+        self.readKeyPassphrase = readKeyPassphrase
+        self.useAgent = useAgent
+        self.defaultKeyFiles = defaultKeyFiles
+        self.checkHostKey = checkHostKey
+    }
+}
+
+/// One network operation's state, shared with libgit2's callbacks through their payload pointer.
+/// Lives on the git thread only.
+final class RemoteSession {
+    enum Method { case agent, file(BytePath) }
+
+    let address: RemoteAddress
+    let settings: SSHSettings?
+    private(set) var methods: [Method] = []
+    private var next = 0
+    /// Why the operation failed, when a callback knows better than libgit2's message.
+    var callbackError: ShadowError?
+    var authExhausted = false
+    var passwordOnly = false
+    var presentedKey: HostKey?
+    /// Set by `probe`: record the key, then stop before authenticating.
+    var stopAfterHostKey = false
+    var pushRejection: String?
+    /// What the server printed (sideband): hook messages, "No space left on device", ...
+    var serverMessages = ""
+
+    init(address: RemoteAddress, settings: SSHSettings?) {
+        self.address = address
+        self.settings = settings
+        guard let settings else { return }
+        if let key = settings.keyFile {
+            methods = [.file(key)]
+        } else {
+            if settings.useAgent { methods.append(.agent) }
+            methods += settings.defaultKeyFiles.filter { FileManager.default.fileExists(atPath: $0.description) }.map { .file($0) }
+        }
+    }
+
+    func nextMethod() -> Method? {
+        guard next < methods.count else { return nil }
+        defer { next += 1 }
+        return methods[next]
+    }
+
+    var triedDescription: String {
+        methods.prefix(next).map { m -> String in
+            switch m {
+            case .agent: return "ssh-agent"
+            case .file(let f): return f.description
+            }
+        }.joined(separator: ", ")
+    }
+
+    /// Key files among those tried that are RSA: libssh2 1.10 signs only with ssh-rsa (SHA-1), which
+    /// OpenSSH ≥ 8.8 refuses (spike G4).
+    var triedRSAKeys: [BytePath] {
+        methods.prefix(next).compactMap { m -> BytePath? in
+            guard case .file(let f) = m else { return nil }
+            let pub = FileManager.default.contents(atPath: f.description + ".pub").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let priv = FileManager.default.contents(atPath: f.description).map { String(decoding: $0.prefix(64), as: UTF8.self) } ?? ""
+            return pub.hasPrefix("ssh-rsa ") || priv.contains("BEGIN RSA PRIVATE KEY") ? f : nil
+        }
+    }
+
+    func install(_ callbacks: inout git_remote_callbacks) {
+        callbacks.payload = Unmanaged.passUnretained(self).toOpaque()
+        callbacks.credentials = credentialsCallback
+        callbacks.certificate_check = certificateCheckCallback
+        callbacks.push_update_reference = pushUpdateReferenceCallback
+        callbacks.sideband_progress = sidebandCallback
+    }
+
+    /// The error for a failed network call: what a callback recorded first, then libgit2's own words
+    /// sorted into retryable (unreachable, server disk full) and permanent (auth, host key, no repository).
+    func failure(_ rc: Int32, _ what: String) -> ShadowError {
+        if let callbackError { return callbackError }
+        let where_ = address.kind == .ssh ? "\(address.user.map { $0 + "@" } ?? "")\(address.host):\(address.port)" : address.url
+        if authExhausted || passwordOnly {
+            var advice = "check that the public key is in the server account's authorized_keys, or set 'ssh.key' with 'shadowsync config set'"
+            let rsa = triedRSAKeys
+            if !rsa.isEmpty {
+                advice = "\(rsa.map(\.description).joined(separator: ", ")) is an RSA key: this libssh2 signs RSA only with SHA-1, which modern OpenSSH servers refuse. Make an ed25519 key (ssh-keygen -t ed25519), add it to the server, and set 'ssh.key'"
+            }
+            let tried = passwordOnly ? "the server offers no public-key authentication" :
+                (methods.isEmpty ? "no key to offer (no ssh.key, no ssh-agent, no ~/.ssh/id_ed25519 or id_ecdsa)" : "tried \(triedDescription)")
+            return ShadowError(.authRefused, "\(where_) refused authentication: \(tried)", advice: advice)
+        }
+        let base = gitError(rc, what)
+        if base.code == .nonFastForward { return base }
+        let detail = (base.message + " " + serverMessages).lowercased()
+        func has(_ words: String...) -> Bool { words.contains { detail.contains($0) } }
+        if has("no space left", "disk quota", "quota exceeded") {
+            return ShadowError(.diskFull, "\(what): the server's disk is full: \(summary)",
+                               advice: "free space on the server (or raise the quota); the next sync pushes again")
+        }
+        if has("does not appear to be a git repository", "repository not found", "not a git repository", "no such file or directory") {
+            return ShadowError(.notFound, "\(what): there is no git repository at \(address.path) on \(where_): \(summary)",
+                               advice: "check the path in the remote URL; create the repository with 'git init --bare' on the server (or let 'shadowsync init' create a local one)")
+        }
+        if has("permission denied", "insufficient permission", "unable to create temporary object directory", "read-only file system") {
+            return ShadowError(.permissionDenied, "\(what): the server account may not \(what.contains("push") ? "write to" : "read") \(address.path): \(summary)",
+                               advice: "fix the repository's ownership or permissions on the server")
+        }
+        if has("hook declined", "pre-receive", "rejected") {
+            return ShadowError(.repositoryFailure, "\(what): the server refused it: \(summary)",
+                               advice: "read the server's message above; a ShadowSync pre-receive hook refuses commits not signed by this vault's writers")
+        }
+        return ShadowError(.remoteUnavailable, "\(what): cannot reach \(where_): \(summary)",
+                           advice: "check the network, the host name and the port ('shadowsync doctor' tests each step); the next sync retries")
+    }
+
+    private var summary: String {
+        let last = (git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = serverMessages.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let said = server.suffix(4).joined(separator: "; ")
+        if server.isEmpty { return last.isEmpty ? "no reason given" : last }
+        return last.isEmpty ? "the server said: " + said : last + " (the server said: " + said + ")"
+    }
+}
+
+/// Each credential request gets the next method; when none is left the operation ends (libgit2 would
+/// otherwise ask forever when a key is refused, spike G4).
+private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, _ url: UnsafePointer<CChar>?,
+                                 _ userFromURL: UnsafePointer<CChar>?, _ allowed: UInt32, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    guard let payload, let out else { return GIT_EUSER.rawValue }
+    let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+    guard let settings = session.settings else { session.authExhausted = true; return GIT_EUSER.rawValue }
+    let user = userFromURL.map { String(cString: $0) } ?? settings.user
+    if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
+        return git_credential_username_new(out, user)
+    }
+    guard allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else {
+        session.passwordOnly = true
+        return GIT_EUSER.rawValue
+    }
+    guard let method = session.nextMethod() else {
+        session.authExhausted = true
+        return GIT_EUSER.rawValue
+    }
+    switch method {
+    case .agent:
+        return git_credential_ssh_key_from_agent(out, user)
+    case .file(let key):
+        guard let read = settings.readKeyPassphrase, key == settings.keyFile else {
+            return git_credential_ssh_key_new(out, user, nil, key.description, nil)
+        }
+        var passphrase: [UInt8]
+        do { passphrase = try read() } catch {
+            session.callbackError = error
+            return GIT_EUSER.rawValue
+        }
+        passphrase.append(0)
+        defer { wipe(&passphrase) }
+        return passphrase.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { git_credential_ssh_key_new(out, user, nil, key.description, $0.baseAddress) }
+        }
+    }
+}
+
+/// Overwrites a buffer that held a secret. explicit_bzero is glibc's wipe the optimiser may not remove
+/// (libsodium's sodium_memzero lives in ShadowCrypto, which this layer does not depend on).
+func wipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { b in
+        if let base = b.baseAddress { explicit_bzero(base, b.count) }
+    }
+}
+
+private func certificateCheckCallback(_ cert: UnsafeMutablePointer<git_cert>?, _ valid: Int32, _ host: UnsafePointer<CChar>?,
+                                      _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    guard let payload, let cert else { return GIT_ECERTIFICATE.rawValue }
+    let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+    guard cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else {
+        session.callbackError = ShadowError(.hostKeyUnknown, "the remote presented a TLS certificate: only ssh:// remotes are supported")
+        return GIT_ECERTIFICATE.rawValue
+    }
+    let hk = UnsafeRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
+    guard hk.type.rawValue & GIT_CERT_SSH_RAW.rawValue != 0, hk.type.rawValue & GIT_CERT_SSH_SHA256.rawValue != 0,
+          let raw = hk.hostkey, hk.hostkey_len > 4 else {
+        session.callbackError = ShadowError(.hostKeyUnknown, "the SSH library did not report the server's host key, so it cannot be checked",
+                                           advice: "this build of libgit2/libssh2 is too old; nothing was sent to the server")
+        return GIT_ECERTIFICATE.rawValue
+    }
+    let blob = Array(UnsafeRawBufferPointer(start: raw, count: hk.hostkey_len))
+    let sha = withUnsafeBytes(of: hk.hash_sha256) { Array($0) }
+    let key = HostKey(type: HostKey.typeName(ofBlob: blob), blob: blob, sha256: sha)
+    session.presentedKey = key
+    if session.stopAfterHostKey { return GIT_EUSER.rawValue }
+    guard let settings = session.settings else { return GIT_ECERTIFICATE.rawValue }
+    if let refusal = settings.checkHostKey(session.address.host, session.address.port, key) {
+        session.callbackError = refusal
+        return GIT_ECERTIFICATE.rawValue
+    }
+    return 0
+}
+
+/// A non-nil status means the server refused that reference update.
+private func pushUpdateReferenceCallback(_ ref: UnsafePointer<CChar>?, _ status: UnsafePointer<CChar>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    guard let payload, let status else { return 0 }
+    Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue().pushRejection = String(cString: status)
+    return 0
+}
+
+/// Collects what the server prints (its stderr through the sideband: hook output, errors), bounded.
+private func sidebandCallback(_ text: UnsafePointer<CChar>?, _ length: Int32, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    guard let payload, let text, length > 0 else { return 0 }
+    let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+    let chunk = String(decoding: UnsafeRawBufferPointer(start: text, count: Int(length)), as: UTF8.self)
+    if session.serverMessages.utf8.count < RemoteSession.serverMessageLimitBytes { session.serverMessages += chunk }
+    return 0
+}
+
+extension RemoteSession {
+    /// Server chatter kept for error messages: enough for a hook's explanation, not for a flood.
+    static let serverMessageLimitBytes = 16 * 1024
+}
+
+extension HostKey {
+    /// The algorithm name that starts the wire-format blob (RFC 4253 §6.6: a uint32 length, then the name).
+    static func typeName(ofBlob blob: [UInt8]) -> String {
+        guard blob.count >= 4 else { return "unknown" }
+        let n = Int(blob[0]) << 24 | Int(blob[1]) << 16 | Int(blob[2]) << 8 | Int(blob[3])
+        guard n > 0, n <= 64, blob.count >= 4 + n else { return "unknown" }
+        return String(decoding: blob[4..<(4 + n)], as: UTF8.self)
+    }
+}

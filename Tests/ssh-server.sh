@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# A private OpenSSH server on loopback for the SSH integration tests and the SSH benchmark.
+#
+#   Tests/ssh-server.sh start BASE PORT   creates keys and config under BASE, starts sshd, waits until it listens
+#   Tests/ssh-server.sh stop BASE         stops it
+#
+# Under BASE afterwards:
+#   keys/client_ed25519, keys/client_ecdsa   authorised for full login as the current user
+#   keys/client_rsa                          authorised, but RSA: libssh2 1.10 signs it with SHA-1, which sshd refuses
+#   keys/restricted_ed25519                  authorised with a forced command that runs only git-upload-pack and
+#                                            git-receive-pack (what rsync.net-style git storage allows)
+#   keys/stranger_ed25519                    not authorised
+#   known_hosts                              the server's key for [127.0.0.1]:PORT
+#   other_host_ed25519.pub                   a different key, to stage a "changed host key"
+#   repos/                                   where tests put bare repositories
+# Settings follow ../shared/research/spike.md section 3 (StrictModes off for keys under /tmp, an absolute
+# sshd path, /run/sshd and a masked ~/.bashrc in a private mount namespace so the host is not touched).
+set -euo pipefail
+
+cmd=${1:?start|stop}
+BASE=${2:?base directory}
+
+stop() {
+    local pidfile=$BASE/ssh/sshd.launcher.pid
+    [ -f "$pidfile" ] || return 0
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # A reaped-late child shows as a zombie (state Z) for a while: that counts as stopped (spike G16).
+    for _ in $(seq 1 100); do
+        [ -r "/proc/$pid/stat" ] || break
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
+        [ "$state" = Z ] && break
+        sleep 0.02
+    done
+    rm -f "$pidfile"
+}
+
+case "$cmd" in
+stop) stop; exit 0 ;;
+start) ;;
+*) echo "usage: $0 start BASE PORT | stop BASE" >&2; exit 2 ;;
+esac
+
+PORT=${3:?port}
+mkdir -p "$BASE/ssh" "$BASE/keys" "$BASE/repos"
+chmod 700 "$BASE/keys"
+user=$(id -un)
+
+[ -f "$BASE/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C host -f "$BASE/ssh/host_ed25519"
+[ -f "$BASE/other_host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C other -f "$BASE/other_host_ed25519"
+for k in client_ed25519:ed25519 restricted_ed25519:ed25519 stranger_ed25519:ed25519 client_ecdsa:ecdsa client_rsa:rsa; do
+    name=${k%%:*}; type=${k##*:}
+    [ -f "$BASE/keys/$name" ] || ssh-keygen -q -t "$type" -N '' -C "$name" -f "$BASE/keys/$name"
+done
+
+# The forced command of the restricted account: git's two pack commands and nothing else.
+cat > "$BASE/ssh/git-only.sh" <<'EOF'
+#!/bin/sh
+case "$SSH_ORIGINAL_COMMAND" in
+    "git-upload-pack '"*"'"|"git-receive-pack '"*"'")
+        exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
+    *)
+        echo "this account runs only git-upload-pack and git-receive-pack" >&2
+        exit 1 ;;
+esac
+EOF
+chmod 755 "$BASE/ssh/git-only.sh"
+
+{
+    cat "$BASE/keys/client_ed25519.pub" "$BASE/keys/client_ecdsa.pub" "$BASE/keys/client_rsa.pub"
+    echo "command=\"$BASE/ssh/git-only.sh\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty $(cat "$BASE/keys/restricted_ed25519.pub")"
+} > "$BASE/ssh/authorized_keys"
+
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$BASE/ssh/host_ed25519.pub")" > "$BASE/known_hosts"
+echo "$user" > "$BASE/user"
+echo "$PORT" > "$BASE/port"
+
+cat > "$BASE/ssh/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $BASE/ssh/host_ed25519
+PidFile $BASE/ssh/sshd.pid
+AuthorizedKeysFile $BASE/ssh/authorized_keys
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+AllowTcpForwarding no
+X11Forwarding no
+PrintMotd no
+UseDNS no
+MaxStartups 100:30:200
+LogLevel VERBOSE
+EOF
+
+log=$BASE/ssh/sshd.log
+: > "$log"
+sshd=$(command -v sshd || echo /usr/sbin/sshd)
+if [ "$(id -u)" = 0 ]; then
+    # /run/sshd (privilege separation) and a masked ~/.bashrc exist only in this namespace (spike G1, G5).
+    unshare -m sh -c '
+        mount -t tmpfs -o size=1m,mode=755 none /run && mkdir -m 755 /run/sshd
+        if [ -f "$HOME/.bashrc" ]; then mount --bind /dev/null "$HOME/.bashrc"; fi
+        exec "$1" -D -e -f "$0/ssh/sshd_config"' "$BASE" "$sshd" >>"$log" 2>&1 &
+else
+    "$sshd" -D -e -f "$BASE/ssh/sshd_config" >>"$log" 2>&1 &
+fi
+echo $! > "$BASE/ssh/sshd.launcher.pid"
+
+for _ in $(seq 1 250); do
+    if grep -q "Server listening on 127.0.0.1 port $PORT" "$log"; then exit 0; fi
+    if ! kill -0 "$(cat "$BASE/ssh/sshd.launcher.pid")" 2>/dev/null; then break; fi
+    sleep 0.02
+done
+echo "sshd did not start on port $PORT:" >&2
+cat "$log" >&2
+stop
+exit 1
