@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"]),
+        .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowAgent"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore"]),
     ]
 )

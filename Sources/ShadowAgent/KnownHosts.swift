@@ -54,14 +54,13 @@ struct KnownHosts: Sendable {
     }
 
     public func verdict(for name: String, key: HostKey) -> HostKeyVerdict {
+        // A revoked key stays revoked wherever else it is listed (OpenSSH checks revocation first).
+        if let r = entries.first(where: { $0.marker == "@revoked" && $0.blob == key.blob && matches($0.patterns, name) }) {
+            return .revoked(line: r.line)
+        }
         var otherTypes: [String] = [], firstOther = 0
-        for e in entries where e.marker != "@cert-authority" && matches(e.patterns, name) {
-            let same = e.blob == key.blob
-            if e.marker == "@revoked" {
-                if same { return .revoked(line: e.line) }
-                continue
-            }
-            if same { return .known }
+        for e in entries where e.marker == nil && matches(e.patterns, name) {
+            if e.blob == key.blob { return .known }
             if !otherTypes.contains(e.type) { otherTypes.append(e.type) }
             if firstOther == 0 { firstOther = e.line }
         }

@@ -21,9 +21,9 @@ final class GitThread: @unchecked Sendable {
             // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs (spike
             // G6). ShadowSync checks host keys itself, so any value works: the passwd home, else a path
             // that does not exist (a missing known_hosts there just means "unknown" to libssh2).
-            if getenv("HOME") == nil {
+            if getenv("HOME").map({ $0.pointee == 0 }) ?? true {
                 let home = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/nonexistent"
-                setenv("HOME", home, 0)
+                setenv("HOME", home, 1)
             }
             // Once per process, before any other libgit2 call, on the thread that makes them all.
             git_libgit2_init()

@@ -77,14 +77,15 @@ struct Agent {
     var folder: String { scratch.root.appendingPathComponent("plain-\(name)").path }
     var home: String { scratch.root.appendingPathComponent("home-\(name)").path }
     var environment: [String: String] {
-        ["HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data"]
+        // No ssh-agent from the developer's session: the SSH tests choose their keys explicitly.
+        ["HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data", "SSH_AUTH_SOCK": ""]
     }
 
     @discardableResult
-    func run(_ args: [String], crashAt: String? = nil) throws -> Binaries.Outcome {
+    func run(_ args: [String], crashAt: String? = nil, unset: [String] = []) throws -> Binaries.Outcome {
         var env = environment
         if let crashAt { env["SHADOWSYNC_CRASH_AT"] = crashAt }
-        return try Binaries.run("shadowsync", args, environment: env)
+        return try Binaries.run("shadowsync", args, environment: env, unset: unset)
     }
 
     /// Runs a command that must succeed; the failure message carries its output.

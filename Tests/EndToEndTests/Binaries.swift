@@ -13,7 +13,7 @@ enum Binaries {
         let stderr: String
     }
 
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], unset: [String] = []) throws -> Outcome {
         let p = Process()
         var url = productsDirectory.appendingPathComponent(name)
         if !FileManager.default.fileExists(atPath: url.path) {
@@ -22,7 +22,7 @@ enum Binaries {
         }
         p.executableURL = url
         p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.filter { !unset.contains($0.key) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -33,5 +33,27 @@ enum Binaries {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Starts every command at once, then collects them (their outputs are small: no pipe fills).
+    static func runTogether(_ commands: [(arguments: [String], environment: [String: String])]) throws -> [Outcome] {
+        var running: [(Process, Pipe, Pipe)] = []
+        for c in commands {
+            let p = Process()
+            p.executableURL = productsDirectory.appendingPathComponent("shadowsync")
+            p.arguments = c.arguments
+            p.environment = ProcessInfo.processInfo.environment.merging(c.environment) { _, new in new }
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            running.append((p, out, err))
+        }
+        return running.map { p, out, err in
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        }
     }
 }

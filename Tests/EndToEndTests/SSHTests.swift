@@ -1,0 +1,339 @@
+import Foundation
+import Testing
+
+/// The private OpenSSH server of this test process (Tests/ssh-server.sh), started on first use and
+/// stopped when the process exits.
+enum SSHServer {
+    struct Info: Sendable {
+        let base: String
+        let port: Int
+        let user: String
+        var knownHosts: String { base + "/known_hosts" }
+        func key(_ name: String) -> String { base + "/keys/" + name }
+        /// The server's own fingerprint, as `ssh-keygen -lf` prints it: what a careful user compares.
+        let fingerprint: String
+        let otherHostKeyLine: String
+        func url(_ path: String) -> String { "ssh://\(user)@127.0.0.1:\(port)\(path)" }
+    }
+
+    /// Skips only when sshd is not installed and this is not CI (under CI=true the tests must run).
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: "/usr/sbin/sshd") || ProcessInfo.processInfo.environment["CI"] == "true"
+    }
+
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+    static let shared: Result<Info, ShellError> = start()
+
+    struct ShellError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func info() throws -> Info { try shared.get() }
+
+    private static func start() -> Result<Info, ShellError> {
+        let base = NSTemporaryDirectory() + "shadowsync-e2e-sshd-\(getpid())"
+        var lastError = ""
+        for _ in 0..<5 {
+            let port = Int.random(in: 30000..<60000)
+            let (status, output) = shell(["bash", testsDirectory.appendingPathComponent("ssh-server.sh").path, "start", base, String(port)])
+            if status == 0 {
+                stopAtExit(base)
+                let user = (try? String(contentsOfFile: base + "/user", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "root"
+                let fp = shell(["ssh-keygen", "-lf", base + "/ssh/host_ed25519.pub"]).output.split(separator: " ")[1]
+                let other = (try? String(contentsOfFile: base + "/other_host_ed25519.pub", encoding: .utf8))?.split(separator: " ").prefix(2).joined(separator: " ") ?? ""
+                return .success(Info(base: base, port: port, user: user, fingerprint: String(fp), otherHostKeyLine: "[127.0.0.1]:\(port) \(other)"))
+            }
+            lastError = output
+        }
+        return .failure(ShellError(description: "the test sshd did not start: \(lastError)"))
+    }
+
+    nonisolated(unsafe) private static var runningBase: String?
+
+    private static func stopAtExit(_ base: String) {
+        runningBase = base
+        atexit {
+            guard let base = SSHServer.runningBase,
+                  let pid = (try? String(contentsOfFile: base + "/ssh/sshd.launcher.pid", encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            else { return }
+            kill(pid, SIGTERM)
+            usleep(100_000)
+            try? FileManager.default.removeItem(atPath: base)
+        }
+    }
+
+    @discardableResult
+    static func shell(_ args: [String], environment: [String: String] = [:], in dir: String? = nil) -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { return (127, "\(error)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+extension Scratch {
+    /// An empty bare repository the test sshd serves (what `git init --bare` on a VPS makes).
+    func serverRepository(_ name: String = "server.git") throws -> String {
+        let path = root.appendingPathComponent(name).path
+        let r = SSHServer.shell(["git", "init", "-q", "--bare", "-b", "main", path])
+        guard r.status == 0 else { throw SSHServer.ShellError(description: r.output) }
+        return path
+    }
+}
+
+extension Agent {
+    /// Files of the agent's setup that must stay as they were after a refused operation.
+    var registeredFolders: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: home + "/config/shadowsync/folders")) ?? []
+    }
+}
+
+/// Real libgit2 over a real OpenSSH server on loopback: everything a laptop does against a VPS.
+@Suite(.serialized, .enabled(if: SSHServer.available)) struct SSHTests {
+    @Test func initJoinEditsBothWaysAndAConflictOverSSH() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-basic")
+        let repo = try s.serverRepository()
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("notes/plan.txt", "v1\n")
+        // A trusts the server through a known_hosts file; B through the fingerprint, which it records.
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--known-hosts", server.knownHosts])
+        let key = try a.exportKey()
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", key, "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
+                  "--accept-host-key", server.fingerprint])
+        #expect(b.read("notes/plan.txt") == "v1\n")
+        let recorded = try String(contentsOfFile: b.home + "/.ssh/known_hosts", encoding: .utf8)
+        let serverKey = try String(contentsOfFile: server.base + "/ssh/host_ed25519.pub", encoding: .utf8).split(separator: " ")[1]
+        #expect(recorded == "[127.0.0.1]:\(server.port) ssh-ed25519 \(serverKey)\n")
+
+        // The server holds ciphertext only: no plaintext name or content in any object.
+        let objects = SSHServer.shell(["git", "-C", repo, "cat-file", "--batch-all-objects", "--batch"]).output
+        #expect(!objects.contains("plan.txt") && !objects.contains("notes"))
+
+        try b.write("notes/plan.txt", "v2 from b\n")
+        try b.write("b-only.txt", "b\n")
+        try b.sync()
+        try a.sync()
+        #expect(a.read("notes/plan.txt") == "v2 from b\n")
+        #expect(a.read("b-only.txt") == "b\n")
+        try a.remove("b-only.txt")
+        try a.sync()
+        try b.sync()
+        #expect(b.read("b-only.txt") == nil)
+
+        // Both edit the same file: every version survives, on both machines.
+        try a.write("notes/plan.txt", "a's edit\n")
+        try b.write("notes/plan.txt", "b's edit\n")
+        try a.sync()
+        try b.sync()
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+        let versions = Set(a.snapshot().filter { $0.key.hasPrefix("notes/plan") }.values)
+        #expect(versions == ["file:a's edit\n", "file:b's edit\n"])
+        #expect(try a.names("notes").count == 2)
+    }
+
+    @Test func twoAgentsPushingAtOnceBothLand() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-race")
+        let repo = try s.serverRepository()
+        let a = s.agent("a"), b = s.agent("b")
+        let ssh = ["--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts]
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase"] + ssh)
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase"] + ssh)
+        for round in 0..<3 {
+            try a.write("a-\(round).txt", "from a \(round)\n")
+            try b.write("b-\(round).txt", "from b \(round)\n")
+            let outcomes = try Binaries.runTogether([a, b].map { (["sync", "--folder", $0.folder], $0.environment) })
+            // The loser of the race fetched, merged and pushed again within the same sync.
+            #expect(outcomes.map(\.status) == [0, 0], "round \(round): \(outcomes.map(\.stderr))")
+        }
+        try a.sync()
+        try b.sync()
+        #expect(a.snapshot() == b.snapshot())
+        #expect(Set(try a.names()) == Set((0..<3).flatMap { ["a-\($0).txt", "b-\($0).txt"] }))
+    }
+
+    @Test func untrustedServersAndRefusedLoginsChangeNothing() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-refusals")
+        let repo = try s.serverRepository()
+        let a = s.agent("a")
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--known-hosts", server.knownHosts])
+        try a.write("doc.txt", "shared\n")
+        try a.sync()
+        let key = try a.exportKey()
+        let c = s.agent("c")
+        try c.write("mine.txt", "c's own file\n")
+        let before = c.snapshot()
+
+        func join(_ extra: [String], sshKey: String = "client_ed25519", url: String? = nil) throws -> Binaries.Outcome {
+            try c.run(["join", url ?? server.url(repo), c.folder, "--key-file", key, "--no-passphrase", "--ssh-key", server.key(sshKey)] + extra)
+        }
+        func expectNothingChanged(_ r: Binaries.Outcome, status: Int32, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(r.status == status, "\(r.stdout)\n\(r.stderr)", sourceLocation: sourceLocation)
+            for w in words { #expect(r.stderr.contains(w), "missing '\(w)' in: \(r.stderr)", sourceLocation: sourceLocation) }
+            #expect(c.snapshot() == before, sourceLocation: sourceLocation)
+            #expect(c.registeredFolders.isEmpty, sourceLocation: sourceLocation)
+        }
+
+        // Unknown host: the fingerprint and the two ways to trust it, never a silent accept.
+        expectNothingChanged(try join([]), status: 2, ["not a known host", server.fingerprint, "trust-host 127.0.0.1:\(server.port)", "--accept-host-key"])
+        #expect(!FileManager.default.fileExists(atPath: c.home + "/.ssh/known_hosts"))
+        // A fingerprint that is not the server's.
+        expectNothingChanged(try join(["--accept-host-key", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]), status: 2, [server.fingerprint, "not the SHA256:AAAA"])
+        // Changed host key: an error even with --accept-host-key.
+        let changed = s.root.appendingPathComponent("changed_known_hosts").path
+        try (server.otherHostKeyLine + "\n").write(toFile: changed, atomically: true, encoding: .utf8)
+        expectNothingChanged(try join(["--known-hosts", changed, "--accept-host-key", server.fingerprint]), status: 2, ["trusts a different ssh-ed25519 key", "ssh-keygen -R"])
+        #expect(try String(contentsOfFile: changed, encoding: .utf8) == server.otherHostKeyLine + "\n")
+        // A key the server does not know, and an RSA key (SHA-1 signatures, refused by OpenSSH 9).
+        expectNothingChanged(try join(["--known-hosts", server.knownHosts], sshKey: "stranger_ed25519"), status: 2, ["refused authentication", "stranger_ed25519"])
+        expectNothingChanged(try join(["--known-hosts", server.knownHosts], sshKey: "client_rsa"), status: 2, ["refused authentication", "RSA key", "ed25519"])
+        // Nothing listening: transient (exit 3), after retrying.
+        let closedPort = "ssh://\(server.user)@127.0.0.1:\(server.port == 65535 ? 1 : server.port + 1)\(repo)"
+        expectNothingChanged(try join(["--known-hosts", server.knownHosts], url: closedPort), status: 3, ["cannot reach", "Connection refused"])
+        // No repository at that path.
+        expectNothingChanged(try join(["--known-hosts", server.knownHosts], url: server.url(repo + "-missing")), status: 2, ["no git repository at", "git init --bare"])
+
+        // An agent already set up meets a changed server key: sync refuses and applies nothing.
+        let b = s.agent("b")
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", key, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--known-hosts", server.knownHosts])
+        try a.write("doc.txt", "changed on a\n")
+        try a.sync()
+        try b.ok(["config", "set", "ssh.known_hosts", changed, "--folder", b.folder])
+        let r = try b.run(["sync", "--folder", b.folder])
+        #expect(r.status == 2 && r.stderr.contains("trusts a different"), "\(r.stderr)")
+        #expect(b.read("doc.txt") == "shared\n")
+        try b.ok(["config", "set", "ssh.known_hosts", server.knownHosts, "--folder", b.folder])
+        try b.sync()
+        #expect(b.read("doc.txt") == "changed on a\n")
+    }
+
+    @Test func trustHostDoctorAndConfig() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-trust")
+        let repo = try s.serverRepository()
+        let a = s.agent("a")
+        let known = a.home + "/.ssh/known_hosts"
+        let target = "127.0.0.1:\(server.port)"
+
+        // No terminal and no fingerprint: it shows the fingerprint and trusts nothing.
+        var r = try a.run(["trust-host", target])
+        #expect(r.status == 2 && r.stderr.contains(server.fingerprint), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: known))
+        r = try a.run(["trust-host", target, "--fingerprint", "SHA256:wrong"])
+        #expect(r.status == 2 && !FileManager.default.fileExists(atPath: known))
+        #expect(try a.ok(["trust-host", target, "--fingerprint", server.fingerprint]).contains("trusted: \(target) ssh-ed25519 \(server.fingerprint)"))
+        #expect(try a.ok(["trust-host", target, "--fingerprint", server.fingerprint]).contains("already trusted"))
+        let lines = try String(contentsOfFile: known, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("[127.0.0.1]:\(server.port) ssh-ed25519 AAAA"))
+        #expect(try FileManager.default.attributesOfItem(atPath: known)[.posixPermissions] as? Int == 0o600)
+
+        // With the host trusted through ~/.ssh/known_hosts, init needs no SSH flag but the key.
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519")])
+        let doctor = try a.ok(["doctor", "--folder", a.folder])
+        for step in ["ok   key file", "ok   reachable", "ok   host key: [127.0.0.1]:\(server.port) ssh-ed25519 \(server.fingerprint) is trusted", "ok   login and repository"] {
+            #expect(doctor.contains(step), "missing '\(step)' in:\n\(doctor)")
+        }
+        #expect(!doctor.contains("FAIL"))
+
+        // config: get, set with checks, and doctor pointing at what broke.
+        #expect(try a.ok(["config", "get", "ssh.key", "--folder", a.folder]).trimmingCharacters(in: .whitespacesAndNewlines) == server.key("client_ed25519"))
+        #expect(try a.run(["config", "set", "ssh.agent", "maybe", "--folder", a.folder]).status == 2)
+        #expect(try a.run(["config", "set", "ssh.key", "/no/such/key", "--folder", a.folder]).status != 0)
+        #expect(try a.run(["config", "set", "folder", "/tmp", "--folder", a.folder]).status == 2)
+        #expect(try a.run(["config", "get", "no.such.key", "--folder", a.folder]).status == 2)
+        try a.ok(["config", "set", "ssh.key", server.key("stranger_ed25519"), "--folder", a.folder])
+        r = try a.run(["doctor", "--folder", a.folder])
+        #expect(r.status == 1 && r.stdout.contains("FAIL login and repository") && r.stdout.contains("refused authentication"), "\(r.stdout)")
+        try a.ok(["config", "set", "ssh.key", server.key("client_ed25519"), "--folder", a.folder])
+        let config = try String(contentsOfFile: a.home + "/config/shadowsync/folders/" + a.registeredFolders[0], encoding: .utf8)
+        #expect(config.contains("ssh.key = \(server.key("client_ed25519"))\n"))
+        try a.sync()
+
+        // HOME unset (a cron job, a bare systemd unit): settings come from the config, sync still works.
+        try a.ok(["config", "set", "ssh.known_hosts", known, "--folder", a.folder])
+        try a.write("cron.txt", "from cron\n")
+        r = try a.run(["sync", "--folder", a.folder], unset: ["HOME"])
+        #expect(r.status == 0 && r.stdout.contains("pushed"), "\(r.stdout)\n\(r.stderr)")
+    }
+
+    @Test func restrictedGitOnlyAccountWorks() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-restricted")
+        let repo = try s.serverRepository()
+        let a = s.agent("a"), b = s.agent("b")
+        // rsync.net-style: the account runs git-upload-pack and git-receive-pack and nothing else.
+        let shell = SSHServer.shell(["ssh", "-i", server.key("restricted_ed25519"), "-o", "UserKnownHostsFile=\(server.knownHosts)",
+                                     "-o", "BatchMode=yes", "-p", String(server.port), "\(server.user)@127.0.0.1", "id"])
+        #expect(shell.status != 0 && shell.output.contains("only git-upload-pack and git-receive-pack"))
+        let ssh = ["--ssh-key", server.key("restricted_ed25519"), "--known-hosts", server.knownHosts]
+        try a.write("a.txt", "one\n")
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase"] + ssh)
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase"] + ssh)
+        try b.write("a.txt", "two\n")
+        try b.sync()
+        try a.sync()
+        #expect(a.read("a.txt") == "two\n")
+        let doctor = try a.ok(["doctor", "--folder", a.folder])
+        #expect(doctor.contains("ok   login and repository") && !doctor.contains("FAIL"))
+    }
+
+    @Test func preReceiveHookRefusesUnsignedAndAcceptsSignedPushes() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-hook")
+        let repo = try s.serverRepository()
+        let a = s.agent("a")
+        let ssh = ["--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts]
+        try a.write("a.txt", "one\n")
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase"] + ssh)
+
+        // Installed as Hooks/pre-receive says: the hook, the verify-only string, the binary's path.
+        let verify = try a.ok(["key", "export", "--verify-only", "--folder", a.folder])
+        #expect(verify.hasPrefix("shdw1-vk-"))
+        try verify.write(toFile: repo + "/shadowsync-verify", atomically: true, encoding: .utf8)
+        let hook = repo + "/hooks/pre-receive"
+        try FileManager.default.copyItem(atPath: SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Hooks/pre-receive").path, toPath: hook)
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        #expect(SSHServer.shell(["git", "-C", repo, "config", "shadowsync.binary", binary]).status == 0)
+
+        // A signed push passes the hook.
+        try a.write("b.txt", "two\n")
+        #expect(try a.ok(["sync", "--folder", a.folder]).contains("pushed"))
+        let signedHead = SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output
+
+        // A plain git commit pushed over the same SSH account is refused, and main stays.
+        let clone = s.root.appendingPathComponent("intruder").path
+        #expect(SSHServer.shell(["git", "clone", "-q", "-b", "main", repo, clone]).status == 0)
+        try "x".write(toFile: clone + "/evil", atomically: true, encoding: .utf8)
+        #expect(SSHServer.shell(["git", "add", "evil"], in: clone).status == 0)
+        #expect(SSHServer.shell(["git", "-c", "user.name=m", "-c", "user.email=m@x", "commit", "-qm", "evil"], in: clone).status == 0)
+        let sshCommand = "ssh -i \(server.key("client_ed25519")) -o UserKnownHostsFile=\(server.knownHosts) -o BatchMode=yes -p \(server.port)"
+        let push = SSHServer.shell(["git", "push", server.url(repo), "main"], environment: ["GIT_SSH_COMMAND": sshCommand], in: clone)
+        #expect(push.status != 0)
+        #expect(push.output.contains("push refused") && push.output.contains("is not signed") && push.output.contains("pre-receive hook declined"), "\(push.output)")
+        #expect(SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output == signedHead)
+        // A forced rewind to the first commit is refused too.
+        let first = SSHServer.shell(["git", "-C", repo, "rev-list", "--max-parents=0", "main"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let rewind = SSHServer.shell(["git", "push", "-f", server.url(repo), "\(first):refs/heads/main"], environment: ["GIT_SSH_COMMAND": sshCommand], in: clone)
+        #expect(rewind.status != 0 && rewind.output.contains("rewriting history is refused"), "\(rewind.output)")
+
+        // And the agent goes on syncing through the hook.
+        try a.write("c.txt", "three\n")
+        #expect(try a.ok(["sync", "--folder", a.folder]).contains("pushed"))
+    }
+}
