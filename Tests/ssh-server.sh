@@ -13,6 +13,7 @@
 #   known_hosts                              the server's key for [127.0.0.1]:PORT
 #   other_host_ed25519.pub                   a different key, to stage a "changed host key"
 #   repos/                                   where tests put bare repositories
+#   small/                                   (as root) a 4 MiB tmpfs visible only to the server: a full server disk
 # Settings follow ../shared/research/spike.md section 3 (StrictModes off for keys under /tmp, an absolute
 # sshd path, /run/sshd and a masked ~/.bashrc in a private mount namespace so the host is not touched).
 set -euo pipefail
@@ -100,8 +101,11 @@ log=$BASE/ssh/sshd.log
 sshd=$(command -v sshd || echo /usr/sbin/sshd)
 if [ "$(id -u)" = 0 ]; then
     # /run/sshd (privilege separation) and a masked ~/.bashrc exist only in this namespace (spike G1, G5).
+    # BASE/small is a 4 MiB tmpfs seen only by the server's processes: a server disk that fills up.
+    mkdir -p "$BASE/small"
     unshare -m sh -c '
         mount -t tmpfs -o size=1m,mode=755 none /run && mkdir -m 755 /run/sshd
+        mount -t tmpfs -o size=4m,mode=755 none "$0/small"
         if [ -f "$HOME/.bashrc" ]; then mount --bind /dev/null "$HOME/.bashrc"; fi
         exec "$1" -D -e -f "$0/ssh/sshd_config"' "$BASE" "$sshd" >>"$log" 2>&1 &
 else

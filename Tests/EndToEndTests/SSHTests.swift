@@ -293,6 +293,37 @@ extension Agent {
         #expect(doctor.contains("ok   login and repository") && !doctor.contains("FAIL"))
     }
 
+    /// The server's disk (a 4 MiB tmpfs only sshd's processes see, Tests/ssh-server.sh) fills up: the push
+    /// fails as transient with a message that says so, nothing is lost, and once there is room it lands.
+    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func fullServerDiskIsTransientAndLosesNothing() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-full")
+        let repo = server.base + "/small/\(UUID().uuidString.prefix(8)).git"
+        func onServer(_ command: String) -> (status: Int32, output: String) {
+            SSHServer.shell(["ssh", "-i", server.key("client_ed25519"), "-o", "UserKnownHostsFile=\(server.knownHosts)", "-o", "BatchMode=yes",
+                             "-p", String(server.port), "\(server.user)@127.0.0.1", command])
+        }
+        #expect(onServer("git init -q --bare -b main \(repo)").status == 0)
+        defer { _ = onServer("rm -rf \(repo); mount -o remount,size=4m \(server.base)/small") }
+        let a = s.agent("a")
+        try a.write("small.txt", "fits\n")
+        try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts])
+        let big = [UInt8](FileHandle(forReadingAtPath: "/dev/urandom")!.readData(ofLength: 6_000_000))
+        try a.write(Array("big.bin".utf8), big)
+        let r = try a.run(["sync", "--folder", a.folder])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("the server's disk is full") && r.stderr.contains("No space left on device"), "\(r.stderr)")
+        #expect(readRaw(Array((a.folder + "/big.bin").utf8)) == big)
+
+        #expect(onServer("mount -o remount,size=32m \(server.base)/small").status == 0)
+        #expect(try a.ok(["sync", "--folder", a.folder]).contains("pushed"))
+        let b = s.agent("b")
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--known-hosts", server.knownHosts])
+        #expect(readRaw(Array((b.folder + "/big.bin").utf8)) == big)
+    }
+
     @Test func preReceiveHookRefusesUnsignedAndAcceptsSignedPushes() throws {
         let server = try SSHServer.info()
         let s = try Scratch("ssh-hook")
