@@ -12,15 +12,7 @@ trap 'rm -rf "$W"' EXIT
 export HOME=$W/home XDG_CONFIG_HOME=$W/home/config XDG_DATA_HOME=$W/home/data
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b
 
-python3 - "$W/tree" "$FILES" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = os.path.join(root, "d%03d" % (i % 100))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.txt" % i), "w") as f:
-        f.write(("file %d\n" % i) * (1 + i % 50))
-PY
+python3 Examples/make-tree.py "$W/tree" "$FILES"
 cp -a "$W/tree" "$W/plain"; cp -a "$W/tree" "$W/gitwork"
 
 now() { date +%s.%N; }

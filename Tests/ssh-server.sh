@@ -6,6 +6,7 @@
 #
 # Under BASE afterwards:
 #   keys/client_ed25519, keys/client_ecdsa   authorised for full login as the current user
+#   keys/protected_ed25519                   authorised; its passphrase is in keys/protected_ed25519.pass
 #   keys/client_rsa                          authorised, but RSA: libssh2 1.10 signs it with SHA-1, which sshd refuses
 #   keys/restricted_ed25519                  authorised with a forced command that runs only git-upload-pack and
 #                                            git-receive-pack (what rsync.net-style git storage allows)
@@ -54,6 +55,12 @@ for k in client_ed25519:ed25519 restricted_ed25519:ed25519 stranger_ed25519:ed25
     [ -f "$BASE/keys/$name" ] || ssh-keygen -q -t "$type" -N '' -C "$name" -f "$BASE/keys/$name"
 done
 
+# A passphrase-protected key (OpenSSH format, bcrypt KDF), with its passphrase in a file.
+[ -f "$BASE/keys/protected_ed25519" ] || {
+    printf 'correct horse battery\n' > "$BASE/keys/protected_ed25519.pass"
+    ssh-keygen -q -t ed25519 -N 'correct horse battery' -C protected_ed25519 -f "$BASE/keys/protected_ed25519"
+}
+
 # The forced command of the restricted account: git's two pack commands and nothing else.
 cat > "$BASE/ssh/git-only.sh" <<'EOF'
 #!/bin/sh
@@ -68,7 +75,7 @@ EOF
 chmod 755 "$BASE/ssh/git-only.sh"
 
 {
-    cat "$BASE/keys/client_ed25519.pub" "$BASE/keys/client_ecdsa.pub" "$BASE/keys/client_rsa.pub"
+    cat "$BASE/keys/client_ed25519.pub" "$BASE/keys/client_ecdsa.pub" "$BASE/keys/client_rsa.pub" "$BASE/keys/protected_ed25519.pub"
     echo "command=\"$BASE/ssh/git-only.sh\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty $(cat "$BASE/keys/restricted_ed25519.pub")"
 } > "$BASE/ssh/authorized_keys"
 

@@ -1,5 +1,5 @@
 import Foundation
-public import ShadowCore
+import ShadowCore
 import ShadowGit
 import ShadowFS
 

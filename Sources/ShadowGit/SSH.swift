@@ -138,6 +138,10 @@ final class RemoteSession {
         if base.code == .nonFastForward { return base }
         let detail = (base.message + " " + serverMessages).lowercased()
         func has(_ words: String...) -> Bool { words.contains { detail.contains($0) } }
+        if has("failed to authenticate", "private key file", "unable to extract public key") {
+            return ShadowError(.authRefused, "\(where_) refused authentication: \(summary)",
+                               advice: "check the key file (ssh.key) and, if it has a passphrase, set ssh.key-passphrase-file; an ed25519 or ECDSA key in OpenSSH or PEM format works")
+        }
         if has("no space left", "disk quota", "quota exceeded") {
             return ShadowError(.diskFull, "\(what): the server's disk is full: \(summary)",
                                advice: "free space on the server (or raise the quota); the next sync pushes again")

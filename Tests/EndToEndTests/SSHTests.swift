@@ -151,7 +151,9 @@ extension Agent {
         let a = s.agent("a"), b = s.agent("b")
         let ssh = ["--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts]
         try a.ok(["init", a.folder, "--remote", server.url(repo), "--no-passphrase"] + ssh)
-        try b.ok(["join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase"] + ssh)
+        // B logs in with a passphrase-protected key whose passphrase is read from a file.
+        try b.ok(["join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--known-hosts", server.knownHosts,
+                  "--ssh-key", server.key("protected_ed25519"), "--ssh-key-passphrase-file", server.key("protected_ed25519.pass")])
         for round in 0..<3 {
             try a.write("a-\(round).txt", "from a \(round)\n")
             try b.write("b-\(round).txt", "from b \(round)\n")
@@ -202,6 +204,7 @@ extension Agent {
         // A key the server does not know, and an RSA key (SHA-1 signatures, refused by OpenSSH 9).
         expectNothingChanged(try join(["--known-hosts", server.knownHosts], sshKey: "stranger_ed25519"), status: 2, ["refused authentication", "stranger_ed25519"])
         expectNothingChanged(try join(["--known-hosts", server.knownHosts], sshKey: "client_rsa"), status: 2, ["refused authentication", "RSA key", "ed25519"])
+        expectNothingChanged(try join(["--known-hosts", server.knownHosts], sshKey: "protected_ed25519"), status: 2, ["refused authentication", "ssh.key-passphrase-file"])
         // Nothing listening: transient (exit 3), after retrying.
         let closedPort = "ssh://\(server.user)@127.0.0.1:\(server.port == 65535 ? 1 : server.port + 1)\(repo)"
         expectNothingChanged(try join(["--known-hosts", server.knownHosts], url: closedPort), status: 3, ["cannot reach", "Connection refused"])
