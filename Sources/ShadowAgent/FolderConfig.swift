@@ -41,7 +41,15 @@ public struct FolderConfig: Sendable {
         ("ssh.key-passphrase-file", "a file holding ssh.key's passphrase"),
         ("ssh.known_hosts", "the known_hosts file that decides which server keys are trusted; default ~/.ssh/known_hosts"),
         ("ssh.agent", "yes (default) or no: whether to ask ssh-agent (SSH_AUTH_SOCK) for keys"),
+        ("sync.quiet-ms", "run: commit once the folder has been quiet this long after a change (default 1000)"),
+        ("sync.max-delay-ms", "run: commit at the latest this long after the first change of a burst (default 10000)"),
+        ("sync.poll-seconds", "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"),
+        ("sync.rescan-seconds", "run: full safety rescan this often even without events (default 3600)"),
+        ("hooks.dir", "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"),
     ]
+
+    /// A whole-number setting, or `fallback` when unset.
+    public func integer(_ key: String, _ fallback: Int) -> Int { values[key].flatMap { Int($0) } ?? fallback }
     public static var knownKeys: [String] { keyDescriptions.map(\.key) }
 
     public var folder: BytePath { BytePath(values["folder"] ?? "") }

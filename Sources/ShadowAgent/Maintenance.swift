@@ -34,6 +34,10 @@ extension Workspace {
             try GitRepository.open(config.shadow).setRemote(url: stored)
         case "ssh.agent":
             guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
+        case _ where key.hasPrefix("sync."):
+            guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
+                throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
+            }
         default:  // file paths
             if stored.isEmpty { break }
             var p = BytePath(stored)

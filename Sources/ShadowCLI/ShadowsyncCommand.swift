@@ -38,7 +38,7 @@ struct ShadowsyncCommand: ParsableCommand {
         version: "0.2.0",
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
                       RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
-                      TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self]
+                      RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self]
     )
 }
 
@@ -200,6 +200,11 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
+            // A running daemon holds the folder: ask it.
+            if let reply = try? Workspace().askDaemon(folder.path, "status") {
+                printDaemonStatus(reply, json: json)
+                return
+            }
             let (config, engine) = try Workspace().open(folder.path)
             let s = try engine.status()
             if json {
@@ -228,6 +233,47 @@ struct StatusCommand: ParsableCommand {
             print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
         }
     }
+}
+
+func printDaemonStatus(_ reply: String, json: Bool) {
+    if json { print(reply); return }
+    guard let o = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any] else { print(reply); return }
+    func v(_ k: String) -> String { o[k].map { "\($0)" } ?? "never" }
+    print("folder:   \(v("folder"))   (daemon pid \(v("pid")))")
+    print("remote:   \(v("remote"))")
+    print("state:    \(v("state"))\((o["degraded"] as? Bool) == true ? "   DEGRADED: \(v("degraded_advice"))" : "")")
+    print("head:     \(o["head"].map { "\($0)" } ?? "none")   last push: \(v("last_push"))   last fetch: \(v("last_fetch"))")
+    print("watching: \(v("watches")) directories; \(v("pending_events")) event(s) pending; \(v("overflows")) overflow(s)")
+    if let conflicts = o["conflicts"] as? [String], !conflicts.isEmpty {
+        print("conflict copies: \(conflicts.count)")
+        for c in conflicts { print("  \(c)") }
+    }
+    if let e = o["last_error"] { print("last error: \(e) (at \(v("last_error_at")); next try \(v("retry_at")))") }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "The live agent: watch the folder, commit and push changes within seconds, apply what others push.",
+        discussion: "Runs in the foreground (systemd: Examples/shadowsync@.service) and logs to standard error. SIGTERM or SIGINT finish the current step and exit 0; SIGHUP reloads the configuration. 'shadowsync status', 'pause' and 'resume' talk to it.")
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            try Workspace().run(folder.path) { line in printError("shadowsync: \(line)") }
+        }
+    }
+}
+
+struct PauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop the running daemon from syncing until 'resume' (it keeps watching).")
+    @OptionGroup var folder: FolderOption
+    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, "pause")) } }
+}
+
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let a paused daemon sync again (a pass starts at once).")
+    @OptionGroup var folder: FolderOption
+    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, "resume")) } }
 }
 
 struct LogCommand: ParsableCommand {

@@ -11,12 +11,19 @@ public struct SyncOptions: Sendable {
     /// a dropped connection or a restarting sshd usually recovers within seconds; anything longer is
     /// left to the next sync (exit 3) or the daemon's own backoff.
     public var transientRetryDelays: [Double] = [0.5, 1.5]
+    /// Told which step a pass is in, for a daemon's status; called on the syncing thread.
+    public var onPhase: (@Sendable (SyncPhase) -> Void)?
 
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
     }
+}
+
+/// The step a pass is in (what `shadowsync status` shows while a daemon syncs).
+public enum SyncPhase: String, Sendable {
+    case scanning, committing, fetching, applying, pushing
 }
 
 /// What one pass did, for the command line and the tests.
@@ -155,14 +162,19 @@ public final class SyncEngine {
 
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         for _ in 0..<max(1, options.maxPushAttempts) {
+            options.onPhase?(.fetching)
             let remote = try retrying(options) { () throws(ShadowError) in try store.fetch() }
-            if let remote { try integrate(remote, report: &report) }
+            if let remote {
+                options.onPhase?(.applying)
+                try integrate(remote, report: &report)
+            }
             guard !readOnly, let local = try head else { return }
             if local == remote {
                 try noteVerified(local)
                 return
             }
             do throws(ShadowError) {
+                options.onPhase?(.pushing)
                 try retrying(options) { () throws(ShadowError) in try store.push() }
                 CrashPoint.reached("pushed")
                 try noteVerified(local)
@@ -204,7 +216,10 @@ public final class SyncEngine {
             throw ShadowError(.notFound, "the folder \(location.plain) is missing (unmounted disk?); nothing was changed",
                               advice: "mount or restore it, then sync again")
         }
-        let scan = try Scanner.scan(location.plain)
+        // Read each pass, so an edit of the ignore files takes effect at once. Ignored paths are neither
+        // scanned nor deleted: their last synced state stays in the index and in the tree.
+        let ignore = IgnoreRules.load(folder: location.plain)
+        let scan = try Scanner.scan(location.plain) { p, isDirectory in ignore.ignores(p, isDirectory: isDirectory) }
         var plan = LocalPlan()
         func underUnreadable(_ p: PlainPath) -> Bool {
             scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
@@ -212,7 +227,7 @@ public final class SyncEngine {
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
         for (p, e) in index.entries where scan.entries[p] == nil {
-            if underUnreadable(p) { plan.keptUnreadable[p] = e; continue }
+            if underUnreadable(p) || ignore.ignores(p, isDirectory: e.kind == .directory) { plan.keptUnreadable[p] = e; continue }
             plan.deleted.append(p)
             if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
         }
@@ -268,7 +283,9 @@ public final class SyncEngine {
 
     /// Scans, encrypts what changed into the shadow tree and commits it (read-write members only).
     func commitLocal(options: SyncOptions, report: inout SyncReport, force: Bool) throws(ShadowError) {
+        options.onPhase?(.scanning)
         let (plan, scan) = try scanLocal(options: options)
+        if !plan.isEmpty { options.onPhase?(.committing) }
         report.skipped += scan.skipped.map { "\($0.path): \($0.reason)" }
         if readOnly {
             report.notPushed = plan.encrypt.map { "M \($0.path)" } + plan.records.keys.sorted().map { "M \($0)" } + plan.deleted.sorted().map { "- \($0)" }

@@ -1,0 +1,338 @@
+import Foundation
+import Synchronization
+public import ShadowCore
+import ShadowEngine
+import ShadowFS
+
+/// Timing of the live agent, from the folder's config (Docs/OPERATIONS.md, "The live agent").
+struct DaemonTiming: Sendable {
+    /// Quiet period: a save storm is committed once the folder has been still this long (Syncthing's
+    /// fs watcher waits 10 s; an editor's save settles within milliseconds, so 1 s is enough here).
+    var quiet: Double
+    /// A storm that never pauses is still committed this long after its first event.
+    var maxDelay: Double
+    /// Fetch interval without events: the fallback when no doorbell (issue 6) is configured.
+    var poll: Double
+    /// Full rescan interval even without events: inotify can miss what happens on other mounts.
+    var rescan: Double
+    /// Polling interval for the part of the tree inotify cannot watch (watch limit reached).
+    static let degradedPoll = 10.0
+    /// Longest wait between retries after transient failures (doubling from 1 s).
+    static let maxBackoff = 300.0
+
+    init(_ config: FolderConfig) {
+        quiet = Double(config.integer("sync.quiet-ms", 1000)) / 1000
+        maxDelay = Double(config.integer("sync.max-delay-ms", 10_000)) / 1000
+        poll = Double(config.integer("sync.poll-seconds", 60))
+        rescan = Double(config.integer("sync.rescan-seconds", 3600))
+    }
+}
+
+/// What `shadowsync status` shows while the daemon runs.
+struct DaemonStatus: Sendable {
+    var state = "starting"
+    var paused = false
+    var degraded = false
+    var watches = 0
+    var overflows = 0
+    var pendingEvents = 0
+    var passes = 0
+    var commits = 0
+    var lastPush: Date?
+    var lastFetch: Date?
+    var lastError: String?
+    var lastErrorAt: Date?
+    var head: String?
+    var conflicts: [String] = []
+    var retryAt: Date?
+    var failures = 0
+}
+
+/// `shadowsync run`: watches the folder, turns bursts of changes into one signed commit and push,
+/// fetches on a timer, answers `status`/`pause`/`resume` on a Unix socket, runs event hooks, and never
+/// exits on a network error. The main thread waits on inotify, the socket and signals; one worker
+/// thread runs the sync passes (the engine is used from that thread only).
+public final class Daemon: @unchecked Sendable {
+    private var config: FolderConfig
+    private let engine: SyncEngine
+    private var timing: DaemonTiming
+    private let status = Mutex(DaemonStatus())
+    private let log: @Sendable (String) -> Void
+
+    // Worker hand-off: guarded by `condition`.
+    private let condition = NSCondition()
+    private var requested: String?
+    private var stopping = false
+    private var workerDone = false
+
+    init(config: FolderConfig, engine: SyncEngine, log: @escaping @Sendable (String) -> Void) {
+        self.config = config
+        self.engine = engine
+        self.timing = DaemonTiming(config)
+        self.log = log
+    }
+
+    static func socketPath(_ config: FolderConfig) -> BytePath { config.state.appending("agent.sock") }
+
+    /// Runs until SIGTERM or SIGINT; returns after the current pass finished and everything is released.
+    func run() throws(ShadowError) {
+        let signals = try SignalPipe()
+        let socket = try ControlSocket(path: Self.socketPath(config))
+        let ignore = IgnoreRules.load(folder: config.folder)
+        let watcher = try FolderWatcher(root: config.folder) { p, isDirectory in ignore.ignores(p, isDirectory: isDirectory) }
+        watcher.watchTree()
+        noteWatches(watcher)
+        log("watching \(config.folder) (\(watcher.watchCount) directories)\(watcher.degraded ? "; watch limit reached: polling every \(Int(DaemonTiming.degradedPoll)) s — \(FolderWatcher.watchLimitAdvice)" : "")")
+
+        let worker = Thread { [self] in workLoop() }
+        worker.name = "shadowsync-sync"
+        worker.start()
+        request("startup")
+
+        var firstEvent: Double?, lastEvent: Double?
+        var nextPoll = now() + timing.poll, nextRescan = now() + timing.rescan
+        while true {
+            let paused = status.withLock { $0.paused }
+            let retryAt = status.withLock { $0.retryAt?.timeIntervalSince1970 }
+            let degraded = watcher.degraded
+            var due = [nextPoll, nextRescan]
+            if let f = firstEvent, let l = lastEvent, !paused { due.append(min(l + timing.quiet, f + timing.maxDelay)) }
+            if let retryAt, !paused { due.append(retryAt) }
+            if degraded { due.append(min(nextPoll, now() + DaemonTiming.degradedPoll)) }
+            let wait = max(0, (due.min() ?? now() + 60) - now())
+            let ready = waitReadable([signals.fd, watcher.fd, socket.fd], timeoutMs: Int32(min(wait, 3600) * 1000) + 1)
+
+            if ready.contains(signals.fd) {
+                for s in signals.drain() {
+                    if s == SIGHUP { reload() } else { condition.withLock { stopping = true } }
+                }
+            }
+            if condition.withLock({ stopping }) { break }
+            if ready.contains(watcher.fd) {
+                let batch = watcher.drain()
+                if batch.overflowed {
+                    log("inotify queue overflowed: events were lost; rescanning everything")
+                    status.withLock { $0.overflows += 1 }
+                }
+                if batch.needsRewatch { watcher.watchTree() }
+                if batch.events > 0 || batch.overflowed {
+                    let t = now()
+                    if firstEvent == nil { firstEvent = t }
+                    lastEvent = t
+                    status.withLock { $0.pendingEvents += max(batch.events, 1) }
+                }
+                noteWatches(watcher)
+            }
+            if ready.contains(socket.fd) { socket.serveOne { [self] in answer($0) } }
+
+            let t = now()
+            if paused { continue }
+            if let f = firstEvent, let l = lastEvent, t >= min(l + timing.quiet, f + timing.maxDelay) {
+                firstEvent = nil; lastEvent = nil
+                request("changes")
+            }
+            if t >= nextPoll || (degraded && t >= (nextPoll - timing.poll + DaemonTiming.degradedPoll)) {
+                nextPoll = t + timing.poll
+                request("poll")
+            }
+            if t >= nextRescan {
+                nextRescan = t + timing.rescan
+                watcher.watchTree()
+                request("rescan")
+            }
+            if let retryAt, t >= retryAt {
+                status.withLock { $0.retryAt = nil }
+                request("retry")
+            }
+        }
+        log("stopping: finishing the current step")
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+            while !workerDone { condition.wait() }
+        }
+        log("stopped")
+    }
+
+    private func now() -> Double { Date().timeIntervalSince1970 }
+
+    private func noteWatches(_ watcher: FolderWatcher) {
+        status.withLock {
+            $0.watches = watcher.watchCount
+            $0.degraded = watcher.degraded
+        }
+    }
+
+    /// Asks the worker for a pass; requests made while one is queued merge into it.
+    private func request(_ reason: String) {
+        condition.withLock {
+            if requested == nil { requested = reason }
+            condition.broadcast()
+        }
+    }
+
+    private func reload() {
+        do {
+            let fresh = try FolderRegistry(try UserDirectories.current()).all().first { $0.name == config.name }
+            if let fresh {
+                config = fresh
+                timing = DaemonTiming(fresh)
+                log("configuration reloaded")
+            }
+        } catch {
+            log("cannot reload the configuration (keeping the old one): \(error.message)")
+        }
+    }
+
+    // MARK: The worker
+
+    private func workLoop() {
+        while true {
+            let reason: String? = condition.withLock {
+                while requested == nil && !stopping { condition.wait() }
+                if stopping { return nil }
+                defer { requested = nil }
+                return requested
+            }
+            guard let reason else { break }
+            pass(reason)
+        }
+        condition.withLock {
+            workerDone = true
+            condition.broadcast()
+        }
+    }
+
+    private func pass(_ reason: String) {
+        status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
+        var options = SyncOptions()
+        options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
+        do throws(ShadowError) {
+            let report = try engine.sync(options: options)
+            let head = report.head?.short
+            self.status.withLock {
+                $0.state = "idle"
+                $0.lastFetch = Date()
+                if report.pushed { $0.lastPush = Date() }
+                if !report.committed.isEmpty { $0.commits += 1 }
+                $0.head = head
+                $0.conflicts = engine.conflictCopies().map(\.description)
+                $0.failures = 0
+                $0.retryAt = nil
+                $0.lastError = nil
+            }
+            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason))"); hook("on-commit", report.committed, head: head) }
+            if report.pushed { log("pushed \(head ?? "")"); hook("on-push", report.committed, head: head) }
+            if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook("on-pull", report.applied, head: head) }
+            if !report.conflicts.isEmpty {
+                let lines = report.conflicts.map { "\($0)" }
+                log("conflicts: \(lines.joined(separator: "; "))")
+                hook("on-conflict", lines, head: head)
+            }
+        } catch {
+            let failures = self.status.withLock { $0.failures + 1 }
+            // Transient: back off (1 s doubling to 5 min). Permanent (a hostile server, a tripped guard):
+            // keep the error in status and try again at the next event or poll, never in a tight loop.
+            let wait = error.isRetryable ? min(DaemonTiming.maxBackoff, pow(2.0, Double(min(failures - 1, 16)))) : nil
+            self.status.withLock {
+                $0.state = error.isRetryable ? "waiting to retry" : "needs attention"
+                $0.failures = failures
+                $0.lastError = error.message + (error.advice.isEmpty ? "" : " — " + error.advice)
+                $0.lastErrorAt = Date()
+                $0.retryAt = wait.map { Date().addingTimeInterval($0 * Double.random(in: 1.0...1.25)) }
+            }
+            log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
+            hook("on-error", [error.message], head: nil)
+        }
+    }
+
+    // MARK: Control socket
+
+    private func answer(_ request: String) -> String {
+        switch request.trimmingCharacters(in: .whitespaces) {
+        case "ping": return "pong"
+        case "pause":
+            status.withLock { $0.paused = true; $0.state = "paused" }
+            log("paused")
+            return "paused"
+        case "resume":
+            status.withLock { $0.paused = false; $0.state = "idle" }
+            log("resumed")
+            self.request("resume")
+            return "resumed"
+        case "status": return statusJSON()
+        default: return "{\"error\": \"unknown request\"}"
+        }
+    }
+
+    private func statusJSON() -> String {
+        let s = status.withLock { $0 }
+        let iso = ISO8601DateFormatter()
+        var o: [String: Any] = [
+            "pid": Int(getpid()), "folder": config.folder.description, "remote": config.remote,
+            "state": s.paused ? "paused" : s.state, "paused": s.paused, "degraded": s.degraded, "watches": s.watches,
+            "overflows": s.overflows, "pending_events": s.pendingEvents, "passes": s.passes, "commits": s.commits,
+            "conflicts": s.conflicts,
+        ]
+        o["head"] = s.head
+        o["last_push"] = s.lastPush.map { iso.string(from: $0) }
+        o["last_fetch"] = s.lastFetch.map { iso.string(from: $0) }
+        o["last_error"] = s.lastError
+        o["last_error_at"] = s.lastErrorAt.map { iso.string(from: $0) }
+        o["retry_at"] = s.retryAt.map { iso.string(from: $0) }
+        if s.degraded { o["degraded_advice"] = FolderWatcher.watchLimitAdvice }
+        let data = (try? JSONSerialization.data(withJSONObject: o.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    // MARK: Event hooks
+
+    /// How long a hook may run before it is killed: hooks notify, they do not work.
+    static let hookTimeoutSeconds = 30.0
+
+    /// Runs every executable `<hooks.dir>/<event>` and `<hooks.dir>/<event>.*` on its own thread, with the
+    /// event in environment variables (never a secret). A slow, failing or hanging hook never delays a sync.
+    private func hook(_ event: String, _ items: [String], head: String?) {
+        guard let dir = config.path("hooks.dir"), let names = try? FileSystem.list(dir) else { return }
+        var env = ProcessInfo.processInfo.environment
+        env["SHADOWSYNC_EVENT"] = event
+        env["SHADOWSYNC_FOLDER"] = config.folder.description
+        env["SHADOWSYNC_COUNT"] = String(items.count)
+        env["SHADOWSYNC_ITEMS"] = items.prefix(100).joined(separator: "\n")
+        env["SHADOWSYNC_HEAD"] = head ?? ""
+        let log = self.log
+        for name in names.map({ String(decoding: $0, as: UTF8.self) }).sorted() where name == event || name.hasPrefix(event + ".") {
+            let path = dir.appending(name).description
+            guard access(path, X_OK) == 0 else { continue }
+            let environment = env
+            Thread.detachNewThread {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: path)
+                p.environment = environment
+                p.standardInput = FileHandle.nullDevice
+                p.standardOutput = FileHandle.standardError
+                do { try p.run() } catch { log("hook \(path) did not start: \(error)"); return }
+                let deadline = Date().addingTimeInterval(Daemon.hookTimeoutSeconds)
+                while p.isRunning && Date() < deadline { usleep(20_000) }
+                if p.isRunning {
+                    p.terminate()
+                    log("hook \(path) ran longer than \(Int(Daemon.hookTimeoutSeconds)) s: stopped")
+                }
+                p.waitUntilExit()
+            }
+        }
+    }
+}
+
+extension Workspace {
+    /// `shadowsync run`: the daemon for the folder containing `path`.
+    public func run(_ path: BytePath?, log: @escaping @Sendable (String) -> Void) throws(ShadowError) {
+        let (config, engine) = try open(path)
+        try Daemon(config: config, engine: engine, log: log).run()
+    }
+
+    /// Asks the folder's daemon (`status`, `pause`, `resume`); `.notFound` when none runs.
+    public func askDaemon(_ path: BytePath?, _ request: String) throws(ShadowError) -> String {
+        try ControlClient.request(Daemon.socketPath(try config(path)), request)
+    }
+}

@@ -1,0 +1,140 @@
+public import ShadowCore
+
+/// Which paths of the folder are not synced, in gitignore syntax (gitignore(5)): `#` comments, `!`
+/// negation (the last matching rule wins), a trailing `/` for directories only, a `/` at the start or
+/// inside anchoring the pattern to the folder's root (else it matches a name at any depth), `*`, `?`,
+/// `[...]` and `**`. Ignoring a path only stops this machine sending its changes; it never deletes it
+/// anywhere (DESIGN rule: the scan keeps ignored paths' last synced state).
+public struct IgnoreRules: Sendable {
+    struct Rule: Sendable {
+        let pattern: [UInt8]
+        let negated: Bool
+        let directoryOnly: Bool
+        let anchored: Bool
+    }
+
+    private var rules: [Rule] = []
+
+    /// The synced ignore file at the folder's root, and the machine-local one beside it (never synced:
+    /// it ignores itself by default).
+    public static let syncedFileName = ".shadowsyncignore"
+    public static let localFileName = ".shadowsyncignore.local"
+
+    /// Editors' temporary and swap files, and lock files of office suites: half-written or private by
+    /// nature (vim, emacs, kate, gedit/GNOME, LibreOffice, vim's 4913 write test), plus the local ignore file.
+    public static let defaultPatterns = [
+        "*.swp", "*.swo", "*.swx", ".*.sw?", "*~", ".#*", "#*#", "4913", "*.kate-swp", ".goutputstream-*",
+        ".~lock.*#", "/" + localFileName,
+    ]
+
+    public init(_ text: String = "") { add(text) }
+
+    public static var defaults: IgnoreRules { IgnoreRules(defaultPatterns.joined(separator: "\n")) }
+
+    /// Loads the defaults, then the folder's synced and local ignore files when present.
+    public static func load(folder: BytePath) -> IgnoreRules {
+        var rules = defaults
+        for name in [syncedFileName, localFileName] {
+            if let bytes = try? FileSystem.readFile(folder.appending(name), limit: 1 << 20) {
+                rules.add(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        return rules
+    }
+
+    public mutating func add(_ text: String) {
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            var line = Array(raw.utf8)
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            // Trailing spaces are not significant unless escaped (gitignore(5)).
+            while line.last == UInt8(ascii: " ") && !(line.count >= 2 && line[line.count - 2] == UInt8(ascii: "\\")) { line.removeLast() }
+            guard let first = line.first, first != UInt8(ascii: "#") else { continue }
+            var negated = false
+            if first == UInt8(ascii: "!") { negated = true; line.removeFirst() }
+            else if first == UInt8(ascii: "\\") { line.removeFirst() }
+            var directoryOnly = false
+            if line.last == UInt8(ascii: "/") { directoryOnly = true; line.removeLast() }
+            guard !line.isEmpty else { continue }
+            var anchored = line.dropLast().contains(UInt8(ascii: "/"))
+            if line.first == UInt8(ascii: "/") { anchored = true; line.removeFirst() }
+            rules.append(Rule(pattern: line, negated: negated, directoryOnly: directoryOnly, anchored: anchored))
+        }
+    }
+
+    public var isEmpty: Bool { rules.isEmpty }
+
+    /// True when `path` is ignored. A path below an ignored directory is ignored too (the scan does not
+    /// enter it), as in git.
+    public func ignores(_ path: PlainPath, isDirectory: Bool) -> Bool {
+        let parts = path.bytes.split(separator: UInt8(ascii: "/")).map(Array.init)
+        // Parents first: an ignored parent directory decides.
+        for depth in 1..<max(1, parts.count) where matches(Array(parts.prefix(depth)), isDirectory: true) {
+            return true
+        }
+        return matches(parts, isDirectory: isDirectory)
+    }
+
+    private func matches(_ parts: [[UInt8]], isDirectory: Bool) -> Bool {
+        var ignored = false
+        let full = Array(parts.joined(separator: [UInt8(ascii: "/")]))
+        for rule in rules where !(rule.directoryOnly && !isDirectory) && ignored == !rule.negated {
+            let hit = rule.anchored ? glob(rule.pattern[...], full[...]) : glob(rule.pattern[...], parts.last.map { $0[...] } ?? [])
+            if hit { ignored = !rule.negated }
+        }
+        return ignored
+    }
+
+    /// gitignore globbing: `*` and `?` stop at `/`, `**` crosses it, `[...]` is a class (with `!` or `^`).
+    private func glob(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+        var p = p, s = s
+        while let c = p.first {
+            switch c {
+            case UInt8(ascii: "*"):
+                let double = p.dropFirst().first == UInt8(ascii: "*")
+                var rest = p.dropFirst(double ? 2 : 1)
+                if double && rest.first == UInt8(ascii: "/") {
+                    // `**/` also matches zero directories.
+                    if glob(rest.dropFirst(), s) { return true }
+                    rest = rest[...]
+                }
+                if rest.isEmpty { return double || !s.contains(UInt8(ascii: "/")) }
+                var i = s.startIndex
+                while true {
+                    if glob(rest, s[i...]) { return true }
+                    if i == s.endIndex || (!double && s[i] == UInt8(ascii: "/")) { return false }
+                    i += 1
+                }
+            case UInt8(ascii: "?"):
+                guard let x = s.first, x != UInt8(ascii: "/") else { return false }
+                p = p.dropFirst(); s = s.dropFirst()
+            case UInt8(ascii: "["):
+                guard let x = s.first, x != UInt8(ascii: "/"), let close = p.dropFirst(2).firstIndex(of: UInt8(ascii: "]")) else {
+                    if s.first == c { p = p.dropFirst(); s = s.dropFirst(); continue }
+                    return false
+                }
+                var set = p[(p.startIndex + 1)..<close]
+                let invert = set.first == UInt8(ascii: "!") || set.first == UInt8(ascii: "^")
+                if invert { set = set.dropFirst() }
+                var inSet = false, j = set.startIndex
+                while j < set.endIndex {
+                    if j + 2 < set.endIndex, set[j + 1] == UInt8(ascii: "-") {
+                        if set[j] <= x && x <= set[j + 2] { inSet = true }
+                        j += 3
+                    } else {
+                        if set[j] == x { inSet = true }
+                        j += 1
+                    }
+                }
+                guard inSet != invert else { return false }
+                p = p[(close + 1)...]; s = s.dropFirst()
+            case UInt8(ascii: "\\") where p.count > 1:
+                guard s.first == p[p.startIndex + 1] else { return false }
+                p = p.dropFirst(2); s = s.dropFirst()
+            default:
+                guard s.first == c else { return false }
+                p = p.dropFirst(); s = s.dropFirst()
+            }
+        }
+        return s.isEmpty
+    }
+}
