@@ -21,9 +21,9 @@ public struct IgnoreRules: Sendable {
     public static let localFileName = ".shadowsyncignore.local"
 
     /// Editors' temporary and swap files, and lock files of office suites: half-written or private by
-    /// nature (vim, emacs, kate, gedit/GNOME, LibreOffice, vim's 4913 write test), plus the local ignore file.
+    /// nature (vim, emacs (its `#name#` written `\#` so it is not a comment), kate, gedit/GNOME, LibreOffice, vim's 4913 write test), plus the local ignore file.
     public static let defaultPatterns = [
-        "*.swp", "*.swo", "*.swx", ".*.sw?", "*~", ".#*", "#*#", "4913", "*.kate-swp", ".goutputstream-*",
+        "*.swp", "*.swo", "*.swx", ".*.sw?", "*~", ".#*", "\\#*#", "4913", "*.kate-swp", ".goutputstream-*",
         ".~lock.*#", "/" + localFileName,
     ]
 
@@ -77,7 +77,9 @@ public struct IgnoreRules: Sendable {
     private func matches(_ parts: [[UInt8]], isDirectory: Bool) -> Bool {
         var ignored = false
         let full = Array(parts.joined(separator: [UInt8(ascii: "/")]))
-        for rule in rules where !(rule.directoryOnly && !isDirectory) && ignored == !rule.negated {
+        // Only a rule that could flip the verdict is worth matching: an ignoring rule while not ignored,
+        // a negated one while ignored.
+        for rule in rules where !(rule.directoryOnly && !isDirectory) && ignored == rule.negated {
             let hit = rule.anchored ? glob(rule.pattern[...], full[...]) : glob(rule.pattern[...], parts.last.map { $0[...] } ?? [])
             if hit { ignored = !rule.negated }
         }
@@ -91,11 +93,10 @@ public struct IgnoreRules: Sendable {
             switch c {
             case UInt8(ascii: "*"):
                 let double = p.dropFirst().first == UInt8(ascii: "*")
-                var rest = p.dropFirst(double ? 2 : 1)
+                let rest = p.dropFirst(double ? 2 : 1)
                 if double && rest.first == UInt8(ascii: "/") {
                     // `**/` also matches zero directories.
                     if glob(rest.dropFirst(), s) { return true }
-                    rest = rest[...]
                 }
                 if rest.isEmpty { return double || !s.contains(UInt8(ascii: "/")) }
                 var i = s.startIndex

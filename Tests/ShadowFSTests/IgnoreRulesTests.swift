@@ -1,0 +1,81 @@
+import Testing
+import ShadowCore
+@testable import ShadowFS
+
+@Suite struct IgnoreRulesTests {
+    func ignored(_ rules: IgnoreRules, _ path: String, directory: Bool = false) throws -> Bool {
+        rules.ignores(try PlainPath(path), isDirectory: directory)
+    }
+
+    @Test func defaultsIgnoreEditorTemporariesAndNothingElse() throws {
+        let d = IgnoreRules.defaults
+        for path in ["notes/.today.txt.swp", "a.swp", "draft.txt~", ".#draft.txt", "#draft.txt#", "4913",
+                     "x/report.odt.kate-swp", ".goutputstream-AB12", ".~lock.sheet.ods#", ".shadowsyncignore.local"] {
+            #expect(try ignored(d, path), "\(path) should be ignored")
+        }
+        for path in ["notes/today.txt", "swp", "a.swp.txt", "~home", "x/4913x", ".shadowsyncignore", "sub/.shadowsyncignore.local.keep"] {
+            #expect(try !ignored(d, path), "\(path) should be synced")
+        }
+        // The local ignore file is ignored only at the root, where it means something.
+        #expect(try !ignored(d, "sub/.shadowsyncignore.local"))
+    }
+
+    @Test func gitignoreSemantics() throws {
+        let r = IgnoreRules("""
+        # build output
+        build/
+        *.log
+        !keep.log
+        /top-only.txt
+        docs/*.tmp
+        cache/**/blob
+        data[0-9].bin
+        \\#literal
+        trailing.txt   
+        """)
+        // A trailing slash matches directories only, at any depth; what is below them is ignored too.
+        #expect(try ignored(r, "build", directory: true))
+        #expect(try ignored(r, "src/build", directory: true))
+        #expect(try ignored(r, "build/out.o"))
+        #expect(try !ignored(r, "build"))
+        // The last matching rule wins.
+        #expect(try ignored(r, "x/debug.log"))
+        #expect(try !ignored(r, "x/keep.log"))
+        // A leading slash, or one inside, anchors to the root.
+        #expect(try ignored(r, "top-only.txt"))
+        #expect(try !ignored(r, "sub/top-only.txt"))
+        #expect(try ignored(r, "docs/a.tmp"))
+        #expect(try !ignored(r, "docs/sub/a.tmp"))
+        #expect(try !ignored(r, "other/docs/a.tmp"))
+        // `**` crosses directories, including none.
+        #expect(try ignored(r, "cache/blob"))
+        #expect(try ignored(r, "cache/a/b/blob"))
+        #expect(try !ignored(r, "cache/a/blobs"))
+        // Classes, escapes, and trailing spaces.
+        #expect(try ignored(r, "data7.bin"))
+        #expect(try !ignored(r, "dataX.bin"))
+        #expect(try ignored(r, "#literal"))
+        #expect(try ignored(r, "trailing.txt"))
+    }
+
+    @Test func negationCannotReachIntoAnIgnoredDirectory() throws {
+        // As in git: once a directory is ignored, nothing below it comes back.
+        let r = IgnoreRules("private/\n!private/shared.txt\n")
+        #expect(try ignored(r, "private/shared.txt"))
+        let s = IgnoreRules("*.tmp\n!important.tmp\n")
+        #expect(try !ignored(s, "a/important.tmp"))
+        #expect(try ignored(s, "a/other.tmp"))
+    }
+
+    @Test func loadReadsTheSyncedAndTheLocalFile() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "ignore-test-")
+        defer { try? FileSystem.removeTree(root) }
+        try FileSystem.writeAtomically(Array("shared-secret.txt\n".utf8), to: root.appending(IgnoreRules.syncedFileName), mode: 0o644)
+        try FileSystem.writeAtomically(Array("mine/\n".utf8), to: root.appending(IgnoreRules.localFileName), mode: 0o644)
+        let r = IgnoreRules.load(folder: root)
+        #expect(try ignored(r, "shared-secret.txt"))
+        #expect(try ignored(r, "mine/x"))
+        #expect(try ignored(r, "a.swp"))
+        #expect(try !ignored(r, "other.txt"))
+    }
+}
