@@ -39,10 +39,7 @@ public func folderRelative(_ argument: String, folder: BytePath) throws(ShadowEr
 extension Workspace {
     /// The keys of a configured folder, without taking its lock (key export).
     public func folderKeys(_ path: BytePath?) throws(ShadowError) -> VaultKeys {
-        let start: BytePath
-        if let path { start = path } else { start = try ShadowFS.currentDirectory() }
-        let config = try registry.find(containing: start)
-        return try Workspace.unlock(config.shadow.appending("shadowsync.key"), passphraseFile: config.passphraseFile)
+        try keys(of: try config(path))
     }
 }
 

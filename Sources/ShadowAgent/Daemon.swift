@@ -19,6 +19,9 @@ struct DaemonTiming: Sendable {
     static let degradedPoll = 10.0
     /// Longest wait between retries after transient failures (doubling from 1 s).
     static let maxBackoff = 300.0
+    /// How long `run` waits for a one-shot command (a `sync`, a `status` without a daemon) to release
+    /// the folder before concluding that another daemon holds it. A no-op sync takes well under 1 s.
+    static let lockWait = 5.0
 
     init(_ config: FolderConfig) {
         quiet = Double(config.integer("sync.quiet-ms", 1000)) / 1000
@@ -58,6 +61,8 @@ public final class Daemon: @unchecked Sendable {
     private var timing: DaemonTiming
     private let status = Mutex(DaemonStatus())
     private let log: @Sendable (String) -> Void
+    /// Hooks still running, stopped with the daemon (as systemd would stop its control group).
+    private let hooks = Mutex<[pid_t: ChildProcess]>([:])
 
     // Worker hand-off: guarded by `condition`.
     private let condition = NSCondition()
@@ -151,6 +156,7 @@ public final class Daemon: @unchecked Sendable {
             condition.broadcast()
             while !workerDone { condition.wait() }
         }
+        hooks.withLock { for child in $0.values { child.signalGroup(SIGTERM) } }
         log("stopped")
     }
 
@@ -300,25 +306,25 @@ public final class Daemon: @unchecked Sendable {
         env["SHADOWSYNC_COUNT"] = String(items.count)
         env["SHADOWSYNC_ITEMS"] = items.prefix(100).joined(separator: "\n")
         env["SHADOWSYNC_HEAD"] = head ?? ""
-        let log = self.log
         for name in names.map({ String(decoding: $0, as: UTF8.self) }).sorted() where name == event || name.hasPrefix(event + ".") {
             let path = dir.appending(name).description
             guard access(path, X_OK) == 0 else { continue }
-            let environment = env
-            Thread.detachNewThread {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: path)
-                p.environment = environment
-                p.standardInput = FileHandle.nullDevice
-                p.standardOutput = FileHandle.standardError
-                do { try p.run() } catch { log("hook \(path) did not start: \(error)"); return }
-                let deadline = Date().addingTimeInterval(Daemon.hookTimeoutSeconds)
-                while p.isRunning && Date() < deadline { usleep(20_000) }
-                if p.isRunning {
-                    p.terminate()
+            let child: ChildProcess
+            do { child = try ChildProcess(executable: dir.appending(name), environment: env) } catch {
+                log("hook \(path) did not start: \(error.message)")
+                continue
+            }
+            hooks.withLock { $0[child.pid] = child }
+            Thread.detachNewThread { [self] in
+                let deadline = monotonicSeconds() + Daemon.hookTimeoutSeconds
+                while child.poll() == nil && monotonicSeconds() < deadline { pause(seconds: 0.1) }
+                if child.poll() == nil {
+                    child.signalGroup(SIGTERM)
                     log("hook \(path) ran longer than \(Int(Daemon.hookTimeoutSeconds)) s: stopped")
+                    pause(seconds: 2)
+                    child.signalGroup(SIGKILL)  // one that ignores SIGTERM must not pin this thread
                 }
-                p.waitUntilExit()
+                hooks.withLock { _ = $0.removeValue(forKey: child.pid) }
             }
         }
     }
@@ -327,7 +333,7 @@ public final class Daemon: @unchecked Sendable {
 extension Workspace {
     /// `shadowsync run`: the daemon for the folder containing `path`.
     public func run(_ path: BytePath?, log: @escaping @Sendable (String) -> Void) throws(ShadowError) {
-        let (config, engine) = try open(path)
+        let (config, engine) = try open(path, lockWait: DaemonTiming.lockWait)
         try Daemon(config: config, engine: engine, log: log).run()
     }
 

@@ -155,14 +155,23 @@ public struct Workspace: Sendable {
 
     /// The configured folder that contains `path` (default: the current directory), with its keys
     /// unlocked and its lock taken.
-    public func open(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, SyncEngine) {
-        let start: BytePath
-        if let path { start = path } else { start = try currentDirectory() }
-        let config = try registry.find(containing: start)
-        let location = FolderLocation(plain: config.folder, shadow: config.shadow, state: config.state)
-        let keys = try Self.unlock(location.keyFile, passphraseFile: config.passphraseFile)
-        let repository = try Transport.repository(config)
-        return (config, try SyncEngine(location: location, keys: keys, store: repository))
+    public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+        let config = try config(path)
+        return (config, try SyncEngine(location: config.location, keys: try keys(of: config), store: try Transport.repository(config),
+                                       lockWait: lockWait))
+    }
+
+    /// The history of the configured folder that contains `path`, without taking its lock: reading
+    /// history (log, restore, fsck) works while `shadowsync run` holds the folder. Git writes a
+    /// reference by renaming a lock file over it, so a concurrent commit shows as before or after.
+    public func openHistory(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, History) {
+        let config = try config(path)
+        return (config, History(keys: try keys(of: config), store: try Transport.repository(config)))
+    }
+
+    /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
+    func keys(of config: FolderConfig) throws(ShadowError) -> VaultKeys {
+        try Self.unlock(config.location.keyFile, passphraseFile: config.passphraseFile)
     }
 
     /// Opens a key file, asking for its passphrase only if it has one.
@@ -202,3 +211,6 @@ public struct Workspace: Sendable {
     }
 }
 
+extension FolderConfig {
+    var location: FolderLocation { FolderLocation(plain: folder, shadow: shadow, state: state) }
+}

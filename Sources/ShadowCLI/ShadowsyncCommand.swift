@@ -286,10 +286,10 @@ struct LogCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (config, engine) = try Workspace().open(folder.path)
-            guard let head = try engine.head else { print("no history yet"); return }
+            let (config, history) = try Workspace().openHistory(folder.path)
+            guard let head = try history.head else { print("no history yet"); return }
             let filter = try path.map { (p) throws(ShadowError) in try folderRelative(p, folder: config.folder) }
-            let entries = try engine.history.log(from: head, path: filter, limit: limit)
+            let entries = try history.log(from: head, path: filter, limit: limit)
             if json {
                 print(JSON.array(entries.map { e in
                     JSON.object([("commit", .string(e.commit.hex)), ("time", .string(isoTime(e.wallTimeMillis))),
@@ -317,11 +317,11 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (config, engine) = try Workspace().open(folder.path)
+            let (config, history) = try Workspace().openHistory(folder.path)
             let relative = try folderRelative(path, folder: config.folder)
             var destination: BytePath?
             if let to { destination = to.hasPrefix("/") ? BytePath(to) : (try currentDirectory()).appending(to) }
-            for written in try engine.history.restore(relative, at: at, plainRoot: config.folder, to: destination) {
+            for written in try history.restore(relative, at: at, plainRoot: config.folder, to: destination) {
                 print("restored \(written)")
             }
         }
@@ -378,9 +378,9 @@ struct FsckCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (_, engine) = try Workspace().open(folder.path)
-            guard let head = try engine.head else { print("no history yet"); return }
-            let r = try engine.history.fsck(head: head)
+            let (_, history) = try Workspace().openHistory(folder.path)
+            guard let head = try history.head else { print("no history yet"); return }
+            let r = try history.fsck(head: head)
             print("ok: \(r.commits) commits signed and verified; \(r.entries) entries, \(r.files) files, \(r.bytes) bytes decrypted and authenticated at \(head.short)")
         }
     }

@@ -36,6 +36,9 @@ public struct History {
         self.store = store
     }
 
+    /// The local branch's head (nil before the first commit).
+    public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
+
     /// Decrypted history from `head`, newest first; only commits touching `path` (or below it) if given.
     public func log(from head: ObjectID, path: PlainPath? = nil, limit: Int = Int.max) throws(ShadowError) -> [LogEntry] {
         let names = try NameCipher(keys: keys)

@@ -45,6 +45,4 @@ extension SyncEngine {
         guard let bytes = try? FileSystem.readFile(location.conflictLog, limit: 1 << 22) else { return [] }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
-
-    public var history: History { History(keys: keys, store: store) }
 }

@@ -90,8 +90,8 @@ public final class SyncEngine {
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
-    /// a killed run left half done.
-    public init(location: FolderLocation, keys: VaultKeys, store: VersionStore) throws(ShadowError) {
+    /// a killed run left half done. `lockWait`: how long to wait for another process's lock.
+    public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0) throws(ShadowError) {
         self.location = location
         self.keys = keys
         self.store = store
@@ -100,7 +100,7 @@ public final class SyncEngine {
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
         verifier = HistoryVerifier(keys: keys, store: store)
-        lock = try FileLock(location.lockFile)
+        lock = try FileLock(location.lockFile, waitSeconds: lockWait)
         if !FileSystem.exists(location.stateFile) {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
         }

@@ -9,13 +9,20 @@ public final class FileLock {
     private let descriptor: Descriptor
     public let path: BytePath
 
-    /// Takes the lock or throws `.locked` naming the PID that holds it.
-    public init(_ path: BytePath) throws(ShadowError) {
+    /// Seconds between tries of a waiting lock.
+    static let retryInterval = 0.1
+
+    /// Takes the lock or throws `.locked` naming the PID that holds it, after trying for up to
+    /// `waitSeconds` (for a one-shot command that will soon be done).
+    public init(_ path: BytePath, waitSeconds: Double = 0) throws(ShadowError) {
         self.path = path
         descriptor = try Descriptor.open(path, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
-        if flock(descriptor.fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = (try? FileSystem.readFile(path, limit: 64)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
-            throw ShadowError(.locked, "another shadowsync process (pid \(holder.trimmingNewlines)) is working on this folder",
+        let deadline = monotonicSeconds() + waitSeconds
+        while flock(descriptor.fd, LOCK_EX | LOCK_NB) != 0 {
+            if monotonicSeconds() < deadline { pause(seconds: Self.retryInterval); continue }
+            // The holder writes its PID just after taking the lock: the file can be empty for a moment.
+            let holder = ((try? FileSystem.readFile(path, limit: 64)).map { String(decoding: $0, as: UTF8.self) } ?? "").trimmingNewlines
+            throw ShadowError(.locked, "another shadowsync process\(holder.isEmpty ? "" : " (pid \(holder))") is working on this folder",
                               advice: "wait for it to finish, or stop it ('shadowsync run' holds the folder while it runs)")
         }
         // Record our PID for the message above; the lock, not this content, is what counts.

@@ -153,6 +153,12 @@ public final class SignalPipe {
             sigaction(s, &action, nil)
         }
         signal(SIGPIPE, SIG_IGN)
+        // A parent can hand us these signals blocked: posix_spawn keeps the spawning thread's mask, and
+        // libdispatch worker threads block every signal. Blocked, SIGTERM would stay pending forever.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&wanted, s) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
     }
 
     deinit {

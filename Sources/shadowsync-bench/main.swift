@@ -11,11 +11,7 @@ import Foundation
 
 setvbuf(stdout, nil, _IOLBF, 0)
 
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
+func now() -> Double { monotonicSeconds() }
 
 func option(_ name: String, default value: Int) -> Int {
     let args = CommandLine.arguments

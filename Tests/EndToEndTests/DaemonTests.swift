@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+
+/// A `shadowsync run` process of an agent, stopped with SIGTERM.
+final class RunningDaemon {
+    let agent: Agent
+    let process = Process()
+    let errors = Pipe()
+
+    /// Starts the daemon and, if `waitUntilReady`, waits until it answers on its control socket.
+    init(_ agent: Agent, environment extra: [String: String] = [:], waitUntilReady: Bool = true) throws {
+        self.agent = agent
+        process.executableURL = Binaries.productsDirectory.appendingPathComponent("shadowsync")
+        process.arguments = ["run", "--folder", agent.folder]
+        process.environment = ProcessInfo.processInfo.environment.merging(agent.environment.merging(extra) { _, n in n }) { _, n in n }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        guard waitUntilReady else { return }
+        do {
+            try eventually("daemon of \(agent.name) answers") {
+                guard process.isRunning else { return true }
+                return (try? agent.run(["status", "--json", "--folder", agent.folder]))?.stdout.contains("\"pid\"") == true
+            }
+        } catch {
+            process.terminate()
+        }
+        guard process.isRunning else {
+            let (status, log) = stop()
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "the daemon of \(agent.name) is not answering (exit \(status)): \(log)"])
+        }
+    }
+
+    /// SIGTERM, then the exit status and everything it logged.
+    func stop() -> (status: Int32, log: String) {
+        if process.isRunning { process.terminate() }
+        let log = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: log, as: UTF8.self))
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func status() throws -> [String: Any] {
+        let out = try agent.run(["status", "--json", "--folder", agent.folder]).stdout
+        return (try JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:]
+    }
+
+    deinit { if process.isRunning { kill9() } }
+}
+
+/// Waits until `condition` holds, up to `timeout` seconds.
+func eventually(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "timed out after \(timeout) s waiting for: \(what)"])
+}
+
+extension Agent {
+    func commitCount() throws -> Int {
+        let out = try run(["log", "--json", "--folder", folder]).stdout
+        return ((try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [Any])?.count ?? -1
+    }
+
+    /// Fast timings for tests: quiet 300 ms, max delay 3 s, fetch every second.
+    func setFastTimings() throws {
+        try ok(["config", "set", "sync.quiet-ms", "300", "--folder", folder])
+        try ok(["config", "set", "sync.max-delay-ms", "3000", "--folder", folder])
+        try ok(["config", "set", "sync.poll-seconds", "1", "--folder", folder])
+    }
+}
+
+/// Two real daemons (`shadowsync run`) on a local bare repository: real inotify, real signals.
+@Suite(.serialized) struct DaemonTests {
+    func pair(_ name: String) throws -> (Scratch, Agent, Agent) {
+        let s = try Scratch(name)
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        try a.setFastTimings()
+        try b.setFastTimings()
+        return (s, a, b)
+    }
+
+    @Test func savesRenamesAndDeletesReachTheOtherDaemonAndBurstsCoalesce() throws {
+        let (_, a, b) = try pair("daemon-basic")
+        let da = try RunningDaemon(a), db = try RunningDaemon(b)
+        try a.write("notes/today.txt", "written on a\n")
+        try eventually("b has a's save") { b.read("notes/today.txt") == "written on a\n" }
+        try b.move("notes/today.txt", "notes/renamed.txt")
+        try b.remove("start.txt")
+        try eventually("a sees b's rename and delete") { a.read("notes/renamed.txt") == "written on a\n" && a.read("start.txt") == nil && a.read("notes/today.txt") == nil }
+
+        // A burst: 300 files in a new directory tree, written over about a second, ends in a few commits.
+        let before = try a.commitCount()
+        for i in 0..<300 {
+            try a.write("burst/d\(i % 7)/f\(i).txt", "file \(i)\n")
+            if i % 50 == 0 { usleep(150_000) }
+        }
+        try eventually("b has the whole burst", timeout: 30) { (try? b.names("burst/d6").count) == 42 && b.read("burst/d0/f294.txt") == "file 294\n" }
+        let commits = try a.commitCount() - before
+        #expect(commits >= 1 && commits <= 4, "the burst made \(commits) commits")
+        // Editor swap files stay local.
+        try a.write("notes/.renamed.txt.swp", "vim swap")
+        try a.write("notes/marker.txt", "after the swap file\n")
+        try eventually("b has the marker") { b.read("notes/marker.txt") != nil }
+        #expect(b.read("notes/.renamed.txt.swp") == nil)
+        try a.remove("notes/.renamed.txt.swp")
+
+        try eventually("a is idle again") { (try? da.status())?["state"] as? String == "idle" }
+        let sa = try da.status()
+        // The root, notes, burst and its seven subdirectories.
+        #expect(sa["watches"] as? Int == 10, "\(sa)")
+        #expect(sa["degraded"] as? Bool == false && sa["last_error"] == nil, "\(sa)")
+        let (statusA, logA) = da.stop()
+        let (statusB, _) = db.stop()
+        #expect(statusA == 0 && statusB == 0)
+        #expect(logA.contains("watching") && logA.contains("stopped"), "\(logA)")
+        #expect(a.snapshot() == b.snapshot())
+    }
+
+    @Test func sigtermLeavesNothingBehindAndOneInstancePerFolder() throws {
+        let (_, a, _) = try pair("daemon-signals")
+        let da = try RunningDaemon(a)
+        let second = try a.run(["run", "--folder", a.folder])
+        #expect(second.status == 3 && second.stderr.contains("pid \(da.process.processIdentifier)"), "\(second.stderr)")
+        #expect(try a.run(["sync", "--folder", a.folder]).status == 3)
+        let stateDir = try FileManager.default.contentsOfDirectory(atPath: a.home + "/data/shadowsync").first.map { a.home + "/data/shadowsync/" + $0 + "/state" }!
+        #expect(FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
+        for i in 0..<20 { try a.write("f\(i).txt", String(repeating: "x", count: 100_000)) }
+        usleep(400_000)  // likely mid-pass
+        let (status, log) = da.stop()
+        #expect(status == 0, "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
+        #expect(try a.names().allSatisfy { !$0.hasPrefix(".shadowsync-tmp") })
+        // The lock is free: a one-shot sync runs, and finds the folder consistent.
+        try a.sync()
+        #expect(try a.ok(["fsck", "--folder", a.folder]).contains("ok:"))
+    }
+
+    @Test func pauseStopsSyncingAndResumeCatchesUp() throws {
+        let (_, a, b) = try pair("daemon-pause")
+        let da = try RunningDaemon(a), db = try RunningDaemon(b)
+        #expect(try a.ok(["pause", "--folder", a.folder]).contains("paused"))
+        #expect(try da.status()["state"] as? String == "paused")
+        let before = try a.commitCount()
+        try a.write("while-paused.txt", "held back\n")
+        usleep(2_500_000)
+        #expect(try a.commitCount() == before)
+        #expect(b.read("while-paused.txt") == nil)
+        #expect(try a.ok(["resume", "--folder", a.folder]).contains("resumed"))
+        try eventually("b gets what was written while paused") { b.read("while-paused.txt") == "held back\n" }
+        _ = da.stop(); _ = db.stop()
+    }
+
+    @Test func killedMidPushTheRestartedDaemonConverges() throws {
+        let (_, a, b) = try pair("daemon-kill")
+        let db = try RunningDaemon(b)
+        // The daemon dies right after its push landed, before it recorded that (kill -9 at that point).
+        try a.write("before-crash.txt", "1\n")
+        let crashing = try RunningDaemon(a, environment: ["SHADOWSYNC_CRASH_AT": "pushed"], waitUntilReady: false)
+        try eventually("the daemon crashed at the push") { !crashing.process.isRunning }
+        #expect(crashing.process.terminationStatus != 0)
+        try a.write("after-crash.txt", "2\n")
+        let da = try RunningDaemon(a)
+        try eventually("b converges") { b.read("before-crash.txt") == "1\n" && b.read("after-crash.txt") == "2\n" }
+        try eventually("a and b agree") { a.snapshot() == b.snapshot() }
+        _ = da.stop(); _ = db.stop()
+    }
+
+    /// inotify's queue is sized when the watcher starts (fs.inotify.max_queued_events): with 16 slots, a
+    /// few hundred creates overflow it. The daemon notices, rescans, and loses nothing.
+    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func queueOverflowTriggersARescanAndLosesNothing() throws {
+        let (_, a, b) = try pair("daemon-overflow")
+        let limit = "/proc/sys/fs/inotify/max_queued_events"
+        let saved = try String(contentsOfFile: limit, encoding: .utf8)
+        try "16\n".write(toFile: limit, atomically: false, encoding: .utf8)
+        let da: RunningDaemon
+        do { da = try RunningDaemon(a) } catch {
+            try saved.write(toFile: limit, atomically: false, encoding: .utf8)
+            throw error
+        }
+        try saved.write(toFile: limit, atomically: false, encoding: .utf8)
+        let db = try RunningDaemon(b)
+        for i in 0..<400 { try a.write("flood/f\(i).txt", "\(i)\n") }
+        try eventually("b has every flooded file", timeout: 30) { (try? b.names("flood").count) == 400 }
+        #expect((try da.status()["overflows"] as? Int ?? 0) >= 1)
+        _ = da.stop(); _ = db.stop()
+        #expect(a.snapshot() == b.snapshot())
+    }
+
+    @Test func hooksRunWithEventDetailsAndNeverBlock() throws {
+        let (s, a, b) = try pair("daemon-hooks")
+        let hooks = s.root.appendingPathComponent("hooks").path
+        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        let out = s.root.appendingPathComponent("hook-out").path
+        for event in ["on-commit", "on-push", "on-pull"] {
+            try "#!/bin/sh\nprintf '%s %s %s\\n' \"$SHADOWSYNC_EVENT\" \"$SHADOWSYNC_COUNT\" \"$SHADOWSYNC_ITEMS\" >> \(out)-$SHADOWSYNC_EVENT\n"
+                .write(toFile: hooks + "/" + event, atomically: true, encoding: .utf8)
+            chmod(hooks + "/" + event, 0o755)
+        }
+        // A hook that hangs must not hold the sync.
+        try "#!/bin/sh\nsleep 600\n".write(toFile: hooks + "/on-commit.slow", atomically: true, encoding: .utf8)
+        chmod(hooks + "/on-commit.slow", 0o755)
+        try a.ok(["config", "set", "hooks.dir", hooks, "--folder", a.folder])
+        try b.ok(["config", "set", "hooks.dir", hooks, "--folder", b.folder])
+        let da = try RunningDaemon(a), db = try RunningDaemon(b)
+        try a.write("hooked.txt", "x\n")
+        try eventually("b applied it") { b.read("hooked.txt") == "x\n" }
+        try eventually("hooks ran") { FileManager.default.fileExists(atPath: out + "-on-pull") && FileManager.default.fileExists(atPath: out + "-on-push") }
+        #expect(try String(contentsOfFile: out + "-on-commit", encoding: .utf8).contains("on-commit 1 + hooked.txt"))
+        #expect(try String(contentsOfFile: out + "-on-pull", encoding: .utf8).contains("on-pull 1"))
+        try a.write("second.txt", "y\n")
+        try eventually("a second commit despite the hanging hook") { b.read("second.txt") == "y\n" }
+        _ = da.stop(); _ = db.stop()
+    }
+}
