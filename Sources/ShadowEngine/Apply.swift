@@ -7,8 +7,26 @@ extension SyncEngine {
     /// are in the shadow work tree). Per path, a compare-and-swap: a file is overwritten or deleted only
     /// if it still holds what was last synced; otherwise both versions are kept (DESIGN.md rule 6).
     /// Idempotent, so a run killed half way is finished by the next.
+    ///
+    /// Ignored paths follow the tree without being written while they are absent here; an absent path
+    /// that no rule covers any more is written like a new arrival.
     func applyToPlaintext(_ kinds: [PlainPath: EntryKind], target: ObjectID, report: inout SyncReport) throws(ShadowError) {
-        let changed = Set(index.entries.keys).union(kinds.keys).filter { index.entries[$0]?.kind != kinds[$0] }
+        let ignore = IgnoreRules.load(folder: location.plain)
+        func ignored(_ p: PlainPath) -> Bool { ignore.ignores(p, isDirectory: (kinds[p] ?? index.entries[p]?.kind) == .directory) }
+        var changed: [PlainPath] = []
+        for p in Set(index.entries.keys).union(kinds.keys) {
+            guard let cur = index.entries[p] else { changed.append(p); continue }
+            if cur.absent {
+                if ignored(p) {
+                    index.entries[p] = try wanted(p, kinds[p]).map { IndexEntry(kind: $0.kind, fileID: $0.fileID, stat: nil, absent: true) }
+                    continue
+                }
+                index.entries[p] = nil  // left out while ignored: it arrives like a new path
+                if kinds[p] != nil { changed.append(p) }
+            } else if cur.kind != kinds[p] {
+                changed.append(p)
+            }
+        }
         let side = try side(of: target)
         // Files and symlinks that go away first, then everything that arrives parents before children,
         // then directories that go away children first.

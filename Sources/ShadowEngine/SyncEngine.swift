@@ -53,8 +53,10 @@ struct LocalPlan {
     /// Directories and symlinks that are new or changed.
     var records: [PlainPath: EntryKind] = [:]
     var deleted: [PlainPath] = []
-    /// Index entries under unreadable directories: kept as they are, never taken for deleted.
+    /// Index entries under unreadable directories or ignored: kept, never taken for deleted.
     var keptUnreadable: [PlainPath: IndexEntry] = [:]
+    /// Entries left out while ignored that no rule covers any more: written from the tree again.
+    var unignored: [PlainPath] = []
     var statsRefreshed = false
     var isEmpty: Bool { encrypt.isEmpty && records.isEmpty && deleted.isEmpty }
 }
@@ -227,7 +229,15 @@ public final class SyncEngine {
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
         for (p, e) in index.entries where scan.entries[p] == nil {
-            if underUnreadable(p) || ignore.ignores(p, isDirectory: e.kind == .directory) { plan.keptUnreadable[p] = e; continue }
+            if underUnreadable(p) { plan.keptUnreadable[p] = e; continue }
+            if ignore.ignores(p, isDirectory: e.kind == .directory) {
+                // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
+                // deleting it everywhere.
+                plan.keptUnreadable[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
+                if !e.absent { plan.statsRefreshed = true }
+                continue
+            }
+            if e.absent { plan.keptUnreadable[p] = e; plan.unignored.append(p); continue }
             plan.deleted.append(p)
             if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
         }
@@ -285,12 +295,20 @@ public final class SyncEngine {
     func commitLocal(options: SyncOptions, report: inout SyncReport, force: Bool) throws(ShadowError) {
         options.onPhase?(.scanning)
         let (plan, scan) = try scanLocal(options: options)
+        try commit(plan, scan: scan, options: options, report: &report, force: force)
+        if !plan.unignored.isEmpty, let head = try head {
+            options.onPhase?(.applying)
+            try applyToPlaintext(index.kinds, target: head, report: &report)
+        }
+    }
+
+    private func commit(_ plan: LocalPlan, scan: ScanReport, options: SyncOptions, report: inout SyncReport, force: Bool) throws(ShadowError) {
         if !plan.isEmpty { options.onPhase?(.committing) }
         report.skipped += scan.skipped.map { "\($0.path): \($0.reason)" }
         if readOnly {
             report.notPushed = plan.encrypt.map { "M \($0.path)" } + plan.records.keys.sorted().map { "M \($0)" } + plan.deleted.sorted().map { "- \($0)" }
             if plan.statsRefreshed {
-                for (p, e) in plan.unchanged { index.entries[p] = e }
+                for (p, e) in plan.unchanged.merging(plan.keptUnreadable, uniquingKeysWith: { a, _ in a }) { index.entries[p] = e }
                 try index.save(location.indexFile)
             }
             return

@@ -37,6 +37,9 @@ struct IndexEntry: Equatable, Sendable {
     var kind: EntryKind
     var fileID: FileID
     var stat: StatKey?
+    /// In the tree but deliberately not in this folder: removed, or never received, while an ignore
+    /// rule covered it. Not a deletion; once no rule covers it, it is written from the tree again.
+    var absent = false
 }
 
 /// The persistent stat index (git's index idea): the tree of `head`, path by path, with the plaintext's
@@ -70,7 +73,10 @@ struct SyncIndex: Sendable {
             case .symlink(let target):
                 w.u8(3); w.blob(target, width: 2)
             }
-            if let s = e.stat {
+            // The plaintext's state: 0 stat unknown, 1 stat follows, 2 absent (ignored here).
+            if e.absent {
+                w.u8(2)
+            } else if let s = e.stat {
                 w.u8(1); w.u64(s.size); w.u64(UInt64(bitPattern: s.mtimeNs)); w.u64(UInt64(bitPattern: s.ctimeNs)); w.u64(s.inode); w.u64(s.device)
             } else {
                 w.u8(0)
@@ -104,11 +110,15 @@ struct SyncIndex: Sendable {
             default: throw ShadowError(.malformedObject, "index entry of unknown type")
             }
             var stat: StatKey?
-            if try r.u8() == 1 {
+            let plainState = try r.u8()
+            switch plainState {
+            case 0, 2: break
+            case 1:
                 stat = StatKey(size: try r.u64(), mtimeNs: Int64(bitPattern: try r.u64()), ctimeNs: Int64(bitPattern: try r.u64()),
                                inode: try r.u64(), device: try r.u64())
+            default: throw ShadowError(.malformedObject, "index entry with an unknown plaintext state")
             }
-            index.entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat)
+            index.entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2)
         }
         guard r.atEnd else { throw ShadowError(.malformedObject, "trailing bytes in the index") }
         return index

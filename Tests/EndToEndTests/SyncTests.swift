@@ -267,4 +267,53 @@ import Testing
             #expect(f[3] != "15" && f[3] != "1100")
         }
     }
+
+    /// Ignoring a path stops this machine sending its changes; it never deletes the path anywhere.
+    @Test func ignoringAPathNeverDeletesItElsewhere() throws {
+        let s = try Scratch("ignore")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("build/out.o", "v1\n")
+        try a.write("cache.tmp", "cached\n")
+        try a.write("notes.txt", "n1\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        #expect(b.read("build/out.o") == "v1\n")
+
+        // Editor temporaries never leave the machine.
+        try a.write(".notes.txt.swp", "swap")
+        try a.write("notes.txt~", "backup")
+        // A machine-local rule: a ignores build/ and then removes it; b keeps it.
+        try a.write(".shadowsyncignore.local", "build/\n")
+        try FileManager.default.removeItem(atPath: a.folder + "/build")
+        try a.write("notes.txt", "n2\n")
+        try a.sync()
+        try b.sync()
+        #expect(b.read("notes.txt") == "n2\n")
+        #expect(b.read("build/out.o") == "v1\n")
+        #expect(b.read(".shadowsyncignore.local") == nil && b.read(".notes.txt.swp") == nil && b.read("notes.txt~") == nil)
+        #expect(try a.ok(["status", "--folder", a.folder, "--json"]).contains("\"pending\":[]"))
+
+        // A synced rule: both machines ignore *.tmp; a deleting its copy deletes nothing on b.
+        try a.write(".shadowsyncignore", "*.tmp\n")
+        try a.sync()
+        try b.sync()
+        #expect(b.read(".shadowsyncignore") == "*.tmp\n")
+        try a.remove("cache.tmp")
+        try a.sync()
+        try b.sync()
+        #expect(b.read("cache.tmp") == "cached\n")
+        #expect(b.read("build/out.o") == "v1\n")
+        // What b changes under a's ignored and removed build/ is not written on a...
+        try b.write("build/out.o", "v2 from b\n")
+        try b.sync()
+        try a.sync()
+        #expect(a.read("build/out.o") == nil)
+        // ...until the rule goes: then a gets the path back, in its newest version, and deletes nothing.
+        try a.remove(".shadowsyncignore.local")
+        try a.sync()
+        try b.sync()
+        #expect(a.read("build/out.o") == "v2 from b\n")
+        #expect(b.read("build/out.o") == "v2 from b\n")
+        #expect(a.read(".notes.txt.swp") == "swap" && b.read(".notes.txt.swp") == nil)
+    }
 }
