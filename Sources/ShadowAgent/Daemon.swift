@@ -136,9 +136,10 @@ public final class Daemon: @unchecked Sendable {
                 firstEvent = nil; lastEvent = nil
                 request("changes")
             }
+            // While backing off, polling would only hammer an unreachable remote: the retry fetches.
             if t >= nextPoll || (degraded && t >= (nextPoll - timing.poll + DaemonTiming.degradedPoll)) {
                 nextPoll = t + timing.poll
-                request("poll")
+                if retryAt == nil { request("poll") }
             }
             if t >= nextRescan {
                 nextRescan = t + timing.rescan
@@ -236,7 +237,10 @@ public final class Daemon: @unchecked Sendable {
                 hook("on-conflict", lines, head: head)
             }
         } catch {
-            let failures = self.status.withLock { $0.failures + 1 }
+            // A pass for local changes made during a backoff still commits them locally; its failing
+            // fetch neither extends the backoff nor repeats the error hook.
+            let backingOff = reason != "retry" && status.withLock { $0.retryAt != nil }
+            let failures = self.status.withLock { $0.failures + (backingOff ? 0 : 1) }
             // Transient: back off (1 s doubling to 5 min). Permanent (a hostile server, a tripped guard):
             // keep the error in status and try again at the next event or poll, never in a tight loop.
             let wait = error.isRetryable ? min(DaemonTiming.maxBackoff, pow(2.0, Double(min(failures - 1, 16)))) : nil
@@ -245,8 +249,9 @@ public final class Daemon: @unchecked Sendable {
                 $0.failures = failures
                 $0.lastError = error.message + (error.advice.isEmpty ? "" : " — " + error.advice)
                 $0.lastErrorAt = Date()
-                $0.retryAt = wait.map { Date().addingTimeInterval($0 * Double.random(in: 1.0...1.25)) }
+                if !backingOff { $0.retryAt = wait.map { Date().addingTimeInterval($0 * Double.random(in: 1.0...1.25)) } }
             }
+            if backingOff { return }
             log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook("on-error", [error.message], head: nil)
         }

@@ -370,4 +370,78 @@ extension Agent {
         try a.write("c.txt", "three\n")
         #expect(try a.ok(["sync", "--folder", a.folder]).contains("pushed"))
     }
+
+    /// Two daemons through the SSH server, the connection running through a relay this test can cut: a
+    /// save crosses over, an outage is waited out with backoff (the daemon stays up), and what was saved
+    /// during the outage arrives once the network is back.
+    @Test func daemonsOverSSHRideOutANetworkOutage() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-daemons")
+        let repo = try s.serverRepository()
+        let relayPort = Int.random(in: 30000..<60000)
+        var relay = try Relay(port: relayPort, target: server.port)
+        defer { relay.stop() }
+        let url = "ssh://\(server.user)@127.0.0.1:\(relayPort)\(repo)"
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.ok(["init", a.folder, "--remote", url, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--accept-host-key", server.fingerprint])
+        try b.ok(["join", url, b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
+                  "--accept-host-key", server.fingerprint])
+        try a.setFastTimings()
+        try b.setFastTimings()
+        let da = try RunningDaemon(a), db = try RunningDaemon(b)
+        try a.write("notes/online.txt", "sent over ssh\n")
+        try eventually("b has a's save") { b.read("notes/online.txt") == "sent over ssh\n" }
+
+        relay.stop()
+        try a.write("notes/offline.txt", "saved during the outage\n")
+        var seen: [String: Any] = [:]
+        do {
+            try eventually("a reports the outage and waits to retry") {
+                seen = try da.status()
+                return seen["state"] as? String == "waiting to retry" && (seen["last_error"] as? String ?? "").contains("127.0.0.1")
+            }
+        } catch {
+            Issue.record("last status of a: \(seen)")
+            throw error
+        }
+        #expect(da.process.isRunning && db.process.isRunning)
+        #expect(b.read("notes/offline.txt") == nil)
+
+        relay = try Relay(port: relayPort, target: server.port)
+        try eventually("b gets what was saved during the outage", timeout: 40) { b.read("notes/offline.txt") == "saved during the outage\n" }
+        try eventually("a is idle with no error") { (try? da.status()).map { $0["state"] as? String == "idle" && $0["last_error"] == nil } == true }
+        let (statusA, logA) = da.stop()
+        let (statusB, _) = db.stop()
+        #expect(statusA == 0 && statusB == 0)
+        #expect(logA.contains("retrying in"), "\(logA)")
+        #expect(a.snapshot() == b.snapshot())
+    }
+}
+
+/// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
+struct Relay {
+    let process = Process()
+
+    init(port: Int, target: Int) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // It prints "ready" once it listens.
+        let line = out.fileHandleForReading.availableData
+        guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else {
+            throw SSHServer.ShellError(description: "the TCP relay did not start on port \(port)")
+        }
+    }
+
+    /// SIGKILL: the test runner's threads block SIGTERM, and a child keeps that mask.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 }
