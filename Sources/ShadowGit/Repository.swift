@@ -18,6 +18,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public static let remoteTrackingBranch = "refs/remotes/origin/main"
 
     private let sshSettings = Mutex<SSHSettings?>(nil)
+    /// The `origin` remote, looked up once and reused by every fetch and push (git thread only).
+    /// Looking it up per call leaked about 20 KiB each time in Debian's libgit2 1.5 with PCRE2 ≥ 10.41
+    /// (the insteadOf scan's non-matching regexes never free their match data: libgit2 PR #6382),
+    /// which is 30 MiB a day for a daemon polling every minute.
+    private var origin: OpaquePointer?
 
     private init(handle: OpaquePointer, path: BytePath) {
         self.handle = handle
@@ -25,8 +30,20 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     deinit {
-        let h = UncheckedSendable(handle)
-        try? GitThread.shared.run { () throws(ShadowError) in git_repository_free(h.value) }
+        let h = UncheckedSendable(handle), o = UncheckedSendable(origin)
+        try? GitThread.shared.run { () throws(ShadowError) in
+            git_remote_free(o.value)
+            git_repository_free(h.value)
+        }
+    }
+
+    /// The cached `origin` remote; call on the git thread only.
+    private func originRemote() throws(ShadowError) -> OpaquePointer? {
+        if let origin { return origin }
+        var remote: OpaquePointer?
+        try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+        origin = remote
+        return remote
     }
 
     /// Creates a repository with a work tree at `path` (which may exist) and `main` as its branch.
@@ -371,6 +388,8 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh (issue 4).
     public func setRemote(url: String) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
+            git_remote_free(origin)
+            origin = nil
             var remote: OpaquePointer?
             if git_remote_lookup(&remote, handle, GitRepository.remoteName) == 0 {
                 git_remote_free(remote)
@@ -394,9 +413,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// The `origin` URL, parsed.
     public func remoteAddress() throws(ShadowError) -> RemoteAddress {
         let url = try GitThread.shared.run { () throws(ShadowError) -> String in
-            var remote: OpaquePointer?
-            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
-            defer { git_remote_free(remote) }
+            let remote = try originRemote()
             return git_remote_url(remote).map { String(cString: $0) } ?? ""
         }
         return try RemoteAddress.parse(url)
@@ -415,9 +432,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func fetch() throws(ShadowError) -> ObjectID? {
         let session = try session()
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
-            var remote: OpaquePointer?
-            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
-            defer { git_remote_free(remote) }
+            let remote = try originRemote()
             var opts = git_fetch_options()
             git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
@@ -434,9 +449,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func push() throws(ShadowError) {
         let session = try session()
         try GitThread.shared.run { () throws(ShadowError) in
-            var remote: OpaquePointer?
-            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
-            defer { git_remote_free(remote) }
+            let remote = try originRemote()
             var opts = git_push_options()
             git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
@@ -485,9 +498,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func probeRemote() throws(ShadowError) -> ObjectID? {
         let session = try session()
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
-            var remote: OpaquePointer?
-            try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
-            defer { git_remote_free(remote) }
+            let remote = try originRemote()
             var callbacks = git_remote_callbacks()
             git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             session.install(&callbacks)
