@@ -50,3 +50,6 @@ public var isInteractiveTerminal: Bool { Terminal.isInteractive }
 public func readStandardInput(limit: Int = 1 << 20) throws(ShadowError) -> String {
     String(decoding: try FileSystem.readStandardInput(limit: limit), as: UTF8.self)
 }
+
+/// True when standard error is a terminal (a progress line can be redrawn there).
+public var standardErrorIsTerminal: Bool { isatty(2) == 1 }

@@ -49,6 +49,10 @@ struct DaemonStatus: Sendable {
     var conflicts: [String] = []
     var retryAt: Date?
     var failures = 0
+    /// Every inotify event read since start (the benchmark's "events absorbed").
+    var events = 0
+    /// While a commit encrypts files.
+    var progress: SyncProgress?
 }
 
 /// `shadowsync run`: watches the folder, turns bursts of changes into one signed commit and push,
@@ -124,7 +128,7 @@ public final class Daemon: @unchecked Sendable {
                     let t = now()
                     if firstEvent == nil { firstEvent = t }
                     lastEvent = t
-                    status.withLock { $0.pendingEvents += max(batch.events, 1) }
+                    status.withLock { $0.pendingEvents += max(batch.events, 1); $0.events += batch.events }
                 }
                 noteWatches(watcher)
             }
@@ -214,6 +218,8 @@ public final class Daemon: @unchecked Sendable {
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions()
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
+        options.onProgress = { [self] p in status.withLock { $0.progress = p } }
+        defer { status.withLock { $0.progress = nil } }
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             let head = report.head?.short
@@ -283,8 +289,14 @@ public final class Daemon: @unchecked Sendable {
             "pid": Int(getpid()), "folder": config.folder.description, "remote": config.remote,
             "state": s.paused ? "paused" : s.state, "paused": s.paused, "degraded": s.degraded, "watches": s.watches,
             "overflows": s.overflows, "pending_events": s.pendingEvents, "passes": s.passes, "commits": s.commits,
-            "conflicts": s.conflicts,
+            "conflicts": s.conflicts, "events": s.events,
         ]
+        if let p = s.progress {
+            var figures: [String: Any] = ["files": p.files, "total_files": p.totalFiles, "bytes": p.bytes, "total_bytes": p.totalBytes,
+                                          "bytes_per_second": Int(p.bytesPerSecond)]
+            figures["seconds_left"] = p.secondsLeft.map { Int($0.rounded(.up)) }
+            o["progress"] = figures
+        }
         o["head"] = s.head
         o["last_push"] = s.lastPush.map { iso.string(from: $0) }
         o["last_fetch"] = s.lastFetch.map { iso.string(from: $0) }

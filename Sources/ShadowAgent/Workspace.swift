@@ -28,13 +28,13 @@ public struct Workspace: Sendable {
 
     /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
     public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource,
-                           ssh: SSHOptions = SSHOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                           ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let folderExisted = FileSystem.exists(plain)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
         do {
-            return (config, try engine.initialize())
+            return (config, try engine.initialize(options: options))
         } catch where Self.nothingPushed.contains(error.code) {
             // Nothing reached the remote, so the new key protects nothing yet: undo, so init can be re-run.
             // Any later failure keeps everything: the key may already be the only one for pushed data.
@@ -46,13 +46,13 @@ public struct Workspace: Sendable {
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
     public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
-                     ssh: SSHOptions = SSHOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                     ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         _ = try keys.requireRead()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let folderExisted = FileSystem.exists(plain)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
         do {
-            return (config, try engine.join())
+            return (config, try engine.join(options: options))
         } catch {
             forget(config, removeFolder: !folderExisted)
             throw error

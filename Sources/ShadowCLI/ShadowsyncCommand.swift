@@ -140,7 +140,7 @@ struct InitCommand: ParsableCommand {
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
             let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) },
-                                                            passphrase: source, ssh: ssh.options)
+                                                            passphrase: source, ssh: ssh.options, options: ProgressLine.options())
             printReport(report)
             print("initialised \(config.folder) -> \(config.remote)")
             print("config: \(workspace.registry.configFile(config))")
@@ -170,7 +170,8 @@ struct JoinCommand: ParsableCommand {
         try reporting { () throws(ShadowError) in
             let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
-                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options)
+                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options,
+                                                      options: ProgressLine.options())
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
         }
@@ -187,7 +188,7 @@ struct SyncCommand: ParsableCommand {
     func run() throws {
         try reporting { () throws(ShadowError) in
             let (_, engine) = try Workspace().open(folder.path)
-            printReport(try engine.sync(options: SyncOptions(allowMassDelete: allowMassDelete)))
+            printReport(try engine.sync(options: ProgressLine.options(SyncOptions(allowMassDelete: allowMassDelete))))
         }
     }
 }
@@ -244,6 +245,11 @@ func printDaemonStatus(_ reply: String, json: Bool) {
     print("state:    \(v("state"))\((o["degraded"] as? Bool) == true ? "   DEGRADED: \(v("degraded_advice"))" : "")")
     print("head:     \(o["head"].map { "\($0)" } ?? "none")   last push: \(v("last_push"))   last fetch: \(v("last_fetch"))")
     print("watching: \(v("watches")) directories; \(v("pending_events")) event(s) pending; \(v("overflows")) overflow(s)")
+    if let p = o["progress"] as? [String: Any] {
+        func n(_ k: String) -> UInt64 { (p[k] as? NSNumber)?.uint64Value ?? 0 }
+        print("progress: \(n("files"))/\(n("total_files")) files, \(ProgressLine.size(n("bytes"))) of \(ProgressLine.size(n("total_bytes"))), "
+              + "\(ProgressLine.size(n("bytes_per_second")))/s\(p["seconds_left"].map { ", about \($0) s left" } ?? "")")
+    }
     if let conflicts = o["conflicts"] as? [String], !conflicts.isEmpty {
         print("conflict copies: \(conflicts.count)")
         for c in conflicts { print("  \(c)") }

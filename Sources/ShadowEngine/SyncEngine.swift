@@ -13,11 +13,32 @@ public struct SyncOptions: Sendable {
     public var transientRetryDelays: [Double] = [0.5, 1.5]
     /// Told which step a pass is in, for a daemon's status; called on the syncing thread.
     public var onPhase: (@Sendable (SyncPhase) -> Void)?
+    /// Told after each file encrypted while committing (the first import of a large folder takes a while).
+    public var onProgress: (@Sendable (SyncProgress) -> Void)?
 
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
+    }
+}
+
+/// How far the files of one commit are encrypted: the figures of a progress display.
+public struct SyncProgress: Sendable {
+    public var files = 0, totalFiles = 0
+    public var bytes: UInt64 = 0, totalBytes: UInt64 = 0
+    /// Monotonic seconds when the commit started, for the rate and the ETA.
+    public var startedAt = 0.0
+
+    public var bytesPerSecond: Double { let t = monotonicSeconds() - startedAt; return t > 0 ? Double(bytes) / t : 0 }
+    /// Seconds left at the pace so far, nil until there is one. The share done averages files and bytes:
+    /// many small files cost per file, large ones per byte.
+    public var secondsLeft: Double? {
+        let byFiles = totalFiles > 0 ? Double(files) / Double(totalFiles) : 1
+        let byBytes = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : byFiles
+        let done = (byFiles + byBytes) / 2
+        guard done > 0 else { return nil }
+        return (monotonicSeconds() - startedAt) * (1 - done) / done
     }
 }
 
@@ -114,28 +135,28 @@ public final class SyncEngine {
     // MARK: Passes
 
     /// Creates the first commit of a new vault and pushes it to an empty remote.
-    public func initialize() throws(ShadowError) -> SyncReport {
-        if let remote = try retrying(SyncOptions(), { () throws(ShadowError) in try store.fetch() }) {
+    public func initialize(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        if let remote = try retrying(options, { () throws(ShadowError) in try store.fetch() }) {
             throw ShadowError(.alreadyExists, "the remote already holds history (head \(remote.short)); refusing to start a second vault in it",
                               advice: "use 'shadowsync join' with the vault's key, or pick an empty repository")
         }
         var report = SyncReport()
-        try commitLocal(options: SyncOptions(), report: &report, force: true)
-        try pushLoop(options: SyncOptions(), report: &report)
+        try commitLocal(options: options, report: &report, force: true)
+        try pushLoop(options: options, report: &report)
         report.head = try head
         return report
     }
 
     /// First sync of a joining machine: verify and adopt the remote, then treat what the folder already
     /// holds as local changes (never overwriting it), commit and push them.
-    public func join() throws(ShadowError) -> SyncReport {
+    public func join(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
         var report = SyncReport()
-        guard let remote = try retrying(SyncOptions(), { () throws(ShadowError) in try store.fetch() }) else {
+        guard let remote = try retrying(options, { () throws(ShadowError) in try store.fetch() }) else {
             throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
                               advice: "create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, report: &report)
-        return try sync(report: report)
+        return try sync(options: options, report: report)
     }
 
     /// One full pass.
@@ -324,7 +345,14 @@ public final class SyncEngine {
         try JournalPhase.commit(parent: parent).save(location.journalFile)
         var next = plan.unchanged.merging(plan.keptUnreadable) { a, _ in a }
         var changes: [String] = []
+        var progress = SyncProgress(totalFiles: plan.encrypt.count, totalBytes: plan.encrypt.reduce(0) { $0 + $1.stat.size },
+                                    startedAt: monotonicSeconds())
         for item in plan.encrypt {
+            defer {
+                progress.files += 1
+                progress.bytes += item.stat.size
+                options.onProgress?(progress)
+            }
             let cur = index.entries[item.path]
             let record: NameRecord
             do throws(ShadowError) {

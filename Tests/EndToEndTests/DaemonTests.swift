@@ -223,4 +223,21 @@ extension Agent {
         try eventually("a second commit despite the hanging hook") { b.read("second.txt") == "y\n" }
         _ = da.stop(); _ = db.stop()
     }
+
+    /// A first import shows its progress on a terminal (script(1) provides one), and only there.
+    @Test func firstImportShowsProgressOnATerminal() throws {
+        let s = try Scratch("progress")
+        let a = s.agent("a"), b = s.agent("b")
+        for i in 0..<400 { try a.write("d\(i % 10)/f\(i).txt", String(repeating: "x", count: i)) }
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        let command = [binary, "init", a.folder, "--remote", s.remote, "--no-passphrase"].map { "'\($0)'" }.joined(separator: " ")
+        let r = SSHServer.shell(["script", "-qec", command, "/dev/null"], environment: a.environment)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("encrypting 400/400 files, 77.9 KiB of 77.9 KiB"), "\(r.output)")
+        // Without a terminal: no progress line, though b's join encrypts as many files.
+        for i in 0..<400 { try b.write("e\(i).txt", "y") }
+        let joined = try b.run(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
+        #expect(joined.status == 0 && joined.stdout.contains("committed") && !(joined.stdout + joined.stderr).contains("encrypting"),
+                "\(joined.stdout)\(joined.stderr)")
+    }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import Synchronization
+import ShadowAgent
+import ShadowEngine
+
+/// A progress line on standard error while a commit encrypts many files (a first import): files and
+/// bytes done, rate and ETA. Only on a terminal, redrawn at most every `interval` seconds.
+final class ProgressLine: Sendable {
+    /// Redraws per second a person can follow without the terminal becoming the bottleneck.
+    static let interval = 0.25
+    /// Fewer files than this finish before a progress line would help.
+    static let minimumFiles = 200
+    private let lastDraw = Mutex(0.0)
+
+    /// Options that show progress when standard error is a terminal; `base` otherwise unchanged.
+    static func options(_ base: SyncOptions = SyncOptions()) -> SyncOptions {
+        guard standardErrorIsTerminal else { return base }
+        var options = base
+        let line = ProgressLine()
+        options.onProgress = { line.draw($0) }
+        return options
+    }
+
+    func draw(_ p: SyncProgress) {
+        guard p.totalFiles >= Self.minimumFiles else { return }
+        let done = p.files == p.totalFiles
+        let now = ProcessInfo.processInfo.systemUptime
+        let due = lastDraw.withLock { last in
+            guard done || now - last >= Self.interval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        var text = "encrypting \(p.files)/\(p.totalFiles) files, \(Self.size(p.bytes)) of \(Self.size(p.totalBytes)), \(Self.size(UInt64(p.bytesPerSecond)))/s"
+        if let left = p.secondsLeft, !done { text += ", about \(Int(left.rounded(.up))) s left" }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done ? "\n" : "")).utf8))
+    }
+
+    static func size(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+    }
+}
