@@ -241,3 +241,40 @@ extension Agent {
                 "\(joined.stdout)\(joined.stderr)")
     }
 }
+
+/// The hooks shipped in Hooks/, run as the daemon runs them, with stand-ins for notify-send and logger
+/// that record their arguments.
+@Suite struct ShippedHookTests {
+    static let hooks = SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Hooks").path
+
+    func run(_ hook: String, event: String, items: String) throws -> String {
+        let s = try Scratch("hook-\(hook)")
+        let bin = s.root.appendingPathComponent("bin").path
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let record = s.root.appendingPathComponent("recorded").path
+        for tool in ["notify-send", "logger"] {
+            try "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done > \(record)\n".write(toFile: bin + "/" + tool, atomically: true, encoding: .utf8)
+            chmod(bin + "/" + tool, 0o755)
+        }
+        let r = SSHServer.shell([Self.hooks + "/" + hook], environment: [
+            "PATH": bin + ":/usr/bin:/bin", "SHADOWSYNC_EVENT": event, "SHADOWSYNC_FOLDER": "/home/me/Notes",
+            "SHADOWSYNC_COUNT": "2", "SHADOWSYNC_ITEMS": items, "SHADOWSYNC_HEAD": "abc123def456",
+        ])
+        #expect(r.status == 0, "\(r.output)")
+        return (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+    }
+
+    @Test func notifyDesktopSpeaksUpForConflictsAndErrorsOnly() throws {
+        let conflict = try run("notify-desktop", event: "on-conflict", items: "todo.txt: edited on both\nplan.md: edited on both")
+        #expect(conflict.contains("[--urgency=normal][ShadowSync: 2 conflict(s) in Notes][Both versions were kept. todo.txt: edited on both\nplan.md: edited on both"), "\(conflict)")
+        let error = try run("notify-desktop", event: "on-error", items: "cannot reach me@vps: Connection refused")
+        #expect(error.contains("[--urgency=critical][ShadowSync: Notes is not syncing][cannot reach me@vps: Connection refused"), "\(error)")
+        #expect(try run("notify-desktop", event: "on-push", items: "+ a.txt").isEmpty)
+    }
+
+    @Test func logJournalWritesOneTaggedLinePerEvent() throws {
+        let line = try run("log-journal", event: "on-error", items: "cannot reach me@vps\nsecond line")
+        #expect(line == "[-t][shadowsync-event][-p][user.err][--][on-error folder=/home/me/Notes count=2 head=abc123def456 first=cannot reach me@vps]", "\(line)")
+        #expect(try run("log-journal", event: "on-push", items: "+ a.txt").contains("[user.info]"))
+    }
+}
