@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <unistd.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <git2.h>
 #include "CShims.h"
@@ -20,4 +21,8 @@ int shadow_shim_git_isolate_config(void) {
 
 int shadow_shim_syncfs(int fd) {
     return syncfs(fd);
+}
+
+int shadow_shim_release_free_memory(void) {
+    return malloc_trim(0);
 }

@@ -219,7 +219,11 @@ public final class Daemon: @unchecked Sendable {
         var options = SyncOptions()
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
         options.onProgress = { [self] p in status.withLock { $0.progress = p } }
-        defer { status.withLock { $0.progress = nil } }
+        defer {
+            status.withLock { $0.progress = nil }
+            // A pass over a large folder leaves tens of MiB free but mapped; an idle daemon should not hold them.
+            ProcessFacts.releaseFreeMemory()
+        }
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             let head = report.head?.short

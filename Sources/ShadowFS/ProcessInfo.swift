@@ -31,6 +31,11 @@ public enum ProcessFacts {
         return nil
     }
 
+    /// Returns the heap's free pages to the kernel (glibc keeps them mapped after a burst of allocations).
+    public static func releaseFreeMemory() {
+        _ = shadow_shim_release_free_memory()
+    }
+
     /// Makes the process non-dumpable: no core file and no same-user ptrace can read key material.
     public static func disableCoreDumps() {
         _ = shadow_shim_set_dumpable(0)

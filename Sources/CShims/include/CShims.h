@@ -17,4 +17,9 @@ int shadow_shim_git_isolate_config(void);
    instead of one fsync per object). Returns 0, or -1 with errno set. */
 int shadow_shim_syncfs(int fd);
 
+/* malloc_trim(0) (<malloc.h>, not in Swift's Glibc module): hand the heap's free pages back to the
+   kernel. The daemon calls it after a pass, whose scan of a large folder leaves megabytes free but
+   mapped. Returns 1 if memory was released. */
+int shadow_shim_release_free_memory(void);
+
 #endif
