@@ -18,7 +18,9 @@ extension SyncEngine {
             guard let cur = index.entries[p] else { changed.append(p); continue }
             if cur.absent {
                 if ignored(p) {
-                    index.entries[p] = try wanted(p, kinds[p]).map { IndexEntry(kind: $0.kind, fileID: $0.fileID, stat: nil, absent: true) }
+                    if cur.kind != kinds[p] {
+                        index.entries[p] = try wanted(p, kinds[p]).map { IndexEntry(kind: $0.kind, fileID: $0.fileID, stat: nil, absent: true) }
+                    }
                     continue
                 }
                 index.entries[p] = nil  // left out while ignored: it arrives like a new path

@@ -28,6 +28,14 @@ public struct ShadowObjects {
         return full
     }
 
+    /// Forgets which object directories exist. Call before each batch of writes: a checkout between
+    /// batches removes directories it emptied, and a stale entry made every later write into that
+    /// directory fail as "not found" for the life of the process (a daemon then never committed a
+    /// new file whose locator fell there).
+    func forgetDirectories() {
+        touched.knownDirectories.removeAll()
+    }
+
     /// Encrypts a regular file and writes its content object and name record; returns the record.
     @discardableResult
     public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool,

@@ -75,7 +75,7 @@ struct LocalPlan {
     var records: [PlainPath: EntryKind] = [:]
     var deleted: [PlainPath] = []
     /// Index entries under unreadable directories or ignored: kept, never taken for deleted.
-    var keptUnreadable: [PlainPath: IndexEntry] = [:]
+    var kept: [PlainPath: IndexEntry] = [:]
     /// Entries left out while ignored that no rule covers any more: written from the tree again.
     var unignored: [PlainPath] = []
     var statsRefreshed = false
@@ -250,15 +250,15 @@ public final class SyncEngine {
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
         for (p, e) in index.entries where scan.entries[p] == nil {
-            if underUnreadable(p) { plan.keptUnreadable[p] = e; continue }
+            if underUnreadable(p) { plan.kept[p] = e; continue }
             if ignore.ignores(p, isDirectory: e.kind == .directory) {
                 // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
                 // deleting it everywhere.
-                plan.keptUnreadable[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
+                plan.kept[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
                 if !e.absent { plan.statsRefreshed = true }
                 continue
             }
-            if e.absent { plan.keptUnreadable[p] = e; plan.unignored.append(p); continue }
+            if e.absent { plan.kept[p] = e; plan.unignored.append(p); continue }
             plan.deleted.append(p)
             if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
         }
@@ -329,21 +329,22 @@ public final class SyncEngine {
         if readOnly {
             report.notPushed = plan.encrypt.map { "M \($0.path)" } + plan.records.keys.sorted().map { "M \($0)" } + plan.deleted.sorted().map { "- \($0)" }
             if plan.statsRefreshed {
-                for (p, e) in plan.unchanged.merging(plan.keptUnreadable, uniquingKeysWith: { a, _ in a }) { index.entries[p] = e }
+                for (p, e) in plan.unchanged.merging(plan.kept, uniquingKeysWith: { a, _ in a }) { index.entries[p] = e }
                 try index.save(location.indexFile)
             }
             return
         }
         if plan.isEmpty && !force {
             if plan.statsRefreshed {
-                index.entries = plan.unchanged.merging(plan.keptUnreadable) { a, _ in a }
+                index.entries = plan.unchanged.merging(plan.kept) { a, _ in a }
                 try index.save(location.indexFile)
             }
             return
         }
         let parent = try head
+        objects.forgetDirectories()
         try JournalPhase.commit(parent: parent).save(location.journalFile)
-        var next = plan.unchanged.merging(plan.keptUnreadable) { a, _ in a }
+        var next = plan.unchanged.merging(plan.kept) { a, _ in a }
         var changes: [String] = []
         var progress = SyncProgress(totalFiles: plan.encrypt.count, totalBytes: plan.encrypt.reduce(0) { $0 + $1.stat.size },
                                     startedAt: monotonicSeconds())
@@ -459,6 +460,7 @@ public final class SyncEngine {
     /// Makes the shadow work tree hold the merged tree: the objects of entries that differ from ours.
     private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: EntryKind],
                              theirs: [PlainPath: VerifiedEntry]) throws(ShadowError) {
+        objects.forgetDirectories()
         // Conflict copies first: they may read our objects before those are replaced.
         let ordered = merged.sorted { a, b in (a.value.sourcePath == a.key ? 1 : 0, a.key) < (b.value.sourcePath == b.key ? 1 : 0, b.key) }
         for (path, entry) in ordered where ours[path] != entry.kind {
