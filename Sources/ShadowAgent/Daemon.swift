@@ -238,6 +238,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.retryAt = nil
                 $0.lastError = nil
             }
+            if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
             if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason))"); hook("on-commit", report.committed, head: head) }
             if report.pushed { log("pushed \(head ?? "")"); hook("on-push", report.committed, head: head) }
             if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook("on-pull", report.applied, head: head) }
