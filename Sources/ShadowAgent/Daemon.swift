@@ -250,8 +250,10 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
-            let backingOff = reason != "retry" && status.withLock { $0.retryAt != nil }
-            let failures = self.status.withLock { $0.failures + (backingOff ? 0 : 1) }
+            let (backingOff, failures) = status.withLock { s in
+                let backingOff = reason != "retry" && s.retryAt != nil
+                return (backingOff, s.failures + (backingOff ? 0 : 1))
+            }
             // Transient: back off (1 s doubling to 5 min). Permanent (a hostile server, a tripped guard):
             // keep the error in status and try again at the next event or poll, never in a tight loop.
             let wait = error.isRetryable ? min(DaemonTiming.maxBackoff, pow(2.0, Double(min(failures - 1, 16)))) : nil
@@ -329,10 +331,10 @@ public final class Daemon: @unchecked Sendable {
         env["SHADOWSYNC_ITEMS"] = items.prefix(100).joined(separator: "\n")
         env["SHADOWSYNC_HEAD"] = head ?? ""
         for name in names.map({ String(decoding: $0, as: UTF8.self) }).sorted() where name == event || name.hasPrefix(event + ".") {
-            let path = dir.appending(name).description
+            let executable = dir.appending(name), path = executable.description
             guard access(path, X_OK) == 0 else { continue }
             let child: ChildProcess
-            do { child = try ChildProcess(executable: dir.appending(name), environment: env) } catch {
+            do { child = try ChildProcess(executable: executable, environment: env) } catch {
                 log("hook \(path) did not start: \(error.message)")
                 continue
             }
