@@ -31,10 +31,11 @@ let package = Package(
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
         .target(name: "ShadowFS", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
         .target(name: "ShadowGit", dependencies: ["ShadowCore", "CGit2", "CShims"], swiftSettings: strict),
+        .target(name: "ShadowXMPP", dependencies: ["ShadowCore", "CStrophe"], swiftSettings: strict),
 
         // MARK: Engine and command line.
         .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"], swiftSettings: strict),
-        .target(name: "ShadowAgent", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"],
+        .target(name: "ShadowAgent", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowXMPP", "ShadowEngine"],
                 swiftSettings: strict),
         .target(name: "ShadowCLI", dependencies: [
             "ShadowAgent", "ShadowEngine", "ShadowCrypto", "ShadowCore",

@@ -73,6 +73,16 @@ public final class Daemon: @unchecked Sendable {
     private var requested: String?
     private var stopping = false
     private var workerDone = false
+    /// Heads announced by doorbells since the last pass started; a doorbell pass is skipped when every
+    /// one of them is already in the local history.
+    private var announcedHeads: [ObjectID] = []
+    /// Say hello once the pass after a (re)connect has fetched.
+    private var helloAfterPass = false
+
+    /// The XMPP doorbell, when the folder's config has `xmpp.jid` (issue 6).
+    private var doorbell: DoorbellService?
+    /// The local branch head after the last pass (what a `hello` is answered with).
+    private let currentHead = Mutex<ObjectID?>(nil)
 
     init(config: FolderConfig, engine: SyncEngine, log: @escaping @Sendable (String) -> Void) {
         self.config = config
@@ -92,6 +102,14 @@ public final class Daemon: @unchecked Sendable {
         watcher.watchTree()
         noteWatches(watcher)
         log("watching \(config.folder) (\(watcher.watchCount) directories)\(watcher.degraded ? "; watch limit reached: polling every \(Int(DaemonTiming.degradedPoll)) s — \(FolderWatcher.watchLimitAdvice)" : "")")
+
+        currentHead.withLock { $0 = try? engine.head }
+        if let settings = try DoorbellService.settings(for: config), let keys = engine.readKeys {
+            let bell = DoorbellService(settings: settings, keys: keys, device: engine.deviceID,
+                                       handle: { [unowned self] in doorbellRequest($0) }, log: log)
+            doorbell = bell
+            bell.start()
+        }
 
         let worker = Thread { [self] in workLoop() }
         worker.name = "shadowsync-sync"
@@ -161,6 +179,7 @@ public final class Daemon: @unchecked Sendable {
             condition.broadcast()
             while !workerDone { condition.wait() }
         }
+        doorbell?.stop()
         hooks.withLock { for child in $0.values { child.signalGroup(SIGTERM) } }
         log("stopped")
     }
@@ -177,7 +196,8 @@ public final class Daemon: @unchecked Sendable {
     /// Asks the worker for a pass; requests made while one is queued merge into it.
     private func request(_ reason: String) {
         condition.withLock {
-            if requested == nil { requested = reason }
+            // Any other reason outranks a doorbell's: that pass may not be skipped as "already known".
+            if requested == nil || requested == "doorbell" { requested = reason }
             condition.broadcast()
         }
     }
@@ -199,14 +219,21 @@ public final class Daemon: @unchecked Sendable {
 
     private func workLoop() {
         while true {
-            let reason: String? = condition.withLock {
+            let next: (String, [ObjectID], Bool)? = condition.withLock {
                 while requested == nil && !stopping { condition.wait() }
                 if stopping { return nil }
-                defer { requested = nil }
-                return requested
+                defer { requested = nil; announcedHeads = []; helloAfterPass = false }
+                return (requested!, announcedHeads, helloAfterPass)
             }
-            guard let reason else { break }
+            guard let (reason, heads, hello) = next else { break }
+            // A doorbell for history this agent already has (its own push echoed, a peer's old head)
+            // costs no fetch.
+            if reason == "doorbell", !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
+                doorbell?.noteAlreadyKnown()
+                continue
+            }
             pass(reason)
+            if hello { doorbell?.hello() }
         }
         condition.withLock {
             workerDone = true
@@ -227,6 +254,8 @@ public final class Daemon: @unchecked Sendable {
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             let head = report.head?.short
+            currentHead.withLock { $0 = report.head }
+            if report.pushed, let pushed = report.head { doorbell?.pushed(pushed) }
             self.status.withLock {
                 $0.state = "idle"
                 $0.lastFetch = Date()
@@ -267,6 +296,23 @@ public final class Daemon: @unchecked Sendable {
             if backingOff { return }
             log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook("on-error", [error.message], head: nil)
+        }
+    }
+
+    /// On the notifier's thread: what a verified doorbell or a reconnect asks for. Only requests here;
+    /// git work stays on the worker.
+    private func doorbellRequest(_ request: DoorbellService.Request) {
+        if status.withLock({ $0.paused }) { return }  // resuming runs a pass anyway
+        switch request {
+        case .connected:
+            condition.withLock { helloAfterPass = true }
+            self.request("xmpp connected")
+        case .fetch(let head):
+            if currentHead.withLock({ $0 == head }) { doorbell?.noteAlreadyKnown(); return }
+            condition.withLock { announcedHeads.append(head) }
+            self.request("doorbell")
+        case .tellHead(let peer):
+            if let head = currentHead.withLock({ $0 }) { doorbell?.tellHead(head, to: peer) }
         }
     }
 
@@ -311,6 +357,7 @@ public final class Daemon: @unchecked Sendable {
         o["last_error_at"] = s.lastErrorAt.map { iso.string(from: $0) }
         o["retry_at"] = s.retryAt.map { iso.string(from: $0) }
         if s.degraded { o["degraded_advice"] = FolderWatcher.watchLimitAdvice }
+        o["xmpp"] = doorbell?.statusObject()
         let data = (try? JSONSerialization.data(withJSONObject: o.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

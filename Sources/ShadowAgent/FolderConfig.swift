@@ -46,6 +46,14 @@ public struct FolderConfig: Sendable {
         ("sync.poll-seconds", "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"),
         ("sync.rescan-seconds", "run: full safety rescan this often even without events (default 3600)"),
         ("hooks.dir", "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"),
+        ("xmpp.jid", "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"),
+        ("xmpp.password-file", "a file holding the XMPP account's password"),
+        ("xmpp.server", "host[:port] to connect to instead of the JID's domain (default port 5222)"),
+        ("xmpp.ca-file", "PEM CA certificate(s) that sign the XMPP server's certificate (default: the system's CAs)"),
+        ("xmpp.fingerprint", "SHA-256 fingerprint of the XMPP server's certificate, instead of a CA"),
+        ("xmpp.peers", "other XMPP accounts (bare JIDs, comma-separated) to ring; default: this account's other agents"),
+        ("xmpp.room", "a members-only MUC room to ring instead (room@conference.example.org)"),
+        ("xmpp.room-password-file", "a file holding xmpp.room's password"),
     ]
 
     /// A whole-number setting, or `fallback` when unset.

@@ -3,6 +3,7 @@ public import ShadowCrypto
 import ShadowEngine
 import ShadowFS
 import ShadowGit
+import ShadowXMPP
 
 // MARK: config get / set
 
@@ -34,6 +35,21 @@ extension Workspace {
             try GitRepository.open(config.shadow).setRemote(url: stored)
         case "ssh.agent":
             guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
+        case "xmpp.jid", "xmpp.room":
+            guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
+                throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")
+            }
+        case "xmpp.peers":
+            for jid in stored.split(whereSeparator: { $0 == "," || $0 == " " }) where !XMPPSettings.isBareJID(String(jid)) {
+                throw ShadowError(.invalidArgument, "xmpp.peers entry '\(jid)' is not a bare JID like laptop@example.org")
+            }
+        case "xmpp.server":
+            if !stored.isEmpty { _ = try DoorbellService.parseServer(stored) }
+        case "xmpp.fingerprint":
+            guard stored.isEmpty || XMPPSettings.isFingerprint(stored) else {
+                throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
+                                  advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
+            }
         case _ where key.hasPrefix("sync."):
             guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
                 throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
@@ -71,6 +87,36 @@ extension Workspace {
     /// file and its permissions, the shadow repository, then for SSH remotes the key, the host key,
     /// login and the repository. Read-only: nothing is written, no lock is taken.
     public func doctor(_ path: BytePath?) -> [DoctorCheck] {
+        var out = doctorFolderAndRemote(path)
+        if let config = try? self.config(path) { out += doctorDoorbell(config) }
+        return out
+    }
+
+    /// The XMPP doorbell: the settings, then one login with TLS verified as the agent would.
+    private func doctorDoorbell(_ config: FolderConfig) -> [DoctorCheck] {
+        let settings: XMPPSettings?
+        do { settings = try DoorbellService.settings(for: config) } catch {
+            return [DoctorCheck(name: "xmpp settings", outcome: .failed, detail: error.message, advice: error.advice)]
+        }
+        guard let settings else {
+            return [DoctorCheck(name: "xmpp", outcome: .ok, detail: "not configured: other agents' changes arrive by polling every \(DaemonTiming(config).poll) s", advice: "")]
+        }
+        var out: [DoctorCheck] = []
+        if let f = config.path("xmpp.password-file"), let mode = try? FileSystem.permissions(of: f), mode & 0o077 != 0 {
+            out.append(DoctorCheck(name: "xmpp.password-file", outcome: .warning, detail: "\(f) has mode \(String(mode, radix: 8)): other users may read it",
+                                   advice: "chmod 600 \(f)"))
+        }
+        switch XMPPNotifier.probe(settings, timeoutSeconds: Self.doctorXMPPTimeoutSeconds) {
+        case .success(let detail): out.append(DoctorCheck(name: "xmpp login and TLS", outcome: .ok, detail: detail, advice: ""))
+        case .failure(let error): out.append(DoctorCheck(name: "xmpp login and TLS", outcome: .failed, detail: error.message, advice: error.advice))
+        }
+        return out
+    }
+
+    /// A login takes about 0.2 s on loopback (spike §2c); a server that has not answered in 10 s is down.
+    static let doctorXMPPTimeoutSeconds = 10.0
+
+    private func doctorFolderAndRemote(_ path: BytePath?) -> [DoctorCheck] {
         var out: [DoctorCheck] = []
         func ok(_ n: String, _ d: String) { out.append(DoctorCheck(name: n, outcome: .ok, detail: d, advice: "")) }
         func warn(_ n: String, _ d: String, _ a: String) { out.append(DoctorCheck(name: n, outcome: .warning, detail: d, advice: a)) }

@@ -255,6 +255,17 @@ func printDaemonStatus(_ reply: String, json: Bool) {
         for c in conflicts { print("  \(c)") }
     }
     if let e = o["last_error"] { print("last error: \(e) (at \(v("last_error_at")); next try \(v("retry_at")))") }
+    if let x = o["xmpp"] as? [String: Any] {
+        func w(_ k: String) -> String { x[k].map { "\($0)" } ?? "never" }
+        print("doorbell: \(w("state")) as \(w("jid")); \(w("peers_online")) peer(s) online; last sent \(w("last_sent")), last received \(w("last_received"))")
+        if let r = x["rejected"] as? [String: Any] {
+            let dropped = r.sorted { $0.key < $1.key }.compactMap { k, n in (n as? Int).flatMap { $0 > 0 ? "\($0) \(k)" : nil } }
+            if !dropped.isEmpty { print("          dropped doorbells: \(dropped.joined(separator: ", "))") }
+        }
+        if let e = x["last_error"] { print("          \(e)\(x["reconnect_at"].map { "; reconnecting at \($0)" } ?? "")") }
+    } else {
+        print("doorbell: not configured (xmpp.jid): other agents' changes arrive by polling")
+    }
 }
 
 struct RunCommand: ParsableCommand {

@@ -110,6 +110,17 @@ public final class SyncEngine {
     static let blobLimitBytes = Int.max
 
     public var readOnly: Bool { !keys.canSign }
+    /// This agent's device id (in its commit metadata and its doorbells).
+    public var deviceID: [UInt8] { state.deviceID }
+    /// The vault's read keys (the doorbell is sealed with a key derived from them).
+    public var readKeys: ReadKeys? { keys.read }
+
+    /// True when `commit` is the local branch head or one of its ancestors: a doorbell announcing it
+    /// brings nothing new. A commit that is not here at all is not contained.
+    public func contains(_ commit: ObjectID) -> Bool {
+        guard let local = try? store.reference(ShadowRefs.main) else { return false }
+        return local == commit || ((try? store.isDescendant(local, of: commit)) ?? false)
+    }
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever

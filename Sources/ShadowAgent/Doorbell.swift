@@ -1,0 +1,205 @@
+import Foundation
+import Synchronization
+import ShadowCore
+import ShadowCrypto
+import ShadowFS
+import ShadowXMPP
+
+/// The XMPP doorbell of one folder (Docs/OPERATIONS.md, "The XMPP doorbell"): rings the other agents
+/// after a push, and turns their authenticated doorbells into fetch requests. Never the data path: a
+/// lost, forged, replayed or duplicated doorbell can only cost latency or one redundant fetch.
+final class DoorbellService: Sendable {
+    /// Doorbells sent longer ago than this are stale and dropped (a replay window on top of sequence
+    /// numbers, which a receiver only remembers while it runs). Generous, because clocks differ.
+    static let staleSeconds: UInt64 = 900
+
+    struct Counters: Sendable {
+        var accepted = 0, forged = 0, replayed = 0, stale = 0, otherFolder = 0, own = 0, malformed = 0, alreadyKnown = 0
+    }
+
+    /// What a verified doorbell asks the daemon to do.
+    enum Request: Sendable {
+        /// A peer has this head: fetch unless it is already here.
+        case fetch(ObjectID)
+        /// A peer came online and asks for our head (reply to `from`).
+        case tellHead(to: String)
+        /// The connection came (back) up: fetch, then say hello.
+        case connected
+    }
+
+    struct State: Sendable {
+        var lastSent: UInt64 = 0
+        var lastSeen: [String: UInt64] = [:]
+        var counters = Counters()
+        var lastAccepted: Date?
+    }
+
+    /// What both the daemon's threads and the notifier's thread touch.
+    final class Shared: Sendable {
+        let seal: DoorbellSeal
+        let device: [UInt8]
+        let state = Mutex(State())
+        init(seal: DoorbellSeal, device: [UInt8]) { self.seal = seal; self.device = device }
+    }
+
+    private let shared: Shared
+    private var seal: DoorbellSeal { shared.seal }
+    private let notifier: XMPPNotifier
+
+    init(settings: XMPPSettings, keys: ReadKeys, device: [UInt8], handle: @escaping @Sendable (Request) -> Void,
+         log: @escaping @Sendable (String) -> Void) {
+        let shared = Shared(seal: DoorbellSeal(keys: keys), device: device)
+        self.shared = shared
+        let lastOffline = Mutex<String?>(nil)
+        notifier = XMPPNotifier(settings: settings) { event in
+            switch event {
+            case .online:
+                lastOffline.withLock { $0 = nil }
+                log("XMPP doorbell online")
+                handle(.connected)
+            case .offline(let reason):
+                // Log each distinct reason once, not every retry.
+                let fresh = lastOffline.withLock { old -> Bool in defer { old = reason }; return old != reason }
+                if fresh { log("XMPP doorbell offline: \(reason); sync goes on by polling") }
+            case .doorbell(let from, let tag, let payload):
+                guard let request = DoorbellService.verify(shared, from: from, tag: tag, payload: payload) else { return }
+                handle(request)
+            }
+        }
+    }
+
+    func start() { notifier.start() }
+    func stop() { notifier.stop() }
+
+    /// After a successful push.
+    func pushed(_ head: ObjectID) { ring(.pushed, head: head, to: nil) }
+    /// After the first fetch of a (re)connected session.
+    func hello() { ring(.hello, head: nil, to: nil) }
+    /// The answer to a hello.
+    func tellHead(_ head: ObjectID, to peer: String) { ring(.head, head: head, to: peer) }
+
+    private func ring(_ kind: DoorbellKind, head: ObjectID?, to peer: String?) {
+        // Strictly increasing across restarts without storing a counter: never below the clock in µs.
+        let now = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        let sequence = shared.state.withLock { s -> UInt64 in s.lastSent = max(s.lastSent + 1, now); return s.lastSent }
+        let message = DoorbellMessage(kind: kind, device: shared.device, sequence: sequence, sentAt: now / 1_000_000,
+                                      head: head.flatMap { bytesFromHex($0.hex) } ?? [])
+        notifier.ring(folderTag: seal.folderTag, payload: seal.seal(message), to: peer)
+    }
+
+    /// Counts a doorbell whose head turned out to be here already (the fetch was skipped).
+    func noteAlreadyKnown() { shared.state.withLock { $0.counters.alreadyKnown += 1 } }
+
+    /// Opens and checks one received doorbell; nil (and a counter) when it must change nothing.
+    static func verify(_ shared: Shared, from: String, tag: String, payload: String) -> Request? {
+        let message: DoorbellMessage
+        do throws(ShadowError) {
+            message = try shared.seal.open(folderTag: tag, payload: payload)
+        } catch {
+            shared.state.withLock {
+                switch error.code {
+                case .notFound: $0.counters.otherFolder += 1
+                case .authenticationFailed: $0.counters.forged += 1
+                default: $0.counters.malformed += 1
+                }
+            }
+            return nil
+        }
+        let now = UInt64(Date().timeIntervalSince1970)
+        let sender = hexString(message.device)
+        return shared.state.withLock { s -> Request? in
+            if message.device == shared.device { s.counters.own += 1; return nil }
+            if message.sentAt + staleSeconds < now { s.counters.stale += 1; return nil }
+            if let last = s.lastSeen[sender], message.sequence <= last { s.counters.replayed += 1; return nil }
+            s.lastSeen[sender] = message.sequence
+            s.counters.accepted += 1
+            s.lastAccepted = Date()
+            switch message.kind {
+            case .hello: return .tellHead(to: from)
+            case .pushed, .head:
+                guard let head = ObjectID(hex: hexString(message.head)) else { s.counters.malformed += 1; return nil }
+                return .fetch(head)
+            }
+        }
+    }
+
+    /// The `xmpp` object of `shadowsync status --json`.
+    func statusObject() -> [String: Any] {
+        let n = notifier.status
+        let s = shared.state.withLock { $0 }
+        let iso = ISO8601DateFormatter()
+        var o: [String: Any] = [
+            "state": n.state, "connected": n.connected, "peers_online": n.peersOnline, "connects": n.connects,
+            "doorbells_sent": n.doorbellsSent, "doorbells_received": n.doorbellsReceived,
+            "accepted": s.counters.accepted, "already_known": s.counters.alreadyKnown,
+            "rejected": ["forged": s.counters.forged, "replayed": s.counters.replayed, "stale": s.counters.stale,
+                         "other_folder": s.counters.otherFolder, "malformed": s.counters.malformed, "own": s.counters.own],
+        ]
+        o["jid"] = n.boundJID
+        o["last_error"] = n.lastError
+        o["last_sent"] = n.lastSent.map { iso.string(from: $0) }
+        o["last_received"] = s.lastAccepted.map { iso.string(from: $0) }
+        o["reconnect_at"] = n.reconnectAt.map { iso.string(from: $0) }
+        return o
+    }
+
+    // MARK: Configuration
+
+    /// The notifier's settings from the folder's config; nil when no `xmpp.jid` is set (poll only).
+    static func settings(for config: FolderConfig) throws(ShadowError) -> XMPPSettings? {
+        guard let jid = config.values["xmpp.jid"], !jid.isEmpty else { return nil }
+        guard let passwordFile = config.path("xmpp.password-file") else {
+            throw ShadowError(.invalidArgument, "xmpp.jid is set but xmpp.password-file is not",
+                              advice: "put the account's password in a file (chmod 600) and set xmpp.password-file")
+        }
+        let password = XMPPSecret(try readSecretFile(passwordFile, key: "xmpp.password-file"))
+        var host: String?, port: UInt16 = 0
+        if let server = config.values["xmpp.server"], !server.isEmpty {
+            (host, port) = try parseServer(server)
+        }
+        let trust: XMPPTrust
+        if let fp = config.values["xmpp.fingerprint"], !fp.isEmpty { trust = .pinnedSHA256(fp) }
+        else if let ca = config.path("xmpp.ca-file") { trust = .caFile(ca.description) }
+        else { trust = .system }
+        var addressing = XMPPAddressing.sharedAccount
+        var roomPassword: XMPPSecret?
+        if let room = config.values["xmpp.room"], !room.isEmpty {
+            addressing = .room(room)
+            if let f = config.path("xmpp.room-password-file") { roomPassword = XMPPSecret(try readSecretFile(f, key: "xmpp.room-password-file")) }
+        } else if let peers = config.values["xmpp.peers"], !peers.isEmpty {
+            addressing = .peers(peers.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
+        }
+        let settings = XMPPSettings(account: jid, password: password, host: host, port: port, trust: trust,
+                                    addressing: addressing, roomPassword: roomPassword)
+        try settings.validate()
+        return settings
+    }
+
+    /// `host`, `host:port` or `[v6]:port`.
+    static func parseServer(_ text: String) throws(ShadowError) -> (String, UInt16) {
+        var host = text, portText: String?
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty { host = "" }
+        } else if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon {
+            host = String(text[..<colon]); portText = String(text[text.index(after: colon)...])
+        }
+        guard !host.isEmpty, !host.contains(where: \.isWhitespace) else {
+            throw ShadowError(.invalidArgument, "xmpp.server '\(text)' is not host, host:port or [v6]:port")
+        }
+        guard let portText else { return (host, 5222) }  // RFC 6120 client port
+        guard let port = UInt16(portText), port > 0 else {
+            throw ShadowError(.invalidArgument, "xmpp.server '\(text)': the port is not a number from 1 to 65535")
+        }
+        return (host, port)
+    }
+
+    private static func readSecretFile(_ file: BytePath, key: String) throws(ShadowError) -> [UInt8] {
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readFile(file, limit: 4096) } catch {
+            throw ShadowError(error.code, "\(key): \(error.message)", advice: error.advice)
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Synchronization
+internal import CStrophe
+
+// The only file that touches libstrophe handles directly. libstrophe is not thread-safe: every object
+// here is created, used and released on the notifier's thread (Notifier.swift).
+
+/// Keeps the last warning or error libstrophe logged: its log is the only place some failures are named.
+final class StropheLogSink: Sendable {
+    let lastProblem = Mutex<String?>(nil)
+    let socketError = Mutex<Int32?>(nil)
+}
+
+private func stropheLog(_ userdata: UnsafeMutableRawPointer?, _ level: xmpp_log_level_t,
+                        _ area: UnsafePointer<CChar>?, _ msg: UnsafePointer<CChar>?) {
+    guard let userdata, let msg else { return }
+    let sink = Unmanaged<StropheLogSink>.fromOpaque(userdata).takeUnretainedValue()
+    let text = String(cString: msg)
+    // libstrophe 0.12 reports a refused or timed-out TCP connect only here, at debug level, and hands
+    // the connection handler error 0.
+    let socketFailure = "connection failed, error "
+    if text.hasPrefix(socketFailure), let code = Int32(text.dropFirst(socketFailure.count)) {
+        sink.socketError.withLock { $0 = code }
+    }
+    guard level.rawValue >= XMPP_LEVEL_WARN.rawValue else { return }
+    let where_ = area.map { String(cString: $0) } ?? ""
+    sink.lastProblem.withLock { $0 = "\(where_): \(text)" }
+}
+
+/// The certificate decision, per context: libstrophe's certfail handler gets no userdata and in 0.12.2
+/// xmpp_tlscert_get_conn() returns NULL (spike G12), so the handler finds its context by address.
+struct CertPolicy: Sendable {
+    var pin: String?
+    var failure: String?
+}
+let certPolicies = Mutex<[UInt: CertPolicy]>([:])
+
+private func certFailed(_ cert: OpaquePointer?, _ errormsg: UnsafePointer<CChar>?) -> Int32 {
+    guard let cert else { return 0 }
+    let key = UInt(bitPattern: xmpp_tlscert_get_ctx(cert).map { UnsafeRawPointer($0) })
+    let fingerprint = xmpp_tlscert_get_string(cert, XMPP_CERT_FINGERPRINT_SHA256).map { String(cString: $0) } ?? ""
+    let subject = xmpp_tlscert_get_string(cert, XMPP_CERT_SUBJECT).map { String(cString: $0) } ?? "?"
+    let why = errormsg.map { String(cString: $0) } ?? "not trusted"
+    return certPolicies.withLock { policies -> Int32 in
+        if let pin = policies[key]?.pin, !fingerprint.isEmpty, XMPPTrust.normalisedFingerprint(fingerprint) == pin { return 1 }
+        let colons = stride(from: 0, to: fingerprint.count, by: 2).map { i -> String in
+            let a = fingerprint.index(fingerprint.startIndex, offsetBy: i)
+            return String(fingerprint[a..<fingerprint.index(a, offsetBy: 2)])
+        }.joined(separator: ":")
+        policies[key, default: CertPolicy()].failure =
+            "the XMPP server's certificate is not trusted (\(why); subject \(subject); SHA-256 \(colons))"
+        return 0
+    }
+}
+
+/// Owns one xmpp_ctx_t (and libstrophe's global init, which is reference-counted).
+final class StropheContext: @unchecked Sendable {
+    let raw: OpaquePointer
+    let sink = StropheLogSink()
+    private let logger: UnsafeMutablePointer<xmpp_log_t>
+
+    init(pin: String?) {
+        xmpp_initialize()
+        logger = .allocate(capacity: 1)
+        logger.initialize(to: xmpp_log_t(handler: stropheLog, userdata: Unmanaged.passUnretained(sink).toOpaque()))
+        raw = xmpp_ctx_new(nil, logger)
+        certPolicies.withLock { $0[key] = CertPolicy(pin: pin) }
+    }
+
+    private var key: UInt { UInt(bitPattern: UnsafeRawPointer(raw)) }
+
+    /// What the certificate handler refused last, cleared by reading.
+    func takeCertFailure() -> String? {
+        certPolicies.withLock { p in defer { p[key]?.failure = nil }; return p[key]?.failure }
+    }
+
+    func takeLogProblem() -> String? { sink.lastProblem.withLock { p in defer { p = nil }; return p } }
+    func takeSocketError() -> Int32? { sink.socketError.withLock { e in defer { e = nil }; return e } }
+
+    /// Waits up to `milliseconds` for network events and runs the handlers they trigger.
+    func runOnce(milliseconds: UInt) { xmpp_run_once(raw, milliseconds) }
+
+    deinit {
+        certPolicies.withLock { _ = $0.removeValue(forKey: key) }
+        xmpp_ctx_free(raw)
+        logger.deinitialize(count: 1)
+        logger.deallocate()
+        xmpp_shutdown()
+    }
+}
+
+/// Owns one stanza reference; children added to it take their own reference.
+final class Stanza {
+    let raw: OpaquePointer
+
+    init(_ context: StropheContext, name: String, namespace: String? = nil, attributes: [(String, String)] = []) {
+        raw = xmpp_stanza_new(context.raw)
+        xmpp_stanza_set_name(raw, name)
+        if let namespace { xmpp_stanza_set_ns(raw, namespace) }
+        for (k, v) in attributes { xmpp_stanza_set_attribute(raw, k, v) }
+    }
+
+    /// A text node.
+    init(_ context: StropheContext, text: String) {
+        raw = xmpp_stanza_new(context.raw)
+        xmpp_stanza_set_text(raw, text)
+    }
+
+    @discardableResult
+    func add(_ child: Stanza) -> Stanza {
+        xmpp_stanza_add_child(raw, child.raw)
+        return self
+    }
+
+    deinit { xmpp_stanza_release(raw) }
+}
+
+/// A borrowed view of a stanza libstrophe passed to a handler: valid only during the handler.
+struct ReceivedStanza {
+    let raw: OpaquePointer
+
+    var name: String? { xmpp_stanza_get_name(raw).map { String(cString: $0) } }
+    var from: String? { xmpp_stanza_get_from(raw).map { String(cString: $0) } }
+    var type: String? { xmpp_stanza_get_type(raw).map { String(cString: $0) } }
+    var id: String? { xmpp_stanza_get_id(raw).map { String(cString: $0) } }
+    func attribute(_ name: String) -> String? { xmpp_stanza_get_attribute(raw, name).map { String(cString: $0) } }
+
+    func child(_ name: String, namespace: String) -> ReceivedStanza? {
+        xmpp_stanza_get_child_by_name_and_ns(raw, name, namespace).map(ReceivedStanza.init)
+    }
+
+    func child(named name: String) -> ReceivedStanza? {
+        xmpp_stanza_get_child_by_name(raw, name).map(ReceivedStanza.init)
+    }
+
+    /// The concatenated text content, or nil when longer than `limit` bytes (never copied then).
+    func text(limit: Int) -> String? {
+        var total = 0
+        var node = xmpp_stanza_get_children(raw)
+        var out = ""
+        while let n = node {
+            if xmpp_stanza_is_text(n) != 0, let t = xmpp_stanza_get_text_ptr(n) {
+                let s = String(cString: t)
+                total += s.utf8.count
+                if total > limit { return nil }
+                out += s
+            }
+            node = xmpp_stanza_get_next(n)
+        }
+        return out
+    }
+}
+
+/// Called for every connection event with the owner registered at `connect`.
+protocol StropheConnectionDelegate: AnyObject {
+    func connection(event: StropheConnection.Event, error: Int32)
+    func received(_ stanza: ReceivedStanza)
+}
+
+/// Owns one xmpp_conn_t: a single login attempt and, if it succeeds, the session.
+final class StropheConnection {
+    /// `failed`: the TCP connection was never made; `disconnected`: a session or handshake ended.
+    enum Event { case connected, disconnected, failed }
+
+    let raw: OpaquePointer
+    private let context: StropheContext
+    /// Weak by design: the delegate owns this connection.
+    weak var delegate: StropheConnectionDelegate?
+
+    init(context: StropheContext, jid: String, password: XMPPSecret, trust: XMPPTrust) {
+        self.context = context
+        raw = xmpp_conn_new(context.raw)
+        xmpp_conn_set_jid(raw, jid)
+        password.withCString { xmpp_conn_set_pass(raw, $0) }
+        // TLS is mandatory; no legacy auth. Stream management is off: after a reconnect the agent fetches
+        // anyway, so resuming the old stream would add state without saving a doorbell that matters.
+        xmpp_conn_set_flags(raw, Int(XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM))
+        if case .caFile(let path) = trust { xmpp_conn_set_cafile(raw, path) }
+        xmpp_conn_set_certfail_handler(raw, certFailed)
+        // TCP keepalive notices a dead peer even when nothing is sent (libstrophe's own defaults).
+        xmpp_conn_set_sockopt_callback(raw, xmpp_sockopt_cb_keepalive)
+    }
+
+    deinit { xmpp_conn_release(raw) }
+
+    var isSecured: Bool { xmpp_conn_is_secured(raw) != 0 }
+    var isDisconnected: Bool { xmpp_conn_is_disconnected(raw) != 0 }
+    var boundJID: String? { xmpp_conn_get_bound_jid(raw).map { String(cString: $0) } }
+
+    /// Starts connecting; false when it could not even start (events follow only on true).
+    func connect(host: String?, port: UInt16) -> Bool {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        return xmpp_connect_client(raw, host, port, { _, event, error, _, userdata in
+            guard let userdata else { return }
+            let me = Unmanaged<StropheConnection>.fromOpaque(userdata).takeUnretainedValue()
+            if event == XMPP_CONN_CONNECT {
+                // Every stanza of the session goes to the delegate; filtering happens there.
+                xmpp_handler_add(me.raw, { _, stanza, userdata in
+                    guard let userdata, let stanza else { return 1 }
+                    let me = Unmanaged<StropheConnection>.fromOpaque(userdata).takeUnretainedValue()
+                    me.delegate?.received(ReceivedStanza(raw: stanza))
+                    return 1
+                }, nil, nil, nil, userdata)
+                me.delegate?.connection(event: .connected, error: error)
+            } else if event == XMPP_CONN_DISCONNECT {
+                me.delegate?.connection(event: .disconnected, error: error)
+            } else if event == XMPP_CONN_FAIL {
+                me.delegate?.connection(event: .failed, error: error)
+            }
+        }, me) == 0
+    }
+
+    func send(_ stanza: Stanza) { xmpp_send(raw, stanza.raw) }
+    func disconnect() { xmpp_disconnect(raw) }
+}

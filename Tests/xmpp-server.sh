@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A private prosody on loopback for the XMPP doorbell tests and the propagation benchmark.
+#
+#   Tests/xmpp-server.sh start BASE PORT   creates a certificate, config and accounts under BASE (once),
+#                                          starts prosody, waits until it accepts clients
+#   Tests/xmpp-server.sh stop BASE         stops it (BASE keeps its data: start again to restart)
+#
+# Under BASE afterwards:
+#   certs/localhost.crt        the server's self-signed certificate (SAN DNS:localhost): the CA file to trust
+#   certs/localhost.sha256     its SHA-256 fingerprint (AA:BB:... as openssl prints it)
+#   certs/stranger.crt         another self-signed certificate for localhost: "an untrusted certificate"
+#   accounts/NAME              the password of account NAME@localhost (agents, laptop, desktop, phone, intruder)
+#   conference.localhost       a MUC service (rooms are created by their first occupant)
+# Settings follow ../shared/research/spike.md section 3 (run_as_root, no s2s, no offline storage).
+set -euo pipefail
+
+cmd=${1:?start|stop}
+BASE=${2:?base directory}
+
+stop() {
+    local pidfile=$BASE/prosody/prosody.launcher.pid
+    [ -f "$pidfile" ] || return 0
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # A reaped-late child shows as a zombie (state Z) for a while: that counts as stopped (spike G16).
+    for _ in $(seq 1 150); do
+        [ -r "/proc/$pid/stat" ] || break
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
+        [ "$state" = Z ] && break
+        sleep 0.02
+    done
+    rm -f "$pidfile"
+}
+
+case "$cmd" in
+stop) stop; exit 0 ;;
+start) ;;
+*) echo "usage: $0 start BASE PORT | stop BASE" >&2; exit 2 ;;
+esac
+
+PORT=${3:?port}
+mkdir -p "$BASE/prosody/data" "$BASE/certs" "$BASE/accounts"
+chmod 700 "$BASE/accounts"
+
+if [ ! -f "$BASE/certs/localhost.crt" ]; then
+    for name in localhost stranger; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+            -keyout "$BASE/certs/$name.key" -out "$BASE/certs/$name.crt" \
+            -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+    done
+    openssl x509 -in "$BASE/certs/localhost.crt" -noout -fingerprint -sha256 | sed 's/.*=//' > "$BASE/certs/localhost.sha256"
+fi
+
+cat > "$BASE/prosody/prosody.cfg.lua" <<EOF
+run_as_root = true
+pidfile = "$BASE/prosody/prosody.pid"
+data_path = "$BASE/prosody/data"
+admin_socket = "$BASE/prosody/admin.sock"
+interfaces = { "127.0.0.1" }
+c2s_ports = { $PORT }
+c2s_direct_tls_ports = {}
+s2s_ports = {}
+http_ports = {}
+https_ports = {}
+component_ports = {}
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "presence", "message", "iq" }
+modules_disabled = { "s2s", "offline" }
+authentication = "internal_hashed"
+allow_registration = false
+c2s_require_encryption = true
+log = { { levels = { min = "info" }, to = "file", filename = "$BASE/prosody/prosody.log" } }
+ssl = { certificate = "$BASE/certs/localhost.crt"; key = "$BASE/certs/localhost.key"; }
+VirtualHost "localhost"
+Component "conference.localhost" "muc"
+    restrict_room_creation = false
+EOF
+
+for account in agents laptop desktop phone intruder; do
+    if [ ! -f "$BASE/accounts/$account" ]; then
+        password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        prosodyctl --config "$BASE/prosody/prosody.cfg.lua" register "$account" localhost "$password" >/dev/null
+        printf '%s\n' "$password" > "$BASE/accounts/$account"
+        chmod 600 "$BASE/accounts/$account"
+    fi
+done
+
+: > "$BASE/prosody/prosody.log"
+prosody --config "$BASE/prosody/prosody.cfg.lua" -F > "$BASE/prosody/prosody.stdout" 2>&1 &
+echo $! > "$BASE/prosody/prosody.launcher.pid"
+for _ in $(seq 1 250); do
+    if grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PORT" "$BASE/prosody/prosody.log" 2>/dev/null; then exit 0; fi
+    if ! kill -0 "$(cat "$BASE/prosody/prosody.launcher.pid")" 2>/dev/null; then break; fi
+    sleep 0.02
+done
+echo "prosody did not start:" >&2
+cat "$BASE/prosody/prosody.stdout" "$BASE/prosody/prosody.log" >&2 2>/dev/null || true
+stop
+exit 1
