@@ -52,6 +52,6 @@ let package = Package(
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"]),
         .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowAgent"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP"]),
     ]
 )

@@ -73,6 +73,8 @@ ssl = { certificate = "$BASE/certs/localhost.crt"; key = "$BASE/certs/localhost.
 VirtualHost "localhost"
 Component "conference.localhost" "muc"
     restrict_room_creation = false
+    -- A room is usable by its first occupant at once (prosody locks new rooms until configured otherwise).
+    muc_room_locking = false
 EOF
 
 for account in agents laptop desktop phone intruder; do
@@ -85,7 +87,7 @@ for account in agents laptop desktop phone intruder; do
 done
 
 : > "$BASE/prosody/prosody.log"
-prosody --config "$BASE/prosody/prosody.cfg.lua" -F > "$BASE/prosody/prosody.stdout" 2>&1 &
+setsid prosody --config "$BASE/prosody/prosody.cfg.lua" -F </dev/null > "$BASE/prosody/prosody.stdout" 2>&1 &
 echo $! > "$BASE/prosody/prosody.launcher.pid"
 for _ in $(seq 1 250); do
     if grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PORT" "$BASE/prosody/prosody.log" 2>/dev/null; then exit 0; fi
