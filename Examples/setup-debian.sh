@@ -12,6 +12,8 @@ done
 # simulates an outage) and script(1) (a terminal for the progress line).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+# openssl makes the test prosody's self-signed certificate.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()

@@ -63,14 +63,18 @@ public struct DoorbellSeal: Sendable {
         folderTag = hexString(tagBytes)
     }
 
-    /// Base64 of nonce ‖ sealed record: 140 characters for every doorbell.
+    /// Base64 of nonce ‖ sealed record (24 + 67 + 16 = 107 bytes): 144 characters for every doorbell.
     public func seal(_ message: DoorbellMessage) -> String {
+        seal(message, nonce: Sodium.random(XChaCha20Poly1305.nonceBytes))
+    }
+
+    /// With a given nonce: only for the test vector in Docs/FORMAT.md (a reused nonce would leak).
+    func seal(_ message: DoorbellMessage, nonce: [UInt8]) -> String {
         precondition(message.device.count == KeySizes.deviceID && message.head.count <= Self.maxHeadBytes)
         var record = [Self.version, message.kind.rawValue] + message.device + LE.bytes(message.sequence) + LE.bytes(message.sentAt)
         record.append(UInt8(message.head.count))
         record += message.head
         record += [UInt8](repeating: 0, count: Self.recordBytes - record.count)
-        let nonce = Sodium.random(XChaCha20Poly1305.nonceBytes)
         let sealed = XChaCha20Poly1305.seal(key: key, nonce: nonce, ad: Self.label + tagBytes, plaintext: record)
         return Data(nonce + sealed).base64EncodedString()
     }
@@ -82,7 +86,9 @@ public struct DoorbellSeal: Sendable {
             throw ShadowError(.notFound, "a doorbell for a folder this agent does not hold")
         }
         let sealedBytes = XChaCha20Poly1305.nonceBytes + Self.recordBytes + XChaCha20Poly1305.tagBytes
-        guard payload.utf8.count == (sealedBytes + 2) / 3 * 4, let data = Data(base64Encoded: payload), data.count == sealedBytes else {
+        // Canonical base64 only: unused low bits in the last character would give one doorbell many spellings.
+        guard payload.utf8.count == (sealedBytes + 2) / 3 * 4, let data = Data(base64Encoded: payload), data.count == sealedBytes,
+              data.base64EncodedString() == payload else {
             throw ShadowError(.malformedObject, "a doorbell payload that is not \(sealedBytes) bytes of base64")
         }
         let bytes = [UInt8](data)
