@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"]),
-        .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowAgent"]),
+        .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowXMPP", "ShadowAgent"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP"]),
     ]
 )

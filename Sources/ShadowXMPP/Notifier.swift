@@ -14,6 +14,7 @@ public final class XMPPNotifier: Sendable {
     }
 
     public func start() {
+        guard !core.started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let core = self.core
         let thread = Thread { core.runLoop() }
         thread.name = "shadowsync-xmpp"
@@ -22,7 +23,7 @@ public final class XMPPNotifier: Sendable {
 
     /// Says goodbye to the server (unavailable presence, closed stream) and waits for the thread to end.
     public func stop() {
-        core.stopFlag.store(true, ordering: .releasing)
+        guard core.started.load(ordering: .acquiring), !core.stopFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
         core.finished.wait()
     }
 
@@ -71,6 +72,7 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
 
     // MARK: Shared with other threads
     let inbox = Mutex<[Outgoing]>([])
+    let started = Atomic<Bool>(false)
     let stopFlag = Atomic<Bool>(false)
     let finished = DispatchSemaphore(value: 0)
     let status = Mutex(XMPPStatus())

@@ -3,6 +3,7 @@ import Testing
 import ShadowCore
 import ShadowGit
 @testable import ShadowAgent
+import ShadowXMPP
 
 /// The configuration examples in Examples/config are what users copy: each must load as it stands.
 @Suite struct ExampleConfigTests {
@@ -19,6 +20,9 @@ import ShadowGit
             #expect(address.kind == (name.hasPrefix("notes") ? .local : .ssh), "\(name)")
             for key in ["sync.quiet-ms", "sync.max-delay-ms", "sync.poll-seconds"] {
                 #expect(config.integer(key, -1) > 0, "\(name): \(key)")
+            }
+            if let jid = config.values["xmpp.jid"] {
+                #expect(XMPPSettings.isBareJID(jid) && config.path("xmpp.password-file") != nil, "\(name)")
             }
         }
     }
