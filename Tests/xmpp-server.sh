@@ -17,20 +17,9 @@ set -euo pipefail
 cmd=${1:?start|stop}
 BASE=${2:?base directory}
 
-stop() {
-    local pidfile=$BASE/prosody/prosody.launcher.pid
-    [ -f "$pidfile" ] || return 0
-    local pid; pid=$(cat "$pidfile")
-    kill "$pid" 2>/dev/null || true
-    # A reaped-late child shows as a zombie (state Z) for a while: that counts as stopped (spike G16).
-    for _ in $(seq 1 150); do
-        [ -r "/proc/$pid/stat" ] || break
-        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
-        [ "$state" = Z ] && break
-        sleep 0.02
-    done
-    rm -f "$pidfile"
-}
+# shellcheck source=service-lib.sh
+source "$(dirname "$0")/service-lib.sh"
+stop() { stop_launched "$BASE/prosody/prosody.launcher.pid"; }
 
 case "$cmd" in
 stop) stop; exit 0 ;;

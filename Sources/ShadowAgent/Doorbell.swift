@@ -109,7 +109,7 @@ final class DoorbellService: Sendable {
         let sender = hexString(message.device)
         return shared.state.withLock { s -> Request? in
             if message.device == shared.device { s.counters.own += 1; return nil }
-            if message.sentAt + staleSeconds < now { s.counters.stale += 1; return nil }
+            if now > staleSeconds && message.sentAt < now - staleSeconds { s.counters.stale += 1; return nil }
             if let last = s.lastSeen[sender], message.sequence <= last { s.counters.replayed += 1; return nil }
             s.lastSeen[sender] = message.sequence
             s.counters.accepted += 1
@@ -152,7 +152,7 @@ final class DoorbellService: Sendable {
             throw ShadowError(.invalidArgument, "xmpp.jid is set but xmpp.password-file is not",
                               advice: "put the account's password in a file (chmod 600) and set xmpp.password-file")
         }
-        let password = XMPPSecret(try readSecretFile(passwordFile, key: "xmpp.password-file"))
+        let password = try readSecretFile(passwordFile, key: "xmpp.password-file")
         var host: String?, port: UInt16 = 0
         if let server = config.values["xmpp.server"], !server.isEmpty {
             (host, port) = try parseServer(server)
@@ -165,7 +165,7 @@ final class DoorbellService: Sendable {
         var roomPassword: XMPPSecret?
         if let room = config.values["xmpp.room"], !room.isEmpty {
             addressing = .room(room)
-            if let f = config.path("xmpp.room-password-file") { roomPassword = XMPPSecret(try readSecretFile(f, key: "xmpp.room-password-file")) }
+            if let f = config.path("xmpp.room-password-file") { roomPassword = try readSecretFile(f, key: "xmpp.room-password-file") }
         } else if let peers = config.values["xmpp.peers"], !peers.isEmpty {
             addressing = .peers(peers.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
         }
@@ -195,11 +195,13 @@ final class DoorbellService: Sendable {
         return (host, port)
     }
 
-    private static func readSecretFile(_ file: BytePath, key: String) throws(ShadowError) -> [UInt8] {
-        let bytes: [UInt8]
+    /// A password file's contents as an XMPPSecret; the intermediate copy is wiped.
+    private static func readSecretFile(_ file: BytePath, key: String) throws(ShadowError) -> XMPPSecret {
+        var bytes: [UInt8]
         do { bytes = try FileSystem.readFile(file, limit: 4096) } catch {
             throw ShadowError(error.code, "\(key): \(error.message)", advice: error.advice)
         }
-        return bytes
+        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        return XMPPSecret(bytes)
     }
 }

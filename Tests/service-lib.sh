@@ -1,0 +1,18 @@
+# Sourced by ssh-server.sh and xmpp-server.sh.
+
+# stop_launched PIDFILE: SIGTERM the server whose PID the file holds and wait (up to 3 s) until it is
+# gone. A server reaped late by PID 1 shows as a zombie (state Z) for a while: that counts as stopped
+# (../shared/research/spike.md G16).
+stop_launched() {
+    local pidfile=$1
+    [ -f "$pidfile" ] || return 0
+    local pid state; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+        [ -r "/proc/$pid/stat" ] || break
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
+        [ "$state" = Z ] && break
+        sleep 0.02
+    done
+    rm -f "$pidfile"
+}
