@@ -99,7 +99,7 @@ extension Workspace {
             return [DoctorCheck(name: "xmpp settings", outcome: .failed, detail: error.message, advice: error.advice)]
         }
         guard let settings else {
-            return [DoctorCheck(name: "xmpp", outcome: .ok, detail: "not configured: other agents' changes arrive by polling every \(DaemonTiming(config).poll) s", advice: "")]
+            return [DoctorCheck(name: "xmpp", outcome: .ok, detail: "not configured: other agents' changes arrive by polling every \(Int(DaemonTiming(config).poll)) s", advice: "")]
         }
         var out: [DoctorCheck] = []
         if let f = config.path("xmpp.password-file"), let mode = try? FileSystem.permissions(of: f), mode & 0o077 != 0 {

@@ -67,7 +67,10 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     /// A jump of CLOCK_BOOTTIME over CLOCK_MONOTONIC this large means the machine was suspended: its TCP
     /// session is probably gone, and whatever happened meanwhile needs a fetch.
     static let suspendJumpSeconds = 5.0
-    /// A doorbell payload is about 100 base64 characters; anything much larger is not one.
+    /// After login the server sends the peers' presence at once; a doorbell kept while offline waits for
+    /// it (or this long, then goes to whoever is known: in a room, the room).
+    static let presenceGraceSeconds = 1.0
+    /// A doorbell payload is 144 base64 characters; anything much larger is not one.
     static let maxPayloadCharacters = 1024
 
     // MARK: Shared with other threads
@@ -93,6 +96,8 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     private var pingOutstanding: String?
     private var suspendOffset = NotifierCore.bootOffset()
     private var reason: String?
+    /// When to send what was rung while offline (set at each connect).
+    private var flushWaitingAt: Double?
     /// Set once the loop ends: the goodbye disconnect is not a failure.
     private var stopping = false
 
@@ -128,6 +133,12 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
             if disconnectedAt != nil { releaseConnection() }
             checkSuspend()
             if online { keepAlive(context, now: now) }
+            if online, let at = flushWaitingAt, now >= at || !peers.isEmpty {
+                flushWaitingAt = nil
+                let waiting = waitingBroadcasts.values
+                waitingBroadcasts.removeAll()
+                inbox.withLock { $0.insert(contentsOf: waiting, at: 0) }
+            }
             context.runOnce(milliseconds: Self.pollMilliseconds)
         }
         stopping = true
@@ -285,10 +296,8 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
                 $0.reconnectAt = nil; $0.boundJID = bound; $0.peersOnline = 0
             }
             onEvent(.online)
-            // The latest doorbell rung while offline goes out once peers are known (next loop turns).
-            let waiting = waitingBroadcasts.values
-            waitingBroadcasts.removeAll()
-            inbox.withLock { $0.insert(contentsOf: waiting, at: 0) }
+            // The latest doorbell rung while offline goes out once the peers' presence has arrived.
+            flushWaitingAt = monotonicSeconds() + Self.presenceGraceSeconds
         case .disconnected, .failed:
             let wasOnline = online
             online = false
