@@ -353,7 +353,7 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
               let bell = stanza.child("bell", namespace: XMPPNotifier.namespace),
               let tag = bell.attribute("folder"), tag.count <= 64,
               let payload = bell.text(limit: Self.maxPayloadCharacters) else { return }
-        status.withLock { $0.lastReceived = Date(); $0.doorbellsReceived += 1 }
+        status.withLock { $0.doorbellsReceived += 1 }
         onEvent(.doorbell(from: from, folderTag: tag, payload: payload))
     }
 

@@ -159,7 +159,6 @@ public struct XMPPStatus: Sendable {
     public var peersOnline = 0
     public var lastError: String?
     public var lastSent: Date?
-    public var lastReceived: Date?
     public var reconnectAt: Date?
     public var connects = 0
     public var doorbellsSent = 0

@@ -184,7 +184,6 @@ final class StropheConnection {
     deinit { xmpp_conn_release(raw) }
 
     var isSecured: Bool { xmpp_conn_is_secured(raw) != 0 }
-    var isDisconnected: Bool { xmpp_conn_is_disconnected(raw) != 0 }
     var boundJID: String? { xmpp_conn_get_bound_jid(raw).map { String(cString: $0) } }
 
     /// Starts connecting; false when it could not even start (events follow only on true).

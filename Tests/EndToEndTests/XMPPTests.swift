@@ -99,6 +99,14 @@ extension RunningDaemon {
         }
     }
 
+    /// Starts the daemons of two agents and waits until each sees the other online.
+    static func pair(_ a: Agent, _ b: Agent, timeout: Double = 20) throws -> (RunningDaemon, RunningDaemon) {
+        let da = try RunningDaemon(a), db = try RunningDaemon(b)
+        try da.waitForPeers(1, timeout: timeout)
+        try db.waitForPeers(1, timeout: timeout)
+        return (da, db)
+    }
+
     /// Waits until the daemon is idle: no pass running or queued for pending events.
     func waitIdle() throws {
         try eventually("\(agent.name) is idle") {
@@ -168,9 +176,7 @@ extension RunningDaemon {
     @Test func forgedReplayedAndForeignDoorbellsChangeNothing() throws {
         let (_, list, server) = try agents("xmpp-hostile", count: 2)
         let a = list[0], b = list[1]
-        let da = try RunningDaemon(a), db = try RunningDaemon(b)
-        try da.waitForPeers(1)
-        try db.waitForPeers(1)
+        let (da, db) = try RunningDaemon.pair(a, b)
 
         let captured = Mutex<[(tag: String, payload: String)]>([])
         let intruder = XMPPNotifier(settings: XMPPSettings(
@@ -242,9 +248,7 @@ extension RunningDaemon {
     @Test func agentsReconnectAfterTheServerRestartsAndCatchUp() throws {
         let (_, list, _) = try agents("xmpp-restart", count: 2)
         let a = list[0], b = list[1]
-        let da = try RunningDaemon(a), db = try RunningDaemon(b)
-        try da.waitForPeers(1)
-        try db.waitForPeers(1)
+        let (da, db) = try RunningDaemon.pair(a, b)
         let connects = try db.xmpp()["connects"] as? Int ?? 0
 
         try XMPPServer.stop()
@@ -314,9 +318,7 @@ extension RunningDaemon {
     /// Starts both agents' daemons, waits until each sees the other online, then a save on each must
     /// reach the other within seconds (polls are 10 minutes away), and each must have accepted a doorbell.
     func expectRingingBothWays(_ a: Agent, _ b: Agent) throws {
-        let da = try RunningDaemon(a), db = try RunningDaemon(b)
-        try da.waitForPeers(1, timeout: 30)
-        try db.waitForPeers(1, timeout: 30)
+        let (da, db) = try RunningDaemon.pair(a, b, timeout: 30)
         try db.waitIdle()
         try a.write("from-\(a.name).txt", "\(a.name)\n")
         try eventually("\(b.name) has \(a.name)'s save", timeout: 15) { b.read("from-\(a.name).txt") == "\(a.name)\n" }
