@@ -3,6 +3,7 @@ import Synchronization
 import ShadowCore
 import ShadowCrypto
 import ShadowFS
+import ShadowGit
 import ShadowXMPP
 
 /// The XMPP doorbell of one folder (Docs/OPERATIONS.md, "The XMPP doorbell"): rings the other agents
@@ -175,24 +176,17 @@ final class DoorbellService: Sendable {
         return settings
     }
 
-    /// `host`, `host:port` or `[v6]:port`.
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`; the default port is RFC 6120's client port.
     static func parseServer(_ text: String) throws(ShadowError) -> (String, UInt16) {
-        var host = text, portText: String?
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty { host = "" }
-        } else if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon {
-            host = String(text[..<colon]); portText = String(text[text.index(after: colon)...])
+        let xmppPort = 5222
+        do throws(ShadowError) {
+            guard !text.contains(where: \.isWhitespace) else { throw ShadowError(.invalidArgument, "a space in the host") }
+            if text.hasPrefix("["), text.hasSuffix("]"), text.count > 2 { return (String(text.dropFirst().dropLast()), UInt16(xmppPort)) }
+            let (host, port) = try RemoteAddress.hostAndPort(text, defaultPort: xmppPort)
+            return (host, UInt16(port))
+        } catch {
+            throw ShadowError(.invalidArgument, "xmpp.server '\(text)' is not host, host:port or [v6]:port (port 1 to 65535)")
         }
-        guard !host.isEmpty, !host.contains(where: \.isWhitespace) else {
-            throw ShadowError(.invalidArgument, "xmpp.server '\(text)' is not host, host:port or [v6]:port")
-        }
-        guard let portText else { return (host, 5222) }  // RFC 6120 client port
-        guard let port = UInt16(portText), port > 0 else {
-            throw ShadowError(.invalidArgument, "xmpp.server '\(text)': the port is not a number from 1 to 65535")
-        }
-        return (host, port)
     }
 
     /// A password file's contents as an XMPPSecret; the intermediate copy is wiped.
