@@ -143,12 +143,12 @@ public struct ContentCipher: Sendable {
 
     /// Pass 1: each lane hashes its chunks; with `changeKeys` each lane also keeps a Poly1305 tag of what it read.
     private func firstPass(_ plain: PaddedPlaintext, fileID: FileID, parameters: ContentParameters,
-                           changeKeys: [SecretBytes]?) throws(ShadowError) -> (siv: [UInt8], tags: [[UInt8]]) {
+                           changeKeys: [OneTimeKey]?) throws(ShadowError) -> (siv: [UInt8], tags: [[UInt8]]) {
         let prefix = header(siv: [], fileID: fileID, parameters: parameters).prefix
-        let results = try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) -> ([UInt8], [UInt8]) in
+        let results = try Lanes.run(ContentCipher.laneCount, parallel: plain.chunkCount > 1) { (lane) throws(ShadowError) -> ([UInt8], [UInt8]) in
             let hasher = laneHasher(lane)
             let poly = changeKeys.map { Poly1305(key: $0[lane]) }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.chunkSize, alignment: 16)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.bufferSize, alignment: 16)
             defer { Sodium.wipe(buffer); buffer.deallocate() }
             var index = UInt64(lane)
             while index < plain.chunkCount {
@@ -172,20 +172,20 @@ public struct ContentCipher: Sendable {
             throw ShadowError(.invalidArgument, "chunk size 2^\(parameters.chunkLog2) is outside 2^12…2^20")
         }
         let plain = PaddedPlaintext(source: source, scheme: parameters.padding, chunkLog2: parameters.chunkLog2)
-        let changeKeys = (0..<ContentCipher.laneCount).map { _ in Sodium.randomSecret(Poly1305.keyBytes) }
+        let changeKeys = (0..<ContentCipher.laneCount).map { _ in OneTimeKey() }
         let (siv, firstTags) = try firstPass(plain, fileID: fileID, parameters: parameters, changeKeys: changeKeys)
         let header = header(siv: siv, fileID: fileID, parameters: parameters)
         let headerBytes = header.encoded
         try headerBytes.withBytes { (b) throws(ShadowError) in try sink.write(b) }
 
         let polys = changeKeys.map { Poly1305(key: $0) }
-        let batch = ChunkBatch(chunkSize: plain.chunkSize)
+        let batch = ChunkBatch(chunkSize: plain.bufferSize, chunkCount: plain.chunkCount)
         defer { batch.release() }
         var batchStart: UInt64 = 0
         while batchStart < plain.chunkCount {
             let count = Int(min(UInt64(batch.chunks), plain.chunkCount - batchStart))
             let first = batchStart
-            try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) in
+            try Lanes.run(ContentCipher.laneCount, parallel: count > 1) { (lane) throws(ShadowError) in
                 var slot = lane
                 while slot < count {
                     let index = first + UInt64(slot)
@@ -255,7 +255,8 @@ public struct ContentCipher: Sendable {
         func sealedLength(_ index: UInt64) -> Int { Int(index == chunkCount - 1 ? lastSealed : chunkSize + tag) }
 
         let hashers = (0..<ContentCipher.laneCount).map { laneHasher($0) }
-        let batch = ChunkBatch(chunkSize: Int(chunkSize))
+        // A one-chunk object needs buffers only as large as its one chunk (most files are small).
+        let batch = ChunkBatch(chunkSize: Int(min(chunkSize, total)), chunkCount: chunkCount)
         defer { batch.release() }
         var dataLength: UInt64 = 0     // L as the first chunk states it
         var dataEndInP: UInt64 = 0     // 8 + L, clamped to P′ so a lying L cannot overflow anything
@@ -264,7 +265,7 @@ public struct ContentCipher: Sendable {
         while batchStart < chunkCount {
             let count = Int(min(UInt64(batch.chunks), chunkCount - batchStart))
             let first = batchStart
-            try Lanes.run(ContentCipher.laneCount) { (lane) throws(ShadowError) in
+            try Lanes.run(ContentCipher.laneCount, parallel: count > 1) { (lane) throws(ShadowError) in
                 var slot = lane
                 while slot < count {
                     let index = first + UInt64(slot)
@@ -340,10 +341,12 @@ final class ChunkBatch: @unchecked Sendable {
     let plain: [UnsafeMutableRawBufferPointer]
     let sealed: [UnsafeMutableRawBufferPointer]
 
-    init(chunkSize: Int) {
+    /// `chunkSize` is the largest chunk the batch will hold; no more slots than `chunkCount` are made, so
+    /// a small file costs one small buffer pair, not a whole batch allocated and wiped per file.
+    init(chunkSize: Int, chunkCount: UInt64) {
         // A whole number of lane rounds, at least one chunk per lane.
         let perLane = max(1, ContentCipher.batchBytes / chunkSize / ContentCipher.laneCount)
-        chunks = perLane * ContentCipher.laneCount
+        chunks = Int(min(UInt64(perLane * ContentCipher.laneCount), max(1, chunkCount)))
         plain = (0..<chunks).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16) }
         sealed = (0..<chunks).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize + XChaCha20Poly1305.tagBytes, alignment: 16) }
     }
@@ -359,7 +362,15 @@ final class ChunkBatch: @unchecked Sendable {
 /// is rethrown. Lanes touch disjoint state; the join orders everything they did before what follows.
 enum Lanes {
     @discardableResult
-    static func run<T>(_ lanes: Int, _ body: (Int) throws(ShadowError) -> T) throws(ShadowError) -> [T] {
+    /// `parallel: false` runs the lanes one after the other on this thread: for a single chunk the
+    /// hand-off to other threads costs more than the work.
+    static func run<T>(_ lanes: Int, parallel: Bool = true, _ body: (Int) throws(ShadowError) -> T) throws(ShadowError) -> [T] {
+        if !parallel {
+            var out: [T] = []
+            out.reserveCapacity(lanes)
+            for lane in 0..<lanes { out.append(try body(lane)) }
+            return out
+        }
         let results = UnsafeMutableBufferPointer<Result<T, ShadowError>?>.allocate(capacity: lanes)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
@@ -406,6 +417,9 @@ struct PaddedPlaintext: @unchecked Sendable {
         chunkSize = 1 << Int(chunkLog2)
         chunkCount = (total + UInt64(chunkSize) - 1) / UInt64(chunkSize)
     }
+
+    /// The largest chunk actually present: smaller than the chunk size for a one-chunk file.
+    var bufferSize: Int { Int(min(UInt64(chunkSize), total)) }
 
     func chunkLength(_ index: UInt64) -> Int {
         Int(min(UInt64(chunkSize), total - index * UInt64(chunkSize)))

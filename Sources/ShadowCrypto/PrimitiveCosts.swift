@@ -61,7 +61,7 @@ public enum PrimitiveCosts {
             _ = h.finish()
         }
         let poly = best {
-            let p = Poly1305(key: key)
+            let p = Poly1305(key: OneTimeKey())
             chunks { p.update($0) }
             _ = p.finish()
         }

@@ -318,18 +318,36 @@ enum Argon2id {
 
 // MARK: - Poly1305 (change detection between the two encryption passes)
 
+/// A random Poly1305 key for one encryption of one file, wiped when released. Ordinary heap memory,
+/// not `SecretBytes`: it protects nothing secret (it only makes the pass-1/pass-2 comparison
+/// unforgeable), and a guarded, locked allocation per file cost about ten system calls, a large part
+/// of importing many small files.
+final class OneTimeKey {
+    let pointer: UnsafeMutablePointer<UInt8>
+
+    init() {
+        Sodium.ensureReady()
+        pointer = .allocate(capacity: Int(crypto_onetimeauth_KEYBYTES))
+        randombytes_buf(pointer, Int(crypto_onetimeauth_KEYBYTES))
+    }
+
+    deinit {
+        sodium_memzero(pointer, Int(crypto_onetimeauth_KEYBYTES))
+        pointer.deallocate()
+    }
+}
+
 /// Streaming Poly1305 under a one-time random key. Used only to compare what pass 1 and pass 2 read:
 /// the tags never leave memory, so an attacker who edits the file cannot aim for a collision.
 final class Poly1305 {
     private let state: UnsafeMutableRawPointer
     private let stateBytes: Int
 
-    init(key: SecretBytes) {
+    init(key: OneTimeKey) {
         Sodium.ensureReady()
-        precondition(key.count == Int(crypto_onetimeauth_KEYBYTES))
         stateBytes = crypto_onetimeauth_poly1305_statebytes()
         state = UnsafeMutableRawPointer.allocate(byteCount: stateBytes, alignment: 64)
-        _ = crypto_onetimeauth_init(state.assumingMemoryBound(to: crypto_onetimeauth_state.self), key.rawPointer)
+        _ = crypto_onetimeauth_init(state.assumingMemoryBound(to: crypto_onetimeauth_state.self), key.pointer)
     }
 
     deinit {
@@ -348,5 +366,4 @@ final class Poly1305 {
         return out
     }
 
-    static let keyBytes = Int(crypto_onetimeauth_KEYBYTES)
 }

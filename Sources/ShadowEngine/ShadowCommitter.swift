@@ -22,7 +22,7 @@ public struct ShadowObjects {
         touched.insert(relative)
         let dir = full.directory
         if !touched.knownDirectories.contains(dir) {
-            if !FileSystem.exists(dir) { try FileSystem.createDirectories(dir, mode: 0o755) }
+            try FileSystem.createDirectories(dir, mode: 0o755)
             touched.knownDirectories.insert(dir)
         }
         return full

@@ -253,7 +253,7 @@ public final class SyncEngine {
         // Read each pass, so an edit of the ignore files takes effect at once. Ignored paths are neither
         // scanned nor deleted: their last synced state stays in the index and in the tree.
         let ignore = IgnoreRules.load(folder: location.plain)
-        let scan = try Scanner.scan(location.plain) { p, isDirectory in ignore.ignores(p, isDirectory: isDirectory) }
+        let scan = try Scanner.scan(location.plain) { p, isDirectory in ignore.ignoresEntry(p, isDirectory: isDirectory) }
         var plan = LocalPlan()
         func underUnreadable(_ p: PlainPath) -> Bool {
             scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }

@@ -150,13 +150,15 @@ public enum FileSystem {
     }
 
     /// Creates a directory and any missing parents (mkdir -p); existing ones are left as they are.
+    /// Deepest first: usually only the last component is missing, and a mkdir of every ancestor from
+    /// the root cost a path walk each (ten per shadow object directory in an import).
     public static func createDirectories(_ path: BytePath, mode: UInt32 = 0o700) throws(ShadowError) {
-        var prefix: [UInt8] = path.bytes.first == UInt8(ascii: "/") ? [UInt8(ascii: "/")] : []
-        for component in path.bytes.split(separator: UInt8(ascii: "/")) {
-            prefix += component
-            try createDirectory(BytePath(bytes: prefix), mode: mode)
-            prefix.append(UInt8(ascii: "/"))
-        }
+        if path.withCString({ mkdir($0, mode_t(mode)) }) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw systemError("cannot create directory", path) }
+        let parent = path.directory
+        guard parent != path else { throw systemError("cannot create directory", path) }
+        try createDirectories(parent, mode: mode)
+        try createDirectory(path, mode: mode)
     }
 
     public static func syncDirectory(_ path: BytePath) throws(ShadowError) {

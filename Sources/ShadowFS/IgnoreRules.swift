@@ -11,6 +11,40 @@ public struct IgnoreRules: Sendable {
         let negated: Bool
         let directoryOnly: Bool
         let anchored: Bool
+        /// How the pattern is matched: most patterns (`*.swp`, `.#*`, `4913`) need no glob engine, and
+        /// every rule is tried against every scanned path.
+        let shape: Shape
+
+        enum Shape: Sendable {
+            case literal, suffix([UInt8]), prefix([UInt8]), glob
+        }
+
+        init(pattern: [UInt8], negated: Bool, directoryOnly: Bool, anchored: Bool) {
+            self.pattern = pattern
+            self.negated = negated
+            self.directoryOnly = directoryOnly
+            self.anchored = anchored
+            let special: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")]
+            let plain = { (b: ArraySlice<UInt8>) in !b.contains { special.contains($0) } && !b.contains(UInt8(ascii: "/")) }
+            if plain(pattern[...]) {
+                shape = .literal
+            } else if pattern.first == UInt8(ascii: "*"), plain(pattern.dropFirst()) {
+                shape = .suffix(Array(pattern.dropFirst()))
+            } else if pattern.last == UInt8(ascii: "*"), plain(pattern.dropLast()) {
+                shape = .prefix(Array(pattern.dropLast()))
+            } else {
+                shape = .glob
+            }
+        }
+
+        func matches(_ s: ArraySlice<UInt8>, glob: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool) -> Bool {
+            switch shape {
+            case .literal: return s.elementsEqual(pattern)
+            case .suffix(let tail): return !s.contains(UInt8(ascii: "/")) && s.count >= tail.count && s.suffix(tail.count).elementsEqual(tail)
+            case .prefix(let head): return s.starts(with: head) && !s.dropFirst(head.count).contains(UInt8(ascii: "/"))
+            case .glob: return glob(pattern[...], s)
+            }
+        }
     }
 
     private var rules: [Rule] = []
@@ -66,22 +100,29 @@ public struct IgnoreRules: Sendable {
     /// True when `path` is ignored. A path below an ignored directory is ignored too (the scan does not
     /// enter it), as in git.
     public func ignores(_ path: PlainPath, isDirectory: Bool) -> Bool {
-        let parts = path.bytes.split(separator: UInt8(ascii: "/")).map(Array.init)
+        let bytes = path.bytes[...]
         // Parents first: an ignored parent directory decides.
-        for depth in 1..<max(1, parts.count) where matches(Array(parts.prefix(depth)), isDirectory: true) {
-            return true
+        var i = bytes.startIndex
+        while let slash = bytes[i...].firstIndex(of: UInt8(ascii: "/")) {
+            if slash > bytes.startIndex, matches(bytes[..<slash], isDirectory: true) { return true }
+            i = slash + 1
         }
-        return matches(parts, isDirectory: isDirectory)
+        return matches(bytes, isDirectory: isDirectory)
     }
 
-    private func matches(_ parts: [[UInt8]], isDirectory: Bool) -> Bool {
+    /// True when `path` itself is ignored, its parent directories being known not to be: what a walk
+    /// that never enters an ignored directory asks, without re-matching every parent for every file.
+    public func ignoresEntry(_ path: PlainPath, isDirectory: Bool) -> Bool {
+        matches(path.bytes[...], isDirectory: isDirectory)
+    }
+
+    private func matches(_ full: ArraySlice<UInt8>, isDirectory: Bool) -> Bool {
         var ignored = false
-        let full = Array(parts.joined(separator: [UInt8(ascii: "/")]))
+        let last = full.lastIndex(of: UInt8(ascii: "/")).map { full[($0 + 1)...] } ?? full
         // Only a rule that could flip the verdict is worth matching: an ignoring rule while not ignored,
         // a negated one while ignored.
         for rule in rules where !(rule.directoryOnly && !isDirectory) && ignored == rule.negated {
-            let hit = rule.anchored ? glob(rule.pattern[...], full[...]) : glob(rule.pattern[...], parts.last.map { $0[...] } ?? [])
-            if hit { ignored = !rule.negated }
+            if rule.matches(rule.anchored ? full : last, glob: glob) { ignored = !rule.negated }
         }
         return ignored
     }

@@ -58,6 +58,29 @@ import ShadowCore
         #expect(try ignored(r, "trailing.txt"))
     }
 
+    /// Literal, `*suffix` and `prefix*` patterns skip the glob engine; they must agree with it exactly,
+    /// including anchoring and `*` never crossing a `/`.
+    @Test func fastPatternShapesAgreeWithGlobbing() throws {
+        let r = IgnoreRules("*.txt\n/top*\nexact\n/rootonly\nlog*\n")
+        for path in ["a.txt", "x/y/b.txt", "topper", "exact", "x/exact", "rootonly", "logfile", "d/log", ".txt"] {
+            #expect(try ignored(r, path), "\(path) should be ignored")
+        }
+        for path in ["a.txt.bak", "x/topper", "exactly", "x/rootonly", "blog", "txt", "inexact"] {
+            #expect(try !ignored(r, path), "\(path) should not be ignored")
+        }
+        // A glob-shaped equivalent of each fast rule gives the same verdicts.
+        let g = IgnoreRules("*[.]txt\n/top[a-z]*\nexac[t]\n/rootonl[y]\nlo[g]*\n")
+        for path in ["a.txt", "x/y/b.txt", "topper", "exact", "x/exact", "rootonly", "logfile", "d/log",
+                     "a.txt.bak", "x/topper", "exactly", "x/rootonly", "blog", "txt", "inexact"] {
+            #expect(try ignored(r, path) == ignored(g, path), "\(path)")
+        }
+        // The walk's question (parents known not ignored) agrees with the full one for such paths.
+        for path in ["a.txt", "x/y/b.txt", "x/exact", "blog"] {
+            let p = try PlainPath(path)
+            #expect(r.ignoresEntry(p, isDirectory: false) == r.ignores(p, isDirectory: false))
+        }
+    }
+
     @Test func negationCannotReachIntoAnIgnoredDirectory() throws {
         // As in git: once a directory is ignored, nothing below it comes back.
         let r = IgnoreRules("private/\n!private/shared.txt\n")
