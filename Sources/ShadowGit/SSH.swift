@@ -154,6 +154,12 @@ final class RemoteSession {
             return ShadowError(.permissionDenied, "\(what): the server account may not \(what.contains("push") ? "write to" : "read") \(address.path): \(summary)",
                                advice: "fix the repository's ownership or permissions on the server")
         }
+        // The transport verifies every object against its id: a mismatch is damaged or tampered storage
+        // on the server, which waiting will not fix.
+        if has("hash mismatch", "object corrupted", "pack is corrupted", "packfile is corrupted", "incorrect header check", "invalid stored block") {
+            return ShadowError(.malformedObject, "\(what): the server sent objects whose bytes do not match their ids (its storage is damaged or was tampered with): \(summary)",
+                               advice: "nothing was changed locally; run 'git fsck' in the server's repository, and repair it from a machine that has the history (or a backup)")
+        }
         if has("hook declined", "pre-receive", "rejected") {
             return ShadowError(.repositoryFailure, "\(what): the server refused it: \(summary)",
                                advice: "read the server's message above; a ShadowSync pre-receive hook refuses commits not signed by this vault's writers")

@@ -43,7 +43,7 @@ final class Scratch {
     func tree(replacing changes: [String: String]) throws -> String {
         let env = ["GIT_INDEX_FILE": root.appendingPathComponent("attack-index").path]
         try git(["read-tree", "main"], environment: env)
-        for (path, blob) in changes { try git(["update-index", "--cacheinfo", "100644,\(blob),\(path)"], environment: env) }
+        for (path, blob) in changes { try git(["update-index", "--add", "--cacheinfo", "100644,\(blob),\(path)"], environment: env) }
         return try git(["write-tree"], environment: env).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

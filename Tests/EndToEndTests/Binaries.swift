@@ -13,14 +13,17 @@ enum Binaries {
         let stderr: String
     }
 
+    /// Where a built executable is.
+    static func url(of name: String) -> URL {
+        let url = productsDirectory.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: url.path) { return url }
+        // `swift test` may run the bundle from a nested path; fall back to .build/debug.
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
+    }
+
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], unset: [String] = []) throws -> Outcome {
         let p = Process()
-        var url = productsDirectory.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: url.path) {
-            // `swift test` may run the bundle from a nested path; fall back to .build/debug.
-            url = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
-        }
-        p.executableURL = url
+        p.executableURL = url(of: name)
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.filter { !unset.contains($0.key) }
         let out = Pipe(), err = Pipe()

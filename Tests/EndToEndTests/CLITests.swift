@@ -13,6 +13,32 @@ import Foundation
         #expect(r.stdout.contains("selfcheck passed: 6 checks"))
     }
 
+    /// The man page and completions in Docs/ are generated from the command line; regenerating them
+    /// from this build must give the checked-in files byte for byte (else: run Docs/generate-cli-docs.py).
+    @Test func manPageAndCompletionsMatchTheCommandLine() throws {
+        let root = FileManager.default.currentDirectoryPath
+        let out = NSTemporaryDirectory() + "shadowsync-clidocs-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", root + "/Docs/generate-cli-docs.py", Binaries.url(of: "shadowsync").path, out]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        for file in ["man/shadowsync.1", "completions/shadowsync.bash", "completions/_shadowsync", "completions/shadowsync.fish"] {
+            let fresh = try String(contentsOfFile: out + "/" + file, encoding: .utf8)
+            let committed = try String(contentsOfFile: root + "/Docs/" + file, encoding: .utf8)
+            #expect(fresh == committed, "Docs/\(file) is stale: run python3 Docs/generate-cli-docs.py")
+        }
+        // Every command the binary knows is documented, and the page says how each exits.
+        let page = try String(contentsOfFile: out + "/man/shadowsync.1", encoding: .utf8)
+        for command in ["init", "join", "sync", "status", "log", "restore", "conflicts", "decrypt", "fsck", "key export",
+                        "run", "pause", "resume", "trust-host", "config", "doctor", "verify-push", "selfcheck"] {
+            #expect(page.contains(".SS shadowsync " + command + "\n"), "man page lacks \(command)")
+        }
+        #expect(page.contains(".SH EXIT STATUS"))
+    }
+
     @Test func unknownCommandIsAUsageError() throws {
         let r = try Binaries.run("shadowsync", ["no-such-command"])
         #expect(r.status != 0)

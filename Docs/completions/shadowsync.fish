@@ -1,0 +1,246 @@
+function __shadowsync_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __shadowsync_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __shadowsync_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __shadowsync_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __shadowsync_parse_tokens -S
+    set -l unparsed_tokens (__shadowsync_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'shadowsync'
+        __shadowsync_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'init'
+            __shadowsync_parse_subcommand 1 'remote=' 'shadow=' 'passphrase-file=' 'no-passphrase' 'kdf-profile=' 'ssh-key=' 'ssh-key-passphrase-file=' 'known-hosts=' 'accept-host-key=' 'version' 'h/help'
+        case 'join'
+            __shadowsync_parse_subcommand 2 'key=' 'key-file=' 'shadow=' 'passphrase-file=' 'no-passphrase' 'kdf-profile=' 'ssh-key=' 'ssh-key-passphrase-file=' 'known-hosts=' 'accept-host-key=' 'version' 'h/help'
+        case 'sync'
+            __shadowsync_parse_subcommand 0 'folder=' 'allow-mass-delete' 'version' 'h/help'
+        case 'status'
+            __shadowsync_parse_subcommand 0 'folder=' 'json' 'version' 'h/help'
+        case 'log'
+            __shadowsync_parse_subcommand 1 'folder=' 'json' 'limit=' 'version' 'h/help'
+        case 'restore'
+            __shadowsync_parse_subcommand 1 'at=' 'to=' 'folder=' 'version' 'h/help'
+        case 'conflicts'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'decrypt'
+            __shadowsync_parse_subcommand 1 'key=' 'key-file=' 'passphrase-file=' 'to=' 'rev=' 'version' 'h/help'
+        case 'fsck'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'key'
+            __shadowsync_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'export'
+                __shadowsync_parse_subcommand 0 'read-only' 'verify-only' 'folder=' 'version' 'h/help'
+            end
+        case 'run'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'pause'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'resume'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'trust-host'
+            __shadowsync_parse_subcommand 1 'fingerprint=' 'known-hosts=' 'version' 'h/help'
+        case 'config'
+            __shadowsync_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'get'
+                __shadowsync_parse_subcommand 1 'folder=' 'version' 'h/help'
+            case 'set'
+                __shadowsync_parse_subcommand 2 'folder=' 'version' 'h/help'
+            case 'list'
+                __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+            end
+        case 'doctor'
+            __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
+        case 'verify-push'
+            __shadowsync_parse_subcommand 0 'key-file=' 'version' 'h/help'
+        case 'selfcheck'
+            __shadowsync_parse_subcommand 0 'version' 'h/help'
+        case 'help'
+            __shadowsync_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __shadowsync_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __shadowsync_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __shadowsync_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __shadowsync_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__shadowsync_tokens -p)
+    if test -z "$(__shadowsync_tokens -t)"
+        set -l index (count (__shadowsync_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'shadowsync' -f
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'init' -d 'Create a vault for a folder and push it to a remote.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'join' -d 'Join an existing vault: verify, decrypt into DIR, keep what DIR holds.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'sync' -d 'One full pass: commit local changes, fetch, verify, merge, apply, push.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'status' -d 'What is pending, what was verified, which conflict copies exist.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'log' -d 'Decrypted history: when, which device, which paths.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'restore' -d 'Restore a file or directory as it was at a revision, never overwriting.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'conflicts' -d 'Conflict copies in the folder, and this machine\'s conflict log.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'decrypt' -d 'Offline recovery: verify and decrypt a repository into a new directory.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'fsck' -d 'Verify every signature and decrypt every file of the current tree.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'key' -d 'Key management.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'run' -d 'The live agent: watch the folder, commit and push changes within seconds, apply what others push.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'pause' -d 'Stop the running daemon from syncing until \'resume\' (it keeps watching).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'resume' -d 'Let a paused daemon sync again (a pass starts at once).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'trust-host' -d 'Read an SSH server\'s host key and add it to known_hosts once you confirmed its fingerprint.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'config' -d 'Read or change a folder\'s settings.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'doctor' -d 'Check config, key file, and the remote step by step (reachability, host key, login, repository).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'verify-push' -d 'Server-side check for a pre-receive hook: refuse pushes not signed by this vault\'s writers.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'selfcheck' -d 'Check the vault format end to end on this machine (no server needed).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" remote' -l 'remote' -d 'The bare repository: ssh://user@host[:port]/path, user@host:path (an existing empty repository), or a local path (created if missing).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" shadow' -l 'shadow' -d 'Where the ciphertext tree goes (default: under $XDG_DATA_HOME/shadowsync).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" passphrase-file' -l 'passphrase-file' -d 'Read the key file\'s passphrase from this file (never from the command line).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" no-passphrase' -l 'no-passphrase' -d 'Store the key unprotected (only on a machine whose disk is encrypted).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" kdf-profile' -l 'kdf-profile' -d 'Argon2id cost of the key file: moderate (default, 256 MiB) or interactive (64 MiB).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" ssh-key' -l 'ssh-key' -d 'SSH private key for the remote (ed25519 or ECDSA; remembered as ssh.key).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" ssh-key-passphrase-file' -l 'ssh-key-passphrase-file' -d 'File holding the SSH key\'s passphrase (remembered as ssh.key-passphrase-file).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" known-hosts' -l 'known-hosts' -d 'known_hosts file to check the server against (default ~/.ssh/known_hosts; remembered as ssh.known_hosts).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" accept-host-key' -l 'accept-host-key' -d 'Trust an unknown server whose host key has exactly this fingerprint (SHA256:...), recording it in known_hosts.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync init" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" key' -l 'key' -d 'The capability string (visible to other users in the process list: prefer --key-file).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" key-file' -l 'key-file' -d 'A file holding the capability string (or a ShadowSync key file).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" shadow' -l 'shadow' -d 'Where the ciphertext tree goes.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" passphrase-file' -l 'passphrase-file' -d 'Read the key file\'s passphrase from this file (never from the command line).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" no-passphrase' -l 'no-passphrase' -d 'Store the key unprotected (only on a machine whose disk is encrypted).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" kdf-profile' -l 'kdf-profile' -d 'Argon2id cost of the key file: moderate (default, 256 MiB) or interactive (64 MiB).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" ssh-key' -l 'ssh-key' -d 'SSH private key for the remote (ed25519 or ECDSA; remembered as ssh.key).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" ssh-key-passphrase-file' -l 'ssh-key-passphrase-file' -d 'File holding the SSH key\'s passphrase (remembered as ssh.key-passphrase-file).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" known-hosts' -l 'known-hosts' -d 'known_hosts file to check the server against (default ~/.ssh/known_hosts; remembered as ssh.known_hosts).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" accept-host-key' -l 'accept-host-key' -d 'Trust an unknown server whose host key has exactly this fingerprint (SHA256:...), recording it in known_hosts.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync join" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync sync" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync sync" allow-mass-delete' -l 'allow-mass-delete' -d 'Commit even if most files vanished at once (the mass-delete guard).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync sync" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync sync" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync status" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync status" json' -l 'json' -d 'Machine-readable output.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync status" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" json' -l 'json' -d 'Machine-readable output.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" limit' -l 'limit' -d 'At most this many commits.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" at' -l 'at' -d 'The revision: a commit id from \'shadowsync log\' (8+ hex digits), or main~N.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" to' -l 'to' -d 'Write here instead of beside the original (must not exist).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync conflicts" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync conflicts" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync conflicts" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" key' -l 'key' -d 'The capability string.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" key-file' -l 'key-file' -d 'A file holding the capability string, or a ShadowSync key file.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" passphrase-file' -l 'passphrase-file' -d 'Passphrase file for a protected key file.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" to' -l 'to' -d 'Output directory (new or empty).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" rev' -l 'rev' -d 'Revision (default: the main branch).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync decrypt" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync fsck" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync fsck" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync fsck" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync key" -eq 1' -fa 'export' -d 'Print a capability string for another machine (it is a secret, except --verify-only).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" read-only' -l 'read-only' -d 'Decrypt and verify, never write.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" verify-only' -l 'verify-only' -d 'Verify signatures only (for a server hook or mirror): cannot decrypt.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync run" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync run" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync run" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync pause" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync pause" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync pause" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync resume" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync resume" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync resume" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync trust-host" fingerprint' -l 'fingerprint' -d 'The fingerprint you checked (SHA256:...): no question asked, refused if the server shows another.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync trust-host" known-hosts' -l 'known-hosts' -d 'The known_hosts file to add to (default ~/.ssh/known_hosts).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync trust-host" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync trust-host" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync config" -eq 1' -fa 'get' -d 'Print one setting (exit 1 when unset).'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync config" -eq 1' -fa 'set' -d 'Change one setting (an empty value removes an optional one). Secrets only by file.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync config" -eq 1' -fa 'list' -d 'Every setting of the folder, and what each key means.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config get" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config get" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config get" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config set" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config set" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config set" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config list" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config list" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync config list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync doctor" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync doctor" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync doctor" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync verify-push" key-file' -l 'key-file' -d 'A file holding the capability string (verify-only is enough).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync verify-push" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync verify-push" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync selfcheck" version' -l 'version' -d 'Show the version.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync selfcheck" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync help" version' -l 'version' -d 'Show the version.'
