@@ -62,6 +62,58 @@ final class Scratch {
         return try git(["hash-object", "-w", f.path]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A blob's raw bytes on the bare repository.
+    func blobBytes(_ id: String) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = ["-C", remote, "cat-file", "blob", id]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let d = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return d
+    }
+
+    /// The hostile-server tests' starting point: A and B synced, then A pushes an edit B has not seen
+    /// (doc.txt "version 1" → "version 2"). Returns the agents and the good head.
+    static func pairWithUnseenEdit(_ name: String) throws -> (Scratch, Agent, Agent, String) {
+        let s = try Scratch(name)
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "version 1\n")
+        try a.write("other.txt", "other\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        try a.write("doc.txt", "version 2\n")
+        try a.sync()
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (s, a, b, good)
+    }
+
+    /// B syncs against the attacked server: refused with exit 2 (and `phrase` in the message), nothing
+    /// changed (plaintext and the remote branch); `repair` undoes the attack and B catches up with A's
+    /// real edit, keeping its own. Returns B's first error line.
+    @discardableResult
+    func expectRefused(_ b: Agent, phrase: String? = nil, repair: () throws -> Void,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try b.write("local-edit.txt", "made while the server was hostile\n")
+        let before = b.snapshot()
+        let headBefore = try git(["rev-parse", "main"])
+        let r = try b.run(["sync", "--folder", b.folder])
+        #expect(r.status == 2, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
+        if let phrase { #expect(r.stderr.contains(phrase), "\(r.stderr)", sourceLocation: sourceLocation) }
+        #expect(r.stderr.contains("nothing was changed locally"), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(b.snapshot() == before, sourceLocation: sourceLocation)
+        #expect(b.read("doc.txt") == "version 1\n", sourceLocation: sourceLocation)
+        // The attacked branch was not overwritten by B either.
+        #expect(try git(["rev-parse", "main"]) == headBefore, sourceLocation: sourceLocation)
+        try repair()
+        try b.sync()
+        #expect(b.read("doc.txt") == "version 2\n", sourceLocation: sourceLocation)
+        #expect(b.read("local-edit.txt") == "made while the server was hostile\n", sourceLocation: sourceLocation)
+        return (r.stderr.split(separator: "\n").first.map(String.init) ?? "(no message)").replacingOccurrences(of: "error: ", with: "")
+    }
+
     /// Paths and blob ids of main's tree.
     func objects() throws -> [(path: String, blob: String)] {
         try git(["ls-tree", "-r", "main"]).split(separator: "\n").map { line in

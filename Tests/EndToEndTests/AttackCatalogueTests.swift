@@ -16,40 +16,9 @@ import Testing
         var rows: [Row] = []
     }
 
-    /// A and B synced; A then pushes one more edit that B has not seen (as HostileServerTests).
-    func setUp(_ name: String) throws -> (Scratch, Agent, Agent, String) {
-        let s = try Scratch(name)
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("doc.txt", "version 1\n")
-        try a.write("other.txt", "other\n")
-        try a.initialize()
-        try b.join(keyFile: try a.exportKey())
-        try a.write("doc.txt", "version 2\n")
-        try a.sync()
-        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (s, a, b, good)
-    }
-
-    /// B syncs against the attacked server and must refuse with exit `status`, changing nothing (plaintext
-    /// and the remote branch); `repair` then undoes the attack and B must catch up with A's real edit.
-    /// Returns the first line of B's error for the table.
-    func refused(_ s: Scratch, _ b: Agent, status: Int32 = 2, repair: () throws -> Void,
-                 sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try b.write("local-edit.txt", "made while the server was hostile\n")
-        let before = b.snapshot()
-        let headBefore = try s.git(["rev-parse", "main"])
-        let r = try b.run(["sync", "--folder", b.folder])
-        #expect(r.status == status, "exit \(r.status): \(r.stdout) \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(r.stderr.contains("nothing was changed locally") || status != 2, "\(r.stderr)", sourceLocation: sourceLocation)
-        #expect(b.snapshot() == before, sourceLocation: sourceLocation)
-        #expect(b.read("doc.txt") == "version 1\n", sourceLocation: sourceLocation)
-        #expect(try s.git(["rev-parse", "main"]) == headBefore, sourceLocation: sourceLocation)
-        try repair()
-        try b.sync()
-        #expect(b.read("doc.txt") == "version 2\n", sourceLocation: sourceLocation)
-        #expect(b.read("local-edit.txt") == "made while the server was hostile\n", sourceLocation: sourceLocation)
-        let line = r.stderr.split(separator: "\n").first.map(String.init) ?? "(no message)"
-        return "refused, exit \(r.status): " + line.replacingOccurrences(of: "error: ", with: "")
+    /// B's sync against the attacked server is refused (Scratch.expectRefused); the table gets its message.
+    func refused(_ s: Scratch, _ b: Agent, repair: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        "refused, exit 2: " + (try s.expectRefused(b, repair: repair, sourceLocation: sourceLocation))
     }
 
     /// Re-points main at a forged commit whose tree has `changes` applied.
@@ -57,34 +26,22 @@ import Testing
         try s.git(["update-ref", "refs/heads/main", try s.forgedCommit(tree: try s.tree(replacing: changes))])
     }
 
-    func rawBlob(_ s: Scratch, _ id: String) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-C", s.remote, "cat-file", "blob", id]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let d = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return d
-    }
-
     @Test func catalogueOfServerAttacks() throws {
         let table = Table()
         func row(_ attack: String, _ stage: (Scratch, Agent, Agent, String) throws -> String) throws {
-            let (s, a, b, good) = try setUp("catalogue")
+            let (s, a, b, good) = try Scratch.pairWithUnseenEdit("catalogue")
             table.rows.append(Row(attack: attack, outcome: try stage(s, a, b, good)))
         }
 
         try row("truncate a content object (new tree under the old signature)") { s, _, b, good in
             let target = try s.objects().first { $0.path.hasSuffix(".c") }!
-            let bytes = try rawBlob(s, target.blob)
+            let bytes = try s.blobBytes(target.blob)
             try forge(s, [target.path: try s.blob(bytes.prefix(bytes.count - 7))])
             return try refused(s, b) { try s.git(["update-ref", "refs/heads/main", good]) }
         }
         try row("extend a content object by one chunk's worth of bytes") { s, _, b, good in
             let target = try s.objects().first { $0.path.hasSuffix(".c") }!
-            try forge(s, [target.path: try s.blob(try rawBlob(s, target.blob) + Data(repeating: 0x41, count: 4096))])
+            try forge(s, [target.path: try s.blob(try s.blobBytes(target.blob) + Data(repeating: 0x41, count: 4096))])
             return try refused(s, b) { try s.git(["update-ref", "refs/heads/main", good]) }
         }
         try row("duplicate a name record at another locator") { s, _, b, good in
@@ -94,7 +51,7 @@ import Testing
         }
         try row("edit vault.json (the signed vault descriptor)") { s, _, b, good in
             let vault = try s.objects().first { $0.path == "vault.json" }!
-            var bytes = try rawBlob(s, vault.blob)
+            var bytes = try s.blobBytes(vault.blob)
             bytes[bytes.count / 2] ^= 0x20
             try forge(s, ["vault.json": try s.blob(bytes)])
             return try refused(s, b) { try s.git(["update-ref", "refs/heads/main", good]) }
