@@ -196,14 +196,15 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             throw ShadowError(.invalidArgument, "cannot stage \(relative): not a regular file", advice: "remove it from \(path)")
         }
         let size = Int(st.st_size)
-        let changed = ShadowError(.sourceChanged, "\(full) changed while it was staged", advice: "nothing to do: the next pass stages it again")
-        let readFailed = { () -> ShadowError in ShadowError(.ioFailure, "cannot read \(full): \(String(cString: strerror(errno)))") }
+        // Built only when needed: this runs once per staged file.
+        func changed() -> ShadowError { ShadowError(.sourceChanged, "\(full) changed while it was staged", advice: "nothing to do: the next pass stages it again") }
+        func readFailed() -> ShadowError { ShadowError(.ioFailure, "cannot read \(full): \(String(cString: strerror(errno)))") }
         if size <= GitRepository.stageBufferBytes {
             var bytes = [UInt8](repeating: 0, count: size)
             var done = 0
             while done < size {
                 let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
-                guard n > 0 else { throw n == 0 ? changed : readFailed() }
+                guard n > 0 else { throw n == 0 ? changed() : readFailed() }
                 done += n
             }
             batch.add(relative, stat: st, bytes: bytes)
@@ -218,7 +219,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         while done < size {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             guard n >= 0 else { throw readFailed() }
-            guard n > 0, done + n <= size else { throw changed }
+            guard n > 0, done + n <= size else { throw changed() }
             try gitCheck(git_odb_stream_write(stream, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), n), "cannot store \(relative)")
             done += n
         }

@@ -11,11 +11,6 @@ import Testing
         let outcome: String
     }
 
-    /// Shared by the rows: the table printed at the end.
-    final class Table: @unchecked Sendable {
-        var rows: [Row] = []
-    }
-
     /// B's sync against the attacked server is refused (Scratch.expectRefused); the table gets its message.
     func refused(_ s: Scratch, _ b: Agent, repair: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         "refused, exit 2: " + (try s.expectRefused(b, repair: repair, sourceLocation: sourceLocation))
@@ -27,10 +22,10 @@ import Testing
     }
 
     @Test func catalogueOfServerAttacks() throws {
-        let table = Table()
+        var rows: [Row] = []
         func row(_ attack: String, _ stage: (Scratch, Agent, Agent, String) throws -> String) throws {
             let (s, a, b, good) = try Scratch.pairWithUnseenEdit("catalogue")
-            table.rows.append(Row(attack: attack, outcome: try stage(s, a, b, good)))
+            rows.append(Row(attack: attack, outcome: try stage(s, a, b, good)))
         }
 
         try row("truncate a content object (new tree under the old signature)") { s, _, b, good in
@@ -65,7 +60,7 @@ import Testing
             try s.git(["update-ref", "refs/heads/main", "refs/attack/other"])
             return try refused(s, b) { try s.git(["update-ref", "refs/heads/main", good]) }
         }
-        try row("change an object's bytes at rest, keeping its id") { s, _, b, good in
+        try row("change an object's bytes at rest, keeping its id") { s, _, b, _ in
             // Loose objects make the stored bytes of one id easy to replace: the pushed packs are exploded.
             let objects = s.remote + "/objects"
             let packDir = objects + "/pack"
@@ -94,10 +89,9 @@ import Testing
             return try refused(s, b) {
                 try FileManager.default.removeItem(atPath: loose(fresh.blob))
                 try original.write(to: URL(fileURLWithPath: loose(fresh.blob)))
-                _ = good
             }
         }
-        try row("fork: show A and B different histories") { s, a, b, good in
+        try row("fork: show A and B different histories") { s, a, b, _ in
             // B builds on the commit before A's edit (the server hid A's push from B) and the server takes
             // B's push; A, whose verified head is the hidden commit, must refuse the forked branch.
             try s.git(["update-ref", "refs/heads/main", "main~1"])
@@ -108,7 +102,6 @@ import Testing
             #expect(r.status == 2, "exit \(r.status): \(r.stderr)")
             #expect(a.snapshot() == aBefore)
             #expect(a.read("b.txt") == nil && a.read("doc.txt") == "version 2\n")
-            _ = good
             let line = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
             return "detected when the views meet, exit \(r.status): " + line.replacingOccurrences(of: "error: ", with: "")
         }
@@ -120,14 +113,14 @@ import Testing
             Row(attack: "roll the branch back to an older signed commit", outcome: "refused (HostileServerTests.rolledBackBranchIsRefused)"),
             Row(attack: "graft a commit signed by a non-writer key", outcome: "refused (HostileServerTests.readOnlyMembersPushIsRefused)"),
         ]
-        let width = (table.rows + staged).map(\.attack.count).max() ?? 10
+        let width = (rows + staged).map(\.attack.count).max() ?? 10
         var out = "server attack catalogue (research/crypto.md §4.6)\n"
-        for r in table.rows + staged {
+        for r in rows + staged {
             out += r.attack.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + r.outcome + "\n"
         }
         out += "not staged: freezing updates (undetectable in general), deleting the repository (every device keeps the full history)\n"
         print(out)
-        #expect(table.rows.count == 7)
-        #expect(table.rows.allSatisfy { $0.outcome.hasPrefix("refused") || $0.outcome.hasPrefix("detected") })
+        #expect(rows.count == 7)
+        #expect(rows.allSatisfy { $0.outcome.hasPrefix("refused") || $0.outcome.hasPrefix("detected") })
     }
 }
