@@ -61,7 +61,7 @@ func printError(_ text: String) {
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         let bytes = Array(string.utf8)
-        _ = bytes.withUnsafeBytes { writeStandardError($0) }
+        bytes.withUnsafeBytes { writeStandardError($0) }
     }
 }
 

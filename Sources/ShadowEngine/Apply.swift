@@ -1,6 +1,6 @@
-public import ShadowCore
-public import ShadowCrypto
-public import ShadowFS
+import ShadowCore
+import ShadowCrypto
+import ShadowFS
 
 extension SyncEngine {
     /// Brings the plaintext folder from the index's tree to `kinds` (the tree of `target`, whose objects

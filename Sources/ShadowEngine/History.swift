@@ -1,6 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
-public import ShadowFS
+import ShadowFS
 
 /// One commit of the decrypted history.
 public struct LogEntry: Sendable {

@@ -1,5 +1,5 @@
 public import ShadowCore
-public import ShadowCrypto
+import ShadowCrypto
 import ShadowFS
 
 /// What `shadowsync status` shows, without touching the network.

@@ -68,10 +68,12 @@ public final class AtomicFileWriter: ByteSink {
         descriptor.close()
         self.descriptor = nil
         let tmp = temporary, dst = destination
+        CrashPoint.reached("file-written")
         try retryingEINTR("cannot rename into place", dst) {
             tmp.withCString { t in dst.withCString { d in rename(t, d) } }
         }
         committed = true
+        CrashPoint.reached("file-renamed")
         if durable { try FileSystem.syncDirectory(destination.directory) }
     }
 

@@ -143,6 +143,8 @@ public struct PlainFolder: Sendable {
     /// Moves the temp into place under `placement`. `.create` uses linkat, which fails rather than replace.
     private func place(_ temp: [UInt8], at path: PlainPath, in dir: Descriptor, placement: Placement) throws(ShadowError) {
         let name = path.lastComponent
+        CrashPoint.reached("plain-written")
+        defer { CrashPoint.reached("plain-placed") }
         switch placement {
         case .create:
             let rc = temp.withCString { t in name.withCString { linkat(dir.fd, t, dir.fd, $0, 0) } }

@@ -162,7 +162,9 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 if batch.bytes >= GitRepository.packBatchBytes { try writeBatch(batch, index: index, odb: odb) }
             }
             try writeBatch(batch, index: index, odb: odb)
+            CrashPoint.reached("git-blobs")
             try gitCheck(git_index_write(index), "cannot write the index")
+            CrashPoint.reached("git-index")
             var oid = git_oid()
             try gitCheck(git_index_write_tree(&oid, index), "cannot write the tree")
             return ObjectID(oid)
@@ -416,6 +418,8 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         // Objects first, then the ref, each durable before the next step relies on it.
         try flushToDisk()
         defer { try? flushToDisk() }
+        CrashPoint.reached("git-ref")
+        defer { CrashPoint.reached("git-ref-moved") }
         try GitThread.shared.run { () throws(ShadowError) in
             var oid = id.gitOID
             var ref: OpaquePointer?
@@ -483,6 +487,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var opts = git_checkout_options()
             git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
             opts.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_REMOVE_UNTRACKED.rawValue
+            CrashPoint.reached("git-checkout")
             try gitCheck(git_checkout_tree(handle, object, &opts), "cannot check out \(commit.short) into the shadow tree")
         }
     }
@@ -569,6 +574,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// commits not merged here.
     public func push() throws(ShadowError) {
         let session = try session()
+        CrashPoint.reached("git-push")
         try GitThread.shared.run { () throws(ShadowError) in
             let remote = try originRemote()
             var opts = git_push_options()

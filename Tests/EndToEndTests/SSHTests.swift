@@ -420,6 +420,54 @@ extension Agent {
     }
 }
 
+extension SSHTests {
+    /// The connection dies while a push is streaming (the relay is killed once the sync reaches its
+    /// push): the sync says to retry, the server's repository stays consistent, and the next sync lands.
+    @Test func aPushCutOffMidTransferLeavesTheServerWholeAndTheNextSyncLands() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("ssh-cut")
+        let repo = try s.serverRepository()
+        let relayPort = Int.random(in: 30000..<60000)
+        var relay = try Relay(port: relayPort, target: server.port)
+        defer { relay.stop() }
+        let url = "ssh://\(server.user)@127.0.0.1:\(relayPort)\(repo)"
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.ok(["init", a.folder, "--remote", url, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--accept-host-key", server.fingerprint])
+        let headBefore = SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output
+
+        try writeNoise(a.folder + "/big.bin", megabytes: 32)
+        let trace = s.root.path + "/push-trace"
+        let sync = Process()
+        sync.executableURL = Binaries.url(of: "shadowsync")
+        sync.arguments = ["sync", "--folder", a.folder]
+        sync.environment = ProcessInfo.processInfo.environment.merging(a.environment.merging(["SHADOWSYNC_CRASH_TRACE": trace]) { $1 }) { $1 }
+        let errors = Pipe()
+        sync.standardError = errors
+        sync.standardOutput = FileHandle.nullDevice
+        try sync.run()
+        try eventually("the sync starts pushing", timeout: 60) {
+            ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").contains("git-push") || !sync.isRunning
+        }
+        usleep(150_000)
+        relay.stop()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        sync.waitUntilExit()
+        #expect(sync.terminationStatus == 3, "a cut connection is retryable: exit \(sync.terminationStatus) \(stderr)")
+        #expect(SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output == headBefore, "the server's branch moved without the objects")
+        let fsck = SSHServer.shell(["git", "-C", repo, "fsck", "--no-progress"])
+        #expect(fsck.status == 0, "\(fsck.output)")
+
+        relay = try Relay(port: relayPort, target: server.port)
+        try a.sync()
+        try b.ok(["join", url, b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
+                  "--accept-host-key", server.fingerprint])
+        #expect(b.snapshot() == a.snapshot())
+        #expect(b.snapshot()["big.bin"]?.hasPrefix("file:\(32 << 20) bytes") == true)
+    }
+}
+
 /// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
 struct Relay {
     let process = Process()

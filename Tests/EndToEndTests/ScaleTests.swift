@@ -14,7 +14,7 @@ import Testing
 
         // 200 MB of incompressible bytes (a counter run through a mixing function).
         let big = a.folder + "/big.bin"
-        FileManager.default.createFile(atPath: big, contents: nil)
+        _ = FileManager.default.createFile(atPath: big, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
         var x: UInt64 = 0x9E3779B97F4A7C15
         for _ in 0..<200 {
