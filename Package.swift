@@ -46,12 +46,14 @@ let package = Package(
                           swiftSettings: strict),
 
         // MARK: Tests.
+        // Seeded randomness and the fuzz mutator, shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ShadowCoreTests", dependencies: ["ShadowCore"]),
-        .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"]),
+        .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "TestSupport"]),
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
-        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine"]),
-        .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowXMPP", "ShadowAgent"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP"]),
+        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine", "TestSupport"]),
+        .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowGit", "ShadowXMPP", "ShadowAgent", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP", "TestSupport"]),
     ]
 )

@@ -514,8 +514,17 @@ public final class SyncEngine {
 
     /// Finishes or undoes what a killed run left: the journal says which.
     private func recover() throws(ShadowError) {
-        let phase = try JournalPhase.load(location.journalFile)
         let current = try head
+        var phase: JournalPhase
+        do {
+            phase = try JournalPhase.load(location.journalFile)
+        } catch where error.code == .malformedObject {
+            // Unreadable (a bad disk, a hand edit): which step was interrupted is unknown. Redoing the
+            // apply of the branch head is safe after any of them: it puts the shadow tree back to the
+            // branch and changes a plaintext file only where it still matches the last synced version
+            // (the index's head; when the index is lost too, the branch head is the best guess).
+            phase = current.map { .apply(target: $0, from: index.head ?? $0) } ?? .idle
+        }
         if phase != .idle { folder.removeLeftoverTemporaries() }
         switch phase {
         case .idle:

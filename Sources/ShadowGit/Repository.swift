@@ -80,8 +80,32 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 throw ShadowError(.notFound, "no git repository at \(path)", advice: "check the path, or create it with 'shadowsync init'")
             }
             try gitCheck(rc, "cannot open repository at \(path)")
+            try rebuildDamagedIndex(repo!)
             return GitRepository(handle: repo!, path: path)
         }
+    }
+
+    /// The shadow work tree's index is a cache of HEAD's tree plus stat data, derived from nothing else
+    /// the user owns: when a crash or a bad disk leaves it unreadable, it is rebuilt from HEAD (the stat
+    /// data comes back on the next stage) instead of stopping every sync with a libgit2 message.
+    private static func rebuildDamagedIndex(_ repo: OpaquePointer) throws(ShadowError) {
+        guard git_repository_is_bare(repo) == 0 else { return }
+        var index: OpaquePointer?
+        let rc = git_repository_index(&index, repo)
+        if rc == 0 { git_index_free(index); return }
+        guard let error = git_error_last(), error.pointee.klass == GIT_ERROR_INDEX.rawValue else {
+            throw gitError(rc, "cannot open the shadow repository's index")
+        }
+        let file = String(cString: git_repository_path(repo)) + "index"
+        _ = unlink(file)
+        try gitCheck(git_repository_index(&index, repo), "cannot recreate the shadow repository's index")
+        defer { git_index_free(index) }
+        var head: OpaquePointer?
+        if git_revparse_single(&head, repo, "HEAD^{tree}") == 0 {
+            defer { git_object_free(head) }
+            try gitCheck(git_index_read_tree(index, head), "cannot rebuild the shadow repository's index from HEAD")
+        }
+        try gitCheck(git_index_write(index), "cannot write the rebuilt index")
     }
 
     /// The repository a git hook runs in: GIT_DIR, and the quarantine GIT_OBJECT_DIRECTORY and

@@ -348,13 +348,21 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     }
 
     private func message(_ stanza: ReceivedStanza) {
-        guard stanza.type != "error", let from = stanza.from, !isSelf(from),
-              allowedBare.contains(JID.bare(from).lowercased()),
+        guard let bell = Self.bell(in: stanza), !isSelf(bell.from), allowedBare.contains(JID.bare(bell.from).lowercased()) else { return }
+        status.withLock { $0.doorbellsReceived += 1 }
+        onEvent(.doorbell(from: bell.from, folderTag: bell.folderTag, payload: bell.payload))
+    }
+
+    /// The bell a message stanza carries, before any check of who sent it: not an error, a sender, a
+    /// `bell` child in our namespace, a folder tag of at most 64 characters and a payload of at most
+    /// `maxPayloadCharacters`. Anything else carries no bell. The payload is opened (and authenticated)
+    /// by the agent, never here.
+    static func bell(in stanza: ReceivedStanza) -> (from: String, folderTag: String, payload: String)? {
+        guard stanza.name == "message", stanza.type != "error", let from = stanza.from,
               let bell = stanza.child("bell", namespace: XMPPNotifier.namespace),
               let tag = bell.attribute("folder"), tag.count <= 64,
-              let payload = bell.text(limit: Self.maxPayloadCharacters) else { return }
-        status.withLock { $0.doorbellsReceived += 1 }
-        onEvent(.doorbell(from: from, folderTag: tag, payload: payload))
+              let payload = bell.text(limit: maxPayloadCharacters) else { return nil }
+        return (from, tag, payload)
     }
 
     private func presence(_ stanza: ReceivedStanza, _ context: StropheContext, _ c: StropheConnection) {

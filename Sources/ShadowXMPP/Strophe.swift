@@ -115,6 +115,21 @@ final class Stanza {
     deinit { xmpp_stanza_release(raw) }
 }
 
+/// Owns a stanza parsed from XML text by libstrophe's own parser (the one stanzas off the wire go
+/// through): how the fuzz tests reach the notifier's message parser without a server.
+final class ParsedStanza {
+    let raw: OpaquePointer
+
+    init?(_ context: StropheContext, xml: String) {
+        guard let s = xmpp_stanza_new_from_string(context.raw, xml) else { return nil }
+        raw = s
+    }
+
+    var view: ReceivedStanza { ReceivedStanza(raw: raw) }
+
+    deinit { xmpp_stanza_release(raw) }
+}
+
 /// A borrowed view of a stanza libstrophe passed to a handler: valid only during the handler.
 struct ReceivedStanza {
     let raw: OpaquePointer

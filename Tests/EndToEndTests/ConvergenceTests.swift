@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Three agents, random operations, random syncs and partitions, then a check against a model of what
 /// must have survived. Seeds are fixed and printed; `SHADOWSYNC_SEED=n` replays one, and
@@ -33,19 +34,6 @@ import Testing
             }
         }
         print("Convergence (replay one with SHADOWSYNC_SEED=n):\n" + table.joined(separator: "\n"))
-    }
-}
-
-/// SplitMix64: small, fast, and the same sequence on every machine for a seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

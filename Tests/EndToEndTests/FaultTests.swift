@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// kill -9 at every point of a sync where state changes (walked in order with SHADOWSYNC_CRASH_AT=#n),
 /// and a full disk under the plaintext folder and under the shadow tree. Each time: no half-written

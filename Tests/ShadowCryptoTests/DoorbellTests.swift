@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ShadowCore
+import TestSupport
 @testable import ShadowCrypto
 
 /// The sealed doorbell (Docs/FORMAT.md, "Doorbell"): what an XMPP server or an intruder on the XMPP
@@ -87,7 +88,7 @@ import ShadowCore
     @Test func fuzzedPayloadsNeverOpen() throws {
         let seal = DoorbellSeal(keys: try vectorKeys().read!)
         let sealed = [UInt8](seal.seal(message).utf8)
-        var m = FuzzTests.Mutator(state: 0xD00B_E11)
+        var m = Mutator(state: 0xD00B_E11)
         for _ in 0..<5000 {
             let text = String(decoding: m.mutate(sealed), as: UTF8.self)
             if text == String(decoding: sealed, as: UTF8.self) { continue }

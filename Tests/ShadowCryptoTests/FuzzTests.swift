@@ -1,43 +1,12 @@
 import Testing
 import ShadowCore
+import TestSupport
 @testable import ShadowCrypto
 
 /// Mutation fuzzing of every decoder: thousands of inputs, each must be refused with a ShadowError (the
 /// formats are canonical and authenticated, so no mutation may decode) and nothing may crash.
 @Suite struct FuzzTests {
-    struct Mutator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-
-        /// One of: flip bits, set bytes, truncate, extend, insert, delete, duplicate a range.
-        mutating func mutate(_ input: [UInt8]) -> [UInt8] {
-            var b = input
-            for _ in 0...below(3) {
-                switch below(7) {
-                case 0 where !b.isEmpty: b[below(b.count)] ^= UInt8(1 << below(8))
-                case 1 where !b.isEmpty: b[below(b.count)] = UInt8(truncatingIfNeeded: next())
-                case 2: b = Array(b.prefix(below(b.count + 1)))
-                case 3: b += (0...below(70)).map { _ in UInt8(truncatingIfNeeded: next()) }
-                case 4: b.insert(UInt8(truncatingIfNeeded: next()), at: below(b.count + 1))
-                case 5 where !b.isEmpty: b.remove(at: below(b.count))
-                case 6 where b.count > 4:
-                    let s = below(b.count - 2), e = s + 1 + below(min(64, b.count - s - 1))
-                    b.insert(contentsOf: b[s..<e], at: below(b.count))
-                default: b.append(0)
-                }
-            }
-            return b
-        }
-    }
-
-    static let iterations = 3000
+    static let iterations = fuzzIterations
 
     @Test func contentDecoder() throws {
         let c = ContentCipher(keys: try vectorKeys().requireRead())

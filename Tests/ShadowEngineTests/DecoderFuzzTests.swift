@@ -1,0 +1,70 @@
+import Testing
+import ShadowCore
+import ShadowCrypto
+import ShadowFS
+import TestSupport
+@testable import ShadowEngine
+
+/// Mutation fuzzing of the engine's decoders: what the server sends (vault.json, commit messages) must
+/// never decode once changed; what the agent keeps on disk (index, folder state, journal) may decode to
+/// something else after a bit flip (it is a local cache, rebuilt when unreadable) but must never crash.
+@Suite struct EngineDecoderFuzzTests {
+    let keys = VaultKeys.generate()
+    let commit = ObjectID(hex: String(repeating: "ab", count: 20))!
+
+    func seedIndex() throws -> SyncIndex {
+        var index = SyncIndex()
+        index.head = commit
+        index.recordedAtNs = 1_700_000_000_000_000_000
+        let stat = StatKey(size: 5, mtimeNs: 1, ctimeNs: 2, inode: 3, device: 4)
+        index.entries[try PlainPath(bytes: Array("a/b.txt".utf8))] =
+            IndexEntry(kind: .file(length: 5, siv: Array(repeating: 7, count: 32), executable: true), fileID: try FileID(bytes: Array(repeating: 9, count: FileID.size)), stat: stat)
+        index.entries[try PlainPath(bytes: [0x61])] = IndexEntry(kind: .directory, fileID: .zero, stat: nil)
+        index.entries[try PlainPath(bytes: [0xff, 0x6c])] = IndexEntry(kind: .symlink(target: Array("../x".utf8)), fileID: .zero, stat: nil, absent: true)
+        return index
+    }
+
+    @Test func stateFilesNeverCrashTheirDecoders() throws {
+        let index = try seedIndex().encode()
+        #expect(try SyncIndex.decode(index).entries == (try seedIndex()).entries, "the seed must round-trip")
+        var state = FolderState(deviceID: Array(repeating: 1, count: 16))
+        state.sequence = 42
+        state.lastVerified = commit
+        state.peers = ["0102": 7]
+        let stateBytes = state.encode()
+        #expect(try FolderState.decode(stateBytes).encode() == stateBytes)
+        let journals = [JournalPhase.idle, .commit(parent: commit), .merge(parent: nil), .apply(target: commit, from: commit)].map { $0.encode() }
+        var m = Mutator(state: 11)
+        var refused = (index: 0, state: 0, journal: 0)
+        for i in 0..<fuzzIterations {
+            if (try? SyncIndex.decode(m.mutate(index))) == nil { refused.index += 1 }
+            if (try? FolderState.decode(m.mutate(stateBytes))) == nil { refused.state += 1 }
+            if (try? JournalPhase.decode(m.mutate(journals[i % journals.count]))) == nil { refused.journal += 1 }
+        }
+        // Most mutations of the binary index are refused outright (magic, lengths, trailing bytes).
+        #expect(refused.index > fuzzIterations / 2, "\(refused)")
+        #expect(refused.journal > fuzzIterations / 4, "\(refused)")
+    }
+
+    @Test func vaultDescriptorNeverVerifiesOnceChanged() throws {
+        let good = try VaultDescriptor.make(keys)
+        try VaultDescriptor.verify(good, keys: keys, commit: commit)
+        var m = Mutator(state: 12)
+        for i in 0..<fuzzIterations {
+            let bad = m.mutate(good)
+            if bad == good { continue }
+            do { try VaultDescriptor.verify(bad, keys: keys, commit: commit); Issue.record("mutation \(i) of vault.json verified") } catch {}
+        }
+    }
+
+    @Test func commitMessagesNeverParseOnceChanged() throws {
+        let good = try CommitMessage.make(CommitMetadata(deviceID: Array(repeating: 2, count: 16), sequence: 9, wallTimeMillis: 10, epoch: 0), keys: keys)
+        #expect(try CommitMessage.parse(good, commit: commit, keys: keys).sequence == 9)
+        var m = Mutator(state: 13)
+        for i in 0..<fuzzIterations {
+            let bad = m.mutate(good)
+            if bad == good { continue }
+            do { _ = try CommitMessage.parse(bad, commit: commit, keys: keys); Issue.record("mutation \(i) of a commit message parsed: \(bad.debugDescription)") } catch {}
+        }
+    }
+}
