@@ -586,6 +586,10 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var opts = git_fetch_options()
             git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
+            // Prune: a remote without main (a new, empty repository after `config set remote`, or one whose
+            // branch was deleted) must not leave the old history's tracking ref behind. It would read as
+            // "in sync", and nothing would ever be pushed there.
+            opts.prune = GIT_FETCH_PRUNE
             let rc = try withStrArray(["+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"]) { (specs) throws(ShadowError) -> Int32 in
                 withExtendedLifetime(session) { git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
             }

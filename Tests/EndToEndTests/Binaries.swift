@@ -15,6 +15,7 @@ enum Binaries {
 
     /// Where a built executable is.
     static func url(of name: String) -> URL {
+        if name.hasPrefix("/") { return URL(fileURLWithPath: name) }  // a system tool (bash for the examples)
         let url = productsDirectory.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: url.path) { return url }
         // `swift test` may run the bundle from a nested path; fall back to .build/debug.

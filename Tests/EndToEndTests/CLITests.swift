@@ -64,3 +64,18 @@ import Foundation
         #expect(r.stdout.contains("raw XChaCha20-Poly1305"))
     }
 }
+
+/// The step-by-step examples of Docs/OPERATIONS.md run as written.
+@Suite struct ExampleScriptTests {
+    /// Examples/notes-history.sh, the notes walkthrough of OPERATIONS.md, runs as written.
+    @Test func notesWalkthroughRunsAsDocumented() throws {
+        let r = try Binaries.run("/bin/bash", [SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/notes-history.sh").path,
+                                               Binaries.url(of: "shadowsync").path])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("shopping.restored-"), "\(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "# Shopping\n- milk\n").count == 3, "the first version, restored and recovered: \(r.stdout)")
+        #expect(r.stdout.contains("recovered/ideas/garden.md\nrecovered/shopping.md\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("shdw <shdw@invalid> Shdw-Meta: "), "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("notes walkthrough finished\n"))
+    }
+}

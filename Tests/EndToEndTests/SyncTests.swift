@@ -316,4 +316,35 @@ import Testing
         #expect(b.read("build/out.o") == "v2 from b\n")
         #expect(a.read(".notes.txt.swp") == "swap" && b.read(".notes.txt.swp") == nil)
     }
+
+    /// Moving to a new, empty repository (`config set remote`, as after leaving a compromised server)
+    /// pushes the whole history there; a server that deletes the branch gets it back the same way.
+    @Test func aNewEmptyRemoteOrADeletedBranchReceivesTheWholeHistory() throws {
+        let s = try Scratch("new-remote")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "v1\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        try a.write("doc.txt", "v2\n")
+        try a.sync()
+        let history = try s.git(["rev-list", "main"])
+
+        let fresh = s.root.appendingPathComponent("fresh.git").path
+        try s.git(["init", "-q", "--bare", "-b", "main", fresh], in: s.root.path)
+        try a.ok(["config", "set", "remote", fresh, "--folder", a.folder])
+        #expect(try a.ok(["sync", "--folder", a.folder]).contains("pushed"))
+        #expect(try s.git(["rev-list", "main"], in: fresh) == history, "the new remote lacks history")
+
+        try b.ok(["config", "set", "remote", fresh, "--folder", b.folder])
+        try b.sync()
+        #expect(b.read("doc.txt") == "v2\n")
+
+        // The server deletes main: the next sync restores it, and nothing is lost on either side.
+        try s.git(["update-ref", "-d", "refs/heads/main"], in: fresh)
+        try b.write("doc.txt", "v3 from b\n")
+        #expect(try b.ok(["sync", "--folder", b.folder]).contains("pushed"))
+        try a.sync()
+        #expect(a.read("doc.txt") == "v3 from b\n")
+        #expect(try s.git(["rev-list", "main"], in: fresh).hasSuffix(history))
+    }
 }
