@@ -74,6 +74,8 @@ struct LocalPlan {
     /// Directories and symlinks that are new or changed.
     var records: [PlainPath: EntryKind] = [:]
     var deleted: [PlainPath] = []
+    /// Deleted paths whose file reappeared under another path (same inode): renamed, not vanished.
+    var renamedAway: Set<PlainPath> = []
     /// Index entries under unreadable directories or ignored: kept, never taken for deleted.
     var kept: [PlainPath: IndexEntry] = [:]
     /// Entries left out while ignored that no rule covers any more: written from the tree again.
@@ -300,8 +302,9 @@ public final class SyncEngine {
                     plan.encrypt.append((p, cur.fileID, executable, s.stat))
                 } else {
                     var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
-                    if let (_, old) = vanishedByInode.removeValue(forKey: s.stat.inode), old.stat?.device == s.stat.device {
+                    if let (oldPath, old) = vanishedByInode.removeValue(forKey: s.stat.inode), old.stat?.device == s.stat.device {
                         fileID = old.fileID  // a rename: the content object stays the same blob
+                        plan.renamedAway.insert(oldPath)
                     }
                     plan.encrypt.append((p, fileID, executable, s.stat))
                 }
@@ -316,7 +319,8 @@ public final class SyncEngine {
     private func guardMassDelete(_ plan: LocalPlan, scan: ScanReport, options: SyncOptions) throws(ShadowError) {
         guard !options.allowMassDelete else { return }
         let tracked = index.entries.values.filter { $0.kind != .directory }.count
-        let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory }.count
+        // Renamed files did not vanish: moving the directory that holds everything must not trip it.
+        let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory && !plan.renamedAway.contains($0) }.count
         let emptied = scan.entries.isEmpty && gone >= 2
         guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
         throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",

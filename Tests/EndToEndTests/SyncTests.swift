@@ -183,6 +183,18 @@ import Testing
         try a.ok(["sync", "--folder", a.folder, "--allow-mass-delete"])
         try b.sync()
         #expect(try b.names().count == 10)
+
+        // Renaming the directory that holds every file is not a mass delete (found by convergence seed 33).
+        for i in 20..<30 { try a.move("f\(i).txt", "f\(i)-moved.txt") }
+        try FileManager.default.createDirectory(atPath: a.folder + "/all", withIntermediateDirectories: true)
+        for i in 20..<30 { try a.move("f\(i)-moved.txt", "all/f\(i).txt") }
+        try a.sync()
+        try a.move("all", "renamed")
+        try a.write("renamed/f20.txt", "edited after the move\n")
+        try a.sync()
+        try b.sync()
+        #expect(try b.names() == ["renamed"])
+        #expect(try b.names("renamed").count == 10 && b.read("renamed/f20.txt") == "edited after the move\n")
     }
 
     @Test func historyLogRestoreDecryptAndFsck() throws {
