@@ -30,26 +30,13 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "needs ${need[*]}: run as root or install them" >&2; exit 2; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
-command -v swift >/dev/null 2>&1 || export PATH=/opt/swift/usr/bin:$PATH
-swift build -c release --product shadowsync >/dev/null
-S=$PWD/.build/release/shadowsync
-
-W=$(mktemp -d /tmp/shadowsync-anchors-XXXXXX)
-if [ "${FRESH_FS:-0}" = 1 ]; then
-  truncate -s 16G "$W.img" && mkfs.ext4 -q -F "$W.img" && mount -o loop "$W.img" "$W"
-  trap 'umount -l "$W"; rm -rf "$W" "$W.img"' EXIT
-else
-  trap 'rm -rf "$W"' EXIT
-fi
+source Examples/bench-lib.sh
+bench_setup anchors 16G
 export HOME=$W/home XDG_CONFIG_HOME=$W/home/config XDG_DATA_HOME=$W/home/data RCLONE_CONFIG=$W/rclone.conf
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b
 mkdir -p "$HOME" && touch "$RCLONE_CONFIG"
 git config --global init.defaultBranch main
 
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
-median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.4f}')" "$@"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 bytes() { du -sb "$1" | cut -f1; }
 mib() { python3 -c "print(f'{$1 / 1048576:.2f} MiB')"; }
 row() { printf '%-48s %12s %12s %9s\n' "$@"; }

@@ -27,10 +27,7 @@ git init -q --bare -b main "$W/server/repos/vault.git"
 git init -q --bare -b main "$W/server/repos/plain.git"
 url() { echo "ssh://$USER_NAME@127.0.0.1:$PORT$W/server/repos/$1"; }
 
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$2 - $1:.4f}')"; }
-median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.4f}')" "$@"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+source Examples/bench-lib.sh  # now, elapsed, median, ratio
 
 $S init "$W/plain" --remote "$(url vault.git)" --no-passphrase --ssh-key "$KEY" --known-hosts "$KNOWN" >/dev/null
 (cd "$W/gitwork" && git init -q -b main && git add -A && git commit -qm import && git remote add origin "$(url plain.git)" && git push -q origin main)

@@ -1,31 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks the sync engine beside plain git on the same 10k-file tree, in one run, and prints ratios
 # (machines here are noisy: only the ratios mean much). Usage: bash Examples/bench-sync-vs-git.sh [FILES]
-# FRESH_FS=1 (root only) runs on a new ext4 file system in a loop file: file creation on a file system
-# that recently deleted many inodes (an earlier run's trees) costs several times more, and unevenly
-# between the two tools (ext4 skips recently deleted inodes when it allocates).
+# FRESH_FS=1 (root only) runs on a new ext4 file system in a loop file (Examples/bench-lib.sh says why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=${1:-10000}
 RUNS=5
-swift build -c release --product shadowsync >/dev/null
-S=$PWD/.build/release/shadowsync
-W=$(mktemp -d /tmp/shadowsync-bench-XXXXXX)
-if [ "${FRESH_FS:-0}" = 1 ]; then
-  truncate -s 4G "$W.img" && mkfs.ext4 -q -F "$W.img" && mount -o loop "$W.img" "$W"
-  trap 'umount -l "$W"; rm -rf "$W" "$W.img"' EXIT
-else
-  trap 'rm -rf "$W"' EXIT
-fi
+source Examples/bench-lib.sh
+bench_setup bench 4G
 export HOME=$W/home XDG_CONFIG_HOME=$W/home/config XDG_DATA_HOME=$W/home/data
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b
 
 python3 Examples/make-tree.py "$W/tree" "$FILES"
 cp -a "$W/tree" "$W/plain"; cp -a "$W/tree" "$W/gitwork"
-
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
-median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.4f}')" "$@"; }
 
 sync; t0=$(now); $S init "$W/plain" --remote "$W/remote.git" --no-passphrase >/dev/null; t1=$(now)
 sync; g0=$(now); (cd "$W/gitwork" && git init -q && git add -A && git commit -qm import); g1=$(now)
@@ -46,7 +33,6 @@ for i in $(seq $RUNS); do
 done
 mnoop=$(median "${noop[@]}"); mstat=$(median "${gstat[@]}"); mfetch=$(median "${gfetch[@]}")
 mone=$(median "${one[@]}"); mgone=$(median "${gone[@]}")
-ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 echo "tree: $FILES files, $(du -sh "$W/tree" | cut -f1); release build; medians of $RUNS runs; fresh ext4: ${FRESH_FS:-0}"
 printf '%-44s %10s %10s %8s\n' "operation" "shadowsync" "git" "ratio"
 printf '%-44s %9ss %9ss %8s\n' "first import (init+push vs add+commit)" "$imp" "$gimp" "$(ratio $imp $gimp)"

@@ -6,7 +6,7 @@ import ShadowCore
 ///
 /// Why not `git_odb_write` per blob: each loose write costs a file, a fan-out directory and, when the
 /// object is new, a freshen pass over every backend that re-reads the pack directory — about 40 system
-/// calls per object, most of an import's time (Docs/OPERATIONS.md, Benchmarks). A pack is one file.
+/// calls per object, most of an import's time (Docs/BENCHMARKS.md). A pack is one file.
 /// Objects are stored, not compressed (deflate "stored" blocks): they are ciphertext, which zlib
 /// cannot shrink, so compressing only costs time. Git thread only.
 final class PackWriter {

@@ -70,6 +70,21 @@ func eventually(_ what: String, timeout: Double = 20, _ condition: () throws -> 
     throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "timed out after \(timeout) s waiting for: \(what)"])
 }
 
+extension Scratch {
+    /// Two agents synced on a local bare repository (A made the vault with start.txt, B joined), both
+    /// with the fast test timings: the starting point of the daemon tests.
+    static func daemonPair(_ name: String) throws -> (Scratch, Agent, Agent) {
+        let s = try Scratch(name)
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        try a.setFastTimings()
+        try b.setFastTimings()
+        return (s, a, b)
+    }
+}
+
 extension Agent {
     func commitCount() throws -> Int {
         let out = try run(["log", "--json", "--folder", folder]).stdout
@@ -86,19 +101,8 @@ extension Agent {
 
 /// Two real daemons (`shadowsync run`) on a local bare repository: real inotify, real signals.
 @Suite(.serialized) struct DaemonTests {
-    func pair(_ name: String) throws -> (Scratch, Agent, Agent) {
-        let s = try Scratch(name)
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("start.txt", "start\n")
-        try a.initialize()
-        try b.join(keyFile: try a.exportKey())
-        try a.setFastTimings()
-        try b.setFastTimings()
-        return (s, a, b)
-    }
-
     @Test func savesRenamesAndDeletesReachTheOtherDaemonAndBurstsCoalesce() throws {
-        let (_, a, b) = try pair("daemon-basic")
+        let (_, a, b) = try Scratch.daemonPair("daemon-basic")
         let da = try RunningDaemon(a), db = try RunningDaemon(b)
         try a.write("notes/today.txt", "written on a\n")
         try eventually("b has a's save") { b.read("notes/today.txt") == "written on a\n" }
@@ -147,7 +151,7 @@ extension Agent {
     }
 
     @Test func sigtermLeavesNothingBehindAndOneInstancePerFolder() throws {
-        let (_, a, _) = try pair("daemon-signals")
+        let (_, a, _) = try Scratch.daemonPair("daemon-signals")
         let da = try RunningDaemon(a)
         let second = try a.run(["run", "--folder", a.folder])
         #expect(second.status == 3 && second.stderr.contains("pid \(da.process.processIdentifier)"), "\(second.stderr)")
@@ -166,7 +170,7 @@ extension Agent {
     }
 
     @Test func pauseStopsSyncingAndResumeCatchesUp() throws {
-        let (_, a, b) = try pair("daemon-pause")
+        let (_, a, b) = try Scratch.daemonPair("daemon-pause")
         let da = try RunningDaemon(a), db = try RunningDaemon(b)
         #expect(try a.ok(["pause", "--folder", a.folder]).contains("paused"))
         #expect(try da.status()["state"] as? String == "paused")
@@ -181,7 +185,7 @@ extension Agent {
     }
 
     @Test func killedMidPushTheRestartedDaemonConverges() throws {
-        let (_, a, b) = try pair("daemon-kill")
+        let (_, a, b) = try Scratch.daemonPair("daemon-kill")
         let db = try RunningDaemon(b)
         // The daemon dies right after its push landed, before it recorded that (kill -9 at that point).
         try a.write("before-crash.txt", "1\n")
@@ -199,7 +203,7 @@ extension Agent {
     /// few hundred creates made while the daemon is stopped overflow it. The daemon notices, rescans, and loses nothing.
     @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
     func queueOverflowTriggersARescanAndLosesNothing() throws {
-        let (_, a, b) = try pair("daemon-overflow")
+        let (_, a, b) = try Scratch.daemonPair("daemon-overflow")
         let limit = "/proc/sys/fs/inotify/max_queued_events"
         let saved = try String(contentsOfFile: limit, encoding: .utf8)
         try "16\n".write(toFile: limit, atomically: false, encoding: .utf8)
@@ -224,7 +228,7 @@ extension Agent {
     }
 
     @Test func hooksRunWithEventDetailsAndNeverBlock() throws {
-        let (s, a, b) = try pair("daemon-hooks")
+        let (s, a, b) = try Scratch.daemonPair("daemon-hooks")
         let hooks = s.root.appendingPathComponent("hooks").path
         try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
         let out = s.root.appendingPathComponent("hook-out").path

@@ -81,13 +81,7 @@ import TestSupport
         let long = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1"
         let seed = ProcessInfo.processInfo.environment["SHADOWSYNC_SEED"].flatMap(UInt64.init) ?? 7
         var rng = SeededRandom(seed: seed)
-        let s = try Scratch("daemon-kills")
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("start.txt", "start\n")
-        try a.initialize()
-        try b.join(keyFile: try a.exportKey())
-        try a.setFastTimings()
-        try b.setFastTimings()
+        let (_, a, b) = try Scratch.daemonPair("daemon-kills")
 
         var expected: [String: String] = ["start.txt": "file:start\n"]
         var everWritten = Set(expected.values)

@@ -375,26 +375,16 @@ extension Agent {
     /// save crosses over, an outage is waited out with backoff (the daemon stays up), and what was saved
     /// during the outage arrives once the network is back.
     @Test func daemonsOverSSHRideOutANetworkOutage() throws {
-        let server = try SSHServer.info()
-        let s = try Scratch("ssh-daemons")
-        let repo = try s.serverRepository()
-        let relayPort = Int.random(in: 30000..<60000)
-        var relay = try Relay(port: relayPort, target: server.port)
-        defer { relay.stop() }
-        let url = "ssh://\(server.user)@127.0.0.1:\(relayPort)\(repo)"
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("start.txt", "start\n")
-        try a.ok(["init", a.folder, "--remote", url, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
-                  "--accept-host-key", server.fingerprint])
-        try b.ok(["join", url, b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
-                  "--accept-host-key", server.fingerprint])
+        let v = try RelayedVault("ssh-daemons")
+        let a = v.a, b = v.b
+        try v.joinB()
         try a.setFastTimings()
         try b.setFastTimings()
         let da = try RunningDaemon(a), db = try RunningDaemon(b)
         try a.write("notes/online.txt", "sent over ssh\n")
         try eventually("b has a's save") { b.read("notes/online.txt") == "sent over ssh\n" }
 
-        relay.stop()
+        v.cut()
         try a.write("notes/offline.txt", "saved during the outage\n")
         var seen: [String: Any] = [:]
         do {
@@ -409,7 +399,7 @@ extension Agent {
         #expect(da.process.isRunning && db.process.isRunning)
         #expect(b.read("notes/offline.txt") == nil)
 
-        relay = try Relay(port: relayPort, target: server.port)
+        try v.reconnect()
         try eventually("b gets what was saved during the outage", timeout: 40) { b.read("notes/offline.txt") == "saved during the outage\n" }
         try eventually("a is idle with no error") { (try? da.status()).map { $0["state"] as? String == "idle" && $0["last_error"] == nil } == true }
         let (statusA, logA) = da.stop()
@@ -424,17 +414,8 @@ extension SSHTests {
     /// The connection dies while a push is streaming (the relay is killed once the sync reaches its
     /// push): the sync says to retry, the server's repository stays consistent, and the next sync lands.
     @Test func aPushCutOffMidTransferLeavesTheServerWholeAndTheNextSyncLands() throws {
-        let server = try SSHServer.info()
-        let s = try Scratch("ssh-cut")
-        let repo = try s.serverRepository()
-        let relayPort = Int.random(in: 30000..<60000)
-        var relay = try Relay(port: relayPort, target: server.port)
-        defer { relay.stop() }
-        let url = "ssh://\(server.user)@127.0.0.1:\(relayPort)\(repo)"
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("start.txt", "start\n")
-        try a.ok(["init", a.folder, "--remote", url, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
-                  "--accept-host-key", server.fingerprint])
+        let v = try RelayedVault("ssh-cut")
+        let a = v.a, b = v.b, s = v.scratch, repo = v.repo
         let headBefore = SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output
 
         try writeNoise(a.folder + "/big.bin", megabytes: 32)
@@ -451,7 +432,7 @@ extension SSHTests {
             ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").contains("git-push") || !sync.isRunning
         }
         usleep(150_000)
-        relay.stop()
+        v.cut()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         sync.waitUntilExit()
         #expect(sync.terminationStatus == 3, "a cut connection is retryable: exit \(sync.terminationStatus) \(stderr)")
@@ -459,13 +440,47 @@ extension SSHTests {
         let fsck = SSHServer.shell(["git", "-C", repo, "fsck", "--no-progress"])
         #expect(fsck.status == 0, "\(fsck.output)")
 
-        relay = try Relay(port: relayPort, target: server.port)
+        try v.reconnect()
         try a.sync()
-        try b.ok(["join", url, b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
-                  "--accept-host-key", server.fingerprint])
+        try v.joinB()
         #expect(b.snapshot() == a.snapshot())
         #expect(b.snapshot()["big.bin"]?.hasPrefix("file:\(32 << 20) bytes") == true)
     }
+}
+
+/// A vault on the test sshd, reached through a relay the test can cut: A made it (with start.txt) over
+/// the relay; B joins when the test says so.
+final class RelayedVault {
+    let server: SSHServer.Info
+    let scratch: Scratch
+    let repo: String
+    let port = Int.random(in: 30000..<60000)
+    var url: String { "ssh://\(server.user)@127.0.0.1:\(port)\(repo)" }
+    let a: Agent, b: Agent
+    private var relay: Relay
+
+    init(_ name: String) throws {
+        server = try SSHServer.info()
+        scratch = try Scratch(name)
+        repo = try scratch.serverRepository()
+        relay = try Relay(port: port, target: server.port)
+        a = scratch.agent("a")
+        b = scratch.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.ok(["init", a.folder, "--remote", url, "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                  "--accept-host-key", server.fingerprint])
+    }
+
+    func joinB() throws {
+        try b.ok(["join", url, b.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--ssh-key", server.key("client_ecdsa"),
+                  "--accept-host-key", server.fingerprint])
+    }
+
+    /// A network outage: the relay dies and takes its open connections with it.
+    func cut() { relay.stop() }
+    func reconnect() throws { relay = try Relay(port: port, target: server.port) }
+
+    deinit { relay.stop() }
 }
 
 /// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
