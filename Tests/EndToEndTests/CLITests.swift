@@ -78,4 +78,20 @@ import Foundation
         #expect(r.stdout.contains("shdw <shdw@invalid> Shdw-Meta: "), "\(r.stdout)")
         #expect(r.stdout.hasSuffix("notes walkthrough finished\n"))
     }
+
+    /// Examples/vps-walkthrough.sh, the VPS and git-only storage setups, against a private sshd.
+    @Test(.enabled(if: SSHServer.available)) func vpsWalkthroughRunsAsDocumented() throws {
+        let r = try Binaries.run("/bin/bash", [SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/vps-walkthrough.sh").path,
+                                               Binaries.url(of: "shadowsync").path])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(!r.stdout.contains("FAIL"), "\(r.stdout)")
+        #expect(r.stdout.contains("ok   login and repository"), "\(r.stdout)")
+        #expect(r.stdout.contains("first note\nadded on the desktop\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("read-only: 1 local change(s) are not pushed"), "\(r.stdout)")
+        #expect(r.stdout.contains("the laptop still has: added on the desktop"), "\(r.stdout)")
+        #expect(r.stdout.contains("push refused") && r.stdout.contains("is not signed"), "\(r.stdout)")
+        #expect(r.stdout.contains("only git-upload-pack and git-receive-pack"), "\(r.stdout)")
+        #expect(r.stdout.contains("joined over the git-only account: added on the desktop"), "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("vps walkthrough finished\n"))
+    }
 }
