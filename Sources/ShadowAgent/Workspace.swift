@@ -206,7 +206,7 @@ public struct Workspace: Sendable {
 
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
     public static func decrypt(repository: BytePath, keys: VaultKeys, revision: String?, to out: BytePath) throws(ShadowError) -> Int {
-        let repo = try GitRepository.open(repository)
+        let repo = try GitRepository.open(repository, repairIndex: false)  // any clone: read, never changed
         return try History(keys: keys, store: repo).decrypt(revision: revision, to: out)
     }
 }

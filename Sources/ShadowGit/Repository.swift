@@ -72,7 +72,9 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
     }
 
-    public static func open(_ path: BytePath) throws(ShadowError) -> GitRepository {
+    /// Opens a repository. `repairIndex`: rebuild a damaged index from HEAD (the agent's own shadow
+    /// repository); off for a repository that is the user's, which a read-only command must not change.
+    public static func open(_ path: BytePath, repairIndex: Bool = true) throws(ShadowError) -> GitRepository {
         try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
             var repo: OpaquePointer?
             let rc = path.withCString { git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
@@ -80,7 +82,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 throw ShadowError(.notFound, "no git repository at \(path)", advice: "check the path, or create it with 'shadowsync init'")
             }
             try gitCheck(rc, "cannot open repository at \(path)")
-            try rebuildDamagedIndex(repo!)
+            if repairIndex { try rebuildDamagedIndex(repo!) }
             return GitRepository(handle: repo!, path: path)
         }
     }
