@@ -189,31 +189,21 @@ struct SmallMount {
     init(at path: String, megabytes: Int) throws {
         self.path = path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try shell(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", path])
+        try runChecked(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", path])
     }
 
-    func resize(megabytes: Int) throws { try shell(["mount", "-o", "remount,size=\(megabytes)m", path]) }
+    func resize(megabytes: Int) throws { try runChecked(["mount", "-o", "remount,size=\(megabytes)m", path]) }
 
-    func unmount() { try? shell(["umount", "-l", path]) }
-
-    private func shell(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(args) failed"]) }
-    }
+    func unmount() { try? runChecked(["umount", "-l", path]) }
 }
 
 /// Copies a directory tree with modes, times and links (cp -a).
-func copyTree(_ from: String, _ to: String) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/cp")
-    p.arguments = ["-a", from, to]
-    try p.run()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cp -a \(from) \(to) failed"]) }
+func copyTree(_ from: String, _ to: String) throws { try runChecked(["cp", "-a", from, to]) }
+
+/// Runs a command through SSHServer.shell (the suite's one process runner); throws with its output on failure.
+private func runChecked(_ args: [String]) throws {
+    let r = SSHServer.shell(args)
+    guard r.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(args.joined(separator: " ")) failed: \(r.output)"]) }
 }
 
 /// Incompressible bytes (a counter through a mixing function), written in 1 MiB pieces.
