@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Linux file names are bytes. These types never assume UTF-8.
 
 /// Longest path the kernel accepts (PATH_MAX in <linux/limits.h>, including the NUL).
@@ -18,21 +22,45 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
         guard bytes.count < maxPathBytes else {
             throw ShadowError(.invalidPath, "path of \(bytes.count) bytes exceeds PATH_MAX")
         }
-        for component in bytes.split(separator: slash, omittingEmptySubsequences: false) {
-            if component.isEmpty {
-                throw ShadowError(.invalidPath, "path \(PlainPath.render(bytes)) has an empty component")
-            }
-            if component.count > maxNameBytes {
-                throw ShadowError(.invalidPath, "a component of \(PlainPath.render(bytes)) exceeds NAME_MAX (255 bytes)")
-            }
-            if component.elementsEqual([dot]) || component.elementsEqual([dot, dot]) {
-                throw ShadowError(.invalidPath, "path \(PlainPath.render(bytes)) has a '.' or '..' component")
-            }
-            if component.contains(0) {
-                throw ShadowError(.invalidPath, "path contains a NUL byte")
+        try PlainPath.checkComponents(bytes, from: 0)
+        self.bytes = bytes
+    }
+
+    private init(trusted bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Checks every component from byte `start` on in one pass, without allocating: this runs for every
+    /// path of every scan and every index load.
+    private static func checkComponents(_ bytes: [UInt8], from start: Int) throws(ShadowError) {
+        var problem: String?
+        bytes.withUnsafeBufferPointer { b in
+            var begin = start
+            for i in start...b.count {
+                guard i == b.count || b[i] == slash else {
+                    if b[i] == 0 { problem = "path contains a NUL byte" }
+                    continue
+                }
+                let length = i - begin
+                if length == 0 {
+                    problem = problem ?? "path \(PlainPath.render(bytes)) has an empty component"
+                } else if length > maxNameBytes {
+                    problem = problem ?? "a component of \(PlainPath.render(bytes)) exceeds NAME_MAX (255 bytes)"
+                } else if b[begin] == dot && (length == 1 || (length == 2 && b[begin + 1] == dot)) {
+                    problem = problem ?? "path \(PlainPath.render(bytes)) has a '.' or '..' component"
+                }
+                if problem != nil { return }
+                begin = i + 1
             }
         }
-        self.bytes = bytes
+        if let problem { throw ShadowError(.invalidPath, problem) }
+    }
+
+    public static func == (a: PlainPath, b: PlainPath) -> Bool {
+        a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
+    /// One call per path instead of Array's one per byte: paths key the index and every scan.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
     public init(_ string: String) throws(ShadowError) {
@@ -52,7 +80,15 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public func appending(_ component: [UInt8]) throws(ShadowError) -> PlainPath {
-        try PlainPath(bytes: bytes + [slash] + component)
+        // This path is already valid: only the new component needs checking.
+        var joined = [UInt8]()
+        joined.reserveCapacity(bytes.count + 1 + component.count)
+        joined += bytes; joined.append(slash); joined += component
+        guard joined.count < maxPathBytes else {
+            throw ShadowError(.invalidPath, "path of \(joined.count) bytes exceeds PATH_MAX")
+        }
+        try PlainPath.checkComponents(joined, from: bytes.count + 1)
+        return PlainPath(trusted: joined)
     }
 
     public static func < (a: PlainPath, b: PlainPath) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }

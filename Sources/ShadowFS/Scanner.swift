@@ -63,8 +63,11 @@ public struct ScanReport: Sendable {
 public enum Scanner {
     /// `exclude(path, isDirectory)` returns true for paths to leave out entirely (ignore rules, the
     /// agent's own state); an excluded directory is not entered.
-    public static func scan(_ root: BytePath, exclude: (PlainPath, Bool) -> Bool = { _, _ in false }) throws(ShadowError) -> ScanReport {
+    /// `expectedCount` (the number of paths the last scan found) only sizes the result up front.
+    public static func scan(_ root: BytePath, expectedCount: Int = 0,
+                            exclude: (PlainPath, Bool) -> Bool = { _, _ in false }) throws(ShadowError) -> ScanReport {
         var report = ScanReport()
+        report.entries.reserveCapacity(expectedCount)
         // The root itself must be a real directory (not a symlink to one).
         var st = Glibc.stat()
         guard root.withCString({ lstat($0, &st) }) == 0 else { throw systemError("cannot scan", root) }
@@ -72,13 +75,21 @@ public enum Scanner {
             throw ShadowError(.invalidArgument, "\(root) is not a directory (a symlink to one is not followed)")
         }
         try walk(root, relative: nil, into: &report, exclude: exclude)
+        report.skipped.sort { $0.path < $1.path }
+        report.unreadable.sort()
         return report
     }
 
+    /// One directory: its names are read and each is stat'ed relative to the open directory (fstatat),
+    /// which spares the kernel a walk of the whole path per file; then its subdirectories, one at a time,
+    /// so a deep tree holds one descriptor open, not one per level.
     private static func walk(_ dir: BytePath, relative: PlainPath?, into report: inout ScanReport,
                              exclude: (PlainPath, Bool) -> Bool) throws(ShadowError) {
-        let names: [[UInt8]]
-        do { names = try FileSystem.list(dir) } catch {
+        // O_NOFOLLOW: a directory swapped for a symlink since its parent was read is not followed.
+        let fd = dir.withCString { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            let error = systemError("cannot list", dir)
+            if fd >= 0 { close(fd) }
             if let relative {
                 report.unreadable.append(relative)
                 report.skipped.append((relative.description, "cannot read directory: \(error.message)"))
@@ -86,19 +97,29 @@ public enum Scanner {
             }
             throw error
         }
-        for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            if name.starts(with: Array(AtomicFileWriter.temporaryPrefix.utf8)) { continue }  // our own half-written files
-            let full = dir.appending(bytes: name)
+        // Each name is stat'ed while its dirent is at hand (no copy to NUL-terminate).
+        var found: [(name: [UInt8], stat: Glibc.stat?)] = []
+        while let entry = readdir(stream) {
+            withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                let cName = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+                let name = Array(UnsafeRawBufferPointer(start: raw.baseAddress, count: strlen(cName)))
+                // "." and "..", and our own half-written files.
+                if name == [46] || name == [46, 46] || name.starts(with: temporaryPrefix) { return }
+                var st = Glibc.stat()
+                // Vanished between readdir and stat: nil, reported below; the next scan sees the truth.
+                found.append((name, fstatat(fd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil))
+            }
+        }
+        var subdirectories: [(BytePath, PlainPath)] = []
+        for (name, stat) in found {  // readdir order: the result is keyed by path, the reports sorted at the end
             let path: PlainPath
             do throws(ShadowError) {
                 if let relative { path = try relative.appending(name) } else { path = try PlainPath(bytes: name) }
             } catch {
-                report.skipped.append((full.description, error.message))
+                report.skipped.append((dir.appending(bytes: name).description, error.message))
                 continue
             }
-            var st = Glibc.stat()
-            guard full.withCString({ lstat($0, &st) }) == 0 else {
-                // Vanished between readdir and lstat: the next scan sees the truth.
+            guard let st = stat else {
                 report.skipped.append((path.description, "vanished while scanning"))
                 continue
             }
@@ -109,9 +130,9 @@ public enum Scanner {
                 report.entries[path] = ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st))
             case S_IFDIR:
                 report.entries[path] = ScannedEntry(path: path, kind: .directory, stat: StatKey(st))
-                try walk(full, relative: path, into: &report, exclude: exclude)
+                subdirectories.append((dir.appending(bytes: name), path))
             case S_IFLNK:
-                guard let target = readLink(full) else {
+                guard let target = readLink(dir.appending(bytes: name)) else {
                     report.skipped.append((path.description, "cannot read symlink"))
                     continue
                 }
@@ -121,7 +142,11 @@ public enum Scanner {
                 report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
             }
         }
+        closedir(stream)  // before descending: one descriptor at a time
+        for (full, path) in subdirectories { try walk(full, relative: path, into: &report, exclude: exclude) }
     }
+
+    private static let temporaryPrefix = Array(AtomicFileWriter.temporaryPrefix.utf8)
 
     static func readLink(_ path: BytePath) -> [UInt8]? {
         var buffer = [CChar](repeating: 0, count: maxPathBytes)
