@@ -67,8 +67,12 @@ public struct SyncReport: Sendable {
 
 /// Local changes found by a scan, before anything is written.
 struct LocalPlan {
-    /// Entries unchanged since the index (stats refreshed).
-    var unchanged: [PlainPath: IndexEntry] = [:]
+    /// Index entries that stay, with what changed about them (a new stat, now absent). Entries that
+    /// stay as they are appear nowhere, so a no-op scan builds no table of the whole folder.
+    var refreshed: [PlainPath: IndexEntry] = [:]
+    /// Index paths that were scanned but changed kind or content: their entries are replaced by what the
+    /// commit writes (or restored if it cannot read them).
+    var replaced: [PlainPath] = []
     /// Files whose content must be encrypted, with the lineage file id they inherit.
     var encrypt: [(path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey)] = []
     /// Directories and symlinks that are new or changed.
@@ -76,12 +80,20 @@ struct LocalPlan {
     var deleted: [PlainPath] = []
     /// Deleted paths whose file reappeared under another path (same inode): renamed, not vanished.
     var renamedAway: Set<PlainPath> = []
-    /// Index entries under unreadable directories or ignored: kept, never taken for deleted.
-    var kept: [PlainPath: IndexEntry] = [:]
     /// Entries left out while ignored that no rule covers any more: written from the tree again.
     var unignored: [PlainPath] = []
     var statsRefreshed = false
     var isEmpty: Bool { encrypt.isEmpty && records.isEmpty && deleted.isEmpty }
+
+    /// The index after this plan, before the commit adds what it wrote: every entry that stays, with
+    /// its refreshed stat; deleted and replaced paths left out.
+    func nextEntries(from entries: [PlainPath: IndexEntry]) -> [PlainPath: IndexEntry] {
+        var next = entries
+        for p in deleted { next[p] = nil }
+        for p in replaced { next[p] = nil }
+        for (p, e) in refreshed { next[p] = e }
+        return next
+    }
 }
 
 /// One synced folder on this machine: the sync loop of DESIGN.md, against any `VersionStore`.
@@ -172,9 +184,30 @@ public final class SyncEngine {
         return try sync(options: options, report: report)
     }
 
-    /// One full pass.
+    /// One full pass. After a pass that failed part-way (a full disk, a lost server), the next one first
+    /// finishes or undoes it from the journal, exactly as a new process would: a long-running agent must
+    /// not carry half-written shadow objects or a half-applied folder into its next pass.
     public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
-        try sync(options: options, report: SyncReport())
+        if interrupted { try resume() }
+        do throws(ShadowError) {
+            return try sync(options: options, report: SyncReport())
+        } catch {
+            interrupted = true
+            throw error
+        }
+    }
+
+    /// A pass failed part-way: `resume` runs before the next one.
+    private var interrupted = false
+
+    /// Forgets what this process holds about the failed pass and recovers from what is on disk.
+    private func resume() throws(ShadowError) {
+        objects.touched.paths.removeAll()
+        objects.forgetDirectories()
+        state = try FolderState.load(location.stateFile)
+        index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+        try recover()
+        interrupted = false
     }
 
     private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
@@ -255,7 +288,9 @@ public final class SyncEngine {
         // Read each pass, so an edit of the ignore files takes effect at once. Ignored paths are neither
         // scanned nor deleted: their last synced state stays in the index and in the tree.
         let ignore = IgnoreRules.load(folder: location.plain)
-        let scan = try Scanner.scan(location.plain) { p, isDirectory in ignore.ignoresEntry(p, isDirectory: isDirectory) }
+        let scan = try Scanner.scan(location.plain, expectedCount: index.entries.count) { p, isDirectory in
+            ignore.ignoresEntry(p, isDirectory: isDirectory)
+        }
         var plan = LocalPlan()
         func underUnreadable(_ p: PlainPath) -> Bool {
             scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
@@ -263,64 +298,77 @@ public final class SyncEngine {
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
         for (p, e) in index.entries where scan.entries[p] == nil {
-            if underUnreadable(p) { plan.kept[p] = e; continue }
+            if underUnreadable(p) { continue }  // kept, never taken for deleted
             if ignore.ignores(p, isDirectory: e.kind == .directory) {
                 // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
                 // deleting it everywhere.
-                plan.kept[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
-                if !e.absent { plan.statsRefreshed = true }
+                if !e.absent {
+                    plan.refreshed[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
+                    plan.statsRefreshed = true
+                }
                 continue
             }
-            if e.absent { plan.kept[p] = e; plan.unignored.append(p); continue }
+            if e.absent { plan.unignored.append(p); continue }
             plan.deleted.append(p)
             if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
         }
-        for (p, s) in scan.entries.sorted(by: { $0.key < $1.key }) {
+        // Paths new as files are taken in path order after the others, so which of two hard links
+        // inherits a vanished file's id does not depend on hashing order.
+        var newFiles: [(PlainPath, Bool, StatKey)] = []
+        func unchanged(_ p: PlainPath, _ cur: IndexEntry, _ now: IndexEntry) {
+            if now != cur { plan.refreshed[p] = now }
+        }
+        for (p, s) in scan.entries {
             let cur = index.entries[p]
             switch s.kind {
             case .directory:
                 if let cur, cur.kind == .directory {
-                    plan.unchanged[p] = IndexEntry(kind: .directory, fileID: .zero, stat: s.stat)
-                } else {
-                    plan.records[p] = .directory
+                    unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat))
+                    continue
                 }
+                plan.records[p] = .directory
             case .symlink(let target):
                 if let cur, cur.kind == .symlink(target: target) {
-                    plan.unchanged[p] = IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat)
-                } else {
-                    plan.records[p] = .symlink(target: target)
+                    unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat))
+                    continue
                 }
+                plan.records[p] = .symlink(target: target)
             case .file(let executable):
                 if let cur, case .file = cur.kind {
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
                     if (try? plainMatches(s, cur)) == true {
                         if cur.stat != s.stat || s.stat.isRacy(recordedAtNs: index.recordedAtNs) { plan.statsRefreshed = true }
-                        plan.unchanged[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat)
+                        unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat))
                         continue
                     }
                     plan.encrypt.append((p, cur.fileID, executable, s.stat))
                 } else {
-                    var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
-                    if let (oldPath, old) = vanishedByInode.removeValue(forKey: s.stat.inode), old.stat?.device == s.stat.device {
-                        fileID = old.fileID  // a rename: the content object stays the same blob
-                        plan.renamedAway.insert(oldPath)
-                    }
-                    plan.encrypt.append((p, fileID, executable, s.stat))
+                    newFiles.append((p, executable, s.stat))
                 }
             case .special:
-                continue
+                break
             }
+            if cur != nil { plan.replaced.append(p) }
         }
+        for (p, executable, stat) in newFiles.sorted(by: { $0.0 < $1.0 }) {
+            var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
+            if let (oldPath, old) = vanishedByInode.removeValue(forKey: stat.inode), old.stat?.device == stat.device {
+                fileID = old.fileID  // a rename: the content object stays the same blob
+                plan.renamedAway.insert(oldPath)
+            }
+            plan.encrypt.append((p, fileID, executable, stat))
+        }
+        plan.encrypt.sort { $0.path < $1.path }
         try guardMassDelete(plan, scan: scan, options: options)
         return (plan, scan)
     }
 
     private func guardMassDelete(_ plan: LocalPlan, scan: ScanReport, options: SyncOptions) throws(ShadowError) {
-        guard !options.allowMassDelete else { return }
-        let tracked = index.entries.values.filter { $0.kind != .directory }.count
+        guard !options.allowMassDelete, !plan.deleted.isEmpty else { return }
         // Renamed files did not vanish: moving the directory that holds everything must not trip it.
         let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory && !plan.renamedAway.contains($0) }.count
+        let tracked = index.entries.values.reduce(0) { $0 + ($1.kind == .directory ? 0 : 1) }
         let emptied = scan.entries.isEmpty && gone >= 2
         guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
         throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",
@@ -344,14 +392,14 @@ public final class SyncEngine {
         if readOnly {
             report.notPushed = plan.encrypt.map { "M \($0.path)" } + plan.records.keys.sorted().map { "M \($0)" } + plan.deleted.sorted().map { "- \($0)" }
             if plan.statsRefreshed {
-                for (p, e) in plan.unchanged.merging(plan.kept, uniquingKeysWith: { a, _ in a }) { index.entries[p] = e }
+                for (p, e) in plan.refreshed { index.entries[p] = e }
                 try index.save(location.indexFile)
             }
             return
         }
         if plan.isEmpty && !force {
             if plan.statsRefreshed {
-                index.entries = plan.unchanged.merging(plan.kept) { a, _ in a }
+                index.entries = plan.nextEntries(from: index.entries)
                 try index.save(location.indexFile)
             }
             return
@@ -359,7 +407,7 @@ public final class SyncEngine {
         let parent = try head
         objects.forgetDirectories()
         try JournalPhase.commit(parent: parent).save(location.journalFile)
-        var next = plan.unchanged.merging(plan.kept) { a, _ in a }
+        var next = plan.nextEntries(from: index.entries)
         var changes: [String] = []
         var progress = SyncProgress(totalFiles: plan.encrypt.count, totalBytes: plan.encrypt.reduce(0) { $0 + $1.stat.size },
                                     startedAt: monotonicSeconds())
