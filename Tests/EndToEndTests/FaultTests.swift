@@ -144,6 +144,34 @@ import TestSupport
         #expect(b.read("keep.txt") == "edited on a\n")
     }
 
+    /// The same full disk under a running daemon: once space returns, its next pass finishes the
+    /// interrupted apply from the journal (as a restarted process would) instead of finding nothing new
+    /// to fetch and leaving the folder half-applied until a restart.
+    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func aDaemonWhoseDiskFilledFinishesTheApplyOnceSpaceReturns() throws {
+        let s = try Scratch("full-daemon")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("keep.txt", "kept\n")
+        try a.initialize()
+        let key = try a.exportKey()
+        let mount = try SmallMount(at: b.folder, megabytes: 4)
+        defer { mount.unmount() }
+        try b.join(keyFile: key)
+        try b.setFastTimings()
+        let daemon = try RunningDaemon(b)
+        defer { _ = daemon.stop() }
+
+        try writeNoise(a.folder + "/big.bin", megabytes: 6)
+        try a.write("after.txt", "sorted after big.bin\n")
+        try a.sync()
+        try eventually("b's daemon reports the full disk") {
+            (try daemon.status()["last_error"] as? String)?.contains("no space left") == true
+        }
+        try mount.resize(megabytes: 32)
+        try eventually("b's folder holds everything", timeout: 40) { b.snapshot() == a.snapshot() }
+        #expect(b.read("after.txt") == "sorted after big.bin\n")
+    }
+
     @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
     func shadowDiskFullKeepsThePlaintextAndRecovers() throws {
         let s = try Scratch("full-shadow")
