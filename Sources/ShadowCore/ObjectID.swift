@@ -7,6 +7,20 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
         self.hex = hex
     }
 
+    /// From the 20 raw bytes of a SHA-1 (git's binary form), which are always valid.
+    public init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 20, "a SHA-1 is 20 bytes")
+        hex = String(unsafeUninitializedCapacity: 40) { out in
+            for (i, b) in raw.enumerated() {
+                out[2 * i] = ObjectID.hexDigits[Int(b >> 4)]
+                out[2 * i + 1] = ObjectID.hexDigits[Int(b & 15)]
+            }
+            return 40
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     public var description: String { hex }
     public var short: String { String(hex.prefix(12)) }
     public static func < (a: ObjectID, b: ObjectID) -> Bool { a.hex < b.hex }

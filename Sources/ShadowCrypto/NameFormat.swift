@@ -52,7 +52,8 @@ public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
         guard b.count == 38, b[0] == UInt8(ascii: "d"), b[1] == UInt8(ascii: "/"), b[3] == UInt8(ascii: "/"),
               b[5] == UInt8(ascii: "/"), b[36] == UInt8(ascii: ".") else { return nil }
         let chars = [b[2], b[4]] + Array(b[6..<36])
-        guard chars.allSatisfy({ Base32.alphabet.contains($0) }) else { return nil }
+        // A range test, not a search of the alphabet: this runs for every path of every commit's check.
+        guard chars.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "2")...UInt8(ascii: "7")).contains($0) }) else { return nil }
         // 160 bits = exactly 32 base32 characters, so no trailing-bit ambiguity exists.
         let role: Role
         switch b[37] {

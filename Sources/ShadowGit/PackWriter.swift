@@ -1,7 +1,7 @@
 internal import CGit2
 import ShadowCore
 
-/// Writes a batch of blobs as one git pack (format: git's Documentation/gitformat-pack) straight into
+/// Writes a batch of objects as one git pack (format: git's Documentation/gitformat-pack) straight into
 /// `objects/pack` through libgit2's indexer, which checks the trailer and builds the .idx.
 ///
 /// Why not `git_odb_write` per blob: each loose write costs a file, a fan-out directory and, when the
@@ -36,12 +36,20 @@ final class PackWriter {
 
     deinit { git_indexer_free(indexer) }
 
-    /// Appends one blob: type-and-size header, then a zlib stream of stored blocks and its Adler-32.
+    /// Object type codes in a pack entry's header (gitformat-pack: OBJ_COMMIT, OBJ_TREE, OBJ_BLOB).
+    enum Kind: UInt8 { case commit = 1, tree = 2, blob = 3 }
+
+    /// Appends one blob.
     func add(blob bytes: UnsafeRawBufferPointer) throws(ShadowError) {
+        try add(.blob, bytes)
+    }
+
+    /// Appends one object: type-and-size header, then a zlib stream of stored blocks and its Adler-32.
+    func add(_ kind: Kind, _ bytes: UnsafeRawBufferPointer) throws(ShadowError) {
         precondition(written < expected, "more objects than the pack header announced")
         written += 1
         var size = UInt64(bytes.count)
-        var header: [UInt8] = [UInt8(0x30 | (size & 0x0f))]   // type 3 = blob, low 4 bits of the size
+        var header: [UInt8] = [kind.rawValue << 4 | UInt8(size & 0x0f)]   // type, low 4 bits of the size
         size >>= 4
         while size > 0 {
             header[header.count - 1] |= 0x80

@@ -6,7 +6,7 @@ public import ShadowCore
 
 /// A git repository (a work tree or bare). Owns its git_repository handle; everything runs on the git thread.
 public final class GitRepository: VersionStore, @unchecked Sendable {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     public let path: BytePath
 
     /// The header field that carries the Ed25519 signature (FORMAT.md §5).
@@ -24,9 +24,13 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// which is 30 MiB a day for a daemon polling every minute.
     private var origin: OpaquePointer?
 
-    private init(handle: OpaquePointer, path: BytePath) {
+    /// Rebuild a damaged work-tree index from HEAD when it is first needed (see `openIndex`).
+    private let repairIndex: Bool
+
+    private init(handle: OpaquePointer, path: BytePath, repairIndex: Bool = false) {
         self.handle = handle
         self.path = path
+        self.repairIndex = repairIndex
     }
 
     deinit {
@@ -82,9 +86,17 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 throw ShadowError(.notFound, "no git repository at \(path)", advice: "check the path, or create it with 'shadowsync init'")
             }
             try gitCheck(rc, "cannot open repository at \(path)")
-            if repairIndex { try rebuildDamagedIndex(repo!) }
-            return GitRepository(handle: repo!, path: path)
+            return GitRepository(handle: repo!, path: path, repairIndex: repairIndex)
         }
+    }
+
+    /// The work tree's index, loaded on first use rather than at open: a sync with nothing to commit or
+    /// check out never parses its 20k entries. Git thread only; the caller frees it.
+    private func openIndex() throws(ShadowError) -> OpaquePointer? {
+        if repairIndex { try GitRepository.rebuildDamagedIndex(handle) }
+        var index: OpaquePointer?
+        try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+        return index
     }
 
     /// The shadow work tree's index is a cache of HEAD's tree plus stat data, derived from nothing else
@@ -125,6 +137,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Makes every write so far durable: one syncfs of the repository's file system instead of an fsync
     /// per object (ShadowSync writes thousands of small objects per import).
     func flushToDisk() throws(ShadowError) {
+        try GitRepository.flush(path)
+    }
+
+    /// Makes every write so far to the file system holding the directory `path` durable (syncfs).
+    static func flush(_ path: BytePath) throws(ShadowError) {
         let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw ShadowError(.ioFailure, "cannot open \(path) to flush it to disk") }
         defer { Glibc.close(fd) }
@@ -156,8 +173,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// and writes the index's tree.
     public func stageAll() throws(ShadowError) -> ObjectID {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
-            var index: OpaquePointer?
-            try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+            let index = try openIndex()
             defer { git_index_free(index) }
             try withStrArray(["*"]) { (spec) throws(ShadowError) in
                 try gitCheck(git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "cannot stage the shadow tree")
@@ -173,8 +189,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func stage(_ paths: [String]) throws(ShadowError) -> ObjectID {
         let workdir = path
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
-            var index: OpaquePointer?
-            try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+            let index = try openIndex()
             defer { git_index_free(index) }
             var odb: OpaquePointer?
             try gitCheck(git_repository_odb(&odb, handle), "cannot open the object database")
@@ -513,6 +528,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var opts = git_checkout_options()
             git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
             opts.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_REMOVE_UNTRACKED.rawValue
+            git_index_free(try openIndex())  // checkout writes the index: repair a damaged one first
             CrashPoint.reached("git-checkout")
             try gitCheck(git_checkout_tree(handle, object, &opts), "cannot check out \(commit.short) into the shadow tree")
         }
@@ -600,12 +616,38 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
     }
 
+    /// Objects larger than this many bytes are never delta-compressed by the packbuilder a push uses:
+    /// 1, so none is. Ciphertext never deltas against anything (every byte differs between versions),
+    /// and trying cost a third of a 10k-file push (session 8 measurement, `Docs/BENCHMARKS.md`).
+    static let noDeltaAboveBytes: Int64 = 1
+    /// libgit2 1.5 reads the packbuilder's size limit for deltas from `pack.deltaCacheSize` (a slip in
+    /// its `packbuilder_config`); later versions from `pack.bigFileThreshold`. Both are set.
+    static let packSettings = ["pack.deltaCacheSize", "pack.bigFileThreshold"]
+    /// Whether `packSettings` were checked in this repository's config (git thread only).
+    private var packSettingsApplied = false
+
+    private func applyPackSettings() throws(ShadowError) {
+        guard !packSettingsApplied else { return }
+        var config: OpaquePointer?
+        try gitCheck(git_repository_config(&config, handle), "cannot read the repository's config")
+        defer { git_config_free(config) }
+        for key in GitRepository.packSettings {
+            var value: Int64 = 0
+            if git_config_get_int64(&value, config, key) != 0 || value != GitRepository.noDeltaAboveBytes {
+                try gitCheck(git_config_set_int64(config, key, GitRepository.noDeltaAboveBytes), "cannot set \(key) in the repository's config")
+            }
+        }
+        packSettingsApplied = true
+    }
+
     /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
     /// commits not merged here.
     public func push() throws(ShadowError) {
         let session = try session()
         CrashPoint.reached("git-push")
         try GitThread.shared.run { () throws(ShadowError) in
+            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path) { return }
+            try applyPackSettings()
             let remote = try originRemote()
             var opts = git_push_options()
             git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
@@ -687,10 +729,7 @@ func withStrArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<git_stra
 
 extension ObjectID {
     init(_ oid: git_oid) {
-        var o = oid
-        var hex = [CChar](repeating: 0, count: 41)
-        git_oid_tostr(&hex, 41, &o)
-        self.init(hex: String(decoding: hex.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))!
+        self = withUnsafeBytes(of: oid.id) { ObjectID(raw: $0) }
     }
 
     var gitOID: git_oid {

@@ -359,4 +359,34 @@ import Testing
         #expect(a.read("doc.txt") == "v3 from b\n")
         #expect(try s.git(["rev-list", "main"], in: fresh).hasSuffix(history))
     }
+
+    /// The push to a local bare repository is ShadowSync's own (one pack of stored objects, then a
+    /// compare-and-swap of the branch): git must accept what it wrote, and a push cut off between the
+    /// pack and the branch must be finished by the next sync, with nothing sent twice.
+    @Test func aLocalPushWritesPacksGitAcceptsAndAnInterruptedOneIsFinished() throws {
+        let s = try Scratch("localpush")
+        let a = s.agent("a"), b = s.agent("b")
+        for i in 0..<30 { try a.write("d\(i % 3)/f\(i).txt", "file \(i)\n") }
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        #expect(try s.git(["count-objects", "-v"]).contains("count: 0"))   // nothing loose: one pack
+        let first = try s.git(["rev-parse", "main"])
+
+        try a.write("d0/f0.txt", "edited\n")
+        let cut = try a.run(["sync", "--folder", a.folder], crashAt: "git-push-objects")
+        #expect(cut.status != 0)
+        #expect(try s.git(["rev-parse", "main"]) == first)   // the pack landed, the branch did not move
+        let packsBefore = try s.git(["count-objects", "-v"])
+        try a.sync()
+        #expect(try s.git(["rev-parse", "main"]) != first)
+        // The retry sent nothing: the cut-off pack holds the commit and everything it names.
+        #expect(try s.git(["count-objects", "-v"]) == packsBefore)
+        try b.sync()
+        #expect(b.read("d0/f0.txt") == "edited\n")
+        #expect(b.snapshot() == a.snapshot())
+        _ = try s.git(["fsck", "--strict", "--no-progress", "--no-dangling"])   // throws if git finds anything wrong
+        let objects = try s.git(["rev-list", "--objects", "--all"]).split(separator: "\n").count
+        let packed = try s.git(["count-objects", "-v"]).split(separator: "\n").first { $0.hasPrefix("in-pack: ") }
+        #expect(packed == "in-pack: \(objects)", "every object once, none twice")
+    }
 }
