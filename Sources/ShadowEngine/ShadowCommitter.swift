@@ -3,13 +3,22 @@ public import ShadowCrypto
 import ShadowFS
 
 /// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory and remembers
-/// which paths it touched, so a commit stages only those. Not fsynced: the work tree can always be
-/// rebuilt from git (whose objects are flushed before any ref points at them) by a checkout.
+/// which paths it touched, so a commit stages only those. Not fsynced, and written in place: the work
+/// tree can always be rebuilt from git (whose objects are flushed before any ref points at them) by a
+/// checkout, which is what recovery does after a pass that wrote objects was killed or failed
+/// (`SyncEngine.recover`). An object is written only once it is complete in memory or, for a large
+/// file, through a temporary, so a file that changes while it is read never leaves a torn object.
 public struct ShadowObjects {
     let keys: VaultKeys
     let shadowRoot: BytePath
     let names: NameCipher
     let touched = TouchedPaths()
+
+    /// Content objects of files up to this size are encrypted in memory and written in one go (most
+    /// files of a typical folder; 1 MiB of memory at most); larger ones stream through a temporary.
+    static let inMemoryContentBytes: UInt64 = 1 << 20
+    /// Objects are plain files in git's eyes (mode 100644).
+    static let objectMode: UInt32 = 0o644
 
     public init(keys: VaultKeys, shadowRoot: BytePath) throws(ShadowError) {
         self.keys = keys
@@ -41,11 +50,19 @@ public struct ShadowObjects {
     public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool,
                           parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
         let locator = names.locator(for: path)
-        let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
-        let header = try ContentCipher(keys: try keys.requireRead()).encrypt(source, fileID: fileID, parameters: parameters, to: writer)
-        try writer.commit()
+        let cipher = ContentCipher(keys: try keys.requireRead())
+        let header: ContentHeader
+        if source.length <= ShadowObjects.inMemoryContentBytes {
+            let sink = MemorySink()
+            header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: sink)
+            try FileSystem.overwrite(sink.bytes, at: try objectPath(locator.contentObjectPath), mode: ShadowObjects.objectMode)
+        } else {
+            let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
+            header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: writer)
+            try writer.commit()
+        }
         let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable))
-        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644, durable: false)
+        try FileSystem.overwrite(try names.seal(record), at: try objectPath(locator.nameObjectPath), mode: ShadowObjects.objectMode)
         return record
     }
 
@@ -55,13 +72,13 @@ public struct ShadowObjects {
         if case .file = record.kind {
             throw ShadowError(.invalidArgument, "files are written with writeFile, which encrypts their content")
         }
-        try FileSystem.writeAtomically(try names.seal(record), to: try objectPath(locator.nameObjectPath), mode: 0o644, durable: false)
+        try FileSystem.overwrite(try names.seal(record), at: try objectPath(locator.nameObjectPath), mode: ShadowObjects.objectMode)
         try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
     }
 
     /// Writes an object's bytes as they are (copied from another tree or commit).
     public func writeRaw(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
-        try FileSystem.writeAtomically(bytes, to: try objectPath(relative), mode: 0o644, durable: false)
+        try FileSystem.overwrite(bytes, at: try objectPath(relative), mode: ShadowObjects.objectMode)
     }
 
     /// Removes an entry's objects from the shadow tree.

@@ -98,6 +98,15 @@ public enum FileSystem {
         try w.commit()
     }
 
+    /// Writes `bytes` in place (created or truncated, never through a symlink): one open, one write,
+    /// no temporary and no rename. Only for files that can always be rebuilt, because a crash or a
+    /// full disk can leave them torn: the shadow work tree, which the journal's recovery checks out
+    /// again from git. Never for the user's files or for keys.
+    public static func overwrite(_ bytes: [UInt8], at path: BytePath, mode: UInt32) throws(ShadowError) {
+        let d = try Descriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode_t(mode))
+        try bytes.withBytes { (b) throws(ShadowError) in try d.writeAll(b, path) }
+    }
+
     /// Reads a whole regular file of at most `limit` bytes (no symlinks followed).
     public static func readFile(_ path: BytePath, limit: Int = 1 << 20) throws(ShadowError) -> [UInt8] {
         let src = try FileSource(path)
