@@ -2,8 +2,8 @@
 @preconcurrency import Glibc
 #endif
 public import ShadowCore
-public import ShadowCrypto
-public import ShadowFS
+import ShadowCrypto
+import ShadowFS
 
 /// Where one synced folder lives on this machine.
 public struct FolderLocation: Sendable {

@@ -117,14 +117,8 @@ import TestSupport
     /// fails loudly if it cannot mount).
     @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
     func plaintextDiskFullKeepsFilesWholeAndRecovers() throws {
-        let s = try Scratch("full-plain")
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("keep.txt", "kept\n")
-        try a.initialize()
-        let key = try a.exportKey()
-        let mount = try SmallMount(at: b.folder, megabytes: 4)
+        let (_, a, b, mount) = try Scratch.joinedOnASmallDisk("full-plain")
         defer { mount.unmount() }
-        try b.join(keyFile: key)
         #expect(b.read("keep.txt") == "kept\n")
 
         // A adds more than B's disk holds, and edits a file B has.
@@ -149,14 +143,8 @@ import TestSupport
     /// to fetch and leaving the folder half-applied until a restart.
     @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
     func aDaemonWhoseDiskFilledFinishesTheApplyOnceSpaceReturns() throws {
-        let s = try Scratch("full-daemon")
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("keep.txt", "kept\n")
-        try a.initialize()
-        let key = try a.exportKey()
-        let mount = try SmallMount(at: b.folder, megabytes: 4)
+        let (_, a, b, mount) = try Scratch.joinedOnASmallDisk("full-daemon")
         defer { mount.unmount() }
-        try b.join(keyFile: key)
         try b.setFastTimings()
         let daemon = try RunningDaemon(b)
         defer { _ = daemon.stop() }
@@ -211,6 +199,20 @@ import TestSupport
 }
 
 /// A tmpfs of a given size mounted over a directory (root only); resizable in place.
+extension Scratch {
+    /// A's vault holding keep.txt, and B joined into a folder on a 4 MB tmpfs (the caller unmounts it).
+    static func joinedOnASmallDisk(_ name: String) throws -> (Scratch, Agent, Agent, SmallMount) {
+        let s = try Scratch(name)
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("keep.txt", "kept\n")
+        try a.initialize()
+        let key = try a.exportKey()
+        let mount = try SmallMount(at: b.folder, megabytes: 4)
+        do { try b.join(keyFile: key) } catch { mount.unmount(); throw error }
+        return (s, a, b, mount)  // the agents hold the scratch area alive
+    }
+}
+
 struct SmallMount {
     let path: String
 
