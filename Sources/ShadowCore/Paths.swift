@@ -80,13 +80,25 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public func appending(_ component: [UInt8]) throws(ShadowError) -> PlainPath {
-        // This path is already valid: only the new component needs checking.
         var joined = [UInt8]()
         joined.reserveCapacity(bytes.count + 1 + component.count)
         joined += bytes; joined.append(slash); joined += component
+        return try checkedJoin(joined)
+    }
+
+    /// The scan's form: a name straight from a dirent, not copied into an array first.
+    public func appending(_ component: UnsafeRawBufferPointer) throws(ShadowError) -> PlainPath {
+        var joined = [UInt8]()
+        joined.reserveCapacity(bytes.count + 1 + component.count)
+        joined += bytes; joined.append(slash); joined += component
+        return try checkedJoin(joined)
+    }
+
+    private func checkedJoin(_ joined: [UInt8]) throws(ShadowError) -> PlainPath {
         guard joined.count < maxPathBytes else {
             throw ShadowError(.invalidPath, "path of \(joined.count) bytes exceeds PATH_MAX")
         }
+        // This path is already valid: only the new component needs checking.
         try PlainPath.checkComponents(joined, from: bytes.count + 1)
         return PlainPath(trusted: joined)
     }

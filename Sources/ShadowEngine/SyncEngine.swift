@@ -292,34 +292,19 @@ public final class SyncEngine {
             ignore.ignoresEntry(p, isDirectory: isDirectory)
         }
         var plan = LocalPlan()
-        func underUnreadable(_ p: PlainPath) -> Bool {
-            scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
-        }
-        // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
-        var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
-        for (p, e) in index.entries where scan.entries[p] == nil {
-            if underUnreadable(p) { continue }  // kept, never taken for deleted
-            if ignore.ignores(p, isDirectory: e.kind == .directory) {
-                // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
-                // deleting it everywhere.
-                if !e.absent {
-                    plan.refreshed[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
-                    plan.statsRefreshed = true
-                }
-                continue
-            }
-            if e.absent { plan.unignored.append(p); continue }
-            plan.deleted.append(p)
-            if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
-        }
         // Paths new as files are taken in path order after the others, so which of two hard links
-        // inherits a vanished file's id does not depend on hashing order.
+        // inherits a vanished file's id does not depend on scan order.
         var newFiles: [(PlainPath, Bool, StatKey)] = []
         func unchanged(_ p: PlainPath, _ cur: IndexEntry, _ now: IndexEntry) {
             if now != cur { plan.refreshed[p] = now }
         }
-        for (p, s) in scan.entries {
+        // One index lookup per scanned entry; `known` counts the index entries seen, so the common case
+        // (nothing vanished) needs no table of the scan at all.
+        var known = 0
+        for s in scan.entries {
+            let p = s.path
             let cur = index.entries[p]
+            if cur != nil { known += 1 }
             switch s.kind {
             case .directory:
                 if let cur, cur.kind == .directory {
@@ -335,6 +320,9 @@ public final class SyncEngine {
                 plan.records[p] = .symlink(target: target)
             case .file(let executable):
                 if let cur, case .file = cur.kind {
+                    // The common case first: the stat the index trusts, unchanged.
+                    if let known = cur.stat, known == s.stat, !cur.absent, !s.stat.isRacy(recordedAtNs: index.recordedAtNs),
+                       case .file(let length, _, let wasExecutable) = cur.kind, wasExecutable == executable, length == s.stat.size { continue }
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
                     if (try? plainMatches(s, cur)) == true {
@@ -350,6 +338,29 @@ public final class SyncEngine {
                 break
             }
             if cur != nil { plan.replaced.append(p) }
+        }
+        // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
+        var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
+        if known < index.entries.count {
+            let scanned = Set(scan.entries.lazy.map(\.path))
+            func underUnreadable(_ p: PlainPath) -> Bool {
+                scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
+            }
+            for (p, e) in index.entries where !scanned.contains(p) {
+                if underUnreadable(p) { continue }  // kept, never taken for deleted
+                if ignore.ignores(p, isDirectory: e.kind == .directory) {
+                    // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
+                    // deleting it everywhere.
+                    if !e.absent {
+                        plan.refreshed[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
+                        plan.statsRefreshed = true
+                    }
+                    continue
+                }
+                if e.absent { plan.unignored.append(p); continue }
+                plan.deleted.append(p)
+                if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
+            }
         }
         for (p, executable, stat) in newFiles.sorted(by: { $0.0 < $1.0 }) {
             var fileID = FileID.forNewPath(p, keys: try keys.requireRead())

@@ -52,106 +52,191 @@ public struct ScannedEntry: Equatable, Sendable {
 
 /// The result of walking the plaintext folder.
 public struct ScanReport: Sendable {
-    public var entries: [PlainPath: ScannedEntry] = [:]
+    /// Every entry found, each path once, in no particular order (the walk is parallel).
+    public var entries: [ScannedEntry] = []
     /// Entries left out, with the reason (fifos, sockets, devices, names that cannot be synced).
     public var skipped: [(path: String, reason: String)] = []
     /// Directories that could not be read: nothing below them may be taken for deleted.
     public var unreadable: [PlainPath] = []
+
+    /// The entry at `path`, by a linear search: for tests and one-off questions, not for loops.
+    public func entry(at path: PlainPath) -> ScannedEntry? { entries.first { $0.path == path } }
+
+    mutating func absorb(_ other: ScanReport) {
+        entries += other.entries
+        skipped += other.skipped
+        unreadable += other.unreadable
+    }
 }
 
 /// Walks a folder without following symlinks. The walk is the truth; inotify (issue 5) only hints.
 public enum Scanner {
+    /// Threads that list directories at once. git stats with one thread per core (preload-index); past
+    /// four the kernel's per-file cost stops shrinking on the machines measured (Docs/BENCHMARKS.md).
+    public static let maximumThreads = 4
+
     /// `exclude(path, isDirectory)` returns true for paths to leave out entirely (ignore rules, the
-    /// agent's own state); an excluded directory is not entered.
+    /// agent's own state); an excluded directory is not entered. It is called from several threads.
     /// `expectedCount` (the number of paths the last scan found) only sizes the result up front.
-    public static func scan(_ root: BytePath, expectedCount: Int = 0,
-                            exclude: (PlainPath, Bool) -> Bool = { _, _ in false }) throws(ShadowError) -> ScanReport {
-        var report = ScanReport()
-        report.entries.reserveCapacity(expectedCount)
+    /// `threads` defaults to the online cores, at most `maximumThreads`.
+    public static func scan(_ root: BytePath, expectedCount: Int = 0, threads: Int? = nil,
+                            exclude: @escaping @Sendable (PlainPath, Bool) -> Bool = { _, _ in false }) throws(ShadowError) -> ScanReport {
         // The root itself must be a real directory (not a symlink to one).
         var st = Glibc.stat()
         guard root.withCString({ lstat($0, &st) }) == 0 else { throw systemError("cannot scan", root) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw ShadowError(.invalidArgument, "\(root) is not a directory (a symlink to one is not followed)")
         }
-        try walk(root, relative: nil, into: &report, exclude: exclude)
+        var report = ScanReport()
+        report.entries.reserveCapacity(expectedCount)
+        var subdirectories: [Pending] = []
+        try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, exclude: exclude)
+        let queue = WalkQueue(subdirectories)
+        let count = max(1, min(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), maximumThreads, subdirectories.count))
+        // Each helper thread fills its own report; this thread works too, into `report`.
+        let helpers = (1..<count).map { _ in
+            WorkerThread { var own = ScanReport(); work(queue, into: &own, exclude: exclude); return own }
+        }
+        work(queue, into: &report, exclude: exclude)
+        for helper in helpers { report.absorb(helper.join()) }
         report.skipped.sort { $0.path < $1.path }
         report.unreadable.sort()
         return report
     }
 
-    /// One directory: its names are read and each is stat'ed relative to the open directory (fstatat),
-    /// which spares the kernel a walk of the whole path per file; then its subdirectories, one at a time,
-    /// so a deep tree holds one descriptor open, not one per level.
-    private static func walk(_ dir: BytePath, relative: PlainPath?, into report: inout ScanReport,
+    /// A directory still to be listed: its path on disk and in the folder (nil for the root).
+    struct Pending: Sendable {
+        let full: BytePath
+        let relative: PlainPath?
+    }
+
+    private static func work(_ queue: WalkQueue, into report: inout ScanReport, exclude: (PlainPath, Bool) -> Bool) {
+        var listed = false
+        var found: [Pending] = []
+        while let next = queue.next(finishedOne: listed) {
+            found.removeAll(keepingCapacity: true)
+            // Below the root nothing throws: an unreadable directory is reported, not fatal.
+            try? list(next, into: &report, subdirectories: &found, exclude: exclude)
+            queue.add(found)  // before `next` counts this one done, so no thread sees an empty queue too early
+            listed = true
+        }
+    }
+
+    /// One directory: each name is stat'ed relative to the open directory (fstatat) while its dirent is
+    /// at hand, which spares the kernel a walk of the whole path per file and copies no name.
+    private static func list(_ dir: Pending, into report: inout ScanReport, subdirectories: inout [Pending],
                              exclude: (PlainPath, Bool) -> Bool) throws(ShadowError) {
         // O_NOFOLLOW: a directory swapped for a symlink since its parent was read is not followed.
-        let fd = dir.withCString { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let fd = dir.full.withCString { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard fd >= 0, let stream = fdopendir(fd) else {
-            let error = systemError("cannot list", dir)
+            let error = systemError("cannot list", dir.full)
             if fd >= 0 { close(fd) }
-            if let relative {
+            if let relative = dir.relative {
                 report.unreadable.append(relative)
                 report.skipped.append((relative.description, "cannot read directory: \(error.message)"))
                 return
             }
             throw error
         }
-        // Each name is stat'ed while its dirent is at hand (no copy to NUL-terminate).
-        var found: [(name: [UInt8], stat: Glibc.stat?)] = []
-        while let entry = readdir(stream) {
-            withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+        defer { closedir(stream) }
+        while let dirent = readdir(stream) {
+            withUnsafeBytes(of: &dirent.pointee.d_name) { raw in
                 let cName = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-                let name = Array(UnsafeRawBufferPointer(start: raw.baseAddress, count: strlen(cName)))
+                let name = UnsafeRawBufferPointer(start: raw.baseAddress, count: strlen(cName))
                 // "." and "..", and our own half-written files.
-                if name == [46] || name == [46, 46] || name.starts(with: temporaryPrefix) { return }
-                var st = Glibc.stat()
-                // Vanished between readdir and stat: nil, reported below; the next scan sees the truth.
-                found.append((name, fstatat(fd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil))
-            }
-        }
-        var subdirectories: [(BytePath, PlainPath)] = []
-        for (name, stat) in found {  // readdir order: the result is keyed by path, the reports sorted at the end
-            let path: PlainPath
-            do throws(ShadowError) {
-                if let relative { path = try relative.appending(name) } else { path = try PlainPath(bytes: name) }
-            } catch {
-                report.skipped.append((dir.appending(bytes: name).description, error.message))
-                continue
-            }
-            guard let st = stat else {
-                report.skipped.append((path.description, "vanished while scanning"))
-                continue
-            }
-            let type = st.st_mode & S_IFMT
-            if exclude(path, type == S_IFDIR) { continue }
-            switch type {
-            case S_IFREG:
-                report.entries[path] = ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st))
-            case S_IFDIR:
-                report.entries[path] = ScannedEntry(path: path, kind: .directory, stat: StatKey(st))
-                subdirectories.append((dir.appending(bytes: name), path))
-            case S_IFLNK:
-                guard let target = readLink(dir.appending(bytes: name)) else {
-                    report.skipped.append((path.description, "cannot read symlink"))
-                    continue
+                if (name.count == 1 && name[0] == dot) || (name.count == 2 && name[0] == dot && name[1] == dot)
+                    || name.starts(with: temporaryPrefix) { return }
+                let path: PlainPath
+                do throws(ShadowError) {
+                    if let relative = dir.relative { path = try relative.appending(name) } else { path = try PlainPath(bytes: Array(name)) }
+                } catch {
+                    report.skipped.append((dir.full.appending(bytes: Array(name)).description, error.message))
+                    return
                 }
-                report.entries[path] = ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st))
-            default:
-                let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
-                report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
+                var st = Glibc.stat()
+                guard fstatat(fd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    // Vanished between readdir and stat; the next scan sees the truth.
+                    report.skipped.append((path.description, "vanished while scanning"))
+                    return
+                }
+                let type = st.st_mode & S_IFMT
+                if exclude(path, type == S_IFDIR) { return }
+                switch type {
+                case S_IFREG:
+                    report.entries.append(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
+                case S_IFDIR:
+                    report.entries.append(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
+                    subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
+                case S_IFLNK:
+                    guard let target = readLink(at: fd, cName) else {
+                        report.skipped.append((path.description, "cannot read symlink"))
+                        return
+                    }
+                    report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
+                default:
+                    let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
+                    report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
+                }
             }
         }
-        closedir(stream)  // before descending: one descriptor at a time
-        for (full, path) in subdirectories { try walk(full, relative: path, into: &report, exclude: exclude) }
     }
 
+    private static let dot = UInt8(ascii: ".")
     private static let temporaryPrefix = Array(AtomicFileWriter.temporaryPrefix.utf8)
 
     static func readLink(_ path: BytePath) -> [UInt8]? {
+        path.withCString { readLink(at: AT_FDCWD, $0) }
+    }
+
+    private static func readLink(at dirfd: Int32, _ name: UnsafePointer<CChar>) -> [UInt8]? {
         var buffer = [CChar](repeating: 0, count: maxPathBytes)
-        let n = path.withCString { readlink($0, &buffer, buffer.count) }
+        let n = readlinkat(dirfd, name, &buffer, buffer.count)
         guard n > 0, n < buffer.count else { return nil }
         return buffer[0..<n].map { UInt8(bitPattern: $0) }
+    }
+}
+
+/// The directories a scan has yet to list, shared by its threads. The walk is over when none is left
+/// and none is being listed (a directory being listed may still add more).
+private final class WalkQueue: @unchecked Sendable {  // every field is guarded by `mutex`
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var pending: [Scanner.Pending]
+    private var listing = 0
+
+    init(_ initial: [Scanner.Pending]) {
+        pending = initial
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        changed.deallocate()
+    }
+
+    func add(_ found: [Scanner.Pending]) {
+        guard !found.isEmpty else { return }
+        pthread_mutex_lock(mutex)
+        pending += found
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// The next directory to list, or nil when the walk is over. `finishedOne` says the caller has
+    /// listed the directory it took last (and added what it found).
+    func next(finishedOne: Bool) -> Scanner.Pending? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if finishedOne { listing -= 1 }
+        while pending.isEmpty && listing > 0 { pthread_cond_wait(changed, mutex) }
+        guard let next = pending.popLast() else {
+            pthread_cond_broadcast(changed)  // the walk is over: wake every waiting thread
+            return nil
+        }
+        listing += 1
+        return next
     }
 }

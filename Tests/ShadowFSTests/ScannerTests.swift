@@ -19,17 +19,17 @@ import ShadowCore
         #expect(root.appending("fifo").withCString { mkfifo($0, 0o600) } == 0)
 
         let report = try Scanner.scan(root)
-        let kinds = Dictionary(uniqueKeysWithValues: report.entries.map { ($0.key.description, $0.value.kind) })
+        let kinds = Dictionary(uniqueKeysWithValues: report.entries.map { ($0.path.description, $0.kind) })
         #expect(kinds == [
             "docs": .directory, "docs/empty": .directory, "docs/a.txt": .file(executable: false),
             "run.sh": .file(executable: true), "n\\xff": .file(executable: false),
             "link": .symlink(target: outside.bytes),
         ])
-        #expect(report.entries[try PlainPath("docs/a.txt")]?.stat.size == 5)
+        #expect(report.entry(at: try PlainPath("docs/a.txt"))?.stat.size == 5)
         #expect(report.skipped.count == 1 && report.skipped[0].path == "fifo" && report.skipped[0].reason.contains("fifo"))
         #expect(report.unreadable.isEmpty)
         // The symlink's target directory was not entered.
-        #expect(!report.entries.keys.contains { $0.description.hasPrefix("link/") })
+        #expect(!report.entries.contains { $0.path.description.hasPrefix("link/") })
     }
 
     @Test func excludedDirectoriesAreNotEntered() throws {
@@ -39,7 +39,7 @@ import ShadowCore
         try FileSystem.writeAtomically([1], to: root.appending(".cache").appending("deep").appending("x"), mode: 0o600)
         try FileSystem.writeAtomically([1], to: root.appending("keep"), mode: 0o600)
         let report = try Scanner.scan(root) { path, isDir in isDir && path.description == ".cache" }
-        #expect(report.entries.keys.map(\.description) == ["keep"])
+        #expect(report.entries.map(\.path.description) == ["keep"])
     }
 
     @Test func statKeyNoticesEditsAndRacyTimestamps() throws {
@@ -47,13 +47,43 @@ import ShadowCore
         defer { try? FileSystem.removeTree(root) }
         let file = root.appending("f")
         try FileSystem.writeAtomically(Array("one".utf8), to: file, mode: 0o644)
-        let before = try #require(try Scanner.scan(root).entries[try PlainPath("f")]?.stat)
-        #expect(try Scanner.scan(root).entries[try PlainPath("f")]?.stat == before)   // unchanged: same key
+        let before = try #require(try Scanner.scan(root).entry(at: try PlainPath("f"))?.stat)
+        #expect(try Scanner.scan(root).entry(at: try PlainPath("f"))?.stat == before)   // unchanged: same key
         try FileSystem.writeAtomically(Array("two".utf8), to: file, mode: 0o644)       // same size, new inode
-        #expect(try Scanner.scan(root).entries[try PlainPath("f")]?.stat != before)
+        #expect(try Scanner.scan(root).entry(at: try PlainPath("f"))?.stat != before)
         // Recorded just now: racy. Recorded an hour later: clean.
         #expect(before.isRacy(recordedAtNs: before.mtimeNs))
         #expect(!before.isRacy(recordedAtNs: before.mtimeNs + 3_600_000_000_000))
+    }
+
+    /// The walk is split across threads: every entry of a wide and deep tree is found exactly once,
+    /// whatever the number of threads, and a directory that vanishes mid-walk is only reported.
+    @Test func aParallelWalkFindsEveryEntryOnce() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "scanner-test-")
+        defer { try? FileSystem.removeTree(root) }
+        var expected: Set<String> = []
+        for i in 0..<40 {
+            var dir = "w\(i)"
+            for depth in 0..<(i % 7) { dir += "/d\(depth)" }
+            try FileSystem.createDirectories(root.appending(dir))
+            var prefix = ""
+            for component in dir.split(separator: "/") {
+                prefix += (prefix.isEmpty ? "" : "/") + component
+                expected.insert(prefix)
+            }
+            for j in 0..<(i % 5) {
+                try FileSystem.writeAtomically([UInt8(j)], to: root.appending("\(dir)/f\(j)"), mode: 0o644)
+                expected.insert("\(dir)/f\(j)")
+            }
+        }
+        for threads in [1, 2, 4] {
+            let report = try Scanner.scan(root, threads: threads)
+            let found = report.entries.map(\.path.description)
+            #expect(found.count == expected.count, "threads: \(threads)")
+            #expect(Set(found) == expected, "threads: \(threads)")
+            #expect(report.skipped.isEmpty && report.unreadable.isEmpty)
+        }
+        #expect(Scanner.maximumThreads >= 2)
     }
 
     @Test func rootMustBeARealDirectory() throws {
