@@ -14,6 +14,10 @@ public struct IgnoreRules: Sendable {
         /// How the pattern is matched: most patterns (`*.swp`, `.#*`, `4913`) need no glob engine, and
         /// every rule is tried against every scanned path.
         let shape: Shape
+        /// The pattern's first and last bytes when they are plain characters: every subject that could
+        /// match starts and ends with them, so most paths are turned away with two comparisons.
+        let first: UInt8?
+        let last: UInt8?
 
         enum Shape: Sendable {
             case literal, suffix([UInt8]), prefix([UInt8]), glob
@@ -26,6 +30,10 @@ public struct IgnoreRules: Sendable {
             self.anchored = anchored
             let special: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")]
             let plain = { (b: ArraySlice<UInt8>) in !b.contains { special.contains($0) } && !b.contains(UInt8(ascii: "/")) }
+            first = pattern.first.flatMap { special.contains($0) ? nil : $0 }
+            // A trailing `]` closes a class; a byte after a backslash is literal, but rare enough to skip.
+            last = pattern.last.flatMap { special.contains($0) || $0 == UInt8(ascii: "]") ? nil : $0 }
+                .flatMap { pattern.count >= 2 && pattern[pattern.count - 2] == UInt8(ascii: "\\") ? nil : $0 }
             if plain(pattern[...]) {
                 shape = .literal
             } else if pattern.first == UInt8(ascii: "*"), plain(pattern.dropFirst()) {
@@ -38,6 +46,8 @@ public struct IgnoreRules: Sendable {
         }
 
         func matches(_ s: ArraySlice<UInt8>, glob: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool) -> Bool {
+            if let first, s.first != first { return false }
+            if let last, s.last != last { return false }
             switch shape {
             case .literal: return s.elementsEqual(pattern)
             case .suffix(let tail): return !s.contains(UInt8(ascii: "/")) && s.count >= tail.count && s.suffix(tail.count).elementsEqual(tail)

@@ -81,6 +81,25 @@ import ShadowCore
         }
     }
 
+    /// Each rule first compares the pattern's plain first and last bytes: escapes, classes and `**`
+    /// must not be mistaken for them.
+    @Test func firstAndLastByteShortcutsKeepGlobVerdicts() throws {
+        let cases: [(String, [String], [String])] = [
+            ("\\#*#", ["#notes#", "d/#x#"], ["notes#", "#notes"]),
+            ("lit\\*", ["lit*"], ["litx", "lit"]),
+            ("[ab]c", ["ac", "d/bc"], ["cc", "ab"]),
+            ("a?", ["ab", "x/az"], ["b", "abc"]),
+            ("d/**/e", ["d/x/y/e", "d/e"], ["d/x/f", "x/d/e"]),
+            ("**/z", ["q/z", "z"], ["zz", "q/za"]),
+            ("*.sw?", [".a.swp", "b.swx"], ["a.sw", "a.swpx"]),
+        ]
+        for (pattern, yes, no) in cases {
+            let r = IgnoreRules(pattern)
+            for path in yes { #expect(try ignored(r, path), "\(pattern) should ignore \(path)") }
+            for path in no { #expect(try !ignored(r, path), "\(pattern) should not ignore \(path)") }
+        }
+    }
+
     @Test func negationCannotReachIntoAnIgnoredDirectory() throws {
         // As in git: once a directory is ignored, nothing below it comes back.
         let r = IgnoreRules("private/\n!private/shared.txt\n")
