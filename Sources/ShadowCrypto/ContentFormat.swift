@@ -23,11 +23,16 @@ public struct ContentParameters: Sendable, Equatable {
 /// The lineage identifier bound into a file's SIV: new per path, inherited on edit and rename.
 public struct FileID: Hashable, Sendable, CustomStringConvertible {
     public static let size = 16
-    public let bytes: [UInt8]
+    // Two words, not an array: the stat index holds one per file and a 100k-file folder's index is
+    // decoded on every sync (one allocation per entry saved, and one free at exit).
+    private let high: UInt64
+    private let low: UInt64
+
+    public var bytes: [UInt8] { withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) } }
 
     public init(bytes: [UInt8]) throws(ShadowError) {
         guard bytes.count == FileID.size else { throw ShadowError(.malformedObject, "a file id is 16 bytes") }
-        self.bytes = bytes
+        self.init(unchecked: bytes)
     }
 
     /// All zero: the "cross-file dedup" mode where equal files give equal blobs (leaks equality).
@@ -38,7 +43,11 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
         FileID(unchecked: Blake2b.hash(path.bytes, key: keys.fileID, outputLength: size, personal: Personal("SHDW-fileid-v1")))
     }
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    init(unchecked bytes: [UInt8]) {
+        high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     public var description: String { Hex.encode(bytes) }
 }
 
