@@ -288,9 +288,20 @@ public final class SyncEngine {
         // Read each pass, so an edit of the ignore files takes effect at once. Ignored paths are neither
         // scanned nor deleted: their last synced state stays in the index and in the tree.
         let ignore = IgnoreRules.load(folder: location.plain)
-        let scan = try Scanner.scan(location.plain, expectedCount: index.entries.count) { p, isDirectory in
-            ignore.ignoresEntry(p, isDirectory: isDirectory)
-        }
+        // The common case, judged on the walking threads: a file or directory whose stat the index
+        // trusts, unchanged. The dictionary is only read there, never changed, while the scan runs.
+        let known = index.entries, recordedAtNs = index.recordedAtNs
+        let scan = try Scanner.scan(location.plain, expectedCount: index.entries.count,
+                                    exclude: { p, isDirectory in ignore.ignoresEntry(p, isDirectory: isDirectory) },
+                                    settled: { s in
+            guard let cur = known[s.path], !cur.absent, let stat = cur.stat, stat == s.stat else { return false }
+            switch (s.kind, cur.kind) {
+            case (.directory, .directory): return cur.fileID == .zero
+            case (.file(let executable), .file(let length, _, let wasExecutable)):
+                return executable == wasExecutable && length == stat.size && !stat.isRacy(recordedAtNs: recordedAtNs)
+            default: return false
+            }
+        })
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
@@ -298,13 +309,13 @@ public final class SyncEngine {
         func unchanged(_ p: PlainPath, _ cur: IndexEntry, _ now: IndexEntry) {
             if now != cur { plan.refreshed[p] = now }
         }
-        // One index lookup per scanned entry; `known` counts the index entries seen, so the common case
-        // (nothing vanished) needs no table of the scan at all.
-        var known = 0
+        // One index lookup per entry not settled; `seen` counts the index entries found, so the common
+        // case (nothing vanished) needs no table of the scan at all.
+        var seen = scan.settled.count
         for s in scan.entries {
             let p = s.path
             let cur = index.entries[p]
-            if cur != nil { known += 1 }
+            if cur != nil { seen += 1 }
             switch s.kind {
             case .directory:
                 if let cur, cur.kind == .directory {
@@ -320,9 +331,6 @@ public final class SyncEngine {
                 plan.records[p] = .symlink(target: target)
             case .file(let executable):
                 if let cur, case .file = cur.kind {
-                    // The common case first: the stat the index trusts, unchanged.
-                    if let known = cur.stat, known == s.stat, !cur.absent, !s.stat.isRacy(recordedAtNs: index.recordedAtNs),
-                       case .file(let length, _, let wasExecutable) = cur.kind, wasExecutable == executable, length == s.stat.size { continue }
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
                     if (try? plainMatches(s, cur)) == true {
@@ -341,8 +349,8 @@ public final class SyncEngine {
         }
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
-        if known < index.entries.count {
-            let scanned = Set(scan.entries.lazy.map(\.path))
+        if seen < index.entries.count {
+            let scanned = Set(scan.entries.lazy.map(\.path)).union(scan.settled)
             func underUnreadable(_ p: PlainPath) -> Bool {
                 scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
             }
@@ -380,7 +388,7 @@ public final class SyncEngine {
         // Renamed files did not vanish: moving the directory that holds everything must not trip it.
         let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory && !plan.renamedAway.contains($0) }.count
         let tracked = index.entries.values.reduce(0) { $0 + ($1.kind == .directory ? 0 : 1) }
-        let emptied = scan.entries.isEmpty && gone >= 2
+        let emptied = scan.entries.isEmpty && scan.settled.isEmpty && gone >= 2
         guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
         throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",
                           advice: "if the folder's disk is unmounted, mount it and sync again; if you deleted them on purpose, run 'shadowsync sync --allow-mass-delete'")

@@ -52,8 +52,10 @@ public struct ScannedEntry: Equatable, Sendable {
 
 /// The result of walking the plaintext folder.
 public struct ScanReport: Sendable {
-    /// Every entry found, each path once, in no particular order (the walk is parallel).
+    /// Every entry found, each path once, in no particular order (the walk is parallel), except those
+    /// the caller's `settled` test took: only their paths are kept, in `settled`.
     public var entries: [ScannedEntry] = []
+    public var settled: [PlainPath] = []
     /// Entries left out, with the reason (fifos, sockets, devices, names that cannot be synced).
     public var skipped: [(path: String, reason: String)] = []
     /// Directories that could not be read: nothing below them may be taken for deleted.
@@ -64,6 +66,7 @@ public struct ScanReport: Sendable {
 
     mutating func absorb(_ other: ScanReport) {
         entries += other.entries
+        settled += other.settled
         skipped += other.skipped
         unreadable += other.unreadable
     }
@@ -79,8 +82,11 @@ public enum Scanner {
     /// agent's own state); an excluded directory is not entered. It is called from several threads.
     /// `expectedCount` (the number of paths the last scan found) only sizes the result up front.
     /// `threads` defaults to the online cores, at most `maximumThreads`.
+    /// `settled(entry)` returns true for an entry that needs no further look (the engine: unchanged since
+    /// the index was written); it runs on the walking threads, so that comparison is parallel too.
     public static func scan(_ root: BytePath, expectedCount: Int = 0, threads: Int? = nil,
-                            exclude: @escaping @Sendable (PlainPath, Bool) -> Bool = { _, _ in false }) throws(ShadowError) -> ScanReport {
+                            exclude: @escaping @Sendable (PlainPath, Bool) -> Bool = { _, _ in false },
+                            settled: @escaping @Sendable (ScannedEntry) -> Bool = { _ in false }) throws(ShadowError) -> ScanReport {
         // The root itself must be a real directory (not a symlink to one).
         var st = Glibc.stat()
         guard root.withCString({ lstat($0, &st) }) == 0 else { throw systemError("cannot scan", root) }
@@ -88,16 +94,17 @@ public enum Scanner {
             throw ShadowError(.invalidArgument, "\(root) is not a directory (a symlink to one is not followed)")
         }
         var report = ScanReport()
-        report.entries.reserveCapacity(expectedCount)
+        report.settled.reserveCapacity(expectedCount)
+        let filter = Filter(exclude: exclude, settled: settled)
         var subdirectories: [Pending] = []
-        try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, exclude: exclude)
+        try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, filter: filter)
         let queue = WalkQueue(subdirectories)
         let count = max(1, min(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), maximumThreads, subdirectories.count))
         // Each helper thread fills its own report; this thread works too, into `report`.
         let helpers = (1..<count).map { _ in
-            WorkerThread { var own = ScanReport(); work(queue, into: &own, exclude: exclude); return own }
+            WorkerThread { var own = ScanReport(); work(queue, into: &own, filter: filter); return own }
         }
-        work(queue, into: &report, exclude: exclude)
+        work(queue, into: &report, filter: filter)
         for helper in helpers { report.absorb(helper.join()) }
         report.skipped.sort { $0.path < $1.path }
         report.unreadable.sort()
@@ -110,13 +117,19 @@ public enum Scanner {
         let relative: PlainPath?
     }
 
-    private static func work(_ queue: WalkQueue, into report: inout ScanReport, exclude: (PlainPath, Bool) -> Bool) {
+    /// The caller's two questions about each entry.
+    struct Filter: Sendable {
+        let exclude: @Sendable (PlainPath, Bool) -> Bool
+        let settled: @Sendable (ScannedEntry) -> Bool
+    }
+
+    private static func work(_ queue: WalkQueue, into report: inout ScanReport, filter: Filter) {
         var listed = false
         var found: [Pending] = []
         while let next = queue.next(finishedOne: listed) {
             found.removeAll(keepingCapacity: true)
             // Below the root nothing throws: an unreadable directory is reported, not fatal.
-            try? list(next, into: &report, subdirectories: &found, exclude: exclude)
+            try? list(next, into: &report, subdirectories: &found, filter: filter)
             queue.add(found)  // before `next` counts this one done, so no thread sees an empty queue too early
             listed = true
         }
@@ -125,7 +138,7 @@ public enum Scanner {
     /// One directory: each name is stat'ed relative to the open directory (fstatat) while its dirent is
     /// at hand, which spares the kernel a walk of the whole path per file and copies no name.
     private static func list(_ dir: Pending, into report: inout ScanReport, subdirectories: inout [Pending],
-                             exclude: (PlainPath, Bool) -> Bool) throws(ShadowError) {
+                             filter: Filter) throws(ShadowError) {
         // O_NOFOLLOW: a directory swapped for a symlink since its parent was read is not followed.
         let fd = dir.full.withCString { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard fd >= 0, let stream = fdopendir(fd) else {
@@ -160,19 +173,22 @@ public enum Scanner {
                     return
                 }
                 let type = st.st_mode & S_IFMT
-                if exclude(path, type == S_IFDIR) { return }
+                if filter.exclude(path, type == S_IFDIR) { return }
+                func found(_ entry: ScannedEntry) {
+                    if filter.settled(entry) { report.settled.append(entry.path) } else { report.entries.append(entry) }
+                }
                 switch type {
                 case S_IFREG:
-                    report.entries.append(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
+                    found(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
                 case S_IFDIR:
-                    report.entries.append(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
+                    found(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
                     subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
                 case S_IFLNK:
                     guard let target = readLink(at: fd, cName) else {
                         report.skipped.append((path.description, "cannot read symlink"))
                         return
                     }
-                    report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
+                    found(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
                 default:
                     let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
                     report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
