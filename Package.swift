@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict),
-        .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"],
+        .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine", "ShadowAgent"],
                           swiftSettings: strict),
 
         // MARK: Tests.

@@ -31,6 +31,7 @@ for i in $(seq $RUNS); do
   a=$(now); $S sync --folder "$W/plain" >/dev/null; b=$(now); one+=($(elapsed $a $b))
   a=$(now); (cd "$W/gitwork" && git add -A && git commit -qm e); b=$(now); gone+=($(elapsed $a $b))
 done
+read -r mpass mpassgit < <(inprocess_rescan "$W/plain" "$W/gitwork" 15)
 mnoop=$(median "${noop[@]}"); mstat=$(median "${gstat[@]}"); mfetch=$(median "${gfetch[@]}")
 mone=$(median "${one[@]}"); mgone=$(median "${gone[@]}")
 echo "tree: $FILES files, $(du -sh "$W/tree" | cut -f1); release build; medians of $RUNS runs; fresh ext4: ${FRESH_FS:-0}"
@@ -38,5 +39,6 @@ printf '%-44s %10s %10s %8s\n' "operation" "shadowsync" "git" "ratio"
 printf '%-44s %9ss %9ss %8s\n' "first import (init+push vs add+commit)" "$imp" "$gimp" "$(ratio $imp $gimp)"
 printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git status" "$mnoop" "$mstat" "$(ratio $mnoop $mstat)"
 printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git fetch + status" "$mnoop" "$mfetch" "$(ratio $mnoop $mfetch)"
+printf '%-44s %9ss %9ss %8s\n' "running agent's no-op pass vs git status" "$mpass" "$mpassgit" "$(ratio $mpass $mpassgit)"
 printf '%-44s %9ss %9ss %8s\n' "one-file edit: sync+push vs add+commit" "$mone" "$mgone" "$(ratio $mone $mgone)"
 echo "targets (issue 3): import <= 1.5x, no-op sync <= 1.0x git status"

@@ -1,12 +1,16 @@
 // Benchmarks: figures printed side by side in one run, so ratios survive a noisy machine.
 //   swift run -c release shadowsync-bench crypto [--size-mib N] [--file-gib N] [--dir DIR]
 //   swift run -c release shadowsync-bench vectors        (prints the FORMAT.md test vectors)
+//   swift run -c release shadowsync-bench rescan --folder DIR [--git WORKTREE] [--rounds N]
+//        (a long-running agent's no-op pass, in process, against `git status` in the same run)
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
 import ShadowCore
 import ShadowCrypto
 import ShadowFS
+import ShadowEngine
+import ShadowAgent
 import Foundation
 
 setvbuf(stdout, nil, _IOLBF, 0)
@@ -142,12 +146,71 @@ func printVectors() throws(ShadowError) {
     print("signature(commit, \"tree 0\") \(hexString(try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: keys)))")
 }
 
+/// posix_spawn and wait, output discarded: Foundation's Process adds several milliseconds of its own,
+/// which would flatter the comparison.
+func runQuietly(_ argv: [String]) throws(ShadowError) {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    var cArgs = argv.map { strdup($0) } + [nil]
+    defer { for a in cArgs { free(a) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else {
+        throw ShadowError(.notFound, "cannot run \(argv[0])")
+    }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    guard status == 0 else { throw ShadowError(.ioFailure, "\(argv.joined(separator: " ")) failed (status \(status))") }
+}
+
+/// What a running agent pays per no-op pass: the folder stays open (index loaded, process started),
+/// each pass scans, compares, fetches and finds nothing. `git status` runs between passes, so both see
+/// the same machine state; medians of each.
+func benchRescan() throws(ShadowError) {
+    guard let folder = stringOption("--folder") else {
+        throw ShadowError(.invalidArgument, "rescan needs --folder DIR (an initialised folder)")
+    }
+    let gitWork = stringOption("--git")
+    let rounds = option("--rounds", default: 9)
+    var t = now()
+    let (_, engine) = try Workspace().open(BytePath(folder))
+    let opened = now() - t
+    t = now()
+    _ = try engine.sync()
+    let first = now() - t
+    var ours: [Double] = [], git: [Double] = []
+    for _ in 0..<rounds {
+        t = now()
+        let report = try engine.sync()
+        ours.append(now() - t)
+        guard report.committed.isEmpty && report.applied.isEmpty && !report.pushed else {
+            throw ShadowError(.invalidArgument, "the folder changed during the benchmark: \(report.committed.prefix(3)) \(report.applied.prefix(3))")
+        }
+        if let gitWork {
+            t = now()
+            try runQuietly(["/usr/bin/git", "-C", gitWork, "status", "--porcelain"])
+            git.append(now() - t)
+        }
+    }
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    func ms(_ v: Double) -> String { String(format: "%.1f ms", v * 1000) }
+    print("open (index load) \(ms(opened)); first pass \(ms(first))")
+    print("no-op pass in process, median of \(rounds): \(ms(median(ours)))")
+    if !git.isEmpty {
+        print("git status, median of \(rounds):            \(ms(median(git)))")
+        print(String(format: "ratio: %.2fx git status", median(ours) / median(git)))
+        print(String(format: "figures: %.4f %.4f", median(ours), median(git)))  // for the benchmark scripts
+    }
+}
+
 do {
     switch CommandLine.arguments.dropFirst().first {
+    case "rescan": try benchRescan()
     case "crypto": try benchCrypto()
     case "vectors": try printVectors()
     default:
-        print("usage: shadowsync-bench crypto [--size-mib N] [--file-gib N] [--rounds N] [--dir DIR] | vectors")
+        print("usage: shadowsync-bench crypto [--size-mib N] [--file-gib N] [--rounds N] [--dir DIR] | vectors | rescan --folder DIR [--git WORKTREE] [--rounds N]")
         exit(2)
     }
 } catch {
