@@ -35,6 +35,12 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
         self.init(unchecked: bytes)
     }
 
+    public init(bytes: UnsafeRawBufferPointer) throws(ShadowError) {
+        guard bytes.count == FileID.size else { throw ShadowError(.malformedObject, "a file id is 16 bytes") }
+        high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    }
+
     /// All zero: the "cross-file dedup" mode where equal files give equal blobs (leaks equality).
     public static let zero = FileID(unchecked: [UInt8](repeating: 0, count: size))
 

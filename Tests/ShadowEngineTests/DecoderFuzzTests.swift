@@ -18,7 +18,7 @@ import TestSupport
         index.recordedAtNs = 1_700_000_000_000_000_000
         let stat = StatKey(size: 5, mtimeNs: 1, ctimeNs: 2, inode: 3, device: 4)
         index.entries[try PlainPath(bytes: Array("a/b.txt".utf8))] =
-            IndexEntry(kind: .file(length: 5, siv: Array(repeating: 7, count: 32), executable: true), fileID: try FileID(bytes: Array(repeating: 9, count: FileID.size)), stat: stat)
+            IndexEntry(kind: .file(length: 5, siv: Array(repeating: 7, count: 32), executable: true), fileID: try FileID(bytes: Array(1...UInt8(FileID.size))), stat: stat)
         index.entries[try PlainPath(bytes: [0x61])] = IndexEntry(kind: .directory, fileID: .zero, stat: nil)
         index.entries[try PlainPath(bytes: [0xff, 0x6c])] = IndexEntry(kind: .symlink(target: Array("../x".utf8)), fileID: .zero, stat: nil, absent: true)
         return index
@@ -27,6 +27,8 @@ import TestSupport
     @Test func stateFilesNeverCrashTheirDecoders() throws {
         let index = try seedIndex().encode()
         #expect(try SyncIndex.decode(index).entries == (try seedIndex()).entries, "the seed must round-trip")
+        // The file id's bytes come back in order (it is stored as two words).
+        #expect(try SyncIndex.decode(index).entries[try PlainPath("a/b.txt")]?.fileID.bytes == Array(1...UInt8(FileID.size)))
         var state = FolderState(deviceID: Array(repeating: 1, count: 16))
         state.sequence = 42
         state.lastVerified = commit
