@@ -74,8 +74,8 @@ public struct ScanReport: Sendable {
 
 /// Walks a folder without following symlinks. The walk is the truth; inotify (issue 5) only hints.
 public enum Scanner {
-    /// Threads that list directories at once. git stats with one thread per core (preload-index); past
-    /// four the kernel's per-file cost stops shrinking on the machines measured (Docs/BENCHMARKS.md).
+    /// Threads that list directories at once: one per core, as git's preload-index stats with, but
+    /// capped. The cap is a guess, not a measurement: only 2 cores were available here (Docs/BENCHMARKS.md).
     public static let maximumThreads = 4
 
     /// `exclude(path, isDirectory)` returns true for paths to leave out entirely (ignore rules, the
