@@ -64,6 +64,10 @@ public protocol VersionStore: AnyObject {
     func checkout(_ commit: ObjectID) throws(ShadowError)
     /// A commit named by full or abbreviated id, or a revision expression such as `main~3`.
     func resolve(_ revision: String) throws(ShadowError) -> ObjectID
+    /// Removes the lock files a process killed mid-update left (a ref's, the index's): each would stop
+    /// every later update until removed by hand. Call only as the repository's one writer (holding the
+    /// folder's instance lock), when any lock file found is stale.
+    func removeStaleLocks()
 }
 
 /// The one branch ShadowSync writes, locally and on the remote.

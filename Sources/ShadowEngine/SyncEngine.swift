@@ -1,9 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
 import ShadowFS
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 
 public struct SyncOptions: Sendable {
     /// Let a sync commit the deletion of most files at once (the mass-delete guard otherwise stops it).
@@ -157,20 +154,10 @@ public final class SyncEngine {
         }
         state = try FolderState.load(location.stateFile)
         index = SyncIndex.load(location.indexFile) ?? SyncIndex()
-        removeStaleGitLocks()
+        // Under the instance lock this process is the shadow repository's only writer: a lock file
+        // there is one a killed run left.
+        store.removeStaleLocks()
         try recover()
-    }
-
-    /// Lock files git and libgit2 leave in the shadow repository when killed mid-update: each would stop
-    /// every later ref or index update ("failed to lock file") until removed by hand. Holding the
-    /// folder's instance lock, this process is the only writer of that repository, so any it finds is stale.
-    static let gitLockFiles = [".git/refs/heads/main.lock", ".git/refs/remotes/origin/main.lock", ".git/HEAD.lock",
-                               ".git/index.lock", ".git/packed-refs.lock", ".git/config.lock"]
-
-    private func removeStaleGitLocks() {
-        for name in SyncEngine.gitLockFiles {
-            _ = location.shadow.appending(name).withCString { unlink($0) }
-        }
     }
 
     // MARK: Passes

@@ -41,6 +41,15 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
     }
 
+    public func removeStaleLocks() {
+        guard let gitDir = try? GitThread.shared.run({ () throws(ShadowError) -> String? in
+            git_repository_path(handle).map { String(cString: $0) }
+        }) ?? nil else { return }
+        for name in [GitRepository.branch, GitRepository.remoteTrackingBranch, "HEAD", "index", "packed-refs", "config"] {
+            _ = unlink(gitDir + name + ".lock")
+        }
+    }
+
     /// The cached `origin` remote; call on the git thread only.
     private func originRemote() throws(ShadowError) -> OpaquePointer? {
         if let origin { return origin }

@@ -169,6 +169,23 @@ import ShadowFS
         #expect(try a.reference("refs/heads/none") == nil)
     }
 
+    /// A process killed while it held a ref's lock leaves the lock file: every later update of that ref
+    /// fails until the one writer removes it.
+    @Test func staleLockFilesBlockUpdatesUntilRemoved() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try write(a, "f", "x")
+        let tree = try a.stageAll()
+        let c1 = try a.createCommit(tree: tree, parents: [], message: "1") { (d) throws(ShadowError) -> String in "s" }
+        let lock = a.path.appending(".git/refs/heads/main.lock")
+        try FileSystem.writeAtomically([], to: lock, mode: 0o644)
+        #expect(throws: ShadowError.self) { try a.setReference(GitRepository.branch, to: c1, expecting: nil) }
+        a.removeStaleLocks()
+        #expect(!FileSystem.exists(lock))
+        try a.setReference(GitRepository.branch, to: c1, expecting: nil)
+        #expect(try a.reference(GitRepository.branch) == c1)
+    }
+
     @Test func unsignedCommitsReportNoSignature() throws {
         defer { try? FileSystem.removeTree(dir) }
         // A commit made by plain git (as a hostile server would) carries no shdwsig field.
