@@ -79,22 +79,15 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
         return try? PlainPath(bytes: Array(bytes[..<cut]))
     }
 
-    public func appending(_ component: [UInt8]) throws(ShadowError) -> PlainPath {
-        var joined = [UInt8]()
-        joined.reserveCapacity(bytes.count + 1 + component.count)
-        joined += bytes; joined.append(slash); joined += component
-        return try checkedJoin(joined)
-    }
+    public func appending(_ component: [UInt8]) throws(ShadowError) -> PlainPath { try joining(component) }
 
     /// The scan's form: a name straight from a dirent, not copied into an array first.
-    public func appending(_ component: UnsafeRawBufferPointer) throws(ShadowError) -> PlainPath {
+    public func appending(_ component: UnsafeRawBufferPointer) throws(ShadowError) -> PlainPath { try joining(component) }
+
+    private func joining(_ component: some Collection<UInt8>) throws(ShadowError) -> PlainPath {
         var joined = [UInt8]()
         joined.reserveCapacity(bytes.count + 1 + component.count)
         joined += bytes; joined.append(slash); joined += component
-        return try checkedJoin(joined)
-    }
-
-    private func checkedJoin(_ joined: [UInt8]) throws(ShadowError) -> PlainPath {
         guard joined.count < maxPathBytes else {
             throw ShadowError(.invalidPath, "path of \(joined.count) bytes exceeds PATH_MAX")
         }

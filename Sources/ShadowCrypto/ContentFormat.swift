@@ -37,8 +37,13 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
 
     public init(bytes: UnsafeRawBufferPointer) throws(ShadowError) {
         guard bytes.count == FileID.size else { throw ShadowError(.malformedObject, "a file id is 16 bytes") }
-        high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
-        low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        self.init(words: bytes)
+    }
+
+    /// The one decoder: 16 bytes, big-endian words, so `bytes` gives them back in order.
+    private init(words raw: UnsafeRawBufferPointer) {
+        high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 
     /// All zero: the "cross-file dedup" mode where equal files give equal blobs (leaks equality).
@@ -50,8 +55,8 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(unchecked bytes: [UInt8]) {
-        high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-        low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        precondition(bytes.count == FileID.size, "a file id is 16 bytes")  // callers pass 16-byte hashes
+        self = bytes.withUnsafeBytes { FileID(words: $0) }
     }
 
     public var description: String { Hex.encode(bytes) }

@@ -159,7 +159,7 @@ extension SyncEngine {
             return a == b
         case (.file(let x), .file(let length, let siv, let executable)):
             guard x == executable, now.stat.size == length else { return false }
-            if let s = expected.stat, s == now.stat, !now.stat.isRacy(recordedAtNs: index.recordedAtNs) { return true }
+            if expected.statVouches(for: now, recordedAtNs: index.recordedAtNs) { return true }
             do throws(ShadowError) {
                 return try content.siv(of: try FileSource(location.plain.appending(now.path)), fileID: expected.fileID) == siv
             } catch where error.code == .notFound || error.code == .sourceChanged {

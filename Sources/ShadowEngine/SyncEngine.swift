@@ -297,13 +297,9 @@ public final class SyncEngine {
         let scan = try Scanner.scan(location.plain, expectedCount: index.entries.count,
                                     exclude: { p, isDirectory in ignore.ignoresEntry(p, isDirectory: isDirectory) },
                                     settled: { s in
-            guard let cur = known[s.path], !cur.absent, let stat = cur.stat, stat == s.stat else { return false }
-            switch (s.kind, cur.kind) {
-            case (.directory, .directory): return cur.fileID == .zero
-            case (.file(let executable), .file(let length, _, let wasExecutable)):
-                return executable == wasExecutable && length == stat.size && !stat.isRacy(recordedAtNs: recordedAtNs)
-            default: return false
-            }
+            // Exactly the entries the loop below would leave as they are (a directory's id is zero).
+            guard let cur = known[s.path], !cur.absent, cur.statVouches(for: s, recordedAtNs: recordedAtNs) else { return false }
+            return s.kind != .directory || cur.fileID == .zero
         })
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links

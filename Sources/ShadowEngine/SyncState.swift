@@ -40,6 +40,18 @@ struct IndexEntry: Equatable, Sendable {
     /// In the tree but deliberately not in this folder: removed, or never received, while an ignore
     /// rule covered it. Not a deletion; once no rule covers it, it is written from the tree again.
     var absent = false
+
+    /// True when the stat alone shows `now` unchanged, reading nothing: a directory or file as recorded
+    /// (a file's length and exec bit too), with the very stat recorded, outside the racy window.
+    func statVouches(for now: ScannedEntry, recordedAtNs: Int64) -> Bool {
+        guard let stat, stat == now.stat else { return false }
+        switch (now.kind, kind) {
+        case (.directory, .directory): return true
+        case (.file(let executable), .file(let length, _, let wasExecutable)):
+            return executable == wasExecutable && length == stat.size && !stat.isRacy(recordedAtNs: recordedAtNs)
+        default: return false
+        }
+    }
 }
 
 /// The persistent stat index (git's index idea): the tree of `head`, path by path, with the plaintext's
@@ -280,11 +292,7 @@ struct ByteReader {
     init(_ data: UnsafeRawBufferPointer) { self.data = data }
     var atEnd: Bool { at == data.count }
 
-    mutating func take(_ n: Int) throws(ShadowError) -> [UInt8] {
-        guard n >= 0, data.count - at >= n else { throw ShadowError(.malformedObject, "truncated") }
-        defer { at += n }
-        return Array(UnsafeRawBufferPointer(rebasing: data[at..<at + n]))
-    }
+    mutating func take(_ n: Int) throws(ShadowError) -> [UInt8] { Array(try borrow(n)) }
     /// The next `n` bytes without a copy, valid as long as the reader's bytes are.
     mutating func borrow(_ n: Int) throws(ShadowError) -> UnsafeRawBufferPointer {
         guard n >= 0, data.count - at >= n else { throw ShadowError(.malformedObject, "truncated") }

@@ -200,10 +200,6 @@ public enum Scanner {
     private static let dot = UInt8(ascii: ".")
     private static let temporaryPrefix = Array(AtomicFileWriter.temporaryPrefix.utf8)
 
-    static func readLink(_ path: BytePath) -> [UInt8]? {
-        path.withCString { readLink(at: AT_FDCWD, $0) }
-    }
-
     private static func readLink(at dirfd: Int32, _ name: UnsafePointer<CChar>) -> [UInt8]? {
         var buffer = [CChar](repeating: 0, count: maxPathBytes)
         let n = readlinkat(dirfd, name, &buffer, buffer.count)
