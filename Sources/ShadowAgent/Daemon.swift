@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 import Synchronization
 public import ShadowCore
 import ShadowEngine
@@ -30,6 +31,9 @@ struct DaemonTiming: Sendable {
         rescan = Double(config.integer("sync.rescan-seconds", 3600))
     }
 }
+
+/// A time in the status reply: UTC, ISO 8601, to the second.
+func isoJSON(_ date: Date) -> JSON { .string(isoTime(UInt64(max(0, date.timeIntervalSince1970 * 1000)))) }
 
 /// What `shadowsync status` shows while the daemon runs.
 struct DaemonStatus: Sendable {
@@ -69,7 +73,7 @@ public final class Daemon: @unchecked Sendable {
     private let hooks = Mutex<[pid_t: ChildProcess]>([:])
 
     // Worker hand-off: guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var requested: String?
     private var stopping = false
     private var workerDone = false
@@ -111,9 +115,10 @@ public final class Daemon: @unchecked Sendable {
             bell.start()
         }
 
-        let worker = Thread { [self] in workLoop() }
-        worker.name = "shadowsync-sync"
-        worker.start()
+        guard startDetachedThread(name: "shadowsync-sync", { [self] in workLoop() }) else {
+            throw ShadowError(.ioFailure, "could not start the agent's sync thread (out of threads or memory)",
+                              advice: "close some programs and start the agent again")
+        }
         request("startup")
 
         var firstEvent: Double?, lastEvent: Double?
@@ -319,7 +324,7 @@ public final class Daemon: @unchecked Sendable {
     // MARK: Control socket
 
     private func answer(_ request: String) -> String {
-        switch request.trimmingCharacters(in: .whitespaces) {
+        switch request.trimmedWhitespace {
         case "ping": return "pong"
         case "pause":
             status.withLock { $0.paused = true; $0.state = "paused" }
@@ -337,29 +342,22 @@ public final class Daemon: @unchecked Sendable {
 
     private func statusJSON() -> String {
         let s = status.withLock { $0 }
-        let iso = ISO8601DateFormatter()
-        var o: [String: Any] = [
-            "pid": Int(getpid()), "folder": config.folder.description, "remote": config.remote,
-            "state": s.paused ? "paused" : s.state, "paused": s.paused, "degraded": s.degraded, "watches": s.watches,
-            "overflows": s.overflows, "pending_events": s.pendingEvents, "passes": s.passes, "commits": s.commits,
-            "conflicts": s.conflicts, "events": s.events,
-        ]
-        if let p = s.progress {
-            var figures: [String: Any] = ["files": p.files, "total_files": p.totalFiles, "bytes": p.bytes, "total_bytes": p.totalBytes,
-                                          "bytes_per_second": Int(p.bytesPerSecond)]
-            figures["seconds_left"] = p.secondsLeft.map { Int($0.rounded(.up)) }
-            o["progress"] = figures
+        let progress = s.progress.map { p in
+            JSON.members(["files": .int(p.files), "total_files": .int(p.totalFiles), "bytes": .int(p.bytes),
+                          "total_bytes": .int(p.totalBytes), "bytes_per_second": .int(Int(p.bytesPerSecond)),
+                          "seconds_left": p.secondsLeft.map { .int(Int($0.rounded(.up))) }])
         }
-        o["head"] = s.head
-        o["last_push"] = s.lastPush.map { iso.string(from: $0) }
-        o["last_fetch"] = s.lastFetch.map { iso.string(from: $0) }
-        o["last_error"] = s.lastError
-        o["last_error_at"] = s.lastErrorAt.map { iso.string(from: $0) }
-        o["retry_at"] = s.retryAt.map { iso.string(from: $0) }
-        if s.degraded { o["degraded_advice"] = FolderWatcher.watchLimitAdvice }
-        o["xmpp"] = doorbell?.statusObject()
-        let data = (try? JSONSerialization.data(withJSONObject: o.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSON.members([
+            "pid": .int(getpid()), "folder": .string(config.folder.description), "remote": .string(config.remote),
+            "state": .string(s.paused ? "paused" : s.state), "paused": .bool(s.paused), "degraded": .bool(s.degraded),
+            "watches": .int(s.watches), "overflows": .int(s.overflows), "pending_events": .int(s.pendingEvents),
+            "passes": .int(s.passes), "commits": .int(s.commits), "conflicts": .array(s.conflicts.map(JSON.string)),
+            "events": .int(s.events), "progress": progress, "head": s.head.map(JSON.string),
+            "last_push": s.lastPush.map(isoJSON), "last_fetch": s.lastFetch.map(isoJSON), "last_error": s.lastError.map(JSON.string),
+            "last_error_at": s.lastErrorAt.map(isoJSON), "retry_at": s.retryAt.map(isoJSON),
+            "degraded_advice": s.degraded ? .string(FolderWatcher.watchLimitAdvice) : nil,
+            "xmpp": doorbell?.statusObject(),
+        ]).text
     }
 
     // MARK: Event hooks
@@ -386,7 +384,7 @@ public final class Daemon: @unchecked Sendable {
                 continue
             }
             hooks.withLock { $0[child.pid] = child }
-            Thread.detachNewThread { [self] in
+            let started = startDetachedThread(name: "shadowsync-hook") { [self] in
                 let deadline = monotonicSeconds() + Daemon.hookTimeoutSeconds
                 while child.poll() == nil && monotonicSeconds() < deadline { pause(seconds: 0.1) }
                 if child.poll() == nil {
@@ -397,6 +395,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 hooks.withLock { _ = $0.removeValue(forKey: child.pid) }
             }
+            if !started { log("hook \(path): no thread left to time it (out of threads); it runs without a time limit") }
         }
     }
 }

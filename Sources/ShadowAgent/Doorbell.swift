@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 import Synchronization
 import ShadowCore
 import ShadowCrypto
@@ -125,23 +126,20 @@ final class DoorbellService: Sendable {
     }
 
     /// The `xmpp` object of `shadowsync status --json`.
-    func statusObject() -> [String: Any] {
+    func statusObject() -> JSON {
         let n = notifier.status
         let s = shared.state.withLock { $0 }
-        let iso = ISO8601DateFormatter()
-        var o: [String: Any] = [
-            "state": n.state, "connected": n.connected, "peers_online": n.peersOnline, "connects": n.connects,
-            "doorbells_sent": n.doorbellsSent, "doorbells_received": n.doorbellsReceived,
-            "accepted": s.counters.accepted, "already_known": s.counters.alreadyKnown,
-            "rejected": ["forged": s.counters.forged, "replayed": s.counters.replayed, "stale": s.counters.stale,
-                         "other_folder": s.counters.otherFolder, "malformed": s.counters.malformed, "own": s.counters.own],
-        ]
-        o["jid"] = n.boundJID
-        o["last_error"] = n.lastError
-        o["last_sent"] = n.lastSent.map { iso.string(from: $0) }
-        o["last_received"] = s.lastAccepted.map { iso.string(from: $0) }
-        o["reconnect_at"] = n.reconnectAt.map { iso.string(from: $0) }
-        return o
+        let c = s.counters
+        return JSON.members([
+            "state": .string(n.state), "connected": .bool(n.connected), "peers_online": .int(n.peersOnline),
+            "connects": .int(n.connects), "doorbells_sent": .int(n.doorbellsSent), "doorbells_received": .int(n.doorbellsReceived),
+            "accepted": .int(c.accepted), "already_known": .int(c.alreadyKnown),
+            "rejected": .members(["forged": .int(c.forged), "replayed": .int(c.replayed), "stale": .int(c.stale),
+                                  "other_folder": .int(c.otherFolder), "malformed": .int(c.malformed), "own": .int(c.own)]),
+            "jid": n.boundJID.map(JSON.string), "last_error": n.lastError.map(JSON.string),
+            "last_sent": n.lastSent.map(isoJSON), "last_received": s.lastAccepted.map(isoJSON),
+            "reconnect_at": n.reconnectAt.map(isoJSON),
+        ])
     }
 
     // MARK: Configuration

@@ -101,16 +101,6 @@ public struct FolderConfig: Sendable {
     }
 }
 
-extension StringProtocol {
-    /// Without leading and trailing whitespace and newlines (capability strings, config keys and values).
-    var trimmedWhitespace: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace { s = s.dropLast() }
-        return String(s)
-    }
-}
-
 /// Finds and records folder configurations under the config directory.
 public struct FolderRegistry: Sendable {
     public let directories: UserDirectories

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 import ShadowCore
 import ShadowGit
 import ShadowFS

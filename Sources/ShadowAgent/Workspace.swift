@@ -20,6 +20,13 @@ public struct Workspace: Sendable {
     /// Key files made by init/join use this Argon2id cost (tests use `.interactive` to stay fast).
     public var kdfProfile: KDFProfile = .moderate
 
+    /// Starts what a folder command needs first (libgit2) and returns at once, so its start-up runs
+    /// while the command line is parsed and the keys are read. Call `settle` before exiting.
+    public static func prepare() { GitRepository.startLibrary() }
+
+    /// Waits for what `prepare` started (milliseconds): exiting in the middle of it is not safe.
+    public static func settle() { GitRepository.finishLibraryStart() }
+
     public init() throws(ShadowError) {
         registry = FolderRegistry(try UserDirectories.current())
     }

@@ -1,4 +1,4 @@
-import Foundation
+import ShadowCore
 import Synchronization
 import ShadowAgent
 import ShadowEngine
@@ -24,7 +24,7 @@ final class ProgressLine: Sendable {
     func draw(_ p: SyncProgress) {
         guard p.totalFiles >= Self.minimumFiles else { return }
         let done = p.files == p.totalFiles
-        let now = ProcessInfo.processInfo.systemUptime
+        let now = monotonicSeconds()
         let due = lastDraw.withLock { last in
             guard done || now - last >= Self.interval else { return false }
             last = now
@@ -33,13 +33,15 @@ final class ProgressLine: Sendable {
         guard due else { return }
         var text = "encrypting \(p.files)/\(p.totalFiles) files, \(Self.size(p.bytes)) of \(Self.size(p.totalBytes)), \(Self.size(UInt64(p.bytesPerSecond)))/s"
         if let left = p.secondsLeft, !done { text += ", about \(Int(left.rounded(.up))) s left" }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done ? "\n" : "")).utf8))
+        var err = StandardError()
+        err.write("\r\u{1B}[K" + text + (done ? "\n" : ""))
     }
 
     static func size(_ bytes: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        let tenths = Int((value * 10).rounded())  // one decimal, as "%.1f" would print it
+        return unit == 0 ? "\(bytes) B" : "\(tenths / 10).\(tenths % 10) " + units[unit]
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 import ShadowAgent
 import ShadowCore
 import ShadowCrypto
@@ -26,8 +27,21 @@ enum ExitStatus: Int32 {
 
 /// The entry point the executable calls; ArgumentParser stays inside this target.
 public enum ShadowsyncCLI {
+    /// Commands that open a repository within milliseconds of starting.
+    static let repositoryCommands: Set<String> = ["sync", "run", "status", "log", "init", "join", "restore", "decrypt", "fsck", "conflicts"]
+
     public static func main() {
-        ShadowsyncCommand.main()
+        // A no-op sync of 10k files takes about 60 ms; libgit2's start-up, 8 of them, need not wait
+        // for argument parsing (session 10).
+        if let command = CommandLine.arguments.dropFirst().first, repositoryCommands.contains(command) { Workspace.prepare() }
+        do {
+            var command = try ShadowsyncCommand.parseAsRoot()
+            try command.run()
+        } catch {
+            Workspace.settle()
+            ShadowsyncCommand.exit(withError: error)
+        }
+        Workspace.settle()
     }
 }
 
@@ -241,31 +255,31 @@ struct StatusCommand: ParsableCommand {
 
 func printDaemonStatus(_ reply: String, json: Bool) {
     if json { print(reply); return }
-    guard let o = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any] else { print(reply); return }
-    func v(_ k: String) -> String { o[k].map { "\($0)" } ?? "never" }
+    guard let o = try? JSONDecoder().decode(JSON.self, from: Data(reply.utf8)), case .object = o else { print(reply); return }
+    func v(_ k: String) -> String { o[k]?.plain ?? "never" }
     print("folder:   \(v("folder"))   (daemon pid \(v("pid")))")
     print("remote:   \(v("remote"))")
-    print("state:    \(v("state"))\((o["degraded"] as? Bool) == true ? "   DEGRADED: \(v("degraded_advice"))" : "")")
-    print("head:     \(o["head"].map { "\($0)" } ?? "none")   last push: \(v("last_push"))   last fetch: \(v("last_fetch"))")
+    print("state:    \(v("state"))\(o["degraded"]?.bool == true ? "   DEGRADED: \(v("degraded_advice"))" : "")")
+    print("head:     \(o["head"]?.plain ?? "none")   last push: \(v("last_push"))   last fetch: \(v("last_fetch"))")
     print("watching: \(v("watches")) directories; \(v("pending_events")) event(s) pending; \(v("overflows")) overflow(s)")
-    if let p = o["progress"] as? [String: Any] {
-        func n(_ k: String) -> UInt64 { (p[k] as? NSNumber)?.uint64Value ?? 0 }
+    if let p = o["progress"] {
+        func n(_ k: String) -> UInt64 { p[k]?.number.map { UInt64(max(0, $0)) } ?? 0 }
         print("progress: \(n("files"))/\(n("total_files")) files, \(ProgressLine.size(n("bytes"))) of \(ProgressLine.size(n("total_bytes"))), "
-              + "\(ProgressLine.size(n("bytes_per_second")))/s\(p["seconds_left"].map { ", about \($0) s left" } ?? "")")
+              + "\(ProgressLine.size(n("bytes_per_second")))/s\(p["seconds_left"].map { ", about \($0.plain) s left" } ?? "")")
     }
-    if let conflicts = o["conflicts"] as? [String], !conflicts.isEmpty {
+    if case .array(let conflicts)? = o["conflicts"], !conflicts.isEmpty {
         print("conflict copies: \(conflicts.count)")
-        for c in conflicts { print("  \(c)") }
+        for c in conflicts { print("  \(c.plain)") }
     }
-    if let e = o["last_error"] { print("last error: \(e) (at \(v("last_error_at")); next try \(v("retry_at")))") }
-    if let x = o["xmpp"] as? [String: Any] {
-        func w(_ k: String) -> String { x[k].map { "\($0)" } ?? "never" }
+    if let e = o["last_error"] { print("last error: \(e.plain) (at \(v("last_error_at")); next try \(v("retry_at")))") }
+    if let x = o["xmpp"] {
+        func w(_ k: String) -> String { x[k]?.plain ?? "never" }
         print("doorbell: \(w("state")) as \(w("jid")); \(w("peers_online")) peer(s) online; last sent \(w("last_sent")), last received \(w("last_received"))")
-        if let r = x["rejected"] as? [String: Any] {
-            let dropped = r.sorted { $0.key < $1.key }.compactMap { k, n in (n as? Int).flatMap { $0 > 0 ? "\($0) \(k)" : nil } }
+        if case .object(let r)? = x["rejected"] {
+            let dropped = r.compactMap { k, n in (n.number ?? 0) > 0 ? "\(n.plain) \(k)" : nil }
             if !dropped.isEmpty { print("          dropped doorbells: \(dropped.joined(separator: ", "))") }
         }
-        if let e = x["last_error"] { print("          \(e)\(x["reconnect_at"].map { "; reconnecting at \($0)" } ?? "")") }
+        if let e = x["last_error"] { print("          \(e.plain)\(x["reconnect_at"].map { "; reconnecting at \($0.plain)" } ?? "")") }
     } else {
         print("doorbell: not configured (xmpp.jid): other agents' changes arrive by polling")
     }
@@ -447,7 +461,7 @@ struct TrustHostCommand: ParsableCommand {
                                       advice: "check it against the server, then run again with --fingerprint \(key.fingerprint)")
                 }
                 printError("\(name) presents the \(key.type) key\n  \(key.fingerprint)\nDoes it match the server's own fingerprint? Type 'yes' to trust it: ")
-                return readLine()?.trimmingCharacters(in: .whitespaces) == "yes"
+                return readLine()?.trimmedWhitespace == "yes"
             }
             switch outcome {
             case .alreadyTrusted(let key): print("already trusted: \(host) \(key.type) \(key.fingerprint)")

@@ -158,3 +158,14 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing whitespace and newlines (capability strings, config values, SSH
+    /// messages, a typed "yes"). Foundation's trimmingCharacters is not in FoundationEssentials.
+    public var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,5 +1,6 @@
 public import ShadowCore
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 
 /// What a doorbell says (Docs/FORMAT.md, "Doorbell").
 public enum DoorbellKind: UInt8, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 public import ShadowCore
-import Foundation
+@preconcurrency import Glibc
 
 /// A passphrase as secret bytes. Valid UTF-8 is NFC-normalised first, so the same passphrase typed on
 /// a system that produces decomposed characters still unlocks the file (as Cryptomator does).
@@ -15,7 +15,9 @@ public final class Passphrase: Sendable {
             throw ShadowError(.invalidArgument, "the passphrase is empty", advice: "put a passphrase in the file, or choose --no-passphrase explicitly")
         }
         if let s = String(validating: raw, as: UTF8.self) {
-            var normalized = Array(s.precomposedStringWithCanonicalMapping.utf8)
+            // The standard library's own NFC (what String comparison uses), not Foundation's: linking
+            // Foundation proper (with ICU) would cost every start of the binary about 5 ms.
+            var normalized = s._nfcCodeUnits
             defer { Sodium.wipe(&normalized) }
             secret = SecretBytes(copying: normalized)
         } else {

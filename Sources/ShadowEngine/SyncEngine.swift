@@ -612,7 +612,8 @@ public final class SyncEngine {
             var report = SyncReport()
             try applyToPlaintext(kinds, target: target, report: &report)
         }
-        try JournalPhase.idle.save(location.journalFile)
+        // Rewriting an idle journal as idle costs two fsyncs at every start for nothing.
+        if phase != .idle { try JournalPhase.idle.save(location.journalFile) }
     }
 
     private func resetShadow(to commit: ObjectID?) throws(ShadowError) {

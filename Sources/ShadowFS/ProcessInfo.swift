@@ -50,9 +50,3 @@ public func pause(seconds: Double) {
     while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }
 
-/// Seconds on the monotonic clock: for deadlines and intervals, which must not jump with the wall clock.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}

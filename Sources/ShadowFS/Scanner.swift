@@ -210,45 +210,33 @@ public enum Scanner {
 
 /// The directories a scan has yet to list, shared by its threads. The walk is over when none is left
 /// and none is being listed (a directory being listed may still add more).
-private final class WalkQueue: @unchecked Sendable {  // every field is guarded by `mutex`
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+private final class WalkQueue: @unchecked Sendable {  // every field is guarded by `lock`
+    private let lock = ConditionLock()
     private var pending: [Scanner.Pending]
     private var listing = 0
 
-    init(_ initial: [Scanner.Pending]) {
-        pending = initial
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        changed.deallocate()
-    }
+    init(_ initial: [Scanner.Pending]) { pending = initial }
 
     func add(_ found: [Scanner.Pending]) {
         guard !found.isEmpty else { return }
-        pthread_mutex_lock(mutex)
-        pending += found
-        pthread_cond_broadcast(changed)
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            pending += found
+            lock.broadcast()
+        }
     }
 
     /// The next directory to list, or nil when the walk is over. `finishedOne` says the caller has
     /// listed the directory it took last (and added what it found).
     func next(finishedOne: Bool) -> Scanner.Pending? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        if finishedOne { listing -= 1 }
-        while pending.isEmpty && listing > 0 { pthread_cond_wait(changed, mutex) }
-        guard let next = pending.popLast() else {
-            pthread_cond_broadcast(changed)  // the walk is over: wake every waiting thread
-            return nil
+        lock.withLock {
+            if finishedOne { listing -= 1 }
+            while pending.isEmpty && listing > 0 { lock.wait() }
+            guard let next = pending.popLast() else {
+                lock.broadcast()  // the walk is over: wake every waiting thread
+                return nil
+            }
+            listing += 1
+            return next
         }
-        listing += 1
-        return next
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+@preconcurrency import Glibc
 import Synchronization
 internal import CGit2
 internal import CShims
@@ -9,34 +10,57 @@ import ShadowCore
 /// until the work is done; calls made from the git thread itself run inline.
 final class GitThread: @unchecked Sendable {
     static let shared = GitThread()
+    /// Set once `shared` exists, so waiting for it never creates it.
+    static let created = Atomic(false)
 
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var jobs: [Job] = []             // guarded by `condition`
     private let threadID = Mutex<pthread_t?>(nil)
+    /// Signalled once libgit2 is initialised (or the thread could not start: then jobs run inline).
+    private let ready = DispatchSemaphore(value: 0)
+    /// True when the thread could not be created: every job then fails (retryable) instead of running.
+    private var inline = false
 
+    /// Does not wait for libgit2's start-up: `git_libgit2_init` parses the system's CA bundle (about
+    /// 8 ms, measured in session 10), which can overlap the caller's own start-up. Jobs queued meanwhile
+    /// run after it, in order.
     private init() {
-        let started = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            threadID.withLock { $0 = pthread_self() }
-            // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs (spike
-            // G6). ShadowSync checks host keys itself, so any value works: the passwd home, else a path
-            // that does not exist (a missing known_hosts there just means "unknown" to libssh2).
-            if getenv("HOME").map({ $0.pointee == 0 }) ?? true {
-                let home = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/nonexistent"
-                setenv("HOME", home, 1)
-            }
-            // Once per process, before any other libgit2 call, on the thread that makes them all.
-            git_libgit2_init()
-            _ = shadow_shim_git_isolate_config()
-            // No per-object fsync (GIT_OPT_ENABLE_FSYNC_GITDIR): 20k fsyncs made a 10k-file import 15x
-            // slower than git. GitRepository flushes in batches instead (syncfs before and after every
-            // ref update), which is git's core.fsyncMethod=batch idea.
-            started.signal()
-            loop()
+        // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs (spike
+        // G6). ShadowSync checks host keys itself, so any value works: the passwd home, else a path
+        // that does not exist (a missing known_hosts there just means "unknown" to libssh2). Set here,
+        // before the thread exists: setenv must not race another thread's getenv.
+        if getenv("HOME").map({ $0.pointee == 0 }) ?? true {
+            let home = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/nonexistent"
+            setenv("HOME", home, 1)
         }
-        thread.name = "shadowsync-git"
-        thread.start()
-        started.wait()
+        GitThread.created.store(true, ordering: .releasing)
+        let me = UncheckedSendable(self)  // the shared instance lives as long as the process
+        let started = startDetachedThread(name: "shadowsync-git") {
+            me.value.threadID.withLock { $0 = pthread_self() }
+            GitThread.initialiseLibrary()
+            me.value.ready.signal()
+            me.value.loop()
+        }
+        if !started {
+            inline = true
+            ready.signal()
+        }
+    }
+
+    /// Once per process, before any other libgit2 call, on the thread that makes them all.
+    private static func initialiseLibrary() {
+        git_libgit2_init()
+        _ = shadow_shim_git_isolate_config()
+        // No per-object fsync (GIT_OPT_ENABLE_FSYNC_GITDIR): 20k fsyncs made a 10k-file import 15x
+        // slower than git. GitRepository flushes in batches instead (syncfs before and after every
+        // ref update), which is git's core.fsyncMethod=batch idea.
+    }
+
+    /// Waits until libgit2's start-up is over. A process that exits while it runs could tear down
+    /// OpenSSL (an exit handler) under libssh2's initialisation.
+    func waitUntilReady() {
+        ready.wait()
+        ready.signal()
     }
 
     private func loop() {
@@ -58,6 +82,10 @@ final class GitThread: @unchecked Sendable {
 
     func run<T>(_ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         if onGitThread { return try body() }
+        if inline {
+            throw ShadowError(.ioFailure, "could not start the thread that runs git (the system is out of threads or memory)",
+                              advice: "close some programs and try again")
+        }
         let box = ResultBox<T>()
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 import Synchronization
 internal import CGit2
 internal import CShims
@@ -60,6 +61,17 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     /// Creates a repository with a work tree at `path` (which may exist) and `main` as its branch.
+    /// Starts libgit2 on its thread and returns at once. Its start-up parses the system's CA bundle
+    /// (about 8 ms here), which can then overlap the caller's own start-up; the first repository call
+    /// would start it anyway, and waits for it.
+    public static func startLibrary() { _ = GitThread.shared }
+
+    /// Returns when libgit2's start-up is over, if it was started. Call before the process exits:
+    /// an exit handler tearing down OpenSSL under libssh2's initialisation could crash the exit.
+    public static func finishLibraryStart() {
+        if GitThread.created.load(ordering: .acquiring) { GitThread.shared.waitUntilReady() }
+    }
+
     public static func createWorkTree(at path: BytePath) throws(ShadowError) -> GitRepository {
         try create(at: path, bare: false)
     }

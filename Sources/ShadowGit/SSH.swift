@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+@preconcurrency import Glibc
 internal import CGit2
 public import ShadowCore
 
@@ -16,7 +17,7 @@ public struct HostKey: Equatable, Sendable {
 
     /// `SHA256:` and unpadded base64: exactly what `ssh-keygen -lf` and the OpenSSH client print.
     public var fingerprint: String {
-        "SHA256:" + Data(sha256).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        "SHA256:" + Data(sha256).base64EncodedString().filter { $0 != "=" }
     }
 
     /// The known_hosts line that trusts this key for `name` (plain, not hashed, so it can be read and checked).
@@ -170,8 +171,8 @@ final class RemoteSession {
 
     private var summary: String {
         let last = (git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = serverMessages.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .trimmedWhitespace
+        let server = serverMessages.split(whereSeparator: \.isNewline).map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
         let said = server.suffix(4).joined(separator: "; ")
         if server.isEmpty { return last.isEmpty ? "no reason given" : last }
         return last.isEmpty ? "the server said: " + said : last + " (the server said: " + said + ")"

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+@preconcurrency import Glibc
 import Synchronization
 public import ShadowCore
 
@@ -16,9 +18,11 @@ public final class XMPPNotifier: Sendable {
     public func start() {
         guard !core.started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let core = self.core
-        let thread = Thread { core.runLoop() }
-        thread.name = "shadowsync-xmpp"
-        thread.start()
+        if !startDetachedThread(name: "shadowsync-xmpp", { core.runLoop() }) {
+            // Syncing goes on without the doorbell (polling finds remote changes); status says why.
+            core.status.withLock { $0.state = "stopped"; $0.lastError = "could not start the XMPP thread (out of threads or memory)" }
+            core.started.store(false, ordering: .releasing)
+        }
     }
 
     /// Says goodbye to the server (unavailable presence, closed stream) and waits for the thread to end.
@@ -435,11 +439,4 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
         while disconnectedAt == nil && monotonicSeconds() < end { context.runOnce(milliseconds: 10) }
         return .success("logged in as \(JID.bare(bound)) with a random resource, over verified TLS")
     }
-}
-
-/// Seconds on CLOCK_MONOTONIC: timers must not jump with the wall clock.
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+@preconcurrency import Glibc
 public import ShadowCore
 
 /// How the agent decides that the XMPP server's TLS certificate is the right one. There is no
@@ -136,7 +137,8 @@ enum JID {
 
     /// A resource that says nothing about the machine (never the hostname): "a-" and 12 random hex digits.
     static func randomResource() -> String {
-        "a-" + (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        // A leading 1 bit keeps the zeros: 13 hex digits, the first dropped.
+        "a-" + String(UInt64.random(in: 0..<(1 << 48)) | (1 << 48), radix: 16).dropFirst()
     }
 }
 

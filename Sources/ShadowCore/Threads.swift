@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+// Threads without Foundation: `Thread` and `NSCondition` live in Foundation proper, whose libraries
+// (with ICU) cost about 5 ms of dynamic linking at every start of the `shadowsync` binary (session 10).
+
+/// A thread that runs one piece of work and hands back its result when joined: for work split across
+/// cores (the scan), where a thread pool or Dispatch would be more machinery than the job needs.
+public final class WorkerThread<Result: Sendable> {
+    private let box: ResultSlot<Result>
+    private var thread = pthread_t()
+    private var started: Bool
+
+    public init(_ body: @escaping @Sendable () -> Result) {
+        let box = ResultSlot<Result>(body)
+        self.box = box
+        let start = Unmanaged.passRetained(ThreadStart { box.value = box.body() }).toOpaque()
+        started = pthread_create(&thread, nil, { raw in
+            Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, start) == 0
+        if !started { Unmanaged<ThreadStart>.fromOpaque(start).release() }
+    }
+
+    /// Waits for the thread and returns what it produced. If no thread could be started (out of
+    /// resources), the work runs here instead: slower, never lost.
+    public func join() -> Result {
+        if started {
+            pthread_join(thread, nil)  // orders the thread's write of `value` before this read
+            started = false
+        }
+        if let value = box.value { return value }
+        let value = box.body()
+        box.value = value
+        return value
+    }
+}
+
+/// Not generic, so the C entry point can name it.
+private final class ThreadStart {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+private final class ResultSlot<Result: Sendable>: @unchecked Sendable {  // written by one thread, read after its join
+    let body: @Sendable () -> Result
+    var value: Result?
+    init(_ body: @escaping @Sendable () -> Result) { self.body = body }
+}
+
+/// Starts a named thread that nobody joins (an event loop, a watchdog). If the thread cannot be created
+/// the error says so; the caller decides whether to go on without it.
+@discardableResult
+public func startDetachedThread(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+    let start = Unmanaged.passRetained(ThreadStart {
+        nameThisThread(name)
+        body()
+    }).toOpaque()
+    var thread = pthread_t()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    defer { pthread_attr_destroy(&attributes) }
+    guard pthread_create(&thread, &attributes, { raw in
+        Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, start) == 0 else {
+        Unmanaged<ThreadStart>.fromOpaque(start).release()
+        return false
+    }
+    return true
+}
+
+/// A mutex with one condition variable (pthread), for the hand-offs between a worker thread and the
+/// threads that feed it.
+public final class ConditionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    public init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
+    /// Only while locked: releases the lock until signalled (or spuriously), then holds it again.
+    public func wait() { pthread_cond_wait(condition, mutex) }
+    public func signal() { pthread_cond_signal(condition) }
+    public func broadcast() { pthread_cond_broadcast(condition) }
+
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// Names the calling thread for `ps -T` and `top -H`. Through /proc, which is what pthread_setname_np
+/// does too: Swift's Glibc module does not declare that function (it is behind _GNU_SOURCE).
+private func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    // The kernel keeps at most 15 bytes of a thread's name.
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+}
+
+/// Seconds on the monotonic clock: for deadlines and intervals, which must not jump with the wall clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,49 @@
+import Testing
+import FoundationEssentials
+import ShadowCore
+
+@Suite struct JSONAndThreadTests {
+    /// The agent writes its status with `JSON`; the CLI reads it back through JSONDecoder.
+    @Test func statusShapedJSONSurvivesARoundTrip() throws {
+        let written = JSON.members([
+            "pid": .int(4242), "state": .string("idle \"quoted\"\n"), "paused": .bool(false), "head": nil,
+            "conflicts": .array([.string("a.sync-conflict-20261123-101010-abcd.txt")]),
+            "xmpp": .members(["rejected": .members(["forged": .int(2), "own": .int(0)]), "last_error": .string("tls")]),
+            "rate": .number(1.5),
+        ])
+        let text = written.text
+        #expect(text.hasPrefix("{\"conflicts\":["), "keys come out sorted: \(text)")
+        #expect(!text.contains("\"head\""), "a nil member is left out")
+        let read = try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
+        #expect(read.text == text)
+        #expect(read["pid"]?.plain == "4242")
+        #expect(read["state"]?.plain == "idle \"quoted\"\n")
+        #expect(read["paused"]?.bool == false)
+        #expect(read["rate"]?.number == 1.5)
+        #expect(read["xmpp"]?["rejected"]?["forged"]?.number == 2)
+        #expect(read["missing"] == nil)
+    }
+
+    @Test func isoTimeIsUTCToTheSecond() {
+        #expect(isoTime(0) == "1970-01-01T00:00:00Z")
+        #expect(isoTime(1_795_435_200_999) == "2026-11-23T12:00:00Z")
+    }
+
+    /// Worker threads return their own results; the condition lock hands work between threads.
+    @Test func threadsHandBackResultsAndWakeWaiters() {
+        let workers = (0..<4).map { n in WorkerThread { (0...n * 1000).reduce(0, +) } }
+        #expect(workers.map { $0.join() } == [0, 500_500, 2_001_000, 4_501_500])
+
+        final class Box: @unchecked Sendable { var value = 0 }  // guarded by `lock`
+        let lock = ConditionLock(), box = Box()
+        #expect(startDetachedThread(name: "test-thread") {
+            lock.withLock { box.value = 7; lock.broadcast() }
+        })
+        let deadline = monotonicSeconds() + 10
+        let seen = lock.withLock { () -> Int in
+            while box.value == 0 && monotonicSeconds() < deadline { lock.wait() }
+            return box.value
+        }
+        #expect(seen == 7)
+    }
+}
