@@ -16,10 +16,10 @@ final class GitThread: @unchecked Sendable {
     private let condition = ConditionLock()
     private var jobs: [Job] = []             // guarded by `condition`
     private let threadID = Mutex<pthread_t?>(nil)
-    /// Signalled once libgit2 is initialised (or the thread could not start: then jobs run inline).
+    /// Signalled once libgit2 is initialised, or at once when the thread could not start.
     private let ready = DispatchSemaphore(value: 0)
     /// True when the thread could not be created: every job then fails (retryable) instead of running.
-    private var inline = false
+    private var noThread = false
 
     /// Does not wait for libgit2's start-up: `git_libgit2_init` parses the system's CA bundle (about
     /// 8 ms, measured in session 10), which can overlap the caller's own start-up. Jobs queued meanwhile
@@ -42,7 +42,7 @@ final class GitThread: @unchecked Sendable {
             me.value.loop()
         }
         if !started {
-            inline = true
+            noThread = true
             ready.signal()
         }
     }
@@ -82,7 +82,7 @@ final class GitThread: @unchecked Sendable {
 
     func run<T>(_ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         if onGitThread { return try body() }
-        if inline {
+        if noThread {
             throw ShadowError(.ioFailure, "could not start the thread that runs git (the system is out of threads or memory)",
                               advice: "close some programs and try again")
         }
