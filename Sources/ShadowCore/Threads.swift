@@ -9,18 +9,15 @@
 /// cores (the scan), where a thread pool or Dispatch would be more machinery than the job needs.
 public final class WorkerThread<Result: Sendable> {
     private let box: ResultSlot<Result>
-    private var thread = pthread_t()
+    private let thread: pthread_t
     private var started: Bool
 
     public init(_ body: @escaping @Sendable () -> Result) {
         let box = ResultSlot<Result>(body)
         self.box = box
-        let start = Unmanaged.passRetained(ThreadStart { box.value = box.body() }).toOpaque()
-        started = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, start) == 0
-        if !started { Unmanaged<ThreadStart>.fromOpaque(start).release() }
+        var thread = pthread_t()
+        started = spawn(ThreadStart { box.value = box.body() }, detached: false, &thread)
+        self.thread = thread
     }
 
     /// Waits for the thread and returns what it produced. If no thread could be started (out of
@@ -43,6 +40,23 @@ private final class ThreadStart {
     init(_ run: @escaping () -> Void) { self.run = run }
 }
 
+/// Runs `start` on a new thread, joinable or detached; false (and nothing runs) when none could be made.
+private func spawn(_ start: ThreadStart, detached: Bool, _ thread: inout pthread_t) -> Bool {
+    let raw = Unmanaged.passRetained(start).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    if detached { pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) }
+    guard pthread_create(&thread, &attributes, { raw in
+        Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, raw) == 0 else {
+        Unmanaged<ThreadStart>.fromOpaque(raw).release()
+        return false
+    }
+    return true
+}
+
 private final class ResultSlot<Result: Sendable>: @unchecked Sendable {  // written by one thread, read after its join
     let body: @Sendable () -> Result
     var value: Result?
@@ -53,23 +67,11 @@ private final class ResultSlot<Result: Sendable>: @unchecked Sendable {  // writ
 /// the error says so; the caller decides whether to go on without it.
 @discardableResult
 public func startDetachedThread(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
-    let start = Unmanaged.passRetained(ThreadStart {
+    var thread = pthread_t()
+    return spawn(ThreadStart {
         nameThisThread(name)
         body()
-    }).toOpaque()
-    var thread = pthread_t()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    defer { pthread_attr_destroy(&attributes) }
-    guard pthread_create(&thread, &attributes, { raw in
-        Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, start) == 0 else {
-        Unmanaged<ThreadStart>.fromOpaque(start).release()
-        return false
-    }
-    return true
+    }, detached: true, &thread)
 }
 
 /// A mutex with one condition variable (pthread), for the hand-offs between a worker thread and the
