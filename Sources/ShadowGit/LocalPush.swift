@@ -47,7 +47,11 @@ extension GitRepository {
         try gitCheck(git_repository_odb(&localODB, handle), "cannot open the objects")
         defer { git_odb_free(localODB) }
 
-        let missing = try objectsMissing(from: remoteODB, newest: local, known: remoteHead)
+        var missing = try objectsMissing(from: remoteODB, newest: local, known: remoteHead)
+        if !missing.isEmpty, let localDir = git_repository_path(handle) {
+            let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
+            if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }
+        }
         if !missing.isEmpty {
             let pack = try PackWriter(packDirectory: remoteDir + "objects/pack", odb: remoteODB, count: missing.count)
             for (id, kind) in missing {
@@ -84,6 +88,28 @@ extension GitRepository {
         return true
     }
 
+    /// Copies into the remote every local pack whose objects the remote all needs: the first import's
+    /// staging pack then reaches the remote by an in-kernel copy instead of being read object by object
+    /// and written again, which was most of the push (session 11). A pack holding even one object the
+    /// push would not send stays here, so nothing leaves that a push would not have sent (a stray file
+    /// staged but refused by the commit check, say). Copied, never hard-linked: a shared inode would let
+    /// whoever can write the remote rewrite this machine's own objects. Returns the objects now in the
+    /// remote; a pack that cannot be copied is left out, and the caller writes its objects itself.
+    private func copyWholePacks(from localPackDir: String, to remotePackDir: String, needed: [(git_oid, PackWriter.Kind)]) -> Set<ObjectID> {
+        let neededIDs = Set(needed.lazy.map { ObjectID($0.0) })
+        var copied = Set<ObjectID>()
+        for name in PackIndex.names(in: localPackDir) {
+            let base = String(name.dropLast(PackIndex.indexSuffix.count))
+            guard let ids = PackIndex.objectIDs(localPackDir + "/" + name), !ids.isEmpty,
+                  ids.allSatisfy({ neededIDs.contains($0) && !copied.contains($0) }) else { continue }
+            // The pack before its index: git and libgit2 see a pack only once its .idx exists.
+            guard PackFiles.copyFile(localPackDir + "/" + base + ".pack", to: remotePackDir + "/" + base + ".pack"),
+                  PackFiles.copyFile(localPackDir + "/" + name, to: remotePackDir + "/" + name) else { continue }
+            copied.formUnion(ids)
+        }
+        return copied
+    }
+
     /// The commits after `known` up to `newest`, with every tree and blob they name that `remoteODB`
     /// lacks. A tree the remote has is not entered: it holds everything below it (git stores nothing
     /// without what it names).
@@ -99,7 +125,7 @@ extension GitRepository {
         var commitID = git_oid()
         while git_revwalk_next(&commitID, walk) == 0 {
             // Present already when an earlier push wrote its pack and was cut off before moving the branch.
-            if git_odb_exists(remoteODB, &commitID) == 1 { continue }
+            if GitRepository.remoteHas(remoteODB, &commitID) { continue }
             out.append((commitID, .commit))
             var commit: OpaquePointer?
             try gitCheck(git_commit_lookup(&commit, handle, &commitID), "cannot read commit \(ObjectID(commitID).short)")
@@ -112,10 +138,19 @@ extension GitRepository {
         return out
     }
 
+    /// Whether the remote holds an object, as of when its object database was opened (this push).
+    /// Without NO_REFRESH, libgit2 re-reads the pack directory after every miss (an access, two opens
+    /// and a readdir per object): 21,000 misses were a quarter of the first import of 10k files. A pack
+    /// another machine adds meanwhile only makes this push write objects the remote already has,
+    /// which git tolerates.
+    private static func remoteHas(_ remoteODB: OpaquePointer?, _ id: inout git_oid) -> Bool {
+        git_odb_exists_ext(remoteODB, &id, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1
+    }
+
     private func addTree(_ id: git_oid, remoteODB: OpaquePointer?, seen: inout Set<ObjectID>,
                          into out: inout [(git_oid, PackWriter.Kind)], depth: Int) throws(ShadowError) {
         var oid = id
-        guard seen.insert(ObjectID(id)).inserted, git_odb_exists(remoteODB, &oid) == 0 else { return }
+        guard seen.insert(ObjectID(id)).inserted, !GitRepository.remoteHas(remoteODB, &oid) else { return }
         guard depth <= GitRepository.maxTreeDepth else {
             throw ShadowError(.malformedObject, "tree nested deeper than \(GitRepository.maxTreeDepth) levels: not a ShadowSync tree")
         }
@@ -130,9 +165,105 @@ extension GitRepository {
                 try addTree(child, remoteODB: remoteODB, seen: &seen, into: &out, depth: depth + 1)
             case GIT_OBJECT_BLOB:
                 var c = child
-                if seen.insert(ObjectID(child)).inserted, git_odb_exists(remoteODB, &c) == 0 { out.append((child, .blob)) }
+                if seen.insert(ObjectID(child)).inserted, !GitRepository.remoteHas(remoteODB, &c) { out.append((child, .blob)) }
             default:
                 throw ShadowError(.malformedObject, "tree \(ObjectID(id).short) holds an entry that is neither file nor directory")
+            }
+        }
+    }
+}
+
+/// Reads the object ids of a pack's index (gitformat-pack, "pack-*.idx files have the following
+/// format", version 2, the only one libgit2 and git write).
+enum PackIndex {
+
+    static let indexSuffix = ".idx"
+    static let magic: [UInt8] = [0xff, 0x74, 0x4f, 0x63]   // "\377tOc"
+    /// Magic, version, then 256 four-byte fan-out counts; the sorted ids follow.
+    static let idsOffset = 8 + 256 * 4
+    static let idBytes = 20
+    /// Larger indexes (tens of MiB: a million objects) are never read whole; such packs are not copied.
+    static let maximumBytes = 64 << 20
+    /// Bytes asked of one copy call: large enough that a pack takes a few calls, and the read fallback's
+    /// buffer, small enough to stay out of the way in memory.
+    static let copyChunkBytes = 8 << 20
+
+    /// Index files in a pack directory, by name.
+    static func names(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name.hasPrefix("pack-") && name.hasSuffix(indexSuffix) { out.append(name) }
+        }
+        return out.sorted()
+    }
+
+    /// The ids an index lists, or nil if it cannot be read or is not a version 2 index.
+    static func objectIDs(_ path: String) -> [ObjectID]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size >= idsOffset, st.st_size <= maximumBytes else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        guard Array(bytes[0..<4]) == magic, bytes[4..<8].elementsEqual([0, 0, 0, 2]) else { return nil }
+        let countAt = idsOffset - 4
+        let count = bytes[countAt..<idsOffset].reduce(0) { $0 << 8 | Int($1) }
+        guard idsOffset + count * idBytes <= bytes.count else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            (0..<count).map { i in ObjectID(raw: UnsafeRawBufferPointer(rebasing: raw[idsOffset + i * idBytes ..< idsOffset + (i + 1) * idBytes])) }
+        }
+    }
+}
+
+/// Whole-file copies of packs (no Glibc name inside GitRepository's methods clashes with its own).
+enum PackFiles {
+    /// Copies a file through a temporary beside the destination, renamed into place when complete (a
+    /// crash leaves only a temporary, never a torn pack under a pack's name). Durability is the
+    /// caller's flush. False, with nothing left behind, on any failure.
+    static func copyFile(_ from: String, to destination: String) -> Bool {
+        let source = open(from, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { return false }
+        defer { close(source) }
+        let temporary = destination + ".tmp-shadowsync"
+        let target = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o444)
+        guard target >= 0 else { return false }
+        var ok = true
+        while true {
+            let n = shadow_shim_copy_file_range(source, target, UInt(PackIndex.copyChunkBytes))
+            if n > 0 { continue }
+            if n == 0 { break }
+            if errno == EINTR { continue }
+            ok = errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ? copyByReading(source, target) : false
+            break
+        }
+        ok = close(target) == 0 && ok
+        if ok && rename(temporary, destination) == 0 { return true }
+        unlink(temporary)
+        return false
+    }
+
+    /// The copy for file systems where copy_file_range cannot go (between some file systems, old kernels).
+    private static func copyByReading(_ source: Int32, _ target: Int32) -> Bool {
+        guard lseek(source, 0, SEEK_SET) == 0, ftruncate(target, 0) == 0, lseek(target, 0, SEEK_SET) == 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: PackIndex.copyChunkBytes)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            if n == 0 { return true }
+            if n < 0 { if errno == EINTR { continue }; return false }
+            var done = 0
+            while done < n {
+                let w = buffer.withUnsafeBytes { write(target, $0.baseAddress! + done, n - done) }
+                if w < 0 { if errno == EINTR { continue }; return false }
+                done += w
             }
         }
     }

@@ -22,4 +22,8 @@ int shadow_shim_syncfs(int fd);
    mapped. Returns 1 if memory was released. */
 int shadow_shim_release_free_memory(void);
 
+/* copy_file_range(2) of up to `length` bytes from the current offsets: an in-kernel copy (a reflink on
+   file systems that share extents). Returns the bytes copied, 0 at end of file, or -1 with errno set. */
+long shadow_shim_copy_file_range(int from, int to, unsigned long length);
+
 #endif
