@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Dispatch
+import Synchronization
 
 // Threads without Foundation: `Thread` and `NSCondition` live in Foundation proper, whose libraries
 // (with ICU) cost about 5 ms of dynamic linking at every start of the `shadowsync` binary (session 10).
@@ -122,4 +124,45 @@ public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Cores this process may run on now (at least 1).
+public func onlineProcessorCount() -> Int {
+    max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+}
+
+/// Calls `body` for every index of 0..<count on up to `lanes` threads (the caller's among them) and
+/// returns the results in index order. A lane takes the next index whenever it finishes one, so
+/// items of uneven cost still share the cores evenly. `body` must be safe to run concurrently.
+public func parallelMap<T>(_ count: Int, lanes: Int, _ body: (Int) -> T) -> [T] {
+    let lanes = min(lanes, count)
+    if lanes <= 1 { return (0..<count).map(body) }
+    let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    slots.initialize(repeating: nil)
+    defer { slots.deinitialize(); slots.deallocate() }
+    let next = IndexDispenser()
+    withoutActuallyEscaping(body) { body in
+        let shared = SharedForLanes((body, slots))
+        DispatchQueue.concurrentPerform(iterations: lanes) { _ in
+            let (work, out) = shared.value
+            var i = next.take()
+            while i < count {
+                out[i] = work(i)  // each index is written by exactly one lane
+                i = next.take()
+            }
+        }
+    }
+    return slots.map { $0! }  // concurrentPerform returns after every lane has, so every slot is set
+}
+
+/// Hands out 0, 1, 2, ... to whichever lane asks first.
+private final class IndexDispenser: Sendable {
+    private let next = Atomic<Int>(0)
+    func take() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// Carries the work, the result slots (disjoint per index) and the dispenser into the lanes.
+private struct SharedForLanes<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

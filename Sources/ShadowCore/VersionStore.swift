@@ -12,6 +12,45 @@ public struct TreeEntry: Equatable, Sendable {
     }
 }
 
+/// A work-tree file its writer has just created, as staging needs it: the bytes written and the stat
+/// taken through the descriptor that wrote them. Staging 20,000 objects of an import from here instead
+/// of opening and reading each file again saved a fifth of the import's git work (session 11).
+public struct WrittenFile: Sendable {
+    public let bytes: [UInt8]
+    public let stat: WorkTreeStat
+
+    public init(bytes: [UInt8], stat: WorkTreeStat) {
+        self.bytes = bytes
+        self.stat = stat
+    }
+}
+
+/// The fields of a stat that git's index records for a file (it re-reads a file whose stat differs).
+public struct WorkTreeStat: Equatable, Sendable {
+    public let size: UInt64
+    public let mtimeSeconds: Int64
+    public let mtimeNanoseconds: Int64
+    public let ctimeSeconds: Int64
+    public let ctimeNanoseconds: Int64
+    public let device: UInt64
+    public let inode: UInt64
+    public let uid: UInt32
+    public let gid: UInt32
+
+    public init(size: UInt64, mtimeSeconds: Int64, mtimeNanoseconds: Int64, ctimeSeconds: Int64, ctimeNanoseconds: Int64,
+                device: UInt64, inode: UInt64, uid: UInt32, gid: UInt32) {
+        self.size = size
+        self.mtimeSeconds = mtimeSeconds
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.ctimeSeconds = ctimeSeconds
+        self.ctimeNanoseconds = ctimeNanoseconds
+        self.device = device
+        self.inode = inode
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
 /// What the engine needs to know about a commit to verify it.
 public struct CommitInfo: Equatable, Sendable {
     public let id: ObjectID
@@ -38,8 +77,10 @@ public protocol VersionStore: AnyObject {
     /// Stages the whole shadow work tree and returns its tree id.
     func stageAll() throws(ShadowError) -> ObjectID
     /// Stages just these work-tree paths (a missing file is staged as removed) and returns the index's
-    /// tree: the cost is per changed object, not per object in the tree.
-    func stage(_ paths: [String]) throws(ShadowError) -> ObjectID
+    /// tree: the cost is per changed object, not per object in the tree. A path in `written` is staged
+    /// from the bytes and stat given there (its writer's, taken as it wrote the file) instead of being
+    /// read back; the caller vouches that the file has not changed since.
+    func stage(_ paths: [String], written: [String: WrittenFile]) throws(ShadowError) -> ObjectID
     /// Every blob of a tree with its full path, recursively.
     func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
     /// A blob's bytes; refuses blobs larger than `limit`.

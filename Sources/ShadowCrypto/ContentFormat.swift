@@ -1,5 +1,4 @@
 public import ShadowCore
-import Dispatch
 
 /// Parameters a writer chooses for content objects; all are stored in each header.
 public struct ContentParameters: Sendable, Equatable {
@@ -391,34 +390,9 @@ enum Lanes {
             for lane in 0..<lanes { out.append(try body(lane)) }
             return out
         }
-        let results = UnsafeMutableBufferPointer<Result<T, ShadowError>?>.allocate(capacity: lanes)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize(); results.deallocate() }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox((body, results))
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                let (work, slots) = box.value
-                slots[lane] = Result { () throws(ShadowError) -> T in try work(lane) }
-            }
-        }
-        var out: [T] = []
-        out.reserveCapacity(lanes)
-        for lane in 0..<lanes {
-            switch results[lane] {
-            case .success(let v)?: out.append(v)
-            case .failure(let e)?: throw e
-            case nil: preconditionFailure("lane \(lane) did not run")
-            }
-        }
-        return out
+        let results = parallelMap(lanes, lanes: lanes) { lane in Result { () throws(ShadowError) -> T in try body(lane) } }
+        return try results.map { (r) throws(ShadowError) -> T in try r.get() }
     }
-}
-
-/// Carries values into `concurrentPerform`, whose lanes touch disjoint slots and state objects used by one
-/// lane at a time (sources must allow concurrent positional reads, as pread does).
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// P′ = LE64(L) ‖ data ‖ zero padding, read chunk by chunk at random from a source whose length was fixed

@@ -1,6 +1,7 @@
 public import ShadowCore
 public import ShadowCrypto
 import ShadowFS
+import Synchronization
 
 /// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory and remembers
 /// which paths it touched, so a commit stages only those. Not fsynced, and written in place: the work
@@ -30,19 +31,25 @@ public struct ShadowObjects {
         let full = shadowRoot.appending(relative)
         touched.insert(relative)
         let dir = full.directory
-        if !touched.knownDirectories.contains(dir) {
-            try FileSystem.createDirectories(dir, mode: 0o755)
-            touched.knownDirectories.insert(dir)
+        if !touched.isKnownDirectory(dir) {
+            try FileSystem.createDirectories(dir, mode: 0o755)  // tolerates a lane creating it at once
+            touched.markKnownDirectory(dir)
         }
         return full
     }
 
-    /// Forgets which object directories exist. Call before each batch of writes: a checkout between
-    /// batches removes directories it emptied, and a stale entry made every later write into that
-    /// directory fail as "not found" for the life of the process (a daemon then never committed a
-    /// new file whose locator fell there).
+    /// Writes an object whole and keeps its bytes and stat for staging.
+    private func writeObject(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
+        let stat = try FileSystem.overwrite(bytes, at: try objectPath(relative), mode: ShadowObjects.objectMode)
+        touched.keep(relative, WrittenFile(bytes: bytes, stat: stat))
+    }
+
+    /// Forgets which object directories exist, and the objects kept for staging. Call before each
+    /// batch of writes: a checkout between batches removes directories it emptied, and a stale entry
+    /// made every later write into that directory fail as "not found" for the life of the process (a
+    /// daemon then never committed a new file whose locator fell there).
     func forgetDirectories() {
-        touched.knownDirectories.removeAll()
+        touched.forgetDirectories()
     }
 
     /// Encrypts a regular file and writes its content object and name record; returns the record.
@@ -55,14 +62,14 @@ public struct ShadowObjects {
         if source.length <= ShadowObjects.inMemoryContentBytes {
             let sink = MemorySink()
             header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: sink)
-            try FileSystem.overwrite(sink.bytes, at: try objectPath(locator.contentObjectPath), mode: ShadowObjects.objectMode)
+            try writeObject(sink.bytes, at: locator.contentObjectPath)
         } else {
             let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
             header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: writer)
             try writer.commit()
         }
         let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable))
-        try FileSystem.overwrite(try names.seal(record), at: try objectPath(locator.nameObjectPath), mode: ShadowObjects.objectMode)
+        try writeObject(try names.seal(record), at: locator.nameObjectPath)
         return record
     }
 
@@ -72,13 +79,13 @@ public struct ShadowObjects {
         if case .file = record.kind {
             throw ShadowError(.invalidArgument, "files are written with writeFile, which encrypts their content")
         }
-        try FileSystem.overwrite(try names.seal(record), at: try objectPath(locator.nameObjectPath), mode: ShadowObjects.objectMode)
+        try writeObject(try names.seal(record), at: locator.nameObjectPath)
         try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
     }
 
     /// Writes an object's bytes as they are (copied from another tree or commit).
     public func writeRaw(_ bytes: [UInt8], at relative: String) throws(ShadowError) {
-        try FileSystem.overwrite(bytes, at: try objectPath(relative), mode: ShadowObjects.objectMode)
+        try writeObject(bytes, at: relative)
     }
 
     /// Removes an entry's objects from the shadow tree.
@@ -89,11 +96,67 @@ public struct ShadowObjects {
     }
 }
 
-/// Shadow-tree paths written since the last commit (and directories known to exist).
-final class TouchedPaths: @unchecked Sendable {
-    var paths: Set<String> = []
-    var knownDirectories: Set<BytePath> = []
-    func insert(_ p: String) { paths.insert(p) }
+/// Shadow-tree paths written or removed since the last commit, the objects written whole (kept for
+/// staging, which then need not read them back), and directories known to exist. Locked: the lanes of
+/// a commit write objects in parallel.
+final class TouchedPaths: Sendable {
+    private struct State {
+        var paths: Set<String> = []
+        var kept: [String: WrittenFile] = [:]
+        var keptBytes = 0
+        var knownDirectories: Set<BytePath> = []
+    }
+    private let state = Mutex(State())
+
+    /// Object bytes kept for staging at most, in all: the size of one staging pack batch
+    /// (`GitRepository.packBatchBytes`). Objects past it are read back from disk, as before session 11.
+    static let keptBytesLimit = 64 << 20
+
+    /// Marks a path as changed; whatever was kept for it no longer describes the file.
+    func insert(_ p: String) {
+        state.withLock { s in
+            s.paths.insert(p)
+            if let old = s.kept.removeValue(forKey: p) { s.keptBytes -= old.bytes.count }
+        }
+    }
+
+    func keep(_ p: String, _ file: WrittenFile) {
+        state.withLock { s in
+            guard s.keptBytes + file.bytes.count <= TouchedPaths.keptBytesLimit else { return }
+            if let old = s.kept.updateValue(file, forKey: p) { s.keptBytes -= old.bytes.count }
+            s.keptBytes += file.bytes.count
+        }
+    }
+
+    func isKnownDirectory(_ d: BytePath) -> Bool { state.withLock { $0.knownDirectories.contains(d) } }
+    func markKnownDirectory(_ d: BytePath) { _ = state.withLock { $0.knownDirectories.insert(d) } }
+
+    func forgetDirectories() {
+        state.withLock { s in
+            s.knownDirectories.removeAll()
+            s.kept.removeAll()
+            s.keptBytes = 0
+        }
+    }
+
+    /// The paths to stage, sorted, with what was kept of them.
+    func pending() -> (paths: [String], kept: [String: WrittenFile]) {
+        state.withLock { s in (s.paths.sorted(), s.kept) }
+    }
+
+    /// Forgets the paths and objects `pending` returned, once they are staged.
+    func staged() {
+        state.withLock { s in
+            s.paths.removeAll()
+            s.kept.removeAll()
+            s.keptBytes = 0
+        }
+    }
+
+    /// Forgets everything (a failed pass: the next one starts from what is on disk).
+    func reset() {
+        state.withLock { $0 = State() }
+    }
 }
 
 /// Turns the shadow work tree into signed commits. Before every commit it checks that the staged tree
@@ -127,8 +190,9 @@ public struct ShadowCommitter {
         try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
         let tree: ObjectID
         if let touched {
-            tree = try store.stage([".gitattributes", VaultDescriptor.fileName] + touched.paths.sorted())
-            touched.paths.removeAll()
+            let (paths, kept) = touched.pending()
+            tree = try store.stage([".gitattributes", VaultDescriptor.fileName] + paths, written: kept)
+            touched.staged()
         } else {
             tree = try store.stageAll()
         }

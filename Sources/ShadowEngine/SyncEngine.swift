@@ -73,8 +73,10 @@ struct LocalPlan {
     /// Index paths that were scanned but changed kind or content: their entries are replaced by what the
     /// commit writes (or restored if it cannot read them).
     var replaced: [PlainPath] = []
-    /// Files whose content must be encrypted, with the lineage file id they inherit.
-    var encrypt: [(path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey)] = []
+    /// A file whose content must be encrypted, with the lineage file id it inherits and its scanned stat.
+    typealias Encrypt = (path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey)
+    /// Files whose content must be encrypted.
+    var encrypt: [Encrypt] = []
     /// Directories and symlinks that are new or changed.
     var records: [PlainPath: EntryKind] = [:]
     var deleted: [PlainPath] = []
@@ -205,8 +207,7 @@ public final class SyncEngine {
 
     /// Forgets what this process holds about the failed pass and recovers from what is on disk.
     private func resume() throws(ShadowError) {
-        objects.touched.paths.removeAll()
-        objects.forgetDirectories()
+        objects.touched.reset()
         state = try FolderState.load(location.stateFile)
         index = SyncIndex.load(location.indexFile) ?? SyncIndex()
         try recover()
@@ -429,26 +430,26 @@ public final class SyncEngine {
         var changes: [String] = []
         var progress = SyncProgress(totalFiles: plan.encrypt.count, totalBytes: plan.encrypt.reduce(0) { $0 + $1.stat.size },
                                     startedAt: monotonicSeconds())
-        for item in plan.encrypt {
-            defer {
+        for start in stride(from: 0, to: plan.encrypt.count, by: SyncEngine.encryptChunkFiles) {
+            let chunk = plan.encrypt[start..<min(start + SyncEngine.encryptChunkFiles, plan.encrypt.count)]
+            for (item, outcome) in zip(chunk, encrypt(chunk)) {
                 progress.files += 1
                 progress.bytes += item.stat.size
-                options.onProgress?(progress)
+                let cur = index.entries[item.path]
+                let record: NameRecord, after: StatKey
+                switch outcome {
+                case .success(let written): (record, after) = written
+                case .failure(let error) where error.code == .sourceChanged || error.code == .notFound || error.code == .invalidArgument || error.code == .permissionDenied:
+                    // Changing while read, vanished, or unreadable: keep what was synced, take it next time.
+                    if let cur { next[item.path] = cur }
+                    report.retryLater.append("\(item.path): \(error.message)")
+                    continue
+                case .failure(let error): throw error
+                }
+                next[item.path] = IndexEntry(kind: record.kind, fileID: item.fileID, stat: after == item.stat ? item.stat : nil)
+                if cur?.kind != record.kind { changes.append("\(cur == nil ? "+" : "M") \(item.path)") }
             }
-            let cur = index.entries[item.path]
-            let record: NameRecord
-            do throws(ShadowError) {
-                record = try objects.writeFile(item.path, from: try FileSource(location.plain.appending(item.path)),
-                                               fileID: item.fileID, executable: item.executable)
-            } catch where error.code == .sourceChanged || error.code == .notFound || error.code == .invalidArgument || error.code == .permissionDenied {
-                // Changing while read, vanished, or unreadable: keep what was synced, take it next time.
-                if let cur { next[item.path] = cur }
-                report.retryLater.append("\(item.path): \(error.message)")
-                continue
-            }
-            let after = try folder.entry(item.path)
-            next[item.path] = IndexEntry(kind: record.kind, fileID: item.fileID, stat: after?.stat == item.stat ? item.stat : nil)
-            if cur?.kind != record.kind { changes.append("\(cur == nil ? "+" : "M") \(item.path)") }
+            options.onProgress?(progress)
         }
         for (p, kind) in plan.records.sorted(by: { $0.key < $1.key }) {
             try objects.writeRecord(NameRecord(path: p, kind: kind))
@@ -474,6 +475,36 @@ public final class SyncEngine {
         try index.save(location.indexFile)
         try JournalPhase.idle.save(location.journalFile)
         report.committed += changes
+    }
+
+    /// Files encrypted between two progress reports (and two joins of the lanes): about 50 ms of work
+    /// for small files on this machine, so neither the report nor the wait for the slowest lane shows.
+    static let encryptChunkFiles = 256
+    /// Lanes encrypting small files at once: one per core, up to this many. Most of the work is creating
+    /// the objects' files in the kernel. Measured with two cores only (session 11: the encryption of an
+    /// import of 10k files went from 1.7-2.1 s on one thread to 1.0-1.15 s on two lanes), so the cap
+    /// for larger machines is a guess kept modest.
+    static let maximumEncryptLanes = 4
+
+    /// Encrypts and writes the objects of `items`, small files on parallel lanes and large ones (whose
+    /// encryption runs on lanes of its own) one at a time here. For each: the name record, and the stat of
+    /// the open file once read (what the index records if nothing changed it while it was read).
+    private func encrypt(_ items: ArraySlice<LocalPlan.Encrypt>) -> [Result<(NameRecord, StatKey), ShadowError>] {
+        let objects = objects, plain = location.plain
+        func one(_ item: LocalPlan.Encrypt) -> Result<(NameRecord, StatKey), ShadowError> {
+            Result { () throws(ShadowError) -> (NameRecord, StatKey) in
+                let source = try FileSource(plain.appending(item.path))
+                let record = try objects.writeFile(item.path, from: source, fileID: item.fileID, executable: item.executable)
+                return (record, try source.currentStat())
+            }
+        }
+        let items = Array(items)
+        let lanes = min(onlineProcessorCount(), SyncEngine.maximumEncryptLanes)
+        var out = parallelMap(items.count, lanes: lanes) { i in
+            items[i].stat.size <= ShadowObjects.inMemoryContentBytes ? one(items[i]) : nil
+        }
+        for i in out.indices where out[i] == nil { out[i] = one(items[i]) }
+        return out.map { $0! }
     }
 
     /// Takes the next sequence number (saved first, so a crash never reuses one) and commits the work tree.

@@ -19,6 +19,14 @@ public final class FileSource: ByteSource {
         length = UInt64(st.st_size)
     }
 
+    /// The open file's stat now. After reading, it tells whether the file changed while it was read:
+    /// a write or chmod moves mtime or ctime. Recorded instead of a stat of the path, it describes the
+    /// bytes that were read even if another file was renamed over the path meanwhile (the next scan
+    /// then sees a different inode).
+    public func currentStat() throws(ShadowError) -> StatKey {
+        StatKey(try descriptor.stat(path))
+    }
+
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ShadowError) -> Int {
         guard buffer.count > 0 else { return 0 }
         return try retryingEINTR("cannot read", path) { pread(descriptor.fd, buffer.baseAddress!, buffer.count, off_t(offset)) }
@@ -90,6 +98,14 @@ public final class AtomicFileWriter: ByteSink {
     deinit { abandon() }
 }
 
+extension WorkTreeStat {
+    init(_ st: Glibc.stat) {
+        self.init(size: UInt64(st.st_size), mtimeSeconds: Int64(st.st_mtim.tv_sec), mtimeNanoseconds: Int64(st.st_mtim.tv_nsec),
+                  ctimeSeconds: Int64(st.st_ctim.tv_sec), ctimeNanoseconds: Int64(st.st_ctim.tv_nsec),
+                  device: UInt64(st.st_dev), inode: UInt64(st.st_ino), uid: st.st_uid, gid: st.st_gid)
+    }
+}
+
 public enum FileSystem {
     /// Writes `bytes` atomically with exactly `mode`.
     public static func writeAtomically(_ bytes: [UInt8], to path: BytePath, mode: UInt32, durable: Bool = true) throws(ShadowError) {
@@ -102,9 +118,12 @@ public enum FileSystem {
     /// no temporary and no rename. Only for files that can always be rebuilt, because a crash or a
     /// full disk can leave them torn: the shadow work tree, which the journal's recovery checks out
     /// again from git. Never for the user's files or for keys.
-    public static func overwrite(_ bytes: [UInt8], at path: BytePath, mode: UInt32) throws(ShadowError) {
+    /// Returns the file's stat as written, for a git index entry.
+    @discardableResult
+    public static func overwrite(_ bytes: [UInt8], at path: BytePath, mode: UInt32) throws(ShadowError) -> WorkTreeStat {
         let d = try Descriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode_t(mode))
         try bytes.withBytes { (b) throws(ShadowError) in try d.writeAll(b, path) }
+        return WorkTreeStat(try d.stat(path))
     }
 
     /// Reads a whole regular file of at most `limit` bytes (no symlinks followed).

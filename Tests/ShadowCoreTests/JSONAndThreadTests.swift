@@ -1,5 +1,8 @@
 import Testing
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ShadowCore
 
 @Suite struct JSONAndThreadTests {
@@ -45,5 +48,21 @@ import ShadowCore
             return box.value
         }
         #expect(seen == 7)
+    }
+
+    /// Every index once, results in index order, whatever the lanes; uneven work still completes.
+    @Test func parallelMapKeepsOrderAndRunsEachIndexOnce() {
+        let counts = ConditionLock()
+        var seen = [Int](repeating: 0, count: 1000)
+        let squares = parallelMap(1000, lanes: 4) { i -> Int in
+            if i % 97 == 0 { usleep(2000) }  // a few slow items
+            counts.withLock { seen[i] += 1 }
+            return i * i
+        }
+        #expect(squares == (0..<1000).map { $0 * $0 })
+        #expect(seen.allSatisfy { $0 == 1 })
+        #expect(parallelMap(0, lanes: 4) { $0 }.isEmpty)
+        #expect(parallelMap(3, lanes: 1) { $0 + 1 } == [1, 2, 3])
+        #expect(parallelMap(2, lanes: 8) { $0 } == [0, 1])
     }
 }

@@ -130,6 +130,89 @@ import ShadowFS
         }
     }
 
+    /// A push to a bare repository on this machine copies a staging pack whole when it sends every
+    /// object of it (a copy, not a hard link, which the remote's owner could rewrite), and never a pack
+    /// holding an object the pushed history does not name: that object must not leave the machine (here
+    /// a file staged and then dropped from the tree before the commit).
+    @Test func stagingPacksAreCopiedIntoALocalRemoteOnlyWhenPushedWhole() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        func writeFiles(_ prefix: String) throws -> [String] {
+            let paths = (0..<20).map { String(format: "d/%@/f%02d.c", prefix, $0) }
+            for p in paths { try write(a, p, "\(p) contents") }
+            return paths
+        }
+        func packs(_ repo: BytePath) throws -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            for name in try FileSystem.list(repo.appending("objects/pack")).map({ String(decoding: $0, as: UTF8.self) }) {
+                var st = stat()
+                #expect(lstat(repo.appending("objects/pack/\(name)").description, &st) == 0)
+                out[name] = UInt64(st.st_ino)
+            }
+            return out
+        }
+        let remote = dir.appending("remote.git")
+        try GitRepository.createBare(at: remote)
+        try a.setRemote(url: remote.description)
+
+        let first = try writeFiles("one")
+        let tree1 = try a.stage(first)
+        let c1 = try a.createCommit(tree: tree1, parents: [], message: "1") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c1, expecting: nil)
+        let localPacks1 = try packs(a.path.appending(".git"))
+        #expect(localPacks1.count == 2)  // the staging pack and its index
+        try a.push()
+        let remotePacks1 = try packs(remote)
+        for (name, inode) in localPacks1 {
+            #expect(remotePacks1[name] != nil && remotePacks1[name] != inode, "\(name) is not a copy")
+            #expect(try FileSystem.readFile(remote.appending("objects/pack/\(name)"), limit: 1 << 24)
+                    == FileSystem.readFile(a.path.appending(".git/objects/pack/\(name)"), limit: 1 << 24))
+        }
+        #expect(remotePacks1.count == 4)  // the copy, and a pack of the trees and the commit
+
+        // Twenty more staged into one pack, then one of them dropped before the commit.
+        let second = try writeFiles("two")
+        let staged = try a.entries(ofTree: try a.stage(second))
+        let dropped = try #require(staged.first { String(decoding: $0.path, as: UTF8.self) == second[0] })
+        try FileSystem.removeTree(a.path.appending(second[0]))
+        let tree2 = try a.stage([second[0]])
+        let c2 = try a.createCommit(tree: tree2, parents: [c1], message: "2") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c2, expecting: c1)
+        let newLocal = try packs(a.path.appending(".git")).keys.filter { localPacks1[$0] == nil }
+        #expect(newLocal.count == 2)
+        try a.push()
+        let remotePacks2 = try packs(remote)
+        for name in newLocal { #expect(remotePacks2[name] == nil, "\(name) holds an object the push must not send") }
+        let b = try GitRepository.createWorkTree(at: dir.appending("b"))
+        try b.setRemote(url: remote.description)
+        #expect(try b.fetch() == c2)
+        let fetched = try b.entries(ofTree: tree2)
+        #expect(fetched.count == 39)
+        for e in fetched { #expect(try b.blob(e.id) == Array("\(String(decoding: e.path, as: UTF8.self)) contents".utf8)) }
+        #expect(throws: ShadowError.self) { _ = try b.blob(dropped.id) }
+    }
+
+    /// Staging takes a written file's bytes from its writer while the file is still the one the writer
+    /// described, and reads the file once anything has rewritten it (a checkout, say).
+    @Test func writtenBytesAreStagedOnlyWhileTheFileIsUnchanged() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        let path = "d/x/f.c"
+        try FileSystem.createDirectories(a.path.appending(path).directory, mode: 0o755)
+        let stat1 = try FileSystem.overwrite(Array("first".utf8), at: a.path.appending(path), mode: 0o644)
+        // Same length as the file, different bytes: seeing them in the blob shows the file was not read.
+        let kept = WrittenFile(bytes: Array("FIRST".utf8), stat: stat1)
+        let tree1 = try a.stage([path], written: [path: kept])
+        #expect(try a.blob(try #require(try a.entries(ofTree: tree1).first).id) == Array("FIRST".utf8))
+        usleep(10_000)  // a later mtime even on coarse clocks
+        try FileSystem.writeAtomically(Array("other".utf8), to: a.path.appending(path), mode: 0o644)
+        let tree2 = try a.stage([path], written: [path: kept])
+        #expect(try a.blob(try #require(try a.entries(ofTree: tree2).first).id) == Array("other".utf8))
+        // A vanished file is staged as removed, whatever was kept for it.
+        try FileSystem.removeTree(a.path.appending(path))
+        #expect(try a.entries(ofTree: try a.stage([path], written: [path: kept])).isEmpty)
+    }
+
     /// The pack trailer's SHA-1 and the zlib stream's Adler-32 against published vectors (FIPS 180 and
     /// RFC 1950 examples); a wrong trailer would make libgit2's indexer refuse every pack.
     @Test func packChecksumsMatchTheirStandards() {
