@@ -99,7 +99,7 @@ public enum Scanner {
         var subdirectories: [Pending] = []
         try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, filter: filter)
         let queue = WalkQueue(subdirectories)
-        let count = max(1, min(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), maximumThreads, subdirectories.count))
+        let count = max(1, min(threads ?? onlineProcessorCount(), maximumThreads, subdirectories.count))
         // Each helper thread fills its own report; this thread works too, into `report`.
         let helpers = (1..<count).map { _ in
             WorkerThread { var own = ScanReport(); work(queue, into: &own, filter: filter); return own }

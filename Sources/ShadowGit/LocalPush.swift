@@ -176,7 +176,6 @@ extension GitRepository {
 /// Reads the object ids of a pack's index (gitformat-pack, "pack-*.idx files have the following
 /// format", version 2, the only one libgit2 and git write).
 enum PackIndex {
-
     static let indexSuffix = ".idx"
     static let magic: [UInt8] = [0xff, 0x74, 0x4f, 0x63]   // "\377tOc"
     /// Magic, version, then 256 four-byte fan-out counts; the sorted ids follow.
@@ -224,7 +223,7 @@ enum PackIndex {
     }
 }
 
-/// Whole-file copies of packs (no Glibc name inside GitRepository's methods clashes with its own).
+/// Whole-file copies of packs. Kept out of GitRepository, whose own `open` would hide Glibc's.
 enum PackFiles {
     /// Copies a file through a temporary beside the destination, renamed into place when complete (a
     /// crash leaves only a temporary, never a torn pack under a pack's name). Durability is the

@@ -78,7 +78,7 @@ func benchCrypto() throws(ShadowError) {
         dec = min(dec, now() - t)
     }
     let rawRate = mbps(size, raw)
-    let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    let cores = onlineProcessorCount()
     let costs = PrimitiveCosts.measure(bytes: min(size, 64 << 20), rounds: rounds)
     print(String(format: "  raw XChaCha20-Poly1305 (64 KiB chunks)  %8.1f MB/s   1.00x", rawRate))
     print(String(format: "  shdw/1 encrypt (2 passes, SIV)          %8.1f MB/s   %.2fx of raw", mbps(size, enc), mbps(size, enc) / rawRate))
