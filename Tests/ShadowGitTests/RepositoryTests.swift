@@ -192,6 +192,37 @@ import ShadowFS
         #expect(throws: ShadowError.self) { _ = try b.blob(dropped.id) }
     }
 
+    /// A pack copy is whole, read-only and leaves no temporary, on the same file system (in-kernel copy)
+    /// and onto another one (where copy_file_range refuses and plain reads and writes take over).
+    @Test func packCopiesAreWholeOnAndAcrossFileSystems() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        // More than one copy call's worth; each MiB numbered, so a lost or repeated piece shows.
+        let mib = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 9) }
+        var bytes: [UInt8] = []
+        for i in 0..<(PackIndex.copyChunkBytes >> 20) * 3 / 2 { bytes += [UInt8(i)] + mib.dropFirst() }
+        bytes += mib.prefix(12_345)
+        let source = dir.appending("pack-source.pack")
+        try FileSystem.writeAtomically(bytes, to: source, mode: 0o444)
+        var targets = [dir.appending("same-fs")]
+        var sourceStat = stat(), shmStat = stat()
+        let shm = BytePath("/dev/shm")
+        if stat(source.description, &sourceStat) == 0, stat(shm.description, &shmStat) == 0, shmStat.st_dev != sourceStat.st_dev {
+            targets.append(shm.appending("shadowgit-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"))
+        }
+        for target in targets {
+            defer { if target != targets[0] { try? FileSystem.removeTree(target) } }
+            try FileSystem.createDirectories(target, mode: 0o755)
+            let copy = target.appending("pack-copy.pack")
+            #expect(PackFiles.copyFile(source.description, to: copy.description))
+            #expect(try FileSystem.readFile(copy, limit: 1 << 24) == bytes, "\(target)")
+            #expect(try FileSystem.permissions(of: copy) == 0o444)
+            #expect(try FileSystem.list(target).map { String(decoding: $0, as: UTF8.self) } == ["pack-copy.pack"])
+        }
+        // A missing source copies nothing and leaves nothing.
+        #expect(!PackFiles.copyFile(dir.appending("none.pack").description, to: targets[0].appending("none.pack").description))
+        #expect(!FileSystem.exists(targets[0].appending("none.pack.tmp-shadowsync")))
+    }
+
     /// Staging takes a written file's bytes from its writer while the file is still the one the writer
     /// described, and reads the file once anything has rewritten it (a checkout, say).
     @Test func writtenBytesAreStagedOnlyWhileTheFileIsUnchanged() throws {
