@@ -66,14 +66,21 @@ extension GitRepository {
         // The pack durable before the branch names its objects, the branch durable before success.
         try GitRepository.flush(BytePath(remoteDir))
         CrashPoint.reached("git-push-objects")
-        var ref: OpaquePointer?
-        let rc: Int32
-        if var expected = remoteHead {
-            rc = git_reference_create_matching(&ref, remote, GitRepository.branch, &local, 1, &expected, "shadowsync push")
-        } else {
-            rc = git_reference_create(&ref, remote, GitRepository.branch, &local, 0, "shadowsync push")
+        func moveBranch() -> Int32 {
+            var ref: OpaquePointer?
+            defer { git_reference_free(ref) }
+            if var expected = remoteHead {
+                return git_reference_create_matching(&ref, remote, GitRepository.branch, &local, 1, &expected, "shadowsync push")
+            }
+            return git_reference_create(&ref, remote, GitRepository.branch, &local, 0, "shadowsync push")
         }
-        git_reference_free(ref)
+        var rc = moveBranch()
+        let lockFile = remoteDir + GitRepository.branch + ".lock"
+        if rc == GIT_ELOCKED.rawValue, RemoteRefLock.removeIfStale(lockFile) { rc = moveBranch() }
+        if rc == GIT_ELOCKED.rawValue {
+            throw ShadowError(.remoteUnavailable, "the remote's \(GitRepository.branch) is locked (\(lockFile) exists): another machine is updating it, or an update was cut off",
+                              advice: "nothing to do: the next sync tries again; a lock left by an update that was cut off is removed once it is \(RemoteRefLock.staleSeconds) s old")
+        }
         if rc == GIT_EMODIFIED.rawValue || rc == GIT_EEXISTS.rawValue {
             throw ShadowError(.nonFastForward, "another machine moved the remote's \(GitRepository.branch) during this push",
                               advice: "nothing to do: the next sync fetches, merges and pushes again")
@@ -265,5 +272,34 @@ enum PackFiles {
                 done += w
             }
         }
+    }
+}
+
+/// A lock file that a ref update in the remote bare repository left behind when it was killed between
+/// creating the lock and renaming it over the ref. Git never removes such a lock itself, so every
+/// later push would fail until someone deleted it by hand. A ref update holds its lock for
+/// microseconds; one older than `staleSeconds` belongs to no running update.
+enum RemoteRefLock {
+    /// Two minutes: far beyond any ref update, even on a machine stalled in swap or a paused process,
+    /// and a cut-off update blocks the other machines for no longer than that.
+    static let staleSeconds = 120
+
+    /// Removes the lock at `path` if it is older than `staleSeconds`, and only that file: it is renamed
+    /// aside first and deleted only if the renamed file is the one judged stale (same inode). A lock
+    /// created meanwhile (possible only once another machine removed the stale one at the same
+    /// moment) is put back. True when the stale lock is gone.
+    static func removeIfStale(_ path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, time(nil) - st.st_mtim.tv_sec >= staleSeconds else { return false }
+        let aside = path + ".stale-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard rename(path, aside) == 0 else { return false }
+        var moved = stat()
+        if lstat(aside, &moved) == 0, moved.st_ino == st.st_ino, moved.st_dev == st.st_dev {
+            unlink(aside)
+            return true
+        }
+        _ = link(aside, path)  // a fresh lock back in place; fails only if yet another one exists
+        unlink(aside)
+        return false
     }
 }

@@ -283,6 +283,46 @@ import ShadowFS
         #expect(try a.reference("refs/heads/none") == nil)
     }
 
+    /// A lock left in the remote bare repository by a ref update that was cut off: a fresh one is some
+    /// other machine's update in progress (the push fails, retryably, and leaves it alone); one older than
+    /// `RemoteRefLock.staleSeconds` is removed and the push goes through.
+    @Test func aStaleLockInTheRemoteIsRemovedAndAFreshOneWaitedFor() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let remote = dir.appending("remote.git")
+        try GitRepository.createBare(at: remote)
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try a.setRemote(url: remote.description)
+        try write(a, "f", "1")
+        let c1 = try a.createCommit(tree: try a.stageAll(), parents: [], message: "1") { (d) throws(ShadowError) -> String in "s" }
+        try a.setReference(GitRepository.branch, to: c1, expecting: nil)
+        try a.push()
+        try write(a, "f", "2")
+        let c2 = try a.createCommit(tree: try a.stageAll(), parents: [c1], message: "2") { (d) throws(ShadowError) -> String in "s" }
+        try a.setReference(GitRepository.branch, to: c2, expecting: c1)
+
+        let lock = remote.appending("refs/heads/main.lock")
+        try FileSystem.writeAtomically(Array("in progress\n".utf8), to: lock, mode: 0o644)
+        do {
+            try a.push()
+            Issue.record("pushed through another update's lock")
+        } catch {
+            #expect(error.code == .remoteUnavailable && error.isRetryable, "\(error)")
+            #expect(error.message.contains("locked"))
+        }
+        #expect(FileSystem.exists(lock))
+        let b = try GitRepository.createWorkTree(at: dir.appending("b"))
+        try b.setRemote(url: remote.description)
+        #expect(try b.fetch() == c1)
+
+        // The same lock, as old as a cut-off update's would be by now.
+        var times = [timespec(tv_sec: time(nil) - RemoteRefLock.staleSeconds - 5, tv_nsec: 0), timespec(tv_sec: time(nil) - RemoteRefLock.staleSeconds - 5, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, lock.description, &times, 0) == 0)
+        try a.push()
+        #expect(!FileSystem.exists(lock))
+        #expect(try b.fetch() == c2)
+        #expect(try FileSystem.list(remote.appending("refs/heads")).map { String(decoding: $0, as: UTF8.self) } == ["main"])
+    }
+
     /// A process killed while it held a ref's lock leaves the lock file: every later update of that ref
     /// fails until the one writer removes it.
     @Test func staleLockFilesBlockUpdatesUntilRemoved() throws {
