@@ -76,7 +76,7 @@ extension GitRepository {
         }
         var rc = moveBranch()
         let lockFile = remoteDir + GitRepository.branch + ".lock"
-        if rc == GIT_ELOCKED.rawValue, RemoteRefLock.removeIfStale(lockFile) { rc = moveBranch() }
+        if rc == GIT_ELOCKED.rawValue, RemoteRefLock.removeIfStale(lockFile, asideIn: remoteDir) { rc = moveBranch() }
         if rc == GIT_ELOCKED.rawValue {
             throw ShadowError(.remoteUnavailable, "the remote's \(GitRepository.branch) is locked (\(lockFile) exists): another machine is updating it, or an update was cut off",
                               advice: "nothing to do: the next sync tries again; a lock left by an update that was cut off is removed once it is \(RemoteRefLock.staleSeconds) s old")
@@ -285,13 +285,14 @@ enum RemoteRefLock {
     static let staleSeconds = 120
 
     /// Removes the lock at `path` if it is older than `staleSeconds`, and only that file: it is renamed
-    /// aside first and deleted only if the renamed file is the one judged stale (same inode). A lock
-    /// created meanwhile (possible only once another machine removed the stale one at the same
-    /// moment) is put back. True when the stale lock is gone.
-    static func removeIfStale(_ path: String) -> Bool {
+    /// aside first (into `directory`, the repository's own directory: a name under refs/ would look
+    /// like a ref to git while it exists) and deleted only if the renamed file is the one judged stale
+    /// (same inode). A lock created meanwhile (possible only once another machine removed the stale
+    /// one at the same moment) is put back. True when the stale lock is gone.
+    static func removeIfStale(_ path: String, asideIn directory: String) -> Bool {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, time(nil) - st.st_mtim.tv_sec >= staleSeconds else { return false }
-        let aside = path + ".stale-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let aside = directory + "shadowsync-stale-lock-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard rename(path, aside) == 0 else { return false }
         var moved = stat()
         if lstat(aside, &moved) == 0, moved.st_ino == st.st_ino, moved.st_dev == st.st_dev {
