@@ -13,8 +13,8 @@ public struct TreeEntry: Equatable, Sendable {
 }
 
 /// A work-tree file its writer has just created, as staging needs it: the bytes written and the stat
-/// taken through the descriptor that wrote them. Staging 20,000 objects of an import from here instead
-/// of opening and reading each file again saved a fifth of the import's git work (session 11).
+/// taken through the descriptor that wrote them. Staging the 20,000 objects of a 10k-file import from
+/// here instead of opening and reading each file again saved about 0.3 s (session 11).
 public struct WrittenFile: Sendable {
     public let bytes: [UInt8]
     public let stat: WorkTreeStat
@@ -78,8 +78,8 @@ public protocol VersionStore: AnyObject {
     func stageAll() throws(ShadowError) -> ObjectID
     /// Stages just these work-tree paths (a missing file is staged as removed) and returns the index's
     /// tree: the cost is per changed object, not per object in the tree. A path in `written` is staged
-    /// from the bytes and stat given there (its writer's, taken as it wrote the file) instead of being
-    /// read back; the caller vouches that the file has not changed since.
+    /// from the bytes given there instead of being read back, but only while a fresh stat of the file
+    /// still matches the writer's (anything that rewrote it since makes staging read it).
     func stage(_ paths: [String], written: [String: WrittenFile]) throws(ShadowError) -> ObjectID
     /// Every blob of a tree with its full path, recursively.
     func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
