@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+public import Glibc
+#endif
+
 /// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
 public struct TreeEntry: Equatable, Sendable {
     public let path: [UInt8]
@@ -25,7 +29,8 @@ public struct WrittenFile: Sendable {
     }
 }
 
-/// The fields of a stat that git's index records for a file (it re-reads a file whose stat differs).
+/// The fields of a stat that show a file is still the one its writer wrote: its inode, size and times
+/// (a rewrite moves mtime and ctime, a replacement the inode).
 public struct WorkTreeStat: Equatable, Sendable {
     public let size: UInt64
     public let mtimeSeconds: Int64
@@ -34,20 +39,15 @@ public struct WorkTreeStat: Equatable, Sendable {
     public let ctimeNanoseconds: Int64
     public let device: UInt64
     public let inode: UInt64
-    public let uid: UInt32
-    public let gid: UInt32
 
-    public init(size: UInt64, mtimeSeconds: Int64, mtimeNanoseconds: Int64, ctimeSeconds: Int64, ctimeNanoseconds: Int64,
-                device: UInt64, inode: UInt64, uid: UInt32, gid: UInt32) {
-        self.size = size
-        self.mtimeSeconds = mtimeSeconds
-        self.mtimeNanoseconds = mtimeNanoseconds
-        self.ctimeSeconds = ctimeSeconds
-        self.ctimeNanoseconds = ctimeNanoseconds
-        self.device = device
-        self.inode = inode
-        self.uid = uid
-        self.gid = gid
+    public init(_ st: Glibc.stat) {
+        size = UInt64(st.st_size)
+        mtimeSeconds = Int64(st.st_mtim.tv_sec)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
+        ctimeSeconds = Int64(st.st_ctim.tv_sec)
+        ctimeNanoseconds = Int64(st.st_ctim.tv_nsec)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }
 

@@ -98,14 +98,6 @@ public final class AtomicFileWriter: ByteSink {
     deinit { abandon() }
 }
 
-extension WorkTreeStat {
-    init(_ st: Glibc.stat) {
-        self.init(size: UInt64(st.st_size), mtimeSeconds: Int64(st.st_mtim.tv_sec), mtimeNanoseconds: Int64(st.st_mtim.tv_nsec),
-                  ctimeSeconds: Int64(st.st_ctim.tv_sec), ctimeNanoseconds: Int64(st.st_ctim.tv_nsec),
-                  device: UInt64(st.st_dev), inode: UInt64(st.st_ino), uid: st.st_uid, gid: st.st_gid)
-    }
-}
-
 public enum FileSystem {
     /// Writes `bytes` atomically with exactly `mode`.
     public static func writeAtomically(_ bytes: [UInt8], to path: BytePath, mode: UInt32, durable: Bool = true) throws(ShadowError) {
@@ -118,7 +110,7 @@ public enum FileSystem {
     /// no temporary and no rename. Only for files that can always be rebuilt, because a crash or a
     /// full disk can leave them torn: the shadow work tree, which the journal's recovery checks out
     /// again from git. Never for the user's files or for keys.
-    /// Returns the file's stat as written, for a git index entry.
+    /// Returns the file's stat as written (staging checks the file is still this one).
     @discardableResult
     public static func overwrite(_ bytes: [UInt8], at path: BytePath, mode: UInt32) throws(ShadowError) -> WorkTreeStat {
         let d = try Descriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode_t(mode))

@@ -269,11 +269,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     private static func unchangedStat(_ full: BytePath, _ expected: WorkTreeStat) -> Glibc.stat? {
         var st = Glibc.stat()
         guard full.withCString({ fstatat(AT_FDCWD, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0,
-              (st.st_mode & S_IFMT) == S_IFREG,
-              UInt64(st.st_size) == expected.size, UInt64(st.st_ino) == expected.inode, UInt64(st.st_dev) == expected.device,
-              Int64(st.st_mtim.tv_sec) == expected.mtimeSeconds, Int64(st.st_mtim.tv_nsec) == expected.mtimeNanoseconds,
-              Int64(st.st_ctim.tv_sec) == expected.ctimeSeconds, Int64(st.st_ctim.tv_nsec) == expected.ctimeNanoseconds
-        else { return nil }
+              (st.st_mode & S_IFMT) == S_IFREG, WorkTreeStat(st) == expected else { return nil }
         return st
     }
 
