@@ -41,7 +41,13 @@ let package = Package(
             "ShadowAgent", "ShadowEngine", "ShadowCrypto", "ShadowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
-        .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict),
+        // The Swift runtime and FoundationEssentials linked in: a one-shot command no longer maps and binds
+        // a dozen Swift libraries at start (`--version` 17.9 → 8.1 ms; a 10k-file no-op sync 66.5 → 58.0 ms;
+        // the binary 9.8 → 30.7 MB; Docs/BENCHMARKS.md, session 12). `-static-stdlib` alone leaves out
+        // FoundationEssentials' two C helper libraries, so they are named here.
+        .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict,
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims",
+                                                         "-Xlinker", "-l_FoundationCollections"])]),
         .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine", "ShadowAgent"],
                           swiftSettings: strict),
 
