@@ -31,27 +31,38 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Checks every component from byte `start` on in one pass, without allocating: this runs for every
     /// path of every scan and every index load.
     private static func checkComponents(_ bytes: [UInt8], from start: Int) throws(ShadowError) {
-        var problem: String?
-        bytes.withUnsafeBufferPointer { b in
-            var begin = start
-            for i in start...b.count {
-                guard i == b.count || b[i] == slash else {
-                    if b[i] == 0 { problem = "path contains a NUL byte" }
-                    continue
-                }
-                let length = i - begin
-                if length == 0 {
-                    problem = problem ?? "path \(PlainPath.render(bytes)) has an empty component"
-                } else if length > maxNameBytes {
-                    problem = problem ?? "a component of \(PlainPath.render(bytes)) exceeds NAME_MAX (255 bytes)"
-                } else if b[begin] == dot && (length == 1 || (length == 2 && b[begin + 1] == dot)) {
-                    problem = problem ?? "path \(PlainPath.render(bytes)) has a '.' or '..' component"
-                }
-                if problem != nil { return }
-                begin = i + 1
-            }
+        var result: Result<Void, ShadowError> = .success(())
+        bytes.withUnsafeBufferPointer { b in result = Result { () throws(ShadowError) in try checkComponents(b, from: start) } }
+        try result.get()
+    }
+
+    /// Checks `bytes` as `init(bytes:)` does, without making a path: for a reader that only compares
+    /// (the stat index's fast load). PATH_MAX included.
+    public static func validate(_ bytes: UnsafeBufferPointer<UInt8>) throws(ShadowError) {
+        guard !bytes.isEmpty else { throw ShadowError(.invalidPath, "empty path") }
+        guard bytes.count < maxPathBytes else {
+            throw ShadowError(.invalidPath, "path of \(bytes.count) bytes exceeds PATH_MAX")
         }
-        if let problem { throw ShadowError(.invalidPath, problem) }
+        try checkComponents(bytes, from: 0)
+    }
+
+    private static func checkComponents(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws(ShadowError) {
+        var begin = start
+        for i in start...b.count {
+            guard i == b.count || b[i] == slash else {
+                if b[i] == 0 { throw ShadowError(.invalidPath, "path contains a NUL byte") }
+                continue
+            }
+            let length = i - begin
+            if length == 0 {
+                throw ShadowError(.invalidPath, "path \(PlainPath.render(Array(b))) has an empty component")
+            } else if length > maxNameBytes {
+                throw ShadowError(.invalidPath, "a component of \(PlainPath.render(Array(b))) exceeds NAME_MAX (255 bytes)")
+            } else if b[begin] == dot && (length == 1 || (length == 2 && b[begin + 1] == dot)) {
+                throw ShadowError(.invalidPath, "path \(PlainPath.render(Array(b))) has a '.' or '..' component")
+            }
+            begin = i + 1
+        }
     }
 
     public static func == (a: PlainPath, b: PlainPath) -> Bool {
