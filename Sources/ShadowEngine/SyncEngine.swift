@@ -293,15 +293,9 @@ public final class SyncEngine {
         // scanned nor deleted: their last synced state stays in the index and in the tree.
         let ignore = IgnoreRules.load(folder: location.plain)
         // The common case, judged on the walking threads: a file or directory whose stat the index
-        // trusts, unchanged. The dictionary is only read there, never changed, while the scan runs.
-        let known = index.entries, recordedAtNs = index.recordedAtNs
-        let scan = try Scanner.scan(location.plain, expectedCount: index.entries.count,
-                                    exclude: { p, isDirectory in ignore.ignoresEntry(p, isDirectory: isDirectory) },
-                                    settled: { s in
-            // Exactly the entries the loop below would leave as they are (a directory's id is zero).
-            guard let cur = known[s.path], !cur.absent, cur.statVouches(for: s, recordedAtNs: recordedAtNs) else { return false }
-            return s.kind != .directory || cur.fileID == .zero
-        })
+        // trusts, unchanged. Exactly the entries the loop below would leave as they are.
+        // The tree is kept with the index until it changes: a running agent's no-op passes reuse it.
+        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: index.expectedTree())
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
@@ -311,7 +305,7 @@ public final class SyncEngine {
         }
         // One index lookup per entry not settled; `seen` counts the index entries found, so the common
         // case (nothing vanished) needs no table of the scan at all.
-        var seen = scan.settled.count
+        var seen = scan.settledIDs.count
         for s in scan.entries {
             let p = s.path
             let cur = index.entries[p]
@@ -349,7 +343,7 @@ public final class SyncEngine {
         }
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
-        if seen < index.entries.count {
+        if seen < index.count {
             let scanned = Set(scan.entries.lazy.map(\.path)).union(scan.settled)
             func underUnreadable(_ p: PlainPath) -> Bool {
                 scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
@@ -388,7 +382,7 @@ public final class SyncEngine {
         // Renamed files did not vanish: moving the directory that holds everything must not trip it.
         let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory && !plan.renamedAway.contains($0) }.count
         let tracked = index.entries.values.reduce(0) { $0 + ($1.kind == .directory ? 0 : 1) }
-        let emptied = scan.entries.isEmpty && scan.settled.isEmpty && gone >= 2
+        let emptied = scan.entries.isEmpty && scan.settledIDs.isEmpty && gone >= 2
         guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
         throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",
                           advice: "if the folder's disk is unmounted, mount it and sync again; if you deleted them on purpose, run 'shadowsync sync --allow-mass-delete'")

@@ -52,29 +52,90 @@ struct IndexEntry: Equatable, Sendable {
         default: return false
         }
     }
+
+    /// What the scan may settle this entry as without asking the engine (`ExpectedTree`): the kind
+    /// `statVouches` accepts, for an entry present here whose stat vouches for it whenever it is unchanged,
+    /// and a directory only when it carries no file id (one that does was a file's path before).
+    func settledKind(recordedAtNs: Int64) -> ExpectedTree.Kind? {
+        guard !absent, let stat else { return nil }
+        switch kind {
+        case .directory: return fileID == .zero ? .directory : nil
+        case .file(let length, _, let executable):
+            guard length == stat.size && !stat.isRacy(recordedAtNs: recordedAtNs) else { return nil }
+            return executable ? .executableFile : .file
+        case .symlink: return nil
+        }
+    }
 }
 
 /// The persistent stat index (git's index idea): the tree of `head`, path by path, with the plaintext's
 /// stat. A no-op sync compares one lstat per path with it and reads nothing.
+///
+/// `load` validates the whole file and builds the scan's `ExpectedTree` from it in one pass over the
+/// bytes, without a path or an entry per file; the table of `entries` is decoded only when a pass
+/// needs it (something changed). A no-op pass of a new process never does: decoding was a fifth of it.
 struct SyncIndex: Sendable {
     var head: ObjectID?
     /// When the index was written: entries modified within the racy window of this time are re-hashed.
-    var recordedAtNs: Int64 = 0
-    var entries: [PlainPath: IndexEntry] = [:]
+    var recordedAtNs: Int64 = 0 {
+        didSet { expected = nil }  // which stats vouch depends on it
+    }
+    /// The entries, decoded from `undecoded` at first use.
+    var entries: [PlainPath: IndexEntry] {
+        mutating get { decodeIfNeeded(); return decoded }
+        _modify {
+            decodeIfNeeded()
+            expected = nil
+            yield &decoded
+        }
+    }
+    /// The number of entries, decoded or not.
+    var count: Int { undecoded?.count ?? decoded.count }
+
+    private var decoded: [PlainPath: IndexEntry] = [:]
+    /// The file's bytes as `load` validated them, until `entries` is first used.
+    private var undecoded: (bytes: [UInt8], count: Int)?
+    /// The entries the scan may settle; nil after a change, rebuilt by `expectedTree()`.
+    private var expected: ExpectedTree?
 
     static let magic = Array("SHIX".utf8)
     static let version: UInt8 = 1
     /// An index larger than this is not ours (a million entries of maximal size is far less).
     static let limitBytes = 1 << 30
 
-    var kinds: [PlainPath: EntryKind] { entries.mapValues(\.kind) }
+    init() {}
 
-    func encode() -> [UInt8] {
+    var kinds: [PlainPath: EntryKind] { mutating get { entries.mapValues(\.kind) } }
+
+    /// What the scan may settle: the entries whose stat vouches for them (`IndexEntry.settledKind`).
+    mutating func expectedTree() -> ExpectedTree {
+        if let expected { return expected }
+        var builder = ExpectedTree.Builder(capacity: count)
+        for (p, e) in entries {
+            guard let kind = e.settledKind(recordedAtNs: recordedAtNs), let stat = e.stat else { continue }
+            p.bytes.withUnsafeBytes { builder.add($0, kind: kind, stat: stat) }
+        }
+        let tree = builder.build()
+        expected = tree
+        return tree
+    }
+
+    private mutating func decodeIfNeeded() {
+        guard let (bytes, _) = undecoded else { return }
+        undecoded = nil
+        var entries: [PlainPath: IndexEntry] = [:], count = 0
+        // `load` parsed these very bytes without an error, so this cannot fail; were it to, the index is
+        // only a cache: an empty one makes the next scan re-read every file, never lose one.
+        _ = try? SyncIndex.decode(bytes, entries: &entries, entryCount: &count, expected: nil)
+        decoded = entries
+    }
+
+    mutating func encode() -> [UInt8] {
         var w = ByteWriter()
         w.bytes(SyncIndex.magic); w.u8(SyncIndex.version)
         w.blob(Array((head?.hex ?? "").utf8), width: 1)
         w.u64(UInt64(bitPattern: recordedAtNs))
-        w.u64(UInt64(entries.count))
+        w.u64(UInt64(count))
         for (path, e) in entries.sorted(by: { $0.key < $1.key }) {
             w.blob(path.bytes, width: 2)
             switch e.kind {
@@ -97,13 +158,27 @@ struct SyncIndex: Sendable {
         return w.out
     }
 
+    /// Decodes every entry at once (tests, and files of other versions: there are none yet).
     static func decode(_ bytes: [UInt8]) throws(ShadowError) -> SyncIndex {
+        var entries: [PlainPath: IndexEntry] = [:], count = 0
+        var index = try decode(bytes, entries: &entries, entryCount: &count, expected: nil)
+        index.decoded = entries
+        return index
+    }
+
+    /// Validates `bytes` whole and reads its header. Fills `entries` (a table of every entry) or
+    /// `expected` (only the settled-able entries, as borrowed bytes), whichever is given.
+    private static func decode(_ bytes: [UInt8], entries: inout [PlainPath: IndexEntry], entryCount: inout Int,
+                               expected: UnsafeMutablePointer<ExpectedTree.Builder>?) throws(ShadowError) -> SyncIndex {
         var result = Result<SyncIndex, ShadowError>.failure(ShadowError(.malformedObject, "index not decoded"))
-        bytes.withUnsafeBytes { raw in result = Result { () throws(ShadowError) in try decode(raw) } }
+        bytes.withUnsafeBytes { raw in
+            result = Result { () throws(ShadowError) in try decode(raw, entries: &entries, entryCount: &entryCount, expected: expected) }
+        }
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer) throws(ShadowError) -> SyncIndex {
+    private static func decode(_ bytes: UnsafeRawBufferPointer, entries: inout [PlainPath: IndexEntry], entryCount: inout Int,
+                               expected: UnsafeMutablePointer<ExpectedTree.Builder>?) throws(ShadowError) -> SyncIndex {
         var r = ByteReader(bytes)
         guard try r.take(4) == magic, try r.u8() == version else { throw ShadowError(.malformedObject, "not a ShadowSync index") }
         var index = SyncIndex()
@@ -115,18 +190,38 @@ struct SyncIndex: Sendable {
         index.recordedAtNs = Int64(bitPattern: try r.u64())
         let count = try r.u64()
         // Each entry takes at least 4 bytes, so a damaged count cannot reserve more than the file holds.
-        index.entries.reserveCapacity(Int(min(count, UInt64(bytes.count / 4))))
+        let plausible = Int(min(count, UInt64(bytes.count / 4)))
+        if expected == nil { entries.reserveCapacity(plausible) }
+        var previous = UnsafeRawBufferPointer(start: nil, count: 0)
         for _ in 0..<count {
-            let path = try PlainPath(bytes: try r.blob(width: 2))
-            let kind: EntryKind
+            let pathBytes = try r.borrowBlob(width: 2)
+            // Written in path order, so a path cannot come twice: both ways of reading agree on every entry.
+            guard previous.isEmpty || precedes(previous, pathBytes) else {
+                throw ShadowError(.malformedObject, "index entries out of order")
+            }
+            previous = pathBytes
+            let path: PlainPath?
+            if expected == nil {
+                path = try PlainPath(bytes: Array(pathBytes))
+            } else {
+                try PlainPath.validate(pathBytes.assumingMemoryBound(to: UInt8.self))
+                path = nil
+            }
+            let kind: EntryKind?
             var fileID = FileID.zero
-            switch try r.u8() {
+            var length: UInt64 = 0, executable = false
+            let type = try r.u8()
+            switch type {
             case 1:
-                let length = try r.u64(), siv = try r.take(32), exec = try r.u8() == 1
+                length = try r.u64()
+                let siv = try r.borrow(32)
+                executable = try r.u8() == 1
                 fileID = try FileID(bytes: try r.borrow(FileID.size))
-                kind = .file(length: length, siv: siv, executable: exec)
+                kind = expected == nil ? .file(length: length, siv: Array(siv), executable: executable) : nil
             case 2: kind = .directory
-            case 3: kind = .symlink(target: try r.blob(width: 2))
+            case 3:
+                let target = try r.borrowBlob(width: 2)
+                kind = expected == nil ? .symlink(target: Array(target)) : nil
             default: throw ShadowError(.malformedObject, "index entry of unknown type")
             }
             var stat: StatKey?
@@ -138,17 +233,49 @@ struct SyncIndex: Sendable {
                                inode: try r.u64(), device: try r.u64())
             default: throw ShadowError(.malformedObject, "index entry with an unknown plaintext state")
             }
-            index.entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2)
+            if let path, let kind {
+                entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2)
+            } else if let expected, let stat {
+                // `IndexEntry.settledKind`'s verdict, from the fields as read (a directory's id is not stored).
+                let settled: ExpectedTree.Kind?
+                switch type {
+                case 1 where length == stat.size && !stat.isRacy(recordedAtNs: index.recordedAtNs):
+                    settled = executable ? .executableFile : .file
+                case 2: settled = .directory
+                default: settled = nil
+                }
+                if let settled { expected.pointee.add(pathBytes, kind: settled, stat: stat) }
+            }
         }
         guard r.atEnd else { throw ShadowError(.malformedObject, "trailing bytes in the index") }
+        entryCount = Int(count)
         return index
+    }
+
+    /// PlainPath's order (bytes, lexicographically), on borrowed bytes.
+    private static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let common = min(a.count, b.count)
+        let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+        return order < 0 || (order == 0 && a.count < b.count)
     }
 
     /// Loads the index; a missing or unreadable one is rebuilt by the caller (it is only a cache of the
     /// head's tree plus stats, so losing it costs a re-hash, never data).
     static func load(_ path: BytePath) -> SyncIndex? {
         guard let bytes = try? FileSystem.readFile(path, limit: limitBytes) else { return nil }
-        return try? decode(bytes)
+        return load(bytes: bytes)
+    }
+
+    /// `load` from bytes already read: validated whole, entries left undecoded.
+    static func load(bytes: [UInt8]) -> SyncIndex? {
+        var none: [PlainPath: IndexEntry] = [:], count = 0
+        var builder = ExpectedTree.Builder()
+        guard var index = try? withUnsafeMutablePointer(to: &builder, { (b) throws(ShadowError) in
+            try decode(bytes, entries: &none, entryCount: &count, expected: b)
+        }) else { return nil }
+        index.undecoded = (bytes, count)
+        index.expected = builder.build()
+        return index
     }
 
     mutating func save(_ path: BytePath) throws(ShadowError) {
@@ -309,11 +436,13 @@ struct ByteReader {
         defer { at += 8 }
         return UInt64(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt64.self))
     }
-    mutating func blob(width: Int) throws(ShadowError) -> [UInt8] {
+    mutating func blob(width: Int) throws(ShadowError) -> [UInt8] { Array(try borrowBlob(width: width)) }
+    /// A length of `width` bytes, then that many bytes, without a copy.
+    mutating func borrowBlob(width: Int) throws(ShadowError) -> UnsafeRawBufferPointer {
         guard width <= 8, data.count - at >= width else { throw ShadowError(.malformedObject, "truncated") }
         var n = 0
         for i in 0..<width { n |= Int(data[at + i]) << (8 * i) }
         at += width
-        return try take(n)
+        return try borrow(n)
     }
 }

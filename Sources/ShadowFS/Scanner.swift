@@ -55,7 +55,12 @@ public struct ScanReport: Sendable {
     /// Every entry found, each path once, in no particular order (the walk is parallel), except those
     /// the caller's `settled` test took: only their paths are kept, in `settled`.
     public var entries: [ScannedEntry] = []
-    public var settled: [PlainPath] = []
+    /// The entries of the caller's `ExpectedTree` found exactly as expected, by their number there.
+    public var settledIDs: [Int32] = []
+    /// The tree `settledIDs` number into.
+    public private(set) var expected: ExpectedTree?
+
+    public init(expected: ExpectedTree? = nil) { self.expected = expected }
     /// Entries left out, with the reason (fifos, sockets, devices, names that cannot be synced).
     public var skipped: [(path: String, reason: String)] = []
     /// Directories that could not be read: nothing below them may be taken for deleted.
@@ -64,9 +69,12 @@ public struct ScanReport: Sendable {
     /// The entry at `path`, by a linear search: for tests and one-off questions, not for loops.
     public func entry(at path: PlainPath) -> ScannedEntry? { entries.first { $0.path == path } }
 
+    /// The paths of the settled entries (a table of them is needed only when something vanished).
+    public var settled: [PlainPath] { expected.map { tree in settledIDs.compactMap(tree.path) } ?? [] }
+
     mutating func absorb(_ other: ScanReport) {
         entries += other.entries
-        settled += other.settled
+        settledIDs += other.settledIDs
         skipped += other.skipped
         unreadable += other.unreadable
     }
@@ -78,31 +86,29 @@ public enum Scanner {
     /// capped. The cap is a guess, not a measurement: only 2 cores were available here (Docs/BENCHMARKS.md).
     public static let maximumThreads = 4
 
-    /// `exclude(path, isDirectory)` returns true for paths to leave out entirely (ignore rules, the
-    /// agent's own state); an excluded directory is not entered. It is called from several threads.
+    /// `ignore` leaves paths out entirely; an ignored directory is not entered.
+    /// `expected` (the engine: what its index trusts) settles entries found exactly as expected: they
+    /// come back as numbers in `settledIDs`, not as entries, so comparing them is parallel too.
     /// `expectedCount` (the number of paths the last scan found) only sizes the result up front.
     /// `threads` defaults to the online cores, at most `maximumThreads`.
-    /// `settled(entry)` returns true for an entry that needs no further look (the engine: unchanged since
-    /// the index was written); it runs on the walking threads, so that comparison is parallel too.
     public static func scan(_ root: BytePath, expectedCount: Int = 0, threads: Int? = nil,
-                            exclude: @escaping @Sendable (PlainPath, Bool) -> Bool = { _, _ in false },
-                            settled: @escaping @Sendable (ScannedEntry) -> Bool = { _ in false }) throws(ShadowError) -> ScanReport {
+                            ignore: IgnoreRules = IgnoreRules(), expected: ExpectedTree? = nil) throws(ShadowError) -> ScanReport {
         // The root itself must be a real directory (not a symlink to one).
         var st = Glibc.stat()
         guard root.withCString({ lstat($0, &st) }) == 0 else { throw systemError("cannot scan", root) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw ShadowError(.invalidArgument, "\(root) is not a directory (a symlink to one is not followed)")
         }
-        var report = ScanReport()
-        report.settled.reserveCapacity(expectedCount)
-        let filter = Filter(exclude: exclude, settled: settled)
+        var report = ScanReport(expected: expected)
+        report.settledIDs.reserveCapacity(expectedCount)
+        let filter = Filter(ignore: ignore, expected: expected)
         var subdirectories: [Pending] = []
         try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, filter: filter)
         let queue = WalkQueue(subdirectories)
         let count = max(1, min(threads ?? onlineProcessorCount(), maximumThreads, subdirectories.count))
         // Each helper thread fills its own report; this thread works too, into `report`.
         let helpers = (1..<count).map { _ in
-            WorkerThread { var own = ScanReport(); work(queue, into: &own, filter: filter); return own }
+            WorkerThread { var own = ScanReport(expected: expected); work(queue, into: &own, filter: filter); return own }
         }
         work(queue, into: &report, filter: filter)
         for helper in helpers { report.absorb(helper.join()) }
@@ -117,10 +123,10 @@ public enum Scanner {
         let relative: PlainPath?
     }
 
-    /// The caller's two questions about each entry.
+    /// What the caller said about the entries to find.
     struct Filter: Sendable {
-        let exclude: @Sendable (PlainPath, Bool) -> Bool
-        let settled: @Sendable (ScannedEntry) -> Bool
+        let ignore: IgnoreRules
+        let expected: ExpectedTree?
     }
 
     private static func work(_ queue: WalkQueue, into report: inout ScanReport, filter: Filter) {
@@ -136,7 +142,8 @@ public enum Scanner {
     }
 
     /// One directory: each name is stat'ed relative to the open directory (fstatat) while its dirent is
-    /// at hand, which spares the kernel a walk of the whole path per file and copies no name.
+    /// at hand, which spares the kernel a walk of the whole path per file and copies no name. An entry
+    /// the expected tree settles gets no path of its own (a directory does: it is listed next).
     private static func list(_ dir: Pending, into report: inout ScanReport, subdirectories: inout [Pending],
                              filter: Filter) throws(ShadowError) {
         // O_NOFOLLOW: a directory swapped for a symlink since its parent was read is not followed.
@@ -152,46 +159,64 @@ public enum Scanner {
             throw error
         }
         defer { closedir(stream) }
-        while let dirent = readdir(stream) {
-            withUnsafeBytes(of: &dirent.pointee.d_name) { raw in
-                let cName = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-                let name = UnsafeRawBufferPointer(start: raw.baseAddress, count: strlen(cName))
-                // "." and "..", and our own half-written files.
-                if (name.count == 1 && name[0] == dot) || (name.count == 2 && name[0] == dot && name[1] == dot)
-                    || name.starts(with: temporaryPrefix) { return }
-                let path: PlainPath
-                do throws(ShadowError) {
-                    if let relative = dir.relative { path = try relative.appending(name) } else { path = try PlainPath(bytes: Array(name)) }
-                } catch {
-                    report.skipped.append((dir.full.appending(bytes: Array(name)).description, error.message))
-                    return
-                }
-                var st = Glibc.stat()
-                guard fstatat(fd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    // Vanished between readdir and stat; the next scan sees the truth.
-                    report.skipped.append((path.description, "vanished while scanning"))
-                    return
-                }
-                let type = st.st_mode & S_IFMT
-                if filter.exclude(path, type == S_IFDIR) { return }
-                func found(_ entry: ScannedEntry) {
-                    if filter.settled(entry) { report.settled.append(entry.path) } else { report.entries.append(entry) }
-                }
-                switch type {
-                case S_IFREG:
-                    found(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
-                case S_IFDIR:
-                    found(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
-                    subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
-                case S_IFLNK:
-                    guard let target = readLink(at: fd, cName) else {
-                        report.skipped.append((path.description, "cannot read symlink"))
+        // The directory's part of every path below it, and of every hash the expected tree is asked for.
+        let prefix = dir.relative.map { $0.bytes + [UInt8(ascii: "/")] } ?? []
+        prefix.withUnsafeBytes { prefix in
+            let hasher = ExpectedTree.hasher(forDirectory: prefix)
+            while let dirent = readdir(stream) {
+                withUnsafeBytes(of: &dirent.pointee.d_name) { raw in
+                    let cName = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+                    let name = UnsafeRawBufferPointer(start: raw.baseAddress, count: strlen(cName))
+                    // "." and "..", and our own half-written files.
+                    if (name.count == 1 && name[0] == dot) || (name.count == 2 && name[0] == dot && name[1] == dot)
+                        || name.starts(with: temporaryPrefix) { return }
+                    var st = Glibc.stat()
+                    let statted = fstatat(fd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0
+                    let type = st.st_mode & S_IFMT
+                    // Settled: a file needs nothing more; a directory still needs its path, to be listed.
+                    var settledDirectory: Int32?
+                    if statted, let expected = filter.expected, type == S_IFREG || type == S_IFDIR {
+                        let kind: ExpectedTree.Kind = type == S_IFDIR ? .directory : st.st_mode & 0o100 != 0 ? .executableFile : .file
+                        if let id = expected.settled(prefix: prefix, hasher: hasher, name: name, kind: kind, stat: StatKey(st)) {
+                            if filter.ignore.ignoresEntry(in: dir.relative, name: name, isDirectory: type == S_IFDIR) { return }
+                            guard type == S_IFDIR else { report.settledIDs.append(id); return }
+                            settledDirectory = id
+                        }
+                    }
+                    let path: PlainPath
+                    do throws(ShadowError) {
+                        if let relative = dir.relative { path = try relative.appending(name) } else { path = try PlainPath(bytes: Array(name)) }
+                    } catch {
+                        report.skipped.append((dir.full.appending(bytes: Array(name)).description, error.message))
                         return
                     }
-                    found(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
-                default:
-                    let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
-                    report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
+                    guard statted else {
+                        // Vanished between readdir and stat; the next scan sees the truth.
+                        report.skipped.append((path.description, "vanished while scanning"))
+                        return
+                    }
+                    if let settledDirectory {
+                        report.settledIDs.append(settledDirectory)
+                        subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
+                        return
+                    }
+                    if filter.ignore.ignoresEntry(path, isDirectory: type == S_IFDIR) { return }
+                    switch type {
+                    case S_IFREG:
+                        report.entries.append(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
+                    case S_IFDIR:
+                        report.entries.append(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
+                        subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
+                    case S_IFLNK:
+                        guard let target = readLink(at: fd, cName) else {
+                            report.skipped.append((path.description, "cannot read symlink"))
+                            return
+                        }
+                        report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
+                    default:
+                        let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
+                        report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
+                    }
                 }
             }
         }

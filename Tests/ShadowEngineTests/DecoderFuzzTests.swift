@@ -25,10 +25,19 @@ import TestSupport
     }
 
     @Test func stateFilesNeverCrashTheirDecoders() throws {
-        let index = try seedIndex().encode()
-        #expect(try SyncIndex.decode(index).entries == (try seedIndex()).entries, "the seed must round-trip")
+        var seed = try seedIndex()
+        let index = seed.encode()
+        var decoded = try SyncIndex.decode(index)
+        #expect(decoded.entries == seed.entries, "the seed must round-trip")
         // The file id's bytes come back in order (it is stored as two words).
-        #expect(try SyncIndex.decode(index).entries[try PlainPath("a/b.txt")]?.fileID.bytes == Array(1...UInt8(FileID.size)))
+        #expect(decoded.entries[try PlainPath("a/b.txt")]?.fileID.bytes == Array(1...UInt8(FileID.size)))
+        // The lazy load: the same entries once decoded, and before that a count and the scan's tree.
+        var loaded = try #require(SyncIndex.load(bytes: index))
+        #expect(loaded.count == 3 && loaded.head == commit)
+        let tree = loaded.expectedTree()
+        #expect(tree.count == 1, "only the file has a stat that vouches (the directory's is unknown, the symlink is absent)")
+        #expect(tree.path(0)?.description == "a/b.txt")
+        #expect(loaded.entries == seed.entries)
         var state = FolderState(deviceID: Array(repeating: 1, count: 16))
         state.sequence = 42
         state.lastVerified = commit
@@ -39,7 +48,16 @@ import TestSupport
         var m = Mutator(state: 11)
         var refused = (index: 0, state: 0, journal: 0)
         for i in 0..<fuzzIterations {
-            if (try? SyncIndex.decode(m.mutate(index))) == nil { refused.index += 1 }
+            let mutated = m.mutate(index)
+            let refusedWhole = (try? SyncIndex.decode(mutated)) == nil
+            if refusedWhole { refused.index += 1 }
+            // The lazy load refuses exactly what the whole decode refuses, and otherwise decodes the same.
+            var lazy = SyncIndex.load(bytes: mutated)
+            #expect((lazy == nil) == refusedWhole, "mutation \(i)")
+            if var whole = try? SyncIndex.decode(mutated), lazy != nil {
+                #expect(lazy?.count == whole.count, "mutation \(i): the count before decoding")
+                #expect(lazy?.entries == whole.entries, "mutation \(i)")
+            }
             if (try? FolderState.decode(m.mutate(stateBytes))) == nil { refused.state += 1 }
             if (try? JournalPhase.decode(m.mutate(journals[i % journals.count]))) == nil { refused.journal += 1 }
         }

@@ -81,6 +81,21 @@ import ShadowCore
         }
     }
 
+    /// The scan asks about a name in a directory before it builds the path; the verdict must be the
+    /// one for the whole path, for anchored rules at any depth, negations and directory-only rules.
+    @Test func askingByParentAndNameAgreesWithAskingByPath() throws {
+        let r = IgnoreRules("*.txt\n!keep.txt\n/top*\n/a/b/*.log\nbuild/\n/a/**/deep\nexact\n/x/exact\n.#*\n")
+        let paths = ["a.txt", "keep.txt", "d/keep.txt", "topper", "a/topper", "a/b/c.log", "a/c.log", "x/a/b/c.log",
+                     "build", "a/build", "a/x/y/deep", "deep", "b/a/deep", "exact", "x/exact", "y/exact", "a/.#lock", "plain"]
+        for path in paths {
+            let p = try PlainPath(path)
+            for isDirectory in [false, true] {
+                let byName = p.lastComponent.withUnsafeBytes { r.ignoresEntry(in: p.parent, name: $0, isDirectory: isDirectory) }
+                #expect(byName == r.ignoresEntry(p, isDirectory: isDirectory), "\(path) (directory: \(isDirectory))")
+            }
+        }
+    }
+
     /// Each rule first compares the pattern's plain first and last bytes: escapes, classes and `**`
     /// must not be mistaken for them.
     @Test func firstAndLastByteShortcutsKeepGlobVerdicts() throws {

@@ -38,8 +38,46 @@ import ShadowCore
         try FileSystem.createDirectories(root.appending(".cache").appending("deep"))
         try FileSystem.writeAtomically([1], to: root.appending(".cache").appending("deep").appending("x"), mode: 0o600)
         try FileSystem.writeAtomically([1], to: root.appending("keep"), mode: 0o600)
-        let report = try Scanner.scan(root) { path, isDir in isDir && path.description == ".cache" }
+        let report = try Scanner.scan(root, ignore: IgnoreRules("/.cache/"))
         #expect(report.entries.map(\.path.description) == ["keep"])
+    }
+
+    /// Entries found exactly as the expected tree says come back as its numbers, not as entries; any
+    /// difference (stat, exec bit, kind, a path it does not hold) comes back as an entry. A settled
+    /// directory is still entered, and ignore rules apply to settled entries as to the others.
+    @Test func anExpectedTreeSettlesEntriesFoundExactlyAsExpected() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "scanner-test-")
+        defer { try? FileSystem.removeTree(root) }
+        try FileSystem.createDirectories(root.appending("d").appending("e"))
+        for (path, mode) in [("same", 0o644), ("d/same", 0o644), ("d/e/same", 0o644), ("d/run", 0o755), ("edited", 0o644),
+                             ("chmodded", 0o644), ("new", 0o644), ("d/e/old.tmp", 0o644), ("top.tmp", 0o644)] {
+            try FileSystem.writeAtomically(Array(path.utf8), to: root.appending(path), mode: mode_t(mode))
+        }
+        let first = try Scanner.scan(root)
+        func entry(_ path: String) throws -> ScannedEntry { try #require(first.entry(at: try PlainPath(path))) }
+        func kind(_ e: ScannedEntry) -> ExpectedTree.Kind {
+            switch e.kind {
+            case .directory: return .directory
+            case .file(let executable): return executable ? .executableFile : .file
+            default: return .file
+            }
+        }
+        // Expected as found, except: `edited` with another stat, `chmodded` as executable, `d` as a file.
+        var builder = ExpectedTree.Builder()
+        for path in ["same", "d/same", "d/e/same", "d/run", "d/e", "edited", "chmodded", "d", "d/e/old.tmp", "top.tmp", "gone"] {
+            let e = path == "gone" ? try entry("same") : try entry(path)
+            var stat = e.stat
+            if path == "edited" { stat = StatKey(size: stat.size + 1, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, inode: stat.inode, device: stat.device) }
+            Array(path.utf8).withUnsafeBytes { builder.add($0, kind: path == "chmodded" ? .executableFile : path == "d" ? .file : kind(e), stat: stat) }
+        }
+        let tree = builder.build()
+        for threads in [1, 3] {
+            let report = try Scanner.scan(root, threads: threads, ignore: IgnoreRules("/d/e/*.tmp\n/top.tmp"), expected: tree)
+            #expect(Set(report.settled.map(\.description)) == ["same", "d/same", "d/e/same", "d/run", "d/e"])
+            #expect(report.settledIDs.count == 5)
+            #expect(Set(report.entries.map(\.path.description)) == ["edited", "chmodded", "d", "new"])
+            #expect(report.skipped.isEmpty)
+        }
     }
 
     @Test func statKeyNoticesEditsAndRacyTimestamps() throws {
