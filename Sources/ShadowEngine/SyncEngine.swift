@@ -141,21 +141,29 @@ public final class SyncEngine {
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock.
-    public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0) throws(ShadowError) {
+    public convenience init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0) throws(ShadowError) {
+        try self.init(location: location, keys: keys, openStore: { () throws(ShadowError) in store }, lockWait: lockWait)
+    }
+
+    /// `openStore` is called once the lock is held and the state and index are loaded: opening a git
+    /// repository waits for libgit2's start-up (it parses the system's CA bundle, about 8 ms on another
+    /// thread), and a new process's work until then overlaps it instead of waiting first.
+    public init(location: FolderLocation, keys: VaultKeys, openStore: () throws(ShadowError) -> VersionStore,
+                lockWait: Double = 0) throws(ShadowError) {
         self.location = location
         self.keys = keys
-        self.store = store
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
-        verifier = HistoryVerifier(keys: keys, store: store)
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
         if !FileSystem.exists(location.stateFile) {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
         }
         state = try FolderState.load(location.stateFile)
         index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+        store = try openStore()
+        verifier = HistoryVerifier(keys: keys, store: store)
         // Under the instance lock this process is the shadow repository's only writer: a lock file
         // there is one a killed run left.
         store.removeStaleLocks()

@@ -191,7 +191,12 @@ struct SyncIndex: Sendable {
         let count = try r.u64()
         // Each entry takes at least 4 bytes, so a damaged count cannot reserve more than the file holds.
         let plausible = Int(min(count, UInt64(bytes.count / 4)))
-        if expected == nil { entries.reserveCapacity(plausible) }
+        if let expected {
+            // Path bytes cannot outnumber the file's bytes.
+            expected.pointee.reserve(plausible, pathBytes: bytes.count)
+        } else {
+            entries.reserveCapacity(plausible)
+        }
         var previous = UnsafeRawBufferPointer(start: nil, count: 0)
         for _ in 0..<count {
             let pathBytes = try r.borrowBlob(width: 2)

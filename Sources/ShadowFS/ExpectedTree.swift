@@ -35,8 +35,14 @@ public final class ExpectedTree: @unchecked Sendable {  // nothing changes after
         var stats: [StatKey] = []
 
         public init(capacity: Int = 0, averagePathBytes: Int = 32) {
-            arena.reserveCapacity(capacity * averagePathBytes); starts.reserveCapacity(capacity + 1)
-            kinds.reserveCapacity(capacity); stats.reserveCapacity(capacity)
+            reserve(capacity, pathBytes: capacity * averagePathBytes)
+        }
+
+        /// Room for `count` entries holding `pathBytes` bytes of paths in all: growing arrays entry by
+        /// entry was a third of building a tree.
+        public mutating func reserve(_ count: Int, pathBytes: Int) {
+            arena.reserveCapacity(pathBytes); starts.reserveCapacity(count + 1)
+            kinds.reserveCapacity(count); stats.reserveCapacity(count)
         }
 
         public var count: Int { kinds.count }
