@@ -66,6 +66,34 @@ import TestSupport
         #expect(refused.journal > fuzzIterations / 4, "\(refused)")
     }
 
+    /// Entries are written in path order; a file with a path twice (or out of order) is refused by both
+    /// readers, so the lazy one's tree and the table decoded later can never disagree about an entry.
+    @Test func anIndexWithAPathTwiceOrOutOfOrderIsRefused() throws {
+        let stat = StatKey(size: 1, mtimeNs: 1, ctimeNs: 1, inode: 1, device: 1)
+        func entry(_ path: String, size: UInt64) -> [UInt8] {
+            var w = ByteWriter()
+            w.blob(Array(path.utf8), width: 2)
+            w.u8(1); w.u64(size); w.bytes(Array(repeating: 7, count: 32)); w.u8(0); w.bytes(Array(repeating: 1, count: FileID.size))
+            w.u8(1); w.u64(stat.size); w.u64(UInt64(stat.mtimeNs)); w.u64(UInt64(stat.ctimeNs)); w.u64(stat.inode); w.u64(stat.device)
+            return w.out
+        }
+        func file(_ entries: [[UInt8]]) -> [UInt8] {
+            var w = ByteWriter()
+            w.bytes(SyncIndex.magic); w.u8(SyncIndex.version); w.blob([], width: 1)
+            w.u64(1_700_000_000_000_000_000); w.u64(UInt64(entries.count))
+            for e in entries { w.bytes(e) }
+            return w.out
+        }
+        // Byte order: "." (0x2e) sorts before "/" (0x2f).
+        let ordered = file([entry("a", size: 1), entry("a.txt", size: 1), entry("a/b", size: 1)])
+        var good = try #require(SyncIndex.load(bytes: ordered))
+        #expect(good.count == 3 && good.expectedTree().count == 3)
+        for bad in [file([entry("a", size: 1), entry("a", size: 2)]), file([entry("b", size: 1), entry("a", size: 1)])] {
+            #expect(SyncIndex.load(bytes: bad) == nil)
+            #expect(throws: ShadowError.self) { _ = try SyncIndex.decode(bad) }
+        }
+    }
+
     @Test func vaultDescriptorNeverVerifiesOnceChanged() throws {
         let good = try VaultDescriptor.make(keys)
         try VaultDescriptor.verify(good, keys: keys, commit: commit)
