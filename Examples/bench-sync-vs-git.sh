@@ -20,6 +20,7 @@ imp=$(elapsed $t0 $t1); gimp=$(elapsed $g0 $g1)
 
 noop=(); gstat=(); gfetch=()
 git -C "$W/gitwork" remote add origin "$W/remote.git"
+sync  # both imports written back first, not during the measurements
 for _ in $(seq $RUNS); do
   a=$(now); $S sync --folder "$W/plain" >/dev/null; b=$(now); noop+=($(elapsed $a $b))
   a=$(now); git -C "$W/gitwork" status --porcelain >/dev/null; b=$(now); gstat+=($(elapsed $a $b))

@@ -22,7 +22,8 @@ public final class ExpectedTree: @unchecked Sendable {  // nothing changes after
     private let starts: UnsafeMutableBufferPointer<Int>
     private let kinds: UnsafeMutableBufferPointer<Kind>
     private let stats: UnsafeMutableBufferPointer<StatKey>
-    /// Open addressing, linear probing: 0 is empty, else the hash's top 32 bits and `i + 1` below.
+    /// Open addressing, linear probing: 0 is empty, else the hash's top 32 bits and `i + 1` below (the
+    /// stat index's 1 GiB limit keeps entries far below 2^31).
     private let slots: UnsafeMutableBufferPointer<UInt64>
     private let mask: Int
 

@@ -53,18 +53,18 @@ public struct ScannedEntry: Equatable, Sendable {
 /// The result of walking the plaintext folder.
 public struct ScanReport: Sendable {
     /// Every entry found, each path once, in no particular order (the walk is parallel), except those
-    /// the caller's `settled` test took: only their paths are kept, in `settled`.
+    /// the caller's `ExpectedTree` settled: only their numbers are kept, in `settledIDs`.
     public var entries: [ScannedEntry] = []
     /// The entries of the caller's `ExpectedTree` found exactly as expected, by their number there.
     public var settledIDs: [Int32] = []
     /// The tree `settledIDs` number into.
     public private(set) var expected: ExpectedTree?
-
-    public init(expected: ExpectedTree? = nil) { self.expected = expected }
     /// Entries left out, with the reason (fifos, sockets, devices, names that cannot be synced).
     public var skipped: [(path: String, reason: String)] = []
     /// Directories that could not be read: nothing below them may be taken for deleted.
     public var unreadable: [PlainPath] = []
+
+    public init(expected: ExpectedTree? = nil) { self.expected = expected }
 
     /// The entry at `path`, by a linear search: for tests and one-off questions, not for loops.
     public func entry(at path: PlainPath) -> ScannedEntry? { entries.first { $0.path == path } }
