@@ -110,7 +110,7 @@ struct SyncIndex: Sendable {
     /// What the scan may settle: the entries whose stat vouches for them (`IndexEntry.settledKind`).
     mutating func expectedTree() -> ExpectedTree {
         if let expected { return expected }
-        var builder = ExpectedTree.Builder(capacity: count)
+        let builder = ExpectedTree.Builder(capacity: count)
         for (p, e) in entries {
             guard let kind = e.settledKind(recordedAtNs: recordedAtNs), let stat = e.stat else { continue }
             p.bytes.withUnsafeBytes { builder.add($0, kind: kind, stat: stat) }
@@ -169,7 +169,7 @@ struct SyncIndex: Sendable {
     /// Validates `bytes` whole and reads its header. Fills `entries` (a table of every entry) or
     /// `expected` (only the settled-able entries, as borrowed bytes), whichever is given.
     private static func decode(_ bytes: [UInt8], entries: inout [PlainPath: IndexEntry], entryCount: inout Int,
-                               expected: UnsafeMutablePointer<ExpectedTree.Builder>?) throws(ShadowError) -> SyncIndex {
+                               expected: ExpectedTree.Builder?) throws(ShadowError) -> SyncIndex {
         var result = Result<SyncIndex, ShadowError>.failure(ShadowError(.malformedObject, "index not decoded"))
         bytes.withUnsafeBytes { raw in
             result = Result { () throws(ShadowError) in try decode(raw, entries: &entries, entryCount: &entryCount, expected: expected) }
@@ -178,7 +178,7 @@ struct SyncIndex: Sendable {
     }
 
     private static func decode(_ bytes: UnsafeRawBufferPointer, entries: inout [PlainPath: IndexEntry], entryCount: inout Int,
-                               expected: UnsafeMutablePointer<ExpectedTree.Builder>?) throws(ShadowError) -> SyncIndex {
+                               expected: ExpectedTree.Builder?) throws(ShadowError) -> SyncIndex {
         var r = ByteReader(bytes)
         guard try r.take(4) == magic, try r.u8() == version else { throw ShadowError(.malformedObject, "not a ShadowSync index") }
         var index = SyncIndex()
@@ -193,7 +193,7 @@ struct SyncIndex: Sendable {
         let plausible = Int(min(count, UInt64(bytes.count / 4)))
         if let expected {
             // Path bytes cannot outnumber the file's bytes.
-            expected.pointee.reserve(plausible, pathBytes: bytes.count)
+            expected.reserve(plausible, pathBytes: bytes.count)
         } else {
             entries.reserveCapacity(plausible)
         }
@@ -249,7 +249,7 @@ struct SyncIndex: Sendable {
                 case 2: settled = .directory
                 default: settled = nil
                 }
-                if let settled { expected.pointee.add(pathBytes, kind: settled, stat: stat) }
+                if let settled { expected.add(pathBytes, kind: settled, stat: stat) }
             }
         }
         guard r.atEnd else { throw ShadowError(.malformedObject, "trailing bytes in the index") }
@@ -274,10 +274,8 @@ struct SyncIndex: Sendable {
     /// `load` from bytes already read: validated whole, entries left undecoded.
     static func load(bytes: [UInt8]) -> SyncIndex? {
         var none: [PlainPath: IndexEntry] = [:], count = 0
-        var builder = ExpectedTree.Builder()
-        guard var index = try? withUnsafeMutablePointer(to: &builder, { (b) throws(ShadowError) in
-            try decode(bytes, entries: &none, entryCount: &count, expected: b)
-        }) else { return nil }
+        let builder = ExpectedTree.Builder()
+        guard var index = try? decode(bytes, entries: &none, entryCount: &count, expected: builder) else { return nil }
         index.undecoded = (bytes, count)
         index.expected = builder.build()
         return index

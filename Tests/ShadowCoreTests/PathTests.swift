@@ -22,6 +22,25 @@ import Testing
         do { _ = try PlainPath(text) } catch { #expect(error.code == .invalidPath) }
     }
 
+    /// The index's fast load checks paths on borrowed bytes; it must accept and refuse exactly what
+    /// `init(bytes:)` does, and appending a name must check that name the same way.
+    @Test func validateAndAppendingAgreeWithInit() throws {
+        let long = [UInt8](repeating: 0x61, count: 255)
+        let cases: [[UInt8]] = ["a", "notes/2024/todo.txt", "", "/abs", "a//b", "a/", "./a", "a/..", "..", ".", "a/./b", "...", "a\0b",
+                                "\0", "x/..y", ".hidden/.x"].map { Array($0.utf8) } + [long, long + [0x61], Array("d/".utf8) + long, [0xff, 0x2f, 0xfe]]
+        for bytes in cases {
+            let byInit = (try? PlainPath(bytes: bytes)) != nil
+            let byValidate = bytes.withUnsafeBufferPointer { b in (try? PlainPath.validate(b)) != nil }
+            #expect(byInit == byValidate, "\(bytes)")
+        }
+        let d = try PlainPath("d")
+        for bad in ["", "..", ".", "a\0b", "x//y", "x/.."] {
+            #expect(throws: ShadowError.self, "\(bad)") { _ = try d.appending(Array(bad.utf8)) }
+        }
+        #expect(throws: ShadowError.self) { _ = try d.appending(long + [0x61]) }
+        #expect(try d.appending(long).bytes.count == 257)
+    }
+
     @Test func rejectsOverlongPath() {
         let long: [UInt8] = Array(Array(repeating: Array("abcdefg/".utf8), count: 600).joined()) + [0x61]
         #expect(throws: ShadowError.self) { try PlainPath(bytes: long) }

@@ -63,7 +63,7 @@ import ShadowCore
             }
         }
         // Expected as found, except: `edited` with another stat, `chmodded` as executable, `d` as a file.
-        var builder = ExpectedTree.Builder()
+        let builder = ExpectedTree.Builder()
         for path in ["same", "d/same", "d/e/same", "d/run", "d/e", "edited", "chmodded", "d", "d/e/old.tmp", "top.tmp", "gone"] {
             let e = path == "gone" ? try entry("same") : try entry(path)
             var stat = e.stat
@@ -78,6 +78,38 @@ import ShadowCore
             #expect(Set(report.entries.map(\.path.description)) == ["edited", "chmodded", "d", "new"])
             #expect(report.skipped.isEmpty)
         }
+    }
+
+    /// The tree grows past any reserve, finds every path it holds by directory and name (with its kind
+    /// and stat, nothing else), and keeps the first of a path added twice.
+    @Test func anExpectedTreeFindsEveryPathItHolds() throws {
+        let builder = ExpectedTree.Builder()
+        var paths: [[UInt8]] = []
+        for i in 0..<5000 {
+            paths.append(Array((i % 7 == 0 ? "f\(i)" : "d\(i % 13)/e\(i % 3)/f\(i)").utf8) + (i % 11 == 0 ? [0xff] : []))
+        }
+        func stat(_ i: Int) -> StatKey { StatKey(size: UInt64(i), mtimeNs: 1, ctimeNs: 2, inode: UInt64(i), device: 9) }
+        for (i, p) in paths.enumerated() { p.withUnsafeBytes { builder.add($0, kind: i % 5 == 0 ? .directory : .file, stat: stat(i)) } }
+        paths[0].withUnsafeBytes { builder.add($0, kind: .file, stat: stat(1)) }  // a duplicate of path 0
+        let tree = builder.build()
+        #expect(tree.count == 5001 && builder.count == 0)
+        func settled(_ p: [UInt8], _ kind: ExpectedTree.Kind, _ s: StatKey) -> Int32? {
+            let cut = p.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? 0
+            return Array(p[..<cut]).withUnsafeBytes { prefix in
+                Array(p[cut...]).withUnsafeBytes { name in
+                    tree.settled(prefix: prefix, hasher: ExpectedTree.hasher(forDirectory: prefix), name: name, kind: kind, stat: s)
+                }
+            }
+        }
+        for (i, p) in paths.enumerated() {
+            let kind: ExpectedTree.Kind = i % 5 == 0 ? .directory : .file
+            #expect(settled(p, kind, stat(i)) == Int32(i))
+            #expect(tree.path(Int32(i))?.bytes == p)
+            #expect(settled(p, kind, stat(i + 1)) == nil, "another stat")
+            #expect(settled(p, kind == .file ? .executableFile : .file, stat(i)) == nil, "another kind")
+        }
+        #expect(settled(Array("d1/e1/missing".utf8), .file, stat(1)) == nil)
+        #expect(settled(paths[0], .file, stat(1)) == nil, "the duplicate does not answer: the first one does")
     }
 
     @Test func statKeyNoticesEditsAndRacyTimestamps() throws {
