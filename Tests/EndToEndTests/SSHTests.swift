@@ -393,7 +393,12 @@ extension Agent {
                 return seen["state"] as? String == "waiting to retry" && (seen["last_error"] as? String ?? "").contains("127.0.0.1")
             }
         } catch {
-            Issue.record("last status of a: \(seen)")
+            // Seen once under full-suite load (session 12): a stayed in "fetching" for 20 s with no new
+            // error although the relay was gone. Record where its threads wait, then its log.
+            Issue.record("last status of a: \(seen)\na's threads (name: syscall args...): \(threadSyscalls(da.process.processIdentifier))")
+            da.kill9()
+            let log = String(decoding: da.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            Issue.record("a's log:\n\(log)")
             throw error
         }
         #expect(da.process.isRunning && db.process.isRunning)
@@ -481,6 +486,17 @@ final class RelayedVault {
     func reconnect() throws { relay = try Relay(port: port, target: server.port) }
 
     deinit { relay.stop() }
+}
+
+/// Each thread of process `pid` and the system call it is in (/proc/PID/task/TID/syscall): enough to
+/// tell a thread waiting in connect or poll from one spinning, without a debugger.
+func threadSyscalls(_ pid: Int32) -> String {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.sorted().map { tid in
+        let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? "?"
+        let call = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/syscall", encoding: .utf8)) ?? "?"
+        return "\(name.trimmingCharacters(in: .whitespacesAndNewlines)): \(call.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }.joined(separator: "; ")
 }
 
 /// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
