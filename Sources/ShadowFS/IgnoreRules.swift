@@ -9,34 +9,20 @@ public struct IgnoreRules: Sendable {
     /// A subject being matched: bytes borrowed from a path or straight from a dirent, never copied.
     typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
 
+    /// How a pattern is matched, once its `Head` admitted the subject.
     struct Rule: Sendable {
         let pattern: [UInt8]
-        let negated: Bool
-        let directoryOnly: Bool
-        let anchored: Bool
-        /// How the pattern is matched: most patterns (`*.swp`, `.#*`, `4913`) need no glob engine, and
-        /// every rule is tried against every scanned path.
+        /// Most patterns (`*.swp`, `.#*`, `4913`) need no glob engine, and every rule is tried against
+        /// every scanned path.
         let shape: Shape
-        /// The pattern's first and last bytes when they are plain characters: every subject that could
-        /// match starts and ends with them, so most paths are turned away with two comparisons.
-        let first: UInt8?
-        let last: UInt8?
 
         enum Shape: Sendable {
             case literal, suffix([UInt8]), prefix([UInt8]), glob
         }
 
-        init(pattern: [UInt8], negated: Bool, directoryOnly: Bool, anchored: Bool) {
+        init(pattern: [UInt8]) {
             self.pattern = pattern
-            self.negated = negated
-            self.directoryOnly = directoryOnly
-            self.anchored = anchored
-            let special: Set<UInt8> = [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")]
-            let plain = { (b: ArraySlice<UInt8>) in !b.contains { special.contains($0) } && !b.contains(UInt8(ascii: "/")) }
-            first = pattern.first.flatMap { special.contains($0) ? nil : $0 }
-            // A trailing `]` closes a class; a byte after a backslash is literal, but rare enough to skip.
-            last = pattern.last.flatMap { special.contains($0) || $0 == UInt8(ascii: "]") ? nil : $0 }
-                .flatMap { pattern.count >= 2 && pattern[pattern.count - 2] == UInt8(ascii: "\\") ? nil : $0 }
+            let plain = { (b: ArraySlice<UInt8>) in !b.contains { Rule.isSpecial($0) } && !b.contains(UInt8(ascii: "/")) }
             if plain(pattern[...]) {
                 shape = .literal
             } else if pattern.first == UInt8(ascii: "*"), plain(pattern.dropFirst()) {
@@ -48,9 +34,11 @@ public struct IgnoreRules: Sendable {
             }
         }
 
+        static func isSpecial(_ b: UInt8) -> Bool {
+            b == UInt8(ascii: "*") || b == UInt8(ascii: "?") || b == UInt8(ascii: "[") || b == UInt8(ascii: "\\")
+        }
+
         func matches(_ s: Bytes, glob: (ArraySlice<UInt8>, Bytes) -> Bool) -> Bool {
-            if let first, s.first != first { return false }
-            if let last, s.last != last { return false }
             switch shape {
             case .literal: return s.elementsEqual(pattern)
             case .suffix(let tail): return !s.contains(UInt8(ascii: "/")) && s.count >= tail.count && s.suffix(tail.count).elementsEqual(tail)
@@ -60,23 +48,31 @@ public struct IgnoreRules: Sendable {
         }
     }
 
-    /// What every subject is compared with first, without touching a rule's arrays: copying a `Rule`
-    /// retains them, and the walking threads retaining the same arrays for every file contend on them
-    /// (perf: a tenth of a 100k-file scan's CPU). `heads[i]` is `rules[i]`'s.
+    /// A rule's flags and the test every subject meets first, without touching the rule's arrays:
+    /// copying a `Rule` retains them, and the walking threads retaining the same arrays for every file
+    /// contend on them (perf: a tenth of a 100k-file scan's CPU). `heads[i]` is `rules[i]`'s.
     struct Head: Sendable {
         let negated: Bool
         let directoryOnly: Bool
         let anchored: Bool
+        /// The pattern's first and last bytes when they are plain characters: every subject that could
+        /// match starts and ends with them, so most paths are turned away with two comparisons.
         let first: UInt8?
         let last: UInt8?
 
-        init(_ rule: Rule) {
-            negated = rule.negated; directoryOnly = rule.directoryOnly; anchored = rule.anchored
-            first = rule.first; last = rule.last
+        init(pattern: [UInt8], negated: Bool, directoryOnly: Bool, anchored: Bool) {
+            self.negated = negated; self.directoryOnly = directoryOnly; self.anchored = anchored
+            first = pattern.first.flatMap { Rule.isSpecial($0) ? nil : $0 }
+            // A trailing `]` closes a class; a byte after a backslash is literal, but rare enough to skip.
+            last = pattern.last.flatMap { Rule.isSpecial($0) || $0 == UInt8(ascii: "]") ? nil : $0 }
+                .flatMap { pattern.count >= 2 && pattern[pattern.count - 2] == UInt8(ascii: "\\") ? nil : $0 }
         }
 
         /// False when the rule cannot match `isDirectory` entries, or cannot change the verdict `ignored`.
         func applies(isDirectory: Bool, ignored: Bool) -> Bool { !(directoryOnly && !isDirectory) && ignored == negated }
+
+        /// False when no subject starting with `start` and ending with `end` can match.
+        func admits(start: UInt8?, end: UInt8?) -> Bool { (first == nil || start == first) && (last == nil || end == last) }
     }
 
     private var rules: [Rule] = []
@@ -124,9 +120,8 @@ public struct IgnoreRules: Sendable {
             guard !line.isEmpty else { continue }
             var anchored = line.dropLast().contains(UInt8(ascii: "/"))
             if line.first == UInt8(ascii: "/") { anchored = true; line.removeFirst() }
-            let rule = Rule(pattern: line, negated: negated, directoryOnly: directoryOnly, anchored: anchored)
-            rules.append(rule)
-            heads.append(Head(rule))
+            rules.append(Rule(pattern: line))
+            heads.append(Head(pattern: line, negated: negated, directoryOnly: directoryOnly, anchored: anchored))
         }
     }
 
@@ -158,42 +153,47 @@ public struct IgnoreRules: Sendable {
     /// path, and it is built only when such a rule could match.
     public func ignoresEntry(in parent: PlainPath?, name: UnsafeRawBufferPointer, isDirectory: Bool) -> Bool {
         let name = name.assumingMemoryBound(to: UInt8.self)[...]
-        guard let parent else { return matches(full: name, last: name, isDirectory: isDirectory) }
-        var full: [UInt8]?
-        var ignored = false
-        for (i, head) in heads.enumerated() where head.applies(isDirectory: isDirectory, ignored: ignored) {
-            let hit: Bool
-            if head.anchored {
-                // The whole path starts as the parent does and ends as the name does.
-                if let first = head.first, parent.bytes.first != first { continue }
-                if let last = head.last, name.last != last { continue }
-                let subject = full ?? parent.bytes + [UInt8(ascii: "/")] + Array(name)
-                full = subject
-                hit = subject.withUnsafeBufferPointer { rules[i].matches($0[...], glob: glob) }
-            } else {
-                if let first = head.first, name.first != first { continue }
-                if let last = head.last, name.last != last { continue }
-                hit = rules[i].matches(name, glob: glob)
-            }
-            if hit { ignored = !head.negated }
-        }
-        return ignored
+        return verdict(name: name, whole: parent.map { .below($0) } ?? .known(name), isDirectory: isDirectory)
     }
 
     private func matches(_ full: Bytes, isDirectory: Bool) -> Bool {
-        let last = full.lastIndex(of: UInt8(ascii: "/")).map { full[($0 + 1)...] } ?? full
-        return matches(full: full, last: last, isDirectory: isDirectory)
+        let name = full.lastIndex(of: UInt8(ascii: "/")).map { full[($0 + 1)...] } ?? full
+        return verdict(name: name, whole: .known(full), isDirectory: isDirectory)
     }
 
-    private func matches(full: Bytes, last: Bytes, isDirectory: Bool) -> Bool {
+    /// The whole path an anchored rule matches: at hand, or the parent's path with the name still to add.
+    private enum Whole {
+        case known(Bytes)
+        case below(PlainPath)
+
+        var first: UInt8? {
+            switch self {
+            case .known(let b): return b.first
+            case .below(let parent): return parent.bytes.first
+            }
+        }
+    }
+
+    private func verdict(name: Bytes, whole: Whole, isDirectory: Bool) -> Bool {
+        var built: [UInt8]?
         var ignored = false
         // Only a rule that could flip the verdict is worth matching: an ignoring rule while not ignored,
         // a negated one while ignored.
         for (i, head) in heads.enumerated() where head.applies(isDirectory: isDirectory, ignored: ignored) {
-            let subject = head.anchored ? full : last
-            if let first = head.first, subject.first != first { continue }
-            if let last = head.last, subject.last != last { continue }
-            if rules[i].matches(subject, glob: glob) { ignored = !head.negated }
+            // An anchored rule matches the whole path, which ends as the name does; any other the name.
+            guard head.admits(start: head.anchored ? whole.first : name.first, end: name.last) else { continue }
+            let hit: Bool
+            switch (head.anchored, whole) {
+            case (false, _):
+                hit = rules[i].matches(name, glob: glob)
+            case (true, .known(let full)):
+                hit = rules[i].matches(full, glob: glob)
+            case (true, .below(let parent)):
+                let subject = built ?? parent.bytes + [UInt8(ascii: "/")] + Array(name)
+                built = subject
+                hit = subject.withUnsafeBufferPointer { rules[i].matches($0[...], glob: glob) }
+            }
+            if hit { ignored = !head.negated }
         }
         return ignored
     }
