@@ -57,10 +57,28 @@ struct IndexEntry: Equatable, Sendable {
     /// `statVouches` accepts, for an entry present here whose stat vouches for it whenever it is unchanged,
     /// and a directory only when it carries no file id (one that does was a file's path before).
     func settledKind(recordedAtNs: Int64) -> ExpectedTree.Kind? {
-        guard !absent, let stat else { return nil }
+        let shape: Shape
         switch kind {
-        case .directory: return fileID == .zero ? .directory : nil
-        case .file(let length, _, let executable):
+        case .directory: shape = .directory(hasFileID: fileID != .zero)
+        case .file(let length, _, let executable): shape = .file(length: length, executable: executable)
+        case .symlink: shape = .symlink
+        }
+        return IndexEntry.settledKind(shape, stat: stat, absent: absent, recordedAtNs: recordedAtNs)
+    }
+
+    /// What `settledKind` looks at besides the stat: the index's fast load judges from the fields it
+    /// read, without making an entry.
+    enum Shape {
+        case file(length: UInt64, executable: Bool)
+        case directory(hasFileID: Bool)
+        case symlink
+    }
+
+    static func settledKind(_ shape: Shape, stat: StatKey?, absent: Bool, recordedAtNs: Int64) -> ExpectedTree.Kind? {
+        guard !absent, let stat else { return nil }
+        switch shape {
+        case .directory(let hasFileID): return hasFileID ? nil : .directory
+        case .file(let length, let executable):
             guard length == stat.size && !stat.isRacy(recordedAtNs: recordedAtNs) else { return nil }
             return executable ? .executableFile : .file
         case .symlink: return nil
@@ -240,16 +258,12 @@ struct SyncIndex: Sendable {
             }
             if let path, let kind {
                 entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2)
-            } else if let expected, let stat {
-                // `IndexEntry.settledKind`'s verdict, from the fields as read (a directory's id is not stored).
-                let settled: ExpectedTree.Kind?
-                switch type {
-                case 1 where length == stat.size && !stat.isRacy(recordedAtNs: index.recordedAtNs):
-                    settled = executable ? .executableFile : .file
-                case 2: settled = .directory
-                default: settled = nil
+            } else if let expected {
+                // From the fields as read; a directory's file id is not stored.
+                let shape: IndexEntry.Shape = type == 1 ? .file(length: length, executable: executable) : type == 2 ? .directory(hasFileID: false) : .symlink
+                if let stat, let settled = IndexEntry.settledKind(shape, stat: stat, absent: plainState == 2, recordedAtNs: index.recordedAtNs) {
+                    expected.add(pathBytes, kind: settled, stat: stat)
                 }
-                if let settled { expected.add(pathBytes, kind: settled, stat: stat) }
             }
         }
         guard r.atEnd else { throw ShadowError(.malformedObject, "trailing bytes in the index") }
