@@ -112,8 +112,8 @@ public final class ExpectedTree: @unchecked Sendable {  // nothing changes after
         for i in 0..<count {
             let path = path(bytesOf: i)
             let cut = path.lastIndex(of: slash).map { $0 + 1 } ?? 0
-            var hasher = Hasher()
-            ExpectedTree.feed(&hasher, UnsafeRawBufferPointer(rebasing: path[..<cut]))
+            // Hashed as the scan hashes it: the directory's part, then the name.
+            var hasher = ExpectedTree.hasher(forDirectory: UnsafeRawBufferPointer(rebasing: path[..<cut]))
             hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: path[cut...]))
             insert(i, hash: hasher.finalize())
         }
@@ -124,27 +124,31 @@ public final class ExpectedTree: @unchecked Sendable {  // nothing changes after
     }
 
     private func insert(_ i: Int, hash: Int) {
-        let tag = UInt64(UInt(bitPattern: hash) >> 32) << 32
+        let (slot, found) = probe(hash: hash, prefix: UnsafeRawBufferPointer(start: nil, count: 0), name: path(bytesOf: i))
+        if found == nil { slots[slot] = ExpectedTree.tag(hash) | UInt64(i + 1) }  // else a duplicate: the first one answers
+    }
+
+    /// The entry holding `prefix` + `name` if any, else the empty slot where it would go.
+    private func probe(hash: Int, prefix: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer) -> (slot: Int, found: Int?) {
+        let tag = ExpectedTree.tag(hash)
         var slot = hash & mask
         while slots[slot] != 0 {
-            let other = Int(slots[slot] & 0xffff_ffff) - 1
-            if slots[slot] & ~0xffff_ffff == tag && equal(other, prefix: UnsafeRawBufferPointer(start: nil, count: 0), name: path(bytesOf: i)) {
-                return  // a duplicate path: the first one answers
+            if slots[slot] & ~0xffff_ffff == tag {
+                let i = Int(slots[slot] & 0xffff_ffff) - 1
+                if equal(i, prefix: prefix, name: name) { return (slot, i) }
             }
             slot = (slot + 1) & mask
         }
-        slots[slot] = tag | UInt64(i + 1)
+        return (slot, nil)
     }
+
+    private static func tag(_ hash: Int) -> UInt64 { UInt64(UInt(bitPattern: hash) >> 32) << 32 }
 
     /// A directory's part of every hash below it: its path and a slash (nothing for the folder's root).
     public static func hasher(forDirectory prefix: UnsafeRawBufferPointer) -> Hasher {
         var hasher = Hasher()
-        feed(&hasher, prefix)
-        return hasher
-    }
-
-    private static func feed(_ hasher: inout Hasher, _ prefix: UnsafeRawBufferPointer) {
         if !prefix.isEmpty { hasher.combine(bytes: prefix) }
+        return hasher
     }
 
     /// The number of the expected entry at `prefix` + `name` when it is there with exactly this kind and
@@ -153,19 +157,8 @@ public final class ExpectedTree: @unchecked Sendable {  // nothing changes after
                         kind: Kind, stat: StatKey) -> Int32? {
         var h = hasher
         h.combine(bytes: name)
-        let hash = h.finalize()
-        let tag = UInt64(UInt(bitPattern: hash) >> 32) << 32
-        var slot = hash & mask
-        while slots[slot] != 0 {
-            if slots[slot] & ~0xffff_ffff == tag {
-                let i = Int(slots[slot] & 0xffff_ffff) - 1
-                if equal(i, prefix: prefix, name: name) {
-                    return kinds[i] == kind && stats[i] == stat ? Int32(i) : nil
-                }
-            }
-            slot = (slot + 1) & mask
-        }
-        return nil
+        guard let i = probe(hash: h.finalize(), prefix: prefix, name: name).found else { return nil }
+        return kinds[i] == kind && stats[i] == stat ? Int32(i) : nil
     }
 
     private func path(bytesOf i: Int) -> UnsafeRawBufferPointer {
