@@ -19,10 +19,12 @@ let package = Package(
     targets: [
         // MARK: C libraries: modulemaps only, one per library, each imported by exactly one wrapper target.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
-        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
-        // No pkgConfig: libstrophe.pc carries -DLIBXMPP_VERSION_* Cflags that SwiftPM refuses (spike G11).
-        .systemLibrary(name: "CStrophe", providers: [.apt(["libstrophe-dev"])]),
-        .target(name: "CShims", dependencies: ["CGit2"]),
+        // libgit2 is loaded at run time by the git thread (CGit2.h says why); its headers are in /usr/include.
+        .target(name: "CGit2"),
+        // libstrophe likewise (CStrophe.h). No pkgConfig: libstrophe.pc carries -DLIBXMPP_VERSION_* Cflags
+        // that SwiftPM refuses (spike G11); its header is in /usr/include.
+        .target(name: "CStrophe"),
+        .target(name: "CShims"),
 
         // MARK: Vocabulary: domain types and protocols, no C, no I/O.
         .target(name: "ShadowCore", swiftSettings: strict),

@@ -2,21 +2,10 @@
 #include <unistd.h>
 #include <malloc.h>
 #include <sys/prctl.h>
-#include <git2.h>
 #include "CShims.h"
 
 int shadow_shim_set_dumpable(int enabled) {
     return prctl(PR_SET_DUMPABLE, enabled ? 1 : 0, 0, 0, 0);
-}
-
-int shadow_shim_git_isolate_config(void) {
-    const int levels[] = { GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
-                           GIT_CONFIG_LEVEL_PROGRAMDATA };
-    for (unsigned i = 0; i < sizeof levels / sizeof levels[0]; i++) {
-        int rc = git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
-        if (rc < 0) return rc;
-    }
-    return 0;
 }
 
 int shadow_shim_syncfs(int fd) {

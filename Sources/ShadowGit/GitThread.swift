@@ -18,8 +18,9 @@ final class GitThread: @unchecked Sendable {
     private let threadID = Mutex<pthread_t?>(nil)
     /// Signalled once libgit2 is initialised, or at once when the thread could not start.
     private let ready = DispatchSemaphore(value: 0)
-    /// True when the thread could not be created: every job then fails (retryable) instead of running.
-    private var noThread = false
+    /// Set before `ready` is signalled when the thread could not start or libgit2 could not be loaded:
+    /// every job then fails with it instead of running.
+    private var startFailure: ShadowError?
 
     /// Does not wait for libgit2's start-up: `git_libgit2_init` parses the system's CA bundle (about
     /// 8 ms, measured in session 10), which can overlap the caller's own start-up. Jobs queued meanwhile
@@ -37,23 +38,32 @@ final class GitThread: @unchecked Sendable {
         let me = UncheckedSendable(self)  // the shared instance lives as long as the process
         let started = startDetachedThread(name: "shadowsync-git") {
             me.value.threadID.withLock { $0 = pthread_self() }
-            GitThread.initialiseLibrary()
+            me.value.startFailure = GitThread.initialiseLibrary()
             me.value.ready.signal()
             me.value.loop()
         }
         if !started {
-            noThread = true
+            startFailure = ShadowError(.ioFailure, "could not start the thread that runs git (the system is out of threads or memory)",
+                                       advice: "close some programs and try again")
             ready.signal()
         }
     }
 
-    /// Once per process, before any other libgit2 call, on the thread that makes them all.
-    private static func initialiseLibrary() {
-        git_libgit2_init()
-        _ = shadow_shim_git_isolate_config()
+    /// Once per process, before any other libgit2 call, on the thread that makes them all: loads
+    /// libgit2 (CGit2.h: at start-up it cost every command ~5 ms) and starts it.
+    private static func initialiseLibrary() -> ShadowError? {
+        var message = [CChar](repeating: 0, count: 512)
+        guard shadow_git2_load(&message, message.count) == 0 else {
+            let detail = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return ShadowError(.notFound, "cannot load libgit2: \(detail)",
+                               advice: "install the libgit2 this build was made for (Debian: apt-get install libgit2-1.5)")
+        }
+        _ = git2.git_libgit2_init()
+        _ = shadow_git2_isolate_config()
         // No per-object fsync (GIT_OPT_ENABLE_FSYNC_GITDIR): 20k fsyncs made a 10k-file import 15x
         // slower than git. GitRepository flushes in batches instead (syncfs before and after every
         // ref update), which is git's core.fsyncMethod=batch idea.
+        return nil
     }
 
     /// Waits until libgit2's start-up is over. A process that exits while it runs could tear down
@@ -82,10 +92,8 @@ final class GitThread: @unchecked Sendable {
 
     func run<T>(_ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         if onGitThread { return try body() }
-        if noThread {
-            throw ShadowError(.ioFailure, "could not start the thread that runs git (the system is out of threads or memory)",
-                              advice: "close some programs and try again")
-        }
+        waitUntilReady()
+        if let startFailure { throw startFailure }
         let box = ResultBox<T>()
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
@@ -121,6 +129,9 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+/// libgit2's functions (CGit2.h), loaded by the git thread before it runs any job.
+var git2: shadow_git2 { shadow_git2_api.pointee }
+
 /// Turns a libgit2 return code into a ShadowError, reading git_error_last on the git thread.
 func gitCheck(_ rc: Int32, _ what: String) throws(ShadowError) {
     guard rc < 0 else { return }
@@ -128,7 +139,7 @@ func gitCheck(_ rc: Int32, _ what: String) throws(ShadowError) {
 }
 
 func gitError(_ rc: Int32, _ what: String) -> ShadowError {
-    let detail = git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "error \(rc)"
+    let detail = git2.git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "error \(rc)"
     switch rc {
     case GIT_ENOTFOUND.rawValue:
         return ShadowError(.notFound, "\(what): \(detail)")

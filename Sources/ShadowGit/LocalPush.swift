@@ -17,38 +17,38 @@ extension GitRepository {
     /// Git thread only.
     func pushToLocalBareRepository(at path: String) throws(ShadowError) -> Bool {
         var remote: OpaquePointer?
-        guard git_repository_open_ext(&remote, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return false }
-        defer { git_repository_free(remote) }
-        guard git_repository_is_bare(remote) == 1, let gitDir = git_repository_path(remote) else { return false }
+        guard git2.git_repository_open_ext(&remote, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return false }
+        defer { git2.git_repository_free(remote) }
+        guard git2.git_repository_is_bare(remote) == 1, let gitDir = git2.git_repository_path(remote) else { return false }
         let remoteDir = String(cString: gitDir)
 
         var local = git_oid()
-        try gitCheck(git_reference_name_to_id(&local, handle, GitRepository.branch), "cannot read \(GitRepository.branch)")
+        try gitCheck(git2.git_reference_name_to_id(&local, handle, GitRepository.branch), "cannot read \(GitRepository.branch)")
         var theirs = git_oid()
         let remoteHead: git_oid?
-        switch git_reference_name_to_id(&theirs, remote, GitRepository.branch) {
+        switch git2.git_reference_name_to_id(&theirs, remote, GitRepository.branch) {
         case 0: remoteHead = theirs
         case GIT_ENOTFOUND.rawValue: remoteHead = nil
         case let rc: throw gitError(rc, "cannot read the remote's \(GitRepository.branch)")
         }
         if var base = remoteHead {
-            if git_oid_equal(&local, &base) == 1 { return true }
+            if git2.git_oid_equal(&local, &base) == 1 { return true }
             // Fast-forward only; a head unknown here means someone pushed since the last fetch.
-            guard git_graph_descendant_of(handle, &local, &base) == 1 else {
+            guard git2.git_graph_descendant_of(handle, &local, &base) == 1 else {
                 throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) has commits this machine has not merged",
                                   advice: "nothing to do: the next sync fetches, merges and pushes again")
             }
         }
 
         var remoteODB: OpaquePointer?
-        try gitCheck(git_repository_odb(&remoteODB, remote), "cannot open the remote's objects")
-        defer { git_odb_free(remoteODB) }
+        try gitCheck(git2.git_repository_odb(&remoteODB, remote), "cannot open the remote's objects")
+        defer { git2.git_odb_free(remoteODB) }
         var localODB: OpaquePointer?
-        try gitCheck(git_repository_odb(&localODB, handle), "cannot open the objects")
-        defer { git_odb_free(localODB) }
+        try gitCheck(git2.git_repository_odb(&localODB, handle), "cannot open the objects")
+        defer { git2.git_odb_free(localODB) }
 
         var missing = try objectsMissing(from: remoteODB, newest: local, known: remoteHead)
-        if !missing.isEmpty, let localDir = git_repository_path(handle) {
+        if !missing.isEmpty, let localDir = git2.git_repository_path(handle) {
             let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }
         }
@@ -57,9 +57,9 @@ extension GitRepository {
             for (id, kind) in missing {
                 var oid = id
                 var object: OpaquePointer?
-                try gitCheck(git_odb_read(&object, localODB, &oid), "cannot read object \(ObjectID(id).short)")
-                defer { git_odb_object_free(object) }
-                try pack.add(kind, UnsafeRawBufferPointer(start: git_odb_object_data(object), count: git_odb_object_size(object)))
+                try gitCheck(git2.git_odb_read(&object, localODB, &oid), "cannot read object \(ObjectID(id).short)")
+                defer { git2.git_odb_object_free(object) }
+                try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
             }
             try pack.finish()
         }
@@ -68,11 +68,11 @@ extension GitRepository {
         CrashPoint.reached("git-push-objects")
         func moveBranch() -> Int32 {
             var ref: OpaquePointer?
-            defer { git_reference_free(ref) }
+            defer { git2.git_reference_free(ref) }
             if var expected = remoteHead {
-                return git_reference_create_matching(&ref, remote, GitRepository.branch, &local, 1, &expected, "shadowsync push")
+                return git2.git_reference_create_matching(&ref, remote, GitRepository.branch, &local, 1, &expected, "shadowsync push")
             }
-            return git_reference_create(&ref, remote, GitRepository.branch, &local, 0, "shadowsync push")
+            return git2.git_reference_create(&ref, remote, GitRepository.branch, &local, 0, "shadowsync push")
         }
         var rc = moveBranch()
         let lockFile = remoteDir + GitRepository.branch + ".lock"
@@ -89,9 +89,9 @@ extension GitRepository {
         try GitRepository.flush(BytePath(remoteDir))
         // As a push through libgit2 would: the tracking branch now names what the remote holds.
         var tracking: OpaquePointer?
-        try gitCheck(git_reference_create(&tracking, handle, GitRepository.remoteTrackingBranch, &local, 1, "shadowsync push"),
+        try gitCheck(git2.git_reference_create(&tracking, handle, GitRepository.remoteTrackingBranch, &local, 1, "shadowsync push"),
                      "cannot update \(GitRepository.remoteTrackingBranch)")
-        git_reference_free(tracking)
+        git2.git_reference_free(tracking)
         return true
     }
 
@@ -122,22 +122,22 @@ extension GitRepository {
     /// without what it names).
     private func objectsMissing(from remoteODB: OpaquePointer?, newest: git_oid, known: git_oid?) throws(ShadowError) -> [(git_oid, PackWriter.Kind)] {
         var walk: OpaquePointer?
-        try gitCheck(git_revwalk_new(&walk, handle), "cannot walk the history")
-        defer { git_revwalk_free(walk) }
+        try gitCheck(git2.git_revwalk_new(&walk, handle), "cannot walk the history")
+        defer { git2.git_revwalk_free(walk) }
         var start = newest
-        try gitCheck(git_revwalk_push(walk, &start), "cannot walk the history")
-        if var stop = known { try gitCheck(git_revwalk_hide(walk, &stop), "cannot walk the history") }
+        try gitCheck(git2.git_revwalk_push(walk, &start), "cannot walk the history")
+        if var stop = known { try gitCheck(git2.git_revwalk_hide(walk, &stop), "cannot walk the history") }
         var out: [(git_oid, PackWriter.Kind)] = []
         var seen = Set<ObjectID>()
         var commitID = git_oid()
-        while git_revwalk_next(&commitID, walk) == 0 {
+        while git2.git_revwalk_next(&commitID, walk) == 0 {
             // Present already when an earlier push wrote its pack and was cut off before moving the branch.
             if GitRepository.remoteHas(remoteODB, &commitID) { continue }
             out.append((commitID, .commit))
             var commit: OpaquePointer?
-            try gitCheck(git_commit_lookup(&commit, handle, &commitID), "cannot read commit \(ObjectID(commitID).short)")
-            defer { git_commit_free(commit) }
-            guard let tree = git_commit_tree_id(commit)?.pointee else {
+            try gitCheck(git2.git_commit_lookup(&commit, handle, &commitID), "cannot read commit \(ObjectID(commitID).short)")
+            defer { git2.git_commit_free(commit) }
+            guard let tree = git2.git_commit_tree_id(commit)?.pointee else {
                 throw ShadowError(.malformedObject, "commit \(ObjectID(commitID).short) names no tree")
             }
             try addTree(tree, remoteODB: remoteODB, seen: &seen, into: &out, depth: 0)
@@ -151,7 +151,7 @@ extension GitRepository {
     /// another machine adds meanwhile only makes this push write objects the remote already has,
     /// which git tolerates.
     private static func remoteHas(_ remoteODB: OpaquePointer?, _ id: inout git_oid) -> Bool {
-        git_odb_exists_ext(remoteODB, &id, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1
+        git2.git_odb_exists_ext(remoteODB, &id, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1
     }
 
     private func addTree(_ id: git_oid, remoteODB: OpaquePointer?, seen: inout Set<ObjectID>,
@@ -163,11 +163,11 @@ extension GitRepository {
         }
         out.append((id, .tree))
         var tree: OpaquePointer?
-        try gitCheck(git_tree_lookup(&tree, handle, &oid), "cannot read tree \(ObjectID(id).short)")
-        defer { git_tree_free(tree) }
-        for i in 0..<git_tree_entrycount(tree) {
-            guard let entry = git_tree_entry_byindex(tree, i), let child = git_tree_entry_id(entry)?.pointee else { continue }
-            switch git_tree_entry_type(entry) {
+        try gitCheck(git2.git_tree_lookup(&tree, handle, &oid), "cannot read tree \(ObjectID(id).short)")
+        defer { git2.git_tree_free(tree) }
+        for i in 0..<git2.git_tree_entrycount(tree) {
+            guard let entry = git2.git_tree_entry_byindex(tree, i), let child = git2.git_tree_entry_id(entry)?.pointee else { continue }
+            switch git2.git_tree_entry_type(entry) {
             case GIT_OBJECT_TREE:
                 try addTree(child, remoteODB: remoteODB, seen: &seen, into: &out, depth: depth + 1)
             case GIT_OBJECT_BLOB:

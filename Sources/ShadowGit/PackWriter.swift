@@ -26,15 +26,15 @@ final class PackWriter {
     init(packDirectory: String, odb: OpaquePointer?, count: Int) throws(ShadowError) {
         var idx: OpaquePointer?
         var opts = git_indexer_options()
-        git_indexer_options_init(&opts, UInt32(GIT_INDEXER_OPTIONS_VERSION))
-        try gitCheck(git_indexer_new(&idx, packDirectory, 0o444, odb, &opts), "cannot start a pack in \(packDirectory)")
+        _ = git2.git_indexer_options_init(&opts, UInt32(GIT_INDEXER_OPTIONS_VERSION))
+        try gitCheck(git2.git_indexer_new(&idx, packDirectory, 0o444, odb, &opts), "cannot start a pack in \(packDirectory)")
         indexer = idx!
         expected = count
         buffer.reserveCapacity(PackWriter.appendBytes + PackWriter.storedBlockBytes + 64)
         emit(Array("PACK".utf8) + BigEndian.bytes(UInt32(2)) + BigEndian.bytes(UInt32(count)))
     }
 
-    deinit { git_indexer_free(indexer) }
+    deinit { git2.git_indexer_free(indexer) }
 
     /// Object type codes in a pack entry's header (gitformat-pack: OBJ_COMMIT, OBJ_TREE, OBJ_BLOB).
     enum Kind: UInt8 { case commit = 1, tree = 2, blob = 3 }
@@ -78,7 +78,7 @@ final class PackWriter {
         let trailer = sha.finish()
         buffer.append(contentsOf: trailer)
         try flush()
-        try gitCheck(git_indexer_commit(indexer, &stats), "cannot finish the pack")
+        try gitCheck(git2.git_indexer_commit(indexer, &stats), "cannot finish the pack")
     }
 
     private func emit(_ bytes: [UInt8]) {
@@ -96,7 +96,7 @@ final class PackWriter {
 
     private func flush() throws(ShadowError) {
         guard !buffer.isEmpty else { return }
-        let rc = buffer.withUnsafeBytes { git_indexer_append(indexer, $0.baseAddress, $0.count, &stats) }
+        let rc = buffer.withUnsafeBytes { git2.git_indexer_append(indexer, $0.baseAddress, $0.count, &stats) }
         try gitCheck(rc, "cannot write the pack")
         buffer.removeAll(keepingCapacity: true)
     }

@@ -37,14 +37,14 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     deinit {
         let h = UncheckedSendable(handle), o = UncheckedSendable(origin)
         try? GitThread.shared.run { () throws(ShadowError) in
-            git_remote_free(o.value)
-            git_repository_free(h.value)
+            git2.git_remote_free(o.value)
+            git2.git_repository_free(h.value)
         }
     }
 
     public func removeStaleLocks() {
         guard let gitDir = try? GitThread.shared.run({ () throws(ShadowError) -> String? in
-            git_repository_path(handle).map { String(cString: $0) }
+            git2.git_repository_path(handle).map { String(cString: $0) }
         }) ?? nil else { return }
         for name in [GitRepository.branch, GitRepository.remoteTrackingBranch, "HEAD", "index", "packed-refs", "config"] {
             _ = unlink(gitDir + name + ".lock")
@@ -55,7 +55,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     private func originRemote() throws(ShadowError) -> OpaquePointer? {
         if let origin { return origin }
         var remote: OpaquePointer?
-        try gitCheck(git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
+        try gitCheck(git2.git_remote_lookup(&remote, handle, GitRepository.remoteName), "no remote configured")
         origin = remote
         return remote
     }
@@ -85,12 +85,12 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     private static func create(at path: BytePath, bare: Bool) throws(ShadowError) -> GitRepository {
         try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
             var opts = git_repository_init_options()
-            git_repository_init_options_init(&opts, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION))
+            _ = git2.git_repository_init_options_init(&opts, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION))
             opts.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue | (bare ? GIT_REPOSITORY_INIT_BARE.rawValue : 0)
             var repo: OpaquePointer?
             let rc = "main".withCString { head in
                 opts.initial_head = head
-                return path.withCString { git_repository_init_ext(&repo, $0, &opts) }
+                return path.withCString { git2.git_repository_init_ext(&repo, $0, &opts) }
             }
             try gitCheck(rc, "cannot create repository at \(path)")
             return GitRepository(handle: repo!, path: path)
@@ -102,7 +102,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public static func open(_ path: BytePath, repairIndex: Bool = true) throws(ShadowError) -> GitRepository {
         try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
             var repo: OpaquePointer?
-            let rc = path.withCString { git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+            let rc = path.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
             if rc == GIT_ENOTFOUND.rawValue {
                 throw ShadowError(.notFound, "no git repository at \(path)", advice: "check the path, or create it with 'shadowsync init'")
             }
@@ -116,7 +116,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     private func openIndex() throws(ShadowError) -> OpaquePointer? {
         if repairIndex { try GitRepository.rebuildDamagedIndex(handle) }
         var index: OpaquePointer?
-        try gitCheck(git_repository_index(&index, handle), "cannot open the index")
+        try gitCheck(git2.git_repository_index(&index, handle), "cannot open the index")
         return index
     }
 
@@ -124,23 +124,24 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// the user owns: when a crash or a bad disk leaves it unreadable, it is rebuilt from HEAD (the stat
     /// data comes back on the next stage) instead of stopping every sync with a libgit2 message.
     private static func rebuildDamagedIndex(_ repo: OpaquePointer) throws(ShadowError) {
-        guard git_repository_is_bare(repo) == 0 else { return }
+        guard git2.git_repository_is_bare(repo) == 0 else { return }
         var index: OpaquePointer?
-        let rc = git_repository_index(&index, repo)
-        if rc == 0 { git_index_free(index); return }
-        guard let error = git_error_last(), error.pointee.klass == GIT_ERROR_INDEX.rawValue else {
+        let rc = git2.git_repository_index(&index, repo)
+        if rc == 0 { git2.git_index_free(index); return }
+        guard let error = git2.git_error_last(), error.pointee.klass == GIT_ERROR_INDEX.rawValue else {
             throw gitError(rc, "cannot open the shadow repository's index")
         }
-        let file = String(cString: git_repository_path(repo)) + "index"
+        guard let gitDir = git2.git_repository_path(repo) else { throw gitError(rc, "cannot open the shadow repository's index") }
+        let file = String(cString: gitDir) + "index"
         _ = unlink(file)
-        try gitCheck(git_repository_index(&index, repo), "cannot recreate the shadow repository's index")
-        defer { git_index_free(index) }
+        try gitCheck(git2.git_repository_index(&index, repo), "cannot recreate the shadow repository's index")
+        defer { git2.git_index_free(index) }
         var head: OpaquePointer?
-        if git_revparse_single(&head, repo, "HEAD^{tree}") == 0 {
-            defer { git_object_free(head) }
-            try gitCheck(git_index_read_tree(index, head), "cannot rebuild the shadow repository's index from HEAD")
+        if git2.git_revparse_single(&head, repo, "HEAD^{tree}") == 0 {
+            defer { git2.git_object_free(head) }
+            try gitCheck(git2.git_index_read_tree(index, head), "cannot rebuild the shadow repository's index from HEAD")
         }
-        try gitCheck(git_index_write(index), "cannot write the rebuilt index")
+        try gitCheck(git2.git_index_write(index), "cannot write the rebuilt index")
     }
 
     /// The repository a git hook runs in: GIT_DIR, and the quarantine GIT_OBJECT_DIRECTORY and
@@ -148,9 +149,9 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public static func openFromEnvironment() throws(ShadowError) -> GitRepository {
         try GitThread.shared.run { () throws(ShadowError) -> GitRepository in
             var repo: OpaquePointer?
-            try gitCheck(git_repository_open_ext(&repo, nil, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil),
+            try gitCheck(git2.git_repository_open_ext(&repo, nil, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil),
                          "cannot open the repository named by GIT_DIR (run this from a git hook)")
-            let dir = git_repository_path(repo).map { String(cString: $0) } ?? "."
+            let dir = git2.git_repository_path(repo).map { String(cString: $0) } ?? "."
             return GitRepository(handle: repo!, path: BytePath(dir))
         }
     }
@@ -193,7 +194,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Adds a pattern to .git/info/exclude (local, never committed).
     public func exclude(_ pattern: String) throws(ShadowError) {
         let file = try GitThread.shared.run { () throws(ShadowError) -> BytePath in
-            guard let dir = git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
+            guard let dir = git2.git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
             return BytePath(String(cString: dir)).appending("info")
         }
         let excludePath = file.appending("exclude")
@@ -214,14 +215,14 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func stageAll() throws(ShadowError) -> ObjectID {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
             let index = try openIndex()
-            defer { git_index_free(index) }
+            defer { git2.git_index_free(index) }
             try withStrArray(["*"]) { (spec) throws(ShadowError) in
-                try gitCheck(git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "cannot stage the shadow tree")
-                try gitCheck(git_index_update_all(index, spec, nil, nil), "cannot stage deletions")
+                try gitCheck(git2.git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "cannot stage the shadow tree")
+                try gitCheck(git2.git_index_update_all(index, spec, nil, nil), "cannot stage deletions")
             }
-            try gitCheck(git_index_write(index), "cannot write the index")
+            try gitCheck(git2.git_index_write(index), "cannot write the index")
             var oid = git_oid()
-            try gitCheck(git_index_write_tree(&oid, index), "cannot write the tree")
+            try gitCheck(git2.git_index_write_tree(&oid, index), "cannot write the tree")
             return ObjectID(oid)
         }
     }
@@ -231,26 +232,26 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         if paths.count >= GitRepository.backgroundFlushMinimumPaths { GitRepository.startBackgroundFlush(workdir) }
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
             let index = try openIndex()
-            defer { git_index_free(index) }
+            defer { git2.git_index_free(index) }
             var odb: OpaquePointer?
-            try gitCheck(git_repository_odb(&odb, handle), "cannot open the object database")
-            defer { git_odb_free(odb) }
+            try gitCheck(git2.git_repository_odb(&odb, handle), "cannot open the object database")
+            defer { git2.git_odb_free(odb) }
             let batch = StagingBatch()
             for p in paths {
                 if let kept = written[p], let st = GitRepository.unchangedStat(workdir.appending(p), kept.stat) {
                     batch.add(p, stat: st, bytes: kept.bytes)
                 } else if try !stageFile(p, from: workdir.appending(p), index: index, odb: odb, batch: batch) {
-                    let rc = git_index_remove_bypath(index, p)
+                    let rc = git2.git_index_remove_bypath(index, p)
                     if rc != GIT_ENOTFOUND.rawValue { try gitCheck(rc, "cannot stage the removal of \(p)") }
                 }
                 if batch.bytes >= GitRepository.packBatchBytes { try writeBatch(batch, index: index, odb: odb) }
             }
             try writeBatch(batch, index: index, odb: odb)
             CrashPoint.reached("git-blobs")
-            try gitCheck(git_index_write(index), "cannot write the index")
+            try gitCheck(git2.git_index_write(index), "cannot write the index")
             CrashPoint.reached("git-index")
             var oid = git_oid()
-            try gitCheck(git_index_write_tree(&oid, index), "cannot write the tree")
+            try gitCheck(git2.git_index_write_tree(&oid, index), "cannot write the tree")
             return ObjectID(oid)
         }
     }
@@ -306,8 +307,8 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             return true
         }
         var stream: UnsafeMutablePointer<git_odb_stream>?
-        try gitCheck(git_odb_open_wstream(&stream, odb, git_object_size_t(size), GIT_OBJECT_BLOB), "cannot store \(relative)")
-        defer { git_odb_stream_free(stream) }
+        try gitCheck(git2.git_odb_open_wstream(&stream, odb, git_object_size_t(size), GIT_OBJECT_BLOB), "cannot store \(relative)")
+        defer { git2.git_odb_stream_free(stream) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: GitRepository.stageBufferBytes, alignment: 16)
         defer { buffer.deallocate() }
         var done = 0
@@ -315,11 +316,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             guard n >= 0 else { throw readFailed() }
             guard n > 0, done + n <= size else { throw changed() }
-            try gitCheck(git_odb_stream_write(stream, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), n), "cannot store \(relative)")
+            try gitCheck(git2.git_odb_stream_write(stream, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), n), "cannot store \(relative)")
             done += n
         }
         var oid = git_oid()
-        try gitCheck(git_odb_stream_finalize_write(&oid, stream), "cannot store \(relative)")
+        try gitCheck(git2.git_odb_stream_finalize_write(&oid, stream), "cannot store \(relative)")
         try addIndexEntry(relative, stat: st, id: oid, index: index)
         return true
     }
@@ -333,7 +334,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             for file in batch.files {
                 var oid = git_oid()
                 try file.bytes.withBytes { (b) throws(ShadowError) in
-                    try gitCheck(git_odb_write(&oid, odb, b.baseAddress, b.count, GIT_OBJECT_BLOB), "cannot store \(file.path)")
+                    try gitCheck(git2.git_odb_write(&oid, odb, b.baseAddress, b.count, GIT_OBJECT_BLOB), "cannot store \(file.path)")
                 }
                 ids.append(oid)
             }
@@ -343,18 +344,18 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             for (i, file) in batch.files.enumerated() {
                 var oid = git_oid()
                 try file.bytes.withBytes { (b) throws(ShadowError) in
-                    try gitCheck(git_odb_hash(&oid, b.baseAddress, b.count, GIT_OBJECT_BLOB), "cannot hash \(file.path)")
+                    try gitCheck(git2.git_odb_hash(&oid, b.baseAddress, b.count, GIT_OBJECT_BLOB), "cannot hash \(file.path)")
                 }
                 ids.append(oid)
                 if seen.insert(ObjectID(oid)).inserted { unique.append(i) }
             }
-            guard let gitDir = git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
+            guard let gitDir = git2.git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
             let pack = try PackWriter(packDirectory: String(cString: gitDir) + "objects/pack", odb: odb, count: unique.count)
             for i in unique {
                 try batch.files[i].bytes.withBytes { (b) throws(ShadowError) in try pack.add(blob: b) }
             }
             try pack.finish()
-            try gitCheck(git_odb_refresh(odb), "cannot see the new pack")
+            try gitCheck(git2.git_odb_refresh(odb), "cannot see the new pack")
         }
         for (file, oid) in zip(batch.files, ids) {
             try addIndexEntry(file.path, stat: file.stat, id: oid, index: index)
@@ -378,7 +379,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         entry.id = id
         let rc = relative.withCString { (p) -> Int32 in
             entry.path = p
-            return git_index_add(index, &entry)
+            return git2.git_index_add(index, &entry)
         }
         try gitCheck(rc, "cannot stage \(relative)")
     }
@@ -401,16 +402,16 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         }
         var oid = id.gitOID
         var tree: OpaquePointer?
-        try gitCheck(git_tree_lookup(&tree, handle, &oid), "cannot read tree \(id.short)")
-        defer { git_tree_free(tree) }
-        for i in 0..<git_tree_entrycount(tree) {
-            guard let entry = git_tree_entry_byindex(tree, i), let cName = git_tree_entry_name(entry) else { continue }
+        try gitCheck(git2.git_tree_lookup(&tree, handle, &oid), "cannot read tree \(id.short)")
+        defer { git2.git_tree_free(tree) }
+        for i in 0..<git2.git_tree_entrycount(tree) {
+            guard let entry = git2.git_tree_entry_byindex(tree, i), let cName = git2.git_tree_entry_name(entry) else { continue }
             let name = Array(UnsafeBufferPointer(start: cName, count: strlen(cName)).map { UInt8(bitPattern: $0) })
             let path = prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
-            let child = ObjectID(git_tree_entry_id(entry)!.pointee)
-            switch git_tree_entry_type(entry) {
+            let child = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
+            switch git2.git_tree_entry_type(entry) {
             case GIT_OBJECT_TREE: try walk(child, prefix: path, into: &out, depth: depth + 1)
-            case GIT_OBJECT_BLOB: out.append(TreeEntry(path: path, id: child, mode: git_tree_entry_filemode(entry).rawValue))
+            case GIT_OBJECT_BLOB: out.append(TreeEntry(path: path, id: child, mode: git2.git_tree_entry_filemode(entry).rawValue))
             default:
                 throw ShadowError(.malformedObject, "tree holds a \(PlainPath.render(path)) that is neither file nor directory (submodule?)")
             }
@@ -422,11 +423,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         try GitThread.shared.run { () throws(ShadowError) -> [UInt8] in
             var oid = id.gitOID
             var blob: OpaquePointer?
-            try gitCheck(git_blob_lookup(&blob, handle, &oid), "cannot read object \(id.short)")
-            defer { git_blob_free(blob) }
-            let size = Int(git_blob_rawsize(blob))
+            try gitCheck(git2.git_blob_lookup(&blob, handle, &oid), "cannot read object \(id.short)")
+            defer { git2.git_blob_free(blob) }
+            let size = Int(git2.git_blob_rawsize(blob))
             guard size <= limit else { throw ShadowError(.malformedObject, "object \(id.short) is \(size) bytes, more than the \(limit) allowed") }
-            guard size > 0, let raw = git_blob_rawcontent(blob) else { return [] }
+            guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
             return Array(UnsafeRawBufferPointer(start: raw, count: size))
         }
     }
@@ -440,31 +441,31 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                              sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
             var sig: UnsafeMutablePointer<git_signature>?
-            try gitCheck(git_signature_new(&sig, GitRepository.authorName, GitRepository.authorEmail, 0, 0), "cannot make the commit identity")
-            defer { git_signature_free(sig) }
+            try gitCheck(git2.git_signature_new(&sig, GitRepository.authorName, GitRepository.authorEmail, 0, 0), "cannot make the commit identity")
+            defer { git2.git_signature_free(sig) }
             var treeOID = tree.gitOID
             var treeObject: OpaquePointer?
-            try gitCheck(git_tree_lookup(&treeObject, handle, &treeOID), "cannot find tree \(tree.short)")
-            defer { git_tree_free(treeObject) }
+            try gitCheck(git2.git_tree_lookup(&treeObject, handle, &treeOID), "cannot find tree \(tree.short)")
+            defer { git2.git_tree_free(treeObject) }
             var parentObjects: [OpaquePointer?] = []
-            defer { parentObjects.forEach { git_commit_free($0) } }
+            defer { parentObjects.forEach { git2.git_commit_free($0) } }
             for p in parents {
                 var oid = p.gitOID
                 var c: OpaquePointer?
-                try gitCheck(git_commit_lookup(&c, handle, &oid), "cannot find parent commit \(p.short)")
+                try gitCheck(git2.git_commit_lookup(&c, handle, &oid), "cannot find parent commit \(p.short)")
                 parentObjects.append(c)
             }
             var buffer = git_buf()
-            defer { git_buf_dispose(&buffer) }
+            defer { git2.git_buf_dispose(&buffer) }
             let rc = parentObjects.withUnsafeMutableBufferPointer { ps in
-                git_commit_create_buffer(&buffer, handle, sig, sig, nil, message, treeObject, ps.count, ps.baseAddress)
+                git2.git_commit_create_buffer(&buffer, handle, sig, sig, nil, message, treeObject, ps.count, ps.baseAddress)
             }
             try gitCheck(rc, "cannot build the commit")
             let content = Array(UnsafeRawBufferPointer(start: buffer.ptr, count: buffer.size))
             let signature = try sign(content)
             var oid = git_oid()
             let created = (content + [0]).withUnsafeBufferPointer { cb in
-                cb.withMemoryRebound(to: CChar.self) { git_commit_create_with_signature(&oid, handle, $0.baseAddress, signature, GitRepository.signatureField) }
+                cb.withMemoryRebound(to: CChar.self) { git2.git_commit_create_with_signature(&oid, handle, $0.baseAddress, signature, GitRepository.signatureField) }
             }
             try gitCheck(created, "cannot store the signed commit")
             return ObjectID(oid)
@@ -475,13 +476,13 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in
             var oid = id.gitOID
             var c: OpaquePointer?
-            try gitCheck(git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
-            defer { git_commit_free(c) }
-            let parents = (0..<git_commit_parentcount(c)).map { ObjectID(git_commit_parent_id(c, $0)!.pointee) }
-            let message = git_commit_message_raw(c).map { String(cString: $0) } ?? ""
+            try gitCheck(git2.git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
+            defer { git2.git_commit_free(c) }
+            let parents = (0..<git2.git_commit_parentcount(c)).map { ObjectID(git2.git_commit_parent_id(c, $0)!.pointee) }
+            let message = git2.git_commit_message_raw(c).map { String(cString: $0) } ?? ""
             var sig = git_buf(), signed = git_buf()
-            defer { git_buf_dispose(&sig); git_buf_dispose(&signed) }
-            let rc = git_commit_extract_signature(&sig, &signed, handle, &oid, GitRepository.signatureField)
+            defer { git2.git_buf_dispose(&sig); git2.git_buf_dispose(&signed) }
+            let rc = git2.git_commit_extract_signature(&sig, &signed, handle, &oid, GitRepository.signatureField)
             var signature: String?, signedData: [UInt8]?
             if rc == 0 {
                 signature = String(decoding: UnsafeRawBufferPointer(start: sig.ptr, count: sig.size), as: UTF8.self)
@@ -489,7 +490,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             } else if rc != GIT_ENOTFOUND.rawValue {
                 try gitCheck(rc, "cannot read the signature of commit \(id.short)")
             }
-            return CommitInfo(id: id, tree: ObjectID(git_commit_tree_id(c)!.pointee), parents: parents, message: message,
+            return CommitInfo(id: id, tree: ObjectID(git2.git_commit_tree_id(c)!.pointee), parents: parents, message: message,
                               signature: signature, signedData: signedData)
         }
     }
@@ -498,7 +499,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func reference(_ name: String) throws(ShadowError) -> ObjectID? {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             var oid = git_oid()
-            let rc = git_reference_name_to_id(&oid, handle, name)
+            let rc = git2.git_reference_name_to_id(&oid, handle, name)
             if rc == GIT_ENOTFOUND.rawValue { return nil }
             try gitCheck(rc, "cannot read \(name)")
             return ObjectID(oid)
@@ -518,11 +519,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var ref: OpaquePointer?
             let rc: Int32
             if var old = expected?.gitOID {
-                rc = git_reference_create_matching(&ref, handle, name, &oid, 1, &old, "shadowsync")
+                rc = git2.git_reference_create_matching(&ref, handle, name, &oid, 1, &old, "shadowsync")
             } else {
-                rc = git_reference_create(&ref, handle, name, &oid, 0, "shadowsync")
+                rc = git2.git_reference_create(&ref, handle, name, &oid, 0, "shadowsync")
             }
-            defer { git_reference_free(ref) }
+            defer { git2.git_reference_free(ref) }
             try gitCheck(rc, "cannot move \(name) to \(id.short)")
         }
     }
@@ -532,7 +533,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         if descendant == ancestor { return true }
         return try GitThread.shared.run { () throws(ShadowError) -> Bool in
             var a = descendant.gitOID, b = ancestor.gitOID
-            let rc = git_graph_descendant_of(handle, &a, &b)
+            let rc = git2.git_graph_descendant_of(handle, &a, &b)
             try gitCheck(rc, "cannot compare \(descendant.short) with \(ancestor.short)")
             return rc == 1
         }
@@ -541,7 +542,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID? {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             var out = git_oid(), x = a.gitOID, y = b.gitOID
-            let rc = git_merge_base(&out, handle, &x, &y)
+            let rc = git2.git_merge_base(&out, handle, &x, &y)
             if rc == GIT_ENOTFOUND.rawValue { return nil }
             try gitCheck(rc, "cannot find a merge base")
             return ObjectID(out)
@@ -552,16 +553,16 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID] {
         try GitThread.shared.run { () throws(ShadowError) -> [ObjectID] in
             var walk: OpaquePointer?
-            try gitCheck(git_revwalk_new(&walk, handle), "cannot walk history")
-            defer { git_revwalk_free(walk) }
-            try gitCheck(git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "cannot sort history")
+            try gitCheck(git2.git_revwalk_new(&walk, handle), "cannot walk history")
+            defer { git2.git_revwalk_free(walk) }
+            try gitCheck(git2.git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "cannot sort history")
             var h = head.gitOID
-            try gitCheck(git_revwalk_push(walk, &h), "cannot walk from \(head.short)")
-            if var k = known?.gitOID { try gitCheck(git_revwalk_hide(walk, &k), "cannot hide \(known!.short)") }
+            try gitCheck(git2.git_revwalk_push(walk, &h), "cannot walk from \(head.short)")
+            if var k = known?.gitOID { try gitCheck(git2.git_revwalk_hide(walk, &k), "cannot hide \(known!.short)") }
             var out: [ObjectID] = []
             var oid = git_oid()
             while true {
-                let rc = git_revwalk_next(&oid, walk)
+                let rc = git2.git_revwalk_next(&oid, walk)
                 if rc == GIT_ITEROVER.rawValue { break }
                 try gitCheck(rc, "cannot walk history")
                 out.append(ObjectID(oid))
@@ -575,31 +576,31 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         try GitThread.shared.run { () throws(ShadowError) in
             var oid = commit.gitOID
             var object: OpaquePointer?
-            try gitCheck(git_object_lookup(&object, handle, &oid, GIT_OBJECT_COMMIT), "cannot find commit \(commit.short)")
-            defer { git_object_free(object) }
+            try gitCheck(git2.git_object_lookup(&object, handle, &oid, GIT_OBJECT_COMMIT), "cannot find commit \(commit.short)")
+            defer { git2.git_object_free(object) }
             var opts = git_checkout_options()
-            git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+            _ = git2.git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
             opts.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_REMOVE_UNTRACKED.rawValue
-            git_index_free(try openIndex())  // checkout writes the index: repair a damaged one first
+            git2.git_index_free(try openIndex())  // checkout writes the index: repair a damaged one first
             CrashPoint.reached("git-checkout")
-            try gitCheck(git_checkout_tree(handle, object, &opts), "cannot check out \(commit.short) into the shadow tree")
+            try gitCheck(git2.git_checkout_tree(handle, object, &opts), "cannot check out \(commit.short) into the shadow tree")
         }
     }
 
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID {
         try GitThread.shared.run { () throws(ShadowError) -> ObjectID in
             var object: OpaquePointer?
-            let rc = git_revparse_single(&object, handle, revision)
+            let rc = git2.git_revparse_single(&object, handle, revision)
             if rc == GIT_ENOTFOUND.rawValue || rc == GIT_EAMBIGUOUS.rawValue || rc == GIT_EINVALIDSPEC.rawValue {
                 throw ShadowError(.notFound, "no single commit matches '\(revision)'",
                                   advice: "use a commit id from 'shadowsync log' (8 or more hex digits)")
             }
             try gitCheck(rc, "cannot resolve '\(revision)'")
-            defer { git_object_free(object) }
+            defer { git2.git_object_free(object) }
             var commit: OpaquePointer?
-            try gitCheck(git_object_peel(&commit, object, GIT_OBJECT_COMMIT), "'\(revision)' does not name a commit")
-            defer { git_object_free(commit) }
-            return ObjectID(git_object_id(commit)!.pointee)
+            try gitCheck(git2.git_object_peel(&commit, object, GIT_OBJECT_COMMIT), "'\(revision)' does not name a commit")
+            defer { git2.git_object_free(commit) }
+            return ObjectID(git2.git_object_id(commit)!.pointee)
         }
     }
 
@@ -608,17 +609,17 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh (issue 4).
     public func setRemote(url: String) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
-            git_remote_free(origin)
+            git2.git_remote_free(origin)
             origin = nil
             var remote: OpaquePointer?
-            if git_remote_lookup(&remote, handle, GitRepository.remoteName) == 0 {
-                git_remote_free(remote)
-                try gitCheck(git_remote_set_url(handle, GitRepository.remoteName, url), "cannot set the remote URL")
+            if git2.git_remote_lookup(&remote, handle, GitRepository.remoteName) == 0 {
+                git2.git_remote_free(remote)
+                try gitCheck(git2.git_remote_set_url(handle, GitRepository.remoteName, url), "cannot set the remote URL")
             } else {
-                try gitCheck(git_remote_create_with_fetchspec(&remote, handle, GitRepository.remoteName, url,
+                try gitCheck(git2.git_remote_create_with_fetchspec(&remote, handle, GitRepository.remoteName, url,
                                                               "+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"),
                              "cannot add the remote \(url)")
-                git_remote_free(remote)
+                git2.git_remote_free(remote)
             }
         }
     }
@@ -634,7 +635,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     public func remoteAddress() throws(ShadowError) -> RemoteAddress {
         let url = try GitThread.shared.run { () throws(ShadowError) -> String in
             let remote = try originRemote()
-            return git_remote_url(remote).map { String(cString: $0) } ?? ""
+            return git2.git_remote_url(remote).map { String(cString: $0) } ?? ""
         }
         return try RemoteAddress.parse(url)
     }
@@ -654,14 +655,14 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             let remote = try originRemote()
             var opts = git_fetch_options()
-            git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
+            _ = git2.git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
             // Prune: a remote without main (a new, empty repository after `config set remote`, or one whose
             // branch was deleted) must not leave the old history's tracking ref behind. It would read as
             // "in sync", and nothing would ever be pushed there.
             opts.prune = GIT_FETCH_PRUNE
             let rc = try withStrArray(["+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"]) { (specs) throws(ShadowError) -> Int32 in
-                withExtendedLifetime(session) { git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
+                withExtendedLifetime(session) { git2.git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
             }
             if rc < 0 { throw session.failure(rc, "cannot fetch from the remote") }
             return try reference(GitRepository.remoteTrackingBranch)
@@ -681,12 +682,12 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     private func applyPackSettings() throws(ShadowError) {
         guard !packSettingsApplied else { return }
         var config: OpaquePointer?
-        try gitCheck(git_repository_config(&config, handle), "cannot read the repository's config")
-        defer { git_config_free(config) }
+        try gitCheck(git2.git_repository_config(&config, handle), "cannot read the repository's config")
+        defer { git2.git_config_free(config) }
         for key in GitRepository.packSettings {
             var value: Int64 = 0
-            if git_config_get_int64(&value, config, key) != 0 || value != GitRepository.noDeltaAboveBytes {
-                try gitCheck(git_config_set_int64(config, key, GitRepository.noDeltaAboveBytes), "cannot set \(key) in the repository's config")
+            if git2.git_config_get_int64(&value, config, key) != 0 || value != GitRepository.noDeltaAboveBytes {
+                try gitCheck(git2.git_config_set_int64(config, key, GitRepository.noDeltaAboveBytes), "cannot set \(key) in the repository's config")
             }
         }
         packSettingsApplied = true
@@ -702,10 +703,10 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             try applyPackSettings()
             let remote = try originRemote()
             var opts = git_push_options()
-            git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
+            _ = git2.git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
             let rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
-                withExtendedLifetime(session) { git_remote_push(remote, specs, &opts) }
+                withExtendedLifetime(session) { git2.git_remote_push(remote, specs, &opts) }
             }
             if rc < 0 { throw session.failure(rc, "cannot push to the remote") }
             if session.address.kind == .local { try flushToDisk() }  // a local remote's new pack and ref
@@ -733,12 +734,12 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             let session = RemoteSession(address: address, settings: nil)
             session.stopAfterHostKey = true
             var remote: OpaquePointer?
-            try gitCheck(git_remote_create_detached(&remote, address.url), "cannot describe \(address.url)")
-            defer { git_remote_free(remote) }
+            try gitCheck(git2.git_remote_create_detached(&remote, address.url), "cannot describe \(address.url)")
+            defer { git2.git_remote_free(remote) }
             var callbacks = git_remote_callbacks()
-            git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             session.install(&callbacks)
-            let rc = withExtendedLifetime(session) { git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            let rc = withExtendedLifetime(session) { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
             if let key = session.presentedKey { return key }
             throw session.failure(rc < 0 ? rc : GIT_ERROR.rawValue, "cannot read the host key of \(address.knownHostsName)")
         }
@@ -751,14 +752,14 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             let remote = try originRemote()
             var callbacks = git_remote_callbacks()
-            git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             session.install(&callbacks)
-            let rc = withExtendedLifetime(session) { git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            let rc = withExtendedLifetime(session) { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
             if rc < 0 { throw session.failure(rc, "cannot connect to the remote") }
-            defer { git_remote_disconnect(remote) }
+            defer { _ = git2.git_remote_disconnect(remote) }
             var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
             var count = 0
-            try gitCheck(git_remote_ls(&heads, &count, remote), "cannot list the remote's branches")
+            try gitCheck(git2.git_remote_ls(&heads, &count, remote), "cannot list the remote's branches")
             for i in 0..<count {
                 guard let h = heads?[i]?.pointee, let name = h.name else { continue }
                 if String(cString: name) == GitRepository.branch { return ObjectID(h.oid) }
@@ -786,7 +787,7 @@ extension ObjectID {
 
     var gitOID: git_oid {
         var oid = git_oid()
-        _ = git_oid_fromstr(&oid, hex)
+        _ = git2.git_oid_fromstr(&oid, hex)
         return oid
     }
 }

@@ -170,7 +170,7 @@ final class RemoteSession {
     }
 
     private var summary: String {
-        let last = (git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "")
+        let last = (git2.git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "")
             .trimmedWhitespace
         let server = serverMessages.split(whereSeparator: \.isNewline).map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
         let said = server.suffix(4).joined(separator: "; ")
@@ -188,7 +188,7 @@ private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointe
     guard let settings = session.settings else { session.authExhausted = true; return GIT_EUSER.rawValue }
     let user = userFromURL.map { String(cString: $0) } ?? settings.user
     if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
-        return git_credential_username_new(out, user)
+        return git2.git_credential_username_new(out, user)
     }
     guard allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else {
         session.passwordOnly = true
@@ -200,10 +200,10 @@ private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointe
     }
     switch method {
     case .agent:
-        return git_credential_ssh_key_from_agent(out, user)
+        return git2.git_credential_ssh_key_from_agent(out, user)
     case .file(let key):
         guard let read = settings.readKeyPassphrase, key == settings.keyFile else {
-            return git_credential_ssh_key_new(out, user, nil, key.description, nil)
+            return git2.git_credential_ssh_key_new(out, user, nil, key.description, nil)
         }
         var passphrase: [UInt8]
         do { passphrase = try read() } catch {
@@ -213,7 +213,7 @@ private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointe
         passphrase.append(0)
         defer { wipe(&passphrase) }
         return passphrase.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { git_credential_ssh_key_new(out, user, nil, key.description, $0.baseAddress) }
+            p.withMemoryRebound(to: CChar.self) { git2.git_credential_ssh_key_new(out, user, nil, key.description, $0.baseAddress) }
         }
     }
 }

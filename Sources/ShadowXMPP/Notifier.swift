@@ -127,7 +127,14 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     // MARK: The loop
 
     func runLoop() {
-        let context = StropheContext(pin: pinnedFingerprint())
+        let context: StropheContext
+        do throws(ShadowError) {
+            context = try StropheContext(pin: pinnedFingerprint())
+        } catch {
+            status.withLock { $0.state = "stopped"; $0.lastError = error.description }
+            finished.signal()
+            return
+        }
         self.context = context
         status.withLock { $0.state = "connecting"; $0.boundJID = fullJID }
         while !stopFlag.load(ordering: .acquiring) {
@@ -421,7 +428,8 @@ final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     // MARK: doctor
 
     func probe(timeoutSeconds: Double) -> Result<String, ShadowError> {
-        let context = StropheContext(pin: pinnedFingerprint())
+        let context: StropheContext
+        do throws(ShadowError) { context = try StropheContext(pin: pinnedFingerprint()) } catch { return .failure(error) }
         self.context = context
         defer { connection = nil; self.context = nil }
         connect(context)

@@ -2,9 +2,21 @@ import FoundationEssentials
 @preconcurrency import Glibc
 import Synchronization
 internal import CStrophe
+import ShadowCore
 
 // The only file that touches libstrophe handles directly. libstrophe is not thread-safe: every object
 // here is created, used and released on the notifier's thread (Notifier.swift).
+
+/// libstrophe's functions (CStrophe.h), loaded by the first `StropheContext`.
+var strophe: shadow_strophe { shadow_strophe_api.pointee }
+
+/// Loads libstrophe, once per process (a global's initialiser runs once, whichever thread asks first):
+/// nil, or the loader's reason it could not.
+private let stropheLoadFailure: String? = {
+    var message = [CChar](repeating: 0, count: 512)
+    guard shadow_strophe_load(&message, message.count) != 0 else { return nil }
+    return String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()
 
 /// Keeps the last warning or error libstrophe logged: its log is the only place some failures are named.
 final class StropheLogSink: Sendable {
@@ -38,9 +50,9 @@ let certPolicies = Mutex<[UInt: CertPolicy]>([:])
 
 private func certFailed(_ cert: OpaquePointer?, _ errormsg: UnsafePointer<CChar>?) -> Int32 {
     guard let cert else { return 0 }
-    let key = UInt(bitPattern: xmpp_tlscert_get_ctx(cert).map { UnsafeRawPointer($0) })
-    let fingerprint = xmpp_tlscert_get_string(cert, XMPP_CERT_FINGERPRINT_SHA256).map { String(cString: $0) } ?? ""
-    let subject = xmpp_tlscert_get_string(cert, XMPP_CERT_SUBJECT).map { String(cString: $0) } ?? "?"
+    let key = UInt(bitPattern: strophe.xmpp_tlscert_get_ctx(cert).map { UnsafeRawPointer($0) })
+    let fingerprint = strophe.xmpp_tlscert_get_string(cert, XMPP_CERT_FINGERPRINT_SHA256).map { String(cString: $0) } ?? ""
+    let subject = strophe.xmpp_tlscert_get_string(cert, XMPP_CERT_SUBJECT).map { String(cString: $0) } ?? "?"
     let why = errormsg.map { String(cString: $0) } ?? "not trusted"
     return certPolicies.withLock { policies -> Int32 in
         if let pin = policies[key]?.pin, !fingerprint.isEmpty, XMPPTrust.normalisedFingerprint(fingerprint) == pin { return 1 }
@@ -60,11 +72,21 @@ final class StropheContext: @unchecked Sendable {
     let sink = StropheLogSink()
     private let logger: UnsafeMutablePointer<xmpp_log_t>
 
-    init(pin: String?) {
-        xmpp_initialize()
+    init(pin: String?) throws(ShadowError) {
+        if let failure = stropheLoadFailure {
+            throw ShadowError(.notFound, "cannot load libstrophe, which XMPP notifications need: \(failure)",
+                              advice: "install it (Debian: apt-get install libstrophe0), or remove the folder's XMPP settings")
+        }
         logger = .allocate(capacity: 1)
         logger.initialize(to: xmpp_log_t(handler: stropheLog, userdata: Unmanaged.passUnretained(sink).toOpaque()))
-        raw = xmpp_ctx_new(nil, logger)
+        strophe.xmpp_initialize()
+        guard let context = strophe.xmpp_ctx_new(nil, logger) else {
+            strophe.xmpp_shutdown()
+            logger.deinitialize(count: 1)
+            logger.deallocate()
+            throw ShadowError(.ioFailure, "libstrophe could not make an XMPP context (out of memory)", advice: "close some programs and try again")
+        }
+        raw = context
         certPolicies.withLock { $0[key] = CertPolicy(pin: pin) }
     }
 
@@ -79,14 +101,14 @@ final class StropheContext: @unchecked Sendable {
     func takeSocketError() -> Int32? { sink.socketError.withLock { e in defer { e = nil }; return e } }
 
     /// Waits up to `milliseconds` for network events and runs the handlers they trigger.
-    func runOnce(milliseconds: UInt) { xmpp_run_once(raw, milliseconds) }
+    func runOnce(milliseconds: UInt) { strophe.xmpp_run_once(raw, milliseconds) }
 
     deinit {
         certPolicies.withLock { _ = $0.removeValue(forKey: key) }
-        xmpp_ctx_free(raw)
+        strophe.xmpp_ctx_free(raw)
         logger.deinitialize(count: 1)
         logger.deallocate()
-        xmpp_shutdown()
+        strophe.xmpp_shutdown()
     }
 }
 
@@ -95,25 +117,32 @@ final class Stanza {
     let raw: OpaquePointer
 
     init(_ context: StropheContext, name: String, namespace: String? = nil, attributes: [(String, String)] = []) {
-        raw = xmpp_stanza_new(context.raw)
-        xmpp_stanza_set_name(raw, name)
-        if let namespace { xmpp_stanza_set_ns(raw, namespace) }
-        for (k, v) in attributes { xmpp_stanza_set_attribute(raw, k, v) }
+        raw = Stanza.allocated(strophe.xmpp_stanza_new(context.raw))
+        _ = strophe.xmpp_stanza_set_name(raw, name)
+        if let namespace { _ = strophe.xmpp_stanza_set_ns(raw, namespace) }
+        for (k, v) in attributes { _ = strophe.xmpp_stanza_set_attribute(raw, k, v) }
     }
 
     /// A text node.
     init(_ context: StropheContext, text: String) {
-        raw = xmpp_stanza_new(context.raw)
-        xmpp_stanza_set_text(raw, text)
+        raw = Stanza.allocated(strophe.xmpp_stanza_new(context.raw))
+        _ = strophe.xmpp_stanza_set_text(raw, text)
+    }
+
+    /// libstrophe returns NULL only when malloc fails, where Swift's own allocations stop the process
+    /// too (as the implicitly unwrapped return of a directly linked libstrophe did).
+    static func allocated(_ pointer: OpaquePointer?) -> OpaquePointer {
+        guard let pointer else { preconditionFailure("libstrophe is out of memory") }
+        return pointer
     }
 
     @discardableResult
     func add(_ child: Stanza) -> Stanza {
-        xmpp_stanza_add_child(raw, child.raw)
+        _ = strophe.xmpp_stanza_add_child(raw, child.raw)
         return self
     }
 
-    deinit { xmpp_stanza_release(raw) }
+    deinit { _ = strophe.xmpp_stanza_release(raw) }
 }
 
 /// Owns a stanza parsed from XML text by libstrophe's own parser (the one stanzas off the wire go
@@ -122,46 +151,46 @@ final class ParsedStanza {
     let raw: OpaquePointer
 
     init?(_ context: StropheContext, xml: String) {
-        guard let s = xmpp_stanza_new_from_string(context.raw, xml) else { return nil }
+        guard let s = strophe.xmpp_stanza_new_from_string(context.raw, xml) else { return nil }
         raw = s
     }
 
     var view: ReceivedStanza { ReceivedStanza(raw: raw) }
 
-    deinit { xmpp_stanza_release(raw) }
+    deinit { _ = strophe.xmpp_stanza_release(raw) }
 }
 
 /// A borrowed view of a stanza libstrophe passed to a handler: valid only during the handler.
 struct ReceivedStanza {
     let raw: OpaquePointer
 
-    var name: String? { xmpp_stanza_get_name(raw).map { String(cString: $0) } }
-    var from: String? { xmpp_stanza_get_from(raw).map { String(cString: $0) } }
-    var type: String? { xmpp_stanza_get_type(raw).map { String(cString: $0) } }
-    var id: String? { xmpp_stanza_get_id(raw).map { String(cString: $0) } }
-    func attribute(_ name: String) -> String? { xmpp_stanza_get_attribute(raw, name).map { String(cString: $0) } }
+    var name: String? { strophe.xmpp_stanza_get_name(raw).map { String(cString: $0) } }
+    var from: String? { strophe.xmpp_stanza_get_from(raw).map { String(cString: $0) } }
+    var type: String? { strophe.xmpp_stanza_get_type(raw).map { String(cString: $0) } }
+    var id: String? { strophe.xmpp_stanza_get_id(raw).map { String(cString: $0) } }
+    func attribute(_ name: String) -> String? { strophe.xmpp_stanza_get_attribute(raw, name).map { String(cString: $0) } }
 
     func child(_ name: String, namespace: String) -> ReceivedStanza? {
-        xmpp_stanza_get_child_by_name_and_ns(raw, name, namespace).map(ReceivedStanza.init)
+        strophe.xmpp_stanza_get_child_by_name_and_ns(raw, name, namespace).map(ReceivedStanza.init)
     }
 
     func child(named name: String) -> ReceivedStanza? {
-        xmpp_stanza_get_child_by_name(raw, name).map(ReceivedStanza.init)
+        strophe.xmpp_stanza_get_child_by_name(raw, name).map(ReceivedStanza.init)
     }
 
     /// The concatenated text content, or nil when longer than `limit` bytes (never copied then).
     func text(limit: Int) -> String? {
         var total = 0
-        var node = xmpp_stanza_get_children(raw)
+        var node = strophe.xmpp_stanza_get_children(raw)
         var out = ""
         while let n = node {
-            if xmpp_stanza_is_text(n) != 0, let t = xmpp_stanza_get_text_ptr(n) {
+            if strophe.xmpp_stanza_is_text(n) != 0, let t = strophe.xmpp_stanza_get_text_ptr(n) {
                 let s = String(cString: t)
                 total += s.utf8.count
                 if total > limit { return nil }
                 out += s
             }
-            node = xmpp_stanza_get_next(n)
+            node = strophe.xmpp_stanza_get_next(n)
         }
         return out
     }
@@ -185,32 +214,32 @@ final class StropheConnection {
 
     init(context: StropheContext, jid: String, password: XMPPSecret, trust: XMPPTrust) {
         self.context = context
-        raw = xmpp_conn_new(context.raw)
-        xmpp_conn_set_jid(raw, jid)
-        password.withCString { xmpp_conn_set_pass(raw, $0) }
+        raw = Stanza.allocated(strophe.xmpp_conn_new(context.raw))
+        strophe.xmpp_conn_set_jid(raw, jid)
+        password.withCString { strophe.xmpp_conn_set_pass(raw, $0) }
         // TLS is mandatory; no legacy auth. Stream management is off: after a reconnect the agent fetches
         // anyway, so resuming the old stream would add state without saving a doorbell that matters.
-        xmpp_conn_set_flags(raw, Int(XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM))
-        if case .caFile(let path) = trust { xmpp_conn_set_cafile(raw, path) }
-        xmpp_conn_set_certfail_handler(raw, certFailed)
+        _ = strophe.xmpp_conn_set_flags(raw, Int(XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM))
+        if case .caFile(let path) = trust { strophe.xmpp_conn_set_cafile(raw, path) }
+        strophe.xmpp_conn_set_certfail_handler(raw, certFailed)
         // TCP keepalive notices a dead peer even when nothing is sent (libstrophe's own defaults).
-        xmpp_conn_set_sockopt_callback(raw, xmpp_sockopt_cb_keepalive)
+        strophe.xmpp_conn_set_sockopt_callback(raw, strophe.xmpp_sockopt_cb_keepalive)
     }
 
-    deinit { xmpp_conn_release(raw) }
+    deinit { _ = strophe.xmpp_conn_release(raw) }
 
-    var isSecured: Bool { xmpp_conn_is_secured(raw) != 0 }
-    var boundJID: String? { xmpp_conn_get_bound_jid(raw).map { String(cString: $0) } }
+    var isSecured: Bool { strophe.xmpp_conn_is_secured(raw) != 0 }
+    var boundJID: String? { strophe.xmpp_conn_get_bound_jid(raw).map { String(cString: $0) } }
 
     /// Starts connecting; false when it could not even start (events follow only on true).
     func connect(host: String?, port: UInt16) -> Bool {
         let me = Unmanaged.passUnretained(self).toOpaque()
-        return xmpp_connect_client(raw, host, port, { _, event, error, _, userdata in
+        return strophe.xmpp_connect_client(raw, host, port, { _, event, error, _, userdata in
             guard let userdata else { return }
             let me = Unmanaged<StropheConnection>.fromOpaque(userdata).takeUnretainedValue()
             if event == XMPP_CONN_CONNECT {
                 // Every stanza of the session goes to the delegate; filtering happens there.
-                xmpp_handler_add(me.raw, { _, stanza, userdata in
+                strophe.xmpp_handler_add(me.raw, { _, stanza, userdata in
                     guard let userdata, let stanza else { return 1 }
                     let me = Unmanaged<StropheConnection>.fromOpaque(userdata).takeUnretainedValue()
                     me.delegate?.received(ReceivedStanza(raw: stanza))
@@ -225,6 +254,6 @@ final class StropheConnection {
         }, me) == 0
     }
 
-    func send(_ stanza: Stanza) { xmpp_send(raw, stanza.raw) }
-    func disconnect() { xmpp_disconnect(raw) }
+    func send(_ stanza: Stanza) { strophe.xmpp_send(raw, stanza.raw) }
+    func disconnect() { strophe.xmpp_disconnect(raw) }
 }

@@ -16,7 +16,7 @@ import TestSupport
         let message = DoorbellMessage(kind: .pushed, device: Array(repeating: 3, count: 16), sequence: 5, sentAt: 1_800_000_000, head: Array(repeating: 4, count: 20))
         let xml = "<message from='a@example.org/r1' to='b@example.org' type='normal' id='x1'>"
             + "<bell xmlns='\(XMPPNotifier.namespace)' folder='\(seal.folderTag)'>\(seal.seal(message))</bell></message>"
-        let context = StropheContext(pin: nil)
+        let context = try StropheContext(pin: nil)
         // The seed itself goes through: otherwise the loop below would prove nothing.
         let stanza = try #require(ParsedStanza(context, xml: xml))
         let bell = try #require(NotifierCore.bell(in: stanza.view))

@@ -8,11 +8,6 @@
    read key material. Returns 0 on success, -1 with errno set. */
 int shadow_shim_set_dumpable(int enabled);
 
-/* git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "") for the system, XDG, global and programdata
-   levels: the shadow repository must not read /etc/gitconfig or ~/.gitconfig (insteadOf rules,
-   excludes files, autocrlf would change what is committed). Returns 0 or a libgit2 error code. */
-int shadow_shim_git_isolate_config(void);
-
 /* syncfs(2): flush the whole file system holding fd (git's batch fsync: one flush per ref update
    instead of one fsync per object). Returns 0, or -1 with errno set. */
 int shadow_shim_syncfs(int fd);
