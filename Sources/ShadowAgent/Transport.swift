@@ -110,6 +110,12 @@ public enum Transport {
         }
     }
 
+    /// A folder's shadow repository for its sync engine: opened through libgit2 when a step needs it,
+    /// which a pass with nothing to do against a remote on this machine never does (DeferredGitStore).
+    static func store(_ config: FolderConfig) -> DeferredGitStore {
+        DeferredGitStore(shadow: config.shadow, open: { () throws(ShadowError) in try repository(config) })
+    }
+
     /// Opens a folder's shadow repository with its transport attached.
     static func repository(_ config: FolderConfig) throws(ShadowError) -> GitRepository {
         let repository = try GitRepository.open(config.shadow)

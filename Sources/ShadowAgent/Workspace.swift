@@ -165,7 +165,7 @@ public struct Workspace: Sendable {
     public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         let config = try config(path)
         return (config, try SyncEngine(location: config.location, keys: try keys(of: config),
-                                       openStore: { () throws(ShadowError) in try Transport.repository(config) }, lockWait: lockWait))
+                                       openStore: { () throws(ShadowError) in Transport.store(config) }, lockWait: lockWait))
     }
 
     /// The history of the configured folder that contains `path`, without taking its lock: reading

@@ -28,7 +28,7 @@ enum ExitStatus: Int32 {
 /// The entry point the executable calls; ArgumentParser stays inside this target.
 public enum ShadowsyncCLI {
     /// Commands that open a repository within milliseconds of starting.
-    static let repositoryCommands: Set<String> = ["sync", "run", "status", "log", "init", "join", "restore", "decrypt", "fsck", "conflicts"]
+    static let repositoryCommands: Set<String> = ["run", "status", "log", "init", "join", "restore", "decrypt", "fsck", "conflicts"]
 
     public static func main() {
         // A no-op sync of 10k files takes about 60 ms; libgit2's start-up, 8 of them, need not wait

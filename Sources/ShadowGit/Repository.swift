@@ -46,6 +46,11 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         guard let gitDir = try? GitThread.shared.run({ () throws(ShadowError) -> String? in
             git2.git_repository_path(handle).map { String(cString: $0) }
         }) ?? nil else { return }
+        GitRepository.removeStaleLocks(gitDir: gitDir)
+    }
+
+    /// `removeStaleLocks` for the git directory `gitDir` (ending in "/").
+    static func removeStaleLocks(gitDir: String) {
         for name in [GitRepository.branch, GitRepository.remoteTrackingBranch, "HEAD", "index", "packed-refs", "config"] {
             _ = unlink(gitDir + name + ".lock")
         }
