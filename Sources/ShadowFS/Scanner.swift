@@ -82,15 +82,19 @@ public struct ScanReport: Sendable {
 
 /// Walks a folder without following symlinks. The walk is the truth; inotify (issue 5) only hints.
 public enum Scanner {
-    /// Threads that list directories at once: one per core, as git's preload-index stats with, but
-    /// capped. The cap is a guess, not a measurement: only 2 cores were available here (Docs/BENCHMARKS.md).
+    /// Threads that list directories at once: two per core, capped. A thread in `fstatat` is not
+    /// always on a core: on this 2-core machine 3 or 4 threads finished a 10k-file one-shot no-op sync
+    /// 4–12% sooner than 2, in three alternating runs (git's preload-index uses up to 20 threads for
+    /// its stats). The cap is a guess, not a measurement: only 2 cores were available here
+    /// (Docs/BENCHMARKS.md, session 13).
+    public static let threadsPerCore = 2
     public static let maximumThreads = 4
 
     /// `ignore` leaves paths out entirely; an ignored directory is not entered.
     /// `expected` (the engine: what its index trusts) settles entries found exactly as expected: they
     /// come back as numbers in `settledIDs`, not as entries, so comparing them is parallel too.
     /// `expectedCount` (the number of paths the last scan found) only sizes the result up front.
-    /// `threads` defaults to the online cores, at most `maximumThreads`.
+    /// `threads` defaults to `threadsPerCore` per online core, at most `maximumThreads`.
     public static func scan(_ root: BytePath, expectedCount: Int = 0, threads: Int? = nil,
                             ignore: IgnoreRules = IgnoreRules(), expected: ExpectedTree? = nil) throws(ShadowError) -> ScanReport {
         // The root itself must be a real directory (not a symlink to one).
@@ -105,7 +109,7 @@ public enum Scanner {
         var subdirectories: [Pending] = []
         try list(Pending(full: root, relative: nil), into: &report, subdirectories: &subdirectories, filter: filter)
         let queue = WalkQueue(subdirectories)
-        let count = max(1, min(threads ?? onlineProcessorCount(), maximumThreads, subdirectories.count))
+        let count = max(1, min(threads ?? threadsPerCore * onlineProcessorCount(), maximumThreads, subdirectories.count))
         // Each helper thread fills its own report; this thread works too, into `report`.
         let helpers = (1..<count).map { _ in
             WorkerThread { var own = ScanReport(expected: expected); work(queue, into: &own, filter: filter); return own }
