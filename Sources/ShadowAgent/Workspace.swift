@@ -164,8 +164,10 @@ public struct Workspace: Sendable {
     /// unlocked and its lock taken.
     public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         let config = try config(path)
+        let preload = IndexPreload(config.location)
         return (config, try SyncEngine(location: config.location, keys: try keys(of: config),
-                                       openStore: { () throws(ShadowError) in Transport.store(config) }, lockWait: lockWait))
+                                       openStore: { () throws(ShadowError) in Transport.store(config) }, lockWait: lockWait,
+                                       preload: preload))
     }
 
     /// The history of the configured folder that contains `path`, without taking its lock: reading

@@ -148,8 +148,9 @@ public final class SyncEngine {
     /// `openStore` is called once the lock is held and the state and index are loaded: opening a git
     /// repository waits for libgit2's start-up (it parses the system's CA bundle, about 8 ms on another
     /// thread), and a new process's work until then overlaps it instead of waiting first.
+    /// `preload`: the index, if the caller started reading it before unlocking the keys.
     public init(location: FolderLocation, keys: VaultKeys, openStore: () throws(ShadowError) -> VersionStore,
-                lockWait: Double = 0) throws(ShadowError) {
+                lockWait: Double = 0, preload: IndexPreload? = nil) throws(ShadowError) {
         self.location = location
         self.keys = keys
         folder = PlainFolder(root: location.plain)
@@ -161,7 +162,7 @@ public final class SyncEngine {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
         }
         state = try FolderState.load(location.stateFile)
-        index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+        index = (preload.map { $0.take() } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
         store = try openStore()
         verifier = HistoryVerifier(keys: keys, store: store)
         // Under the instance lock this process is the shadow repository's only writer: a lock file

@@ -301,6 +301,45 @@ struct SyncIndex: Sendable {
     }
 }
 
+/// A folder's index read ahead on another thread, while the caller does what precedes taking the folder's
+/// lock (unlocking keys, deriving ciphers, reading state): in a 10k-file no-op sync the read and
+/// check take 3.5 ms and those steps 1.4 ms (session 13). `take`, under the lock, keeps it only if the
+/// file is still the one read: every writer replaces the file (temp and rename), so another
+/// process's write meanwhile shows as a different inode or times, and the file is read again.
+public final class IndexPreload {
+    private let worker: WorkerThread<Loaded>
+    private let path: BytePath
+
+    struct Loaded: Sendable {
+        let index: SyncIndex?
+        let stat: StatKey?
+    }
+
+    public init(_ location: FolderLocation) {
+        let path = location.indexFile
+        self.path = path
+        worker = WorkerThread {
+            guard let (bytes, stat) = try? FileSystem.readFileAndStat(path, limit: SyncIndex.limitBytes) else {
+                return Loaded(index: nil, stat: nil)
+            }
+            return Loaded(index: SyncIndex.load(bytes: bytes), stat: stat)
+        }
+    }
+
+    /// The index as the file is now; call holding the folder's lock.
+    func take() -> SyncIndex? {
+        let loaded = worker.join()
+        if let stat = loaded.stat, FileSystem.statKey(path) == stat { return loaded.index }
+        return SyncIndex.load(path)
+    }
+
+    /// Waits until the read ahead is over (tests replace the file after it).
+    func waitUntilRead() { _ = worker.join() }
+
+    /// An engine that failed to open never took it: the thread is joined, not left behind.
+    deinit { _ = worker.join() }
+}
+
 /// Small durable facts about this agent and what it has verified. Text, one fact per line.
 struct FolderState: Sendable {
     /// Random, made once per folder and machine; appears only inside encrypted commit metadata.

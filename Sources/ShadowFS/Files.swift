@@ -120,14 +120,40 @@ public enum FileSystem {
 
     /// Reads a whole regular file of at most `limit` bytes (no symlinks followed).
     public static func readFile(_ path: BytePath, limit: Int = 1 << 20) throws(ShadowError) -> [UInt8] {
+        try readWhole(FileSource(path), limit: limit)
+    }
+
+    /// `readFile`, with the stat of the open file the bytes came from: not of the path, which another
+    /// file may have been renamed over since.
+    public static func readFileAndStat(_ path: BytePath, limit: Int) throws(ShadowError) -> ([UInt8], StatKey) {
         let src = try FileSource(path)
+        return (try readWhole(src, limit: limit), try src.currentStat())
+    }
+
+    private static func readWhole(_ src: FileSource, limit: Int) throws(ShadowError) -> [UInt8] {
         guard src.length <= UInt64(limit) else {
-            throw ShadowError(.invalidArgument, "\(path) is \(src.length) bytes, more than the \(limit) expected")
+            throw ShadowError(.invalidArgument, "\(src.path) is \(src.length) bytes, more than the \(limit) expected")
         }
-        var out = [UInt8](repeating: 0, count: Int(src.length))
-        let n = try out.withMutableBytes { (b) throws(ShadowError) in try src.readFully(at: 0, into: b) }
-        guard n == out.count else { throw ShadowError(.sourceChanged, "\(path) changed while it was read") }
+        // Not zero-filled first: the read overwrites every byte it counts, and only those are kept.
+        var failure: ShadowError?
+        let out = [UInt8](unsafeUninitializedCapacity: Int(src.length)) { buffer, initialized in
+            do throws(ShadowError) {
+                initialized = try src.readFully(at: 0, into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        guard out.count == Int(src.length) else { throw ShadowError(.sourceChanged, "\(src.path) changed while it was read") }
         return out
+    }
+
+    /// A path's own stat (a symlink reports itself); nil when it cannot be statted.
+    public static func statKey(_ path: BytePath) -> StatKey? {
+        var st = Glibc.stat()
+        guard path.withCString({ lstat($0, &st) }) == 0 else { return nil }
+        return StatKey(st)
     }
 
     /// Reads until end of file regardless of the size stat reports (procfs files report 0).
