@@ -1,6 +1,7 @@
 public import ShadowCore
 public import ShadowCrypto
 public import ShadowEngine
+import Synchronization
 import ShadowFS
 import ShadowGit
 
@@ -23,6 +24,17 @@ public struct Workspace: Sendable {
     /// Starts what a folder command needs first (libgit2) and returns at once, so its start-up runs
     /// while the command line is parsed and the keys are read. Call `settle` before exiting.
     public static func prepare() { GitRepository.startLibrary() }
+
+    /// Starts reading the index of the folder a command is about to open, on a thread of its own, while
+    /// its command line is parsed and its keys unlocked (IndexPreload). `folder` is a guess taken from
+    /// the arguments before they are parsed (nil: the current directory's folder); `open` uses what was
+    /// read only for the folder it opens, and only if the file is unchanged once the lock is held.
+    public static func prefetch(folder: BytePath?) {
+        let preload = IndexPreload(resolving: { try? Workspace().config(folder).location })
+        prefetched.withLock { $0 = preload }
+    }
+
+    private static let prefetched = Mutex<IndexPreload?>(nil)
 
     /// Waits for what `prepare` started (milliseconds): exiting in the middle of it is not safe.
     public static func settle() { GitRepository.finishLibraryStart() }
@@ -164,7 +176,7 @@ public struct Workspace: Sendable {
     /// unlocked and its lock taken.
     public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         let config = try config(path)
-        let preload = IndexPreload(config.location)
+        let preload = Workspace.prefetched.withLock { p in defer { p = nil }; return p } ?? IndexPreload(config.location)
         return (config, try SyncEngine(location: config.location, keys: try keys(of: config),
                                        openStore: { () throws(ShadowError) in Transport.store(config) }, lockWait: lockWait,
                                        preload: preload))

@@ -162,7 +162,7 @@ public final class SyncEngine {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
         }
         state = try FolderState.load(location.stateFile)
-        index = (preload.map { $0.take() } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
+        index = (preload.map { $0.take(location) } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
         store = try openStore()
         verifier = HistoryVerifier(keys: keys, store: store)
         // Under the instance lock this process is the shadow repository's only writer: a lock file

@@ -301,35 +301,42 @@ struct SyncIndex: Sendable {
     }
 }
 
-/// A folder's index read ahead on another thread, while the caller does what precedes taking the folder's
-/// lock (unlocking keys, deriving ciphers, reading state): in a 10k-file no-op sync the read and
-/// check take 3.5 ms and those steps 1.4 ms (session 13). `take`, under the lock, keeps it only if the
-/// file is still the one read: every writer replaces the file (temp and rename), so another
-/// process's write meanwhile shows as a different inode or times, and the file is read again.
-public final class IndexPreload {
+/// A folder's index read ahead on another thread, while the caller does what precedes taking the
+/// folder's lock: parsing the command line, unlocking keys, reading state. In a 10k-file no-op sync
+/// the read and check take 3.5 ms, and those steps 4.6 ms (session 13). `take`, under the lock, keeps
+/// it only if it is the folder's index and the file is still the one read: every writer replaces the
+/// file (temp and rename), so another process's write meanwhile shows as a different inode or times,
+/// and the file is read again. Handed from the thread that starts it to the one that takes it; used by
+/// one at a time.
+public final class IndexPreload: @unchecked Sendable {
     private let worker: WorkerThread<Loaded>
-    private let path: BytePath
 
     struct Loaded: Sendable {
+        let path: BytePath?
         let index: SyncIndex?
         let stat: StatKey?
     }
 
-    public init(_ location: FolderLocation) {
-        let path = location.indexFile
-        self.path = path
+    public convenience init(_ location: FolderLocation) {
+        self.init(resolving: { location })
+    }
+
+    /// Finds the folder on the worker thread too (`resolve`: nil when there is none), then reads its index.
+    public init(resolving resolve: @escaping @Sendable () -> FolderLocation?) {
         worker = WorkerThread {
+            guard let path = resolve()?.indexFile else { return Loaded(path: nil, index: nil, stat: nil) }
             guard let (bytes, stat) = try? FileSystem.readFileAndStat(path, limit: SyncIndex.limitBytes) else {
-                return Loaded(index: nil, stat: nil)
+                return Loaded(path: path, index: nil, stat: nil)
             }
-            return Loaded(index: SyncIndex.load(bytes: bytes), stat: stat)
+            return Loaded(path: path, index: SyncIndex.load(bytes: bytes), stat: stat)
         }
     }
 
-    /// The index as the file is now; call holding the folder's lock.
-    func take() -> SyncIndex? {
+    /// The index of `location` as its file is now; call holding the folder's lock.
+    func take(_ location: FolderLocation) -> SyncIndex? {
         let loaded = worker.join()
-        if let stat = loaded.stat, FileSystem.statKey(path) == stat { return loaded.index }
+        let path = location.indexFile
+        if loaded.path == path, let stat = loaded.stat, FileSystem.statKey(path) == stat { return loaded.index }
         return SyncIndex.load(path)
     }
 
