@@ -9,7 +9,9 @@ RUNS=5
 # The no-op comparison is the closest one: more runs, alternating, so both see the same machine.
 NOOP_RUNS=15
 source Examples/bench-lib.sh
-bench_setup bench 4G
+# Three copies of the tree, the shadow tree (two files per file) and git's loose objects: 4 GiB
+# (262k inodes) holds them for 10k files; larger trees get 4 GiB per 10k files.
+bench_setup bench $(( FILES > 10000 ? (FILES + 9999) / 10000 * 4 : 4 ))G
 export HOME=$W/home XDG_CONFIG_HOME=$W/home/config XDG_DATA_HOME=$W/home/data
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b
 # No automatic `git gc` after the import commit: with 10k loose objects it starts one in the background,
