@@ -58,6 +58,36 @@ import Testing
         #expect(!again.contains("committed") && !again.contains("applied"))
     }
 
+    /// A pass with nothing to do against a local remote never loads libgit2 (DeferredGitStore); one
+    /// that has something to fetch does. The dynamic loader itself reports what it loads (LD_DEBUG).
+    @Test func aNoOpSyncAgainstALocalRemoteNeverLoadsLibgit2() throws {
+        let s = try Scratch("noop-libgit2")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("one.txt", "one\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        func syncReportingLoads(_ agent: Agent) throws -> (stdout: String, loadedLibgit2: Bool) {
+            let r = try Binaries.run("shadowsync", ["sync", "--folder", agent.folder],
+                                     environment: agent.environment.merging(["LD_DEBUG": "files"]) { $1 })
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+            #expect(r.stderr.contains("libsodium"), "the loader's report is there: \(r.stderr.prefix(300))")
+            return (r.stdout, r.stderr.contains("libgit2"))
+        }
+        let idle = try syncReportingLoads(b)
+        #expect(idle.stdout.hasPrefix("in sync at"))
+        #expect(!idle.loadedLibgit2)
+
+        try a.write("two.txt", "two\n")
+        try a.sync()
+        let fetching = try syncReportingLoads(b)
+        #expect(fetching.stdout.contains("applied"))
+        #expect(fetching.loadedLibgit2)
+        #expect(b.read("two.txt") == "two\n")
+
+        let idleAgain = try syncReportingLoads(b)
+        #expect(idleAgain.stdout.hasPrefix("in sync at") && !idleAgain.loadedLibgit2)
+    }
+
     @Test func renamesKeepTheContentBlob() throws {
         let s = try Scratch("rename")
         let a = s.agent("a")
