@@ -18,6 +18,13 @@ private let stropheLoadFailure: String? = {
     return String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }()
 
+/// A new stanza or connection: libstrophe returns NULL only when malloc fails, where Swift's own
+/// allocations stop the process too (as the implicitly unwrapped return of a linked libstrophe did).
+private func allocated(_ pointer: OpaquePointer?) -> OpaquePointer {
+    guard let pointer else { preconditionFailure("libstrophe is out of memory") }
+    return pointer
+}
+
 /// Keeps the last warning or error libstrophe logged: its log is the only place some failures are named.
 final class StropheLogSink: Sendable {
     let lastProblem = Mutex<String?>(nil)
@@ -117,7 +124,7 @@ final class Stanza {
     let raw: OpaquePointer
 
     init(_ context: StropheContext, name: String, namespace: String? = nil, attributes: [(String, String)] = []) {
-        raw = Stanza.allocated(strophe.xmpp_stanza_new(context.raw))
+        raw = allocated(strophe.xmpp_stanza_new(context.raw))
         _ = strophe.xmpp_stanza_set_name(raw, name)
         if let namespace { _ = strophe.xmpp_stanza_set_ns(raw, namespace) }
         for (k, v) in attributes { _ = strophe.xmpp_stanza_set_attribute(raw, k, v) }
@@ -125,15 +132,8 @@ final class Stanza {
 
     /// A text node.
     init(_ context: StropheContext, text: String) {
-        raw = Stanza.allocated(strophe.xmpp_stanza_new(context.raw))
+        raw = allocated(strophe.xmpp_stanza_new(context.raw))
         _ = strophe.xmpp_stanza_set_text(raw, text)
-    }
-
-    /// libstrophe returns NULL only when malloc fails, where Swift's own allocations stop the process
-    /// too (as the implicitly unwrapped return of a directly linked libstrophe did).
-    static func allocated(_ pointer: OpaquePointer?) -> OpaquePointer {
-        guard let pointer else { preconditionFailure("libstrophe is out of memory") }
-        return pointer
     }
 
     @discardableResult
@@ -214,7 +214,7 @@ final class StropheConnection {
 
     init(context: StropheContext, jid: String, password: XMPPSecret, trust: XMPPTrust) {
         self.context = context
-        raw = Stanza.allocated(strophe.xmpp_conn_new(context.raw))
+        raw = allocated(strophe.xmpp_conn_new(context.raw))
         strophe.xmpp_conn_set_jid(raw, jid)
         password.withCString { strophe.xmpp_conn_set_pass(raw, $0) }
         // TLS is mandatory; no legacy auth. Stream management is off: after a reconnect the agent fetches
