@@ -129,7 +129,10 @@ enum RefFiles {
             url = parts[1].trimmingSpaceAndTab
         }
         guard var path = url else { return nil }
-        if path.hasPrefix("file://") { path.removeFirst("file://".count) }
+        if path.hasPrefix("file://") {
+            path.removeFirst("file://".count)
+            if path.contains("%") { return nil }  // a percent escape, which libgit2 would decode
+        }
         guard path.hasPrefix("/"), !path.contains("#"), !path.contains(";") else { return nil }
         return path
     }

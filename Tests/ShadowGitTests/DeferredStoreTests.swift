@@ -89,6 +89,8 @@ import ShadowFS
         let cases: [(String, String?)] = [
             (base + "\turl = /srv/r.git\n", "/srv/r.git"),
             (base + "\turl = file:///srv/r.git\n", "/srv/r.git"),
+            (base + "\turl = file:///srv/my%20r.git\n", nil),
+            ("[remote \"origin\"] url = /srv/r.git\n", nil),
             (base + "\turl = user@host:r.git\n", nil),
             (base + "\turl = ssh://host/r.git\n", nil),
             (base + "\turl = /srv/a.git\n\turl = /srv/b.git\n", nil),
