@@ -60,13 +60,26 @@ public func environment(_ name: String) -> String? {
 /// session), so SSH settings and known_hosts still resolve. Nil only when neither exists.
 public func homeDirectory() -> BytePath? {
     if let h = environment("HOME"), h.hasPrefix("/") { return BytePath(h) }
-    guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir, dir.pointee != 0 else { return nil }
-    return BytePath(String(cString: dir))
+    return passwdEntry { $0.pw_dir.flatMap { $0.pointee != 0 ? BytePath(String(cString: $0)) : nil } }
 }
+
+/// Reads this user's passwd entry with getpwuid_r: `sync` looks up its folder on two threads at once
+/// (Workspace.prefetch), and getpwuid's one static buffer is not safe for that.
+private func passwdEntry<T>(_ read: (passwd) -> T?) -> T? {
+    var buffer = [CChar](repeating: 0, count: passwdBufferBytes)
+    return buffer.withUnsafeMutableBufferPointer { strings -> T? in
+        var entry = passwd(), result: UnsafeMutablePointer<passwd>?
+        guard let base = strings.baseAddress, getpwuid_r(getuid(), &entry, base, strings.count, &result) == 0, result != nil else { return nil }
+        return read(entry)  // its strings point into `strings`, valid only here
+    }
+}
+
+/// Room for one passwd entry's strings: glibc suggests 1024 bytes (sysconf(_SC_GETPW_R_SIZE_MAX));
+/// sixteen times that leaves room for long GECOS fields. A larger entry reads as none (ERANGE).
+private let passwdBufferBytes = 16 * 1024
 
 /// The login name (for an SSH URL without `user@`): $USER, else the passwd entry.
 public func userName() -> String? {
     if let u = environment("USER") { return u }
-    guard let pw = getpwuid(getuid()), let name = pw.pointee.pw_name else { return nil }
-    return String(cString: name)
+    return passwdEntry { $0.pw_name.map { String(cString: $0) } }
 }
