@@ -667,7 +667,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             // "in sync", and nothing would ever be pushed there.
             opts.prune = GIT_FETCH_PRUNE
             let rc = try withStrArray(["+\(GitRepository.branch):\(GitRepository.remoteTrackingBranch)"]) { (specs) throws(ShadowError) -> Int32 in
-                withExtendedLifetime(session) { git2.git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
+                session.network { git2.git_remote_fetch(remote, specs, &opts, "shadowsync fetch") }
             }
             if rc < 0 { throw session.failure(rc, "cannot fetch from the remote") }
             return try reference(GitRepository.remoteTrackingBranch)
@@ -711,7 +711,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             _ = git2.git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
             let rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
-                withExtendedLifetime(session) { git2.git_remote_push(remote, specs, &opts) }
+                session.network { git2.git_remote_push(remote, specs, &opts) }
             }
             if rc < 0 { throw session.failure(rc, "cannot push to the remote") }
             if session.address.kind == .local { try flushToDisk() }  // a local remote's new pack and ref
@@ -744,7 +744,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var callbacks = git_remote_callbacks()
             _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             session.install(&callbacks)
-            let rc = withExtendedLifetime(session) { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            let rc = session.network { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
             if let key = session.presentedKey { return key }
             throw session.failure(rc < 0 ? rc : GIT_ERROR.rawValue, "cannot read the host key of \(address.knownHostsName)")
         }
@@ -759,7 +759,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             var callbacks = git_remote_callbacks()
             _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             session.install(&callbacks)
-            let rc = withExtendedLifetime(session) { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
+            let rc = session.network { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
             if rc < 0 { throw session.failure(rc, "cannot connect to the remote") }
             defer { _ = git2.git_remote_disconnect(remote) }
             var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?

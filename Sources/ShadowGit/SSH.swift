@@ -118,13 +118,32 @@ final class RemoteSession {
         callbacks.certificate_check = certificateCheckCallback
         callbacks.push_update_reference = pushUpdateReferenceCallback
         callbacks.sideband_progress = sidebandCallback
+        callbacks.transfer_progress = transferProgressCallback
+        callbacks.push_transfer_progress = pushTransferProgressCallback
+    }
+
+    /// Set when the stall watchdog cut this session's operation off.
+    private(set) var stalled = false
+
+    /// Runs one network operation of libgit2's (`body`, on the git thread). Over SSH it is watched:
+    /// with no sign of progress for `StallWatchdog.stallSeconds` its connection is shut down.
+    func network(_ body: () -> Int32) -> Int32 {
+        guard address.kind == .ssh else { return withExtendedLifetime(self) { body() } }
+        StallWatchdog.shared.begin(port: address.port)
+        let rc = withExtendedLifetime(self) { body() }
+        stalled = StallWatchdog.shared.end()
+        return rc
     }
 
     /// The error for a failed network call: what a callback recorded first, then libgit2's own words
     /// sorted into retryable (unreachable, server disk full) and permanent (auth, host key, no repository).
     func failure(_ rc: Int32, _ what: String) -> ShadowError {
-        if let callbackError { return callbackError }
         let where_ = address.kind == .ssh ? "\(address.user.map { $0 + "@" } ?? "")\(address.host):\(address.port)" : address.url
+        if stalled {
+            return ShadowError(.remoteUnavailable, "\(what): \(where_) showed no progress for \(Int(StallWatchdog.stallSeconds)) s, so the connection was dropped",
+                               advice: "nothing is lost; the next sync tries again. If it keeps happening, check the network and the server")
+        }
+        if let callbackError { return callbackError }
         if authExhausted || passwordOnly {
             var advice = "check that the public key is in the server account's authorized_keys, or set 'ssh.key' with 'shadowsync config set'"
             let rsa = triedRSAKeys
@@ -184,6 +203,7 @@ final class RemoteSession {
 private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, _ url: UnsafePointer<CChar>?,
                                  _ userFromURL: UnsafePointer<CChar>?, _ allowed: UInt32, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     guard let payload, let out else { return GIT_EUSER.rawValue }
+    StallWatchdog.shared.progress()
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
     guard let settings = session.settings else { session.authExhausted = true; return GIT_EUSER.rawValue }
     let user = userFromURL.map { String(cString: $0) } ?? settings.user
@@ -229,6 +249,7 @@ func wipe(_ bytes: inout [UInt8]) {
 private func certificateCheckCallback(_ cert: UnsafeMutablePointer<git_cert>?, _ valid: Int32, _ host: UnsafePointer<CChar>?,
                                       _ payload: UnsafeMutableRawPointer?) -> Int32 {
     guard let payload, let cert else { return GIT_ECERTIFICATE.rawValue }
+    StallWatchdog.shared.progress()
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
     guard cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else {
         session.callbackError = ShadowError(.hostKeyUnknown, "the remote presented a TLS certificate: only ssh:// remotes are supported")
@@ -264,9 +285,22 @@ private func pushUpdateReferenceCallback(_ ref: UnsafePointer<CChar>?, _ status:
 /// Collects what the server prints (its stderr through the sideband: hook output, errors), bounded.
 private func sidebandCallback(_ text: UnsafePointer<CChar>?, _ length: Int32, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     guard let payload, let text, length > 0 else { return 0 }
+    StallWatchdog.shared.progress()
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
     let chunk = String(decoding: UnsafeRawBufferPointer(start: text, count: Int(length)), as: UTF8.self)
     if session.serverMessages.utf8.count < RemoteSession.serverMessageLimitBytes { session.serverMessages += chunk }
+    return 0
+}
+
+/// Objects arriving (fetch): the transfer is alive.
+private func transferProgressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    StallWatchdog.shared.progress()
+    return 0
+}
+
+/// Bytes leaving (push; libgit2 calls this at most every half second while the pack is sent).
+private func pushTransferProgressCallback(_ current: UInt32, _ total: UInt32, _ bytes: Int, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    StallWatchdog.shared.progress()
     return 0
 }
 

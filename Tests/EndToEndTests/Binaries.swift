@@ -22,10 +22,18 @@ enum Binaries {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
     }
 
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], unset: [String] = []) throws -> Outcome {
+    /// `timeoutSeconds`: killed (coreutils `timeout`, exit 137) if still running then, so a command
+    /// that hangs fails its test instead of stalling the suite.
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], unset: [String] = [],
+                    timeoutSeconds: Int? = nil) throws -> Outcome {
         let p = Process()
-        p.executableURL = url(of: name)
-        p.arguments = arguments
+        if let timeoutSeconds {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            p.arguments = ["--signal=KILL", String(timeoutSeconds), url(of: name).path] + arguments
+        } else {
+            p.executableURL = url(of: name)
+            p.arguments = arguments
+        }
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.filter { !unset.contains($0.key) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

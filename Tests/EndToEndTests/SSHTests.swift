@@ -453,6 +453,32 @@ extension SSHTests {
     }
 }
 
+extension SSHTests {
+    /// A server that stops answering (the relay frozen: connections open, nothing moving) would leave
+    /// a sync waiting forever, since libgit2's SSH transport has no timeout. The stall watchdog drops
+    /// the connection after the stall limit (3 s here): the sync says to retry, and once the server
+    /// answers again the next sync lands.
+    @Test func aServerThatStopsAnsweringIsDroppedAfterTheStallLimit() throws {
+        let v = try RelayedVault("ssh-stall")
+        let a = v.a
+        try a.write("two.txt", "two\n")
+        v.freeze()
+        let started = Date()
+        let r = try Binaries.run("shadowsync", ["sync", "--folder", a.folder],
+                                 environment: a.environment.merging(["SHADOWSYNC_STALL_SECONDS": "3"]) { $1 }, timeoutSeconds: 60)
+        let took = Date().timeIntervalSince(started)
+        v.thaw()
+        #expect(r.status == 3, "a stalled server is retryable: exit \(r.status)\n\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("showed no progress for 3 s"), "\(r.stderr)")
+        #expect(took >= 3 && took < 30, "gave up after \(took) s")
+
+        try a.sync()
+        try v.joinB()
+        #expect(v.b.read("two.txt") == "two\n")
+        #expect(v.b.snapshot() == a.snapshot())
+    }
+}
+
 /// A vault on the test sshd, reached through a relay the test can cut: A made it (with start.txt) over
 /// the relay; B joins when the test says so.
 final class RelayedVault {
@@ -483,6 +509,10 @@ final class RelayedVault {
 
     /// A network outage: the relay dies and takes its open connections with it.
     func cut() { relay.stop() }
+    /// A server that stops answering: the relay is stopped (SIGSTOP). Its kernel still accepts
+    /// connections and acknowledges what is sent, but nothing comes back.
+    func freeze() { kill(relay.process.processIdentifier, SIGSTOP) }
+    func thaw() { kill(relay.process.processIdentifier, SIGCONT) }
     func reconnect() throws { relay = try Relay(port: port, target: server.port) }
 
     deinit { relay.stop() }
