@@ -178,8 +178,7 @@ public struct Workspace: Sendable {
         let config = try config(path)
         let preload = Workspace.prefetched.withLock { p in defer { p = nil }; return p } ?? IndexPreload(config.location)
         return (config, try SyncEngine(location: config.location, keys: try keys(of: config),
-                                       openStore: { () throws(ShadowError) in Transport.store(config) }, lockWait: lockWait,
-                                       preload: preload))
+                                       store: Transport.store(config), lockWait: lockWait, preload: preload))
     }
 
     /// The history of the configured folder that contains `path`, without taking its lock: reading

@@ -140,17 +140,10 @@ public final class SyncEngine {
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
-    /// a killed run left half done. `lockWait`: how long to wait for another process's lock.
-    public convenience init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0) throws(ShadowError) {
-        try self.init(location: location, keys: keys, openStore: { () throws(ShadowError) in store }, lockWait: lockWait)
-    }
-
-    /// `openStore` is called once the lock is held and the state and index are loaded: opening a git
-    /// repository waits for libgit2's start-up (it parses the system's CA bundle, about 8 ms on another
-    /// thread), and a new process's work until then overlaps it instead of waiting first.
-    /// `preload`: the index, if the caller started reading it before unlocking the keys.
-    public init(location: FolderLocation, keys: VaultKeys, openStore: () throws(ShadowError) -> VersionStore,
-                lockWait: Double = 0, preload: IndexPreload? = nil) throws(ShadowError) {
+    /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
+    /// the index, if the caller started reading it before unlocking the keys.
+    public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
+                preload: IndexPreload? = nil) throws(ShadowError) {
         self.location = location
         self.keys = keys
         folder = PlainFolder(root: location.plain)
@@ -163,7 +156,7 @@ public final class SyncEngine {
         }
         state = try FolderState.load(location.stateFile)
         index = (preload.map { $0.take(location) } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
-        store = try openStore()
+        self.store = store
         verifier = HistoryVerifier(keys: keys, store: store)
         // Under the instance lock this process is the shadow repository's only writer: a lock file
         // there is one a killed run left.
