@@ -94,14 +94,13 @@ enum RefFiles {
     /// libgit2 write it (through a lock file and a rename, so a reader never sees half of one). Nil for a
     /// missing file, a symbolic ref, or anything else.
     static func loose(_ file: String) -> ObjectID? {
-        let fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 42)
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n == 41, bytes[40] == UInt8(ascii: "\n") else { return nil }
-        return ObjectID(hex: String(decoding: bytes[0..<40], as: UTF8.self))
+        guard let bytes = GitFiles.read(file, limit: looseRefBytes, noFollow: true), bytes.count == looseRefBytes,
+              bytes[looseRefBytes - 1] == UInt8(ascii: "\n") else { return nil }
+        return ObjectID(hex: String(decoding: bytes.dropLast(), as: UTF8.self))
     }
+
+    /// A loose ref file: a SHA-1 in hex (40 digits) and a newline.
+    static let looseRefBytes = 41
 
     /// The path of `origin` when the repository's config names it as a local absolute path, in the
     /// plain form libgit2 writes (`url = /path`), once, with nothing in the file that could change
@@ -150,20 +149,7 @@ enum RefFiles {
     static let maxConfigBytes = 64 * 1024
 
     private static func smallFile(_ file: String) -> String? {
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: maxConfigBytes + 1)
-        var filled = 0
-        while filled < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { break }
-            filled += n
-        }
-        guard filled <= maxConfigBytes else { return nil }
-        return String(validating: bytes[0..<filled], as: UTF8.self)
+        GitFiles.read(file, limit: maxConfigBytes).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }
 

@@ -208,18 +208,7 @@ enum PackIndex {
 
     /// The ids an index lists, or nil if it cannot be read or is not a version 2 index.
     static func objectIDs(_ path: String) -> [ObjectID]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size >= idsOffset, st.st_size <= maximumBytes else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            guard n > 0 else { return nil }
-            done += n
-        }
+        guard let bytes = GitFiles.read(path, limit: maximumBytes), bytes.count >= idsOffset else { return nil }
         guard Array(bytes[0..<4]) == magic, bytes[4..<8].elementsEqual([0, 0, 0, 2]) else { return nil }
         let countAt = idsOffset - 4
         let count = bytes[countAt..<idsOffset].reduce(0) { $0 << 8 | Int($1) }
