@@ -1,7 +1,6 @@
 import ArgumentParser
 import ShadowAgent
 import ShadowCore
-import ShadowEngine
 
 struct ConflictsCommand: ParsableCommand, OpensRepositoryAtOnce {
     static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "Conflict copies in the folder, and this machine's conflict log.")
@@ -10,11 +9,9 @@ struct ConflictsCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (_, engine) = try Workspace().open(folder.path)
-            let copies = engine.conflictCopies()
+            let (copies, log) = try Workspace().conflicts(folder.path)
             print(copies.isEmpty ? "no conflict copies" : "\(copies.count) conflict cop\(copies.count == 1 ? "y" : "ies"):")
             for c in copies { print("  \(c)") }
-            let log = engine.conflictLog()
             if !log.isEmpty {
                 print("conflicts resolved on this machine:")
                 for line in log.suffix(50) { print("  \(line)") }

@@ -10,9 +10,7 @@ struct FsckCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (_, history) = try Workspace().openHistory(folder.path)
-            guard let head = try history.head else { print("no history yet"); return }
-            let r = try history.fsck(head: head)
+            guard let (head, r) = try Workspace().fsck(folder.path) else { print("no history yet"); return }
             print("ok: \(r.commits) commits signed and verified; \(r.entries) entries, \(r.files) files, \(r.bytes) bytes decrypted and authenticated at \(head.short)")
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import ShadowAgent
 import ShadowCore
-import ShadowCrypto
 
 struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "key", abstract: "Key management.", subcommands: [KeyExportCommand.self])
@@ -20,9 +19,7 @@ struct KeyExportCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let keys = try Workspace().folderKeys(folder.path)
-            let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
-            print(CapabilityText.encode(try keys.attenuated(to: level)))
+            print(try Workspace().exportCapability(folder.path, readOnly: readOnly, verifyOnly: verifyOnly))
         }
     }
 }

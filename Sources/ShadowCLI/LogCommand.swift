@@ -13,10 +13,7 @@ struct LogCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (config, history) = try Workspace().openHistory(folder.path)
-            guard let head = try history.head else { print("no history yet"); return }
-            let filter = try path.map { (p) throws(ShadowError) in try folderRelative(p, folder: config.folder) }
-            let entries = try history.log(from: head, path: filter, limit: limit)
+            guard let entries = try Workspace().log(folder.path, touching: path, limit: limit) else { print("no history yet"); return }
             if json {
                 print(JSON.array(entries.map { e in
                     JSON.object([("commit", .string(e.commit.hex)), ("time", .string(isoTime(e.wallTimeMillis))),

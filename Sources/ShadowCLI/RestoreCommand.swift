@@ -1,7 +1,6 @@
 import ArgumentParser
 import ShadowAgent
 import ShadowCore
-import ShadowEngine
 
 struct RestoreCommand: ParsableCommand, OpensRepositoryAtOnce {
     static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a file or directory as it was at a revision, never overwriting.")
@@ -13,11 +12,7 @@ struct RestoreCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (config, history) = try Workspace().openHistory(folder.path)
-            let relative = try folderRelative(path, folder: config.folder)
-            var destination: BytePath?
-            if let to { destination = to.hasPrefix("/") ? BytePath(to) : (try currentDirectory()).appending(to) }
-            for written in try history.restore(relative, at: at, plainRoot: config.folder, to: destination) {
+            for written in try Workspace().restore(folder.path, item: path, at: at, to: to) {
                 print("restored \(written)")
             }
         }

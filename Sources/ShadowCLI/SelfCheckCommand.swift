@@ -10,7 +10,7 @@ struct SelfCheckCommand: ParsableCommand {
     )
 
     func run() throws {
-        let results = SelfCheck.run()
+        let results = Workspace.selfCheck()
         for r in results {
             print("\(r.passed ? "ok  " : "FAIL") \(r.name): \(r.detail)")
         }

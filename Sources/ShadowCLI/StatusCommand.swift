@@ -17,8 +17,7 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
                 printDaemonStatus(reply, json: json)
                 return
             }
-            let (config, engine) = try Workspace().open(folder.path)
-            let s = try engine.status()
+            let (config, s) = try Workspace().folderStatus(folder.path)
             if json {
                 print(JSON.object([
                     ("folder", .string(s.folder)), ("remote", .string(config.remote)), ("device", .string(s.deviceID)),

@@ -12,11 +12,7 @@ struct SyncCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (_, engine) = try Workspace().open(folder.path)
-            printReport(try engine.sync(options: ProgressLine.options(SyncOptions(allowMassDelete: allowMassDelete))))
-            // Freeing a large folder's index takes longer than the process has left to live: exit
-            // returns the memory at once (git leaves its index to exit the same way).
-            _ = Unmanaged.passRetained(engine)
+            printReport(try Workspace().syncOnce(folder.path, options: ProgressLine.options(SyncOptions(allowMassDelete: allowMassDelete))))
         }
     }
 }
