@@ -24,6 +24,9 @@ struct DaemonStatus: Sendable {
     var lastErrorAt: Date?
     var head: String?
     var conflicts: [String] = []
+    /// When the next retry is due, on the daemon's monotonic clock.
+    var retryDue: Double?
+    /// The same moment as wall time, for `status`.
     var retryAt: Date?
     var failures = 0
     /// Every inotify event read since start (the benchmark's "events absorbed").
@@ -42,6 +45,7 @@ public final class Daemon: @unchecked Sendable {
     private let status = Mutex(DaemonStatus())
     private let log: @Sendable (String) -> Void
     private let hooks: HookRunner
+    private let clock: @Sendable () -> Double
 
     // Worker hand-off: guarded by `condition`.
     private let condition = ConditionLock()
@@ -59,7 +63,9 @@ public final class Daemon: @unchecked Sendable {
     /// The local branch head after the last pass (what a `hello` is answered with).
     private let currentHead = Mutex<ObjectID?>(nil)
 
-    init(config: FolderConfig, engine: SyncEngine, log: @escaping @Sendable (String) -> Void) {
+    init(config: FolderConfig, engine: SyncEngine, clock: @escaping @Sendable () -> Double = monotonicSeconds,
+         log: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
         self.settings = DaemonSettings(config)
         self.engine = engine
         self.log = log
@@ -93,16 +99,19 @@ public final class Daemon: @unchecked Sendable {
         }
         request("startup")
 
-        var firstEvent: Double?, lastEvent: Double?
+        var changes = ChangeCoalescer(quiet: settings.timing.quiet, maxDelay: settings.timing.maxDelay, clock: clock)
         var nextPoll = now() + settings.timing.poll, nextRescan = now() + settings.timing.rescan
         while true {
             let timing = settings.timing
+            // A reload applies to the burst already waiting.
+            changes.quiet = timing.quiet
+            changes.maxDelay = timing.maxDelay
             let paused = status.withLock { $0.paused }
-            let retryAt = status.withLock { $0.retryAt?.timeIntervalSince1970 }
+            let retryDue = status.withLock { $0.retryDue }
             let degraded = watcher.degraded
             var due = [nextPoll, nextRescan]
-            if let f = firstEvent, let l = lastEvent, !paused { due.append(min(l + timing.quiet, f + timing.maxDelay)) }
-            if let retryAt, !paused { due.append(retryAt) }
+            if let deadline = changes.deadline, !paused { due.append(deadline) }
+            if let retryDue, !paused { due.append(retryDue) }
             if degraded { due.append(min(nextPoll, now() + DaemonTiming.degradedPoll)) }
             let wait = max(0, (due.min() ?? now() + 60) - now())
             let ready = waitReadable([signals.fd, watcher.fd, socket.fd], timeoutMs: Int32(min(wait, 3600) * 1000) + 1)
@@ -121,9 +130,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 if batch.needsRewatch { watcher.watchTree() }
                 if batch.events > 0 || batch.overflowed {
-                    let t = now()
-                    if firstEvent == nil { firstEvent = t }
-                    lastEvent = t
+                    changes.noteEvent()
                     status.withLock { $0.pendingEvents += max(batch.events, 1); $0.events += batch.events }
                 }
                 noteWatches(watcher)
@@ -132,22 +139,19 @@ public final class Daemon: @unchecked Sendable {
 
             let t = now()
             if paused { continue }
-            if let f = firstEvent, let l = lastEvent, t >= min(l + timing.quiet, f + timing.maxDelay) {
-                firstEvent = nil; lastEvent = nil
-                request("changes")
-            }
+            if changes.takeIfDue() { request("changes") }
             // While backing off, polling would only hammer an unreachable remote: the retry fetches.
             if t >= nextPoll || (degraded && t >= (nextPoll - timing.poll + DaemonTiming.degradedPoll)) {
                 nextPoll = t + timing.poll
-                if retryAt == nil { request("poll") }
+                if retryDue == nil { request("poll") }
             }
             if t >= nextRescan {
                 nextRescan = t + timing.rescan
                 watcher.watchTree()
                 request("rescan")
             }
-            if let retryAt, t >= retryAt {
-                status.withLock { $0.retryAt = nil }
+            if let retryDue, t >= retryDue {
+                status.withLock { $0.retryDue = nil; $0.retryAt = nil }
                 request("retry")
             }
         }
@@ -162,7 +166,9 @@ public final class Daemon: @unchecked Sendable {
         log("stopped")
     }
 
-    private func now() -> Double { Date().timeIntervalSince1970 }
+    /// Deadlines (quiet period, poll, rescan, retry) are on the monotonic clock: a wall-clock step must
+    /// neither stretch nor collapse them. Wall time is only shown (status times).
+    private func now() -> Double { clock() }
 
     private func noteWatches(_ watcher: FolderWatcher) {
         status.withLock {
@@ -241,6 +247,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.head = head
                 $0.conflicts = engine.conflictCopies().map(\.description)
                 $0.failures = 0
+                $0.retryDue = nil
                 $0.retryAt = nil
                 $0.lastError = nil
             }
@@ -257,18 +264,22 @@ public final class Daemon: @unchecked Sendable {
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
             let (backingOff, failures) = status.withLock { s in
-                let backingOff = reason != "retry" && s.retryAt != nil
+                let backingOff = reason != "retry" && s.retryDue != nil
                 return (backingOff, s.failures + (backingOff ? 0 : 1))
             }
             // Transient: back off (1 s doubling to 5 min). Permanent (a hostile server, a tripped guard):
             // keep the error in status and try again at the next event or poll, never in a tight loop.
             let wait = error.isRetryable ? min(DaemonTiming.maxBackoff, pow(2.0, Double(min(failures - 1, 16)))) : nil
+            let delay = wait.map { $0 * Double.random(in: 1.0...1.25) }
             self.status.withLock {
                 $0.state = error.isRetryable ? "waiting to retry" : "needs attention"
                 $0.failures = failures
                 $0.lastError = error.message + (error.advice.isEmpty ? "" : " — " + error.advice)
                 $0.lastErrorAt = Date()
-                if !backingOff { $0.retryAt = wait.map { Date().addingTimeInterval($0 * Double.random(in: 1.0...1.25)) } }
+                if !backingOff {
+                    $0.retryDue = delay.map { now() + $0 }
+                    $0.retryAt = delay.map { Date().addingTimeInterval($0) }
+                }
             }
             if backingOff { return }
             log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
