@@ -126,20 +126,16 @@ final class DoorbellService: Sendable {
     }
 
     /// The `xmpp` object of `shadowsync status --json`.
-    func statusObject() -> JSON {
+    func statusReply() -> DaemonStatusReply.Doorbell {
         let n = notifier.status
         let s = shared.state.withLock { $0 }
         let c = s.counters
-        return JSON.members([
-            "state": .string(n.state), "connected": .bool(n.connected), "peers_online": .int(n.peersOnline),
-            "connects": .int(n.connects), "doorbells_sent": .int(n.doorbellsSent), "doorbells_received": .int(n.doorbellsReceived),
-            "accepted": .int(c.accepted), "already_known": .int(c.alreadyKnown),
-            "rejected": .members(["forged": .int(c.forged), "replayed": .int(c.replayed), "stale": .int(c.stale),
-                                  "other_folder": .int(c.otherFolder), "malformed": .int(c.malformed), "own": .int(c.own)]),
-            "jid": n.boundJID.map(JSON.string), "last_error": n.lastError.map(JSON.string),
-            "last_sent": n.lastSent.map(isoJSON), "last_received": s.lastAccepted.map(isoJSON),
-            "reconnect_at": n.reconnectAt.map(isoJSON),
-        ])
+        return DaemonStatusReply.Doorbell(
+            state: n.state, connected: n.connected, peersOnline: n.peersOnline, connects: n.connects,
+            doorbellsSent: n.doorbellsSent, doorbellsReceived: n.doorbellsReceived, accepted: c.accepted, alreadyKnown: c.alreadyKnown,
+            rejected: .init(forged: c.forged, replayed: c.replayed, stale: c.stale, otherFolder: c.otherFolder, malformed: c.malformed, own: c.own),
+            jid: n.boundJID, lastError: n.lastError, lastSent: n.lastSent.map(isoText), lastReceived: s.lastAccepted.map(isoText),
+            reconnectAt: n.reconnectAt.map(isoText))
     }
 
     // MARK: Configuration
