@@ -142,26 +142,26 @@ final class DoorbellService: Sendable {
 
     /// The notifier's settings from the folder's config; nil when no `xmpp.jid` is set (poll only).
     static func settings(for config: FolderConfig) throws(ShadowError) -> XMPPSettings? {
-        guard let jid = config.values["xmpp.jid"], !jid.isEmpty else { return nil }
-        guard let passwordFile = config.path("xmpp.password-file") else {
+        guard let jid = config.value(.xmppJID), !jid.isEmpty else { return nil }
+        guard let passwordFile = config.path(.xmppPasswordFile) else {
             throw ShadowError(.invalidArgument, "xmpp.jid is set but xmpp.password-file is not",
                               advice: "put the account's password in a file (chmod 600) and set xmpp.password-file")
         }
-        let password = try readSecretFile(passwordFile, key: "xmpp.password-file")
+        let password = try readSecretFile(passwordFile, key: .xmppPasswordFile)
         var host: String?, port: UInt16 = 0
-        if let server = config.values["xmpp.server"], !server.isEmpty {
+        if let server = config.value(.xmppServer), !server.isEmpty {
             (host, port) = try parseServer(server)
         }
         let trust: XMPPTrust
-        if let fp = config.values["xmpp.fingerprint"], !fp.isEmpty { trust = .pinnedSHA256(fp) }
-        else if let ca = config.path("xmpp.ca-file") { trust = .caFile(ca.description) }
+        if let fp = config.value(.xmppFingerprint), !fp.isEmpty { trust = .pinnedSHA256(fp) }
+        else if let ca = config.path(.xmppCAFile) { trust = .caFile(ca.description) }
         else { trust = .system }
         var addressing = XMPPAddressing.sharedAccount
         var roomPassword: XMPPSecret?
-        if let room = config.values["xmpp.room"], !room.isEmpty {
+        if let room = config.value(.xmppRoom), !room.isEmpty {
             addressing = .room(room)
-            if let f = config.path("xmpp.room-password-file") { roomPassword = try readSecretFile(f, key: "xmpp.room-password-file") }
-        } else if let peers = config.values["xmpp.peers"], !peers.isEmpty {
+            if let f = config.path(.xmppRoomPasswordFile) { roomPassword = try readSecretFile(f, key: .xmppRoomPasswordFile) }
+        } else if let peers = config.value(.xmppPeers), !peers.isEmpty {
             addressing = .peers(peers.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
         }
         let settings = XMPPSettings(account: jid, password: password, host: host, port: port, trust: trust,
@@ -184,7 +184,7 @@ final class DoorbellService: Sendable {
     }
 
     /// A password file's contents as an XMPPSecret; the intermediate copy is wiped.
-    private static func readSecretFile(_ file: BytePath, key: String) throws(ShadowError) -> XMPPSecret {
+    private static func readSecretFile(_ file: BytePath, key: ConfigKey) throws(ShadowError) -> XMPPSecret {
         var bytes: [UInt8]
         do { bytes = try FileSystem.readFile(file, limit: 4096) } catch {
             throw ShadowError(error.code, "\(key): \(error.message)", advice: error.advice)

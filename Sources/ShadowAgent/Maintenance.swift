@@ -19,47 +19,48 @@ extension Workspace {
     /// before anything is written; `remote` also moves the shadow repository's `origin`.
     public func setConfig(_ path: BytePath?, key: String, value: String) throws(ShadowError) -> FolderConfig {
         var config = try config(path)
-        guard FolderConfig.knownKeys.contains(key) else {
+        guard let setting = ConfigKey(rawValue: key) else {
             throw ShadowError(.invalidArgument, "unknown key '\(key)'", advice: "known keys: \(FolderConfig.knownKeys.joined(separator: ", "))")
         }
-        guard !["folder", "shadow", "state"].contains(key) else {
+        guard ![ConfigKey.folder, .shadow, .state].contains(setting) else {
             throw ShadowError(.invalidArgument, "'\(key)' is fixed when the folder is set up",
                               advice: "to move the folder, set it up again elsewhere with 'shadowsync join'")
         }
         var stored = value.trimmedWhitespace
-        switch key {
-        case "remote":
+        switch setting {
+        case .remote:
             guard !stored.isEmpty else { throw ShadowError(.invalidArgument, "'remote' cannot be empty") }
             stored = try Self.normalizeRemote(stored, createIfMissing: false)
             // The new remote must hold this vault's history (a mirror), or the next fetch reports a rollback.
             try GitRepository.open(config.shadow).setRemote(url: stored)
-        case "ssh.agent":
+        case .sshAgent:
             guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
-        case "xmpp.jid", "xmpp.room":
+        case .xmppJID, .xmppRoom:
             guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
                 throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")
             }
-        case "xmpp.peers":
+        case .xmppPeers:
             for jid in stored.split(whereSeparator: { $0 == "," || $0 == " " }) where !XMPPSettings.isBareJID(String(jid)) {
                 throw ShadowError(.invalidArgument, "xmpp.peers entry '\(jid)' is not a bare JID like laptop@example.org")
             }
-        case "xmpp.server":
+        case .xmppServer:
             if !stored.isEmpty { _ = try DoorbellService.parseServer(stored) }
-        case "xmpp.fingerprint":
+        case .xmppFingerprint:
             guard stored.isEmpty || XMPPSettings.isFingerprint(stored) else {
                 throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
                                   advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
             }
-        case _ where key.hasPrefix("sync."):
+        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds:
             guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
                 throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
             }
-        default:  // file paths
+        case .folder, .shadow, .state, .passphraseFile, .sshKey, .sshKeyPassphraseFile, .sshKnownHosts, .hooksDir,
+             .xmppPasswordFile, .xmppCAFile, .xmppRoomPasswordFile:  // file paths
             if stored.isEmpty { break }
             var p = BytePath(stored)
             if stored.hasPrefix("~/"), let home = homeDirectory() { p = home.appending(String(stored.dropFirst(2))) }
             if !p.description.hasPrefix("/") { p = (try currentDirectory()).appending(stored) }
-            if key != "ssh.known_hosts" {
+            if setting != .sshKnownHosts {
                 guard FileSystem.exists(p) else { throw ShadowError(.notFound, "\(key): no file at \(p)") }
                 p = try canonicalPath(p)
             }
@@ -102,8 +103,8 @@ extension Workspace {
             return [DoctorCheck(name: "xmpp", outcome: .ok, detail: "not configured: other agents' changes arrive by polling every \(Int(DaemonTiming(config).poll)) s", advice: "")]
         }
         var out: [DoctorCheck] = []
-        if let f = config.path("xmpp.password-file"), let mode = try? FileSystem.permissions(of: f), mode & 0o077 != 0 {
-            out.append(DoctorCheck(name: "xmpp.password-file", outcome: .warning, detail: "\(f) has mode \(String(mode, radix: 8)): other users may read it",
+        if let f = config.path(.xmppPasswordFile), let mode = try? FileSystem.permissions(of: f), mode & 0o077 != 0 {
+            out.append(DoctorCheck(name: ConfigKey.xmppPasswordFile.rawValue, outcome: .warning, detail: "\(f) has mode \(String(mode, radix: 8)): other users may read it",
                                    advice: "chmod 600 \(f)"))
         }
         switch XMPPNotifier.probe(settings, timeoutSeconds: Self.doctorXMPPTimeoutSeconds) {
@@ -140,8 +141,9 @@ extension Workspace {
             let keys = try Self.unlock(keyFile, passphraseFile: config.passphraseFile)
             ok("key file", "\(keyFile) (mode 600, opens, \(keys.level == .readWrite ? "read-write" : keys.level == .readOnly ? "read-only" : "verify-only"))")
         } catch { fail("key file", error) }
-        for key in ["passphrase-file", "ssh.key-passphrase-file", "ssh.key"] {
-            guard let f = config.path(key) else { continue }
+        for setting in [ConfigKey.passphraseFile, .sshKeyPassphraseFile, .sshKey] {
+            let key = setting.rawValue
+            guard let f = config.path(setting) else { continue }
             do {
                 let mode = try FileSystem.permissions(of: f)
                 if mode & 0o077 != 0 {
@@ -163,7 +165,7 @@ extension Workspace {
             do { settings = try Transport.settings(for: config) } catch { fail("ssh settings", error); return out }
             if let key = settings.keyFile, let pub = try? FileSystem.readFile(BytePath(key.description + ".pub"), limit: 1 << 14),
                String(decoding: pub, as: UTF8.self).hasPrefix("ssh-rsa ") {
-                warn("ssh.key", "\(key) is an RSA key: libssh2 signs RSA only with SHA-1, which OpenSSH 8.8 and later refuse",
+                warn(ConfigKey.sshKey.rawValue, "\(key) is an RSA key: libssh2 signs RSA only with SHA-1, which OpenSSH 8.8 and later refuse",
                      "make an ed25519 key (ssh-keygen -t ed25519) and add it to the server")
             }
             let name = address.knownHostsName
