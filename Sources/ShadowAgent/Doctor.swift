@@ -1,78 +1,9 @@
 public import ShadowCore
-public import ShadowCrypto
+import ShadowCrypto
 import ShadowEngine
 import ShadowFS
 import ShadowGit
 import ShadowXMPP
-
-// MARK: config get / set
-
-extension Workspace {
-    /// The folder config that contains `path` (default: the current directory), without unlocking anything.
-    public func config(_ path: BytePath?) throws(ShadowError) -> FolderConfig {
-        let start: BytePath
-        if let path { start = path } else { start = try currentDirectory() }
-        return try registry.find(containing: start)
-    }
-
-    /// `shadowsync config set KEY VALUE` (an empty VALUE removes an optional key). Values are checked
-    /// before anything is written; `remote` also moves the shadow repository's `origin`.
-    public func setConfig(_ path: BytePath?, key: String, value: String) throws(ShadowError) -> FolderConfig {
-        var config = try config(path)
-        guard let setting = ConfigKey(rawValue: key) else {
-            throw ShadowError(.invalidArgument, "unknown key '\(key)'", advice: "known keys: \(FolderConfig.knownKeys.joined(separator: ", "))")
-        }
-        guard ![ConfigKey.folder, .shadow, .state].contains(setting) else {
-            throw ShadowError(.invalidArgument, "'\(key)' is fixed when the folder is set up",
-                              advice: "to move the folder, set it up again elsewhere with 'shadowsync join'")
-        }
-        var stored = value.trimmedWhitespace
-        switch setting {
-        case .remote:
-            guard !stored.isEmpty else { throw ShadowError(.invalidArgument, "'remote' cannot be empty") }
-            stored = try Self.normalizeRemote(stored, createIfMissing: false)
-            // The new remote must hold this vault's history (a mirror), or the next fetch reports a rollback.
-            try GitRepository.open(config.shadow).setRemote(url: stored)
-        case .sshAgent:
-            guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
-        case .xmppJID, .xmppRoom:
-            guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
-                throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")
-            }
-        case .xmppPeers:
-            for jid in stored.split(whereSeparator: { $0 == "," || $0 == " " }) where !XMPPSettings.isBareJID(String(jid)) {
-                throw ShadowError(.invalidArgument, "xmpp.peers entry '\(jid)' is not a bare JID like laptop@example.org")
-            }
-        case .xmppServer:
-            if !stored.isEmpty { _ = try DoorbellService.parseServer(stored) }
-        case .xmppFingerprint:
-            guard stored.isEmpty || XMPPSettings.isFingerprint(stored) else {
-                throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
-                                  advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
-            }
-        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds:
-            guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
-                throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
-            }
-        case .folder, .shadow, .state, .passphraseFile, .sshKey, .sshKeyPassphraseFile, .sshKnownHosts, .hooksDir,
-             .xmppPasswordFile, .xmppCAFile, .xmppRoomPasswordFile:  // file paths
-            if stored.isEmpty { break }
-            var p = BytePath(stored)
-            if stored.hasPrefix("~/"), let home = homeDirectory() { p = home.appending(String(stored.dropFirst(2))) }
-            if !p.description.hasPrefix("/") { p = (try currentDirectory()).appending(stored) }
-            if setting != .sshKnownHosts {
-                guard FileSystem.exists(p) else { throw ShadowError(.notFound, "\(key): no file at \(p)") }
-                p = try canonicalPath(p)
-            }
-            stored = p.description
-        }
-        if stored.isEmpty { config.values[key] = nil } else { config.values[key] = stored }
-        try registry.save(config)
-        return config
-    }
-}
-
-// MARK: doctor
 
 /// One line of `shadowsync doctor`.
 public struct DoctorCheck: Sendable {
@@ -186,51 +117,5 @@ extension Workspace {
                "\(address.url): " + (head.map { "main at \($0.short)" } ?? "empty (no vault pushed yet)"))
         } catch { fail(address.kind == .ssh ? "login and repository" : "repository", error) }
         return out
-    }
-}
-
-// MARK: verify-push (the server-side hook)
-
-/// The check behind Hooks/pre-receive: every update must be a fast-forward of `main` whose new commits
-/// are signed by this vault's root key. Needs only a verify-only capability; decrypts nothing.
-public enum PushVerifier {
-    /// One line of a pre-receive hook's standard input: `<old> <new> <ref>`.
-    public struct Update: Sendable {
-        public let old: String
-        public let new: String
-        public let ref: String
-    }
-
-    public static func parse(_ text: String) throws(ShadowError) -> [Update] {
-        var out: [Update] = []
-        for line in text.split(separator: "\n") where !line.isEmpty {
-            let f = line.split(separator: " ")
-            guard f.count == 3 else { throw ShadowError(.invalidArgument, "expected '<old> <new> <ref>' lines on standard input, got '\(line)'") }
-            out.append(Update(old: String(f[0]), new: String(f[1]), ref: String(f[2])))
-        }
-        return out
-    }
-
-    /// Nil when every update is acceptable, else why the push must be refused.
-    public static func check(_ updates: [Update], keys: VaultKeys) -> String? {
-        let zero = String(repeating: "0", count: 40)
-        let repository: GitRepository
-        do { repository = try GitRepository.openFromEnvironment() } catch { return error.message }
-        for u in updates {
-            guard u.ref == ShadowRefs.main else { return "\(u.ref): only \(ShadowRefs.main) may be pushed to a ShadowSync repository" }
-            guard u.new != zero else { return "\(u.ref): deleting the branch is refused" }
-            guard let new = ObjectID(hex: u.new) else { return "\(u.ref): '\(u.new)' is not a commit id" }
-            let old = u.old == zero ? nil : ObjectID(hex: u.old)
-            do {
-                if let old, try !repository.isDescendant(new, of: old) {
-                    return "\(u.ref): \(new.short) does not descend from \(old.short): rewriting history is refused"
-                }
-                let verified = try HistoryVerifier(keys: keys, store: repository).verify(head: new, lastVerified: old, knownSequences: [:])
-                _ = verified
-            } catch {
-                return "\(u.ref): \(error.message)"
-            }
-        }
-        return nil
     }
 }
