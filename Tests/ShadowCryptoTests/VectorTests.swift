@@ -60,6 +60,9 @@ import ShadowCore
         let sealed = try names.seal(record)
         #expect(hexString(sealed) == "53484e3200000000a5e76a23b7f83c2eaa3addd109347e337896c26c54d7200203e4c1d9a4e382e072325cf9c30e82c85597dfac53f99ea2dda92992a61916db5ecf47f6e52aff4e5406bf38ad2514cd012be1a6ba89cb98710b7c683016787cffc8c62d61b93941edfa41592e3f2d0e15289ed18e18efcf35d175f37a925fd0ebd241207ab46a2805bf9d46776c427de77a6fe84da480a2")
         #expect(try names.open(sealed, at: names.locator(for: path)) == record)
+        // The plaintext R given in the format, field by field.
+        let r = "0100800115cd5b0700b9556900000000a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0500000000000000a189f826d85b186dce08c627e5b984cabf476224b71c9f777483cc2018b4546e0e006e6f7465732f746f646f2e74787400000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        #expect(names.seal(recordBytes: try #require(bytesFromHex(r))) == sealed)
     }
 
     /// 150 KiB of byte i = i mod 251, pad_id 1: three 64 KiB chunks (two in lane 0, one in lane 1).
@@ -76,7 +79,7 @@ import ShadowCore
     }
 
     @Test func padmeTable() {
-        // Totals of research/crypto.md §4.5 (header 60 + P′ + 16 per 64 KiB chunk).
+        // The sizes of FORMAT.md §3 (header 60 + P′ + 16 per 64 KiB chunk).
         func total(_ l: UInt64) -> UInt64 { ContentCipher.ciphertextSize(plaintextLength: l, parameters: .default) }
         #expect(total(0) == 332)
         #expect(total(248) == 332)
@@ -86,6 +89,8 @@ import ShadowCore
         #expect(ContentCipher.ciphertextSize(plaintextLength: 1_000_000, parameters: ContentParameters(padding: .none)) == 1_000_324)
         #expect(Padding.padme(1008) == 1024)   // E = 9, S = 4: multiples of 32
         #expect(Padding.padme(129) == 144)     // E = 7, S = 3: multiples of 16
+        #expect(Padding.padme(13) == 14)       // E = 3, S = 2: multiples of 2
+        #expect(Padding.padme(153_608) == 155_648)  // E = 17, S = 5: multiples of 4096
         for l in stride(from: UInt64(200), to: 2_000_000, by: 997) {
             let p = Padding.paddedLength(8 + l, scheme: .padme)
             #expect(p >= 8 + l && Double(p) <= Double(max(8 + l, 256)) * 1.12 + 1)
