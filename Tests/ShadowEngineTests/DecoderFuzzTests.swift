@@ -105,6 +105,22 @@ import TestSupport
         }
     }
 
+    /// A genuine descriptor of another format is named as such; a forged one is still tampering.
+    @Test func vaultDescriptorOfAnotherFormatIsRefusedByName() throws {
+        let good = String(decoding: try VaultDescriptor.make(keys), as: UTF8.self)
+        #expect(good.hasPrefix("{\"format\":\"shdw/2\","))
+        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/2", with: "shdw/1")
+        let signature = Signatures.text(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: keys))
+        let old = Array((body + ",\"signature\":\"\(signature)\"}\n").utf8)
+        do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/1 descriptor verified") } catch {
+            #expect(error.code == .unsupportedVersion)
+            #expect(error.message.contains("shdw/1"))
+        }
+        let forged = Array(good.replacing("shdw/2", with: "shdw/1").utf8)
+        #expect(throws: ShadowError.self) { try VaultDescriptor.verify(forged, keys: keys, commit: commit) }
+        do { try VaultDescriptor.verify(forged, keys: keys, commit: commit) } catch { #expect(error.code == .malformedObject) }
+    }
+
     @Test func commitMessagesNeverParseOnceChanged() throws {
         let good = try CommitMessage.make(CommitMetadata(deviceID: Array(repeating: 2, count: 16), sequence: 9, wallTimeMillis: 10, epoch: 0), keys: keys)
         #expect(try CommitMessage.parse(good, commit: commit, keys: keys).sequence == 9)
