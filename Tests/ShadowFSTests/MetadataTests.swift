@@ -138,6 +138,80 @@ import ShadowCore
     }
 }
 
+/// What the engine relies on when it applies metadata: the stats these calls return are the ones the
+/// next scan sees, compare-and-swap still holds, and a permissions-only change shows.
+@Suite struct MetadataApplyTests {
+    let root: BytePath
+    let folder: PlainFolder
+    init() throws {
+        root = try FileSystem.makeTemporaryDirectory(prefix: "shadowfs-apply-")
+        folder = PlainFolder(root: root)
+    }
+
+    func p(_ s: String) throws -> PlainPath { try PlainPath(s) }
+    func text(_ s: String) throws -> String { String(decoding: try FileSystem.readFile(root.appending(s)), as: UTF8.self) }
+    func write(_ sink: ByteSink, _ s: String) throws(ShadowError) { try Array(s.utf8).withBytes { (b) throws(ShadowError) in try sink.write(b) } }
+
+    /// A directory's time is set last (its new entries move it); then every returned stat settles the next scan.
+    @Test func returnedStatsSettleTheNextScan() throws {
+        defer { try? FileSystem.removeTree(root) }
+        let t = FileTime(seconds: 1_600_000_000, nanoseconds: 42)
+        try folder.createDirectory(try p("d"), permissions: 0o750, modified: t)
+        let (fileStat, _) = try folder.writeFile(try p("d/f"), mode: 0o640, modified: t, placement: .create) { (sink) throws(ShadowError) in try write(sink, "one") }
+        let (runStat, _) = try folder.writeFile(try p("d/run"), mode: 0o700, modified: t, placement: .create) { (sink) throws(ShadowError) in try write(sink, "#!/bin/sh") }
+        let moved = try #require(try folder.entry(try p("d")))
+        #expect(moved.modified != t, "writing d/f moved the directory's time")
+        let dirStat = try folder.setAttributes(try p("d"), modified: t)
+        #expect(try folder.entry(try p("d"))?.modified == t)
+
+        let builder = ExpectedTree.Builder()
+        for (path, kind, stat) in [("d", ExpectedTree.Kind.directory, dirStat), ("d/f", .file, fileStat), ("d/run", .executableFile, runStat)] {
+            Array(path.utf8).withUnsafeBytes { builder.add($0, kind: kind, stat: stat) }
+        }
+        let report = try Scanner.scan(root, expected: builder.build())
+        #expect(Set(report.settled.map(\.description)) == ["d", "d/f", "d/run"])
+        #expect(report.entries.isEmpty)
+    }
+
+    @Test func replacingKeepsCompareAndSwapAndSetsModeAndTime() throws {
+        defer { try? FileSystem.removeTree(root) }
+        let (old, _) = try folder.writeFile(try p("f"), mode: 0o644, placement: .create) { (sink) throws(ShadowError) in try write(sink, "old") }
+        let t = FileTime(seconds: 1_700_000_000, nanoseconds: 999_999_999)
+        let (new, _) = try folder.writeFile(try p("f"), mode: 0o600, modified: t, placement: .replace(expected: old)) { (sink) throws(ShadowError) in try write(sink, "new") }
+        let now = try #require(try folder.entry(try p("f")))
+        #expect(try text("f") == "new")
+        #expect(now.permissions == 0o600 && now.modified == t && now.stat == new)
+        // The stale stat of the old version no longer matches: nothing is replaced, not even the mode.
+        #expect(thrownCode { try folder.writeFile(try p("f"), mode: 0o666, modified: .epoch, placement: .replace(expected: old)) { (sink) throws(ShadowError) in try write(sink, "lost") } } == .sourceChanged)
+        #expect(try text("f") == "new")
+        #expect(try folder.entry(try p("f")) == now)
+        #expect(try FileSystem.list(root).count == 1, "no temporary file is left behind")
+
+        // A symlink is replaced the same way, with its own time.
+        let link = try folder.writeSymlink(try p("l"), target: Array("f".utf8), placement: .create)
+        try folder.writeSymlink(try p("l"), target: Array("elsewhere".utf8), modified: t, placement: .replace(expected: link))
+        let e = try #require(try folder.entry(try p("l")))
+        #expect(e.kind == .symlink(target: Array("elsewhere".utf8)) && e.modified == t)
+        #expect(thrownCode { try folder.writeSymlink(try p("l"), target: Array("x".utf8), placement: .replace(expected: link)) } == .sourceChanged)
+    }
+
+    /// A chmod that keeps the executable bit is still seen: its ctime no longer matches the expected
+    /// stat, and the scan reports the new bits.
+    @Test func permissionsOnlyChangeIsNotSettled() throws {
+        defer { try? FileSystem.removeTree(root) }
+        let (stat, _) = try folder.writeFile(try p("f"), mode: 0o644, modified: FileTime(seconds: 1_500_000_000, nanoseconds: 0), placement: .create) { (sink) throws(ShadowError) in try write(sink, "x") }
+        // File timestamps advance by the kernel's clock tick (a few milliseconds): wait for the next one.
+        usleep(30_000)
+        #expect(root.appending("f").withCString { chmod($0, 0o664) } == 0)
+        let builder = ExpectedTree.Builder()
+        Array("f".utf8).withUnsafeBytes { builder.add($0, kind: .file, stat: stat) }
+        let report = try Scanner.scan(root, expected: builder.build())
+        #expect(report.settledIDs.isEmpty)
+        #expect(report.entry(at: try p("f"))?.permissions == 0o664)
+        #expect(report.entry(at: try p("f"))?.modified == FileTime(seconds: 1_500_000_000, nanoseconds: 0), "a chmod leaves the mtime")
+    }
+}
+
 extension PlainFolder {
     func entryOrNil(_ s: String) -> ScannedEntry? { (try? PlainPath(s)).flatMap { try? entry($0) } }
 }
