@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import ShadowCore
 @testable import ShadowCrypto
 
@@ -126,5 +127,30 @@ import ShadowCore
             expected += XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: ad, plaintext: chunk)
         }
         #expect(encoded == expected)
+    }
+}
+
+/// Tests/format-check.py implements the format again from Docs/FORMAT.md alone (Python's hashlib and
+/// libsodium's primitives) and checks every vector printed in the document: the document, not only
+/// this code, is what a second implementation gets right.
+@Suite struct IndependentImplementationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// python3 from the PATH, as Examples/setup-debian.sh accepts it from any source.
+    static let python = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: python != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func everyVectorOfTheDocumentIsRecomputedFromItsText() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(Self.python, "python3 is not on the PATH"))
+        p.arguments = [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("all 22 vectors of FORMAT.md match"), "\(text)")
     }
 }
