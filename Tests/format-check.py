@@ -171,6 +171,14 @@ signature = ctypes.create_string_buffer(64)
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
 check('commit signature of "tree 0"', signature.raw.hex(), block("## 8. Test vectors", "Commit signature of the bytes").strip())
 
+# §7b vault.json.
+descriptor = ('{"format":"shdw/2","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+              '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
+message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
+sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
+descriptor += ',"signature":"%s"}' % signature.raw.hex()
+check("vault.json", descriptor, block("## 8. Test vectors", "`vault.json` of this vault").strip())
+
 # §7c doorbell.
 bell = dict(re.findall(r"^(folder|payload)\s+=\s+(\S+)$", block("## 7c. Doorbell", "Vector (vault of §8"), re.M))
 check("doorbell folder", t_bell.hex(), bell["folder"])

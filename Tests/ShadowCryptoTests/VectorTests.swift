@@ -48,6 +48,13 @@ import ShadowCore
         #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
     }
 
+    /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
+    @Test func vaultDescriptorSignature() throws {
+        let k = try vectorKeys()
+        let body = "{\"format\":\"shdw/2\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03")
+    }
+
     /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.
     @Test func nameRecordWithMetadata() throws {
         let k = try vectorKeys()
@@ -151,6 +158,6 @@ import ShadowCore
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("all 22 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
     }
 }

@@ -105,6 +105,14 @@ import TestSupport
         }
     }
 
+    /// The `vault.json` of Docs/FORMAT.md §8, byte for byte.
+    @Test func vaultDescriptorOfTheFormatVectors() throws {
+        let vector = try VaultKeys(vaultSecretBytes: Array(0..<32))
+        let expected = #"{"format":"shdw/2","vault_id":"140cc60fcd4d3ffc0629840d4b1519d5","root_public_key":"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2","content":{"chunk_log2":16,"padding":"padme"},"names":{"locator_bits":160,"record_quantum":64},"signature":"501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03"}"# + "\n"
+        #expect(String(decoding: try VaultDescriptor.make(vector), as: UTF8.self) == expected)
+        try VaultDescriptor.verify(Array(expected.utf8), keys: vector, commit: commit)
+    }
+
     /// A genuine descriptor of another format is named as such; a forged one is still tampering.
     @Test func vaultDescriptorOfAnotherFormatIsRefusedByName() throws {
         let good = String(decoding: try VaultDescriptor.make(keys), as: UTF8.self)
