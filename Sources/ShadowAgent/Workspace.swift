@@ -186,7 +186,7 @@ public struct Workspace: Sendable {
     /// reference by renaming a lock file over it, so a concurrent commit shows as before or after.
     public func openHistory(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, History) {
         let config = try config(path)
-        return (config, History(keys: try keys(of: config), store: try Transport.repository(config)))
+        return (config, History(keys: try keys(of: config), store: try Transport.repository(config), location: config.location))
     }
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.

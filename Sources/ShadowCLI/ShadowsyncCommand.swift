@@ -18,7 +18,7 @@ enum ExitStatus: Int32 {
 
     static func of(_ error: ShadowError) -> ExitStatus {
         switch error.code {
-        case .guardTripped: return .needsHuman
+        case .guardTripped, .foreignLocalCommit: return .needsHuman
         case .locked: return .transient
         default: return error.isRetryable ? .transient : .invalid
         }
@@ -68,7 +68,8 @@ struct ShadowsyncCommand: ParsableCommand {
         version: "0.2.0",
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
                       RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
-                      RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self]
+                      RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self,
+                      RepairCommand.self]
     )
 }
 
@@ -251,6 +252,7 @@ struct StatusCommand: ParsableCommand {
                     ("pending", .array(s.pending.map { .string($0) })),
                     ("conflict_copies", .array(s.conflictCopies.map { .string($0) })),
                     ("sequence", .number(Double(s.sequence))),
+                    ("needs_repair", s.needsRepair.map { .string($0.message) } ?? .null),
                 ]).text)
                 return
             }
@@ -263,6 +265,11 @@ struct StatusCommand: ParsableCommand {
             if !s.conflictCopies.isEmpty {
                 print("conflict copies: \(s.conflictCopies.count)")
                 for c in s.conflictCopies { print("  \(c)") }
+            }
+            if let problem = s.needsRepair {
+                print("state:    needs repair: \(problem.message)")
+                print("          what to do: \(problem.advice)")
+                return
             }
             print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
         }

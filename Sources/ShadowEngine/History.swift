@@ -30,10 +30,13 @@ final class DiscardingSink: ByteSink {
 public struct History {
     let keys: VaultKeys
     let store: VersionStore
+    /// The synced folder whose shadow repository `store` is (nil: a clone or mirror elsewhere).
+    let location: FolderLocation?
 
-    public init(keys: VaultKeys, store: VersionStore) {
+    public init(keys: VaultKeys, store: VersionStore, location: FolderLocation? = nil) {
         self.keys = keys
         self.store = store
+        self.location = location
     }
 
     /// The local branch's head (nil before the first commit).
@@ -56,6 +59,7 @@ public struct History {
         func record(_ blob: ObjectID, _ loc: Locator) throws(ShadowError) -> NameRecord {
             try names.open(try store.blob(blob, limit: HistoryVerifier.nameRecordLimitBytes), at: loc)
         }
+        try requireOwnCommits(head: head)
         for commit in try store.commits(from: head, excluding: nil).reversed() {
             let info = try store.commit(commit)
             let meta = try CommitMessage.parse(info.message, commit: commit, keys: keys)

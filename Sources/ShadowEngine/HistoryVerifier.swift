@@ -54,17 +54,14 @@ public struct HistoryVerifier {
         let fresh = try store.commits(from: head, excluding: lastVerified)
         for id in fresh {
             let info = try store.commit(id)
-            guard let signatureText = info.signature, let signed = info.signedData else {
+            switch signatureFault(info) {
+            case .unsigned?:
                 throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
                                   advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-            }
-            let signature: [UInt8]
-            do {
-                signature = try Signatures.parse(text: signatureText)
-                try Signatures.verify(signature, of: signed, purpose: .commit, keys: keys)
-            } catch {
+            case .badSignature?:
                 throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member or another vault",
                                   advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+            case nil: break
             }
             if keys.canDecrypt {
                 let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
@@ -80,8 +77,54 @@ public struct HistoryVerifier {
         return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, newCommits: fresh.count)
     }
 
-    /// Checks the tree's shape and opens every name record at its own locator.
-    public func decryptTree(of commit: ObjectID) throws(ShadowError) -> [PlainPath: VerifiedEntry] {
+    /// Why a commit's signature does not show a writer of this vault made it; nil when it does.
+    enum SignatureFault { case unsigned, badSignature }
+
+    func signatureFault(_ info: CommitInfo) -> SignatureFault? {
+        guard let signatureText = info.signature, let signed = info.signedData else { return .unsigned }
+        do {
+            try Signatures.verify(try Signatures.parse(text: signatureText), of: signed, purpose: .commit, keys: keys)
+        } catch {
+            return .badSignature
+        }
+        return nil
+    }
+
+    /// The first commit reachable from `head` and not from `base` that a writer of this vault did not
+    /// make, with what is wrong with it; nil when every one is signed by the vault and carries its
+    /// metadata, and `head`'s tree has the shape ShadowSync writes. The push guard: commits this machine
+    /// is about to publish pass the rules `verify` applies to fetched history (their signature covers
+    /// their tree, so the shape of the newest is checked once, not the shape of each).
+    public func foreignCommit(head: ObjectID, base: ObjectID?) throws(ShadowError) -> (commit: ObjectID, fault: String)? {
+        let commits: [ObjectID]
+        do { commits = try store.commits(from: head, excluding: base) } catch where error.code == .notFound {
+            return (head, "is not a commit of this repository's history")
+        }
+        for id in commits {
+            let info = try store.commit(id)
+            switch signatureFault(info) {
+            case .unsigned?: return (id, "is not signed")
+            case .badSignature?: return (id, "has a signature that does not verify (an amended or rewritten commit)")
+            case nil: break
+            }
+            if keys.canDecrypt {
+                do { _ = try CommitMessage.parse(info.message, commit: id, keys: keys) } catch {
+                    return (id, "does not carry ShadowSync metadata")
+                }
+            }
+        }
+        if !commits.isEmpty {
+            do { _ = try objectsByRole(of: head) } catch {
+                return (head, "has a tree ShadowSync did not write (\(error.message))")
+            }
+        }
+        return nil
+    }
+
+    /// Checks the shape of a commit's tree without decrypting anything: only 100644 files, the vault
+    /// descriptor, ShadowSync's `.gitattributes`, and objects at locator paths. Returns the name and
+    /// content objects by locator.
+    func objectsByRole(of commit: ObjectID) throws(ShadowError) -> (names: [Locator: ObjectID], contents: [Locator: ObjectID]) {
         let info = try store.commit(commit)
         var names: [Locator: ObjectID] = [:]
         var contents: [Locator: ObjectID] = [:]
@@ -113,6 +156,13 @@ public struct HistoryVerifier {
         guard sawDescriptor else {
             throw ShadowError(.malformedObject, "commit \(commit.short) has no vault.json: it is not a ShadowSync commit, or the server removed it")
         }
+        return (names, contents)
+    }
+
+    /// Checks the tree's shape and opens every name record at its own locator.
+    public func decryptTree(of commit: ObjectID) throws(ShadowError) -> [PlainPath: VerifiedEntry] {
+        let (names, allContents) = try objectsByRole(of: commit)
+        var contents = allContents
         let cipher = try NameCipher(keys: keys)
         var out: [PlainPath: VerifiedEntry] = [:]
         for (locator, nameID) in names {
