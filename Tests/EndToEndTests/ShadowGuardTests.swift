@@ -75,4 +75,27 @@ import Testing
         #expect(try c.run(["sync", "--folder", c.folder]).status == 0)
         #expect(c.snapshot() == a.snapshot())
     }
+
+    /// A running daemon meets the hand commit between two passes: it stops syncing the folder, says why
+    /// (blaming this machine), and does not retry; nothing reaches the server.
+    @Test func theDaemonStopsAndSaysWhy() throws {
+        let (s, a, b) = try Scratch.daemonPair("hand-commit-daemon")
+        let before = try Self.head(s)
+        let daemon = try RunningDaemon(a)
+        try s.git(["commit", "--allow-empty", "-m", "typed by hand"], in: try Self.shadow(of: a))
+        try a.write("while-running.txt", "saved while the daemon ran\n")
+        try eventually("the daemon reports the foreign commit") {
+            ((try? daemon.status())?["last_error"] as? String)?.contains("has a commit ShadowSync did not make") == true
+        }
+        let status = try daemon.status()
+        #expect(status["state"] as? String == "needs attention", "\(status)")
+        #expect(status["retry_at"] == nil, "\(status)")
+        #expect(try Self.head(s) == before)
+        _ = daemon.stop()
+
+        try a.ok(["repair", "--folder", a.folder])
+        try a.sync()
+        try b.sync()
+        #expect(b.read("while-running.txt") == "saved while the daemon ran\n")
+    }
 }
