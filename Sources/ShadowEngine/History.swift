@@ -88,6 +88,7 @@ public struct History {
     /// Verifies the whole history from the root (every signature, sequence and tree shape) and decrypts
     /// every file of `head`, authenticating each chunk.
     public func fsck(head: ObjectID) throws(ShadowError) -> FsckReport {
+        try requireOwnCommits(head: head)
         let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
         let content = ContentCipher(keys: try keys.requireRead())
         var report = FsckReport()

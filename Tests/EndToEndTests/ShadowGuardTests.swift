@@ -34,6 +34,8 @@ import Testing
         let log = try a.run(["log", "--folder", a.folder])
         #expect(log.status == 1 && log.stderr.contains("ShadowSync did not make"), "\(log.stdout) \(log.stderr)", sourceLocation: sourceLocation)
         #expect(log.stderr.contains("the server is not to blame") && !log.stderr.contains("the server altered"), "\(log.stderr)", sourceLocation: sourceLocation)
+        let fsck = try a.run(["fsck", "--folder", a.folder])
+        #expect(fsck.status == 1 && fsck.stderr.contains("ShadowSync did not make") && !fsck.stderr.contains("injecting"), "\(fsck.stderr)", sourceLocation: sourceLocation)
     }
 
     @Test func aHandCommitNeverReachesTheServer() throws {
