@@ -3,7 +3,7 @@ import ShadowAgent
 import ShadowCore
 import ShadowEngine
 
-struct RepairCommand: ParsableCommand {
+struct RepairCommand: ParsableCommand, OpensRepositoryAtOnce {
     static let configuration = CommandConfiguration(
         commandName: "repair",
         abstract: "Put the shadow repository back on the last commit ShadowSync made (after git was run there by hand).")
@@ -12,8 +12,7 @@ struct RepairCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (config, engine) = try Workspace().open(folder.path)
-            let report = try engine.repair()
+            let (config, report) = try Workspace().repair(folder.path)
             guard let head = report.head else { return }
             guard report.wasNeeded else {
                 print("nothing to repair: the shadow repository is on \(head.short), a commit ShadowSync made; its tree was checked out again")
