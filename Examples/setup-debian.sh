@@ -9,11 +9,14 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Tools the tests and benchmarks run, from any source: python3 (the tree generator, a TCP relay that
-# simulates an outage) and script(1) (a terminal for the progress line).
+# simulates an outage, the second implementation of Docs/FORMAT.md) and script(1) (a terminal for the progress line).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 # openssl makes the test prosody's self-signed certificate.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# strace counts the fsyncs of written files; setpriv (util-linux) runs an agent as another user.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()

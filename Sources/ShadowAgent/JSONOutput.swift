@@ -28,7 +28,7 @@ public struct FolderStatusJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case folder, remote, device, pending, sequence, head
         case readOnly = "read_only", inSync = "in_sync", lastVerified = "last_verified", remoteHead = "remote_head"
-        case conflictCopies = "conflict_copies"
+        case conflictCopies = "conflict_copies", needsRepair = "needs_repair"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +44,7 @@ public struct FolderStatusJSON: Encodable {
         try c.encode(status.pending, forKey: .pending)
         try c.encode(status.conflictCopies, forKey: .conflictCopies)
         try c.encode(status.sequence, forKey: .sequence)
+        try c.encode(status.needsRepair?.message, forKey: .needsRepair)
     }
 }
 

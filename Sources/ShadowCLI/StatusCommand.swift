@@ -32,6 +32,11 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
                 print("conflict copies: \(s.conflictCopies.count)")
                 for c in s.conflictCopies { print("  \(c)") }
             }
+            if let problem = s.needsRepair {
+                print("state:    needs repair: \(problem.message)")
+                print("          what to do: \(problem.advice)")
+                return
+            }
             print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
         }
     }

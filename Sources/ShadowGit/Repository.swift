@@ -180,7 +180,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Starts writing back, on a thread of its own, what the file system holding `path` has not yet
     /// written, and returns at once. Called before staging a large batch: the flush before the next ref
     /// update then finds the work tree's new object files mostly on disk already. After an import's
-    /// 20,000 object files that flush was half a second of waiting (session 11), which this overlaps
+    /// 20,000 object files that flush was half a second of waiting (Docs/BENCHMARKS.md), which this overlaps
     /// with staging. Nothing relies on it: the flush before the ref still writes whatever is left.
     static func startBackgroundFlush(_ path: BytePath) {
         guard !backgroundFlushRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -611,7 +611,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
 
     // MARK: Remote
 
-    /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh (issue 4).
+    /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh.
     public func setRemote(url: String) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
             git2.git_remote_free(origin)
@@ -676,7 +676,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
 
     /// Objects larger than this many bytes are never delta-compressed by the packbuilder a push uses:
     /// 1, so none is. Ciphertext never deltas against anything (every byte differs between versions),
-    /// and trying cost a third of a 10k-file push (session 8 measurement, `Docs/BENCHMARKS.md`).
+    /// and trying cost a third of a 10k-file push (`Docs/BENCHMARKS.md`, `bench-sync-vs-git.sh`).
     static let noDeltaAboveBytes: Int64 = 1
     /// libgit2 1.5 reads the packbuilder's size limit for deltas from `pack.deltaCacheSize` (a slip in
     /// its `packbuilder_config`); later versions from `pack.bigFileThreshold`. Both are set.
@@ -699,12 +699,16 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
-    /// commits not merged here.
-    public func push() throws(ShadowError) {
+    /// commits not merged here. `head`: the commit the caller checked; if main names another one by
+    /// now, nothing is pushed (`.foreignLocalCommit`).
+    public func push(expecting head: ObjectID? = nil) throws(ShadowError) {
         let session = try session()
         CrashPoint.reached("git-push")
         try GitThread.shared.run { () throws(ShadowError) in
-            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path) { return }
+            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path, expecting: head) { return }
+            // The packbuilder reads main again itself: this narrows to microseconds the window in
+            // which a commit made meanwhile by someone else would be sent unchecked.
+            if let head, let now = try reference(GitRepository.branch) { try GitRepository.requireUnmoved(now, expected: head) }
             try applyPackSettings()
             let remote = try originRemote()
             var opts = git_push_options()
@@ -728,6 +732,13 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
             }
         }
+    }
+
+    /// Refuses a push when main moved since the caller checked the commits it is about to publish.
+    static func requireUnmoved(_ now: ObjectID, expected: ObjectID) throws(ShadowError) {
+        guard now != expected else { return }
+        throw ShadowError(.foreignLocalCommit, "the shadow repository's \(branch) moved from \(expected.short) to \(now.short) while this machine prepared a push (someone ran git there?); nothing was pushed",
+                          advice: "run 'shadowsync repair': it puts the shadow repository back on the last commit ShadowSync made; the folder keeps every file")
     }
 
     // MARK: Probing a remote without a repository (trust-host, doctor)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The rows of research/crypto.md §4.6 ("Server attack | Detected by") that HostileServerTests does not
+/// The rows of the server-attack table (Docs/THREAT-MODEL.md, "attack | stopped by") that HostileServerTests does not
 /// stage already, each staged with git on the bare repository as the server's operator would. Every
 /// attack must be refused with the plaintext untouched; the suite prints the whole table (these rows
 /// and the ones HostileServerTests covers) so a run shows what was tried and what each got.
@@ -114,7 +114,7 @@ import Testing
             Row(attack: "graft a commit signed by a non-writer key", outcome: "refused (HostileServerTests.readOnlyMembersPushIsRefused)"),
         ]
         let width = (rows + staged).map(\.attack.count).max() ?? 10
-        var out = "server attack catalogue (research/crypto.md §4.6)\n"
+        var out = "server attack catalogue (Docs/THREAT-MODEL.md)\n"
         for r in rows + staged {
             out += r.attack.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + r.outcome + "\n"
         }

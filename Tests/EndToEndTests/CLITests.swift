@@ -33,7 +33,7 @@ import Foundation
         // Every command the binary knows is documented, and the page says how each exits.
         let page = try String(contentsOfFile: out + "/man/shadowsync.1", encoding: .utf8)
         for command in ["init", "join", "sync", "status", "log", "restore", "conflicts", "decrypt", "fsck", "key export",
-                        "run", "pause", "resume", "trust-host", "config", "doctor", "verify-push", "selfcheck"] {
+                        "run", "pause", "resume", "trust-host", "config", "doctor", "verify-push", "selfcheck", "repair"] {
             #expect(page.contains(".SS shadowsync " + command + "\n"), "man page lacks \(command)")
         }
         #expect(page.contains(".SH EXIT STATUS"))
@@ -46,9 +46,9 @@ import Foundation
     }
 }
 
-/// The memory bound of issue 2, in a process of its own so that nothing else shares its RSS.
+/// The memory bound of streaming encryption, in a process of its own so that nothing else shares its RSS.
 @Suite struct BenchmarkProcessTests {
-    /// Target from issue 2: streaming a 1 GiB file stays under 32 MiB peak RSS.
+    /// Target: streaming a 1 GiB file stays under 32 MiB peak RSS.
     static let peakLimitMiB = 32.0
 
     @Test func oneGiBFileStaysUnder32MiBPeakRSS() throws {
