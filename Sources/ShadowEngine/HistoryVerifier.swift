@@ -39,6 +39,7 @@ public struct HistoryVerifier {
     /// Verifies `head` against `lastVerified` (nil on first join: trust on first use). Throws without side
     /// effects, with a message that says what the server did.
     public func verify(head: ObjectID, lastVerified: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError) -> VerifiedHistory {
+        try requireSignedHead(head)
         if let lastVerified {
             let descends: Bool
             do { descends = try store.isDescendant(head, of: lastVerified) } catch where error.code == .notFound || error.code == .repositoryFailure {
@@ -54,15 +55,7 @@ public struct HistoryVerifier {
         let fresh = try store.commits(from: head, excluding: lastVerified)
         for id in fresh {
             let info = try store.commit(id)
-            switch signatureFault(info) {
-            case .unsigned?:
-                throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
-                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-            case .badSignature?:
-                throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member or another vault",
-                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-            case nil: break
-            }
+            try requireSigned(info)
             if keys.canDecrypt {
                 let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
                 let device = hexString(meta.deviceID)
@@ -75,6 +68,46 @@ public struct HistoryVerifier {
         }
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
         return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, newCommits: fresh.count)
+    }
+
+    /// Checks the head alone, before anything walks its ancestry: its size from the object header, then
+    /// its signature. A walk loads every commit it meets whole, so a huge or endless unsigned history
+    /// from the server is refused here at the cost of one bounded read. A signed head's ancestry was
+    /// verified by the writer that signed it.
+    public func requireSignedHead(_ head: ObjectID) throws(ShadowError) {
+        let info: CommitInfo
+        do { info = try store.commit(head) } catch where error.code == .malformedObject {
+            throw HistoryVerifier.serverHead(error)
+        }
+        try requireSigned(info)
+    }
+
+    /// `requireSignedHead` for a local-path remote's head, read in place before a fetch copies anything.
+    public func requireSignedLocalRemoteHead() throws(ShadowError) {
+        let info: CommitInfo?
+        do { info = try store.localRemoteHead() } catch where error.code == .malformedObject {
+            throw HistoryVerifier.serverHead(error)
+        }
+        if let info { try requireSigned(info) }
+    }
+
+    static func serverHead(_ error: ShadowError) -> ShadowError {
+        ShadowError(.malformedObject, "the server's branch points at \(error.message)",
+                    advice: "nothing was changed locally; the server holds a commit no ShadowSync writer made: remove it on the server (point main back at the last good commit) or restore the repository")
+    }
+
+    /// Throws, blaming the server, unless a writer of this vault signed `info`.
+    func requireSigned(_ info: CommitInfo) throws(ShadowError) {
+        let id = info.id
+        switch signatureFault(info) {
+        case .unsigned?:
+            throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
+                              advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        case .badSignature?:
+            throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member or another vault",
+                              advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        case nil: break
+        }
     }
 
     /// Why a commit's signature does not show a writer of this vault made it; nil when it does.

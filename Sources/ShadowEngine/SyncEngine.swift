@@ -185,7 +185,7 @@ public final class SyncEngine {
     /// holds as local changes (never overwriting it), commit and push them.
     public func join(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
         var report = SyncReport()
-        guard let remote = try retrying(options, { () throws(ShadowError) in try store.fetch() }) else {
+        guard let remote = try retrying(options, { () throws(ShadowError) in try fetchChecked() }) else {
             throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
                               advice: "create the vault with 'shadowsync init' on the first machine")
         }
@@ -241,7 +241,7 @@ public final class SyncEngine {
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         for _ in 0..<max(1, options.maxPushAttempts) {
             options.onPhase?(.fetching)
-            let remote = try retrying(options) { () throws(ShadowError) in try store.fetch() }
+            let remote = try retrying(options) { () throws(ShadowError) in try fetchChecked() }
             if let remote {
                 options.onPhase?(.applying)
                 try integrate(remote, report: &report)
@@ -269,6 +269,13 @@ public final class SyncEngine {
 
     /// Runs a network step again after a transient failure, waiting each delay (plus up to 25% jitter, so
     /// agents that lost the same server do not return in lockstep).
+    /// Fetches after checking a local remote's head in place: its history is copied only once the
+    /// head is a signed commit of bounded size.
+    private func fetchChecked() throws(ShadowError) -> ObjectID? {
+        try verifier.requireSignedLocalRemoteHead()
+        return try store.fetch()
+    }
+
     private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         var attempt = 0
         while true {
@@ -521,6 +528,8 @@ public final class SyncEngine {
     func integrate(_ remote: ObjectID, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
+        // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
+        try verifier.requireSignedHead(remote)
         if let local, try store.isDescendant(local, of: remote) {
             // The remote is behind us (our push is pending): it must still contain what we verified.
             if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {

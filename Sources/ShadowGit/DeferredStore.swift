@@ -84,6 +84,7 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
         try repository().commits(from: head, excluding: known)
     }
     public func push(expecting head: ObjectID?) throws(ShadowError) { try repository().push(expecting: head) }
+    public func localRemoteHead() throws(ShadowError) -> CommitInfo? { try repository().localRemoteHead() }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

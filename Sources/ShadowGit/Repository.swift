@@ -478,8 +478,33 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     public func commit(_ id: ObjectID) throws(ShadowError) -> CommitInfo {
-        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in
+        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in try GitRepository.readCommit(id, in: handle) }
+    }
+
+    /// The remote's main commit read in place, when `origin` is a local path: a fetch from one copies
+    /// every object it needs through libgit2's pack builder, which loads each one whole, so the head is
+    /// checked before anything is copied. Nil for an empty or SSH remote (a commit over
+    /// `CommitInfo.maximumBytes` throws, as `commit` does).
+    public func localRemoteHead() throws(ShadowError) -> CommitInfo? {
+        let address = try remoteAddress()
+        guard address.kind == .local else { return nil }
+        return try GitThread.shared.run { () throws(ShadowError) -> CommitInfo? in
+            var repo: OpaquePointer?
+            let rc = address.path.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+            guard rc == 0 else { return nil }  // the fetch reports an unreachable remote as it always did
+            defer { git2.git_repository_free(repo) }
+            var oid = git_oid()
+            let found = git2.git_reference_name_to_id(&oid, repo, GitRepository.branch)
+            if found == GIT_ENOTFOUND.rawValue { return nil }
+            try gitCheck(found, "cannot read the remote's \(GitRepository.branch)")
+            return try GitRepository.readCommit(ObjectID(oid), in: repo!)
+        }
+    }
+
+    /// `commit` in the repository `handle` (git thread only).
+    private static func readCommit(_ id: ObjectID, in handle: OpaquePointer) throws(ShadowError) -> CommitInfo {
             var oid = id.gitOID
+            try requireCommitSize(id, in: handle)
             var c: OpaquePointer?
             try gitCheck(git2.git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
             defer { git2.git_commit_free(c) }
@@ -497,6 +522,24 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             }
             return CommitInfo(id: id, tree: ObjectID(git2.git_commit_tree_id(c)!.pointee), parents: parents, message: message,
                               signature: signature, signedData: signedData)
+    }
+
+    /// Refuses a commit object larger than `CommitInfo.maximumBytes`, from its header alone (git thread
+    /// only): loading it, as a lookup or a history walk would, costs memory in proportion to its size.
+    private static func requireCommitSize(_ id: ObjectID, in handle: OpaquePointer) throws(ShadowError) {
+        var odb: OpaquePointer?
+        try gitCheck(git2.git_repository_odb(&odb, handle), "cannot open the object database")
+        defer { git2.git_odb_free(odb) }
+        var oid = id.gitOID
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        let rc = git2.git_odb_read_header(&size, &type, odb, &oid)
+        try gitCheck(rc, "cannot read commit \(id.short)")
+        guard type == GIT_OBJECT_COMMIT else {
+            throw ShadowError(.malformedObject, "object \(id.short) is not a commit")
+        }
+        guard size <= CommitInfo.maximumBytes else {
+            throw ShadowError(.malformedObject, "commit \(id.short) is \(size) bytes, more than the \(CommitInfo.maximumBytes / 1024) KiB a ShadowSync commit may have: it was not made by ShadowSync, and was not read")
         }
     }
 
