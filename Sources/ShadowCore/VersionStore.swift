@@ -104,6 +104,9 @@ public protocol VersionStore: AnyObject {
     /// The remote branch's head commit read where it is, before a fetch, when the remote is a local
     /// path; nil for an empty or a network remote. Refuses a commit over `CommitInfo.maximumBytes`.
     func localRemoteHead() throws(ShadowError) -> CommitInfo?
+    /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
+    /// local-path remote's repository when `inLocalRemote` (nil for a network remote).
+    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]?
     /// Fetches the remote branch; returns its head (nil: the remote is empty).
     func fetch() throws(ShadowError) -> ObjectID?
     /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the

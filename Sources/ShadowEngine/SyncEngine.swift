@@ -272,7 +272,7 @@ public final class SyncEngine {
     /// Fetches after checking a local remote's head in place: its history is copied only once the
     /// head is a signed commit of bounded size.
     private func fetchChecked() throws(ShadowError) -> ObjectID? {
-        try verifier.requireSignedLocalRemoteHead()
+        try verifier.requireSignedLocalRemoteHead(firstContact: state.lastVerified == nil)
         return try store.fetch()
     }
 
@@ -529,7 +529,7 @@ public final class SyncEngine {
         let local = try head
         if remote == local { return }
         // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
-        try verifier.requireSignedHead(remote)
+        try verifier.requireSignedHead(remote, firstContact: state.lastVerified == nil)
         if let local, try store.isDescendant(local, of: remote) {
             // The remote is behind us (our push is pending): it must still contain what we verified.
             if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {

@@ -85,6 +85,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     }
     public func push(expecting head: ObjectID?) throws(ShadowError) { try repository().push(expecting: head) }
     public func localRemoteHead() throws(ShadowError) -> CommitInfo? { try repository().localRemoteHead() }
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
+        try repository().topLevelBlob(name, ofTree: tree, limit: limit, inLocalRemote: inLocalRemote)
+    }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

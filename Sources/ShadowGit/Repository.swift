@@ -504,7 +504,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// `commit` in the repository `handle` (git thread only).
     private static func readCommit(_ id: ObjectID, in handle: OpaquePointer) throws(ShadowError) -> CommitInfo {
             var oid = id.gitOID
-            try requireCommitSize(id, in: handle)
+            try requireObject(id, GIT_OBJECT_COMMIT, limit: CommitInfo.maximumBytes, in: handle)
             var c: OpaquePointer?
             try gitCheck(git2.git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
             defer { git2.git_commit_free(c) }
@@ -524,24 +524,71 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                               signature: signature, signedData: signedData)
     }
 
-    /// Refuses a commit object larger than `CommitInfo.maximumBytes`, from its header alone (git thread
-    /// only): loading it, as a lookup or a history walk would, costs memory in proportion to its size.
-    private static func requireCommitSize(_ id: ObjectID, in handle: OpaquePointer) throws(ShadowError) {
+    /// Refuses an object that is not of `type`, or larger than `limit` bytes, from its header alone (git
+    /// thread only): a lookup or a history walk loads an object whole, costing memory in its size.
+    private static func requireObject(_ id: ObjectID, _ type: git_object_t, limit: Int, in handle: OpaquePointer) throws(ShadowError) {
         var odb: OpaquePointer?
         try gitCheck(git2.git_repository_odb(&odb, handle), "cannot open the object database")
         defer { git2.git_odb_free(odb) }
         var oid = id.gitOID
         var size = 0
-        var type = GIT_OBJECT_INVALID
-        let rc = git2.git_odb_read_header(&size, &type, odb, &oid)
-        try gitCheck(rc, "cannot read commit \(id.short)")
-        guard type == GIT_OBJECT_COMMIT else {
-            throw ShadowError(.malformedObject, "object \(id.short) is not a commit")
+        var found = GIT_OBJECT_INVALID
+        try gitCheck(git2.git_odb_read_header(&size, &found, odb, &oid), "cannot read object \(id.short)")
+        let what = type == GIT_OBJECT_COMMIT ? "commit" : type == GIT_OBJECT_TREE ? "tree" : "object"
+        guard found == type else {
+            throw ShadowError(.malformedObject, "object \(id.short) is not a \(what)")
         }
-        guard size <= CommitInfo.maximumBytes else {
-            throw ShadowError(.malformedObject, "commit \(id.short) is \(size) bytes, more than the \(CommitInfo.maximumBytes / 1024) KiB a ShadowSync commit may have: it was not made by ShadowSync, and was not read")
+        guard size <= limit else {
+            if type == GIT_OBJECT_COMMIT {
+                throw ShadowError(.malformedObject, "commit \(id.short) is \(size) bytes, more than the \(limit / 1024) KiB a ShadowSync commit may have: it was not made by ShadowSync, and was not read")
+            }
+            throw ShadowError(.malformedObject, "\(what) \(id.short) is \(size) bytes, more than the \(limit) allowed")
         }
     }
+
+    /// The blob `name` at the top of `tree` (no subdirectory), or nil if there is none; in the local-path
+    /// remote's repository when `inLocalRemote`. The tree and the blob are size-checked before loading.
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
+        let remotePath: String?
+        if inLocalRemote {
+            let address = try remoteAddress()
+            guard address.kind == .local else { return nil }
+            remotePath = address.path
+        } else {
+            remotePath = nil
+        }
+        return try GitThread.shared.run { () throws(ShadowError) -> [UInt8]? in
+            var repo: OpaquePointer? = handle
+            if let remotePath {
+                repo = nil
+                let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+                guard rc == 0 else { return nil }
+            }
+            defer { if remotePath != nil { git2.git_repository_free(repo) } }
+            try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo!)
+            var oid = tree.gitOID
+            var treeObject: OpaquePointer?
+            try gitCheck(git2.git_tree_lookup(&treeObject, repo, &oid), "cannot read tree \(tree.short)")
+            defer { git2.git_tree_free(treeObject) }
+            for i in 0..<git2.git_tree_entrycount(treeObject) {
+                guard let entry = git2.git_tree_entry_byindex(treeObject, i), git2.git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
+                      let entryName = git2.git_tree_entry_name(entry), String(cString: entryName) == name else { continue }
+                let id = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
+                try GitRepository.requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo!)
+                var blobID = id.gitOID
+                var blob: OpaquePointer?
+                try gitCheck(git2.git_blob_lookup(&blob, repo, &blobID), "cannot read object \(id.short)")
+                defer { git2.git_blob_free(blob) }
+                let size = Int(git2.git_blob_rawsize(blob))
+                guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
+                return Array(UnsafeRawBufferPointer(start: raw, count: size))
+            }
+            return nil
+        }
+    }
+
+    /// A vault's top-level tree holds three entries (`vault.json`, `.gitattributes`, `d`): about 120 bytes.
+    static let topTreeLimitBytes = 4096
 
     /// The commit a reference points at, or nil if it does not exist.
     public func reference(_ name: String) throws(ShadowError) -> ObjectID? {
