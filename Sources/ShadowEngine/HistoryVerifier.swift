@@ -103,6 +103,10 @@ public struct HistoryVerifier {
     func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false) throws(ShadowError) {
         let id = info.id
         switch signatureFault(info) {
+        case .unsigned? where firstContact && (try? store.topLevelBlob(VaultDescriptor.fileName, ofTree: info.tree, limit: VaultDescriptor.limitBytes,
+                                                                        inLocalRemote: inLocalRemote)) == .some(nil):
+            throw ShadowError(.notFound, "the repository is not a ShadowSync vault: its main branch holds commit \(id.short), made without ShadowSync (no signature, no vault.json)",
+                              advice: "check the remote's path or URL: join the bare repository 'shadowsync init' created; nothing was changed locally")
         case .unsigned?:
             throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
                               advice: "nothing was changed locally; remove the commit on the server or restore the repository")

@@ -186,8 +186,8 @@ public final class SyncEngine {
     public func join(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
         var report = SyncReport()
         guard let remote = try retrying(options, { () throws(ShadowError) in try fetchChecked() }) else {
-            throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
-                              advice: "create the vault with 'shadowsync init' on the first machine")
+            throw ShadowError(.notFound, "the remote repository has no branch main: it is empty, or not a ShadowSync vault; there is no vault to join",
+                              advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, report: &report)
         return try sync(options: options, report: report)

@@ -740,7 +740,24 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         if address.kind == .ssh && ssh == nil {
             throw ShadowError(.invalidArgument, "the remote \(address.url) is reached over SSH but no SSH settings were given")
         }
+        if address.kind == .local {
+            try GitThread.shared.run { () throws(ShadowError) in try GitRepository.requireBare(localRemote: address.path) }
+        }
         return RemoteSession(address: address, settings: ssh)
+    }
+
+    /// Refuses a local remote that is a repository with a work tree: git never updates a checked-out
+    /// branch from a push, so no sync could ever publish there, and retrying would not change that. A
+    /// path that cannot be opened is left to the fetch, which reports it as unreachable (a disk not
+    /// mounted yet). Git thread only.
+    static func requireBare(localRemote path: String) throws(ShadowError) {
+        var repo: OpaquePointer?
+        guard git2.git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return }
+        defer { git2.git_repository_free(repo) }
+        guard git2.git_repository_is_bare(repo) == 1 else {
+            throw ShadowError(.repositoryFailure, "the remote \(path) is a repository with a work tree (not bare): ShadowSync syncs only through a bare repository",
+                              advice: "make a bare copy ('git clone --bare \(path) NEW.git', or 'git init --bare NEW.git' for a new vault) and point the folder at it with 'shadowsync config set remote NEW.git'; the folder keeps every file")
+        }
     }
 
     /// Fetches the remote's main branch into refs/remotes/origin/main; returns its commit (nil: empty remote).
