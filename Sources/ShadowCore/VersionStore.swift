@@ -102,7 +102,8 @@ public protocol VersionStore: AnyObject {
     /// Commits reachable from `head` and not from `known`, parents before children.
     func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
     /// The remote branch's head commit read where it is, before a fetch, when the remote is a local
-    /// path; nil for an empty or a network remote. Refuses a commit over `CommitInfo.maximumBytes`.
+    /// path; nil for an empty or a network remote, or when the fetch would copy nothing (the tracking
+    /// ref already names it). Refuses a commit over `CommitInfo.maximumBytes`.
     func localRemoteHead() throws(ShadowError) -> CommitInfo?
     /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
     /// local-path remote's repository when `inLocalRemote` (nil for a network remote).
