@@ -63,6 +63,36 @@ public struct SyncReport: Sendable {
     /// Entries left out, with the reason.
     public var skipped: [String] = []
     public var readOnly = false
+    /// The server's head a join adopted, as its signed metadata tells it (join only).
+    public var joined: JoinedHead?
+}
+
+/// The server's newest commit when a machine joins: who made it and when. A join trusts the first head
+/// it is shown, so an old one is worth a warning: a server can keep serving an old, validly signed head.
+public struct JoinedHead: Equatable, Sendable {
+    public let commit: ObjectID
+    /// The first 8 hex digits of the device id, as `log` shows it.
+    public let deviceID: String
+    public let wallTimeMillis: UInt64
+
+    /// A head older than this when joining is reported as stale: 30 days.
+    public static let staleAfterSeconds: UInt64 = 30 * 24 * 3600
+
+    public init(commit: ObjectID, deviceID: String, wallTimeMillis: UInt64) {
+        self.commit = commit
+        self.deviceID = deviceID
+        self.wallTimeMillis = wallTimeMillis
+    }
+
+    /// Whole days between the commit's time and `nowMillis` (0 for a commit dated in the future).
+    public func ageDays(nowMillis: UInt64) -> UInt64 { nowMillis > wallTimeMillis ? (nowMillis - wallTimeMillis) / 86_400_000 : 0 }
+
+    public func isStale(nowMillis: UInt64) -> Bool {
+        nowMillis > wallTimeMillis && (nowMillis - wallTimeMillis) / 1000 > JoinedHead.staleAfterSeconds
+    }
+
+    public var isStaleNow: Bool { isStale(nowMillis: Clock.nowMillis()) }
+    public var ageDaysNow: UInt64 { ageDays(nowMillis: Clock.nowMillis()) }
 }
 
 /// Local changes found by a scan, before anything is written.
@@ -190,6 +220,8 @@ public final class SyncEngine {
                               advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, report: &report)
+        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
+        report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
     }
 

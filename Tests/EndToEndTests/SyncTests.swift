@@ -288,8 +288,15 @@ import Testing
         #expect(wrong.stderr.contains("check which key you used") && !wrong.stderr.contains("tampered"), "\(wrong.stderr)")
         // The folder join created is gone again (it was empty): nothing left behind.
         #expect(!FileManager.default.fileExists(atPath: b.folder))
-        try b.join(keyFile: try a.exportKey())
+        let joined = try b.ok(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
         #expect(b.read("x.txt") == "x\n")
+        // The join names the server's newest commit, its device and time (just made: no stale warning).
+        let head = String(try s.git(["rev-parse", "main"]).prefix(12))
+        let log = try a.ok(["log", "--json", "--limit", "1", "--folder", a.folder])
+        let device = String(log.components(separatedBy: "\"device\":\"")[1].prefix(8))
+        let today = String(try a.ok(["log", "--limit", "1", "--folder", a.folder]).components(separatedBy: "  ")[1].prefix(10))
+        #expect(joined.contains("the server's newest commit: \(head), made by device \(device) at \(today)"), "\(joined)")
+        #expect(!joined.contains("warning"), "\(joined)")
     }
 
     @Test func theServerLearnsNoNamesSizesAuthorsOrMessages() throws {
