@@ -106,7 +106,7 @@ public protocol VersionStore: AnyObject {
     /// ref already names it). Refuses a commit over `CommitInfo.maximumBytes`.
     func localRemoteHead() throws(ShadowError) -> CommitInfo?
     /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
-    /// local-path remote's repository when `inLocalRemote` (nil for a network remote).
+    /// local-path remote's repository when `inLocalRemote` (throws for a network remote).
     func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]?
     /// Fetches the remote branch; returns its head (nil: the remote is empty).
     func fetch() throws(ShadowError) -> ObjectID?

@@ -73,8 +73,7 @@ public struct HistoryVerifier {
     /// Checks the head alone, before anything walks its ancestry: its size from the object header, then
     /// its signature. A walk loads every commit it meets whole, so a huge or endless unsigned history
     /// from the server is refused here at the cost of one bounded read. A signed head's ancestry was
-    /// verified by the writer that signed it.
-    /// `firstContact`: this machine has verified nothing from this repository yet (a join), so a head of
+    /// verified by the writer that signed it. `firstContact`: this machine has verified nothing from this repository yet (a join), so a head of
     /// another vault means the wrong key rather than a server swapping repositories.
     public func requireSignedHead(_ head: ObjectID, firstContact: Bool) throws(ShadowError) {
         let info: CommitInfo
@@ -103,8 +102,7 @@ public struct HistoryVerifier {
     func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false) throws(ShadowError) {
         let id = info.id
         switch signatureFault(info) {
-        case .unsigned? where firstContact && (try? store.topLevelBlob(VaultDescriptor.fileName, ofTree: info.tree, limit: VaultDescriptor.limitBytes,
-                                                                        inLocalRemote: inLocalRemote)) == .some(nil):
+        case .unsigned? where firstContact && lacksDescriptor(tree: info.tree, inLocalRemote: inLocalRemote):
             throw ShadowError(.notFound, "the repository is not a ShadowSync vault: its main branch holds commit \(id.short), made without ShadowSync (no signature, no vault.json)",
                               advice: "check the remote's path or URL: join the bare repository 'shadowsync init' created; nothing was changed locally")
         case .unsigned?:
@@ -123,6 +121,15 @@ public struct HistoryVerifier {
             throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member",
                               advice: "nothing was changed locally; remove the commit on the server or restore the repository")
         case nil: break
+        }
+    }
+
+    /// True when the tree can be read and has no `vault.json` at its top: plain git, not a vault.
+    func lacksDescriptor(tree: ObjectID, inLocalRemote: Bool) -> Bool {
+        do {
+            return try store.topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes, inLocalRemote: inLocalRemote) == nil
+        } catch {
+            return false
         }
     }
 

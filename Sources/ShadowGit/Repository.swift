@@ -547,12 +547,13 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     /// The blob `name` at the top of `tree` (no subdirectory), or nil if there is none; in the local-path
-    /// remote's repository when `inLocalRemote`. The tree and the blob are size-checked before loading.
+    /// remote's repository when `inLocalRemote` (throws for a network remote). The tree and the blob are
+    /// size-checked before loading.
     public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
         let remotePath: String?
         if inLocalRemote {
             let address = try remoteAddress()
-            guard address.kind == .local else { return nil }
+            guard address.kind == .local else { throw ShadowError(.invalidArgument, "the remote \(address.url) is not a local path") }
             remotePath = address.path
         } else {
             remotePath = nil
@@ -562,7 +563,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             if let remotePath {
                 repo = nil
                 let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
-                guard rc == 0 else { return nil }
+                try gitCheck(rc, "cannot open the remote repository \(remotePath)")
             }
             defer { if remotePath != nil { git2.git_repository_free(repo) } }
             try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo!)
