@@ -28,6 +28,12 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
                                                       options: ProgressLine.options())
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
+            if let head = report.joined {
+                print("the server's newest commit: \(head.commit.short), made by device \(head.deviceID) at \(isoTime(head.wallTimeMillis))")
+                if head.isStaleNow {
+                    printError("warning: the server's newest commit is \(head.ageDaysNow) days old: if the vault's other machines synced since, the server is serving an old head; check 'shadowsync log' on another machine (see OPERATIONS, \"A stale head at join\")")
+                }
+            }
         }
     }
 }

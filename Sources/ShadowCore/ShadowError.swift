@@ -40,6 +40,7 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         // Needs a person to decide.
         case guardTripped             // a safety guard stopped the sync (e.g. most files vanished at once)
         case foreignLocalCommit       // the shadow repository holds a commit ShadowSync did not make: never pushed
+        case wrongVault               // the key belongs to another vault than the repository's
         case locked                   // another ShadowSync process holds this folder
     }
 

@@ -61,6 +61,11 @@ public struct CommitInfo: Equatable, Sendable {
     public let signature: String?
     public let signedData: [UInt8]?
 
+    /// The largest commit object a store reads, header and message included (FORMAT.md §5.1): a
+    /// ShadowSync commit is under 1 KiB, and a bigger one is refused from its object header before a
+    /// byte of it is loaded, so a server cannot make a reader allocate what it likes.
+    public static let maximumBytes = 64 * 1024
+
     public init(id: ObjectID, tree: ObjectID, parents: [ObjectID], message: String, signature: String?, signedData: [UInt8]?) {
         self.id = id
         self.tree = tree
@@ -96,6 +101,13 @@ public protocol VersionStore: AnyObject {
     func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID?
     /// Commits reachable from `head` and not from `known`, parents before children.
     func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
+    /// The remote branch's head commit read where it is, before a fetch, when the remote is a local
+    /// path; nil for an empty or a network remote, or when the fetch would copy nothing (the tracking
+    /// ref already names it). Refuses a commit over `CommitInfo.maximumBytes`.
+    func localRemoteHead() throws(ShadowError) -> CommitInfo?
+    /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
+    /// local-path remote's repository when `inLocalRemote` (throws for a network remote).
+    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]?
     /// Fetches the remote branch; returns its head (nil: the remote is empty).
     func fetch() throws(ShadowError) -> ObjectID?
     /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the

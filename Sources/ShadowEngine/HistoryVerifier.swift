@@ -39,6 +39,7 @@ public struct HistoryVerifier {
     /// Verifies `head` against `lastVerified` (nil on first join: trust on first use). Throws without side
     /// effects, with a message that says what the server did.
     public func verify(head: ObjectID, lastVerified: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError) -> VerifiedHistory {
+        try requireSignedHead(head, firstContact: lastVerified == nil)
         if let lastVerified {
             let descends: Bool
             do { descends = try store.isDescendant(head, of: lastVerified) } catch where error.code == .notFound || error.code == .repositoryFailure {
@@ -54,15 +55,7 @@ public struct HistoryVerifier {
         let fresh = try store.commits(from: head, excluding: lastVerified)
         for id in fresh {
             let info = try store.commit(id)
-            switch signatureFault(info) {
-            case .unsigned?:
-                throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
-                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-            case .badSignature?:
-                throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member or another vault",
-                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-            case nil: break
-            }
+            try requireSigned(info, firstContact: lastVerified == nil)
             if keys.canDecrypt {
                 let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
                 let device = hexString(meta.deviceID)
@@ -75,6 +68,82 @@ public struct HistoryVerifier {
         }
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
         return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, newCommits: fresh.count)
+    }
+
+    /// Checks the head alone, before anything walks its ancestry: its size from the object header, then
+    /// its signature. A walk loads every commit it meets whole, so a huge or endless unsigned history
+    /// from the server is refused here at the cost of one bounded read. A signed head's ancestry was
+    /// verified by the writer that signed it. `firstContact`: this machine has verified nothing from this repository yet (a join), so a head of
+    /// another vault means the wrong key rather than a server swapping repositories.
+    public func requireSignedHead(_ head: ObjectID, firstContact: Bool) throws(ShadowError) {
+        let info: CommitInfo
+        do { info = try store.commit(head) } catch where error.code == .malformedObject {
+            throw HistoryVerifier.serverHead(error)
+        }
+        try requireSigned(info, firstContact: firstContact)
+    }
+
+    /// `requireSignedHead` for a local-path remote's head, read in place before a fetch copies anything.
+    public func requireSignedLocalRemoteHead(firstContact: Bool) throws(ShadowError) {
+        let info: CommitInfo?
+        do { info = try store.localRemoteHead() } catch where error.code == .malformedObject {
+            throw HistoryVerifier.serverHead(error)
+        }
+        if let info { try requireSigned(info, firstContact: firstContact, inLocalRemote: true) }
+    }
+
+    static func serverHead(_ error: ShadowError) -> ShadowError {
+        ShadowError(.malformedObject, "the server's branch points at \(error.message)",
+                    advice: "nothing was changed locally; the server holds a commit no ShadowSync writer made: remove it on the server (point main back at the last good commit) or restore the repository")
+    }
+
+    /// Throws unless a writer of this vault signed `info`. A commit of another vault (its `vault.json`
+    /// names another vault id) is told apart from a tampered one before the server is blamed.
+    func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false) throws(ShadowError) {
+        let id = info.id
+        switch signatureFault(info) {
+        case .unsigned? where firstContact && lacksDescriptor(tree: info.tree, inLocalRemote: inLocalRemote):
+            throw ShadowError(.notFound, "the repository is not a ShadowSync vault: its main branch holds commit \(id.short), made without ShadowSync (no signature, no vault.json)",
+                              advice: "check the remote's path or URL: join the bare repository 'shadowsync init' created; nothing was changed locally")
+        case .unsigned?:
+            throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
+                              advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        case .badSignature?:
+            let ours = hexString(keys.vaultID)
+            if let theirs = vaultID(ofTree: info.tree, inLocalRemote: inLocalRemote), theirs != ours {
+                if firstContact {
+                    throw ShadowError(.wrongVault, "this key is for another vault (vault id \(ours)), the repository holds vault \(theirs)",
+                                      advice: "check which key you used: export the key of the vault this repository holds ('shadowsync key export' on a machine of that vault), or point at that vault's repository; nothing was changed locally")
+                }
+                throw ShadowError(.wrongVault, "the server's branch holds another vault (vault id \(theirs)) than the one this machine syncs (vault id \(ours)): the server swapped the repository, or the remote setting points at another vault's",
+                                  advice: "nothing was changed locally; check 'shadowsync config get remote', and restore this vault's repository on the server")
+            }
+            throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member",
+                              advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        case nil: break
+        }
+    }
+
+    /// True when the tree can be read and has no `vault.json` at its top: plain git, not a vault.
+    func lacksDescriptor(tree: ObjectID, inLocalRemote: Bool) -> Bool {
+        do {
+            return try store.topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes, inLocalRemote: inLocalRemote) == nil
+        } catch {
+            return false
+        }
+    }
+
+    /// The vault id a commit's `vault.json` names, unverified (for telling a wrong key from tampering);
+    /// nil when there is none or it cannot be read.
+    func vaultID(ofTree tree: ObjectID, inLocalRemote: Bool) -> String? {
+        guard let bytes = try? store.topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes,
+                                                  inLocalRemote: inLocalRemote) else { return nil }
+        let key = Array("\"vault_id\":\"".utf8), digits = KeySizes.vaultID * 2
+        guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: key) }).map({ $0 + key.count }),
+              start + digits <= bytes.count else { return nil }
+        let hex = bytes[start..<(start + digits)]
+        guard hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Why a commit's signature does not show a writer of this vault made it; nil when it does.
@@ -129,7 +198,7 @@ public struct HistoryVerifier {
                 throw ShadowError(.malformedObject, "commit \(commit.short) holds \(PlainPath.render(entry.path)) with mode \(String(entry.mode, radix: 8)): ShadowSync writes only 100644 files")
             }
             if path == VaultDescriptor.fileName {
-                try VaultDescriptor.verify(try store.blob(entry.id, limit: 4096), keys: keys, commit: commit)
+                try VaultDescriptor.verify(try store.blob(entry.id, limit: VaultDescriptor.limitBytes), keys: keys, commit: commit)
                 sawDescriptor = true
                 continue
             }

@@ -63,6 +63,36 @@ public struct SyncReport: Sendable {
     /// Entries left out, with the reason.
     public var skipped: [String] = []
     public var readOnly = false
+    /// The server's head a join adopted, as its signed metadata tells it (join only).
+    public var joined: JoinedHead?
+}
+
+/// The server's newest commit when a machine joins: who made it and when. A join trusts the first head
+/// it is shown, so an old one is worth a warning: a server can keep serving an old, validly signed head.
+public struct JoinedHead: Equatable, Sendable {
+    public let commit: ObjectID
+    /// The first 8 hex digits of the device id, as `log` shows it.
+    public let deviceID: String
+    public let wallTimeMillis: UInt64
+
+    /// A head older than this when joining is reported as stale: 30 days.
+    public static let staleAfterSeconds: UInt64 = 30 * 24 * 3600
+
+    public init(commit: ObjectID, deviceID: String, wallTimeMillis: UInt64) {
+        self.commit = commit
+        self.deviceID = deviceID
+        self.wallTimeMillis = wallTimeMillis
+    }
+
+    /// Whole days between the commit's time and `nowMillis` (0 for a commit dated in the future).
+    public func ageDays(nowMillis: UInt64) -> UInt64 { nowMillis > wallTimeMillis ? (nowMillis - wallTimeMillis) / 86_400_000 : 0 }
+
+    public func isStale(nowMillis: UInt64) -> Bool {
+        nowMillis > wallTimeMillis && (nowMillis - wallTimeMillis) / 1000 > JoinedHead.staleAfterSeconds
+    }
+
+    public var isStaleNow: Bool { isStale(nowMillis: Clock.nowMillis()) }
+    public var ageDaysNow: UInt64 { ageDays(nowMillis: Clock.nowMillis()) }
 }
 
 /// Local changes found by a scan, before anything is written.
@@ -185,11 +215,13 @@ public final class SyncEngine {
     /// holds as local changes (never overwriting it), commit and push them.
     public func join(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
         var report = SyncReport()
-        guard let remote = try retrying(options, { () throws(ShadowError) in try store.fetch() }) else {
-            throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
-                              advice: "create the vault with 'shadowsync init' on the first machine")
+        guard let remote = try retrying(options, { () throws(ShadowError) in try fetchChecked() }) else {
+            throw ShadowError(.notFound, "the remote repository has no branch main: it is empty, or not a ShadowSync vault; there is no vault to join",
+                              advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, report: &report)
+        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
+        report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
     }
 
@@ -241,7 +273,7 @@ public final class SyncEngine {
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         for _ in 0..<max(1, options.maxPushAttempts) {
             options.onPhase?(.fetching)
-            let remote = try retrying(options) { () throws(ShadowError) in try store.fetch() }
+            let remote = try retrying(options) { () throws(ShadowError) in try fetchChecked() }
             if let remote {
                 options.onPhase?(.applying)
                 try integrate(remote, report: &report)
@@ -269,6 +301,13 @@ public final class SyncEngine {
 
     /// Runs a network step again after a transient failure, waiting each delay (plus up to 25% jitter, so
     /// agents that lost the same server do not return in lockstep).
+    /// Fetches after checking a local remote's head in place: its history is copied only once the
+    /// head is a signed commit of bounded size.
+    private func fetchChecked() throws(ShadowError) -> ObjectID? {
+        try verifier.requireSignedLocalRemoteHead(firstContact: state.lastVerified == nil)
+        return try store.fetch()
+    }
+
     private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         var attempt = 0
         while true {
@@ -521,6 +560,8 @@ public final class SyncEngine {
     func integrate(_ remote: ObjectID, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
+        // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
+        try verifier.requireSignedHead(remote, firstContact: state.lastVerified == nil)
         if let local, try store.isDescendant(local, of: remote) {
             // The remote is behind us (our push is pending): it must still contain what we verified.
             if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {

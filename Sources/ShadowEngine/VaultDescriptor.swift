@@ -9,6 +9,8 @@ public enum VaultDescriptor {
     public static let fileName = "vault.json"
     /// The format this code reads and writes (FORMAT.md); older vaults are refused, never migrated.
     public static let format = "shdw/2"
+    /// The largest `vault.json` a reader loads; a genuine one is about 400 bytes.
+    static let limitBytes = 4096
 
     /// Everything but the signature, in a fixed key order.
     static func body(_ keys: VaultKeys) -> String {

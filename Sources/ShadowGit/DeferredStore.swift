@@ -46,13 +46,24 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     /// Fetching changes nothing when the remote's branch is the commit the tracking ref already names:
     /// libgit2's fetch would negotiate, find nothing to transfer, and return that same commit.
     public func fetch() throws(ShadowError) -> ObjectID? {
-        if openedRepository == nil, let remote = RefFiles.localOrigin(configFile: gitDir + "config"),
-           RefFiles.isBareRepository(remote),
-           let theirs = RefFiles.loose(remote + "/" + GitRepository.branch),
-           let tracking = RefFiles.loose(gitDir + GitRepository.remoteTrackingBranch), theirs == tracking {
-            return theirs
-        }
+        if let theirs = unchangedLocalRemote() { return theirs }
         return try repository().fetch()
+    }
+
+    /// A local remote's head read in place before a fetch; nothing to read (nil) when the fetch would copy
+    /// nothing, the tracking ref already naming that head.
+    public func localRemoteHead() throws(ShadowError) -> CommitInfo? {
+        if unchangedLocalRemote() != nil { return nil }
+        return try repository().localRemoteHead()
+    }
+
+    /// The local remote's head when its files show it is the commit the tracking ref already names.
+    private func unchangedLocalRemote() -> ObjectID? {
+        guard openedRepository == nil, let remote = RefFiles.localOrigin(configFile: gitDir + "config"),
+              RefFiles.isBareRepository(remote),
+              let theirs = RefFiles.loose(remote + "/" + GitRepository.branch),
+              let tracking = RefFiles.loose(gitDir + GitRepository.remoteTrackingBranch), theirs == tracking else { return nil }
+        return theirs
     }
 
     public func removeStaleLocks() {
@@ -84,6 +95,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
         try repository().commits(from: head, excluding: known)
     }
     public func push(expecting head: ObjectID?) throws(ShadowError) { try repository().push(expecting: head) }
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
+        try repository().topLevelBlob(name, ofTree: tree, limit: limit, inLocalRemote: inLocalRemote)
+    }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

@@ -478,8 +478,33 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     public func commit(_ id: ObjectID) throws(ShadowError) -> CommitInfo {
-        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in
+        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo in try GitRepository.readCommit(id, in: handle) }
+    }
+
+    /// The remote's main commit read in place, when `origin` is a local path: a fetch from one copies
+    /// every object it needs through libgit2's pack builder, which loads each one whole, so the head is
+    /// checked before anything is copied. Nil for an empty or SSH remote (a commit over
+    /// `CommitInfo.maximumBytes` throws, as `commit` does).
+    public func localRemoteHead() throws(ShadowError) -> CommitInfo? {
+        let address = try remoteAddress()
+        guard address.kind == .local else { return nil }
+        return try GitThread.shared.run { () throws(ShadowError) -> CommitInfo? in
+            var repo: OpaquePointer?
+            let rc = address.path.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+            guard rc == 0 else { return nil }  // the fetch reports an unreachable remote as it always did
+            defer { git2.git_repository_free(repo) }
+            var oid = git_oid()
+            let found = git2.git_reference_name_to_id(&oid, repo, GitRepository.branch)
+            if found == GIT_ENOTFOUND.rawValue { return nil }
+            try gitCheck(found, "cannot read the remote's \(GitRepository.branch)")
+            return try GitRepository.readCommit(ObjectID(oid), in: repo!)
+        }
+    }
+
+    /// `commit` in the repository `handle` (git thread only).
+    private static func readCommit(_ id: ObjectID, in handle: OpaquePointer) throws(ShadowError) -> CommitInfo {
             var oid = id.gitOID
+            try requireObject(id, GIT_OBJECT_COMMIT, limit: CommitInfo.maximumBytes, in: handle)
             var c: OpaquePointer?
             try gitCheck(git2.git_commit_lookup(&c, handle, &oid), "cannot read commit \(id.short)")
             defer { git2.git_commit_free(c) }
@@ -497,8 +522,74 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             }
             return CommitInfo(id: id, tree: ObjectID(git2.git_commit_tree_id(c)!.pointee), parents: parents, message: message,
                               signature: signature, signedData: signedData)
+    }
+
+    /// Refuses an object that is not of `type`, or larger than `limit` bytes, from its header alone (git
+    /// thread only): a lookup or a history walk loads an object whole, costing memory in its size.
+    private static func requireObject(_ id: ObjectID, _ type: git_object_t, limit: Int, in handle: OpaquePointer) throws(ShadowError) {
+        var odb: OpaquePointer?
+        try gitCheck(git2.git_repository_odb(&odb, handle), "cannot open the object database")
+        defer { git2.git_odb_free(odb) }
+        var oid = id.gitOID
+        var size = 0
+        var found = GIT_OBJECT_INVALID
+        try gitCheck(git2.git_odb_read_header(&size, &found, odb, &oid), "cannot read object \(id.short)")
+        let what = type == GIT_OBJECT_COMMIT ? "commit" : type == GIT_OBJECT_TREE ? "tree" : "object"
+        guard found == type else {
+            throw ShadowError(.malformedObject, "object \(id.short) is not a \(what)")
+        }
+        guard size <= limit else {
+            if type == GIT_OBJECT_COMMIT {
+                throw ShadowError(.malformedObject, "commit \(id.short) is \(size) bytes, more than the \(limit / 1024) KiB a ShadowSync commit may have: it was not made by ShadowSync, and was not read")
+            }
+            throw ShadowError(.malformedObject, "\(what) \(id.short) is \(size) bytes, more than the \(limit) allowed")
         }
     }
+
+    /// The blob `name` at the top of `tree` (no subdirectory), or nil if there is none; in the local-path
+    /// remote's repository when `inLocalRemote` (throws for a network remote). The tree and the blob are
+    /// size-checked before loading.
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
+        let remotePath: String?
+        if inLocalRemote {
+            let address = try remoteAddress()
+            guard address.kind == .local else { throw ShadowError(.invalidArgument, "the remote \(address.url) is not a local path") }
+            remotePath = address.path
+        } else {
+            remotePath = nil
+        }
+        return try GitThread.shared.run { () throws(ShadowError) -> [UInt8]? in
+            var repo: OpaquePointer? = handle
+            if let remotePath {
+                repo = nil
+                let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+                try gitCheck(rc, "cannot open the remote repository \(remotePath)")
+            }
+            defer { if remotePath != nil { git2.git_repository_free(repo) } }
+            try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo!)
+            var oid = tree.gitOID
+            var treeObject: OpaquePointer?
+            try gitCheck(git2.git_tree_lookup(&treeObject, repo, &oid), "cannot read tree \(tree.short)")
+            defer { git2.git_tree_free(treeObject) }
+            for i in 0..<git2.git_tree_entrycount(treeObject) {
+                guard let entry = git2.git_tree_entry_byindex(treeObject, i), git2.git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
+                      let entryName = git2.git_tree_entry_name(entry), String(cString: entryName) == name else { continue }
+                let id = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
+                try GitRepository.requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo!)
+                var blobID = id.gitOID
+                var blob: OpaquePointer?
+                try gitCheck(git2.git_blob_lookup(&blob, repo, &blobID), "cannot read object \(id.short)")
+                defer { git2.git_blob_free(blob) }
+                let size = Int(git2.git_blob_rawsize(blob))
+                guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
+                return Array(UnsafeRawBufferPointer(start: raw, count: size))
+            }
+            return nil
+        }
+    }
+
+    /// A vault's top-level tree holds three entries (`vault.json`, `.gitattributes`, `d`): about 120 bytes.
+    static let topTreeLimitBytes = 4096
 
     /// The commit a reference points at, or nil if it does not exist.
     public func reference(_ name: String) throws(ShadowError) -> ObjectID? {
@@ -650,7 +741,24 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         if address.kind == .ssh && ssh == nil {
             throw ShadowError(.invalidArgument, "the remote \(address.url) is reached over SSH but no SSH settings were given")
         }
+        if address.kind == .local {
+            try GitThread.shared.run { () throws(ShadowError) in try GitRepository.requireBare(localRemote: address.path) }
+        }
         return RemoteSession(address: address, settings: ssh)
+    }
+
+    /// Refuses a local remote that is a repository with a work tree: git never updates a checked-out
+    /// branch from a push, so no sync could ever publish there, and retrying would not change that. A
+    /// path that cannot be opened is left to the fetch, which reports it as unreachable (a disk not
+    /// mounted yet). Git thread only.
+    static func requireBare(localRemote path: String) throws(ShadowError) {
+        var repo: OpaquePointer?
+        guard git2.git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return }
+        defer { git2.git_repository_free(repo) }
+        guard git2.git_repository_is_bare(repo) == 1 else {
+            throw ShadowError(.repositoryFailure, "the remote \(path) is a repository with a work tree (not bare): ShadowSync syncs only through a bare repository",
+                              advice: "make a bare copy ('git clone --bare \(path) NEW.git', or 'git init --bare NEW.git' for a new vault) and point the folder at it with 'shadowsync config set remote NEW.git'; the folder keeps every file")
+        }
     }
 
     /// Fetches the remote's main branch into refs/remotes/origin/main; returns its commit (nil: empty remote).

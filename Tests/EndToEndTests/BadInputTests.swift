@@ -81,4 +81,37 @@ import Testing
         #expect(b.snapshot() == expected)
         #expect(!a.snapshot().keys.contains { $0.contains(".sync-conflict-") }, "rebuilding made conflict copies: \(a.snapshot())")
     }
+
+    /// A remote that is a repository with a work tree, or a repository that is not a vault: permanent
+    /// errors (exit 2, never retried as a network error) that say what the remote is and what to do.
+    @Test func nonBareOrForeignRemotesArePermanentErrorsThatSayWhatToDo() throws {
+        let s = try Scratch("wrong-remote")
+        let a = s.agent("a"), b = s.agent("b"), c = s.agent("c")
+        let workTree = s.root.appendingPathComponent("checkout").path
+        try s.git(["init", "-q", "-b", "main", workTree], in: s.root.path)
+        try a.write("x.txt", "x\n")
+        let initInto = try a.run(["init", a.folder, "--remote", workTree, "--no-passphrase"])
+        #expect(initInto.status == 2, "exit \(initInto.status): \(initInto.stderr)")
+        #expect(initInto.stderr.contains("is a repository with a work tree (not bare)") && initInto.stderr.contains("git clone --bare"), "\(initInto.stderr)")
+        #expect(!initInto.stderr.contains("network"), "\(initInto.stderr)")
+
+        // A vault's machine whose remote setting is changed to a checkout of the vault.
+        try b.write("y.txt", "y\n")
+        try b.initialize()
+        let checkout = s.root.appendingPathComponent("vault-checkout").path
+        try s.git(["clone", "-q", s.remote, checkout], in: s.root.path)
+        _ = try b.ok(["config", "set", "remote", checkout, "--folder", b.folder])
+        try b.write("y.txt", "y2\n")
+        let sync = try b.run(["sync", "--folder", b.folder])
+        #expect(sync.status == 2 && sync.stderr.contains("\(checkout) is a repository with a work tree"), "exit \(sync.status): \(sync.stderr)")
+        #expect(b.read("y.txt") == "y2\n")
+
+        // A bare repository of plain git commits is not a vault.
+        try s.git(["-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "--allow-empty", "-m", "plain"], in: workTree)
+        let plain = s.root.appendingPathComponent("plain.git").path
+        try s.git(["clone", "-q", "--bare", workTree, plain], in: s.root.path)
+        let join = try c.run(["join", plain, c.folder, "--key-file", try b.exportKey(), "--no-passphrase"])
+        #expect(join.status == 2 && join.stderr.contains("is not a ShadowSync vault"), "exit \(join.status): \(join.stderr)")
+        #expect(!join.stderr.contains("server injecting"), "\(join.stderr)")
+    }
 }

@@ -78,4 +78,51 @@ import Testing
         try expectRefused(s, b, good: good, phrase: "does not verify with this vault's root key")
         _ = a
     }
+
+    /// Peak resident memory a refused sync may reach, in KiB: a debug build's baseline is about 25 MiB.
+    static let refusalPeakKiB = 150 * 1024
+    /// How long a refusal may take, in seconds.
+    static let refusalSeconds = 10.0
+
+    /// An unsigned commit whose message is 300 MiB of zeros (about 300 KiB in the object store): the
+    /// sync refuses it from the object's header, without loading it, whether it is the server's head or
+    /// the parent of an unsigned head.
+    @Test(arguments: [false, true]) func hugeUnsignedCommitIsRefusedInBoundedMemory(behindSmallHead: Bool) throws {
+        let (s, _, b) = try setUp(behindSmallHead ? "huge-parent" : "huge")
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let tree = try s.git(["rev-parse", "main^{tree}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let header = "tree \(tree)\nparent \(good)\nauthor m <m@evil> 0 +0000\ncommitter m <m@evil> 0 +0000\n\n"
+        let craft = Process()
+        craft.executableURL = URL(fileURLWithPath: "/bin/bash")
+        craft.arguments = ["-c", "{ printf '%s' \"$1\"; head -c 300M /dev/zero; } | git -C \"$2\" -c core.looseCompression=1 hash-object -w -t commit --literally --stdin", "craft", header, s.remote]
+        let out = Pipe()
+        craft.standardOutput = out
+        try craft.run()
+        var huge = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        craft.waitUntilExit()
+        #expect(craft.terminationStatus == 0 && huge.count == 40)
+        #expect(Int(try s.git(["cat-file", "-s", huge]).trimmingCharacters(in: .whitespacesAndNewlines))! > 300 << 20)
+        if behindSmallHead {
+            huge = try s.git(["commit-tree", tree, "-p", huge, "-m", "small"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try s.git(["update-ref", "refs/heads/main", huge])
+        try b.write("local-edit.txt", "made while the server was hostile\n")
+        let before = b.snapshot()
+        // python3 reports the peak resident memory of the sync it waited for (getrusage of its children).
+        let measure = "import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\nprint('peak-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)"
+        let started = Date()
+        let r = try Binaries.run("/usr/bin/python3", ["-c", measure, Binaries.url(of: "shadowsync").path, "sync", "--folder", b.folder],
+                                 environment: b.environment, timeoutSeconds: 120)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(r.status == 2, "exit \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains(behindSmallHead ? "is not signed" : "more than the 64 KiB a ShadowSync commit may have"), "\(r.stderr)")
+        #expect(r.stderr.contains("nothing was changed locally"), "\(r.stderr)")
+        let peak = r.stderr.split(separator: "\n").first { $0.hasPrefix("peak-kib ") }.flatMap { Int($0.dropFirst("peak-kib ".count)) }
+        #expect(peak != nil && peak! < HostileServerTests.refusalPeakKiB, "peak RSS \(peak ?? -1) KiB")
+        #expect(seconds < HostileServerTests.refusalSeconds, "refused after \(seconds) s")
+        #expect(b.snapshot() == before)
+        try s.git(["update-ref", "refs/heads/main", good])
+        try b.sync()
+        #expect(b.read("doc.txt") == "version 2\n")
+    }
 }

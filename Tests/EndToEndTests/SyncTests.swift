@@ -277,10 +277,26 @@ import Testing
         try c.ok(["init", c.folder, "--remote", s.root.appendingPathComponent("other.git").path, "--no-passphrase"])
         let wrong = try b.run(["join", s.remote, b.folder, "--key-file", try c.exportKey(), "--no-passphrase"])
         #expect(wrong.status == 2, "\(wrong.stderr)")
+        // The message names both vaults and blames the key, not the server.
+        func vaultID(_ repo: String) throws -> String {
+            let json = try s.git(["show", "main:vault.json"], in: repo)
+            return String(json.components(separatedBy: "\"vault_id\":\"")[1].prefix(32))
+        }
+        let held = try vaultID(s.remote), keys = try vaultID(s.root.appendingPathComponent("other.git").path)
+        #expect(held != keys)
+        #expect(wrong.stderr.contains("this key is for another vault (vault id \(keys)), the repository holds vault \(held)"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("check which key you used") && !wrong.stderr.contains("tampered"), "\(wrong.stderr)")
         // The folder join created is gone again (it was empty): nothing left behind.
         #expect(!FileManager.default.fileExists(atPath: b.folder))
-        try b.join(keyFile: try a.exportKey())
+        let joined = try b.ok(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
         #expect(b.read("x.txt") == "x\n")
+        // The join names the server's newest commit, its device and time (just made: no stale warning).
+        let head = String(try s.git(["rev-parse", "main"]).prefix(12))
+        let log = try a.ok(["log", "--json", "--limit", "1", "--folder", a.folder])
+        let device = String(log.components(separatedBy: "\"device\":\"")[1].prefix(8))
+        let today = String(try a.ok(["log", "--limit", "1", "--folder", a.folder]).components(separatedBy: "  ")[1].prefix(10))
+        #expect(joined.contains("the server's newest commit: \(head), made by device \(device) at \(today)"), "\(joined)")
+        #expect(!joined.contains("warning"), "\(joined)")
     }
 
     @Test func theServerLearnsNoNamesSizesAuthorsOrMessages() throws {

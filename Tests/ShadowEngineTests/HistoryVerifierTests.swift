@@ -212,3 +212,28 @@ final class TwoMachines {
 func caught(_ body: () throws -> Void) -> ShadowError? {
     do { try body(); return nil } catch let e as ShadowError { return e } catch { return ShadowError(.ioFailure, "unexpected \(error)") }
 }
+
+/// When a join calls the server's head stale.
+@Suite struct JoinedHeadTests {
+    static let day: UInt64 = 86_400_000
+    let now: UInt64 = 1_796_000_000_000
+
+    func head(madeAt millis: UInt64) -> JoinedHead {
+        JoinedHead(commit: ObjectID(hex: String(repeating: "ab", count: 20))!, deviceID: "0123abcd", wallTimeMillis: millis)
+    }
+
+    @Test func aHeadOlderThanThirtyDaysIsStale() {
+        #expect(JoinedHead.staleAfterSeconds == 30 * 24 * 3600)
+        #expect(!head(madeAt: now).isStale(nowMillis: now))
+        #expect(!head(madeAt: now - 29 * Self.day).isStale(nowMillis: now))
+        #expect(!head(madeAt: now - 30 * Self.day).isStale(nowMillis: now))
+        #expect(head(madeAt: now - 30 * Self.day - 1000).isStale(nowMillis: now))
+        #expect(head(madeAt: now - 400 * Self.day).isStale(nowMillis: now))
+        #expect(head(madeAt: now - 400 * Self.day).ageDays(nowMillis: now) == 400)
+    }
+
+    @Test func aHeadDatedInTheFutureIsNotStale() {
+        #expect(!head(madeAt: now + 10 * Self.day).isStale(nowMillis: now))
+        #expect(head(madeAt: now + 10 * Self.day).ageDays(nowMillis: now) == 0)
+    }
+}

@@ -68,6 +68,7 @@
     X(git_odb_object_size) \
     X(git_odb_open_wstream) \
     X(git_odb_read) \
+    X(git_odb_read_header) \
     X(git_odb_refresh) \
     X(git_odb_stream_finalize_write) \
     X(git_odb_stream_free) \
