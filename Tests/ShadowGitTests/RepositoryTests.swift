@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 import ShadowCore
 import ShadowFS
@@ -344,15 +345,10 @@ import ShadowFS
         defer { try? FileSystem.removeTree(dir) }
         // A commit made by plain git (as a hostile server would) carries no shdwsig field.
         let path = dir.appending("plain")
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        git.arguments = ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description, "commit", "-q", "--allow-empty", "-m", "evil"]
-        let initGit = Process()
-        initGit.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        initGit.arguments = ["init", "-q", path.description]
-        try initGit.run(); initGit.waitUntilExit()
-        try git.run(); git.waitUntilExit()
-        #expect(git.terminationStatus == 0)
+        #expect(try TestProcess.run("/usr/bin/git", ["init", "-q", path.description]).status == 0)
+        let commit = try TestProcess.run("/usr/bin/git", ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description,
+                                                          "commit", "-q", "--allow-empty", "-m", "evil"])
+        #expect(commit.status == 0, "\(commit.stderr)")
         let repo = try GitRepository.open(path)
         let head = try #require(try repo.reference("HEAD"))
         let info = try repo.commit(head)
