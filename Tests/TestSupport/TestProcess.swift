@@ -6,7 +6,7 @@ import Synchronization
 
 /// glibc functions declared only under _GNU_SOURCE, which Swift's Glibc module does not define: looked
 /// up at run time.
-private enum GNU {
+enum GNU {
     static func function<T>(_ name: String, _ type: T.Type) -> T {
         guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { fatalError("this glibc lacks \(name)") }
         return unsafeBitCast(address, to: type)
@@ -14,6 +14,8 @@ private enum GNU {
     nonisolated(unsafe) static let pipe2 = function("pipe2", (@convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32).self)
     nonisolated(unsafe) static let addchdir = function("posix_spawn_file_actions_addchdir_np",
         (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32).self)
+    nonisolated(unsafe) static let renameat2 = function("renameat2",
+        (@convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32).self)
     nonisolated(unsafe) static let addclosefrom = function("posix_spawn_file_actions_addclosefrom_np",
         (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
 }
