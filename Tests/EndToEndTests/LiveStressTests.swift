@@ -10,7 +10,7 @@ import TestSupport
 /// timing still varies between runs. `SHADOWSYNC_SEED=n` replays one seed, `SHADOWSYNC_LONG=1` runs
 /// many seeds and rounds.
 @Suite(.serialized, .enabled(if: SSHServer.available && XMPPServer.available)) struct LiveStressTests {
-    static let fastSeeds: [UInt64] = [1, 2]
+    static let fastSeeds: [UInt64] = [1, 2, 3]
     static let fastRounds = 8
     static let longSeedCount: UInt64 = 20
     static let longRounds = 30
@@ -164,6 +164,7 @@ final class LiveStressRun {
         } else {
             let lines = log.filter { line in lost.contains { line.contains($0 + ",") || line.contains($0 + " ") || line.hasSuffix($0) } }
             text += "operations on the lost versions:\n" + lines.joined(separator: "\n") + "\n"
+            text += "the whole game (last 300 steps):\n" + log.suffix(300).joined(separator: "\n") + "\n"
             let names = Set(lines.flatMap { $0.split(separator: " ").filter { $0.contains(".txt") || $0.contains(".md") || $0.hasSuffix("/d") || $0 == "d" } }
                 .map { String($0.split(separator: "/").last ?? "") })
             for (i, agent) in agents.enumerated() {
@@ -279,38 +280,48 @@ final class LiveStressRun {
         }
     }
 
-    /// Until every daemon is idle (or polling) with no pending events and no error, all at one head, and
-    /// the three trees are equal, all unchanged for `quietSeconds`.
+    /// Until the three trees are equal and every daemon is at one head with no pending events and no
+    /// error, and each daemon has since completed a pass (a poll) that changed none of that. Phases
+    /// are not waited on: with a poll every two seconds on each of three daemons, all three are rarely
+    /// idle at the same instant.
     func waitForQuiet() throws {
         let deadline = Date().addingTimeInterval(Self.convergenceSeconds)
-        var quietSince: Date?
-        var last = ""
+        var agreedAt: (fingerprint: String, passes: [Int])?
         while Date() < deadline {
             let statuses = daemons.map { (try? $0?.status()) ?? [:] }
             let trees = agents.map { $0.snapshot() }
-            // A poll's fetch that finds nothing new is quiet too: with a poll every two seconds on each of
-            // three daemons, all three are rarely idle at the same instant.
-            let idle = statuses.allSatisfy {
-                ["idle", "fetching"].contains($0["state"] as? String ?? "") && $0["pending_events"] as? Int == 0 && $0["last_error"] == nil
-            }
+            let calm = statuses.allSatisfy { $0["pending_events"] as? Int == 0 && $0["last_error"] == nil && $0["head"] is String }
             let heads = Set(statuses.map { $0["head"] as? String ?? "none" })
+            let passes = statuses.map { $0["passes"] as? Int ?? 0 }
             let fingerprint = "\(heads.sorted()) \(trees[0].sorted { $0.key < $1.key })"
-            if idle && heads.count == 1 && trees[1] == trees[0] && trees[2] == trees[0] {
-                if fingerprint != last { quietSince = Date() }
-                if let quietSince, Date().timeIntervalSince(quietSince) >= Self.quietSeconds {
-                    note("the daemons agree")
-                    return
+            if calm && heads.count == 1 && trees[1] == trees[0] && trees[2] == trees[0] {
+                if let agreed = agreedAt, agreed.fingerprint == fingerprint {
+                    // A pass that started after agreement was reached and ended without changing it.
+                    if zip(passes, agreed.passes).allSatisfy({ $0 >= $1 + 2 }) {
+                        note("the daemons agree")
+                        return
+                    }
+                } else {
+                    agreedAt = (fingerprint, passes)
                 }
             } else {
-                quietSince = nil
+                agreedAt = nil
             }
-            last = fingerprint
             usleep(200_000)
         }
         let statuses = daemons.map { (try? $0?.status()) ?? [:] }
         let trees = agents.map { $0.snapshot() }
-        throw fail("the daemons did not agree within \(Int(Self.convergenceSeconds)) s\nstatuses: \(statuses)\n"
-                   + "a/b: \(snapshotDifference(trees[0], trees[1]))\na/c: \(snapshotDifference(trees[0], trees[2]))")
+        var text = "the daemons did not agree within \(Int(Self.convergenceSeconds)) s\n"
+        for (i, status) in statuses.enumerated() {
+            let brief = ["state", "head", "pending_events", "passes", "last_error", "retry_at"].map { "\($0)=\(status[$0] ?? "nil")" }
+            text += "\(agents[i].name): \(brief.joined(separator: " "))\n"
+        }
+        text += "a/b: \(snapshotDifference(trees[0], trees[1]))\na/c: \(snapshotDifference(trees[0], trees[2]))\n"
+        for (i, agent) in agents.enumerated() {
+            let lines = (pastLogs[i] + (daemons[i]?.log ?? "")).split(separator: "\n")
+            text += "daemon log of \(agent.name) (last lines):\n" + lines.suffix(25).joined(separator: "\n") + "\n"
+        }
+        throw fail(text)
     }
 
     // MARK: operations
