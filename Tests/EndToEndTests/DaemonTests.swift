@@ -157,7 +157,8 @@ extension Agent {
         let stateDir = try FileManager.default.contentsOfDirectory(atPath: a.home + "/data/shadowsync").first.map { a.home + "/data/shadowsync/" + $0 + "/state" }!
         #expect(FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
         for i in 0..<20 { try a.write("f\(i).txt", String(repeating: "x", count: 100_000)) }
-        usleep(400_000)  // likely mid-pass
+        // Mid-pass when the daemon says so (a pass that ends before we look still leaves a valid test).
+        try? eventually("a pass is running", timeout: 5) { ((try? da.status())?["state"] as? String ?? "idle") != "idle" }
         let (status, log) = da.stop()
         #expect(status == 0, "\(log)")
         #expect(!FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))

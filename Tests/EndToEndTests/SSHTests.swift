@@ -36,7 +36,7 @@ enum SSHServer {
         let base = NSTemporaryDirectory() + "shadowsync-e2e-sshd-\(getpid())"
         var lastError = ""
         for _ in 0..<5 {
-            let port = Int.random(in: 30000..<60000)
+            guard let port = try? freeLoopbackPort() else { continue }
             let (status, output) = shell(["bash", testsDirectory.appendingPathComponent("ssh-server.sh").path, "start", base, String(port)])
             if status == 0 {
                 stopAtExit(base)
@@ -59,7 +59,12 @@ enum SSHServer {
                   let pid = (try? String(contentsOfFile: base + "/ssh/sshd.launcher.pid", encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
             else { return }
             kill(pid, SIGTERM)
-            usleep(100_000)
+            // Wait until it is gone (or a zombie) before its keys and config go.
+            for _ in 0..<150 {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                if stat.isEmpty || stat.split(separator: ")").last?.split(separator: " ").first == "Z" { break }
+                usleep(20_000)
+            }
             try? FileManager.default.removeItem(atPath: base)
         }
     }
@@ -472,7 +477,10 @@ final class RelayedVault {
     let server: SSHServer.Info
     let scratch: Scratch
     let repo: String
-    let port = Int.random(in: 30000..<60000)
+    /// The relay's port, chosen by the kernel at its first start. A reconnect listens on the same port
+    /// (the agents' remote URL names it), so another process could take it during an outage; the
+    /// relay would then fail to start and the test says so.
+    let port: Int
     var url: String { "ssh://\(server.user)@127.0.0.1:\(port)\(repo)" }
     let a: Agent, b: Agent
     private var relay: Relay
@@ -481,7 +489,8 @@ final class RelayedVault {
         server = try SSHServer.info()
         scratch = try Scratch(name)
         repo = try scratch.serverRepository()
-        relay = try Relay(port: port, target: server.port)
+        relay = try Relay(port: 0, target: server.port)
+        port = relay.port
         a = scratch.agent("a")
         b = scratch.agent("b")
         try a.write("start.txt", "start\n")
@@ -519,14 +528,20 @@ func threadSyscalls(_ pid: Int32) -> String {
 /// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
 struct Relay {
     let process: TestProcess
+    /// The port it listens on.
+    let port: Int
 
+    /// Listens on `port`, or on a port the kernel chooses when it is 0.
     init(port: Int, target: Int) throws {
         process = try TestProcess("python3", [SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)],
-                                  stderr: .discard)
-        // It prints "ready" once it listens.
-        guard process.waitForOutput("ready", timeout: 10) else {
+                                  stderr: .toStdout)
+        // It prints "ready PORT" once it listens.
+        guard process.waitForOutput("\n", timeout: 10), process.stdoutSoFar.hasPrefix("ready "),
+              let bound = Int(process.stdoutSoFar.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.signal(SIGKILL)
             throw SSHServer.ShellError(description: "the TCP relay did not start on port \(port): \(process.stdoutSoFar)")
         }
+        self.port = bound
     }
 
     /// SIGKILL: a network outage, with no goodbye on the open connections.

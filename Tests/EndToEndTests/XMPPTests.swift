@@ -37,7 +37,7 @@ enum XMPPServer {
         let base = NSTemporaryDirectory() + "shadowsync-e2e-prosody-\(getpid())"
         var lastError = ""
         for _ in 0..<5 {
-            let port = Int.random(in: 30000..<60000)
+            guard let port = try? freeLoopbackPort() else { continue }
             let (status, output) = script(["start", base, String(port)])
             if status == 0 {
                 runningBase = base
