@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import ShadowCore
 @testable import ShadowCrypto
 
@@ -42,13 +43,51 @@ import ShadowCore
     @Test func nameRecordAndSignature() throws {
         let k = try vectorKeys()
         let sealed = try NameCipher(keys: k).seal(NameRecord(path: try PlainPath("a"), kind: .directory))
-        #expect(hexString(sealed) == "53484e3100000000c61ebab297f397d16de6b06fa88eaf4e4a3d7afc15a54a1594aade3512afecaef3a530ac9297c7f366b67163334c5594d4815cadca8712918f993c0183b6ba30a2e92f5036b6d66ad833ba4d22ee0e42")
+        #expect(hexString(sealed) == "53484e32000000003a5f325db7e84e10800f379842695df6a6af1d91df4f3945627a2345e958d7170e7a05d17ab3c36e502f4fcfa33dfbb48f456a12f46707ebd8fdb8a7f55cf4efe96c5d0daf6ebb31d100ccc03866adb1ab04a329138c91fefcd33a89e69770f3d13ff3e341eaffd35d7606bbf0d88f57c42d95ac5367e49fe93bee98f97043bb14436f5e6da956ff9e69a69a4b427988")
         let sig = try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: k)
         #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
     }
 
+    /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
+    @Test func vaultDescriptorSignature() throws {
+        let k = try vectorKeys()
+        let body = "{\"format\":\"shdw/2\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03")
+    }
+
+    /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.
+    @Test func nameRecordWithMetadata() throws {
+        let k = try vectorKeys()
+        let names = try NameCipher(keys: k)
+        let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+        let hello = try ContentCipher(keys: try k.requireRead()).encrypt(Array("hello".utf8), fileID: fid, parameters: .default)
+        let path = try PlainPath("notes/todo.txt")
+        let record = NameRecord(path: path, kind: .file(length: 5, siv: Array(hello[28..<60]), executable: false),
+                                metadata: EntryMetadata(permissions: 0o600, modified: FileTime(seconds: 1_767_225_600, nanoseconds: 123_456_789),
+                                                        modifiedBy: Array(0xa0...0xaf)))
+        let sealed = try names.seal(record)
+        #expect(hexString(sealed) == "53484e3200000000a5e76a23b7f83c2eaa3addd109347e337896c26c54d7200203e4c1d9a4e382e072325cf9c30e82c85597dfac53f99ea2dda92992a61916db5ecf47f6e52aff4e5406bf38ad2514cd012be1a6ba89cb98710b7c683016787cffc8c62d61b93941edfa41592e3f2d0e15289ed18e18efcf35d175f37a925fd0ebd241207ab46a2805bf9d46776c427de77a6fe84da480a2")
+        #expect(try names.open(sealed, at: names.locator(for: path)) == record)
+        // The plaintext R given in the format, field by field.
+        let r = "0100800115cd5b0700b9556900000000a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0500000000000000a189f826d85b186dce08c627e5b984cabf476224b71c9f777483cc2018b4546e0e006e6f7465732f746f646f2e74787400000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        #expect(names.seal(recordBytes: try #require(bytesFromHex(r))) == sealed)
+    }
+
+    /// 150 KiB of byte i = i mod 251, pad_id 1: three 64 KiB chunks (two in lane 0, one in lane 1).
+    @Test func multiChunkContentObject() throws {
+        let read = try vectorKeys().requireRead()
+        let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+        let data = (0..<(150 * 1024)).map { UInt8($0 % 251) }
+        let object = try ContentCipher(keys: read).encrypt(data, fileID: fid, parameters: .default)
+        #expect(object.count == 155_756)
+        #expect(hexString(SHA256.hash(object)) == "f6fd8f33b4f4e1a244c787928daadc103edba881a2d94ddd825b0b7079185fd1")
+        #expect(hexString(Array(object.prefix(64))) == "53484331011001000000000011111111111111111111111111111111af45f899b9ad4a51d9294fbc53097cfc89e9c6759250e868041612aa22697d799d661825")
+        #expect(hexString(Array(object.suffix(32))) == "d2587f13152ab639bec9cdc882a151f011d68dd553fb57e5a4470e0bf427dd0c")
+        #expect(try ContentCipher(keys: read).decrypt(object) == data)
+    }
+
     @Test func padmeTable() {
-        // Totals of research/crypto.md §4.5 (header 60 + P′ + 16 per 64 KiB chunk).
+        // The sizes of Docs/FORMAT.md §3 (header 60 + P′ + 16 per 64 KiB chunk).
         func total(_ l: UInt64) -> UInt64 { ContentCipher.ciphertextSize(plaintextLength: l, parameters: .default) }
         #expect(total(0) == 332)
         #expect(total(248) == 332)
@@ -58,6 +97,8 @@ import ShadowCore
         #expect(ContentCipher.ciphertextSize(plaintextLength: 1_000_000, parameters: ContentParameters(padding: .none)) == 1_000_324)
         #expect(Padding.padme(1008) == 1024)   // E = 9, S = 4: multiples of 32
         #expect(Padding.padme(129) == 144)     // E = 7, S = 3: multiples of 16
+        #expect(Padding.padme(13) == 14)       // E = 3, S = 2: multiples of 2
+        #expect(Padding.padme(153_608) == 155_648)  // E = 17, S = 5: multiples of 4096
         for l in stride(from: UInt64(200), to: 2_000_000, by: 997) {
             let p = Padding.paddedLength(8 + l, scheme: .padme)
             #expect(p >= 8 + l && Double(p) <= Double(max(8 + l, 256)) * 1.12 + 1)
@@ -93,5 +134,30 @@ import ShadowCore
             expected += XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: ad, plaintext: chunk)
         }
         #expect(encoded == expected)
+    }
+}
+
+/// Tests/format-check.py implements the format again from Docs/FORMAT.md alone (Python's hashlib and
+/// libsodium's primitives) and checks every vector printed in the document: the document, not only
+/// this code, is what a second implementation gets right.
+@Suite struct IndependentImplementationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// python3 from the PATH, as Examples/setup-debian.sh accepts it from any source.
+    static let python = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: python != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func everyVectorOfTheDocumentIsRecomputedFromItsText() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(Self.python, "python3 is not on the PATH"))
+        p.arguments = [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
     }
 }

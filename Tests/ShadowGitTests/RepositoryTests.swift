@@ -19,6 +19,39 @@ import ShadowFS
     /// A stand-in signer: the git layer only carries the text it is given.
     func fakeSign(_ data: [UInt8]) -> String { String(format: "%016llx", UInt64(data.count) &* 0x9e37_79b9) }
 
+    /// The commit object of FORMAT.md §5, byte for byte: neutral identity at time 0, the signature
+    /// header after the committer line, and a signature over the object without that header.
+    @Test func commitObjectLayoutIsTheFormats() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let repo = try GitRepository.createWorkTree(at: dir.appending("w"))
+        try write(repo, "vault.json", "{}\n")
+        let tree = try repo.stageAll()
+        let message = "Shdw-Meta: " + String(repeating: "ab", count: 77) + "\n"
+        let signature = String(repeating: "5a", count: 64)
+        var signedRoot: [UInt8] = [], signedChild: [UInt8] = []
+        let root = try repo.createCommit(tree: tree, parents: [], message: message) { (d) throws(ShadowError) -> String in signedRoot = d; return signature }
+        let child = try repo.createCommit(tree: tree, parents: [root], message: message) { (d) throws(ShadowError) -> String in signedChild = d; return signature }
+        let identity = "author shdw <shdw@invalid> 0 +0000\ncommitter shdw <shdw@invalid> 0 +0000\n"
+        for (id, parents, signed) in [(root, "", signedRoot), (child, "parent \(root.hex)\n", signedChild)] {
+            let unsigned = "tree \(tree.hex)\n" + parents + identity + "\n" + message
+            #expect(signed == Array(unsigned.utf8))
+            let object = "tree \(tree.hex)\n" + parents + identity + "shdwsig \(signature)\n" + "\n" + message
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            p.arguments = ["-C", repo.path.description, "cat-file", "commit", id.hex]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let raw = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            #expect(String(decoding: raw, as: UTF8.self) == object)
+            var sha = SHA1()
+            sha.update(Array("commit \(object.utf8.count)\u{0}".utf8) + Array(object.utf8))
+            #expect(sha.finish().withUnsafeBytes { ObjectID(raw: $0) } == id, "the id is SHA-1 of \"commit <size>\\0\" and the body")
+            #expect(try repo.commit(id).signedData == Array(unsigned.utf8))
+        }
+    }
+
     @Test func commitSignPushFetchAndVerifyAncestry() throws {
         defer { try? FileSystem.removeTree(dir) }
         let remotePath = dir.appending("remote.git")
