@@ -36,14 +36,7 @@ import ShadowFS
             let unsigned = "tree \(tree.hex)\n" + parents + identity + "\n" + message
             #expect(signed == Array(unsigned.utf8))
             let object = "tree \(tree.hex)\n" + parents + identity + "shdwsig \(signature)\n" + "\n" + message
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-            p.arguments = ["-C", repo.path.description, "cat-file", "commit", id.hex]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let raw = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
+            let raw = try TestProcess.run("/usr/bin/git", ["-C", repo.path.description, "cat-file", "commit", id.hex]).stdoutBytes
             #expect(String(decoding: raw, as: UTF8.self) == object)
             var sha = SHA1()
             sha.update(Array("commit \(object.utf8.count)\u{0}".utf8) + Array(object.utf8))
