@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `shadowsync decrypt` either writes the whole verified tree or nothing at all.
 @Suite(.serialized) struct DecryptRecoveryTests {
@@ -20,17 +21,10 @@ import Testing
         let size = Int(biggest[3])!
         var body = Array("blob \(size)\0".utf8) + [UInt8](repeating: 0x5a, count: size)
         body[body.count - 1] = 0x5b
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(body))
-        input.fileHandleForWriting.closeFile()
-        let compressed = output.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let zlib = try TestProcess.run("/usr/bin/python3", ["-c", "import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))"],
+                                       stdin: body)
+        #expect(zlib.status == 0, "\(zlib.stderr)")
+        let compressed = Data(zlib.stdoutBytes)
         try? FileManager.default.removeItem(atPath: object)
         try compressed.write(to: URL(fileURLWithPath: object))
         return mirror

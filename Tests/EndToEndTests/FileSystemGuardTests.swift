@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A directory the agent cannot read is skipped, never taken for deleted. The tests run as root, for
 /// whom chmod 000 blocks nothing: the agent then runs as an unprivileged user (setpriv), in a scratch
@@ -28,12 +29,8 @@ import Testing
         try a.write("private/deeper/note.txt", "kept too\n")
         try a.write("top.txt", "one\n")
         if getuid() == 0 {
-            let chown = Process()
-            chown.executableURL = URL(fileURLWithPath: "/bin/chown")
-            chown.arguments = ["-R", "\(Self.otherUser):\(Self.otherUser)", s.root.path]
-            try chown.run()
-            chown.waitUntilExit()
-            #expect(chown.terminationStatus == 0)
+            let chown = try TestProcess.run("/bin/chown", ["-R", "\(Self.otherUser):\(Self.otherUser)", s.root.path])
+            #expect(chown.status == 0, "\(chown.stderr)")
         }
         try Self.ok(a, ["init", a.folder, "--remote", s.remote, "--no-passphrase"])
         let key = s.root.appendingPathComponent("key.txt").path

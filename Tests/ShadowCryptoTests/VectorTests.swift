@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 import ShadowCore
 @testable import ShadowCrypto
@@ -148,16 +149,11 @@ import ShadowCore
 
     @Test(.enabled(if: python != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
     func everyVectorOfTheDocumentIsRecomputedFromItsText() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try #require(Self.python, "python3 is not on the PATH"))
-        p.arguments = [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let r = try TestProcess.run(try #require(Self.python, "python3 is not on the PATH"),
+                                    [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path],
+                                    stderr: .toStdout)
+        let text = r.stdout
+        #expect(r.status == 0, "\(text)")
         #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
     }
 }

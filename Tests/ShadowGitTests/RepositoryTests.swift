@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 import ShadowCore
 import ShadowFS
@@ -63,14 +64,7 @@ import ShadowFS
             let unsigned = "tree \(tree.hex)\n" + parents + identity + "\n" + message
             #expect(signed == Array(unsigned.utf8))
             let object = "tree \(tree.hex)\n" + parents + identity + "shdwsig \(signature)\n" + "\n" + message
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-            p.arguments = ["-C", repo.path.description, "cat-file", "commit", id.hex]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let raw = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
+            let raw = try TestProcess.run("/usr/bin/git", ["-C", repo.path.description, "cat-file", "commit", id.hex]).stdoutBytes
             #expect(String(decoding: raw, as: UTF8.self) == object)
             var sha = SHA1()
             sha.update(Array("commit \(object.utf8.count)\u{0}".utf8) + Array(object.utf8))
@@ -405,15 +399,10 @@ import ShadowFS
         defer { try? FileSystem.removeTree(dir) }
         // A commit made by plain git (as a hostile server would) carries no shdwsig field.
         let path = dir.appending("plain")
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        git.arguments = ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description, "commit", "-q", "--allow-empty", "-m", "evil"]
-        let initGit = Process()
-        initGit.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        initGit.arguments = ["init", "-q", path.description]
-        try initGit.run(); initGit.waitUntilExit()
-        try git.run(); git.waitUntilExit()
-        #expect(git.terminationStatus == 0)
+        #expect(try TestProcess.run("/usr/bin/git", ["init", "-q", path.description]).status == 0)
+        let commit = try TestProcess.run("/usr/bin/git", ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description,
+                                                          "commit", "-q", "--allow-empty", "-m", "evil"])
+        #expect(commit.status == 0, "\(commit.stderr)")
         let repo = try GitRepository.open(path)
         let head = try #require(try repo.reference("HEAD"))
         let info = try repo.commit(head)
