@@ -5,12 +5,19 @@ import ShadowFS
 extension SyncEngine {
     /// Brings the plaintext folder from the index's tree to `kinds` (the tree of `target`, whose objects
     /// are in the shadow work tree). Per path, a compare-and-swap: a file is overwritten or deleted only
-    /// if it still holds what was last synced; otherwise both versions are kept (DESIGN.md rule 6).
+    /// if it still holds what was last synced; otherwise both versions are kept (DESIGN.md rule 5).
     /// Idempotent, so a run killed half way is finished by the next.
+    ///
+    /// `sides` names the side whose change put each incoming entry there (its conflict copy is named
+    /// after it); by default the target's own metadata. Returns true when a local version was kept
+    /// against an incoming one: the index then says "synced = incoming" for that path, so the caller
+    /// commits the folder before it merges anything else.
     ///
     /// Ignored paths follow the tree without being written while they are absent here; an absent path
     /// that no rule covers any more is written like a new arrival.
-    func applyToPlaintext(_ kinds: [PlainPath: EntryKind], target: ObjectID, report: inout SyncReport) throws(ShadowError) {
+    @discardableResult
+    func applyToPlaintext(_ kinds: [PlainPath: EntryKind], target: ObjectID, report: inout SyncReport,
+                          sides: [PlainPath: MergeSide] = [:]) throws(ShadowError) -> Bool {
         let ignore = IgnoreRules.load(folder: location.plain)
         func ignored(_ p: PlainPath) -> Bool { ignore.ignores(p, isDirectory: (kinds[p] ?? index.entries[p]?.kind) == .directory) }
         var changed: [PlainPath] = []
@@ -29,20 +36,20 @@ extension SyncEngine {
                 changed.append(p)
             }
         }
-        let side = try side(of: target)
+        var context = ApplyContext(taken: Set(kinds.keys), targetSide: try side(of: target), sides: sides)
         // Files and symlinks that go away first, then everything that arrives parents before children,
         // then directories that go away children first.
         let removals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind != .directory }.sorted()
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
-        let taken = Set(kinds.keys)
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
-            try reconcile(p, want: kinds[p], side: side, taken: taken, report: &report)
+            try reconcile(p, want: kinds[p], context: &context, report: &report)
             if n == 1 { CrashPoint.reached("apply-second") }
         }
         index.head = target
         try index.save(location.indexFile)
         try JournalPhase.idle.save(location.journalFile)
+        return context.keptBoth
     }
 
     private func wanted(_ path: PlainPath, _ kind: EntryKind?) throws(ShadowError) -> IndexEntry? {
@@ -51,7 +58,7 @@ extension SyncEngine {
         return IndexEntry(kind: kind, fileID: .zero, stat: nil)
     }
 
-    private func reconcile(_ p: PlainPath, want kind: EntryKind?, side: MergeSide, taken: Set<PlainPath>,
+    private func reconcile(_ p: PlainPath, want kind: EntryKind?, context: inout ApplyContext,
                            report: inout SyncReport) throws(ShadowError) {
         let cur = index.entries[p]
         let want = try wanted(p, kind)
@@ -62,7 +69,7 @@ extension SyncEngine {
             return
         }
         guard try plainMatches(now, cur) else {
-            try keepBoth(p, want: want, side: side, taken: taken, report: &report)
+            try keepBoth(p, want: want, context: &context, report: &report)
             return
         }
         do throws(ShadowError) {
@@ -78,25 +85,35 @@ extension SyncEngine {
                 index.entries[p] = nil
                 report.applied.append("- \(p)")
             case .directory?:
-                try clearForReplacement(p, now: now)
+                // The synced file or symlink there is in the target as a conflict copy (a directory beats both).
+                if let now { try folder.remove(p, expected: now.stat) }
                 index.entries[p] = IndexEntry(kind: .directory, fileID: .zero, stat: try folder.createDirectory(p))
                 report.applied.append("+ \(p)/")
-            case .file(_, let siv, let executable)?:
+            case .file?, .symlink?:
                 let placement = try clearForReplacement(p, now: now)
-                let source = try FileSource(location.shadow.appending(names.locator(for: p).contentObjectPath))
-                let (stat, header) = try folder.writeFile(p, mode: executable ? 0o755 : 0o644, placement: placement) { (sink) throws(ShadowError) in
-                    try content.decrypt(source, expectedSIV: siv, to: sink)
-                }
-                index.entries[p] = IndexEntry(kind: want!.kind, fileID: header.fileID, stat: stat)
-                report.applied.append("\(cur == nil ? "+" : "M") \(p)")
-            case .symlink(let target)?:
-                let placement = try clearForReplacement(p, now: now)
-                index.entries[p] = IndexEntry(kind: want!.kind, fileID: .zero, stat: try folder.writeSymlink(p, target: target, placement: placement))
+                index.entries[p] = IndexEntry(kind: want!.kind, fileID: want!.fileID, stat: try write(want!, from: p, at: p, placement: placement))
                 report.applied.append("\(cur == nil ? "+" : "M") \(p)")
             }
         } catch where error.code == .alreadyExists || error.code == .sourceChanged {
-            // The user changed the path while we were writing: keep theirs, the incoming one beside it.
-            try keepBoth(p, want: want, side: side, taken: taken, report: &report)
+            // The user changed the path (or made a parent of it something else) while we were writing:
+            // keep theirs, the incoming one beside it.
+            try keepBoth(p, want: want, context: &context, report: &report)
+        }
+    }
+
+    /// Writes the incoming version of `source` (a file's content object in the shadow tree, or a symlink)
+    /// at `path`; returns the stat of what landed.
+    private func write(_ want: IndexEntry, from source: PlainPath, at path: PlainPath, placement: Placement) throws(ShadowError) -> StatKey {
+        switch want.kind {
+        case .file(_, let siv, let executable):
+            let object = try FileSource(location.shadow.appending(names.locator(for: source).contentObjectPath))
+            return try folder.writeFile(path, mode: executable ? 0o755 : 0o644, placement: placement) { (sink) throws(ShadowError) in
+                try content.decrypt(object, expectedSIV: siv, to: sink)
+            }.0
+        case .symlink(let target):
+            return try folder.writeSymlink(path, target: target, placement: placement)
+        case .directory:
+            return try folder.createDirectory(path)
         }
     }
 
@@ -115,37 +132,91 @@ extension SyncEngine {
     }
 
     /// The plaintext at `p` is neither what was synced nor what arrives: keep it, and put the incoming
-    /// version beside it under a conflict name. The next local commit takes both.
-    private func keepBoth(_ p: PlainPath, want: IndexEntry?, side: MergeSide, taken: Set<PlainPath>,
+    /// version beside it under a conflict name (below a conflict copy of the nearest parent that is no
+    /// longer a directory here, if there is one). Never returns without the incoming version on disk:
+    /// a copy that cannot be written fails the pass (retryable), leaving the index as it was.
+    private func keepBoth(_ p: PlainPath, want: IndexEntry?, context: inout ApplyContext,
                           report: inout SyncReport) throws(ShadowError) {
         guard let want else {
             index.entries[p] = nil  // modify beats delete: the local file is committed again as new
             report.conflicts.append(ConflictRecord(path: p, copy: nil, reason: "changed here while another device deleted it: kept"))
             return
         }
-        var copy: PlainPath?
-        switch want.kind {
-        case .file(_, let siv, let executable):
-            let name = ConflictNames.copyPath(for: p, side: side, taken: taken.union(index.entries.keys))
-            let source = try FileSource(location.shadow.appending(names.locator(for: p).contentObjectPath))
-            do throws(ShadowError) {
-                try folder.writeFile(name, mode: executable ? 0o755 : 0o644, placement: .create) { (sink) throws(ShadowError) in
-                    try content.decrypt(source, expectedSIV: siv, to: sink)
-                }
-                copy = name
-            } catch where error.code == .alreadyExists {
-                copy = nil
+        let side = context.side(p)
+        let copy: PlainPath
+        let reason: String
+        if let blocked = try blockedAncestor(of: p) {
+            // A parent became a file or symlink here: the incoming entry goes below that parent's copy.
+            let root: PlainPath
+            if let known = context.relocated[blocked] {
+                root = known
+            } else {
+                root = try placeCopy(of: blocked, IndexEntry(kind: .directory, fileID: .zero, stat: nil), from: blocked,
+                                     side: context.side(blocked), context: context)
+                context.relocated[blocked] = root
             }
-        case .symlink(let target):
-            let name = ConflictNames.copyPath(for: p, side: side, taken: taken.union(index.entries.keys))
-            if (try? folder.writeSymlink(name, target: target, placement: .create)) != nil { copy = name }
-        case .directory:
-            break
+            let below = try PlainPath(bytes: root.bytes + p.bytes.dropFirst(blocked.bytes.count))
+            copy = try placeCopy(of: below, want, from: p, side: side, context: context, exactFirst: true)
+            reason = "\(blocked) is no longer a directory here while a new version arrived below it"
+        } else if want.kind == .directory {
+            // A file or symlink took a directory's place here: the directory's incoming entries go below its copy.
+            if let known = context.relocated[p] {
+                copy = known
+            } else {
+                copy = try placeCopy(of: p, want, from: p, side: side, context: context)
+                context.relocated[p] = copy
+            }
+            reason = "a file or symlink here while a directory arrived"
+        } else {
+            copy = try placeCopy(of: p, want, from: p, side: side, context: context)
+            reason = "changed here while a new version arrived"
         }
+        if case .file = want.kind { copyLineage[copy] = want.fileID }
         // The index now says "synced = incoming" with an unknown stat, so the local version is hashed,
         // found different and committed over it on the next scan; the incoming one lives on in the copy.
+        // A directory is left out: whatever is at its path here is committed as new.
         index.entries[p] = want.kind == .directory ? nil : want
-        report.conflicts.append(ConflictRecord(path: p, copy: copy, reason: "changed here while a new version arrived"))
+        context.keptBoth = true
+        report.conflicts.append(ConflictRecord(path: p, copy: copy, reason: reason))
+    }
+
+    /// Writes the incoming `want` (objects of `source`) under the first free conflict name of `path`
+    /// (or at `path` itself first, with `exactFirst`). A name is free if neither the target tree nor the
+    /// index holds it and nothing is there in the folder; one that already holds exactly this version (a
+    /// run killed after writing it) is reused. Names taken while writing are skipped, never given up on.
+    private func placeCopy(of path: PlainPath, _ want: IndexEntry, from source: PlainPath, side: MergeSide,
+                           context: ApplyContext, exactFirst: Bool = false) throws(ShadowError) -> PlainPath {
+        var attempt = exactFirst ? 0 : 1
+        while attempt <= SyncEngine.maximumCopyNames {
+            defer { attempt += 1 }
+            guard let name = attempt == 0 ? path : ConflictNames.candidate(for: path, side: side, attempt: attempt) else { continue }
+            if context.taken.contains(name) || index.entries[name] != nil { continue }
+            if let there = try folder.entry(name) {
+                if try plainMatches(there, want) { return name }
+                continue
+            }
+            do throws(ShadowError) {
+                _ = try write(want, from: source, at: name, placement: .create)
+                return name
+            } catch where error.code == .alreadyExists {
+                continue  // appeared since the look just above
+            }
+        }
+        throw ShadowError(.alreadyExists, "no free conflict name for \(path) after \(SyncEngine.maximumCopyNames) tries; nothing was changed",
+                          advice: "remove old conflict copies beside it, then sync again")
+    }
+
+    /// The nearest ancestor of `p` that is not a directory in the folder (a local change the index does
+    /// not know yet), or nil.
+    private func blockedAncestor(of p: PlainPath) throws(ShadowError) -> PlainPath? {
+        var chain: [PlainPath] = []
+        var a = p.parent
+        while let x = a { chain.append(x); a = x.parent }
+        for x in chain.reversed() {
+            guard let e = try folder.entry(x) else { return nil }  // missing: the write creates it
+            if e.kind != .directory { return x }
+        }
+        return nil
     }
 
     /// Whether the plaintext entry `now` holds exactly what `expected` describes. Trusts an unchanged,
@@ -169,4 +240,19 @@ extension SyncEngine {
             return false
         }
     }
+}
+
+/// What one apply carries from path to path.
+struct ApplyContext {
+    /// The target tree's paths: never used for a conflict copy.
+    let taken: Set<PlainPath>
+    let targetSide: MergeSide
+    /// The side whose change put an entry in the target, where it differs from `targetSide`.
+    let sides: [PlainPath: MergeSide]
+    /// Incoming directories kept under a conflict name (a file or symlink holds their path here): their
+    /// entries go below the copy.
+    var relocated: [PlainPath: PlainPath] = [:]
+    var keptBoth = false
+
+    func side(_ p: PlainPath) -> MergeSide { sides[p] ?? targetSide }
 }

@@ -49,26 +49,29 @@ public struct ConflictRecord: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Three-way merge of decrypted trees at the plaintext level (never inside files: no conflict markers).
+/// The outcome for every pair of entry kinds is the table in DESIGN.md ("Conflicts"); in short: modify
+/// beats delete, a directory beats a file or symlink (at its path or above another entry), the later
+/// side wins the rest, and every version that loses its path is kept once in a conflict copy.
 public enum ThreeWayMerge {
-    public static func merge(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind], theirs: [PlainPath: EntryKind],
+    public static func merge(base: [PlainPath: EntryKind], ours allOurs: [PlainPath: EntryKind], theirs allTheirs: [PlainPath: EntryKind],
                              oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
+        let (ours, theirs) = withoutDuplicateCopies(base: base, ours: allOurs, theirs: allTheirs)
         var merged: [PlainPath: MergedEntry] = [:]
         var conflicts: [ConflictRecord] = []
         let theirsWin = theirsSide.beats(oursSide)
-        var taken = Set(ours.keys).union(theirs.keys).union(base.keys)
+        let paths = Set(ours.keys).union(theirs.keys).union(base.keys)
+        // Versions that lost their path, placed once every path is decided (a copy may then reuse an
+        // identical copy that either side already holds, so one version never ends up in two copies).
+        var losers: [(path: PlainPath, entry: MergedEntry, reason: String)] = []
 
         func take(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin) {
             merged[path] = MergedEntry(kind: kind, origin: origin, sourcePath: path)
         }
-        func copyLoser(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
-            let side = origin == .ours ? oursSide : theirsSide
-            let copy = ConflictNames.copyPath(for: path, side: side, taken: taken)
-            taken.insert(copy)
-            merged[copy] = MergedEntry(kind: kind, origin: origin, sourcePath: source ?? path)
-            conflicts.append(ConflictRecord(path: path, copy: copy, reason: reason))
+        func lose(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
+            losers.append((path, MergedEntry(kind: kind, origin: origin, sourcePath: source ?? path), reason))
         }
 
-        for path in taken.sorted() {
+        for path in paths.sorted() {
             let b = base[path], o = ours[path], t = theirs[path]
             if o == t {
                 if let o { take(path, o, .ours) }
@@ -87,10 +90,10 @@ public enum ThreeWayMerge {
                 case (let o?, let t?):
                     if o == .directory {
                         take(path, o, .ours)
-                        copyLoser(path, t, .theirs, reason: "a directory here and a file on another device")
+                        lose(path, t, .theirs, reason: "a directory here and a file or symlink on another device")
                     } else if t == .directory {
                         take(path, t, .theirs)
-                        copyLoser(path, o, .ours, reason: "a file here and a directory on another device")
+                        lose(path, o, .ours, reason: "a file or symlink here and a directory on another device")
                     } else if case .file(_, let so, _) = o, case .file(_, let st, _) = t, so == st {
                         // Same bytes, only the executable bit differs: nothing to copy.
                         take(path, theirsWin ? t : o, theirsWin ? .theirs : .ours)
@@ -98,7 +101,7 @@ public enum ThreeWayMerge {
                     } else {
                         let (winner, loser): ((EntryKind, MergeOrigin), (EntryKind, MergeOrigin)) = theirsWin ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
                         take(path, winner.0, winner.1)
-                        copyLoser(path, loser.0, loser.1, reason: "changed on two devices")
+                        lose(path, loser.0, loser.1, reason: "changed on two devices")
                     }
                 case (nil, nil):
                     break
@@ -107,7 +110,8 @@ public enum ThreeWayMerge {
         }
 
         // Every entry needs a directory above it: a parent deleted on one side while a child was added on
-        // the other comes back; a non-directory in a directory's place moves to a conflict copy.
+        // the other comes back; a file or symlink in a directory's place (a directory replaced by a
+        // symlink on one side, a file added below it on the other) moves to a conflict copy.
         for path in merged.keys.sorted() {
             var ancestors: [PlainPath] = []
             var p = path.parent
@@ -119,11 +123,62 @@ public enum ThreeWayMerge {
                 }
                 if existing.kind != .directory {
                     merged[a] = MergedEntry(kind: .directory, origin: ours[a] == .directory ? .ours : .theirs, sourcePath: a)
-                    copyLoser(a, existing.kind, existing.origin, reason: "replaced by a directory on another device", source: existing.sourcePath)
+                    lose(a, existing.kind, existing.origin, reason: "replaced by a directory on another device", source: existing.sourcePath)
                 }
             }
         }
+
+        // Copies are placed last, beside their path (whose parent is a directory by now). A name either side
+        // already uses is skipped, unless it holds this very version.
+        for loser in losers {
+            let side = loser.entry.origin == .ours ? oursSide : theirsSide
+            var attempt = 1
+            while true {
+                defer { attempt += 1 }
+                guard let copy = ConflictNames.candidate(for: loser.path, side: side, attempt: attempt) else { continue }
+                if let existing = merged[copy] {
+                    guard existing.kind == loser.entry.kind else { continue }
+                    conflicts.append(ConflictRecord(path: loser.path, copy: copy, reason: loser.reason))
+                    break
+                }
+                if paths.contains(copy) { continue }
+                merged[copy] = loser.entry
+                conflicts.append(ConflictRecord(path: loser.path, copy: copy, reason: loser.reason))
+                break
+            }
+        }
         return (merged, conflicts)
+    }
+
+    /// The same version copied under two names, one on each side: each side placed the copy of one
+    /// losing version itself (a merge here, an apply that kept a local edit there) and found a different
+    /// name free. Only one copy stays: the one whose name the other side does not use, else the first
+    /// name. The same file content under the same lineage has the same SIV, so equal records are the
+    /// same version.
+    static func withoutDuplicateCopies(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind],
+                                       theirs: [PlainPath: EntryKind]) -> ([PlainPath: EntryKind], [PlainPath: EntryKind]) {
+        func addedCopies(_ side: [PlainPath: EntryKind], _ other: [PlainPath: EntryKind]) -> [[UInt8]: PlainPath] {
+            var out: [[UInt8]: PlainPath] = [:]
+            for (p, kind) in side where base[p] == nil && other[p] != kind && ConflictNames.isConflictCopy(p) {
+                guard case .file(let length, let siv, _) = kind else { continue }
+                let key = siv + withUnsafeBytes(of: length.bigEndian) { Array($0) }
+                if out[key].map({ p < $0 }) ?? true { out[key] = p }
+            }
+            return out
+        }
+        let inOurs = addedCopies(ours, theirs), inTheirs = addedCopies(theirs, ours)
+        guard !inOurs.isEmpty, !inTheirs.isEmpty else { return (ours, theirs) }
+        var (o, t) = (ours, theirs)
+        for (key, x) in inOurs {
+            guard let y = inTheirs[key] else { continue }
+            let xContested = theirs[x] != nil, yContested = ours[y] != nil
+            if xContested != yContested ? xContested : y < x {
+                o[x] = nil
+            } else {
+                t[y] = nil
+            }
+        }
+        return (o, t)
     }
 }
 
@@ -133,18 +188,23 @@ public enum ConflictNames {
     public static let marker = ".sync-conflict-"
 
     public static func copyPath(for path: PlainPath, side: MergeSide, taken: Set<PlainPath>) -> PlainPath {
+        var attempt = 1
+        while true {
+            if let p = candidate(for: path, side: side, attempt: attempt), !taken.contains(p) { return p }
+            attempt += 1
+        }
+    }
+
+    /// The `attempt`-th conflict name for `path` (1: no counter, then `-2`, `-3`, …), cut to fit NAME_MAX;
+    /// nil if that name is not a valid path.
+    public static func candidate(for path: PlainPath, side: MergeSide, attempt: Int) -> PlainPath? {
         let (stem, ext) = splitExtension(path.lastComponent)
         let suffix = Array((marker + stamp(side.wallTimeMillis) + "-" + String(hexString(side.deviceID).prefix(8))).utf8)
-        var n = 1
-        while true {
-            let counter = n == 1 ? [] : Array("-\(n)".utf8)
-            let room = maxNameBytes - suffix.count - counter.count - ext.count
-            let cut = Array(stem.prefix(max(1, room)))
-            let candidate = cut + suffix + counter + ext
-            let full = (path.parent.map { $0.bytes + [UInt8(ascii: "/")] } ?? []) + candidate
-            if let p = try? PlainPath(bytes: full), !taken.contains(p) { return p }
-            n += 1
-        }
+        let counter = attempt <= 1 ? [] : Array("-\(attempt)".utf8)
+        let room = maxNameBytes - suffix.count - counter.count - ext.count
+        let cut = Array(stem.prefix(max(1, room)))
+        let full = (path.parent.map { $0.bytes + [UInt8(ascii: "/")] } ?? []) + cut + suffix + counter + ext
+        return try? PlainPath(bytes: full)
     }
 
     /// A name's stem and extension (with its dot). The extension starts at the last dot, unless that dot

@@ -116,6 +116,10 @@ public final class SyncEngine {
     var state: FolderState
     var index: SyncIndex
     private let lock: FileLock
+    /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
+    /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
+    /// the two meet as one.
+    var copyLineage: [PlainPath: FileID] = [:]
 
     /// More than this share of the tracked files vanishing in one scan trips the mass-delete guard...
     static let massDeleteFraction = 0.5
@@ -124,6 +128,8 @@ public final class SyncEngine {
     static let massDeleteMinimumFiles = 10
     /// Content objects read back for a restore or conflict copy are at most this big in memory.
     static let blobLimitBytes = Int.max
+    /// Conflict names tried for one copy (`-2`, `-3`, …) before the pass gives up, leaving everything in place.
+    static let maximumCopyNames = 1000
 
     public var readOnly: Bool { !keys.canSign }
     /// This agent's device id (in its commit metadata and its doorbells).
@@ -187,7 +193,7 @@ public final class SyncEngine {
             throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join",
                               advice: "create the vault with 'shadowsync init' on the first machine")
         }
-        try integrate(remote, report: &report)
+        try integrate(remote, options: options, report: &report)
         return try sync(options: options, report: report)
     }
 
@@ -241,7 +247,7 @@ public final class SyncEngine {
             let remote = try retrying(options) { () throws(ShadowError) in try store.fetch() }
             if let remote {
                 options.onPhase?(.applying)
-                try integrate(remote, report: &report)
+                try integrate(remote, options: options, report: &report)
             }
             guard !readOnly, let local = try head else { return }
             if local == remote {
@@ -367,7 +373,8 @@ public final class SyncEngine {
             }
         }
         for (p, executable, stat) in newFiles.sorted(by: { $0.0 < $1.0 }) {
-            var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
+            var fileID = try FileID.forNewPath(p, keys: keys.requireRead())
+            if let copied = copyLineage[p] { fileID = copied }
             if let (oldPath, old) = vanishedByInode.removeValue(forKey: stat.inode), old.stat?.device == stat.device {
                 fileID = old.fileID  // a rename: the content object stays the same blob
                 plan.renamedAway.insert(oldPath)
@@ -471,6 +478,7 @@ public final class SyncEngine {
         try index.save(location.indexFile)
         try JournalPhase.idle.save(location.journalFile)
         report.committed += changes
+        copyLineage = [:]
     }
 
     /// Files encrypted between two progress reports (and two joins of the lanes): about 50 ms of work
@@ -514,7 +522,7 @@ public final class SyncEngine {
     // MARK: Remote changes
 
     /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
-    func integrate(_ remote: ObjectID, report: inout SyncReport) throws(ShadowError) {
+    func integrate(_ remote: ObjectID, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
         if let local, try store.isDescendant(local, of: remote) {
@@ -535,7 +543,8 @@ public final class SyncEngine {
             try JournalPhase.apply(target: remote, from: local).save(location.journalFile)
             try store.checkout(remote)
             try store.setReference(ShadowRefs.main, to: remote, expecting: local)
-            try applyToPlaintext(theirs, target: remote, report: &report)
+            let keptBoth = try applyToPlaintext(theirs, target: remote, report: &report)
+            try commitKeptVersions(keptBoth, options: options, report: &report)
             return
         }
         guard !readOnly, let local else {
@@ -546,8 +555,8 @@ public final class SyncEngine {
         let base = try store.mergeBase(local, remote)
         let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues(\.record.kind) } ?? [:]
         let ours = index.kinds
-        let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs,
-                                         oursSide: try side(of: local), theirsSide: try side(of: remote))
+        let oursSide = try side(of: local), theirsSide = try side(of: remote)
+        let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs, oursSide: oursSide, theirsSide: theirsSide)
         try JournalPhase.merge(parent: local).save(location.journalFile)
         try writeMerged(result.entries, ours: ours, theirs: verified.entries)
         let merge = try makeCommit(parents: [local, remote])
@@ -556,7 +565,19 @@ public final class SyncEngine {
         try store.setReference(ShadowRefs.main, to: merge, expecting: local)
         report.conflicts += result.conflicts
         try appendConflictLog(result.conflicts)
-        try applyToPlaintext(result.entries.mapValues(\.kind), target: merge, report: &report)
+        // An entry the apply cannot place is kept as a copy named after the side that brought it.
+        var sides: [PlainPath: MergeSide] = [:]
+        for (p, e) in result.entries where ours[p] != e.kind { sides[p] = e.origin == .ours ? oursSide : theirsSide }
+        let keptBoth = try applyToPlaintext(result.entries.mapValues(\.kind), target: merge, report: &report, sides: sides)
+        try commitKeptVersions(keptBoth, options: options, report: &report)
+    }
+
+    /// After an apply that kept a local version beside an incoming one, the index says "synced =
+    /// incoming" where the folder holds the local one: commit now, so that a further merge in this pass
+    /// (the push lost a race) sees this machine's real tree and cannot resolve the same path again.
+    private func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        guard keptBoth, !readOnly else { return }
+        try commitLocal(options: options, report: &report, force: false)
     }
 
     /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
