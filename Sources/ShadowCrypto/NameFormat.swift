@@ -17,13 +17,58 @@ public enum EntryKind: Equatable, Sendable {
     }
 }
 
+/// What a name record says about an entry besides its kind: the synced part of its inode, and who
+/// wrote this version.
+public struct EntryMetadata: Hashable, Sendable {
+    /// The device id of a record written without one (all zero; real ids are random).
+    public static let unknownDevice = [UInt8](repeating: 0, count: 16)
+
+    /// Permission bits, within `FilePermissions.mask` (0o777); always 0 for a symlink, whose own mode
+    /// Linux neither keeps nor lets anyone change.
+    public var permissions: UInt32
+    /// The entry's own modification time (a symlink's, never its target's).
+    public var modified: FileTime
+    /// The 16-byte device id of the machine that wrote this version: conflict copies are named after
+    /// the side that lost, and equal times are ordered by it, the same way on every machine.
+    public var modifiedBy: [UInt8]
+
+    public init(permissions: UInt32, modified: FileTime = .epoch, modifiedBy: [UInt8] = EntryMetadata.unknownDevice) {
+        self.permissions = permissions
+        self.modified = modified
+        self.modifiedBy = modifiedBy
+    }
+
+    /// What a record made without metadata carries: 0755 for executables and directories, 0644 for
+    /// other files, 0 for symlinks; the epoch; an unknown device.
+    public static func defaults(for kind: EntryKind) -> EntryMetadata {
+        switch kind {
+        case .file(_, _, let executable): return EntryMetadata(permissions: executable ? 0o755 : 0o644)
+        case .directory: return EntryMetadata(permissions: 0o755)
+        case .symlink: return EntryMetadata(permissions: 0)
+        }
+    }
+}
+
 public struct NameRecord: Equatable, Sendable {
     public let path: PlainPath
     public let kind: EntryKind
+    public let metadata: EntryMetadata
 
-    public init(path: PlainPath, kind: EntryKind) {
+    /// The permissions are the truth for the executable bit: a file's `kind` says `executable` exactly
+    /// when `metadata.permissions` has the owner's execute bit (0o100), whatever the `kind` passed in
+    /// said, and a symlink's permissions are 0. Without `metadata`, `EntryMetadata.defaults(for:)`.
+    public init(path: PlainPath, kind: EntryKind, metadata: EntryMetadata? = nil) {
+        var m = metadata ?? EntryMetadata.defaults(for: kind)
+        var k = kind
+        switch kind {
+        case .file(let length, let siv, _):
+            k = .file(length: length, siv: siv, executable: m.permissions & FilePermissions.userExecute != 0)
+        case .directory: break
+        case .symlink: m.permissions = 0
+        }
         self.path = path
-        self.kind = kind
+        self.kind = k
+        self.metadata = m
     }
 }
 
@@ -72,13 +117,14 @@ public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
 public struct NameCipher: Sendable {
     let keys: ReadKeys
     let vaultID: [UInt8]
-    static let magic = Array("SHN1".utf8)
+    static let magic = Array("SHN2".utf8)
     static let headerSize = 24
     static let tagSize = 16
     /// Records are padded to a multiple of 64 bytes, so only the path length's 64-byte bucket leaks.
     static let recordQuantum = 64
-    /// Fixed part of R: type, flags, reserved(2), length(8), siv(32), path length(2), target length(2).
-    static let fixedRecordBytes = 1 + 1 + 2 + 8 + 32 + 2 + 2
+    /// Fixed part of R: type, reserved, permissions(2), nanoseconds(4), seconds(8), modified-by(16),
+    /// length(8), siv(32), path length(2), target length(2).
+    static let fixedRecordBytes = 1 + 1 + 2 + 4 + 8 + 16 + 8 + 32 + 2 + 2
     static let maxSymlinkTarget = maxPathBytes - 1
 
     public init(keys: VaultKeys) throws(ShadowError) {
@@ -93,7 +139,7 @@ public struct NameCipher: Sendable {
 
     private func header(tag: [UInt8]) -> [UInt8] { NameCipher.magic + LE.bytes(keys.epoch) + tag }
 
-    private func mac(_ record: [UInt8]) -> [UInt8] {
+    func mac(_ record: [UInt8]) -> [UInt8] {
         let h = Blake2b(key: keys.nameMAC, outputLength: NameCipher.tagSize, personal: Personal("SHDW-name-v1"))
         h.update(NameCipher.magic + LE.bytes(keys.epoch))
         h.update(vaultID)
@@ -102,16 +148,14 @@ public struct NameCipher: Sendable {
     }
 
     public func seal(_ record: NameRecord) throws(ShadowError) -> [UInt8] {
-        var flags: UInt8 = 0
         var length: UInt64 = 0
         var siv = [UInt8](repeating: 0, count: ContentHeader.sivSize)
         var target: [UInt8] = []
         switch record.kind {
-        case .file(let l, let s, let executable):
+        case .file(let l, let s, _):
             guard s.count == ContentHeader.sivSize else { throw ShadowError(.invalidArgument, "content siv must be 32 bytes") }
             length = l
             siv = s
-            if executable { flags |= 1 }
         case .directory: break
         case .symlink(let t):
             guard !t.isEmpty, t.count <= NameCipher.maxSymlinkTarget, !t.contains(0) else {
@@ -119,11 +163,23 @@ public struct NameCipher: Sendable {
             }
             target = t
         }
-        var r: [UInt8] = [record.kind.typeByte, flags, 0, 0] + LE.bytes(length) + siv
+        let m = record.metadata
+        guard m.permissions & ~FilePermissions.mask == 0 else {
+            throw ShadowError(.invalidArgument, "permissions \(String(m.permissions, radix: 8)) of \(record.path) go beyond 0777 (setuid, setgid and sticky bits are never synced)")
+        }
+        guard m.modifiedBy.count == KeySizes.deviceID else { throw ShadowError(.invalidArgument, "a device id must be 16 bytes") }
+        var r: [UInt8] = [record.kind.typeByte, 0] + LE.bytes(UInt16(m.permissions))
+        r += LE.bytes(m.modified.nanoseconds) + LE.bytes(m.modified.seconds) + m.modifiedBy
+        r += LE.bytes(length) + siv
         r += LE.bytes(UInt16(record.path.bytes.count)) + record.path.bytes
         r += LE.bytes(UInt16(target.count)) + target
         let padded = (r.count + NameCipher.recordQuantum - 1) / NameCipher.recordQuantum * NameCipher.recordQuantum
         r += [UInt8](repeating: 0, count: padded - r.count)
+        return seal(recordBytes: r)
+    }
+
+    /// Authenticates and encrypts a padded R as it is (tests use it to build records `seal` refuses).
+    func seal(recordBytes r: [UInt8]) -> [UInt8] {
         let tag = mac(r)
         let body = XChaCha20.xor(r, nonce: tag + [UInt8](repeating: 0, count: 8), key: keys.nameStream)
         return header(tag: tag) + body
@@ -159,12 +215,17 @@ public struct NameCipher: Sendable {
     /// Strict parse of an authenticated record: every unused field must be zero, padding minimal.
     static func parseRecord(_ r: [UInt8]) throws(ShadowError) -> NameRecord {
         func bad(_ why: String) -> ShadowError { ShadowError(.nonCanonical, "name record is not canonical: \(why)") }
-        let type = r[0], flags = r[1]
-        guard r[2] == 0, r[3] == 0 else { throw bad("reserved bytes set") }
-        let length = LE.read(UInt64.self, r, at: 4)
-        let siv = Array(r[12..<44])
-        let pathLength = Int(LE.read(UInt16.self, r, at: 44))
-        let pathEnd = 46 + pathLength
+        guard r.count >= fixedRecordBytes else { throw bad("shorter than its fixed fields") }
+        let type = r[0]
+        guard r[1] == 0 else { throw bad("reserved byte set") }
+        let permissions = UInt32(LE.read(UInt16.self, r, at: 2))
+        let nanoseconds = LE.read(UInt32.self, r, at: 4)
+        let seconds = LE.read(Int64.self, r, at: 8)
+        let modifiedBy = Array(r[16..<32])
+        let length = LE.read(UInt64.self, r, at: 32)
+        let siv = Array(r[40..<72])
+        let pathLength = Int(LE.read(UInt16.self, r, at: 72))
+        let pathEnd = 74 + pathLength
         guard pathEnd + 2 <= r.count else { throw bad("path runs past the record") }
         let targetLength = Int(LE.read(UInt16.self, r, at: pathEnd))
         let used = pathEnd + 2 + targetLength
@@ -172,21 +233,23 @@ public struct NameCipher: Sendable {
         let padded = (used + recordQuantum - 1) / recordQuantum * recordQuantum
         guard padded == r.count else { throw bad("padding longer than needed") }
         guard r[used...].allSatisfy({ $0 == 0 }) else { throw bad("non-zero padding") }
+        guard permissions & ~FilePermissions.mask == 0 else { throw bad("permission bits beyond 0777 (setuid, setgid or sticky)") }
+        guard nanoseconds < FileTime.nanosecondsPerSecond else { throw bad("nanoseconds of 10^9 or more") }
         let path: PlainPath
-        do { path = try PlainPath(bytes: Array(r[46..<pathEnd])) } catch {
+        do { path = try PlainPath(bytes: Array(r[74..<pathEnd])) } catch {
             throw ShadowError(.invalidPath, "name record holds an invalid path: \(error.message)")
         }
         let kind: EntryKind
         switch type {
         case 1:
-            guard flags & ~1 == 0, targetLength == 0 else { throw bad("file with unknown flags or a link target") }
-            kind = .file(length: length, siv: siv, executable: flags & 1 == 1)
+            guard targetLength == 0 else { throw bad("file with a link target") }
+            kind = .file(length: length, siv: siv, executable: permissions & FilePermissions.userExecute != 0)
         case 2:
-            guard flags == 0, length == 0, siv.allSatisfy({ $0 == 0 }), targetLength == 0 else { throw bad("directory with file fields") }
+            guard length == 0, siv.allSatisfy({ $0 == 0 }), targetLength == 0 else { throw bad("directory with file fields") }
             kind = .directory
         case 3:
-            guard flags == 0, length == 0, siv.allSatisfy({ $0 == 0 }), targetLength > 0, targetLength <= maxSymlinkTarget else {
-                throw bad("symlink with file fields or a bad target length")
+            guard permissions == 0, length == 0, siv.allSatisfy({ $0 == 0 }), targetLength > 0, targetLength <= maxSymlinkTarget else {
+                throw bad("symlink with permissions, file fields or a bad target length")
             }
             let target = Array(r[(pathEnd + 2)..<used])
             guard !target.contains(0) else { throw bad("symlink target contains NUL") }
@@ -194,6 +257,8 @@ public struct NameCipher: Sendable {
         default:
             throw ShadowError(.unsupportedVersion, "name record has unknown entry type \(type)")
         }
-        return NameRecord(path: path, kind: kind)
+        let metadata = EntryMetadata(permissions: permissions, modified: FileTime(seconds: seconds, nanoseconds: nanoseconds),
+                                     modifiedBy: modifiedBy)
+        return NameRecord(path: path, kind: kind, metadata: metadata)
     }
 }

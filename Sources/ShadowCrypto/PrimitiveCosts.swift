@@ -11,7 +11,7 @@ public enum PrimitiveCosts {
         public let blake2b: Double
         public let poly1305: Double
 
-        /// Wall-time ceiling of shdw/1 encryption on `cores` cores, in MB/s: pass 1 = BLAKE2b + Poly1305,
+        /// Wall-time ceiling of shdw/2 encryption on `cores` cores, in MB/s: pass 1 = BLAKE2b + Poly1305,
         /// pass 2 = AEAD + Poly1305, both split across lanes.
         public func encryptCeiling(cores: Int) -> Double {
             let nsPerByte = 1e3 / blake2b + 2e3 / poly1305 + 1e3 / aead

@@ -174,6 +174,16 @@ final class Blake2b {
     }
 }
 
+/// SHA-256, for nothing secret: the format's test vectors name a long object by its digest.
+public enum SHA256 {
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
+        Sodium.ensureReady()
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        _ = crypto_hash_sha256(&out, message, UInt64(message.count))
+        return out
+    }
+}
+
 // MARK: - Key derivation, AEAD, stream cipher, signatures, Argon2id
 
 enum KDF {

@@ -7,11 +7,13 @@ public import ShadowCrypto
 /// against a downgrade.
 public enum VaultDescriptor {
     public static let fileName = "vault.json"
+    /// The format this code reads and writes (FORMAT.md); older vaults are refused, never migrated.
+    public static let format = "shdw/2"
 
     /// Everything but the signature, in a fixed key order.
     static func body(_ keys: VaultKeys) -> String {
         let c = ContentParameters.default
-        return "{\"format\":\"shdw/1\",\"vault_id\":\"\(hexString(keys.vaultID))\",\"root_public_key\":\"\(hexString(keys.rootPublicKey))\","
+        return "{\"format\":\"\(format)\",\"vault_id\":\"\(hexString(keys.vaultID))\",\"root_public_key\":\"\(hexString(keys.rootPublicKey))\","
             + "\"content\":{\"chunk_log2\":\(c.chunkLog2),\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
     }
 
@@ -27,6 +29,20 @@ public enum VaultDescriptor {
         let b = Array(body(keys).utf8)
         let prefix = Array(",\"signature\":\"".utf8), suffix = Array("\"}\n".utf8)
         let sigHex = Signatures.size * 2
+        // A genuine descriptor of this vault in another format (its signature verifies) is told apart
+        // from a damaged one: the message then names the format, not the server.
+        let tail = prefix.count + sigHex + suffix.count, formatKey = Array("{\"format\":\"".utf8)
+        if bytes.count > tail, bytes.starts(with: formatKey), !bytes.starts(with: Array(body(keys).utf8)) {
+            let signed = Array(bytes[..<(bytes.count - tail)])
+            let text = String(decoding: bytes[(signed.count + prefix.count)..<(bytes.count - suffix.count)], as: UTF8.self)
+            if Array(bytes[signed.count..<(signed.count + prefix.count)]) == prefix,
+               let signature = try? Signatures.parse(text: text),
+               (try? Signatures.verify(signature, of: signed, purpose: .vaultDescriptor, keys: keys)) != nil {
+                let found = signed[formatKey.count...].prefix(16).prefix { $0 != UInt8(ascii: "\"") }
+                throw ShadowError(.unsupportedVersion, "commit \(commit.short) is in vault format \(String(decoding: found, as: UTF8.self).debugDescription); this version reads only \(format)",
+                                  advice: "use the ShadowSync version that created this vault, or start a new vault: formats are not converted")
+            }
+        }
         guard bytes.count == b.count + prefix.count + sigHex + suffix.count, Array(bytes[..<b.count]) == b,
               Array(bytes[b.count..<b.count + prefix.count]) == prefix, Array(bytes.suffix(suffix.count)) == suffix else {
             throw ShadowError(.malformedObject, "commit \(commit.short) holds a vault.json that does not describe this vault: wrong key for this repository, or the server changed it",

@@ -22,8 +22,9 @@ public struct StatKey: Equatable, Hashable, Sendable, Codable {
 
     init(_ st: Glibc.stat) {
         size = UInt64(st.st_size)
-        mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        // Wrapping: a date past 2262 (touch -d accepts one) must not trap; the key is only compared.
+        mtimeNs = Int64(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_mtim.tv_nsec)
+        ctimeNs = Int64(st.st_ctim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_ctim.tv_nsec)
         inode = UInt64(st.st_ino)
         device = UInt64(st.st_dev)
     }
@@ -48,6 +49,34 @@ public struct ScannedEntry: Equatable, Sendable {
     public let path: PlainPath
     public let kind: ScannedKind
     public let stat: StatKey
+    /// `st_mode & 0o777` of the entry itself (lstat): a symlink's is whatever the system reports
+    /// (0o777 on Linux), which name records do not keep.
+    public let permissions: UInt32
+    /// The entry's own modification time (lstat: a symlink's, not its target's), exact to the
+    /// nanosecond and for any date, unlike `stat.mtimeNs`.
+    public let modified: FileTime
+
+    public init(path: PlainPath, kind: ScannedKind, stat: StatKey, permissions: UInt32, modified: FileTime) {
+        self.path = path
+        self.kind = kind
+        self.stat = stat
+        self.permissions = permissions
+        self.modified = modified
+    }
+
+    init(path: PlainPath, kind: ScannedKind, _ st: Glibc.stat) {
+        self.init(path: path, kind: kind, stat: StatKey(st), permissions: UInt32(st.st_mode) & FilePermissions.mask,
+                  modified: FileTime(st.st_mtim))
+    }
+}
+
+extension FileTime {
+    init(_ t: timespec) {
+        self.init(seconds: Int64(t.tv_sec), nanoseconds: UInt32(t.tv_nsec))
+    }
+
+    /// For utimensat and futimens.
+    var timespec: Glibc.timespec { Glibc.timespec(tv_sec: time_t(seconds), tv_nsec: Int(nanoseconds)) }
 }
 
 /// The result of walking the plaintext folder.
@@ -207,16 +236,16 @@ public enum Scanner {
                     if filter.ignore.ignoresEntry(path, isDirectory: type == S_IFDIR) { return }
                     switch type {
                     case S_IFREG:
-                        report.entries.append(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), stat: StatKey(st)))
+                        report.entries.append(ScannedEntry(path: path, kind: .file(executable: st.st_mode & 0o100 != 0), st))
                     case S_IFDIR:
-                        report.entries.append(ScannedEntry(path: path, kind: .directory, stat: StatKey(st)))
+                        report.entries.append(ScannedEntry(path: path, kind: .directory, st))
                         subdirectories.append(Pending(full: dir.full.appending(bytes: Array(name)), relative: path))
                     case S_IFLNK:
                         guard let target = readLink(at: fd, cName) else {
                             report.skipped.append((path.description, "cannot read symlink"))
                             return
                         }
-                        report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), stat: StatKey(st)))
+                        report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), st))
                     default:
                         let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
                         report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))

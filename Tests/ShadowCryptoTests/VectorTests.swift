@@ -42,9 +42,37 @@ import ShadowCore
     @Test func nameRecordAndSignature() throws {
         let k = try vectorKeys()
         let sealed = try NameCipher(keys: k).seal(NameRecord(path: try PlainPath("a"), kind: .directory))
-        #expect(hexString(sealed) == "53484e3100000000c61ebab297f397d16de6b06fa88eaf4e4a3d7afc15a54a1594aade3512afecaef3a530ac9297c7f366b67163334c5594d4815cadca8712918f993c0183b6ba30a2e92f5036b6d66ad833ba4d22ee0e42")
+        #expect(hexString(sealed) == "53484e32000000003a5f325db7e84e10800f379842695df6a6af1d91df4f3945627a2345e958d7170e7a05d17ab3c36e502f4fcfa33dfbb48f456a12f46707ebd8fdb8a7f55cf4efe96c5d0daf6ebb31d100ccc03866adb1ab04a329138c91fefcd33a89e69770f3d13ff3e341eaffd35d7606bbf0d88f57c42d95ac5367e49fe93bee98f97043bb14436f5e6da956ff9e69a69a4b427988")
         let sig = try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: k)
         #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
+    }
+
+    /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.
+    @Test func nameRecordWithMetadata() throws {
+        let k = try vectorKeys()
+        let names = try NameCipher(keys: k)
+        let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+        let hello = try ContentCipher(keys: try k.requireRead()).encrypt(Array("hello".utf8), fileID: fid, parameters: .default)
+        let path = try PlainPath("notes/todo.txt")
+        let record = NameRecord(path: path, kind: .file(length: 5, siv: Array(hello[28..<60]), executable: false),
+                                metadata: EntryMetadata(permissions: 0o600, modified: FileTime(seconds: 1_767_225_600, nanoseconds: 123_456_789),
+                                                        modifiedBy: Array(0xa0...0xaf)))
+        let sealed = try names.seal(record)
+        #expect(hexString(sealed) == "53484e3200000000a5e76a23b7f83c2eaa3addd109347e337896c26c54d7200203e4c1d9a4e382e072325cf9c30e82c85597dfac53f99ea2dda92992a61916db5ecf47f6e52aff4e5406bf38ad2514cd012be1a6ba89cb98710b7c683016787cffc8c62d61b93941edfa41592e3f2d0e15289ed18e18efcf35d175f37a925fd0ebd241207ab46a2805bf9d46776c427de77a6fe84da480a2")
+        #expect(try names.open(sealed, at: names.locator(for: path)) == record)
+    }
+
+    /// 150 KiB of byte i = i mod 251, pad_id 1: three 64 KiB chunks (two in lane 0, one in lane 1).
+    @Test func multiChunkContentObject() throws {
+        let read = try vectorKeys().requireRead()
+        let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+        let data = (0..<(150 * 1024)).map { UInt8($0 % 251) }
+        let object = try ContentCipher(keys: read).encrypt(data, fileID: fid, parameters: .default)
+        #expect(object.count == 155_756)
+        #expect(hexString(SHA256.hash(object)) == "f6fd8f33b4f4e1a244c787928daadc103edba881a2d94ddd825b0b7079185fd1")
+        #expect(hexString(Array(object.prefix(64))) == "53484331011001000000000011111111111111111111111111111111af45f899b9ad4a51d9294fbc53097cfc89e9c6759250e868041612aa22697d799d661825")
+        #expect(hexString(Array(object.suffix(32))) == "d2587f13152ab639bec9cdc882a151f011d68dd553fb57e5a4470e0bf427dd0c")
+        #expect(try ContentCipher(keys: read).decrypt(object) == data)
     }
 
     @Test func padmeTable() {
