@@ -143,6 +143,89 @@ import ShadowGit
         #expect(tree[firstName.description] == "file:a user's file at the copy name\n")
         #expect(Self.versions(tree, "doc") == ["version a, saved during the apply\n": 1, "version b\n": 1, "version c\n": 1, "a user's file at the copy name\n": 1], "\(tree)")
     }
+
+    func symlink(_ e: SyncEngine, _ path: String, to target: String) throws {
+        try FileSystem.createSymlink(e.location.plain.appending(path), target: Array(target.utf8))
+    }
+
+    @Test func aDirectoryReplacedByASymlinkWhileAFileWasAddedInIt() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let m = try machines(["a", "b"], files: ["docs/old.txt": "old\n"])
+        let (a, b) = (m[0], m[1])
+        try write(b, "docs/new.txt", "added on b\n")
+        _ = try b.sync()
+        try FileSystem.removeTree(a.location.plain.appending("docs"))
+        try symlink(a, "docs", to: "/elsewhere")
+        _ = try a.sync()
+        let tree = try converge([a, b])
+        // A directory beats a symlink: the directory keeps its path with the added file, the symlink is a copy.
+        #expect(tree["docs"] == "dir" && tree["docs/new.txt"] == "file:added on b\n", "\(tree)")
+        #expect(tree["docs/old.txt"] == nil)
+        #expect(tree.contains { $0.key.hasPrefix("docs.sync-conflict-") && $0.value == "link:/elsewhere" }, "\(tree)")
+        // And it stays so: the next passes delete nothing.
+        _ = try converge([a, b])
+        #expect(try Self.snapshot(a) == tree)
+    }
+
+    @Test func aFileArrivingBelowAPathThatJustBecameASymlinkGoesBelowACopy() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let m = try machines(["a", "b"], files: ["docs/old.txt": "old\n"])
+        let (a, b) = (m[0], m[1])
+        try write(b, "docs/new.txt", "added on b\n")
+        try write(b, "docs/old.txt", "old, edited on b\n")
+        _ = try b.sync()
+        // On A the directory becomes a symlink after A's scan, before the apply.
+        var options = SyncOptions()
+        let folder = a.location.plain
+        options.onPhase = { phase in
+            guard phase == .applying else { return }
+            try? FileSystem.removeTree(folder.appending("docs"))
+            try? FileSystem.createSymlink(folder.appending("docs"), target: Array("/elsewhere".utf8))
+        }
+        let report = try a.sync(options: options)
+        #expect(report.conflicts.contains { $0.path.description == "docs/new.txt" && $0.copy?.description.hasPrefix("docs.sync-conflict-") == true }, "\(report.conflicts)")
+        let tree = try converge([a, b])
+        #expect(tree["docs"] == "link:/elsewhere", "\(tree)")
+        let copies = tree.filter { $0.key.hasPrefix("docs.sync-conflict-") }
+        #expect(copies.count == 3, "\(tree)")  // the directory and both incoming files in it
+        #expect(copies.contains { $0.key.hasSuffix("/new.txt") && $0.value == "file:added on b\n" }, "\(tree)")
+        #expect(copies.contains { $0.key.hasSuffix("/old.txt") && $0.value == "file:old, edited on b\n" }, "\(tree)")
+    }
+
+    @Test func aDirectoryArrivingWhereAFileJustAppearedGoesToACopy() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let m = try machines(["a", "b"], files: ["keep.txt": "k\n"])
+        let (a, b) = (m[0], m[1])
+        try write(b, "x/c.txt", "in b's directory\n")
+        _ = try b.sync()
+        var options = SyncOptions()
+        let folder = a.location.plain
+        options.onPhase = { phase in
+            if phase == .applying { try? FileSystem.writeAtomically(Array("a's file\n".utf8), to: folder.appending("x"), mode: 0o644) }
+        }
+        _ = try a.sync(options: options)
+        let tree = try converge([a, b])
+        // The directory went to a copy on A, then A's file went in; the later merge keeps both anyway.
+        #expect(Self.versions(tree, "") == ["k\n": 1, "a's file\n": 1, "in b's directory\n": 1], "\(tree)")
+        #expect(!tree.keys.contains { $0.contains("/") && tree[String($0[..<$0.firstIndex(of: "/")!])] != "dir" }, "an entry below a non-directory: \(tree)")
+    }
+
+    @Test func aSyncedSymlinkOrFileReplacedByADirectoryElsewhere() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try engine("a")
+        try write(a, "f", "a file\n")
+        try symlink(a, "s", to: "target")
+        _ = try a.initialize()
+        let b = try engine("b")
+        _ = try b.join()
+        try FileSystem.removeTree(b.location.plain.appending("f"))
+        try FileSystem.removeTree(b.location.plain.appending("s"))
+        try write(b, "f/inside.txt", "1\n")
+        try write(b, "s/inside.txt", "2\n")
+        _ = try b.sync()
+        let tree = try converge([a, b])
+        #expect(tree == ["f": "dir", "f/inside.txt": "file:1\n", "s": "dir", "s/inside.txt": "file:2\n"], "\(tree)")
+    }
 }
 
 /// Hands state to the `onPhase` hook, which runs on this test's own thread, inside the engine's pass.
