@@ -16,23 +16,23 @@ extension SyncEngine {
     /// Ignored paths follow the tree without being written while they are absent here; an absent path
     /// that no rule covers any more is written like a new arrival.
     @discardableResult
-    func applyToPlaintext(_ kinds: [PlainPath: EntryKind], target: ObjectID, report: inout SyncReport,
+    func applyToPlaintext(_ kinds: [PlainPath: TreeEntry], target: ObjectID, report: inout SyncReport,
                           sides: [PlainPath: MergeSide] = [:]) throws(ShadowError) -> Bool {
         let ignore = IgnoreRules.load(folder: location.plain)
-        func ignored(_ p: PlainPath) -> Bool { ignore.ignores(p, isDirectory: (kinds[p] ?? index.entries[p]?.kind) == .directory) }
+        func ignored(_ p: PlainPath) -> Bool { ignore.ignores(p, isDirectory: (kinds[p]?.kind ?? index.entries[p]?.kind) == .directory) }
         var changed: [PlainPath] = []
         for p in Set(index.entries.keys).union(kinds.keys) {
             guard let cur = index.entries[p] else { changed.append(p); continue }
             if cur.absent {
                 if ignored(p) {
-                    if cur.kind != kinds[p] {
-                        index.entries[p] = try wanted(p, kinds[p]).map { IndexEntry(kind: $0.kind, fileID: $0.fileID, stat: nil, absent: true) }
+                    if cur.tree != kinds[p] {
+                        index.entries[p] = try wanted(p, kinds[p]).map { IndexEntry($0.tree, fileID: $0.fileID, stat: nil, absent: true) }
                     }
                     continue
                 }
                 index.entries[p] = nil  // left out while ignored: it arrives like a new path
                 if kinds[p] != nil { changed.append(p) }
-            } else if cur.kind != kinds[p] {
+            } else if cur.tree != kinds[p] {
                 changed.append(p)
             }
         }
@@ -40,11 +40,18 @@ extension SyncEngine {
         // Files and symlinks that go away first, then everything that arrives parents before children,
         // then directories that go away children first.
         let removals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind != .directory }.sorted()
+        for p in changed { if let parent = p.parent { context.directories.insert(parent) } }
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
             try reconcile(p, want: kinds[p], context: &context, report: &report)
             if n == 1 { CrashPoint.reached("apply-second") }
+        }
+        // Directories last: writing their entries moved their times, which must not look like a change here.
+        for d in context.directories.sorted(by: >) {
+            guard let want = kinds[d], want.kind == .directory, let cur = index.entries[d], cur.kind == .directory, !cur.absent,
+                  let now = try folder.entry(d), now.kind == .directory else { continue }
+            index.entries[d]?.stat = try settleMetadata(d, now: now, want: cur, synced: nil, directoryTime: true)
         }
         index.head = target
         try index.save(location.indexFile)
@@ -52,20 +59,57 @@ extension SyncEngine {
         return context.keptBoth
     }
 
-    private func wanted(_ path: PlainPath, _ kind: EntryKind?) throws(ShadowError) -> IndexEntry? {
-        guard let kind else { return nil }
-        if case .file = kind { return IndexEntry(kind: kind, fileID: try shadowFileID(path), stat: nil) }
-        return IndexEntry(kind: kind, fileID: .zero, stat: nil)
+    private func wanted(_ path: PlainPath, _ entry: TreeEntry?) throws(ShadowError) -> IndexEntry? {
+        guard let entry else { return nil }
+        if case .file = entry.kind { return IndexEntry(entry, fileID: try shadowFileID(path), stat: nil) }
+        return IndexEntry(entry, fileID: .zero, stat: nil)
     }
 
-    private func reconcile(_ p: PlainPath, want kind: EntryKind?, context: inout ApplyContext,
+    /// The mode an incoming version gets here: its own, unless the change did not touch the mode and this
+    /// machine's mode differs (a local chmod not committed yet, or modes ignored here): that one stays.
+    private func permissions(_ want: IndexEntry, synced cur: IndexEntry?, now: ScannedEntry?) -> UInt32 {
+        if let now, now.kind.isFile || now.kind == .directory, now.kind.isFile == want.kind.isFile {
+            if ignorePermissions { return now.permissions }
+            if let cur, cur.kind.sameType(want.kind), cur.metadata.permissions == want.metadata.permissions { return now.permissions }
+        }
+        if ignorePermissions { return EntryMetadata.defaults(for: want.kind).permissions }
+        return want.metadata.permissions
+    }
+
+    /// Gives the entry at `p` (which holds `want`'s content) `want`'s mode and time; a directory's time only
+    /// with `directoryTime` (after its entries are written). Returns the stat afterwards, or nil if the
+    /// entry changed meanwhile (the local change stays and is committed by the next scan).
+    private func settleMetadata(_ p: PlainPath, now: ScannedEntry, want: IndexEntry, synced cur: IndexEntry?,
+                                directoryTime: Bool = false) throws(ShadowError) -> StatKey? {
+        var mode: UInt32?
+        if case .symlink = want.kind {} else {
+            let m = permissions(want, synced: cur, now: now)
+            if m != now.permissions && !ignorePermissions { mode = m }
+        }
+        var time: FileTime?
+        if (want.kind != .directory || directoryTime) && now.modified != want.metadata.modified { time = want.metadata.modified }
+        guard mode != nil || time != nil else { return now.stat }
+        do throws(ShadowError) {
+            return try folder.setAttributes(p, permissions: mode, modified: time, expected: want.kind == .directory ? nil : now.stat)
+        } catch where error.code == .sourceChanged || error.code == .notFound {
+            return nil
+        }
+    }
+
+    private func reconcile(_ p: PlainPath, want entry: TreeEntry?, context: inout ApplyContext,
                            report: inout SyncReport) throws(ShadowError) {
         let cur = index.entries[p]
-        let want = try wanted(p, kind)
+        let want = try wanted(p, entry)
         let now = try folder.entry(p)
         if try plainMatches(now, want) {
-            // Already there (a previous run got this far, or the same edit was made here).
-            index.entries[p] = want.map { IndexEntry(kind: $0.kind, fileID: $0.fileID, stat: now?.stat) }
+            // Already there (a previous run got this far, the same edit was made here, or only the mode
+            // or time changed).
+            if let want, let now {
+                index.entries[p] = IndexEntry(want.tree, fileID: want.fileID, stat: try settleMetadata(p, now: now, want: want, synced: cur))
+                if want.kind == .directory { context.directories.insert(p) }
+            } else {
+                index.entries[p] = nil
+            }
             return
         }
         guard try plainMatches(now, cur) else {
@@ -87,11 +131,13 @@ extension SyncEngine {
             case .directory?:
                 // The synced file or symlink there is in the target as a conflict copy (a directory beats both).
                 if let now { try folder.remove(p, expected: now.stat) }
-                index.entries[p] = IndexEntry(kind: .directory, fileID: .zero, stat: try folder.createDirectory(p))
+                index.entries[p] = IndexEntry(want!.tree, fileID: .zero, stat: try write(want!, from: p, at: p, placement: .create, mode: permissions(want!, synced: cur, now: nil)))
+                context.directories.insert(p)
                 report.applied.append("+ \(p)/")
             case .file?, .symlink?:
                 let placement = try clearForReplacement(p, now: now)
-                index.entries[p] = IndexEntry(kind: want!.kind, fileID: want!.fileID, stat: try write(want!, from: p, at: p, placement: placement))
+                let mode = permissions(want!, synced: cur, now: now)
+                index.entries[p] = IndexEntry(want!.tree, fileID: want!.fileID, stat: try write(want!, from: p, at: p, placement: placement, mode: mode))
                 report.applied.append("\(cur == nil ? "+" : "M") \(p)")
             }
         } catch where error.code == .alreadyExists || error.code == .sourceChanged {
@@ -103,17 +149,20 @@ extension SyncEngine {
 
     /// Writes the incoming version of `source` (a file's content object in the shadow tree, or a symlink)
     /// at `path`; returns the stat of what landed.
-    private func write(_ want: IndexEntry, from source: PlainPath, at path: PlainPath, placement: Placement) throws(ShadowError) -> StatKey {
+    /// A file gets its final mode and time before it is placed; a directory its mode (its time comes
+    /// once its entries are written).
+    private func write(_ want: IndexEntry, from source: PlainPath, at path: PlainPath, placement: Placement,
+                       mode: UInt32) throws(ShadowError) -> StatKey {
         switch want.kind {
-        case .file(_, let siv, let executable):
+        case .file(_, let siv, _):
             let object = try FileSource(location.shadow.appending(names.locator(for: source).contentObjectPath))
-            return try folder.writeFile(path, mode: executable ? 0o755 : 0o644, placement: placement) { (sink) throws(ShadowError) in
+            return try folder.writeFile(path, mode: mode, modified: want.metadata.modified, placement: placement) { (sink) throws(ShadowError) in
                 try content.decrypt(object, expectedSIV: siv, to: sink)
             }.0
         case .symlink(let target):
-            return try folder.writeSymlink(path, target: target, placement: placement)
+            return try folder.writeSymlink(path, target: target, modified: want.metadata.modified, placement: placement)
         case .directory:
-            return try folder.createDirectory(path)
+            return try folder.createDirectory(path, permissions: mode)
         }
     }
 
@@ -172,6 +221,7 @@ extension SyncEngine {
             reason = "changed here while a new version arrived"
         }
         if case .file = want.kind { copyLineage[copy] = want.fileID }
+        if let parent = copy.parent { context.directories.insert(parent) }
         // The index now says "synced = incoming" with an unknown stat, so the local version is hashed,
         // found different and committed over it on the next scan; the incoming one lives on in the copy.
         // A directory is left out: whatever is at its path here is committed as new.
@@ -196,7 +246,7 @@ extension SyncEngine {
                 continue
             }
             do throws(ShadowError) {
-                _ = try write(want, from: source, at: name, placement: .create)
+                _ = try write(want, from: source, at: name, placement: .create, mode: permissions(want, synced: nil, now: nil))
                 return name
             } catch where error.code == .alreadyExists {
                 continue  // appeared since the look just above
@@ -253,6 +303,16 @@ struct ApplyContext {
     /// entries go below the copy.
     var relocated: [PlainPath: PlainPath] = [:]
     var keptBoth = false
+    /// Directories whose entries (or themselves) the apply changed: their times are set last.
+    var directories: Set<PlainPath> = []
 
     func side(_ p: PlainPath) -> MergeSide { sides[p] ?? targetSide }
+}
+
+extension ScannedKind {
+    var isFile: Bool { if case .file = self { return true } else { return false } }
+}
+
+extension EntryKind {
+    var isFile: Bool { if case .file = self { return true } else { return false } }
 }

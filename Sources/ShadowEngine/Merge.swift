@@ -28,12 +28,50 @@ public struct MergeSide: Equatable, Sendable {
 
 public enum MergeOrigin: Equatable, Sendable { case ours, theirs }
 
-/// One entry of the merged tree: its kind, and where its objects come from (`sourcePath` in the origin's
+/// One entry of a synced tree: what it is (a file's content pinned by its SIV) and its synced metadata.
+public struct TreeEntry: Equatable, Sendable {
+    public let kind: EntryKind
+    public let metadata: EntryMetadata
+
+    /// Normalised as a name record is: a file's executable bit follows its permissions, a symlink has none.
+    public init(_ kind: EntryKind, _ metadata: EntryMetadata? = nil) {
+        let record = NameRecord(path: TreeEntry.anyPath, kind: kind, metadata: metadata)
+        self.kind = record.kind
+        self.metadata = record.metadata
+    }
+
+    public init(_ record: NameRecord) {
+        kind = record.kind
+        metadata = record.metadata
+    }
+
+    private static let anyPath = try! PlainPath("x")
+
+    /// Same content (file bytes under the same lineage, link target, or both directories), whatever the metadata.
+    func sameContent(_ other: TreeEntry) -> Bool {
+        switch (kind, other.kind) {
+        case (.file(let a, let s, _), .file(let b, let t, _)): return a == b && s == t
+        default: return kind == other.kind
+        }
+    }
+
+    /// Whether this version is newer than `other`: the later modification time, ties to the larger device
+    /// id, then to `side` (the head commits' order). The same answer on every machine.
+    func isNewer(than other: TreeEntry, tie: Bool) -> Bool {
+        if metadata.modified != other.metadata.modified { return metadata.modified > other.metadata.modified }
+        if metadata.modifiedBy != other.metadata.modifiedBy { return other.metadata.modifiedBy.lexicographicallyPrecedes(metadata.modifiedBy) }
+        return tie
+    }
+}
+
+/// One entry of the merged tree: what it is, and where its objects come from (`sourcePath` in the origin's
 /// tree; differs from the entry's own path for conflict copies).
 public struct MergedEntry: Equatable, Sendable {
-    public let kind: EntryKind
+    public let entry: TreeEntry
     public let origin: MergeOrigin
     public let sourcePath: PlainPath
+    public var kind: EntryKind { entry.kind }
+    public var metadata: EntryMetadata { entry.metadata }
 }
 
 /// A conflict the merge resolved; every side is kept, and this says where.
@@ -53,7 +91,14 @@ public struct ConflictRecord: Equatable, Sendable, CustomStringConvertible {
 /// beats delete, a directory beats a file or symlink (at its path or above another entry), the later
 /// side wins the rest, and every version that loses its path is kept once in a conflict copy.
 public enum ThreeWayMerge {
-    public static func merge(base: [PlainPath: EntryKind], ours allOurs: [PlainPath: EntryKind], theirs allTheirs: [PlainPath: EntryKind],
+    /// Entries without metadata (every time and device equal): the head commits decide.
+    public static func merge(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind], theirs: [PlainPath: EntryKind],
+                             oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
+        merge(base: base.mapValues { TreeEntry($0) }, ours: ours.mapValues { TreeEntry($0) }, theirs: theirs.mapValues { TreeEntry($0) },
+              oursSide: oursSide, theirsSide: theirsSide)
+    }
+
+    public static func merge(base: [PlainPath: TreeEntry], ours allOurs: [PlainPath: TreeEntry], theirs allTheirs: [PlainPath: TreeEntry],
                              oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
         let (ours, theirs) = withoutDuplicateCopies(base: base, ours: allOurs, theirs: allTheirs)
         var merged: [PlainPath: MergedEntry] = [:]
@@ -64,12 +109,13 @@ public enum ThreeWayMerge {
         // identical copy that either side already holds, so one version never ends up in two copies).
         var losers: [(path: PlainPath, entry: MergedEntry, reason: String)] = []
 
-        func take(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin) {
-            merged[path] = MergedEntry(kind: kind, origin: origin, sourcePath: path)
+        func take(_ path: PlainPath, _ entry: TreeEntry, _ origin: MergeOrigin) {
+            merged[path] = MergedEntry(entry: entry, origin: origin, sourcePath: path)
         }
-        func lose(_ path: PlainPath, _ kind: EntryKind, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
-            losers.append((path, MergedEntry(kind: kind, origin: origin, sourcePath: source ?? path), reason))
+        func lose(_ path: PlainPath, _ entry: TreeEntry, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
+            losers.append((path, MergedEntry(entry: entry, origin: origin, sourcePath: source ?? path), reason))
         }
+        let directory = TreeEntry(.directory)
 
         for path in paths.sorted() {
             let b = base[path], o = ours[path], t = theirs[path]
@@ -83,23 +129,24 @@ public enum ThreeWayMerge {
                 switch (o, t) {
                 case (nil, let t?):
                     take(path, t, .theirs)
-                    if t != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "deleted here, changed on another device: the change is kept")) }
+                    if t.kind != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "deleted here, changed on another device: the change is kept")) }
                 case (let o?, nil):
                     take(path, o, .ours)
-                    if o != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "changed here, deleted on another device: the change is kept")) }
+                    if o.kind != .directory { conflicts.append(ConflictRecord(path: path, copy: nil, reason: "changed here, deleted on another device: the change is kept")) }
                 case (let o?, let t?):
-                    if o == .directory {
+                    let theirsNewer = t.isNewer(than: o, tie: theirsWin)
+                    if o.kind == .directory && t.kind != .directory {
                         take(path, o, .ours)
                         lose(path, t, .theirs, reason: "a directory here and a file or symlink on another device")
-                    } else if t == .directory {
+                    } else if t.kind == .directory && o.kind != .directory {
                         take(path, t, .theirs)
                         lose(path, o, .ours, reason: "a file or symlink here and a directory on another device")
-                    } else if case .file(_, let so, _) = o, case .file(_, let st, _) = t, so == st {
-                        // Same bytes, only the executable bit differs: nothing to copy.
-                        take(path, theirsWin ? t : o, theirsWin ? .theirs : .ours)
-                        conflicts.append(ConflictRecord(path: path, copy: nil, reason: "executable bit changed on both sides; the later change wins"))
+                    } else if o.sameContent(t) {
+                        // Only the metadata differs (mode, time): the later change wins, nothing to copy.
+                        take(path, theirsNewer ? t : o, theirsNewer ? .theirs : .ours)
                     } else {
-                        let (winner, loser): ((EntryKind, MergeOrigin), (EntryKind, MergeOrigin)) = theirsWin ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
+                        // The older version becomes the copy.
+                        let (winner, loser): ((TreeEntry, MergeOrigin), (TreeEntry, MergeOrigin)) = theirsNewer ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
                         take(path, winner.0, winner.1)
                         lose(path, loser.0, loser.1, reason: "changed on two devices")
                     }
@@ -117,13 +164,18 @@ public enum ThreeWayMerge {
             var p = path.parent
             while let a = p { ancestors.append(a); p = a.parent }
             for a in ancestors.reversed() {
+                func restored() -> MergedEntry {
+                    if let o = ours[a], o.kind == .directory { return MergedEntry(entry: o, origin: .ours, sourcePath: a) }
+                    if let t = theirs[a], t.kind == .directory { return MergedEntry(entry: t, origin: .theirs, sourcePath: a) }
+                    return MergedEntry(entry: base[a].flatMap { $0.kind == .directory ? $0 : nil } ?? directory, origin: .theirs, sourcePath: a)
+                }
                 guard let existing = merged[a] else {
-                    merged[a] = MergedEntry(kind: .directory, origin: ours[a] == .directory ? .ours : .theirs, sourcePath: a)
+                    merged[a] = restored()
                     continue
                 }
                 if existing.kind != .directory {
-                    merged[a] = MergedEntry(kind: .directory, origin: ours[a] == .directory ? .ours : .theirs, sourcePath: a)
-                    lose(a, existing.kind, existing.origin, reason: "replaced by a directory on another device", source: existing.sourcePath)
+                    merged[a] = restored()
+                    lose(a, existing.entry, existing.origin, reason: "replaced by a directory on another device", source: existing.sourcePath)
                 }
             }
         }
@@ -131,13 +183,13 @@ public enum ThreeWayMerge {
         // Copies are placed last, beside their path (whose parent is a directory by now). A name either side
         // already uses is skipped, unless it holds this very version.
         for loser in losers {
-            let side = loser.entry.origin == .ours ? oursSide : theirsSide
+            let side = ConflictNames.side(of: loser.entry.metadata, else: loser.entry.origin == .ours ? oursSide : theirsSide)
             var attempt = 1
             while true {
                 defer { attempt += 1 }
                 guard let copy = ConflictNames.candidate(for: loser.path, side: side, attempt: attempt) else { continue }
                 if let existing = merged[copy] {
-                    guard existing.kind == loser.entry.kind else { continue }
+                    guard existing.entry.sameContent(loser.entry.entry) else { continue }
                     conflicts.append(ConflictRecord(path: loser.path, copy: copy, reason: loser.reason))
                     break
                 }
@@ -155,12 +207,12 @@ public enum ThreeWayMerge {
     /// name free. Only one copy stays: the one whose name the other side does not use, else the first
     /// name. The same file content under the same lineage has the same SIV, so equal records are the
     /// same version.
-    static func withoutDuplicateCopies(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind],
-                                       theirs: [PlainPath: EntryKind]) -> ([PlainPath: EntryKind], [PlainPath: EntryKind]) {
-        func addedCopies(_ side: [PlainPath: EntryKind], _ other: [PlainPath: EntryKind]) -> [[UInt8]: PlainPath] {
+    static func withoutDuplicateCopies(base: [PlainPath: TreeEntry], ours: [PlainPath: TreeEntry],
+                                       theirs: [PlainPath: TreeEntry]) -> ([PlainPath: TreeEntry], [PlainPath: TreeEntry]) {
+        func addedCopies(_ side: [PlainPath: TreeEntry], _ other: [PlainPath: TreeEntry]) -> [[UInt8]: PlainPath] {
             var out: [[UInt8]: PlainPath] = [:]
-            for (p, kind) in side where base[p] == nil && other[p] != kind && ConflictNames.isConflictCopy(p) {
-                guard case .file(let length, let siv, _) = kind else { continue }
+            for (p, entry) in side where base[p] == nil && other[p].map({ !$0.sameContent(entry) }) ?? true && ConflictNames.isConflictCopy(p) {
+                guard case .file(let length, let siv, _) = entry.kind else { continue }
                 let key = siv + withUnsafeBytes(of: length.bigEndian) { Array($0) }
                 if out[key].map({ p < $0 }) ?? true { out[key] = p }
             }
@@ -214,6 +266,13 @@ public enum ConflictNames {
         return (Array(name[..<dot]), Array(name[dot...]))
     }
 
+    /// Who a copy is named after: the device and time of the losing version, from its record; the head
+    /// commit's for a record that names no device.
+    public static func side(of metadata: EntryMetadata, else side: MergeSide) -> MergeSide {
+        guard metadata.modifiedBy != EntryMetadata.unknownDevice, let ns = metadata.modified.totalNanoseconds, ns >= 0 else { return side }
+        return MergeSide(deviceID: metadata.modifiedBy, wallTimeMillis: UInt64(ns / 1_000_000), commit: side.commit)
+    }
+
     public static func isConflictCopy(_ path: PlainPath) -> Bool {
         let m = Array(marker.utf8)
         let name = path.lastComponent
@@ -229,5 +288,15 @@ public enum ConflictNames {
         gmtime_r(&t, &tm)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(tm.tm_year + 1900)\(two(tm.tm_mon + 1))\(two(tm.tm_mday))-\(two(tm.tm_hour))\(two(tm.tm_min))\(two(tm.tm_sec))"
+    }
+}
+
+extension EntryKind {
+    /// Both files, both directories or both symlinks, whatever the content.
+    func sameType(_ other: EntryKind) -> Bool {
+        switch (self, other) {
+        case (.file, .file), (.directory, .directory), (.symlink, .symlink): return true
+        default: return false
+        }
     }
 }

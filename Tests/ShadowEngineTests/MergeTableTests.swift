@@ -140,7 +140,3 @@ struct MergeTableTests {
         #expect(tree == [Self.p("a"): Self.f(3), first: Self.f(7), second: Self.f(1)], "\(tree)")
     }
 }
-
-extension EntryKind {
-    var isFile: Bool { if case .file = self { return true } else { return false } }
-}
