@@ -45,6 +45,7 @@ public struct FolderConfig: Sendable {
         ("sync.max-delay-ms", "run: commit at the latest this long after the first change of a burst (default 10000)"),
         ("sync.poll-seconds", "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"),
         ("sync.rescan-seconds", "run: full safety rescan this often even without events (default 3600)"),
+        ("ignore-perms", "true or false (default): the file system keeps no permissions worth syncing (FAT, NTFS mounts); modes are neither committed nor applied here"),
         ("hooks.dir", "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"),
         ("xmpp.jid", "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"),
         ("xmpp.password-file", "a file holding the XMPP account's password"),
@@ -65,6 +66,7 @@ public struct FolderConfig: Sendable {
     public var state: BytePath { BytePath(values["state"] ?? "") }
     public var remote: String { values["remote"] ?? "" }
     public var passphraseFile: BytePath? { path("passphrase-file") }
+    public var ignorePermissions: Bool { values["ignore-perms"] == "true" }
 
     /// A path-valued key: `~/` means the home directory; nil when unset.
     public func path(_ key: String) -> BytePath? {

@@ -35,6 +35,8 @@ extension Workspace {
             try GitRepository.open(config.shadow).setRemote(url: stored)
         case "ssh.agent":
             guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
+        case "ignore-perms":
+            guard ["true", "false", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ignore-perms is true or false") }
         case "xmpp.jid", "xmpp.room":
             guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
                 throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")

@@ -16,8 +16,8 @@ extension SyncEngine {
     /// Ignored paths follow the tree without being written while they are absent here; an absent path
     /// that no rule covers any more is written like a new arrival.
     @discardableResult
-    func applyToPlaintext(_ kinds: [PlainPath: TreeEntry], target: ObjectID, report: inout SyncReport,
-                          sides: [PlainPath: MergeSide] = [:]) throws(ShadowError) -> Bool {
+    func applyToPlaintext(_ kinds: [PlainPath: SyncedEntry], target: ObjectID, report: inout SyncReport,
+                          sides: [PlainPath: MergeSide] = [:], existing: ExistingFilePreference = .newer) throws(ShadowError) -> Bool {
         let ignore = IgnoreRules.load(folder: location.plain)
         func ignored(_ p: PlainPath) -> Bool { ignore.ignores(p, isDirectory: (kinds[p]?.kind ?? index.entries[p]?.kind) == .directory) }
         var changed: [PlainPath] = []
@@ -36,7 +36,7 @@ extension SyncEngine {
                 changed.append(p)
             }
         }
-        var context = ApplyContext(taken: Set(kinds.keys), targetSide: try side(of: target), sides: sides)
+        var context = ApplyContext(taken: Set(kinds.keys), targetSide: try side(of: target), sides: sides, existing: existing)
         // Files and symlinks that go away first, then everything that arrives parents before children,
         // then directories that go away children first.
         let removals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind != .directory }.sorted()
@@ -59,7 +59,7 @@ extension SyncEngine {
         return context.keptBoth
     }
 
-    private func wanted(_ path: PlainPath, _ entry: TreeEntry?) throws(ShadowError) -> IndexEntry? {
+    private func wanted(_ path: PlainPath, _ entry: SyncedEntry?) throws(ShadowError) -> IndexEntry? {
         guard let entry else { return nil }
         if case .file = entry.kind { return IndexEntry(entry, fileID: try shadowFileID(path), stat: nil) }
         return IndexEntry(entry, fileID: .zero, stat: nil)
@@ -96,7 +96,7 @@ extension SyncEngine {
         }
     }
 
-    private func reconcile(_ p: PlainPath, want entry: TreeEntry?, context: inout ApplyContext,
+    private func reconcile(_ p: PlainPath, want entry: SyncedEntry?, context: inout ApplyContext,
                            report: inout SyncReport) throws(ShadowError) {
         let cur = index.entries[p]
         let want = try wanted(p, entry)
@@ -113,6 +113,7 @@ extension SyncEngine {
             return
         }
         guard try plainMatches(now, cur) else {
+            if cur == nil, let now, let want, try replaceOlderLocalFile(p, now: now, want: want, context: &context, report: &report) { return }
             try keepBoth(p, want: want, context: &context, report: &report)
             return
         }
@@ -162,7 +163,8 @@ extension SyncEngine {
         case .symlink(let target):
             return try folder.writeSymlink(path, target: target, modified: want.metadata.modified, placement: placement)
         case .directory:
-            return try folder.createDirectory(path, permissions: mode)
+            // Owner-writable while its entries arrive; the final mode comes with its time, once they are written.
+            return try folder.createDirectory(path, permissions: mode | SyncEngine.ownerAccess)
         }
     }
 
@@ -228,6 +230,50 @@ extension SyncEngine {
         index.entries[p] = want.kind == .directory ? nil : want
         context.keptBoth = true
         report.conflicts.append(ConflictRecord(path: p, copy: copy, reason: reason))
+    }
+
+    /// A file here that was never synced meets a different incoming file: if the local one is older (or
+    /// the caller prefers the remote), it moves to a conflict copy named after this device and its own
+    /// time, and the incoming one takes the path. False when the local file stays (then `keepBoth`).
+    private func replaceOlderLocalFile(_ p: PlainPath, now: ScannedEntry, want: IndexEntry, context: inout ApplyContext,
+                                       report: inout SyncReport) throws(ShadowError) -> Bool {
+        guard now.kind.isFile, want.kind.isFile, context.existing != .local else { return false }
+        let local = SyncedEntry(.file(length: now.stat.size, siv: [], executable: now.permissions & FilePermissions.userExecute != 0),
+                                EntryMetadata(permissions: now.permissions, modified: now.modified, modifiedBy: state.deviceID))
+        if context.existing == .newer && !want.tree.isNewer(than: local, tie: false) { return false }
+        let side = MergeSide(deviceID: state.deviceID, wallTimeMillis: UInt64(max(0, now.modified.totalNanoseconds ?? 0) / 1_000_000),
+                             commit: context.targetSide.commit)
+        var attempt = 1
+        var copy: PlainPath?
+        while copy == nil && attempt <= SyncEngine.maximumCopyNames {
+            defer { attempt += 1 }
+            guard let name = ConflictNames.candidate(for: p, side: side, attempt: attempt),
+                  !context.taken.contains(name), index.entries[name] == nil, try folder.entry(name) == nil else { continue }
+            do throws(ShadowError) {
+                let source = try FileSource(location.plain.appending(p))
+                try folder.writeFile(name, mode: now.permissions, modified: now.modified, placement: .create) { (sink) throws(ShadowError) in
+                    try copyBytes(source, to: sink)
+                    guard try source.currentStat() == now.stat else { throw ShadowError(.sourceChanged, "\(p) changed while it was copied") }
+                }
+                copy = name
+            } catch where error.code == .alreadyExists {
+                continue
+            } catch where error.code == .sourceChanged || error.code == .notFound {
+                return false  // changing right now: it is the newer one after all
+            }
+        }
+        guard let copy else { return false }
+        do throws(ShadowError) {
+            let stat = try write(want, from: p, at: p, placement: .replace(expected: now.stat), mode: permissions(want, synced: nil, now: nil))
+            index.entries[p] = IndexEntry(want.tree, fileID: want.fileID, stat: stat)
+        } catch where error.code == .sourceChanged || error.code == .alreadyExists {
+            // Changed since the copy was taken: the copy stays (an earlier state of it) and the local file keeps the path.
+            return false
+        }
+        if let parent = copy.parent { context.directories.insert(parent) }
+        context.keptBoth = true
+        report.conflicts.append(ConflictRecord(path: p, copy: copy, reason: "an older version was here: the newer one takes the path"))
+        return true
     }
 
     /// Writes the incoming `want` (objects of `source`) under the first free conflict name of `path`
@@ -302,6 +348,7 @@ struct ApplyContext {
     /// Incoming directories kept under a conflict name (a file or symlink holds their path here): their
     /// entries go below the copy.
     var relocated: [PlainPath: PlainPath] = [:]
+    let existing: ExistingFilePreference
     var keptBoth = false
     /// Directories whose entries (or themselves) the apply changed: their times are set last.
     var directories: Set<PlainPath> = []
@@ -315,4 +362,16 @@ extension ScannedKind {
 
 extension EntryKind {
     var isFile: Bool { if case .file = self { return true } else { return false } }
+}
+
+/// Copies a whole source into a sink, a buffer at a time.
+func copyBytes(_ source: ByteSource, to sink: ByteSink) throws(ShadowError) {
+    var buffer = [UInt8](repeating: 0, count: SyncEngine.copyBufferBytes)
+    var offset: UInt64 = 0
+    while true {
+        let n = try buffer.withMutableBytes { (b) throws(ShadowError) in try source.read(at: offset, into: b) }
+        if n == 0 { return }
+        try buffer.withBytes { (b) throws(ShadowError) in try sink.write(UnsafeRawBufferPointer(rebasing: b[0..<n])) }
+        offset += UInt64(n)
+    }
 }

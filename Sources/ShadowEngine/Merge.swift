@@ -29,13 +29,13 @@ public struct MergeSide: Equatable, Sendable {
 public enum MergeOrigin: Equatable, Sendable { case ours, theirs }
 
 /// One entry of a synced tree: what it is (a file's content pinned by its SIV) and its synced metadata.
-public struct TreeEntry: Equatable, Sendable {
+public struct SyncedEntry: Equatable, Sendable {
     public let kind: EntryKind
     public let metadata: EntryMetadata
 
     /// Normalised as a name record is: a file's executable bit follows its permissions, a symlink has none.
     public init(_ kind: EntryKind, _ metadata: EntryMetadata? = nil) {
-        let record = NameRecord(path: TreeEntry.anyPath, kind: kind, metadata: metadata)
+        let record = NameRecord(path: SyncedEntry.anyPath, kind: kind, metadata: metadata)
         self.kind = record.kind
         self.metadata = record.metadata
     }
@@ -48,7 +48,7 @@ public struct TreeEntry: Equatable, Sendable {
     private static let anyPath = try! PlainPath("x")
 
     /// Same content (file bytes under the same lineage, link target, or both directories), whatever the metadata.
-    func sameContent(_ other: TreeEntry) -> Bool {
+    func sameContent(_ other: SyncedEntry) -> Bool {
         switch (kind, other.kind) {
         case (.file(let a, let s, _), .file(let b, let t, _)): return a == b && s == t
         default: return kind == other.kind
@@ -57,7 +57,7 @@ public struct TreeEntry: Equatable, Sendable {
 
     /// Whether this version is newer than `other`: the later modification time, ties to the larger device
     /// id, then to `side` (the head commits' order). The same answer on every machine.
-    func isNewer(than other: TreeEntry, tie: Bool) -> Bool {
+    func isNewer(than other: SyncedEntry, tie: Bool) -> Bool {
         if metadata.modified != other.metadata.modified { return metadata.modified > other.metadata.modified }
         if metadata.modifiedBy != other.metadata.modifiedBy { return other.metadata.modifiedBy.lexicographicallyPrecedes(metadata.modifiedBy) }
         return tie
@@ -67,7 +67,7 @@ public struct TreeEntry: Equatable, Sendable {
 /// One entry of the merged tree: what it is, and where its objects come from (`sourcePath` in the origin's
 /// tree; differs from the entry's own path for conflict copies).
 public struct MergedEntry: Equatable, Sendable {
-    public let entry: TreeEntry
+    public let entry: SyncedEntry
     public let origin: MergeOrigin
     public let sourcePath: PlainPath
     public var kind: EntryKind { entry.kind }
@@ -94,11 +94,11 @@ public enum ThreeWayMerge {
     /// Entries without metadata (every time and device equal): the head commits decide.
     public static func merge(base: [PlainPath: EntryKind], ours: [PlainPath: EntryKind], theirs: [PlainPath: EntryKind],
                              oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
-        merge(base: base.mapValues { TreeEntry($0) }, ours: ours.mapValues { TreeEntry($0) }, theirs: theirs.mapValues { TreeEntry($0) },
+        merge(base: base.mapValues { SyncedEntry($0) }, ours: ours.mapValues { SyncedEntry($0) }, theirs: theirs.mapValues { SyncedEntry($0) },
               oursSide: oursSide, theirsSide: theirsSide)
     }
 
-    public static func merge(base: [PlainPath: TreeEntry], ours allOurs: [PlainPath: TreeEntry], theirs allTheirs: [PlainPath: TreeEntry],
+    public static func merge(base: [PlainPath: SyncedEntry], ours allOurs: [PlainPath: SyncedEntry], theirs allTheirs: [PlainPath: SyncedEntry],
                              oursSide: MergeSide, theirsSide: MergeSide) -> (entries: [PlainPath: MergedEntry], conflicts: [ConflictRecord]) {
         let (ours, theirs) = withoutDuplicateCopies(base: base, ours: allOurs, theirs: allTheirs)
         var merged: [PlainPath: MergedEntry] = [:]
@@ -109,13 +109,13 @@ public enum ThreeWayMerge {
         // identical copy that either side already holds, so one version never ends up in two copies).
         var losers: [(path: PlainPath, entry: MergedEntry, reason: String)] = []
 
-        func take(_ path: PlainPath, _ entry: TreeEntry, _ origin: MergeOrigin) {
+        func take(_ path: PlainPath, _ entry: SyncedEntry, _ origin: MergeOrigin) {
             merged[path] = MergedEntry(entry: entry, origin: origin, sourcePath: path)
         }
-        func lose(_ path: PlainPath, _ entry: TreeEntry, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
+        func lose(_ path: PlainPath, _ entry: SyncedEntry, _ origin: MergeOrigin, reason: String, source: PlainPath? = nil) {
             losers.append((path, MergedEntry(entry: entry, origin: origin, sourcePath: source ?? path), reason))
         }
-        let directory = TreeEntry(.directory)
+        let directory = SyncedEntry(.directory)
 
         for path in paths.sorted() {
             let b = base[path], o = ours[path], t = theirs[path]
@@ -146,7 +146,7 @@ public enum ThreeWayMerge {
                         take(path, theirsNewer ? t : o, theirsNewer ? .theirs : .ours)
                     } else {
                         // The older version becomes the copy.
-                        let (winner, loser): ((TreeEntry, MergeOrigin), (TreeEntry, MergeOrigin)) = theirsNewer ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
+                        let (winner, loser): ((SyncedEntry, MergeOrigin), (SyncedEntry, MergeOrigin)) = theirsNewer ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))
                         take(path, winner.0, winner.1)
                         lose(path, loser.0, loser.1, reason: "changed on two devices")
                     }
@@ -207,9 +207,9 @@ public enum ThreeWayMerge {
     /// name free. Only one copy stays: the one whose name the other side does not use, else the first
     /// name. The same file content under the same lineage has the same SIV, so equal records are the
     /// same version.
-    static func withoutDuplicateCopies(base: [PlainPath: TreeEntry], ours: [PlainPath: TreeEntry],
-                                       theirs: [PlainPath: TreeEntry]) -> ([PlainPath: TreeEntry], [PlainPath: TreeEntry]) {
-        func addedCopies(_ side: [PlainPath: TreeEntry], _ other: [PlainPath: TreeEntry]) -> [[UInt8]: PlainPath] {
+    static func withoutDuplicateCopies(base: [PlainPath: SyncedEntry], ours: [PlainPath: SyncedEntry],
+                                       theirs: [PlainPath: SyncedEntry]) -> ([PlainPath: SyncedEntry], [PlainPath: SyncedEntry]) {
+        func addedCopies(_ side: [PlainPath: SyncedEntry], _ other: [PlainPath: SyncedEntry]) -> [[UInt8]: PlainPath] {
             var out: [[UInt8]: PlainPath] = [:]
             for (p, entry) in side where base[p] == nil && other[p].map({ !$0.sameContent(entry) }) ?? true && ConflictNames.isConflictCopy(p) {
                 guard case .file(let length, let siv, _) = entry.kind else { continue }

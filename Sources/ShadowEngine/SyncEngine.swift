@@ -16,11 +16,25 @@ public struct SyncOptions: Sendable {
     /// Told after each file encrypted while committing (the first import of a large folder takes a while).
     public var onProgress: (@Sendable (SyncProgress) -> Void)?
 
+    /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
+    /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
+    public var existingFiles: ExistingFilePreference = .newer
+
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
     }
+}
+
+/// Which of two versions of a path keeps it when a file here that was never synced meets an incoming one.
+public enum ExistingFilePreference: Sendable {
+    /// The one modified later (ties: the larger device id), as in any content conflict.
+    case newer
+    /// The file already here.
+    case local
+    /// The incoming version.
+    case remote
 }
 
 /// How far the files of one commit are encrypted: the figures of a progress display.
@@ -78,7 +92,7 @@ struct LocalPlan {
     /// Files whose content must be encrypted.
     var encrypt: [Encrypt] = []
     /// Directories and symlinks that are new or changed.
-    var records: [PlainPath: TreeEntry] = [:]
+    var records: [PlainPath: SyncedEntry] = [:]
     /// Files whose content is as synced but whose mode or modification time changed: a new record only.
     var fileRecords: [PlainPath: IndexEntry] = [:]
     var deleted: [PlainPath] = []
@@ -135,6 +149,10 @@ public final class SyncEngine {
     static let blobLimitBytes = Int.max
     /// Conflict names tried for one copy (`-2`, `-3`, …) before the pass gives up, leaving everything in place.
     static let maximumCopyNames = 1000
+    /// Read, write and search for the owner: what a directory needs while the apply writes into it.
+    static let ownerAccess: UInt32 = 0o700
+    /// Buffer for copying a local file that moves to a conflict copy, in bytes.
+    static let copyBufferBytes = 1 << 16
 
     public var readOnly: Bool { !keys.canSign }
     /// This agent's device id (in its commit metadata and its doorbells).
@@ -154,8 +172,9 @@ public final class SyncEngine {
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
     /// the index, if the caller started reading it before unlocking the keys.
     public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
-                preload: IndexPreload? = nil) throws(ShadowError) {
+                preload: IndexPreload? = nil, ignorePermissions: Bool = false) throws(ShadowError) {
         self.location = location
+        self.ignorePermissions = ignorePermissions
         self.keys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
@@ -345,24 +364,24 @@ public final class SyncEngine {
                 let m = metadata(s, cur, .directory)
                 if let cur, cur.kind == .directory {
                     if differs(m, cur) {
-                        plan.records[p] = TreeEntry(.directory, m)
+                        plan.records[p] = SyncedEntry(.directory, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat, metadata: cur.metadata))
                     }
                     continue
                 }
-                plan.records[p] = TreeEntry(.directory, m)
+                plan.records[p] = SyncedEntry(.directory, m)
             case .symlink(let target):
                 let m = metadata(s, cur, .symlink(target: target))
                 if let cur, cur.kind == .symlink(target: target) {
                     if differs(m, cur) {
-                        plan.records[p] = TreeEntry(cur.kind, m)
+                        plan.records[p] = SyncedEntry(cur.kind, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat, metadata: cur.metadata))
                     }
                     continue
                 }
-                plan.records[p] = TreeEntry(.symlink(target: target), m)
+                plan.records[p] = SyncedEntry(.symlink(target: target), m)
             case .file(var executable):
                 if let cur, case .file(_, _, let wasExecutable) = cur.kind {
                     let m = metadata(s, cur, cur.kind)
@@ -586,13 +605,13 @@ public final class SyncEngine {
         state.peers = verified.deviceSequences
         state.lastVerified = remote
         try state.save(location.stateFile)
-        let theirs = verified.entries.mapValues { TreeEntry($0.record) }
+        let theirs = verified.entries.mapValues { SyncedEntry($0.record) }
         let fastForward = try local.map { (l) throws(ShadowError) in try store.isDescendant(remote, of: l) } ?? true
         if fastForward {
             try JournalPhase.apply(target: remote, from: local).save(location.journalFile)
             try store.checkout(remote)
             try store.setReference(ShadowRefs.main, to: remote, expecting: local)
-            let keptBoth = try applyToPlaintext(theirs, target: remote, report: &report)
+            let keptBoth = try applyToPlaintext(theirs, target: remote, report: &report, existing: options.existingFiles)
             try commitKeptVersions(keptBoth, options: options, report: &report)
             return
         }
@@ -602,7 +621,7 @@ public final class SyncEngine {
         }
         // Diverged: three-way merge of the decrypted trees.
         let base = try store.mergeBase(local, remote)
-        let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues { TreeEntry($0.record) } } ?? [:]
+        let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues { SyncedEntry($0.record) } } ?? [:]
         let ours = index.tree
         let oursSide = try side(of: local), theirsSide = try side(of: remote)
         let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs, oursSide: oursSide, theirsSide: theirsSide)
@@ -617,7 +636,8 @@ public final class SyncEngine {
         // An entry the apply cannot place is kept as a copy named after the side that brought it.
         var sides: [PlainPath: MergeSide] = [:]
         for (p, e) in result.entries where ours[p] != e.entry { sides[p] = e.origin == .ours ? oursSide : theirsSide }
-        let keptBoth = try applyToPlaintext(result.entries.mapValues(\.entry), target: merge, report: &report, sides: sides)
+        let keptBoth = try applyToPlaintext(result.entries.mapValues(\.entry), target: merge, report: &report, sides: sides,
+                                            existing: options.existingFiles)
         try commitKeptVersions(keptBoth, options: options, report: &report)
     }
 
@@ -636,7 +656,7 @@ public final class SyncEngine {
     }
 
     /// Makes the shadow work tree hold the merged tree: the objects of entries that differ from ours.
-    private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: TreeEntry],
+    private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: SyncedEntry],
                              theirs: [PlainPath: VerifiedEntry]) throws(ShadowError) {
         objects.forgetDirectories()
         // Conflict copies first: they may read our objects before those are replaced.
@@ -705,7 +725,7 @@ public final class SyncEngine {
             if current != target { try store.setReference(ShadowRefs.main, to: target, expecting: current) }
             try store.checkout(target)
             if index.head != from && index.head != target { try rebuildIndex(from: from) }
-            let kinds = try verifier.decryptTree(of: target).mapValues { TreeEntry($0.record) }
+            let kinds = try verifier.decryptTree(of: target).mapValues { SyncedEntry($0.record) }
             var report = SyncReport()
             try applyToPlaintext(kinds, target: target, report: &report)
         }
@@ -730,7 +750,7 @@ public final class SyncEngine {
             for (p, e) in try verifier.decryptTree(of: commit) {
                 var fileID = FileID.zero
                 if case .file = e.record.kind { fileID = try shadowFileID(p) }
-                rebuilt.entries[p] = IndexEntry(TreeEntry(e.record), fileID: fileID, stat: nil)
+                rebuilt.entries[p] = IndexEntry(SyncedEntry(e.record), fileID: fileID, stat: nil)
             }
             if let h = try head, h != commit { try store.checkout(h) }
         }

@@ -44,7 +44,7 @@ struct IndexEntry: Equatable, Sendable {
     var metadata: EntryMetadata
 
     init(kind: EntryKind, fileID: FileID, stat: StatKey?, absent: Bool = false, metadata: EntryMetadata? = nil) {
-        let entry = TreeEntry(kind, metadata)
+        let entry = SyncedEntry(kind, metadata)
         self.kind = entry.kind
         self.fileID = fileID
         self.stat = stat
@@ -52,11 +52,11 @@ struct IndexEntry: Equatable, Sendable {
         self.metadata = entry.metadata
     }
 
-    init(_ entry: TreeEntry, fileID: FileID, stat: StatKey?, absent: Bool = false) {
+    init(_ entry: SyncedEntry, fileID: FileID, stat: StatKey?, absent: Bool = false) {
         self.init(kind: entry.kind, fileID: fileID, stat: stat, absent: absent, metadata: entry.metadata)
     }
 
-    var tree: TreeEntry { TreeEntry(kind, metadata) }
+    var tree: SyncedEntry { SyncedEntry(kind, metadata) }
 
     /// True when the stat alone shows `now` unchanged, reading nothing: a directory or file as recorded
     /// (a file's length and exec bit too), with the very stat recorded, outside the racy window.
@@ -142,7 +142,7 @@ struct SyncIndex: Sendable {
 
     var kinds: [PlainPath: EntryKind] { mutating get { entries.mapValues(\.kind) } }
     /// The head's tree as the index records it.
-    var tree: [PlainPath: TreeEntry] { mutating get { entries.mapValues(\.tree) } }
+    var tree: [PlainPath: SyncedEntry] { mutating get { entries.mapValues(\.tree) } }
 
     /// What the scan may settle: the entries whose stat vouches for them (`IndexEntry.settledKind`).
     mutating func expectedTree() -> ExpectedTree {

@@ -129,6 +129,40 @@ struct MergeTableTests {
         #expect(tree == [Self.p("a"): Self.f(2), name: Self.f(1)])
     }
 
+    static func at(_ kind: EntryKind, _ seconds: Int64, by device: UInt8, mode: UInt32? = nil) -> SyncedEntry {
+        SyncedEntry(kind, EntryMetadata(permissions: mode ?? EntryMetadata.defaults(for: kind).permissions,
+                                      modified: FileTime(seconds: seconds, nanoseconds: 0), modifiedBy: [UInt8](repeating: device, count: 16)))
+    }
+
+    @Test func theOlderVersionBecomesTheCopyWhicheverCommitIsLater() {
+        // The later commit (late) carries the older file: its version loses, and the copy is named after
+        // the device and time of that version, not of the commit.
+        let base = [Self.p("a"): Self.at(Self.f(0), 100, by: 9)]
+        let older = Self.at(Self.f(1), 1_600_000_000, by: 7), newer = Self.at(Self.f(2), 1_700_000_000, by: 8)
+        for (x, y) in [(newer, older), (older, newer)] {
+            let one = ThreeWayMerge.merge(base: base, ours: [Self.p("a"): x], theirs: [Self.p("a"): y], oursSide: Self.early, theirsSide: Self.late)
+            let two = ThreeWayMerge.merge(base: base, ours: [Self.p("a"): y], theirs: [Self.p("a"): x], oursSide: Self.late, theirsSide: Self.early)
+            #expect(one.entries.mapValues { $0.entry } == two.entries.mapValues { $0.entry })
+            #expect(one.entries[Self.p("a")]?.entry == newer)
+            let copy = one.entries.first { ConflictNames.isConflictCopy($0.key) }
+            #expect(copy?.value.entry == older)
+            #expect(copy?.key.description == "a.sync-conflict-20200913-122640-07070707", "\(String(describing: copy?.key))")
+        }
+        // Equal times: the larger device id wins, on both machines.
+        let tied = Self.at(Self.f(3), 1_600_000_000, by: 8)
+        let m = ThreeWayMerge.merge(base: base, ours: [Self.p("a"): older], theirs: [Self.p("a"): tied], oursSide: Self.late, theirsSide: Self.early)
+        #expect(m.entries[Self.p("a")]?.entry == tied)
+    }
+
+    @Test func aMetadataOnlyDifferenceIsNeverACopy() {
+        let base = [Self.p("a"): Self.at(Self.f(0), 100, by: 9), Self.p("d"): Self.at(Self.d, 100, by: 9)]
+        let chmod = [Self.p("a"): Self.at(Self.f(0), 200, by: 7, mode: 0o600), Self.p("d"): Self.at(Self.d, 300, by: 7)]
+        let touch = [Self.p("a"): Self.at(Self.f(0), 300, by: 8), Self.p("d"): Self.at(Self.d, 200, by: 8, mode: 0o700)]
+        let m = ThreeWayMerge.merge(base: base, ours: chmod, theirs: touch, oursSide: Self.late, theirsSide: Self.early)
+        #expect(m.entries.count == 2 && m.conflicts.allSatisfy { $0.copy == nil })
+        #expect(m.entries[Self.p("a")]?.entry == touch[Self.p("a")] && m.entries[Self.p("d")]?.entry == chmod[Self.p("d")])
+    }
+
     @Test func oneVersionCopiedUnderTwoNamesStaysOnce() {
         // Each side copied the same losing version itself and found a different name free: the copy whose
         // name the other side also uses goes; a user's file there stays.
