@@ -22,7 +22,7 @@ let package = Package(
         // libgit2 is loaded at run time by the git thread (CGit2.h says why); its headers are in /usr/include.
         .target(name: "CGit2"),
         // libstrophe likewise (CStrophe.h). No pkgConfig: libstrophe.pc carries -DLIBXMPP_VERSION_* Cflags
-        // that SwiftPM refuses (spike G11); its header is in /usr/include.
+        // that SwiftPM refuses as prohibited flags and strophe.h does not need; its header is in /usr/include.
         .target(name: "CStrophe"),
         .target(name: "CShims"),
 
@@ -45,7 +45,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The Swift runtime and FoundationEssentials linked in: a one-shot command no longer maps and binds
         // a dozen Swift libraries at start (`--version` 17.9 → 8.1 ms; a 10k-file no-op sync 66.5 → 58.0 ms;
-        // the binary 9.8 → 30.7 MB; Docs/BENCHMARKS.md, session 12). `-static-stdlib` alone leaves out
+        // the binary 9.8 → 30.7 MB; Docs/BENCHMARKS.md, `bench-sync-vs-git.sh`). `-static-stdlib` alone leaves out
         // FoundationEssentials' two C helper libraries, so they are named here.
         .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict,
                           linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ShadowSync beside the tools it replaces or competes with, on the same trees, in one run (issue 7).
+# ShadowSync beside the tools it replaces or competes with, on the same trees, in one run.
 # Machines here are noisy: read the ratios. Every figure in Docs/BENCHMARKS.md comes from this script.
 #
 #   1. Import into an encrypted git repository, pushed to a local bare repository:
@@ -170,4 +170,4 @@ row "shadowsync" "$(mib $s0)" "$(mib $s1)" "$(mib $s2)"
 row "plain git" "$(mib $g0)" "$(mib $g1)" "$(mib $g2)"
 echo "growth per edit after gc: shadowsync $(python3 -c "print(f'{($s2 - $s0) / $EDITS / 1024:.1f} KiB')"), git $(python3 -c "print(f'{($g2 - $g0) / $EDITS / 1024:.1f} KiB')")"
 echo
-echo "targets (issue 7): faster than git-crypt on many files; import within 1.5x plain git; no-op rescan at or below git status"
+echo "targets: faster than git-crypt on many files; import within 1.5x plain git; no-op rescan at or below git status"

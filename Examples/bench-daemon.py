@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The live agent's figures (issue 5), in one run on a local bare repository:
+"""The live agent's figures, in one run on a local bare repository:
 
   1. An event storm: N file creates (default 10,000) in a watched folder while `shadowsync run` is up.
      Prints events/s absorbed (inotify events the daemon read, over the time from the first create until

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end propagation through the XMPP doorbell (issue 6), over the tests' private sshd and prosody
+"""End-to-end propagation through the XMPP doorbell, over the tests' private sshd and prosody
 on loopback: agent A saves a file, agent B decrypts it into its folder. Both run `shadowsync run` with
 the configured quiet period and a 10-minute poll, so only the doorbell explains a fast arrival.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SSH figures (issue 4), in one run beside the git command line on the same server and tree:
+# SSH figures, in one run beside the git command line on the same server and tree:
 #   a no-change `shadowsync sync` (one fetch over ssh) vs `git fetch` over ssh
 #   a one-file change pushed: `shadowsync sync` vs `git add && git commit && git push` over ssh
 # The server is the tests' private sshd on loopback (Tests/ssh-server.sh). Machines here are noisy:

@@ -51,4 +51,4 @@ printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git status" "$mnoop" "$mstat" "$(r
 printf '%-44s %9ss %9ss %8s\n' "no-op sync vs git fetch + status" "$mnoop" "$mfetch" "$(ratio $mnoop $mfetch)"
 printf '%-44s %9ss %9ss %8s\n' "running agent's no-op pass vs git status" "$mpass" "$mpassgit" "$(ratio $mpass $mpassgit)"
 printf '%-44s %9ss %9ss %8s\n' "one-file edit: sync+push vs add+commit" "$mone" "$mgone" "$(ratio $mone $mgone)"
-echo "targets (issue 3): import <= 1.5x, no-op sync <= 1.0x git status"
+echo "targets: import <= 1.5x, no-op sync <= 1.0x git status"

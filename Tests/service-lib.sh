@@ -2,7 +2,7 @@
 
 # stop_launched PIDFILE: SIGTERM the server whose PID the file holds and wait (up to 3 s) until it is
 # gone. A server reaped late by PID 1 shows as a zombie (state Z) for a while: that counts as stopped
-# (../shared/research/spike.md G16).
+# (PID 1 here can take 2 s to reap, so `kill -0` would keep seeing it).
 stop_launched() {
     local pidfile=$1
     [ -f "$pidfile" ] || return 0

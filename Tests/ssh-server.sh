@@ -15,8 +15,8 @@
 #   other_host_ed25519.pub                   a different key, to stage a "changed host key"
 #   repos/                                   where tests put bare repositories
 #   small/                                   (as root) a 4 MiB tmpfs visible only to the server: a full server disk
-# Settings follow ../shared/research/spike.md section 3 (StrictModes off for keys under /tmp, an absolute
-# sshd path, /run/sshd and a masked ~/.bashrc in a private mount namespace so the host is not touched).
+# Settings: StrictModes off (keys live under /tmp), an absolute sshd path (sshd refuses to re-exec a
+# relative one), /run/sshd and a masked ~/.bashrc in a private mount namespace so the host is not touched.
 set -euo pipefail
 
 cmd=${1:?start|stop}
@@ -96,7 +96,9 @@ log=$BASE/ssh/sshd.log
 : > "$log"
 sshd=$(command -v sshd || echo /usr/sbin/sshd)
 if [ "$(id -u)" = 0 ]; then
-    # /run/sshd (privilege separation) and a masked ~/.bashrc exist only in this namespace (spike G1, G5).
+    # /run/sshd (root sshd's privilege separation directory) and a masked ~/.bashrc (sshd runs every
+    # command through the login shell, and a slow ~/.bashrc would slow every git operation) exist only in
+    # this namespace.
     # BASE/small is a 4 MiB tmpfs seen only by the server's processes: a server disk that fills up.
     mkdir -p "$BASE/small"
     unshare -m sh -c '

@@ -11,7 +11,8 @@
 #   certs/stranger.crt         another self-signed certificate for localhost: "an untrusted certificate"
 #   accounts/NAME              the password of account NAME@localhost (agents, laptop, desktop, phone, intruder)
 #   conference.localhost       a MUC service (rooms are created by their first occupant)
-# Settings follow ../shared/research/spike.md section 3 (run_as_root, no s2s, no offline storage).
+# Settings: run_as_root (tests may run as root), no server-to-server links and no offline storage (the
+# server is private to one test run).
 set -euo pipefail
 
 cmd=${1:?start|stop}

@@ -5,33 +5,6 @@ public import ShadowCore
 import ShadowEngine
 import ShadowFS
 
-/// Timing of the live agent, from the folder's config (Docs/OPERATIONS.md, "The live agent").
-struct DaemonTiming: Sendable {
-    /// Quiet period: a save storm is committed once the folder has been still this long (Syncthing's
-    /// fs watcher waits 10 s; an editor's save settles within milliseconds, so 1 s is enough here).
-    var quiet: Double
-    /// A storm that never pauses is still committed this long after its first event.
-    var maxDelay: Double
-    /// Fetch interval without events: the fallback when no doorbell (issue 6) is configured.
-    var poll: Double
-    /// Full rescan interval even without events: inotify can miss what happens on other mounts.
-    var rescan: Double
-    /// Polling interval for the part of the tree inotify cannot watch (watch limit reached).
-    static let degradedPoll = 10.0
-    /// Longest wait between retries after transient failures (doubling from 1 s).
-    static let maxBackoff = 300.0
-    /// How long `run` waits for a one-shot command (a `sync`, a `status` without a daemon) to release
-    /// the folder before concluding that another daemon holds it. A no-op sync takes well under 1 s.
-    static let lockWait = 5.0
-
-    init(_ config: FolderConfig) {
-        quiet = Double(config.integer("sync.quiet-ms", 1000)) / 1000
-        maxDelay = Double(config.integer("sync.max-delay-ms", 10_000)) / 1000
-        poll = Double(config.integer("sync.poll-seconds", 60))
-        rescan = Double(config.integer("sync.rescan-seconds", 3600))
-    }
-}
-
 /// A time in the status reply: UTC, ISO 8601, to the second.
 func isoJSON(_ date: Date) -> JSON { .string(isoTime(UInt64(max(0, date.timeIntervalSince1970 * 1000)))) }
 
@@ -64,13 +37,11 @@ struct DaemonStatus: Sendable {
 /// exits on a network error. The main thread waits on inotify, the socket and signals; one worker
 /// thread runs the sync passes (the engine is used from that thread only).
 public final class Daemon: @unchecked Sendable {
-    private var config: FolderConfig
+    private let settings: DaemonSettings
     private let engine: SyncEngine
-    private var timing: DaemonTiming
     private let status = Mutex(DaemonStatus())
     private let log: @Sendable (String) -> Void
-    /// Hooks still running, stopped with the daemon (as systemd would stop its control group).
-    private let hooks = Mutex<[pid_t: ChildProcess]>([:])
+    private let hooks: HookRunner
 
     // Worker hand-off: guarded by `condition`.
     private let condition = ConditionLock()
@@ -83,22 +54,23 @@ public final class Daemon: @unchecked Sendable {
     /// Say hello once the pass after a (re)connect has fetched.
     private var helloAfterPass = false
 
-    /// The XMPP doorbell, when the folder's config has `xmpp.jid` (issue 6).
+    /// The XMPP doorbell, when the folder's config has `xmpp.jid`.
     private var doorbell: DoorbellService?
     /// The local branch head after the last pass (what a `hello` is answered with).
     private let currentHead = Mutex<ObjectID?>(nil)
 
     init(config: FolderConfig, engine: SyncEngine, log: @escaping @Sendable (String) -> Void) {
-        self.config = config
+        self.settings = DaemonSettings(config)
         self.engine = engine
-        self.timing = DaemonTiming(config)
         self.log = log
+        self.hooks = HookRunner(log: log)
     }
 
     static func socketPath(_ config: FolderConfig) -> BytePath { config.state.appending("agent.sock") }
 
     /// Runs until SIGTERM or SIGINT; returns after the current pass finished and everything is released.
     func run() throws(ShadowError) {
+        let config = settings.config
         let signals = try SignalPipe()
         let socket = try ControlSocket(path: Self.socketPath(config))
         let ignore = IgnoreRules.load(folder: config.folder)
@@ -108,8 +80,8 @@ public final class Daemon: @unchecked Sendable {
         log("watching \(config.folder) (\(watcher.watchCount) directories)\(watcher.degraded ? "; watch limit reached: polling every \(Int(DaemonTiming.degradedPoll)) s — \(FolderWatcher.watchLimitAdvice)" : "")")
 
         currentHead.withLock { $0 = try? engine.head }
-        if let settings = try DoorbellService.settings(for: config), let keys = engine.readKeys {
-            let bell = DoorbellService(settings: settings, keys: keys, device: engine.deviceID,
+        if let bellSettings = try DoorbellService.settings(for: config), let keys = engine.readKeys {
+            let bell = DoorbellService(settings: bellSettings, keys: keys, device: engine.deviceID,
                                        handle: { [unowned self] in doorbellRequest($0) }, log: log)
             doorbell = bell
             bell.start()
@@ -122,8 +94,9 @@ public final class Daemon: @unchecked Sendable {
         request("startup")
 
         var firstEvent: Double?, lastEvent: Double?
-        var nextPoll = now() + timing.poll, nextRescan = now() + timing.rescan
+        var nextPoll = now() + settings.timing.poll, nextRescan = now() + settings.timing.rescan
         while true {
+            let timing = settings.timing
             let paused = status.withLock { $0.paused }
             let retryAt = status.withLock { $0.retryAt?.timeIntervalSince1970 }
             let degraded = watcher.degraded
@@ -185,7 +158,7 @@ public final class Daemon: @unchecked Sendable {
             while !workerDone { condition.wait() }
         }
         doorbell?.stop()
-        hooks.withLock { for child in $0.values { child.signalGroup(SIGTERM) } }
+        hooks.stopAll()
         log("stopped")
     }
 
@@ -209,10 +182,9 @@ public final class Daemon: @unchecked Sendable {
 
     private func reload() {
         do {
-            let fresh = try FolderRegistry(try UserDirectories.current()).all().first { $0.name == config.name }
-            if let fresh {
-                config = fresh
-                timing = DaemonTiming(fresh)
+            let name = settings.config.name
+            if let fresh = try FolderRegistry(try UserDirectories.current()).all().first(where: { $0.name == name }) {
+                settings.replace(with: fresh)
                 log("configuration reloaded")
             }
         } catch {
@@ -273,13 +245,13 @@ public final class Daemon: @unchecked Sendable {
                 $0.lastError = nil
             }
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
-            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason))"); hook("on-commit", report.committed, head: head) }
-            if report.pushed { log("pushed \(head ?? "")"); hook("on-push", report.committed, head: head) }
-            if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook("on-pull", report.applied, head: head) }
+            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason))"); hook(.commit, report.committed, head: head) }
+            if report.pushed { log("pushed \(head ?? "")"); hook(.push, report.committed, head: head) }
+            if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook(.pull, report.applied, head: head) }
             if !report.conflicts.isEmpty {
                 let lines = report.conflicts.map { "\($0)" }
                 log("conflicts: \(lines.joined(separator: "; "))")
-                hook("on-conflict", lines, head: head)
+                hook(.conflict, lines, head: head)
             }
         } catch {
             // A pass for local changes made during a backoff still commits them locally; its failing
@@ -300,7 +272,7 @@ public final class Daemon: @unchecked Sendable {
             }
             if backingOff { return }
             log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
-            hook("on-error", [error.message], head: nil)
+            hook(.error, [error.message], head: nil)
         }
     }
 
@@ -342,6 +314,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func statusJSON() -> String {
         let s = status.withLock { $0 }
+        let config = settings.config
         let progress = s.progress.map { p in
             JSON.members(["files": .int(p.files), "total_files": .int(p.totalFiles), "bytes": .int(p.bytes),
                           "total_bytes": .int(p.totalBytes), "bytes_per_second": .int(Int(p.bytesPerSecond)),
@@ -362,41 +335,9 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: Event hooks
 
-    /// How long a hook may run before it is killed: hooks notify, they do not work.
-    static let hookTimeoutSeconds = 30.0
-
-    /// Runs every executable `<hooks.dir>/<event>` and `<hooks.dir>/<event>.*` on its own thread, with the
-    /// event in environment variables (never a secret). A slow, failing or hanging hook never delays a sync.
-    private func hook(_ event: String, _ items: [String], head: String?) {
-        guard let dir = config.path("hooks.dir"), let names = try? FileSystem.list(dir) else { return }
-        var env = ProcessInfo.processInfo.environment
-        env["SHADOWSYNC_EVENT"] = event
-        env["SHADOWSYNC_FOLDER"] = config.folder.description
-        env["SHADOWSYNC_COUNT"] = String(items.count)
-        env["SHADOWSYNC_ITEMS"] = items.prefix(100).joined(separator: "\n")
-        env["SHADOWSYNC_HEAD"] = head ?? ""
-        for name in names.map({ String(decoding: $0, as: UTF8.self) }).sorted() where name == event || name.hasPrefix(event + ".") {
-            let executable = dir.appending(name), path = executable.description
-            guard access(path, X_OK) == 0 else { continue }
-            let child: ChildProcess
-            do { child = try ChildProcess(executable: executable, environment: env) } catch {
-                log("hook \(path) did not start: \(error.message)")
-                continue
-            }
-            hooks.withLock { $0[child.pid] = child }
-            let started = startDetachedThread(name: "shadowsync-hook") { [self] in
-                let deadline = monotonicSeconds() + Daemon.hookTimeoutSeconds
-                while child.poll() == nil && monotonicSeconds() < deadline { pause(seconds: 0.1) }
-                if child.poll() == nil {
-                    child.signalGroup(SIGTERM)
-                    log("hook \(path) ran longer than \(Int(Daemon.hookTimeoutSeconds)) s: stopped")
-                    pause(seconds: 2)
-                    child.signalGroup(SIGKILL)  // one that ignores SIGTERM must not pin this thread
-                }
-                hooks.withLock { _ = $0.removeValue(forKey: child.pid) }
-            }
-            if !started { log("hook \(path): no thread left to time it (out of threads); it runs without a time limit") }
-        }
+    /// Runs the event's hooks with the configuration as it is now (a reload may come at any moment).
+    private func hook(_ event: HookEvent, _ items: [String], head: String?) {
+        hooks.fire(event, items, head: head, config: settings.config)
     }
 }
 

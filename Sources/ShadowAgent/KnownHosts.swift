@@ -17,7 +17,8 @@ enum HostKeyVerdict: Equatable, Sendable {
 /// OpenSSH's known_hosts format (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT): plain and hashed host names,
 /// patterns with `*`, `?` and `!`, `[host]:port`, `@revoked`; `@cert-authority` lines are ignored
 /// (libssh2 cannot check host certificates). Read by ShadowSync itself because libgit2 1.5 reads only
-/// $HOME/.ssh/known_hosts and libssh2 matches looser than OpenSSH (spike G6, G7).
+/// $HOME/.ssh/known_hosts and libssh2 matches looser than OpenSSH (a plain host entry also
+/// matches that host on another port).
 struct KnownHosts: Sendable {
     struct Entry: Sendable {
         let line: Int

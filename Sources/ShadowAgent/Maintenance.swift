@@ -115,7 +115,7 @@ extension Workspace {
         return out
     }
 
-    /// A login takes about 0.2 s on loopback (spike §2c); a server that has not answered in 10 s is down.
+    /// A login takes about 0.2 s on loopback; a server that has not answered in 10 s is down.
     static let doctorXMPPTimeoutSeconds = 10.0
 
     private func doctorFolderAndRemote(_ path: BytePath?) -> [DoctorCheck] {

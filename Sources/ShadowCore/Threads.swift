@@ -5,7 +5,8 @@ import Dispatch
 import Synchronization
 
 // Threads without Foundation: `Thread` and `NSCondition` live in Foundation proper, whose libraries
-// (with ICU) cost about 5 ms of dynamic linking at every start of the `shadowsync` binary (session 10).
+// (with ICU) cost about 5 ms of dynamic linking at every start of the `shadowsync` binary
+// (Docs/BENCHMARKS.md, `bench-sync-vs-git.sh`).
 
 /// A thread that runs one piece of work and hands back its result when joined: for work split across
 /// cores (the scan), where a thread pool or Dispatch would be more machinery than the job needs.

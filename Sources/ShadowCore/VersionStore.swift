@@ -18,7 +18,7 @@ public struct TreeEntry: Equatable, Sendable {
 
 /// A work-tree file its writer has just created, as staging needs it: the bytes written and the stat
 /// taken through the descriptor that wrote them. Staging the 20,000 objects of a 10k-file import from
-/// here instead of opening and reading each file again saved about 0.3 s (session 11).
+/// here instead of opening and reading each file again saves about 0.3 s (Docs/BENCHMARKS.md).
 public struct WrittenFile: Sendable {
     public let bytes: [UInt8]
     public let stat: WorkTreeStat

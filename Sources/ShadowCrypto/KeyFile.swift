@@ -36,7 +36,7 @@ public struct KDFProfile: Sendable, Equatable {
         self.memoryKiB = memoryKiB
     }
 
-    /// libsodium's OPSLIMIT/MEMLIMIT_MODERATE: 3 passes over 256 MiB, 0.4–0.9 s here (research/spike.md).
+    /// libsodium's OPSLIMIT/MEMLIMIT_MODERATE: 3 passes over 256 MiB, 0.4–0.9 s on a 2-core machine.
     public static let moderate = KDFProfile(opsLimit: 3, memoryKiB: 256 * 1024)
     /// libsodium's INTERACTIVE: 2 passes over 64 MiB, about 0.1 s; for tests and small machines.
     public static let interactive = KDFProfile(opsLimit: 2, memoryKiB: 64 * 1024)

@@ -43,7 +43,7 @@ public final class ReadKeys: Sendable {
     let nameStream: SecretBytes     // kdf(RS, 2, "shdwname")
     let locator: SecretBytes        // kdf(RS, 3, "shdwname")
     let metadata: SecretBytes       // kdf(RS, 1, "shdwmeta")
-    /// For the XMPP doorbell (issue 6): seals doorbell payloads.
+    /// For the XMPP doorbell: seals doorbell payloads.
     public let doorbell: SecretBytes  // kdf(RS, 1, "shdwbell")
     /// Opaque folder tag the doorbell carries so a receiver can tell vaults apart without naming them.
     public let doorbellTag: SecretBytes // kdf(RS, 2, "shdwbell")

@@ -8,7 +8,7 @@ public enum PaddingScheme: UInt8, Sendable, CaseIterable {
 
 public enum Padding {
     /// Every padded content payload is at least this long, so all files up to 248 bytes look alike.
-    /// 256 is the floor from research/crypto.md §4.5: it costs little and hides tiny configs and notes.
+    /// 256 costs little (332 bytes for any file up to 248) and hides the sizes of tiny configs and notes.
     public static let floorBytes: UInt64 = 256
 
     /// Padmé(L): E = ⌊log2 L⌋, S = ⌊log2 E⌋ + 1, round L up to a multiple of 2^(E−S).

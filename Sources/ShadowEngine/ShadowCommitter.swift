@@ -115,7 +115,7 @@ final class TouchedPaths: Sendable {
     private let state = Mutex(State())
 
     /// Object bytes kept for staging at most, in all: the size of one staging pack batch
-    /// (`GitRepository.packBatchBytes`). Objects past it are read back from disk, as before session 11.
+    /// (`GitRepository.packBatchBytes`). Objects past it are read back from disk.
     static let keptBytesLimit = 64 << 20
 
     /// Marks a path as changed; whatever was kept for it no longer describes the file.

@@ -331,7 +331,7 @@ struct SyncIndex: Sendable {
 
 /// A folder's index read ahead on another thread, while the caller does what precedes taking the
 /// folder's lock: parsing the command line, unlocking keys, reading state. In a 10k-file no-op sync
-/// the read and check take 3.5 ms, and those steps 4.6 ms (session 13). `take`, under the lock, keeps
+/// the read and check take 3.5 ms, and those steps 4.6 ms. `take`, under the lock, keeps
 /// it only if it is the folder's index and the file is still the one read: every writer replaces the
 /// file (temp and rename), so another process's write meanwhile shows as a different inode or times,
 /// and the file is read again. Handed from the thread that starts it to the one that takes it; used by

@@ -109,13 +109,13 @@ public struct ScanReport: Sendable {
     }
 }
 
-/// Walks a folder without following symlinks. The walk is the truth; inotify (issue 5) only hints.
+/// Walks a folder without following symlinks. The walk is the truth; inotify only hints.
 public enum Scanner {
     /// Threads that list directories at once: two per core, capped. A thread in `fstatat` is not
     /// always on a core: on this 2-core machine 3 or 4 threads finished a 10k-file one-shot no-op sync
     /// 4–12% sooner than 2, in three alternating runs (git's preload-index uses up to 20 threads for
     /// its stats). The cap is a guess, not a measurement: only 2 cores were available here
-    /// (Docs/BENCHMARKS.md, session 13).
+    /// (Docs/BENCHMARKS.md, `bench-sync-vs-git.sh`).
     public static let threadsPerCore = 2
     public static let maximumThreads = 4
 

@@ -7,7 +7,7 @@ public import ShadowCore
 /// A pass with nothing to do asks its store two things: the branch head, and (fetch) the remote's head.
 /// With the remote on this machine each is one small file, while loading libgit2 and the 18 libraries it
 /// needs and starting it (it parses the system's CA bundle) cost about 13 ms of CPU: a third of a no-op
-/// sync of 10k files (Docs/BENCHMARKS.md, session 13). So those two questions are answered from files
+/// sync of 10k files (Docs/BENCHMARKS.md, `bench-sync-vs-git.sh`). So those two questions are answered from files
 /// when the files leave no doubt, as git's own on-disk format defines them: a loose ref holding a full
 /// object id. Anything else (a packed or symbolic ref, a missing one, an SSH remote, a config this cannot
 /// read with certainty) opens the repository, and libgit2 answers that and every later question.

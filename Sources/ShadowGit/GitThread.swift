@@ -23,11 +23,11 @@ final class GitThread: @unchecked Sendable {
     private var startFailure: ShadowError?
 
     /// Does not wait for libgit2's start-up: `git_libgit2_init` parses the system's CA bundle (about
-    /// 8 ms, measured in session 10), which can overlap the caller's own start-up. Jobs queued meanwhile
+    /// 8 ms), which can overlap the caller's own start-up. Jobs queued meanwhile
     /// run after it, in order.
     private init() {
-        // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs (spike
-        // G6). ShadowSync checks host keys itself, so any value works: the passwd home, else a path
+        // libgit2 1.5 aborts every SSH operation when HOME is unset, before any callback runs.
+        // ShadowSync checks host keys itself, so any value works: the passwd home, else a path
         // that does not exist (a missing known_hosts there just means "unknown" to libssh2). Set here,
         // before the thread exists: setenv must not race another thread's getenv.
         if getenv("HOME").map({ $0.pointee == 0 }) ?? true {

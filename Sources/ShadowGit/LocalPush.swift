@@ -97,7 +97,7 @@ extension GitRepository {
 
     /// Copies into the remote every local pack whose objects the remote all needs: the first import's
     /// staging pack then reaches the remote by an in-kernel copy instead of being read object by object
-    /// and written again, which was most of the push (session 11). A pack holding even one object the
+    /// and written again, which was most of the push (Docs/BENCHMARKS.md). A pack holding even one object the
     /// push would not send stays here, so nothing leaves that a push would not have sent (a stray file
     /// staged but refused by the commit check, say). Copied, never hard-linked: a shared inode would let
     /// whoever can write the remote rewrite this machine's own objects. Returns the objects now in the

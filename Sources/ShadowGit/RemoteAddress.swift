@@ -2,7 +2,7 @@ public import ShadowCore
 
 /// Where the ciphertext repository lives, parsed from what the user typed.
 ///
-/// Forms (issue 4): `ssh://[user@]host[:port]/path`, scp-like `[user@]host:path`, a local path, and
+/// Forms: `ssh://[user@]host[:port]/path`, scp-like `[user@]host:path`, a local path, and
 /// `file://path`. libgit2 gets the text as typed (it knows every form); the parts are for what libgit2
 /// does not do for us: the known_hosts lookup (host and port), the user name, doctor's reachability probe.
 public struct RemoteAddress: Equatable, Sendable, CustomStringConvertible {

@@ -180,7 +180,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Starts writing back, on a thread of its own, what the file system holding `path` has not yet
     /// written, and returns at once. Called before staging a large batch: the flush before the next ref
     /// update then finds the work tree's new object files mostly on disk already. After an import's
-    /// 20,000 object files that flush was half a second of waiting (session 11), which this overlaps
+    /// 20,000 object files that flush was half a second of waiting (Docs/BENCHMARKS.md), which this overlaps
     /// with staging. Nothing relies on it: the flush before the ref still writes whatever is left.
     static func startBackgroundFlush(_ path: BytePath) {
         guard !backgroundFlushRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -611,7 +611,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
 
     // MARK: Remote
 
-    /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh (issue 4).
+    /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh.
     public func setRemote(url: String) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
             git2.git_remote_free(origin)
@@ -676,7 +676,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
 
     /// Objects larger than this many bytes are never delta-compressed by the packbuilder a push uses:
     /// 1, so none is. Ciphertext never deltas against anything (every byte differs between versions),
-    /// and trying cost a third of a 10k-file push (session 8 measurement, `Docs/BENCHMARKS.md`).
+    /// and trying cost a third of a 10k-file push (`Docs/BENCHMARKS.md`, `bench-sync-vs-git.sh`).
     static let noDeltaAboveBytes: Int64 = 1
     /// libgit2 1.5 reads the packbuilder's size limit for deltas from `pack.deltaCacheSize` (a slip in
     /// its `packbuilder_config`); later versions from `pack.bigFileThreshold`. Both are set.

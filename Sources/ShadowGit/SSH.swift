@@ -102,7 +102,7 @@ final class RemoteSession {
     }
 
     /// Key files among those tried that are RSA: libssh2 1.10 signs only with ssh-rsa (SHA-1), which
-    /// OpenSSH ≥ 8.8 refuses (spike G4).
+    /// OpenSSH ≥ 8.8 refuses.
     var triedRSAKeys: [BytePath] {
         methods.prefix(next).compactMap { m -> BytePath? in
             guard case .file(let f) = m else { return nil }
@@ -199,7 +199,7 @@ final class RemoteSession {
 }
 
 /// Each credential request gets the next method; when none is left the operation ends (libgit2 would
-/// otherwise ask forever when a key is refused, spike G4).
+/// otherwise ask forever when a key is refused).
 private func credentialsCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, _ url: UnsafePointer<CChar>?,
                                  _ userFromURL: UnsafePointer<CChar>?, _ allowed: UInt32, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     guard let payload, let out else { return GIT_EUSER.rawValue }

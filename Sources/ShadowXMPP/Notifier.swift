@@ -60,7 +60,7 @@ struct Outgoing: Sendable {
 final class NotifierCore: StropheConnectionDelegate, @unchecked Sendable {
     // MARK: Constants
     /// How long one loop turn waits for network events: a doorbell handed over from another thread waits
-    /// at most this long. 50 ms costs 0.12 % of a core when idle (spike §2c: 1 ms 1.5 %, 10 ms 0.37 %).
+    /// at most this long. 50 ms costs 0.12 % of a core when idle (1 ms: 1.5 %, 10 ms: 0.37 %).
     static let pollMilliseconds: UInt = 50
     /// Reconnect backoff: 1 s doubling to 60 s, times 1–1.25 jitter (SparkleShare retries 2 → 64 s).
     /// Lower than the git backoff's 5 min cap: a reconnect costs the server one login.

@@ -107,7 +107,7 @@ extension XMPPSettings {
 }
 
 extension XMPPTrust {
-    /// Lowercase hex without colons, as libstrophe prints it (spike G13); nil if not 32 bytes of hex.
+    /// Lowercase hex without colons, as libstrophe prints it; nil if not 32 bytes of hex.
     static func normalisedFingerprint(_ text: String) -> String? {
         let hex = text.lowercased().filter { $0 != ":" && !$0.isWhitespace }
         guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else { return nil }

@@ -48,7 +48,7 @@ private func stropheLog(_ userdata: UnsafeMutableRawPointer?, _ level: xmpp_log_
 }
 
 /// The certificate decision, per context: libstrophe's certfail handler gets no userdata and in 0.12.2
-/// xmpp_tlscert_get_conn() returns NULL (spike G12), so the handler finds its context by address.
+/// xmpp_tlscert_get_conn() returns NULL (a libstrophe bug), so the handler finds its context by address.
 struct CertPolicy: Sendable {
     var pin: String?
     var failure: String?

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The rows of research/crypto.md §4.6 ("Server attack | Detected by") that HostileServerTests does not
+/// The rows of the server-attack table (Docs/THREAT-MODEL.md, "attack | stopped by") that HostileServerTests does not
 /// stage already, each staged with git on the bare repository as the server's operator would. Every
 /// attack must be refused with the plaintext untouched; the suite prints the whole table (these rows
 /// and the ones HostileServerTests covers) so a run shows what was tried and what each got.

@@ -46,9 +46,9 @@ import Foundation
     }
 }
 
-/// The memory bound of issue 2, in a process of its own so that nothing else shares its RSS.
+/// The memory bound of streaming encryption, in a process of its own so that nothing else shares its RSS.
 @Suite struct BenchmarkProcessTests {
-    /// Target from issue 2: streaming a 1 GiB file stays under 32 MiB peak RSS.
+    /// Target: streaming a 1 GiB file stays under 32 MiB peak RSS.
     static let peakLimitMiB = 32.0
 
     @Test func oneGiBFileStaysUnder32MiBPeakRSS() throws {

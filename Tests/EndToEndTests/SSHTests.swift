@@ -393,7 +393,7 @@ extension Agent {
                 return seen["state"] as? String == "waiting to retry" && (seen["last_error"] as? String ?? "").contains("127.0.0.1")
             }
         } catch {
-            // Seen once under full-suite load (session 12): a stayed in "fetching" for 20 s with no new
+            // Seen once under full-suite load: a stayed in "fetching" for 20 s with no new
             // error although the relay was gone. Record where its threads wait, then its log.
             Issue.record("last status of a: \(seen)\na's threads (name: syscall args...): \(threadSyscalls(da.process.processIdentifier))")
             da.kill9()

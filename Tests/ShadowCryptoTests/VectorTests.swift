@@ -76,7 +76,7 @@ import ShadowCore
     }
 
     @Test func padmeTable() {
-        // Totals of research/crypto.md §4.5 (header 60 + P′ + 16 per 64 KiB chunk).
+        // The sizes of Docs/FORMAT.md §3 (header 60 + P′ + 16 per 64 KiB chunk).
         func total(_ l: UInt64) -> UInt64 { ContentCipher.ciphertextSize(plaintextLength: l, parameters: .default) }
         #expect(total(0) == 332)
         #expect(total(248) == 332)

@@ -4,7 +4,7 @@
  *
  * Linked the usual way, libgit2 and the libraries it needs (libssh2, OpenSSL, mbedTLS, Kerberos, PCRE2:
  * 16 shared objects, about 5,500 symbol bindings) cost every command about 5 ms before main, a tenth of
- * a 10k-file no-op sync (Docs/BENCHMARKS.md, session 13). Loaded by the git thread, that work overlaps
+ * a 10k-file no-op sync (Docs/BENCHMARKS.md, bench-sync-vs-git.sh). Loaded by the git thread, that work overlaps
  * the main thread, and a command or pass that never needs libgit2 skips it.
  *
  * Swift calls the functions through `shadow_git2_api`, a table of pointers typed from the real

@@ -3,7 +3,7 @@
 /* libstrophe, loaded when the first XMPP context is made (dlopen) instead of when the process starts.
  *
  * Linked the usual way it brought OpenSSL, expat and libresolv into every command's start-up, though
- * only the agent's notifier and `doctor` use XMPP (Docs/BENCHMARKS.md, session 13; CGit2.h is the
+ * only the agent's notifier and `doctor` use XMPP (Docs/BENCHMARKS.md, bench-sync-vs-git.sh; CGit2.h is the
  * same for libgit2). Swift calls the functions through `shadow_strophe_api`, a table of pointers typed
  * from the real declarations in <strophe.h> (__typeof__). ShadowXMPP is the only importer. */
 #include <stddef.h>

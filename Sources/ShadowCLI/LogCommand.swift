@@ -1,0 +1,32 @@
+import ArgumentParser
+import ShadowAgent
+import ShadowCore
+import ShadowEngine
+
+struct LogCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Decrypted history: when, which device, which paths.")
+
+    @Argument(help: "Only commits touching this path (a file or directory in the folder).") var path: String?
+    @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Machine-readable output.") var json = false
+    @Option(name: .long, help: "At most this many commits.") var limit: Int = Int.max
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            guard let entries = try Workspace().log(folder.path, touching: path, limit: limit) else { print("no history yet"); return }
+            if json {
+                print(JSON.array(entries.map { e in
+                    JSON.object([("commit", .string(e.commit.hex)), ("time", .string(isoTime(e.wallTimeMillis))),
+                                 ("time_ms", .number(Double(e.wallTimeMillis))), ("device", .string(e.deviceID)),
+                                 ("sequence", .number(Double(e.sequence))), ("merge", .bool(e.isMerge)),
+                                 ("changes", .array(e.changes.map { .string($0) }))])
+                }).text)
+                return
+            }
+            for e in entries {
+                print("\(e.commit.short)  \(isoTime(e.wallTimeMillis))  device \(e.deviceID)  #\(e.sequence)\(e.isMerge ? "  merge" : "")")
+                for c in e.changes { print("    \(c)") }
+            }
+        }
+    }
+}
