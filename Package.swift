@@ -54,12 +54,12 @@ let package = Package(
                           swiftSettings: strict),
 
         // MARK: Tests.
-        // Seeded randomness and the fuzz mutator, shared by the test targets.
+        // Seeded randomness, the fuzz mutator and the child-process runner, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ShadowCoreTests", dependencies: ["ShadowCore"]),
         .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "TestSupport"]),
         .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
-        .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS"]),
+        .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS", "TestSupport"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine", "TestSupport"]),
         .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowGit", "ShadowXMPP", "ShadowAgent", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP", "TestSupport"]),

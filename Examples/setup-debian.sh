@@ -9,7 +9,7 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Tools the tests and benchmarks run, from any source: python3 (the tree generator, a TCP relay that
-# simulates an outage) and script(1) (a terminal for the progress line).
+# simulates an outage, the second implementation of Docs/FORMAT.md) and script(1) (a terminal for the progress line).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 # openssl makes the test prosody's self-signed certificate.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A TCP relay on loopback: tcp-relay.py LISTEN_PORT TARGET_PORT. Killing it is a real network outage
 for whoever connects through it (connection refused, open connections cut); starting it again on the
-same port ends the outage. Used by the daemon-over-SSH test."""
+same port ends the outage. LISTEN_PORT 0 lets the kernel choose a free port. Prints "ready PORT" once it
+listens. Used by the daemon-over-SSH test."""
 import asyncio
 import sys
 
@@ -27,7 +28,7 @@ async def main(listen, target):
         await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen, reuse_address=True)
-    print("ready", flush=True)
+    print("ready", server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 

@@ -27,8 +27,10 @@ public struct FileTime: Hashable, Comparable, Sendable, Codable, CustomStringCon
 
     /// Nanoseconds since the epoch, or nil outside the years 1677–2262 that an Int64 of them can hold.
     public var totalNanoseconds: Int64? {
-        let (scaled, o1) = seconds.multipliedReportingOverflow(by: Int64(FileTime.nanosecondsPerSecond))
-        let (total, o2) = scaled.addingReportingOverflow(Int64(nanoseconds))
+        // Before 1970 the fraction is taken from the next second up, so 1677's earliest instants fit too.
+        let borrow: Int64 = seconds < 0 && nanoseconds > 0 ? 1 : 0
+        let (scaled, o1) = (seconds + borrow).multipliedReportingOverflow(by: Int64(FileTime.nanosecondsPerSecond))
+        let (total, o2) = scaled.addingReportingOverflow(Int64(nanoseconds) - borrow * Int64(FileTime.nanosecondsPerSecond))
         return o1 || o2 ? nil : total
     }
 

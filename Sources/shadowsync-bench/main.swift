@@ -149,6 +149,7 @@ func printVectors() throws(ShadowError) {
     print("name record(dir \"a\", default metadata) \(hexString(try names.seal(rec)))")
     let hello = try ContentCipher(keys: read).encrypt(Array("hello".utf8), fileID: fid, parameters: .default)
     print("name record(file \"notes/todo.txt\", 0600) \(hexString(try names.seal(try VectorInputs.fileRecord(siv: Array(hello[28..<60])))))")
+    print("vault.json \(String(decoding: try VaultDescriptor.make(keys), as: UTF8.self))", terminator: "")
     print("signature(commit, \"tree 0\") \(hexString(try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: keys)))")
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A scratch area with a bare repository and agents, each with its own XDG directories, driven through
 /// the real `shadowsync` binary as a user would.
@@ -19,24 +20,10 @@ final class Scratch {
     /// Runs git on the bare repository, as the server's operator (or an attacker) would.
     @discardableResult
     func git(_ args: [String], in dir: String? = nil, input: String? = nil, environment: [String: String] = [:]) throws -> String {
-        let p = Process()
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        if let input {
-            let pipe = Pipe()
-            p.standardInput = pipe
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            pipe.fileHandleForWriting.closeFile()
-        }
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-c", "user.name=mallory", "-c", "user.email=m@evil", "-C", dir ?? remote] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["git": args]) }
-        return String(decoding: data, as: UTF8.self)
+        let r = try TestProcess.run("/usr/bin/git", ["-c", "user.name=mallory", "-c", "user.email=m@evil", "-C", dir ?? remote] + args,
+                                    environment: environment, stdin: input.map { Array($0.utf8) })
+        guard r.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["git": args, "stderr": r.stderr]) }
+        return r.stdout
     }
 
     /// A tree like main's, with `changes` (path → blob id) applied, built in a scratch index.
@@ -64,15 +51,7 @@ final class Scratch {
 
     /// A blob's raw bytes on the bare repository.
     func blobBytes(_ id: String) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-C", remote, "cat-file", "blob", id]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let d = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return d
+        Data(try TestProcess.run("/usr/bin/git", ["-C", remote, "cat-file", "blob", id]).stdoutBytes)
     }
 
     /// The hostile-server tests' starting point: A and B synced, then A pushes an edit B has not seen

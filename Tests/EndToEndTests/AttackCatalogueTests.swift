@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The rows of the server-attack table (Docs/THREAT-MODEL.md, "attack | stopped by") that HostileServerTests does not
 /// stage already, each staged with git on the bare repository as the server's operator would. Every
@@ -70,13 +71,9 @@ import Testing
                 try FileManager.default.moveItem(atPath: packDir + "/" + name, toPath: moved + "/" + name)
             }
             for name in try FileManager.default.contentsOfDirectory(atPath: moved) where name.hasSuffix(".pack") {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-                p.arguments = ["-C", s.remote, "unpack-objects", "-q"]
-                p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: moved + "/" + name))
-                try p.run()
-                p.waitUntilExit()
-                #expect(p.terminationStatus == 0)
+                let pack = try Data(contentsOf: URL(fileURLWithPath: moved + "/" + name))
+                let r = try TestProcess.run("/usr/bin/git", ["-C", s.remote, "unpack-objects", "-q"], stdin: Array(pack))
+                #expect(r.status == 0, "\(r.stderr)")
             }
             // The doc.txt content object B lacks gets the stored bytes of another object.
             let known = Set(try s.git(["ls-tree", "-r", "main~1"]).split(separator: "\n").map { String($0.split(separator: " ")[2].prefix(40)) })

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the package's built executables, as a user would.
 enum Binaries {
@@ -7,11 +8,7 @@ enum Binaries {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Outcome = TestProcessOutcome
 
     /// Where a built executable is.
     static func url(of name: String) -> URL {
@@ -22,50 +19,16 @@ enum Binaries {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
     }
 
-    /// `timeoutSeconds`: killed (coreutils `timeout`, exit 137) if still running then, so a command
-    /// that hangs fails its test instead of stalling the suite.
+    /// `timeoutSeconds`: its process group is killed if it is still running then (status 137), so a
+    /// command that hangs fails its test instead of stalling the suite.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], unset: [String] = [],
-                    timeoutSeconds: Int? = nil) throws -> Outcome {
-        let p = Process()
-        if let timeoutSeconds {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            p.arguments = ["--signal=KILL", String(timeoutSeconds), url(of: name).path] + arguments
-        } else {
-            p.executableURL = url(of: name)
-            p.arguments = arguments
-        }
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.filter { !unset.contains($0.key) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        // Read before waiting so a chatty child never blocks on a full pipe.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+                    stdin: [UInt8]? = nil, timeoutSeconds: Double = TestProcess.defaultTimeoutSeconds) throws -> Outcome {
+        try TestProcess.run(url(of: name).path, arguments, environment: environment, unset: unset, stdin: stdin, timeout: timeoutSeconds)
     }
 
-    /// Starts every command at once, then collects them (their outputs are small: no pipe fills).
+    /// Starts every command at once, then collects them.
     static func runTogether(_ commands: [(arguments: [String], environment: [String: String])]) throws -> [Outcome] {
-        var running: [(Process, Pipe, Pipe)] = []
-        for c in commands {
-            let p = Process()
-            p.executableURL = productsDirectory.appendingPathComponent("shadowsync")
-            p.arguments = c.arguments
-            p.environment = ProcessInfo.processInfo.environment.merging(c.environment) { _, new in new }
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            running.append((p, out, err))
-        }
-        return running.map { p, out, err in
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-        }
+        let running = try commands.map { try TestProcess(url(of: "shadowsync").path, $0.arguments, environment: $0.environment) }
+        return running.map { $0.wait(timeout: TestProcess.defaultTimeoutSeconds) }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 
 @Suite struct CLITests {
@@ -19,12 +20,8 @@ import Foundation
         let root = FileManager.default.currentDirectoryPath
         let out = NSTemporaryDirectory() + "shadowsync-clidocs-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", root + "/Docs/generate-cli-docs.py", Binaries.url(of: "shadowsync").path, out]
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try TestProcess.run("python3", [root + "/Docs/generate-cli-docs.py", Binaries.url(of: "shadowsync").path, out])
+        #expect(r.status == 0, "\(r.stderr)")
         for file in ["man/shadowsync.1", "completions/shadowsync.bash", "completions/_shadowsync", "completions/shadowsync.fish"] {
             let fresh = try String(contentsOfFile: out + "/" + file, encoding: .utf8)
             let committed = try String(contentsOfFile: root + "/Docs/" + file, encoding: .utf8)

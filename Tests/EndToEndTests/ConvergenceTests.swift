@@ -48,10 +48,7 @@ final class ConvergenceRun {
     let scratch: Scratch
     let agents: [Agent]
     var nextToken = 0
-    /// Tokens written and not knowingly discarded by an agent that saw them.
-    var mustSurvive: Set<String> = []
-    /// Every file content any agent wrote: the final tree may hold only these.
-    var contentsWritten: Set<String> = []
+    var model = VersionModel()
     var log: [String] = []
     var syncs = 0, offlineSyncs = 0, conflicts = 0
 
@@ -68,7 +65,7 @@ final class ConvergenceRun {
         agents = ["a", "b", "c"].map { s.agent($0) }
     }
 
-    var summary: String { "seed \(seed): \(rounds) rounds, \(log.count) log lines, \(syncs) syncs (\(offlineSyncs) while partitioned), \(conflicts) conflict copies, \(mustSurvive.count) tokens checked" }
+    var summary: String { "seed \(seed): \(rounds) rounds, \(log.count) log lines, \(syncs) syncs (\(offlineSyncs) while partitioned), \(conflicts) conflict copies, \(model.mustSurvive.count) tokens checked" }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
@@ -169,7 +166,7 @@ final class ConvergenceRun {
             guard tree[path] == nil, !isUnderFile(path, tree) else { return }
             let t = token()
             try FileManager.default.createSymbolicLink(atPath: agent.folder + "/" + path, withDestinationPath: t)
-            mustSurvive.insert(t)
+            model.wroteLink(t)
             log.append("\(agent.name) ln -s \(t) \(path)")
         default: // chmod: flip the exec bit
             guard let path = files.randomElement(using: &rng) else { return }
@@ -190,8 +187,7 @@ final class ConvergenceRun {
     }
 
     func writeFile(_ agent: Agent, _ path: String, _ text: String) throws {
-        for line in text.split(separator: "\n") { mustSurvive.insert(String(line)) }
-        contentsWritten.insert(text)
+        model.wroteFile(text)
         try agent.write(path, text)
         log.append("\(agent.name) write \(path) = \(text.split(separator: "\n").joined(separator: ","))")
     }
@@ -199,13 +195,7 @@ final class ConvergenceRun {
     /// The agent knowingly replaces what it sees at `path`: those tokens may go.
     func discard(_ agent: Agent, _ path: String, _ tree: [String: String]) {
         guard let value = tree[path] else { return }
-        for t in Self.tokens(value) { mustSurvive.remove(t) }
-    }
-
-    static func tokens(_ value: String) -> [String] {
-        if value.hasPrefix("link:") { return [String(value.dropFirst(5))] }
-        guard let colon = value.firstIndex(of: ":") else { return [] }
-        return value[value.index(after: colon)...].split(separator: "\n").map(String.init)
+        model.discard(value)
     }
 
     // MARK: syncs
@@ -235,22 +225,67 @@ final class ConvergenceRun {
 
     func check() throws {
         let trees = agents.map { $0.snapshot() }
-        for (agent, tree) in zip(agents, trees).dropFirst() where tree != trees[0] {
-            let diff = Set(tree.map { "\($0.key)=\($0.value)" }).symmetricDifference(trees[0].map { "\($0.key)=\($0.value)" })
-            throw fail("\(agent.name) differs from \(agents[0].name): \(diff.sorted())")
+        conflicts = trees[0].keys.filter { $0.contains(".sync-conflict-") }.count
+        if let problem = model.problems(zip(agents.map(\.name), trees).map { ($0, $1) }) { throw fail(problem) }
+        #expect(!trees[0].isEmpty)
+    }
+}
+
+/// What must survive a game of random saves. Every write puts a fresh token on its own line (files) or
+/// as the target (links). A token may legitimately vanish only when an agent that had it in its folder
+/// overwrote, deleted or truncated it (`discard`); every other token must be somewhere in the final
+/// tree, at its path or in a conflict copy or wherever a rename took it. Every final file must hold
+/// exactly bytes some agent wrote.
+struct VersionModel {
+    /// Tokens written and not knowingly discarded by an agent that saw them.
+    var mustSurvive: Set<String> = []
+    /// Every file content any agent wrote: the final tree may hold only these.
+    var contentsWritten: Set<String> = []
+
+    mutating func wroteFile(_ text: String) {
+        for line in text.split(separator: "\n") { mustSurvive.insert(String(line)) }
+        contentsWritten.insert(text)
+    }
+
+    mutating func wroteLink(_ token: String) { mustSurvive.insert(token) }
+
+    /// A file content that existed for a moment (a file truncated before its rewrite) and may be synced.
+    mutating func allowContent(_ text: String) { contentsWritten.insert(text) }
+
+    /// An agent knowingly replaced or deleted `value` (a `Snapshot` entry): its tokens may go.
+    mutating func discard(_ value: String) {
+        for t in Self.tokens(value) { mustSurvive.remove(t) }
+    }
+
+    static func tokens(_ value: String) -> [String] {
+        if value.hasPrefix("link:") { return [String(value.dropFirst(5))] }
+        guard let colon = value.firstIndex(of: ":") else { return [] }
+        return value[value.index(after: colon)...].split(separator: "\n").map(String.init)
+    }
+
+    /// The final trees (agent name, `Snapshot`) against the model: nil when they are identical, hold
+    /// only written bytes and lose nothing; else what is wrong.
+    func problems(_ trees: [(name: String, tree: [String: String])]) -> String? {
+        guard let (firstName, final) = trees.first else { return "no trees" }
+        for (name, tree) in trees.dropFirst() where tree != final {
+            let diff = Set(tree.map { "\($0.key)=\($0.value)" }).symmetricDifference(final.map { "\($0.key)=\($0.value)" })
+            return "\(name) differs from \(firstName): \(diff.sorted())"
         }
-        let final = trees[0]
-        conflicts = final.keys.filter { $0.contains(".sync-conflict-") }.count
         var present: Set<String> = []
         for (path, value) in final where value != "dir" {
             present.formUnion(Self.tokens(value))
             if value.hasPrefix("file") {
                 let content = String(value[value.index(after: value.firstIndex(of: ":")!)...])
-                guard contentsWritten.contains(content) else { throw fail("\(path) holds bytes no agent wrote: \(content.debugDescription)") }
+                guard contentsWritten.contains(content) else { return "\(path) holds bytes no agent wrote: \(content.debugDescription)" }
             }
         }
         let lost = mustSurvive.subtracting(present)
-        guard lost.isEmpty else { throw fail("writes lost: \(lost.sorted()); final tree: \(final.sorted { $0.key < $1.key })") }
-        #expect(!final.isEmpty)
+        guard lost.isEmpty else { return "writes lost: \(lost.sorted()); final tree: \(final.sorted { $0.key < $1.key })" }
+        return nil
+    }
+
+    /// The tokens of `mustSurvive` missing from `tree`.
+    func lost(in tree: [String: String]) -> Set<String> {
+        mustSurvive.subtracting(tree.values.flatMap { $0 == "dir" ? [] : Self.tokens($0) })
     }
 }

@@ -1,22 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 
-/// A `shadowsync run` process of an agent, stopped with SIGTERM.
+/// A `shadowsync run` process of an agent, stopped with SIGTERM. Its log (standard error) is drained
+/// as it is written, so a chatty daemon never blocks on a full pipe.
 final class RunningDaemon {
     let agent: Agent
-    let process = Process()
-    let errors = Pipe()
+    let process: TestProcess
 
     /// Starts the daemon and, if `waitUntilReady`, waits until it answers on its control socket.
     init(_ agent: Agent, environment extra: [String: String] = [:], waitUntilReady: Bool = true) throws {
         self.agent = agent
-        process.executableURL = Binaries.productsDirectory.appendingPathComponent("shadowsync")
-        process.arguments = ["run", "--folder", agent.folder]
-        process.environment = ProcessInfo.processInfo.environment.merging(agent.environment.merging(extra) { _, n in n }) { _, n in n }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try TestProcess(Binaries.url(of: "shadowsync").path, ["run", "--folder", agent.folder],
+                                  environment: agent.environment.merging(extra) { _, n in n }, stdout: .discard)
         guard waitUntilReady else { return }
         do {
             try eventually("daemon of \(agent.name) answers") {
@@ -24,7 +20,7 @@ final class RunningDaemon {
                 return (try? agent.run(["status", "--json", "--folder", agent.folder]))?.stdout.contains("\"pid\"") == true
             }
         } catch {
-            process.terminate()
+            process.signal(SIGTERM)
         }
         guard process.isRunning else {
             let (status, log) = stop()
@@ -32,17 +28,19 @@ final class RunningDaemon {
         }
     }
 
+    /// Everything it logged so far.
+    var log: String { process.stderrSoFar }
+
     /// SIGTERM, then the exit status and everything it logged.
-    func stop() -> (status: Int32, log: String) {
-        if process.isRunning { process.terminate() }
-        let log = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: log, as: UTF8.self))
+    func stop(timeout: Double = 60) -> (status: Int32, log: String) {
+        process.signal(SIGTERM)
+        let outcome = process.wait(timeout: timeout)
+        return (outcome.status, outcome.stderr)
     }
 
     func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     func status() throws -> [String: Any] {
@@ -159,7 +157,8 @@ extension Agent {
         let stateDir = try FileManager.default.contentsOfDirectory(atPath: a.home + "/data/shadowsync").first.map { a.home + "/data/shadowsync/" + $0 + "/state" }!
         #expect(FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
         for i in 0..<20 { try a.write("f\(i).txt", String(repeating: "x", count: 100_000)) }
-        usleep(400_000)  // likely mid-pass
+        // Mid-pass when the daemon says so (a pass that ends before we look still leaves a valid test).
+        try? eventually("a pass is running", timeout: 5) { ((try? da.status())?["state"] as? String ?? "idle") != "idle" }
         let (status, log) = da.stop()
         #expect(status == 0, "\(log)")
         #expect(!FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
@@ -191,7 +190,7 @@ extension Agent {
         try a.write("before-crash.txt", "1\n")
         let crashing = try RunningDaemon(a, environment: ["SHADOWSYNC_CRASH_AT": "pushed"], waitUntilReady: false)
         try eventually("the daemon crashed at the push") { !crashing.process.isRunning }
-        #expect(crashing.process.terminationStatus != 0)
+        #expect(crashing.process.exitStatus != 0)
         try a.write("after-crash.txt", "2\n")
         let da = try RunningDaemon(a)
         try eventually("b converges") { b.read("before-crash.txt") == "1\n" && b.read("after-crash.txt") == "2\n" }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The private OpenSSH server of this test process (Tests/ssh-server.sh), started on first use and
 /// stopped when the process exits.
@@ -35,7 +36,7 @@ enum SSHServer {
         let base = NSTemporaryDirectory() + "shadowsync-e2e-sshd-\(getpid())"
         var lastError = ""
         for _ in 0..<5 {
-            let port = Int.random(in: 30000..<60000)
+            guard let port = try? freeLoopbackPort() else { continue }
             let (status, output) = shell(["bash", testsDirectory.appendingPathComponent("ssh-server.sh").path, "start", base, String(port)])
             if status == 0 {
                 stopAtExit(base)
@@ -58,26 +59,23 @@ enum SSHServer {
                   let pid = (try? String(contentsOfFile: base + "/ssh/sshd.launcher.pid", encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
             else { return }
             kill(pid, SIGTERM)
-            usleep(100_000)
+            // Wait until it is gone (or a zombie) before its keys and config go.
+            for _ in 0..<150 {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                if stat.isEmpty || stat.split(separator: ")").last?.split(separator: " ").first == "Z" { break }
+                usleep(20_000)
+            }
             try? FileManager.default.removeItem(atPath: base)
         }
     }
 
     @discardableResult
     static func shell(_ args: [String], environment: [String: String] = [:], in dir: String? = nil) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return (127, "\(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        guard let command = args.first else { return (127, "no command") }
+        do {
+            let r = try TestProcess.run(command, Array(args.dropFirst()), environment: environment, directory: dir, stderr: .toStdout)
+            return (r.status, r.stdout + (r.timedOut ? r.stderr : ""))
+        } catch { return (127, "\(error)") }
     }
 }
 
@@ -397,7 +395,7 @@ extension Agent {
             // error although the relay was gone. Record where its threads wait, then its log.
             Issue.record("last status of a: \(seen)\na's threads (name: syscall args...): \(threadSyscalls(da.process.processIdentifier))")
             da.kill9()
-            let log = String(decoding: da.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let log = da.process.stderrSoFar
             Issue.record("a's log:\n\(log)")
             throw error
         }
@@ -425,22 +423,16 @@ extension SSHTests {
 
         try writeNoise(a.folder + "/big.bin", megabytes: 32)
         let trace = s.root.path + "/push-trace"
-        let sync = Process()
-        sync.executableURL = Binaries.url(of: "shadowsync")
-        sync.arguments = ["sync", "--folder", a.folder]
-        sync.environment = ProcessInfo.processInfo.environment.merging(a.environment.merging(["SHADOWSYNC_CRASH_TRACE": trace]) { $1 }) { $1 }
-        let errors = Pipe()
-        sync.standardError = errors
-        sync.standardOutput = FileHandle.nullDevice
-        try sync.run()
+        let sync = try TestProcess(Binaries.url(of: "shadowsync").path, ["sync", "--folder", a.folder],
+                                   environment: a.environment.merging(["SHADOWSYNC_CRASH_TRACE": trace]) { $1 }, stdout: .discard)
         try eventually("the sync starts pushing", timeout: 60) {
             ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").contains("git-push") || !sync.isRunning
         }
         usleep(150_000)
         v.cut()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        sync.waitUntilExit()
-        #expect(sync.terminationStatus == 3, "a cut connection is retryable: exit \(sync.terminationStatus) \(stderr)")
+        let outcome = sync.wait(timeout: 120)
+        let stderr = outcome.stderr
+        #expect(outcome.status == 3, "a cut connection is retryable: exit \(outcome.status) \(stderr)")
         #expect(SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output == headBefore, "the server's branch moved without the objects")
         let fsck = SSHServer.shell(["git", "-C", repo, "fsck", "--no-progress"])
         #expect(fsck.status == 0, "\(fsck.output)")
@@ -485,7 +477,10 @@ final class RelayedVault {
     let server: SSHServer.Info
     let scratch: Scratch
     let repo: String
-    let port = Int.random(in: 30000..<60000)
+    /// The relay's port, chosen by the kernel at its first start. A reconnect listens on the same port
+    /// (the agents' remote URL names it), so another process could take it during an outage; the
+    /// relay would then fail to start and the test says so.
+    let port: Int
     var url: String { "ssh://\(server.user)@127.0.0.1:\(port)\(repo)" }
     let a: Agent, b: Agent
     private var relay: Relay
@@ -494,7 +489,8 @@ final class RelayedVault {
         server = try SSHServer.info()
         scratch = try Scratch(name)
         repo = try scratch.serverRepository()
-        relay = try Relay(port: port, target: server.port)
+        relay = try Relay(port: 0, target: server.port)
+        port = relay.port
         a = scratch.agent("a")
         b = scratch.agent("b")
         try a.write("start.txt", "start\n")
@@ -531,26 +527,27 @@ func threadSyscalls(_ pid: Int32) -> String {
 
 /// Tests/tcp-relay.py: a loopback TCP relay whose stop is a real network outage.
 struct Relay {
-    let process = Process()
+    let process: TestProcess
+    /// The port it listens on.
+    let port: Int
 
+    /// Listens on `port`, or on a port the kernel chooses when it is 0.
     init(port: Int, target: Int) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // It prints "ready" once it listens.
-        let line = out.fileHandleForReading.availableData
-        guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else {
-            throw SSHServer.ShellError(description: "the TCP relay did not start on port \(port)")
+        process = try TestProcess("python3", [SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)],
+                                  stderr: .toStdout)
+        // It prints "ready PORT" once it listens.
+        guard process.waitForOutput("\n", timeout: 10), process.stdoutSoFar.hasPrefix("ready "),
+              let bound = Int(process.stdoutSoFar.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.signal(SIGKILL)
+            throw SSHServer.ShellError(description: "the TCP relay did not start on port \(port): \(process.stdoutSoFar)")
         }
+        self.port = bound
     }
 
-    /// SIGKILL: the test runner's threads block SIGTERM, and a child keeps that mask.
+    /// SIGKILL: a network outage, with no goodbye on the open connections.
     func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 }

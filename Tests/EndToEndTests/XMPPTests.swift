@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ShadowCrypto
 import ShadowXMPP
 
@@ -25,15 +26,9 @@ enum XMPPServer {
 
     static let shared: Result<Info, SSHServer.ShellError> = start()
 
-    /// Runs the server script through system(3), which waits for the shell itself: Foundation's Process
-    /// never noticed this script's exit inside the test runner (its SIGCHLD source stayed silent).
+    /// Runs the server script (it waits until prosody serves, or gives up).
     static func script(_ arguments: [String]) -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "shadowsync-xmpp-server-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let quoted = (["bash", script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let rc = system(quoted.joined(separator: " ") + " </dev/null >'\(log)' 2>&1")
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return (rc == 0 ? 0 : (rc >> 8 == 0 ? 1 : rc >> 8), output)
+        SSHServer.shell(["bash", script] + arguments)
     }
     static func info() throws -> Info { try shared.get() }
     static var script: String { SSHServer.testsDirectory.appendingPathComponent("xmpp-server.sh").path }
@@ -42,7 +37,7 @@ enum XMPPServer {
         let base = NSTemporaryDirectory() + "shadowsync-e2e-prosody-\(getpid())"
         var lastError = ""
         for _ in 0..<5 {
-            let port = Int.random(in: 30000..<60000)
+            guard let port = try? freeLoopbackPort() else { continue }
             let (status, output) = script(["start", base, String(port)])
             if status == 0 {
                 runningBase = base

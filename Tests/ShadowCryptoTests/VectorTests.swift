@@ -1,4 +1,6 @@
 import Testing
+import TestSupport
+import Foundation
 import ShadowCore
 @testable import ShadowCrypto
 
@@ -47,6 +49,13 @@ import ShadowCore
         #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
     }
 
+    /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
+    @Test func vaultDescriptorSignature() throws {
+        let k = try vectorKeys()
+        let body = "{\"format\":\"shdw/2\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03")
+    }
+
     /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.
     @Test func nameRecordWithMetadata() throws {
         let k = try vectorKeys()
@@ -60,6 +69,9 @@ import ShadowCore
         let sealed = try names.seal(record)
         #expect(hexString(sealed) == "53484e3200000000a5e76a23b7f83c2eaa3addd109347e337896c26c54d7200203e4c1d9a4e382e072325cf9c30e82c85597dfac53f99ea2dda92992a61916db5ecf47f6e52aff4e5406bf38ad2514cd012be1a6ba89cb98710b7c683016787cffc8c62d61b93941edfa41592e3f2d0e15289ed18e18efcf35d175f37a925fd0ebd241207ab46a2805bf9d46776c427de77a6fe84da480a2")
         #expect(try names.open(sealed, at: names.locator(for: path)) == record)
+        // The plaintext R given in the format, field by field.
+        let r = "0100800115cd5b0700b9556900000000a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0500000000000000a189f826d85b186dce08c627e5b984cabf476224b71c9f777483cc2018b4546e0e006e6f7465732f746f646f2e74787400000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        #expect(names.seal(recordBytes: try #require(bytesFromHex(r))) == sealed)
     }
 
     /// 150 KiB of byte i = i mod 251, pad_id 1: three 64 KiB chunks (two in lane 0, one in lane 1).
@@ -86,6 +98,8 @@ import ShadowCore
         #expect(ContentCipher.ciphertextSize(plaintextLength: 1_000_000, parameters: ContentParameters(padding: .none)) == 1_000_324)
         #expect(Padding.padme(1008) == 1024)   // E = 9, S = 4: multiples of 32
         #expect(Padding.padme(129) == 144)     // E = 7, S = 3: multiples of 16
+        #expect(Padding.padme(13) == 14)       // E = 3, S = 2: multiples of 2
+        #expect(Padding.padme(153_608) == 155_648)  // E = 17, S = 5: multiples of 4096
         for l in stride(from: UInt64(200), to: 2_000_000, by: 997) {
             let p = Padding.paddedLength(8 + l, scheme: .padme)
             #expect(p >= 8 + l && Double(p) <= Double(max(8 + l, 256)) * 1.12 + 1)
@@ -121,5 +135,25 @@ import ShadowCore
             expected += XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: ad, plaintext: chunk)
         }
         #expect(encoded == expected)
+    }
+}
+
+/// Tests/format-check.py implements the format again from Docs/FORMAT.md alone (Python's hashlib and
+/// libsodium's primitives) and checks every vector printed in the document: the document, not only
+/// this code, is what a second implementation gets right.
+@Suite struct IndependentImplementationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// python3 from the PATH, as Examples/setup-debian.sh accepts it from any source.
+    static let python = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: python != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
+    func everyVectorOfTheDocumentIsRecomputedFromItsText() throws {
+        let r = try TestProcess.run(try #require(Self.python, "python3 is not on the PATH"),
+                                    [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path],
+                                    stderr: .toStdout)
+        let text = r.stdout
+        #expect(r.status == 0, "\(text)")
+        #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
     }
 }

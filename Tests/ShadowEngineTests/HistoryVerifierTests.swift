@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 import ShadowCore
 import ShadowCrypto
@@ -50,17 +51,9 @@ final class TwoMachines {
 
     /// Runs git against the bare repository, as a hostile server operator would.
     func serverGit(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-c", "user.name=mallory", "-c", "user.email=m@evil"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "git \(args)")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let r = try TestProcess.run("/usr/bin/git", ["-c", "user.name=mallory", "-c", "user.email=m@evil"] + args)
+        #expect(r.status == 0, "git \(args): \(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

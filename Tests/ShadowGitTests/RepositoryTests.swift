@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Foundation
 import ShadowCore
 import ShadowFS
@@ -17,6 +18,32 @@ import ShadowFS
 
     /// A stand-in signer: the git layer only carries the text it is given.
     func fakeSign(_ data: [UInt8]) -> String { String(format: "%016llx", UInt64(data.count) &* 0x9e37_79b9) }
+
+    /// The commit object of FORMAT.md §5, byte for byte: neutral identity at time 0, the signature
+    /// header after the committer line, and a signature over the object without that header.
+    @Test func commitObjectLayoutIsTheFormats() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let repo = try GitRepository.createWorkTree(at: dir.appending("w"))
+        try write(repo, "vault.json", "{}\n")
+        let tree = try repo.stageAll()
+        let message = "Shdw-Meta: " + String(repeating: "ab", count: 77) + "\n"
+        let signature = String(repeating: "5a", count: 64)
+        var signedRoot: [UInt8] = [], signedChild: [UInt8] = []
+        let root = try repo.createCommit(tree: tree, parents: [], message: message) { (d) throws(ShadowError) -> String in signedRoot = d; return signature }
+        let child = try repo.createCommit(tree: tree, parents: [root], message: message) { (d) throws(ShadowError) -> String in signedChild = d; return signature }
+        let identity = "author shdw <shdw@invalid> 0 +0000\ncommitter shdw <shdw@invalid> 0 +0000\n"
+        for (id, parents, signed) in [(root, "", signedRoot), (child, "parent \(root.hex)\n", signedChild)] {
+            let unsigned = "tree \(tree.hex)\n" + parents + identity + "\n" + message
+            #expect(signed == Array(unsigned.utf8))
+            let object = "tree \(tree.hex)\n" + parents + identity + "shdwsig \(signature)\n" + "\n" + message
+            let raw = try TestProcess.run("/usr/bin/git", ["-C", repo.path.description, "cat-file", "commit", id.hex]).stdoutBytes
+            #expect(String(decoding: raw, as: UTF8.self) == object)
+            var sha = SHA1()
+            sha.update(Array("commit \(object.utf8.count)\u{0}".utf8) + Array(object.utf8))
+            #expect(sha.finish().withUnsafeBytes { ObjectID(raw: $0) } == id, "the id is SHA-1 of \"commit <size>\\0\" and the body")
+            #expect(try repo.commit(id).signedData == Array(unsigned.utf8))
+        }
+    }
 
     @Test func commitSignPushFetchAndVerifyAncestry() throws {
         defer { try? FileSystem.removeTree(dir) }
@@ -344,15 +371,10 @@ import ShadowFS
         defer { try? FileSystem.removeTree(dir) }
         // A commit made by plain git (as a hostile server would) carries no shdwsig field.
         let path = dir.appending("plain")
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        git.arguments = ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description, "commit", "-q", "--allow-empty", "-m", "evil"]
-        let initGit = Process()
-        initGit.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        initGit.arguments = ["init", "-q", path.description]
-        try initGit.run(); initGit.waitUntilExit()
-        try git.run(); git.waitUntilExit()
-        #expect(git.terminationStatus == 0)
+        #expect(try TestProcess.run("/usr/bin/git", ["init", "-q", path.description]).status == 0)
+        let commit = try TestProcess.run("/usr/bin/git", ["-c", "user.name=x", "-c", "user.email=x@x", "-C", path.description,
+                                                          "commit", "-q", "--allow-empty", "-m", "evil"])
+        #expect(commit.status == 0, "\(commit.stderr)")
         let repo = try GitRepository.open(path)
         let head = try #require(try repo.reference("HEAD"))
         let info = try repo.commit(head)

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""A second implementation of Docs/FORMAT.md, written from the document alone: recomputes every test
+vector of §7c and §8 and compares it with the text of the document. Python's hashlib gives BLAKE2b,
+SHA-256 and SHA-1; libsodium (through ctypes) gives only the primitives the document names by their
+libsodium function: crypto_kdf (checked against the BLAKE2b form the document states),
+HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD and
+Ed25519. Prints one line per vector; exits 1 on the first mismatch.
+
+    python3 Tests/format-check.py Docs/FORMAT.md
+"""
+import base64, ctypes, ctypes.util, hashlib, re, struct, sys
+
+doc = open(sys.argv[1] if len(sys.argv) > 1 else "Docs/FORMAT.md", encoding="utf-8").read()
+sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+assert sodium.sodium_init() >= 0
+checked = 0
+
+
+def check(name, got, want):
+    global checked
+    if got != want:
+        print(f"MISMATCH {name}\n  computed {got}\n  FORMAT.md {want}")
+        sys.exit(1)
+    checked += 1
+    print(f"ok {name}")
+
+
+def blocks_after(heading):
+    """The fenced code blocks of a section, each with the prose just before it."""
+    start = doc.index(heading)
+    end = doc.find("\n## ", start + len(heading))
+    section = doc[start:end if end >= 0 else len(doc)]
+    parts = re.split(r"```[a-z]*\n", section)
+    # parts alternate: prose, code, prose, code, ...
+    return [(parts[i - 1], parts[i]) for i in range(1, len(parts), 2)]
+
+
+def block(section, label):
+    found = [code for prose, code in blocks_after(section) if label in prose[-400:]]
+    assert len(found) == 1, f"no single code block after {label!r}"
+    return found[0]
+
+
+# Conventions of FORMAT.md.
+def blake2b(n, msg, key=b"", personal=b"", salt=b""):
+    return hashlib.blake2b(msg, digest_size=n, key=key, person=personal, salt=salt).digest()
+
+
+def kdf(key, subkey_id, context, n=32):
+    derived = blake2b(n, b"", key=key, salt=struct.pack("<Q", subkey_id) + bytes(8), personal=context + bytes(8))
+    out = ctypes.create_string_buffer(n)
+    sodium.crypto_kdf_derive_from_key(out, ctypes.c_size_t(n), ctypes.c_uint64(subkey_id), context, key)
+    assert out.raw == derived, "crypto_kdf is not the BLAKE2b form FORMAT.md states"
+    return derived
+
+
+def xchacha20_xor(data, nonce, key):
+    subkey = ctypes.create_string_buffer(32)
+    sodium.crypto_core_hchacha20(subkey, nonce[:16], key, None)
+    out = ctypes.create_string_buffer(len(data))
+    # RFC 8439 ChaCha20, counter 0, nonce 0x00 × 4 ‖ nonce[16..24]
+    sodium.crypto_stream_chacha20_ietf_xor_ic(out, data, ctypes.c_ulonglong(len(data)), bytes(4) + nonce[16:], ctypes.c_uint32(0), subkey.raw)
+    reference = ctypes.create_string_buffer(len(data))
+    sodium.crypto_stream_xchacha20_xor(reference, data, ctypes.c_ulonglong(len(data)), nonce, key)
+    assert out.raw == reference.raw, "XChaCha20 is not HChaCha20 + ChaCha20 from counter 0"
+    return out.raw
+
+
+def aead(key, nonce, ad, msg):
+    out = ctypes.create_string_buffer(len(msg) + 16)
+    size = ctypes.c_ulonglong()
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, ctypes.byref(size), msg, ctypes.c_ulonglong(len(msg)), ad,
+                                                      ctypes.c_ulonglong(len(ad)), None, nonce, key)
+    return out.raw
+
+
+def base32(b):
+    return base64.b32encode(b).decode().rstrip("=").lower()
+
+
+def padme(x):
+    if x < 2:
+        return x
+    e = x.bit_length() - 1
+    s = e.bit_length()  # ⌊log₂ E⌋ + 1
+    mask = (1 << (e - s)) - 1
+    return (x + mask) & ~mask
+
+
+# §1 keys, from VS = 0x00 … 0x1f.
+vs = bytes(range(32))
+seed_root, rs = kdf(vs, 1, b"shdwroot"), kdf(vs, 2, b"shdwroot")
+pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(pk, sk, seed_root)
+pk_root = pk.raw
+vault_id = blake2b(16, pk_root, personal=b"SHDW-vaultid-v1")
+k_siv, k_aead, k_fid = (kdf(rs, i, b"shdwcont") for i in (1, 2, 3))
+k_nmac, k_nenc, k_loc = (kdf(rs, i, b"shdwname") for i in (1, 2, 3))
+k_bell, t_bell = kdf(rs, 1, b"shdwbell"), kdf(rs, 2, b"shdwbell", 16)
+
+values = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", block("## 8. Test vectors", "Vault secret VS"), re.M))
+check("PK_root", pk_root.hex(), values["PK_root"])
+check("vault_id", vault_id.hex(), values["vault_id"])
+
+
+# §2 capabilities.
+def capability(prefix, payload):
+    return prefix + base32(payload + blake2b(32, prefix.encode() + payload, personal=b"SHDW-capsum-v1")[:4])
+
+
+check("rw capability", capability("shdw1-rw-", b"\x01" + vs), values["rw cap"])
+check("ro capability", capability("shdw1-ro-", b"\x02" + struct.pack("<I", 0) + rs + pk_root), values["ro cap"])
+check("vk capability", capability("shdw1-vk-", b"\x03" + pk_root), values["vk cap"])
+
+# §4.1 locators and §3 file ids.
+for path in ("Documents/Tax 2024/return.pdf", "a"):
+    loc = base32(blake2b(20, path.encode(), key=k_loc, personal=b"SHDW-locator-v1"))
+    check(f"loc({path})", f"d/{loc[0]}/{loc[1]}/{loc[2:]}.n", values[f'loc("{path}")'])
+    check(f"file_id({path})", blake2b(16, path.encode(), key=k_fid, personal=b"SHDW-fileid-v1").hex(), values[f'file_id("{path}")'])
+
+
+# §3 content objects.
+def content(data, file_id, pad_id, chunk_log2=16):
+    size = 8 + len(data) if pad_id == 0 else max(256, padme(8 + len(data)))
+    p = struct.pack("<Q", len(data)) + data + bytes(size - 8 - len(data))
+    c = 1 << chunk_log2
+    chunks = [p[i:i + c] for i in range(0, len(p), c)]
+    header = b"SHC1" + bytes([1, chunk_log2, pad_id, 0]) + struct.pack("<I", 0) + file_id
+    lanes = [blake2b(32, bytes([j]) + b"".join(chunks[j::2]), key=k_siv, personal=b"SHDW-lane-v1") for j in (0, 1)]
+    siv = blake2b(32, header + struct.pack("<Q", len(p)) + lanes[0] + lanes[1], key=k_siv, personal=b"SHDW-content-v1")
+    out = header + siv
+    for i, chunk in enumerate(chunks):
+        final = 1 if i == len(chunks) - 1 else 0
+        out += aead(k_aead, siv[:16] + struct.pack("<Q", i), header + siv + bytes([final]), chunk)
+    return out
+
+
+file_id = b"\x11" * 16
+check('content "hello", pad_id 0', content(b"hello", file_id, 0).hex(), block("## 8. Test vectors", 'Content `"hello"`, pad_id 0').strip())
+check("content empty, pad_id 1", content(b"", file_id, 1).hex(), block("## 8. Test vectors", "Content empty, pad_id 1").strip())
+hello = content(b"hello", file_id, 1)
+check('content "hello", pad_id 1', hello.hex(), block("## 8. Test vectors", 'Content `"hello"`, pad_id 1').strip())
+long = content(bytes(i % 251 for i in range(150 * 1024)), file_id, 1)
+described = dict(re.findall(r"^(SHA-256|first 64 bytes|last 32 bytes)\s+(\S+)$", block("## 8. Test vectors", "Content of 150 KiB"), re.M))
+check("content 150 KiB: SHA-256", hashlib.sha256(long).hexdigest(), described["SHA-256"])
+check("content 150 KiB: first 64 bytes", long[:64].hex(), described["first 64 bytes"])
+check("content 150 KiB: last 32 bytes", long[-32:].hex(), described["last 32 bytes"])
+check("padme(153 608)", padme(153608), 155648)
+
+
+# §4.2 name records.
+def name_record(kind, permissions, seconds, nanoseconds, modified_by, length, siv, path, target=b""):
+    r = bytes([kind, 0]) + struct.pack("<HIq", permissions, nanoseconds, seconds) + modified_by
+    r += struct.pack("<Q", length) + siv + struct.pack("<H", len(path)) + path + struct.pack("<H", len(target)) + target
+    r += bytes(-len(r) % 64)
+    header = b"SHN2" + struct.pack("<I", 0)
+    tag = blake2b(16, header + vault_id + r, key=k_nmac, personal=b"SHDW-name-v1")
+    return r, header + tag + xchacha20_xor(r, tag + bytes(8), k_nenc)
+
+
+_, directory = name_record(2, 0o755, 0, 0, bytes(16), 0, bytes(32), b"a")
+check('name record: directory "a"', directory.hex(), block("## 8. Test vectors", "Name record for the directory `a`").strip())
+r, record = name_record(1, 0o600, 1767225600, 123456789, bytes(range(0xa0, 0xb0)), 5, hello[28:60], b"notes/todo.txt")
+r_text, record_text = block("## 8. Test vectors", "Name record for the file `notes/todo.txt`").split()
+check('name record: R of "notes/todo.txt"', r.hex(), r_text)
+check('name record: "notes/todo.txt"', record.hex(), record_text)
+
+# §5 signatures.
+message = b"shdw-commit-v1\x00" + vault_id + b"tree 0"
+signature = ctypes.create_string_buffer(64)
+sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
+check('commit signature of "tree 0"', signature.raw.hex(), block("## 8. Test vectors", "Commit signature of the bytes").strip())
+
+# §7b vault.json.
+descriptor = ('{"format":"shdw/2","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+              '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
+message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
+sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
+descriptor += ',"signature":"%s"}' % signature.raw.hex()
+check("vault.json", descriptor, block("## 8. Test vectors", "`vault.json` of this vault").strip())
+
+# §7c doorbell.
+bell = dict(re.findall(r"^(folder|payload)\s+=\s+(\S+)$", block("## 7c. Doorbell", "Vector (vault of §8"), re.M))
+check("doorbell folder", t_bell.hex(), bell["folder"])
+record = bytes([1, 1]) + b"\x11" * 16 + struct.pack("<QQ", 1, 1800000000) + bytes([20]) + bytes(range(20))
+record += bytes(67 - len(record))
+nonce = bytes(range(0xa0, 0xb8))
+check("doorbell payload", base64.b64encode(nonce + aead(k_bell, nonce, b"shdwbell1" + t_bell, record)).decode(), bell["payload"])
+
+print(f"all {checked} vectors of FORMAT.md match")
