@@ -41,6 +41,10 @@ extension SyncEngine {
         // then directories that go away children first.
         let removals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind != .directory }.sorted()
         for p in changed { if let parent = p.parent { context.directories.insert(parent) } }
+        // What was synced for the directories whose mode and time are settled last (a local chmod not
+        // committed yet stays unless the incoming change changed the mode).
+        var syncedDirectories: [PlainPath: IndexEntry] = [:]
+        for d in context.directories.union(changed) { if let e = index.entries[d], e.kind == .directory { syncedDirectories[d] = e } }
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
@@ -49,9 +53,9 @@ extension SyncEngine {
         }
         // Directories last: writing their entries moved their times, which must not look like a change here.
         for d in context.directories.sorted(by: >) {
-            guard let want = kinds[d], want.kind == .directory, let cur = index.entries[d], cur.kind == .directory, !cur.absent,
+            guard kinds[d]?.kind == .directory, let applied = index.entries[d], applied.kind == .directory, !applied.absent,
                   let now = try folder.entry(d), now.kind == .directory else { continue }
-            index.entries[d]?.stat = try settleMetadata(d, now: now, want: cur, synced: nil, directoryTime: true)
+            index.entries[d]?.stat = try settleMetadata(d, now: now, want: applied, synced: syncedDirectories[d], directoryTime: true)
         }
         index.head = target
         try index.save(location.indexFile)
@@ -76,18 +80,20 @@ extension SyncEngine {
         return want.metadata.permissions
     }
 
-    /// Gives the entry at `p` (which holds `want`'s content) `want`'s mode and time; a directory's time only
+    /// Gives the entry at `p` (which holds `want`'s content) `want`'s mode and time; a directory's only
     /// with `directoryTime` (after its entries are written). Returns the stat afterwards, or nil if the
     /// entry changed meanwhile (the local change stays and is committed by the next scan).
     private func settleMetadata(_ p: PlainPath, now: ScannedEntry, want: IndexEntry, synced cur: IndexEntry?,
                                 directoryTime: Bool = false) throws(ShadowError) -> StatKey? {
+        // A directory's mode could shut its own entries out: it comes with the time, after them.
+        if want.kind == .directory && !directoryTime { return now.stat }
         var mode: UInt32?
         if case .symlink = want.kind {} else {
             let m = permissions(want, synced: cur, now: now)
             if m != now.permissions && !ignorePermissions { mode = m }
         }
         var time: FileTime?
-        if (want.kind != .directory || directoryTime) && now.modified != want.metadata.modified { time = want.metadata.modified }
+        if now.modified != want.metadata.modified { time = want.metadata.modified }
         guard mode != nil || time != nil else { return now.stat }
         do throws(ShadowError) {
             return try folder.setAttributes(p, permissions: mode, modified: time, expected: want.kind == .directory ? nil : now.stat)
@@ -193,7 +199,9 @@ extension SyncEngine {
             report.conflicts.append(ConflictRecord(path: p, copy: nil, reason: "changed here while another device deleted it: kept"))
             return
         }
-        let side = context.side(p)
+        // Named after the device and time of the version that moves aside (the head commit's, for a
+        // record that names no device).
+        let side = ConflictNames.side(of: want.metadata, else: context.side(p))
         let copy: PlainPath
         let reason: String
         if let blocked = try blockedAncestor(of: p) {
