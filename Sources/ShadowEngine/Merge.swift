@@ -193,7 +193,7 @@ public enum ThreeWayMerge {
                     conflicts.append(ConflictRecord(path: loser.path, copy: copy, reason: loser.reason))
                     break
                 }
-                if paths.contains(copy) { continue }
+                if paths.contains(copy) || allOurs[copy] != nil || allTheirs[copy] != nil { continue }
                 merged[copy] = loser.entry
                 conflicts.append(ConflictRecord(path: loser.path, copy: copy, reason: loser.reason))
                 break
