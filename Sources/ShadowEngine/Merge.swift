@@ -144,6 +144,12 @@ public enum ThreeWayMerge {
                     } else if o.sameContent(t) {
                         // Only the metadata differs (mode, time): the later change wins, nothing to copy.
                         take(path, theirsNewer ? t : o, theirsNewer ? .theirs : .ours)
+                    } else if let b, o.kind.sameType(t.kind), o.sameContent(b) || t.sameContent(b) {
+                        // One side changed only the mode or time, the other the content: both changes stay.
+                        let (content, other, origin) = o.sameContent(b) ? (t, o, MergeOrigin.theirs) : (o, t, MergeOrigin.ours)
+                        var metadata = content.metadata
+                        if metadata.permissions == b.metadata.permissions { metadata.permissions = other.metadata.permissions }
+                        take(path, SyncedEntry(content.kind, metadata), origin)
                     } else {
                         // The older version becomes the copy.
                         let (winner, loser): ((SyncedEntry, MergeOrigin), (SyncedEntry, MergeOrigin)) = theirsNewer ? ((t, .theirs), (o, .ours)) : ((o, .ours), (t, .theirs))

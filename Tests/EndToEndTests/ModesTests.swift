@@ -74,6 +74,24 @@ import Testing
         #expect(a.snapshot() == b.snapshot())
     }
 
+    @Test func aChmodHereAndAnEditElsewhereAreBothKept() throws {
+        let s = try Scratch("chmod-edit")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "v1\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        chmod(a.folder + "/doc.txt", 0o600)
+        try b.write("doc.txt", "v2, edited on b\n")
+        try b.sync()
+        try a.sync()
+        try b.sync()
+        for agent in [a, b] {
+            #expect(agent.read("doc.txt") == "v2, edited on b\n")
+            #expect(Self.attributes(agent.folder + "/doc.txt").mode == 0o600, "\(agent.name)")
+            #expect(try agent.names().count == 1, "\(agent.name): no conflict copy expected")
+        }
+    }
+
     @Test func ignorePermsNeitherCommitsNorAppliesModes() throws {
         let s = try Scratch("ignore-perms")
         let a = s.agent("a"), b = s.agent("b")

@@ -163,6 +163,17 @@ struct MergeTableTests {
         #expect(m.entries[Self.p("a")]?.entry == touch[Self.p("a")] && m.entries[Self.p("d")]?.entry == chmod[Self.p("d")])
     }
 
+    @Test func aModeChangeAndAnEditElsewhereAreBothKept() {
+        let base = [Self.p("a"): Self.at(Self.f(0), 100, by: 9)]
+        let chmod = [Self.p("a"): Self.at(Self.f(0), 100, by: 7, mode: 0o600)]
+        let edit = [Self.p("a"): Self.at(Self.f(2), 200, by: 8)]
+        for (x, y, xs, ys) in [(chmod, edit, Self.early, Self.late), (edit, chmod, Self.late, Self.early)] {
+            let m = ThreeWayMerge.merge(base: base, ours: x, theirs: y, oursSide: xs, theirsSide: ys)
+            #expect(m.entries.count == 1 && m.conflicts.isEmpty, "\(m.entries)")
+            #expect(m.entries[Self.p("a")]?.entry == Self.at(Self.f(2), 200, by: 8, mode: 0o600))
+        }
+    }
+
     @Test func oneVersionCopiedUnderTwoNamesStaysOnce() {
         // Each side copied the same losing version itself and found a different name free: the copy whose
         // name the other side also uses goes; a user's file there stays.
