@@ -14,6 +14,9 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 # openssl makes the test prosody's self-signed certificate.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# strace counts the fsyncs of written files; setpriv (util-linux) runs an agent as another user.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()

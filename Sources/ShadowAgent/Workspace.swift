@@ -186,7 +186,7 @@ public struct Workspace: Sendable {
     /// reference by renaming a lock file over it, so a concurrent commit shows as before or after.
     public func openHistory(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, History) {
         let config = try config(path)
-        return (config, History(keys: try keys(of: config), store: try Transport.repository(config)))
+        return (config, History(keys: try keys(of: config), store: try Transport.repository(config), location: config.location))
     }
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
@@ -218,14 +218,18 @@ public struct Workspace: Sendable {
         if let capability { return try CapabilityText.decode(capability.trimmedWhitespace) }
         guard let file else { throw ShadowError(.invalidArgument, "give --key STRING or --key-file FILE") }
         let bytes = try FileSystem.readFile(file, limit: 4096)
-        if bytes.starts(with: Array("shdw1-".utf8)) {
-            return try CapabilityText.decode(String(decoding: bytes, as: UTF8.self).trimmedWhitespace)
-        }
+        // The capability text as `--key` takes it: case and whitespace (a pasted line break) forgiven.
+        let text = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
+        if text.lowercased().hasPrefix(CapabilityText.commonPrefix) { return try CapabilityText.decode(text) }
         return try unlock(file, passphraseFile: passphraseFile)
     }
 
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
     public static func decrypt(repository: BytePath, keys: VaultKeys, revision: String?, to out: BytePath) throws(ShadowError) -> Int {
+        if let address = try? RemoteAddress.parse(repository.description), address.kind == .ssh {
+            throw ShadowError(.invalidArgument, "decrypt reads a repository on this machine, and \(repository) is on a server; nothing was written to \(out)",
+                              advice: "mirror it first with 'git clone --mirror \(repository) vault.git', then run 'shadowsync decrypt vault.git --to \(out)'")
+        }
         let repo = try GitRepository.open(repository, repairIndex: false)  // any clone: read, never changed
         return try History(keys: keys, store: repo).decrypt(revision: revision, to: out)
     }

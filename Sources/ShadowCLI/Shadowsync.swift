@@ -14,7 +14,7 @@ enum ExitStatus: Int32 {
 
     static func of(_ error: ShadowError) -> ExitStatus {
         switch error.code {
-        case .guardTripped: return .needsHuman
+        case .guardTripped, .foreignLocalCommit: return .needsHuman
         case .locked: return .transient
         default: return error.isRetryable ? .transient : .invalid
         }
@@ -73,6 +73,7 @@ struct ShadowsyncCommand: ParsableCommand {
         version: "0.2.0",
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
                       RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
-                      RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self]
+                      RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self,
+                      RepairCommand.self]
     )
 }

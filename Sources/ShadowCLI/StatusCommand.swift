@@ -28,6 +28,7 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
                     ("pending", .array(s.pending.map { .string($0) })),
                     ("conflict_copies", .array(s.conflictCopies.map { .string($0) })),
                     ("sequence", .number(Double(s.sequence))),
+                    ("needs_repair", s.needsRepair.map { .string($0.message) } ?? .null),
                 ]).text)
                 return
             }
@@ -40,6 +41,11 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
             if !s.conflictCopies.isEmpty {
                 print("conflict copies: \(s.conflictCopies.count)")
                 for c in s.conflictCopies { print("  \(c)") }
+            }
+            if let problem = s.needsRepair {
+                print("state:    needs repair: \(problem.message)")
+                print("          what to do: \(problem.advice)")
+                return
             }
             print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
         }

@@ -39,6 +39,7 @@ public struct ShadowError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidArgument
         // Needs a person to decide.
         case guardTripped             // a safety guard stopped the sync (e.g. most files vanished at once)
+        case foreignLocalCommit       // the shadow repository holds a commit ShadowSync did not make: never pushed
         case locked                   // another ShadowSync process holds this folder
     }
 

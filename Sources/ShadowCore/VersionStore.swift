@@ -98,8 +98,10 @@ public protocol VersionStore: AnyObject {
     func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
     /// Fetches the remote branch; returns its head (nil: the remote is empty).
     func fetch() throws(ShadowError) -> ObjectID?
-    /// Pushes fast-forward only; `.nonFastForward` when the remote moved on.
-    func push() throws(ShadowError)
+    /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the
+    /// local head the caller verified: if the branch names another commit, nothing is pushed
+    /// (`.foreignLocalCommit`).
+    func push(expecting head: ObjectID?) throws(ShadowError)
     /// Makes the work tree and index exactly the tree of `commit` (files of other commits removed,
     /// ignored files such as the key file left alone). Moves no reference.
     func checkout(_ commit: ObjectID) throws(ShadowError)
@@ -114,4 +116,6 @@ public protocol VersionStore: AnyObject {
 /// The one branch ShadowSync writes, locally and on the remote.
 public enum ShadowRefs {
     public static let main = "refs/heads/main"
+    /// Where a fetch leaves the remote's branch.
+    public static let remoteTracking = "refs/remotes/origin/main"
 }

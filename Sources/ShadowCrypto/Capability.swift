@@ -5,6 +5,8 @@ public import ShadowCore
 /// Four checksum bytes catch any typo or truncation except with probability 2^-32.
 public enum CapabilityText {
     static let checksumBytes = 4
+    /// What every capability text starts with, whatever its level (after lowercasing).
+    public static let commonPrefix = "shdw1-"
 
     static func payloadLength(_ level: CapabilityLevel) -> Int {
         switch level {

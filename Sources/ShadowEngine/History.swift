@@ -30,10 +30,13 @@ final class DiscardingSink: ByteSink {
 public struct History {
     let keys: VaultKeys
     let store: VersionStore
+    /// The synced folder whose shadow repository `store` is (nil: a clone or mirror elsewhere).
+    let location: FolderLocation?
 
-    public init(keys: VaultKeys, store: VersionStore) {
+    public init(keys: VaultKeys, store: VersionStore, location: FolderLocation? = nil) {
         self.keys = keys
         self.store = store
+        self.location = location
     }
 
     /// The local branch's head (nil before the first commit).
@@ -56,6 +59,7 @@ public struct History {
         func record(_ blob: ObjectID, _ loc: Locator) throws(ShadowError) -> NameRecord {
             try names.open(try store.blob(blob, limit: HistoryVerifier.nameRecordLimitBytes), at: loc)
         }
+        try requireOwnCommits(head: head)
         for commit in try store.commits(from: head, excluding: nil).reversed() {
             let info = try store.commit(commit)
             let meta = try CommitMessage.parse(info.message, commit: commit, keys: keys)
@@ -84,6 +88,7 @@ public struct History {
     /// Verifies the whole history from the root (every signature, sequence and tree shape) and decrypts
     /// every file of `head`, authenticating each chunk.
     public func fsck(head: ObjectID) throws(ShadowError) -> FsckReport {
+        try requireOwnCommits(head: head)
         let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
         let content = ContentCipher(keys: try keys.requireRead())
         var report = FsckReport()
@@ -105,24 +110,49 @@ public struct History {
     }
 
     /// Offline recovery: verifies `revision` (default: the main branch) from the root and writes its
-    /// whole tree into `out`, which must not exist or be empty. Needs no agent state.
+    /// whole tree into `out`, which must not exist or be empty. Needs no agent state. Everything is
+    /// written into a temporary directory beside `out`, renamed to `out` only once every entry decrypted
+    /// and authenticated: a refusal part-way leaves nothing that could pass for a complete restore.
     public func decrypt(revision: String?, to out: BytePath) throws(ShadowError) -> Int {
-        let head = try store.resolve(revision ?? ShadowRefs.main)
-        let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
-        if FileSystem.exists(out) {
-            guard try FileSystem.list(out).isEmpty else {
-                throw ShadowError(.alreadyExists, "\(out) is not empty; refusing to write into it", advice: "give a new or empty directory")
-            }
-        } else {
-            try FileSystem.createDirectories(out, mode: 0o755)
+        let nothingWritten = "nothing was written to \(out)"
+        func refusal(_ error: ShadowError) -> ShadowError {
+            ShadowError(error.code, "\(error.message); \(nothingWritten)", advice: error.advice)
         }
-        let target = PlainFolder(root: out)
-        let content = ContentCipher(keys: try keys.requireRead())
-        for (path, e) in verified.entries.sorted(by: { $0.key < $1.key }) {
-            try write(e, at: path, into: target, content: content)
+        if FileSystem.exists(out), try !FileSystem.list(out).isEmpty {
+            throw ShadowError(.alreadyExists, "\(out) is not empty; refusing to write into it", advice: "give a new or empty directory")
+        }
+        let verified: VerifiedHistory
+        do throws(ShadowError) {
+            let head = try store.resolve(revision ?? ShadowRefs.main)
+            verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
+        } catch {
+            throw refusal(error)
+        }
+        try FileSystem.createDirectories(out.directory, mode: 0o755)
+        let temporary = try FileSystem.makeTemporaryDirectory(beside: out, tag: History.decryptTag)
+        do throws(ShadowError) {
+            let target = PlainFolder(root: temporary)
+            let content = ContentCipher(keys: try keys.requireRead())
+            for (path, e) in verified.entries.sorted(by: { $0.key < $1.key }) {
+                do throws(ShadowError) {
+                    try write(e, at: path, into: target, content: content)
+                } catch {
+                    throw ShadowError(error.code, "\(path): \(error.message)", advice: error.advice)
+                }
+            }
+            try FileSystem.setPermissions(temporary, History.decryptedFolderMode)
+            try FileSystem.renameDirectory(temporary, to: out)
+        } catch {
+            try? FileSystem.removeTree(temporary)
+            throw refusal(error)
         }
         return verified.entries.count
     }
+
+    /// The part of the temporary directory's name `decrypt` writes into, after `.<name of --to>.`.
+    static let decryptTag = "shadowsync-decrypt"
+    /// The decrypted folder's own permissions once complete (its files keep those of their records).
+    static let decryptedFolderMode: UInt32 = 0o755
 
     /// Writes one verified entry at `path` under `folder`, never replacing anything.
     func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: ContentCipher) throws(ShadowError) {

@@ -17,12 +17,16 @@ public struct FolderStatus: Sendable {
     /// Conflict copies present in the folder.
     public let conflictCopies: [String]
     public let sequence: UInt64
+    /// Set when the shadow repository holds a commit ShadowSync did not make: nothing syncs until `repair`.
+    public let needsRepair: ShadowError?
 
-    public var inSync: Bool { pending.isEmpty && head == lastVerified && (remoteHead == nil || remoteHead == head) }
+    public var inSync: Bool { needsRepair == nil && pending.isEmpty && head == lastVerified && (remoteHead == nil || remoteHead == head) }
 }
 
 extension SyncEngine {
     public func status() throws(ShadowError) -> FolderStatus {
+        var repair = untrusted
+        if repair == nil { repair = try foreignHistory(try head) }
         let (plan, _) = try scanLocal(options: SyncOptions(allowMassDelete: true))
         var pending: [String] = []
         for item in plan.encrypt { pending.append("\(index.entries[item.path] == nil ? "+" : "M") \(item.path)") }
@@ -33,7 +37,8 @@ extension SyncEngine {
                             head: try head, lastVerified: state.lastVerified,
                             remoteHead: try store.reference("refs/remotes/origin/main"),
                             pending: pending.sorted { $0.dropFirst(2) < $1.dropFirst(2) },
-                            conflictCopies: conflictCopies().map(\.description), sequence: state.sequence)
+                            conflictCopies: conflictCopies().map(\.description), sequence: state.sequence,
+                            needsRepair: repair)
     }
 
     /// Conflict copies the folder holds (synced ones; a copy made by the last apply is committed next pass).

@@ -139,6 +139,8 @@ public final class SyncEngine {
     /// The folder's file system keeps no permissions worth syncing (FAT, NTFS mounts): commits carry the
     /// modes synced before (defaults for new entries), and applying never changes a mode.
     public var ignorePermissions = false
+    /// Why the local branch must not be synced until `repair`: it holds a commit ShadowSync did not make.
+    var untrusted: ShadowError?
 
     /// More than this share of the tracked files vanishing in one scan trips the mass-delete guard...
     static let massDeleteFraction = 0.5
@@ -226,6 +228,7 @@ public final class SyncEngine {
     /// not carry half-written shadow objects or a half-applied folder into its next pass.
     public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
         if interrupted { try resume() }
+        try checkOwnHistory()
         do throws(ShadowError) {
             return try sync(options: options, report: SyncReport())
         } catch {
@@ -280,7 +283,8 @@ public final class SyncEngine {
             }
             do throws(ShadowError) {
                 options.onPhase?(.pushing)
-                try retrying(options) { () throws(ShadowError) in try store.push() }
+                try requireOwnCommits(head: local, base: remote)
+                try retrying(options) { () throws(ShadowError) in try store.push(expecting: local) }
                 CrashPoint.reached("pushed")
                 try noteVerified(local)
                 report.pushed = true
@@ -699,9 +703,12 @@ public final class SyncEngine {
 
     // MARK: Recovery
 
-    /// Finishes or undoes what a killed run left: the journal says which.
-    private func recover() throws(ShadowError) {
+    /// Finishes or undoes what a killed run left: the journal says which. A branch holding a commit
+    /// ShadowSync did not make is left as it is, for `repair`.
+    func recover() throws(ShadowError) {
         let current = try head
+        untrusted = try foreignHistory(current)
+        if untrusted != nil { return }
         var phase: JournalPhase
         do {
             phase = try JournalPhase.load(location.journalFile)
@@ -742,7 +749,7 @@ public final class SyncEngine {
     }
 
     /// Rebuilds the index from a commit's tree with unknown stats: every file is hashed on the next scan.
-    private func rebuildIndex(from commit: ObjectID?) throws(ShadowError) {
+    func rebuildIndex(from commit: ObjectID?) throws(ShadowError) {
         var rebuilt = SyncIndex()
         rebuilt.head = commit
         if let commit {

@@ -237,6 +237,28 @@ extension FileSystem {
         return BytePath(bytes: Array(UnsafeBufferPointer(start: p, count: strlen(p)).map { UInt8(bitPattern: $0) }))
     }
 
+    /// A new private directory beside `path` (same parent, so it can be renamed onto `path`), named
+    /// `.<last component of path>.<tag>-XXXXXX`.
+    public static func makeTemporaryDirectory(beside path: BytePath, tag: String) throws(ShadowError) -> BytePath {
+        let name = [UInt8(ascii: ".")] + path.lastComponent + Array(".\(tag)-XXXXXX".utf8)
+        var template = path.directory.appending(bytes: name).bytes.map { CChar(bitPattern: $0) } + [0]
+        guard let p = mkdtemp(&template) else { throw systemError("cannot create a temporary directory beside", path) }
+        return BytePath(bytes: Array(UnsafeBufferPointer(start: p, count: strlen(p)).map { UInt8(bitPattern: $0) }))
+    }
+
+    /// Renames a directory onto `destination`, which must be missing or an empty directory (rename(2)
+    /// refuses a non-empty one), then makes the rename durable.
+    public static func renameDirectory(_ source: BytePath, to destination: BytePath) throws(ShadowError) {
+        try retryingEINTR("cannot rename into place", destination) {
+            source.withCString { s in destination.withCString { d in rename(s, d) } }
+        }
+        try syncDirectory(destination.directory)
+    }
+
+    public static func setPermissions(_ path: BytePath, _ mode: UInt32) throws(ShadowError) {
+        try retryingEINTR("cannot change the permissions of", path) { path.withCString { chmod($0, mode_t(mode)) } }
+    }
+
     /// Removes a tree without following symlinks.
     /// rmdir: removes `path` only if it is an empty directory; false otherwise.
     @discardableResult

@@ -83,7 +83,7 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     public func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID] {
         try repository().commits(from: head, excluding: known)
     }
-    public func push() throws(ShadowError) { try repository().push() }
+    public func push(expecting head: ObjectID?) throws(ShadowError) { try repository().push(expecting: head) }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

@@ -14,8 +14,8 @@ import ShadowCore
 extension GitRepository {
     /// Pushes `main` into the bare repository at `path`. False when `path` is not a bare repository
     /// this can open: the caller then pushes through libgit2, which reports what is wrong with it.
-    /// Git thread only.
-    func pushToLocalBareRepository(at path: String) throws(ShadowError) -> Bool {
+    /// Git thread only. `expected`: the local head the caller verified, which is what is pushed.
+    func pushToLocalBareRepository(at path: String, expecting expected: ObjectID?) throws(ShadowError) -> Bool {
         var remote: OpaquePointer?
         guard git2.git_repository_open_ext(&remote, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return false }
         defer { git2.git_repository_free(remote) }
@@ -24,6 +24,7 @@ extension GitRepository {
 
         var local = git_oid()
         try gitCheck(git2.git_reference_name_to_id(&local, handle, GitRepository.branch), "cannot read \(GitRepository.branch)")
+        if let expected { try GitRepository.requireUnmoved(ObjectID(local), expected: expected) }
         var theirs = git_oid()
         let remoteHead: git_oid?
         switch git2.git_reference_name_to_id(&theirs, remote, GitRepository.branch) {

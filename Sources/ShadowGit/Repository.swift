@@ -699,12 +699,16 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     }
 
     /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
-    /// commits not merged here.
-    public func push() throws(ShadowError) {
+    /// commits not merged here. `head`: the commit the caller checked; if main names another one by
+    /// now, nothing is pushed (`.foreignLocalCommit`).
+    public func push(expecting head: ObjectID? = nil) throws(ShadowError) {
         let session = try session()
         CrashPoint.reached("git-push")
         try GitThread.shared.run { () throws(ShadowError) in
-            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path) { return }
+            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path, expecting: head) { return }
+            // The packbuilder reads main again itself: this narrows to microseconds the window in
+            // which a commit made meanwhile by someone else would be sent unchecked.
+            if let head, let now = try reference(GitRepository.branch) { try GitRepository.requireUnmoved(now, expected: head) }
             try applyPackSettings()
             let remote = try originRemote()
             var opts = git_push_options()
@@ -728,6 +732,13 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
                 throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
             }
         }
+    }
+
+    /// Refuses a push when main moved since the caller checked the commits it is about to publish.
+    static func requireUnmoved(_ now: ObjectID, expected: ObjectID) throws(ShadowError) {
+        guard now != expected else { return }
+        throw ShadowError(.foreignLocalCommit, "the shadow repository's \(branch) moved from \(expected.short) to \(now.short) while this machine prepared a push (someone ran git there?); nothing was pushed",
+                          advice: "run 'shadowsync repair': it puts the shadow repository back on the last commit ShadowSync made; the folder keeps every file")
     }
 
     // MARK: Probing a remote without a repository (trust-host, doctor)

@@ -111,7 +111,7 @@ import TestSupport
             Row(attack: "graft a commit signed by a non-writer key", outcome: "refused (HostileServerTests.readOnlyMembersPushIsRefused)"),
         ]
         let width = (rows + staged).map(\.attack.count).max() ?? 10
-        var out = "server attack catalogue (research/crypto.md §4.6)\n"
+        var out = "server attack catalogue (Docs/THREAT-MODEL.md)\n"
         for r in rows + staged {
             out += r.attack.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + r.outcome + "\n"
         }

@@ -150,6 +150,18 @@ final class ChangingSource: ByteSource, @unchecked Sendable {
         #expect(refused([]) == .malformedObject)
     }
 
+    /// A truncated object's chunks up to the cut are genuine, but the last one left was sealed as not
+    /// final: it must fail as the final chunk, so no plaintext of the object reaches the sink at all.
+    @Test func truncatedObjectHandsNothingToTheSink() {
+        let s = ContentTamperTests.chunkStride
+        for cut in [60 + s, 60 + 2 * s, 60 + 3 * s] {
+            let sink = MemorySink()
+            let code = thrownCode { _ = try cipher.decrypt(MemorySource(Array(ct.prefix(cut))), to: sink) }
+            #expect(code == .authenticationFailed, "cut at \(cut)")
+            #expect(sink.bytes.count == 0, "cut at \(cut): plaintext reached the sink")
+        }
+    }
+
     @Test func appendedBytes() {
         for extra in [[UInt8(0)], [UInt8](repeating: 0, count: 16), pattern(65536 + 16)] {
             #expect(refused(ct + extra) == .authenticationFailed)

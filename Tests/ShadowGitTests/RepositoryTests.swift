@@ -19,6 +19,34 @@ import ShadowFS
     /// A stand-in signer: the git layer only carries the text it is given.
     func fakeSign(_ data: [UInt8]) -> String { String(format: "%016llx", UInt64(data.count) &* 0x9e37_79b9) }
 
+    /// A push sends the head its caller verified or nothing: main moved since (someone ran git in the
+    /// shadow repository) leaves the remote as it was, through the local fast path.
+    @Test func aPushOfAHeadThatMovedSendsNothing() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let remotePath = dir.appending("remote.git")
+        try GitRepository.createBare(at: remotePath)
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try a.setRemote(url: remotePath.description)
+        try write(a, "d/a/b/one.n", "record")
+        let c1 = try a.createCommit(tree: try a.stageAll(), parents: [], message: "one") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c1, expecting: nil)
+        try a.push(expecting: c1)
+        try write(a, "d/a/b/two.n", "record")
+        let c2 = try a.createCommit(tree: try a.stageAll(), parents: [c1], message: "two") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c2, expecting: c1)
+        do {
+            try a.push(expecting: c1)
+            Issue.record("a head other than the verified one was pushed")
+        } catch {
+            #expect(error.code == .foreignLocalCommit, "\(error)")
+            #expect(!error.isRetryable)
+        }
+        let remote = try GitRepository.open(remotePath)
+        #expect(try remote.reference(GitRepository.branch) == c1)
+        try a.push(expecting: c2)
+        #expect(try remote.reference(GitRepository.branch) == c2)
+    }
+
     /// The commit object of FORMAT.md §5, byte for byte: neutral identity at time 0, the signature
     /// header after the committer line, and a signature over the object without that header.
     @Test func commitObjectLayoutIsTheFormats() throws {
