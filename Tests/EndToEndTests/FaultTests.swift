@@ -59,7 +59,7 @@ import TestSupport
             try FileManager.default.removeItem(atPath: s.root.path)
             try copyTree(template, s.root.path)
             let crashed = try b.run(["sync", "--folder", b.folder], crashAt: "#\(n)")
-            #expect(crashed.status == 9, "point #\(n) (\(name)) was not reached: exit \(crashed.status) \(crashed.stderr)")
+            #expect(crashed.status == 128 + SIGKILL, "point #\(n) (\(name)) was not reached: exit \(crashed.status) \(crashed.stderr)")
             for (path, value) in b.snapshot() where value.hasPrefix("file") {
                 #expect(Self.wholeValues.contains(value), "after a crash at #\(n) (\(name)), \(path) = \(value.debugDescription)")
             }
