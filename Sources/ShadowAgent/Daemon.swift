@@ -5,8 +5,13 @@ public import ShadowCore
 import ShadowEngine
 import ShadowFS
 
-/// A time in the status reply: UTC, ISO 8601, to the second.
-func isoJSON(_ date: Date) -> JSON { .string(isoTime(UInt64(max(0, date.timeIntervalSince1970 * 1000)))) }
+/// Why the worker runs a pass (it shows in the log).
+enum PassReason: String, Sendable {
+    case startup, changes, poll, rescan, retry, resume
+    /// A verified doorbell announced a head: the pass is skipped when that history is already here.
+    case doorbell
+    case xmppConnected = "xmpp connected"
+}
 
 /// What `shadowsync status` shows while the daemon runs.
 struct DaemonStatus: Sendable {
@@ -24,6 +29,9 @@ struct DaemonStatus: Sendable {
     var lastErrorAt: Date?
     var head: String?
     var conflicts: [String] = []
+    /// When the next retry is due, on the daemon's monotonic clock.
+    var retryDue: Double?
+    /// The same moment as wall time, for `status`.
     var retryAt: Date?
     var failures = 0
     /// Every inotify event read since start (the benchmark's "events absorbed").
@@ -37,15 +45,16 @@ struct DaemonStatus: Sendable {
 /// exits on a network error. The main thread waits on inotify, the socket and signals; one worker
 /// thread runs the sync passes (the engine is used from that thread only).
 public final class Daemon: @unchecked Sendable {
-    private let settings: DaemonSettings
+    let settings: DaemonSettings
     private let engine: SyncEngine
-    private let status = Mutex(DaemonStatus())
-    private let log: @Sendable (String) -> Void
+    let status = Mutex(DaemonStatus())
+    let log: @Sendable (String) -> Void
     private let hooks: HookRunner
+    private let clock: @Sendable () -> Double
 
     // Worker hand-off: guarded by `condition`.
     private let condition = ConditionLock()
-    private var requested: String?
+    private var requested: PassReason?
     private var stopping = false
     private var workerDone = false
     /// Heads announced by doorbells since the last pass started; a doorbell pass is skipped when every
@@ -55,11 +64,13 @@ public final class Daemon: @unchecked Sendable {
     private var helloAfterPass = false
 
     /// The XMPP doorbell, when the folder's config has `xmpp.jid`.
-    private var doorbell: DoorbellService?
+    private(set) var doorbell: DoorbellService?
     /// The local branch head after the last pass (what a `hello` is answered with).
     private let currentHead = Mutex<ObjectID?>(nil)
 
-    init(config: FolderConfig, engine: SyncEngine, log: @escaping @Sendable (String) -> Void) {
+    init(config: FolderConfig, engine: SyncEngine, clock: @escaping @Sendable () -> Double = monotonicSeconds,
+         log: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
         self.settings = DaemonSettings(config)
         self.engine = engine
         self.log = log
@@ -91,18 +102,21 @@ public final class Daemon: @unchecked Sendable {
             throw ShadowError(.ioFailure, "could not start the agent's sync thread (out of threads or memory)",
                               advice: "close some programs and start the agent again")
         }
-        request("startup")
+        request(.startup)
 
-        var firstEvent: Double?, lastEvent: Double?
+        var changes = ChangeCoalescer(quiet: settings.timing.quiet, maxDelay: settings.timing.maxDelay, clock: clock)
         var nextPoll = now() + settings.timing.poll, nextRescan = now() + settings.timing.rescan
         while true {
             let timing = settings.timing
+            // A reload applies to the burst already waiting.
+            changes.quiet = timing.quiet
+            changes.maxDelay = timing.maxDelay
             let paused = status.withLock { $0.paused }
-            let retryAt = status.withLock { $0.retryAt?.timeIntervalSince1970 }
+            let retryDue = status.withLock { $0.retryDue }
             let degraded = watcher.degraded
             var due = [nextPoll, nextRescan]
-            if let f = firstEvent, let l = lastEvent, !paused { due.append(min(l + timing.quiet, f + timing.maxDelay)) }
-            if let retryAt, !paused { due.append(retryAt) }
+            if let deadline = changes.deadline, !paused { due.append(deadline) }
+            if let retryDue, !paused { due.append(retryDue) }
             if degraded { due.append(min(nextPoll, now() + DaemonTiming.degradedPoll)) }
             let wait = max(0, (due.min() ?? now() + 60) - now())
             let ready = waitReadable([signals.fd, watcher.fd, socket.fd], timeoutMs: Int32(min(wait, 3600) * 1000) + 1)
@@ -121,9 +135,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 if batch.needsRewatch { watcher.watchTree() }
                 if batch.events > 0 || batch.overflowed {
-                    let t = now()
-                    if firstEvent == nil { firstEvent = t }
-                    lastEvent = t
+                    changes.noteEvent()
                     status.withLock { $0.pendingEvents += max(batch.events, 1); $0.events += batch.events }
                 }
                 noteWatches(watcher)
@@ -132,23 +144,20 @@ public final class Daemon: @unchecked Sendable {
 
             let t = now()
             if paused { continue }
-            if let f = firstEvent, let l = lastEvent, t >= min(l + timing.quiet, f + timing.maxDelay) {
-                firstEvent = nil; lastEvent = nil
-                request("changes")
-            }
+            if changes.takeIfDue() { request(.changes) }
             // While backing off, polling would only hammer an unreachable remote: the retry fetches.
             if t >= nextPoll || (degraded && t >= (nextPoll - timing.poll + DaemonTiming.degradedPoll)) {
                 nextPoll = t + timing.poll
-                if retryAt == nil { request("poll") }
+                if retryDue == nil { request(.poll) }
             }
             if t >= nextRescan {
                 nextRescan = t + timing.rescan
                 watcher.watchTree()
-                request("rescan")
+                request(.rescan)
             }
-            if let retryAt, t >= retryAt {
-                status.withLock { $0.retryAt = nil }
-                request("retry")
+            if let retryDue, t >= retryDue {
+                status.withLock { $0.retryDue = nil; $0.retryAt = nil }
+                request(.retry)
             }
         }
         log("stopping: finishing the current step")
@@ -162,7 +171,9 @@ public final class Daemon: @unchecked Sendable {
         log("stopped")
     }
 
-    private func now() -> Double { Date().timeIntervalSince1970 }
+    /// Deadlines (quiet period, poll, rescan, retry) are on the monotonic clock: a wall-clock step must
+    /// neither stretch nor collapse them. Wall time is only shown (status times).
+    private func now() -> Double { clock() }
 
     private func noteWatches(_ watcher: FolderWatcher) {
         status.withLock {
@@ -172,10 +183,10 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Asks the worker for a pass; requests made while one is queued merge into it.
-    private func request(_ reason: String) {
+    func request(_ reason: PassReason) {
         condition.withLock {
             // Any other reason outranks a doorbell's: that pass may not be skipped as "already known".
-            if requested == nil || requested == "doorbell" { requested = reason }
+            if requested == nil || requested == .doorbell { requested = reason }
             condition.broadcast()
         }
     }
@@ -196,7 +207,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func workLoop() {
         while true {
-            let next: (String, [ObjectID], Bool)? = condition.withLock {
+            let next: (PassReason, [ObjectID], Bool)? = condition.withLock {
                 while requested == nil && !stopping { condition.wait() }
                 if stopping { return nil }
                 defer { requested = nil; announcedHeads = []; helloAfterPass = false }
@@ -205,7 +216,7 @@ public final class Daemon: @unchecked Sendable {
             guard let (reason, heads, hello) = next else { break }
             // A doorbell for history this agent already has (its own push echoed, a peer's old head)
             // costs no fetch.
-            if reason == "doorbell", !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
+            if reason == .doorbell, !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
                 doorbell?.noteAlreadyKnown()
                 continue
             }
@@ -218,7 +229,7 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func pass(_ reason: String) {
+    private func pass(_ reason: PassReason) {
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions()
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
@@ -241,11 +252,12 @@ public final class Daemon: @unchecked Sendable {
                 $0.head = head
                 $0.conflicts = engine.conflictCopies().map(\.description)
                 $0.failures = 0
+                $0.retryDue = nil
                 $0.retryAt = nil
                 $0.lastError = nil
             }
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
-            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason))"); hook(.commit, report.committed, head: head) }
+            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason.rawValue))"); hook(.commit, report.committed, head: head) }
             if report.pushed { log("pushed \(head ?? "")"); hook(.push, report.committed, head: head) }
             if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook(.pull, report.applied, head: head) }
             if !report.conflicts.isEmpty {
@@ -257,21 +269,25 @@ public final class Daemon: @unchecked Sendable {
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
             let (backingOff, failures) = status.withLock { s in
-                let backingOff = reason != "retry" && s.retryAt != nil
+                let backingOff = reason != .retry && s.retryDue != nil
                 return (backingOff, s.failures + (backingOff ? 0 : 1))
             }
             // Transient: back off (1 s doubling to 5 min). Permanent (a hostile server, a tripped guard):
             // keep the error in status and try again at the next event or poll, never in a tight loop.
             let wait = error.isRetryable ? min(DaemonTiming.maxBackoff, pow(2.0, Double(min(failures - 1, 16)))) : nil
+            let delay = wait.map { $0 * Double.random(in: 1.0...1.25) }
             self.status.withLock {
                 $0.state = error.isRetryable ? "waiting to retry" : "needs attention"
                 $0.failures = failures
                 $0.lastError = error.message + (error.advice.isEmpty ? "" : " — " + error.advice)
                 $0.lastErrorAt = Date()
-                if !backingOff { $0.retryAt = wait.map { Date().addingTimeInterval($0 * Double.random(in: 1.0...1.25)) } }
+                if !backingOff {
+                    $0.retryDue = delay.map { now() + $0 }
+                    $0.retryAt = delay.map { Date().addingTimeInterval($0) }
+                }
             }
             if backingOff { return }
-            log("sync failed (\(reason)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
+            log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook(.error, [error.message], head: nil)
         }
     }
@@ -283,54 +299,14 @@ public final class Daemon: @unchecked Sendable {
         switch request {
         case .connected:
             condition.withLock { helloAfterPass = true }
-            self.request("xmpp connected")
+            self.request(.xmppConnected)
         case .fetch(let head):
             if currentHead.withLock({ $0 == head }) { doorbell?.noteAlreadyKnown(); return }
             condition.withLock { announcedHeads.append(head) }
-            self.request("doorbell")
+            self.request(.doorbell)
         case .tellHead(let peer):
             if let head = currentHead.withLock({ $0 }) { doorbell?.tellHead(head, to: peer) }
         }
-    }
-
-    // MARK: Control socket
-
-    private func answer(_ request: String) -> String {
-        switch request.trimmedWhitespace {
-        case "ping": return "pong"
-        case "pause":
-            status.withLock { $0.paused = true; $0.state = "paused" }
-            log("paused")
-            return "paused"
-        case "resume":
-            status.withLock { $0.paused = false; $0.state = "idle" }
-            log("resumed")
-            self.request("resume")
-            return "resumed"
-        case "status": return statusJSON()
-        default: return "{\"error\": \"unknown request\"}"
-        }
-    }
-
-    private func statusJSON() -> String {
-        let s = status.withLock { $0 }
-        let config = settings.config
-        let progress = s.progress.map { p in
-            JSON.members(["files": .int(p.files), "total_files": .int(p.totalFiles), "bytes": .int(p.bytes),
-                          "total_bytes": .int(p.totalBytes), "bytes_per_second": .int(Int(p.bytesPerSecond)),
-                          "seconds_left": p.secondsLeft.map { .int(Int($0.rounded(.up))) }])
-        }
-        return JSON.members([
-            "pid": .int(getpid()), "folder": .string(config.folder.description), "remote": .string(config.remote),
-            "state": .string(s.paused ? "paused" : s.state), "paused": .bool(s.paused), "degraded": .bool(s.degraded),
-            "watches": .int(s.watches), "overflows": .int(s.overflows), "pending_events": .int(s.pendingEvents),
-            "passes": .int(s.passes), "commits": .int(s.commits), "conflicts": .array(s.conflicts.map(JSON.string)),
-            "events": .int(s.events), "progress": progress, "head": s.head.map(JSON.string),
-            "last_push": s.lastPush.map(isoJSON), "last_fetch": s.lastFetch.map(isoJSON), "last_error": s.lastError.map(JSON.string),
-            "last_error_at": s.lastErrorAt.map(isoJSON), "retry_at": s.retryAt.map(isoJSON),
-            "degraded_advice": s.degraded ? .string(FolderWatcher.watchLimitAdvice) : nil,
-            "xmpp": doorbell?.statusObject(),
-        ]).text
     }
 
     // MARK: Event hooks
@@ -348,8 +324,8 @@ extension Workspace {
         try Daemon(config: config, engine: engine, log: log).run()
     }
 
-    /// Asks the folder's daemon (`status`, `pause`, `resume`); `.notFound` when none runs.
-    public func askDaemon(_ path: BytePath?, _ request: String) throws(ShadowError) -> String {
-        try ControlClient.request(Daemon.socketPath(try config(path)), request)
+    /// Asks the folder's daemon; `.notFound` when none runs.
+    public func askDaemon(_ path: BytePath?, _ request: ControlRequest) throws(ShadowError) -> String {
+        try ControlClient.request(Daemon.socketPath(try config(path)), request.rawValue)
     }
 }

@@ -20,10 +20,10 @@ struct DaemonTiming: Sendable {
     static let lockWait = 5.0
 
     init(_ config: FolderConfig) {
-        quiet = Double(config.integer("sync.quiet-ms", 1000)) / 1000
-        maxDelay = Double(config.integer("sync.max-delay-ms", 10_000)) / 1000
-        poll = Double(config.integer("sync.poll-seconds", 60))
-        rescan = Double(config.integer("sync.rescan-seconds", 3600))
+        quiet = Double(config.integer(.syncQuietMs, 1000)) / 1000
+        maxDelay = Double(config.integer(.syncMaxDelayMs, 10_000)) / 1000
+        poll = Double(config.integer(.syncPollSeconds, 60))
+        rescan = Double(config.integer(.syncRescanSeconds, 3600))
     }
 }
 

@@ -126,46 +126,42 @@ final class DoorbellService: Sendable {
     }
 
     /// The `xmpp` object of `shadowsync status --json`.
-    func statusObject() -> JSON {
+    func statusReply() -> DaemonStatusReply.Doorbell {
         let n = notifier.status
         let s = shared.state.withLock { $0 }
         let c = s.counters
-        return JSON.members([
-            "state": .string(n.state), "connected": .bool(n.connected), "peers_online": .int(n.peersOnline),
-            "connects": .int(n.connects), "doorbells_sent": .int(n.doorbellsSent), "doorbells_received": .int(n.doorbellsReceived),
-            "accepted": .int(c.accepted), "already_known": .int(c.alreadyKnown),
-            "rejected": .members(["forged": .int(c.forged), "replayed": .int(c.replayed), "stale": .int(c.stale),
-                                  "other_folder": .int(c.otherFolder), "malformed": .int(c.malformed), "own": .int(c.own)]),
-            "jid": n.boundJID.map(JSON.string), "last_error": n.lastError.map(JSON.string),
-            "last_sent": n.lastSent.map(isoJSON), "last_received": s.lastAccepted.map(isoJSON),
-            "reconnect_at": n.reconnectAt.map(isoJSON),
-        ])
+        return DaemonStatusReply.Doorbell(
+            state: n.state, connected: n.connected, peersOnline: n.peersOnline, connects: n.connects,
+            doorbellsSent: n.doorbellsSent, doorbellsReceived: n.doorbellsReceived, accepted: c.accepted, alreadyKnown: c.alreadyKnown,
+            rejected: .init(forged: c.forged, replayed: c.replayed, stale: c.stale, otherFolder: c.otherFolder, malformed: c.malformed, own: c.own),
+            jid: n.boundJID, lastError: n.lastError, lastSent: n.lastSent.map(isoText), lastReceived: s.lastAccepted.map(isoText),
+            reconnectAt: n.reconnectAt.map(isoText))
     }
 
     // MARK: Configuration
 
     /// The notifier's settings from the folder's config; nil when no `xmpp.jid` is set (poll only).
     static func settings(for config: FolderConfig) throws(ShadowError) -> XMPPSettings? {
-        guard let jid = config.values["xmpp.jid"], !jid.isEmpty else { return nil }
-        guard let passwordFile = config.path("xmpp.password-file") else {
+        guard let jid = config.value(.xmppJID), !jid.isEmpty else { return nil }
+        guard let passwordFile = config.path(.xmppPasswordFile) else {
             throw ShadowError(.invalidArgument, "xmpp.jid is set but xmpp.password-file is not",
                               advice: "put the account's password in a file (chmod 600) and set xmpp.password-file")
         }
-        let password = try readSecretFile(passwordFile, key: "xmpp.password-file")
+        let password = try readSecretFile(passwordFile, key: .xmppPasswordFile)
         var host: String?, port: UInt16 = 0
-        if let server = config.values["xmpp.server"], !server.isEmpty {
+        if let server = config.value(.xmppServer), !server.isEmpty {
             (host, port) = try parseServer(server)
         }
         let trust: XMPPTrust
-        if let fp = config.values["xmpp.fingerprint"], !fp.isEmpty { trust = .pinnedSHA256(fp) }
-        else if let ca = config.path("xmpp.ca-file") { trust = .caFile(ca.description) }
+        if let fp = config.value(.xmppFingerprint), !fp.isEmpty { trust = .pinnedSHA256(fp) }
+        else if let ca = config.path(.xmppCAFile) { trust = .caFile(ca.description) }
         else { trust = .system }
         var addressing = XMPPAddressing.sharedAccount
         var roomPassword: XMPPSecret?
-        if let room = config.values["xmpp.room"], !room.isEmpty {
+        if let room = config.value(.xmppRoom), !room.isEmpty {
             addressing = .room(room)
-            if let f = config.path("xmpp.room-password-file") { roomPassword = try readSecretFile(f, key: "xmpp.room-password-file") }
-        } else if let peers = config.values["xmpp.peers"], !peers.isEmpty {
+            if let f = config.path(.xmppRoomPasswordFile) { roomPassword = try readSecretFile(f, key: .xmppRoomPasswordFile) }
+        } else if let peers = config.value(.xmppPeers), !peers.isEmpty {
             addressing = .peers(peers.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
         }
         let settings = XMPPSettings(account: jid, password: password, host: host, port: port, trust: trust,
@@ -188,7 +184,7 @@ final class DoorbellService: Sendable {
     }
 
     /// A password file's contents as an XMPPSecret; the intermediate copy is wiped.
-    private static func readSecretFile(_ file: BytePath, key: String) throws(ShadowError) -> XMPPSecret {
+    private static func readSecretFile(_ file: BytePath, key: ConfigKey) throws(ShadowError) -> XMPPSecret {
         var bytes: [UInt8]
         do { bytes = try FileSystem.readFile(file, limit: 4096) } catch {
             throw ShadowError(error.code, "\(key): \(error.message)", advice: error.advice)

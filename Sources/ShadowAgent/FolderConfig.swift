@@ -24,6 +24,65 @@ public struct UserDirectories: Sendable {
     var foldersDirectory: BytePath { config.appending("folders") }
 }
 
+/// The keys of a folder's config file, in the order `config list` and the file show them.
+public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
+    case folder
+    case shadow
+    case state
+    case remote
+    case passphraseFile = "passphrase-file"
+    case sshKey = "ssh.key"
+    case sshKeyPassphraseFile = "ssh.key-passphrase-file"
+    case sshKnownHosts = "ssh.known_hosts"
+    case sshAgent = "ssh.agent"
+    case syncQuietMs = "sync.quiet-ms"
+    case syncMaxDelayMs = "sync.max-delay-ms"
+    case syncPollSeconds = "sync.poll-seconds"
+    case syncRescanSeconds = "sync.rescan-seconds"
+    case ignorePerms = "ignore-perms"
+    case hooksDir = "hooks.dir"
+    case xmppJID = "xmpp.jid"
+    case xmppPasswordFile = "xmpp.password-file"
+    case xmppServer = "xmpp.server"
+    case xmppCAFile = "xmpp.ca-file"
+    case xmppFingerprint = "xmpp.fingerprint"
+    case xmppPeers = "xmpp.peers"
+    case xmppRoom = "xmpp.room"
+    case xmppRoomPasswordFile = "xmpp.room-password-file"
+
+    /// The key as written in the file.
+    public var description: String { rawValue }
+
+    /// What the key means (`shadowsync config list`; Docs/OPERATIONS.md explains more).
+    public var meaning: String {
+        switch self {
+        case .folder: "the plaintext folder (set by init/join; do not change)"
+        case .shadow: "the ciphertext work tree (set by init/join; do not change)"
+        case .state: "the agent's state directory (set by init/join; do not change)"
+        case .remote: "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"
+        case .passphraseFile: "a file holding the key file's passphrase"
+        case .sshKey: "the SSH private key to log in with (ed25519 or ECDSA); default: ssh-agent, then ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa"
+        case .sshKeyPassphraseFile: "a file holding ssh.key's passphrase"
+        case .sshKnownHosts: "the known_hosts file that decides which server keys are trusted; default ~/.ssh/known_hosts"
+        case .sshAgent: "yes (default) or no: whether to ask ssh-agent (SSH_AUTH_SOCK) for keys"
+        case .syncQuietMs: "run: commit once the folder has been quiet this long after a change (default 1000)"
+        case .syncMaxDelayMs: "run: commit at the latest this long after the first change of a burst (default 10000)"
+        case .syncPollSeconds: "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"
+        case .syncRescanSeconds: "run: full safety rescan this often even without events (default 3600)"
+        case .ignorePerms: "true or false (default): the file system keeps no permissions worth syncing (FAT, NTFS mounts); modes are neither committed nor applied here"
+        case .hooksDir: "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"
+        case .xmppJID: "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"
+        case .xmppPasswordFile: "a file holding the XMPP account's password"
+        case .xmppServer: "host[:port] to connect to instead of the JID's domain (default port 5222)"
+        case .xmppCAFile: "PEM CA certificate(s) that sign the XMPP server's certificate (default: the system's CAs)"
+        case .xmppFingerprint: "SHA-256 fingerprint of the XMPP server's certificate, instead of a CA"
+        case .xmppPeers: "other XMPP accounts (bare JIDs, comma-separated) to ring; default: this account's other agents"
+        case .xmppRoom: "a members-only MUC room to ring instead (room@conference.example.org)"
+        case .xmppRoomPasswordFile: "a file holding xmpp.room's password"
+        }
+    }
+}
+
 /// The human-editable configuration of one folder: `key = value` lines, `#` comments
 /// (Docs/OPERATIONS.md lists the keys). Secrets are only ever referenced by file.
 public struct FolderConfig: Sendable {
@@ -31,46 +90,24 @@ public struct FolderConfig: Sendable {
     public var values: [String: String]
 
     /// Every key, with what it means (`shadowsync config` prints these; Docs/OPERATIONS.md explains them).
-    public static let keyDescriptions: [(key: String, meaning: String)] = [
-        ("folder", "the plaintext folder (set by init/join; do not change)"),
-        ("shadow", "the ciphertext work tree (set by init/join; do not change)"),
-        ("state", "the agent's state directory (set by init/join; do not change)"),
-        ("remote", "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"),
-        ("passphrase-file", "a file holding the key file's passphrase"),
-        ("ssh.key", "the SSH private key to log in with (ed25519 or ECDSA); default: ssh-agent, then ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa"),
-        ("ssh.key-passphrase-file", "a file holding ssh.key's passphrase"),
-        ("ssh.known_hosts", "the known_hosts file that decides which server keys are trusted; default ~/.ssh/known_hosts"),
-        ("ssh.agent", "yes (default) or no: whether to ask ssh-agent (SSH_AUTH_SOCK) for keys"),
-        ("sync.quiet-ms", "run: commit once the folder has been quiet this long after a change (default 1000)"),
-        ("sync.max-delay-ms", "run: commit at the latest this long after the first change of a burst (default 10000)"),
-        ("sync.poll-seconds", "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"),
-        ("sync.rescan-seconds", "run: full safety rescan this often even without events (default 3600)"),
-        ("ignore-perms", "true or false (default): the file system keeps no permissions worth syncing (FAT, NTFS mounts); modes are neither committed nor applied here"),
-        ("hooks.dir", "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"),
-        ("xmpp.jid", "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"),
-        ("xmpp.password-file", "a file holding the XMPP account's password"),
-        ("xmpp.server", "host[:port] to connect to instead of the JID's domain (default port 5222)"),
-        ("xmpp.ca-file", "PEM CA certificate(s) that sign the XMPP server's certificate (default: the system's CAs)"),
-        ("xmpp.fingerprint", "SHA-256 fingerprint of the XMPP server's certificate, instead of a CA"),
-        ("xmpp.peers", "other XMPP accounts (bare JIDs, comma-separated) to ring; default: this account's other agents"),
-        ("xmpp.room", "a members-only MUC room to ring instead (room@conference.example.org)"),
-        ("xmpp.room-password-file", "a file holding xmpp.room's password"),
-    ]
+    public static let keyDescriptions: [(key: String, meaning: String)] = ConfigKey.allCases.map { ($0.rawValue, $0.meaning) }
 
     /// A whole-number setting, or `fallback` when unset.
-    public func integer(_ key: String, _ fallback: Int) -> Int { values[key].flatMap { Int($0) } ?? fallback }
+    public func integer(_ key: ConfigKey, _ fallback: Int) -> Int { value(key).flatMap { Int($0) } ?? fallback }
+    /// A setting as written, or nil when unset.
+    public func value(_ key: ConfigKey) -> String? { values[key.rawValue] }
     public static var knownKeys: [String] { keyDescriptions.map(\.key) }
 
-    public var folder: BytePath { BytePath(values["folder"] ?? "") }
-    public var shadow: BytePath { BytePath(values["shadow"] ?? "") }
-    public var state: BytePath { BytePath(values["state"] ?? "") }
-    public var remote: String { values["remote"] ?? "" }
-    public var passphraseFile: BytePath? { path("passphrase-file") }
-    public var ignorePermissions: Bool { values["ignore-perms"] == "true" }
+    public var folder: BytePath { BytePath(value(.folder) ?? "") }
+    public var shadow: BytePath { BytePath(value(.shadow) ?? "") }
+    public var state: BytePath { BytePath(value(.state) ?? "") }
+    public var remote: String { value(.remote) ?? "" }
+    public var passphraseFile: BytePath? { path(.passphraseFile) }
+    public var ignorePermissions: Bool { value(.ignorePerms) == "true" }
 
     /// A path-valued key: `~/` means the home directory; nil when unset.
-    public func path(_ key: String) -> BytePath? {
-        guard let v = values[key], !v.isEmpty else { return nil }
+    public func path(_ key: ConfigKey) -> BytePath? {
+        guard let v = value(key), !v.isEmpty else { return nil }
         if v.hasPrefix("~/"), let home = homeDirectory() { return home.appending(String(v.dropFirst(2))) }
         return BytePath(v)
     }
@@ -90,8 +127,8 @@ public struct FolderConfig: Sendable {
             }
             values[key] = value
         }
-        for required in ["folder", "shadow", "state", "remote"] where (values[required] ?? "").isEmpty {
-            throw ShadowError(.invalidArgument, "config \(name) has no '\(required)'", advice: "add a line '\(required) = ...'")
+        for required in [ConfigKey.folder, .shadow, .state, .remote] where (values[required.rawValue] ?? "").isEmpty {
+            throw ShadowError(.invalidArgument, "config \(name) has no '\(required.rawValue)'", advice: "add a line '\(required.rawValue) = ...'")
         }
         return FolderConfig(name: name, values: values)
     }

@@ -34,7 +34,7 @@ final class HookRunner: Sendable {
     /// Runs every executable `<hooks.dir>/<event>` and `<hooks.dir>/<event>.*` of `config`, with the event
     /// in environment variables (never a secret). A slow, failing or hanging hook never delays a sync.
     func fire(_ event: HookEvent, _ items: [String], head: String?, config: FolderConfig) {
-        guard let dir = config.path("hooks.dir"), let names = try? FileSystem.list(dir) else { return }
+        guard let dir = config.path(.hooksDir), let names = try? FileSystem.list(dir) else { return }
         var env = ProcessInfo.processInfo.environment
         env["SHADOWSYNC_EVENT"] = event.rawValue
         env["SHADOWSYNC_FOLDER"] = config.folder.description

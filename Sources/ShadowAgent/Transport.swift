@@ -22,13 +22,13 @@ public struct SSHOptions: Sendable {
     /// The config lines these options become (absolute paths).
     func configValues() throws(ShadowError) -> [String: String] {
         var out: [String: String] = [:]
-        for (key, path) in [("ssh.key", keyFile), ("ssh.key-passphrase-file", keyPassphraseFile)] {
+        for (key, path) in [(ConfigKey.sshKey, keyFile), (.sshKeyPassphraseFile, keyPassphraseFile)] {
             guard let path else { continue }
-            guard FileSystem.exists(path) else { throw ShadowError(.notFound, "\(key): no file at \(path)") }
-            out[key] = try canonicalPath(path).description
+            guard FileSystem.exists(path) else { throw ShadowError(.notFound, "\(key.rawValue): no file at \(path)") }
+            out[key.rawValue] = try canonicalPath(path).description
         }
         if let knownHosts {
-            out["ssh.known_hosts"] = knownHosts.description.hasPrefix("/") ? knownHosts.description : (try currentDirectory()).appending(knownHosts.description).description
+            out[ConfigKey.sshKnownHosts.rawValue] = knownHosts.description.hasPrefix("/") ? knownHosts.description : (try currentDirectory()).appending(knownHosts.description).description
         }
         return out
     }
@@ -43,7 +43,7 @@ public enum Transport {
     }
 
     static func knownHostsFile(_ config: FolderConfig) throws(ShadowError) -> BytePath {
-        if let f = config.path("ssh.known_hosts") { return f }
+        if let f = config.path(.sshKnownHosts) { return f }
         guard let f = defaultKnownHosts() else {
             throw ShadowError(.invalidArgument, "no home directory, so no ~/.ssh/known_hosts",
                               advice: "set one with 'shadowsync config set ssh.known_hosts FILE'")
@@ -55,12 +55,12 @@ public enum Transport {
     static func settings(for config: FolderConfig, acceptHostKey: String? = nil) throws(ShadowError) -> SSHSettings {
         let knownHosts = try knownHostsFile(config)
         let home = homeDirectory()
-        let keyFile = config.path("ssh.key")
+        let keyFile = config.path(.sshKey)
         if let keyFile, !FileSystem.exists(keyFile) {
             throw ShadowError(.notFound, "ssh.key names \(keyFile), which does not exist",
                               advice: "fix it with 'shadowsync config set ssh.key FILE'")
         }
-        let passphraseFile = config.path("ssh.key-passphrase-file")
+        let passphraseFile = config.path(.sshKeyPassphraseFile)
         var readPassphrase: (@Sendable () throws(ShadowError) -> [UInt8])?
         if let passphraseFile {
             readPassphrase = { () throws(ShadowError) -> [UInt8] in try readSSHPassphrase(passphraseFile) }
@@ -69,7 +69,7 @@ public enum Transport {
             user: userName() ?? "",
             keyFile: keyFile,
             readKeyPassphrase: readPassphrase,
-            useAgent: config.values["ssh.agent"] != "no" && environment("SSH_AUTH_SOCK") != nil,
+            useAgent: config.value(.sshAgent) != "no" && environment("SSH_AUTH_SOCK") != nil,
             defaultKeyFiles: home.map { h in ["id_ed25519", "id_ecdsa"].map { h.appending(".ssh/" + $0) } } ?? [],
             checkHostKey: { host, port, key in
                 check(key, host: host, port: port, knownHosts: knownHosts, accept: acceptHostKey)

@@ -104,7 +104,8 @@ public struct Workspace: Sendable {
         }
         let state = base.appending("state")
         try FileSystem.createDirectories(state, mode: 0o700)
-        var values = ["folder": plainPath.description, "shadow": shadowReal.description, "state": try canonicalPath(state).description, "remote": remote]
+        var values = [ConfigKey.folder.rawValue: plainPath.description, ConfigKey.shadow.rawValue: shadowReal.description,
+                      ConfigKey.state.rawValue: try canonicalPath(state).description, ConfigKey.remote.rawValue: remote]
         values.merge(try ssh.configValues()) { _, new in new }
 
         let protection: KeyFileProtection
@@ -114,7 +115,7 @@ public struct Workspace: Sendable {
         case .file(let f):
             let file = try canonicalPath(f)
             protection = .passphrase(try VaultStore.readPassphrase(from: file), kdfProfile)
-            values["passphrase-file"] = file.description
+            values[ConfigKey.passphraseFile.rawValue] = file.description
         case .prompt:
             guard Terminal.isInteractive else {
                 throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",

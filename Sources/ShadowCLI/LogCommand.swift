@@ -15,12 +15,7 @@ struct LogCommand: ParsableCommand, OpensRepositoryAtOnce {
         try reporting { () throws(ShadowError) in
             guard let entries = try Workspace().log(folder.path, touching: path, limit: limit) else { print("no history yet"); return }
             if json {
-                print(JSON.array(entries.map { e in
-                    JSON.object([("commit", .string(e.commit.hex)), ("time", .string(isoTime(e.wallTimeMillis))),
-                                 ("time_ms", .number(Double(e.wallTimeMillis))), ("device", .string(e.deviceID)),
-                                 ("sequence", .number(Double(e.sequence))), ("merge", .bool(e.isMerge)),
-                                 ("changes", .array(e.changes.map { .string($0) }))])
-                }).text)
+                print(jsonText(entries.map(LogEntryJSON.init)))
                 return
             }
             for e in entries {

@@ -18,11 +18,11 @@ struct RunCommand: ParsableCommand, OpensRepositoryAtOnce {
 struct PauseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop the running daemon from syncing until 'resume' (it keeps watching).")
     @OptionGroup var folder: FolderOption
-    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, "pause")) } }
+    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, .pause)) } }
 }
 
 struct ResumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let a paused daemon sync again (a pass starts at once).")
     @OptionGroup var folder: FolderOption
-    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, "resume")) } }
+    func run() throws { try reporting { () throws(ShadowError) in print(try Workspace().askDaemon(folder.path, .resume)) } }
 }

@@ -13,23 +13,13 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
     func run() throws {
         try reporting { () throws(ShadowError) in
             // A running daemon holds the folder: ask it.
-            if let reply = try? Workspace().askDaemon(folder.path, "status") {
+            if let reply = try? Workspace().askDaemon(folder.path, .status) {
                 printDaemonStatus(reply, json: json)
                 return
             }
             let (config, s) = try Workspace().folderStatus(folder.path)
             if json {
-                print(JSON.object([
-                    ("folder", .string(s.folder)), ("remote", .string(config.remote)), ("device", .string(s.deviceID)),
-                    ("read_only", .bool(s.readOnly)), ("in_sync", .bool(s.inSync)),
-                    ("head", s.head.map { .string($0.hex) } ?? .null),
-                    ("last_verified", s.lastVerified.map { .string($0.hex) } ?? .null),
-                    ("remote_head", s.remoteHead.map { .string($0.hex) } ?? .null),
-                    ("pending", .array(s.pending.map { .string($0) })),
-                    ("conflict_copies", .array(s.conflictCopies.map { .string($0) })),
-                    ("sequence", .number(Double(s.sequence))),
-                    ("needs_repair", s.needsRepair.map { .string($0.message) } ?? .null),
-                ]).text)
+                print(jsonText(FolderStatusJSON(config: config, status: s)))
                 return
             }
             print("folder:   \(s.folder)\(s.readOnly ? " (read-only key)" : "")")
@@ -54,31 +44,27 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
 
 func printDaemonStatus(_ reply: String, json: Bool) {
     if json { print(reply); return }
-    guard let o = try? JSONDecoder().decode(JSON.self, from: Data(reply.utf8)), case .object = o else { print(reply); return }
-    func v(_ k: String) -> String { o[k]?.plain ?? "never" }
-    print("folder:   \(v("folder"))   (daemon pid \(v("pid")))")
-    print("remote:   \(v("remote"))")
-    print("state:    \(v("state"))\(o["degraded"]?.bool == true ? "   DEGRADED: \(v("degraded_advice"))" : "")")
-    print("head:     \(o["head"]?.plain ?? "none")   last push: \(v("last_push"))   last fetch: \(v("last_fetch"))")
-    print("watching: \(v("watches")) directories; \(v("pending_events")) event(s) pending; \(v("overflows")) overflow(s)")
-    if let p = o["progress"] {
-        func n(_ k: String) -> UInt64 { p[k]?.number.map { UInt64(max(0, $0)) } ?? 0 }
-        print("progress: \(n("files"))/\(n("total_files")) files, \(ProgressLine.size(n("bytes"))) of \(ProgressLine.size(n("total_bytes"))), "
-              + "\(ProgressLine.size(n("bytes_per_second")))/s\(p["seconds_left"].map { ", about \($0.plain) s left" } ?? "")")
+    guard let s = DaemonStatusReply(reply: reply) else { print(reply); return }
+    print("folder:   \(s.folder)   (daemon pid \(s.pid))")
+    print("remote:   \(s.remote)")
+    print("state:    \(s.state)\(s.degraded ? "   DEGRADED: \(s.degradedAdvice ?? "never")" : "")")
+    print("head:     \(s.head ?? "none")   last push: \(s.lastPush ?? "never")   last fetch: \(s.lastFetch ?? "never")")
+    print("watching: \(s.watches) directories; \(s.pendingEvents) event(s) pending; \(s.overflows) overflow(s)")
+    if let p = s.progress {
+        func size(_ n: Int) -> String { ProgressLine.size(UInt64(max(0, n))) }
+        print("progress: \(max(0, p.files))/\(max(0, p.totalFiles)) files, \(size(p.bytes)) of \(size(p.totalBytes)), "
+              + "\(size(p.bytesPerSecond))/s\(p.secondsLeft.map { ", about \($0) s left" } ?? "")")
     }
-    if case .array(let conflicts)? = o["conflicts"], !conflicts.isEmpty {
-        print("conflict copies: \(conflicts.count)")
-        for c in conflicts { print("  \(c.plain)") }
+    if !s.conflicts.isEmpty {
+        print("conflict copies: \(s.conflicts.count)")
+        for c in s.conflicts { print("  \(c)") }
     }
-    if let e = o["last_error"] { print("last error: \(e.plain) (at \(v("last_error_at")); next try \(v("retry_at")))") }
-    if let x = o["xmpp"] {
-        func w(_ k: String) -> String { x[k]?.plain ?? "never" }
-        print("doorbell: \(w("state")) as \(w("jid")); \(w("peers_online")) peer(s) online; last sent \(w("last_sent")), last received \(w("last_received"))")
-        if case .object(let r)? = x["rejected"] {
-            let dropped = r.compactMap { k, n in (n.number ?? 0) > 0 ? "\(n.plain) \(k)" : nil }
-            if !dropped.isEmpty { print("          dropped doorbells: \(dropped.joined(separator: ", "))") }
-        }
-        if let e = x["last_error"] { print("          \(e.plain)\(x["reconnect_at"].map { "; reconnecting at \($0.plain)" } ?? "")") }
+    if let e = s.lastError { print("last error: \(e) (at \(s.lastErrorAt ?? "never"); next try \(s.retryAt ?? "never"))") }
+    if let x = s.xmpp {
+        print("doorbell: \(x.state) as \(x.jid ?? "never"); \(x.peersOnline) peer(s) online; last sent \(x.lastSent ?? "never"), last received \(x.lastReceived ?? "never")")
+        let dropped = x.rejected.byReason.compactMap { $0.count > 0 ? "\($0.count) \($0.reason)" : nil }
+        if !dropped.isEmpty { print("          dropped doorbells: \(dropped.joined(separator: ", "))") }
+        if let e = x.lastError { print("          \(e)\(x.reconnectAt.map { "; reconnecting at \($0)" } ?? "")") }
     } else {
         print("doorbell: not configured (xmpp.jid): other agents' changes arrive by polling")
     }

@@ -51,7 +51,7 @@ import Synchronization
         for i in 0..<fires {
             let snapshot = settings.snapshot
             // A snapshot is one configuration: its timing belongs to its own hooks directory.
-            #expect(snapshot.timing.quiet == (snapshot.config.values["hooks.dir"]!.hasSuffix("A") ? 1.0 : 2.0))
+            #expect(snapshot.timing.quiet == (snapshot.config.value(.hooksDir)!.hasSuffix("A") ? 1.0 : 2.0))
             runner.fire(.commit, ["pass \(i)"], head: nil, config: settings.config)
         }
         done.value.withLock { $0 = true }

@@ -18,11 +18,11 @@ import ShadowXMPP
             let config = try FolderConfig.parse(text, name: name)
             let address = try RemoteAddress.parse(config.remote)
             #expect(address.kind == (name.hasPrefix("notes") ? .local : .ssh), "\(name)")
-            for key in ["sync.quiet-ms", "sync.max-delay-ms", "sync.poll-seconds"] {
+            for key in [ConfigKey.syncQuietMs, .syncMaxDelayMs, .syncPollSeconds] {
                 #expect(config.integer(key, -1) > 0, "\(name): \(key)")
             }
-            if let jid = config.values["xmpp.jid"] {
-                #expect(XMPPSettings.isBareJID(jid) && config.path("xmpp.password-file") != nil, "\(name)")
+            if let jid = config.value(.xmppJID) {
+                #expect(XMPPSettings.isBareJID(jid) && config.path(.xmppPasswordFile) != nil, "\(name)")
             }
         }
     }

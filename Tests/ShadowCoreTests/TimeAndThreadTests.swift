@@ -5,28 +5,7 @@ import Glibc
 #endif
 import ShadowCore
 
-@Suite struct JSONAndThreadTests {
-    /// The agent writes its status with `JSON`; the CLI reads it back through JSONDecoder.
-    @Test func statusShapedJSONSurvivesARoundTrip() throws {
-        let written = JSON.members([
-            "pid": .int(4242), "state": .string("idle \"quoted\"\n"), "paused": .bool(false), "head": nil,
-            "conflicts": .array([.string("a.sync-conflict-20261123-101010-abcd.txt")]),
-            "xmpp": .members(["rejected": .members(["forged": .int(2), "own": .int(0)]), "last_error": .string("tls")]),
-            "rate": .number(1.5),
-        ])
-        let text = written.text
-        #expect(text.hasPrefix("{\"conflicts\":["), "keys come out sorted: \(text)")
-        #expect(!text.contains("\"head\""), "a nil member is left out")
-        let read = try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
-        #expect(read.text == text)
-        #expect(read["pid"]?.plain == "4242")
-        #expect(read["state"]?.plain == "idle \"quoted\"\n")
-        #expect(read["paused"]?.bool == false)
-        #expect(read["rate"]?.number == 1.5)
-        #expect(read["xmpp"]?["rejected"]?["forged"]?.number == 2)
-        #expect(read["missing"] == nil)
-    }
-
+@Suite struct TimeAndThreadTests {
     @Test func isoTimeIsUTCToTheSecond() {
         #expect(isoTime(0) == "1970-01-01T00:00:00Z")
         #expect(isoTime(1_795_435_200_999) == "2026-11-23T12:00:00Z")

@@ -1,0 +1,71 @@
+public import ShadowCore
+import ShadowFS
+import ShadowGit
+import ShadowXMPP
+
+extension Workspace {
+    /// The folder config that contains `path` (default: the current directory), without unlocking anything.
+    public func config(_ path: BytePath?) throws(ShadowError) -> FolderConfig {
+        let start: BytePath
+        if let path { start = path } else { start = try currentDirectory() }
+        return try registry.find(containing: start)
+    }
+
+    /// `shadowsync config set KEY VALUE` (an empty VALUE removes an optional key). Values are checked
+    /// before anything is written; `remote` also moves the shadow repository's `origin`.
+    public func setConfig(_ path: BytePath?, key: String, value: String) throws(ShadowError) -> FolderConfig {
+        var config = try config(path)
+        guard let setting = ConfigKey(rawValue: key) else {
+            throw ShadowError(.invalidArgument, "unknown key '\(key)'", advice: "known keys: \(FolderConfig.knownKeys.joined(separator: ", "))")
+        }
+        guard ![ConfigKey.folder, .shadow, .state].contains(setting) else {
+            throw ShadowError(.invalidArgument, "'\(key)' is fixed when the folder is set up",
+                              advice: "to move the folder, set it up again elsewhere with 'shadowsync join'")
+        }
+        var stored = value.trimmedWhitespace
+        switch setting {
+        case .remote:
+            guard !stored.isEmpty else { throw ShadowError(.invalidArgument, "'remote' cannot be empty") }
+            stored = try Self.normalizeRemote(stored, createIfMissing: false)
+            // The new remote must hold this vault's history (a mirror), or the next fetch reports a rollback.
+            try GitRepository.open(config.shadow).setRemote(url: stored)
+        case .sshAgent:
+            guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
+        case .ignorePerms:
+            guard ["true", "false", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ignore-perms is true or false") }
+        case .xmppJID, .xmppRoom:
+            guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
+                throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")
+            }
+        case .xmppPeers:
+            for jid in stored.split(whereSeparator: { $0 == "," || $0 == " " }) where !XMPPSettings.isBareJID(String(jid)) {
+                throw ShadowError(.invalidArgument, "xmpp.peers entry '\(jid)' is not a bare JID like laptop@example.org")
+            }
+        case .xmppServer:
+            if !stored.isEmpty { _ = try DoorbellService.parseServer(stored) }
+        case .xmppFingerprint:
+            guard stored.isEmpty || XMPPSettings.isFingerprint(stored) else {
+                throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
+                                  advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
+            }
+        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds:
+            guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
+                throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
+            }
+        case .folder, .shadow, .state, .passphraseFile, .sshKey, .sshKeyPassphraseFile, .sshKnownHosts, .hooksDir,
+             .xmppPasswordFile, .xmppCAFile, .xmppRoomPasswordFile:  // file paths
+            if stored.isEmpty { break }
+            var p = BytePath(stored)
+            if stored.hasPrefix("~/"), let home = homeDirectory() { p = home.appending(String(stored.dropFirst(2))) }
+            if !p.description.hasPrefix("/") { p = (try currentDirectory()).appending(stored) }
+            if setting != .sshKnownHosts {
+                guard FileSystem.exists(p) else { throw ShadowError(.notFound, "\(key): no file at \(p)") }
+                p = try canonicalPath(p)
+            }
+            stored = p.description
+        }
+        if stored.isEmpty { config.values[key] = nil } else { config.values[key] = stored }
+        try registry.save(config)
+        return config
+    }
+}

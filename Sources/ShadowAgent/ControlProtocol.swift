@@ -1,0 +1,152 @@
+public import FoundationEssentials
+@preconcurrency import Glibc
+import ShadowCore
+import ShadowEngine
+import ShadowFS
+import Synchronization
+
+/// What `shadowsync status`, `pause` and `resume` ask a running daemon over its control socket: one
+/// request line, one reply.
+public enum ControlRequest: String, Sendable {
+    case ping, pause, resume, status
+}
+
+/// The daemon's reply to `status`: shared by the daemon, which writes it, and `shadowsync status`, which
+/// prints it as text or passes it on as `--json` (Docs/OPERATIONS.md). A nil member is left out.
+public struct DaemonStatusReply: Codable, Sendable {
+    public var pid: Int
+    public var folder: String
+    public var remote: String
+    public var state: String
+    public var paused: Bool
+    public var degraded: Bool
+    public var degradedAdvice: String?
+    public var watches: Int
+    public var overflows: Int
+    public var pendingEvents: Int
+    public var passes: Int
+    public var commits: Int
+    public var conflicts: [String]
+    /// Every inotify event read since start (the benchmark's "events absorbed").
+    public var events: Int
+    public var progress: Progress?
+    public var head: String?
+    /// Times are UTC, ISO 8601, to the second.
+    public var lastPush: String?
+    public var lastFetch: String?
+    public var lastError: String?
+    public var lastErrorAt: String?
+    public var retryAt: String?
+    public var xmpp: Doorbell?
+
+    /// A commit encrypting files.
+    public struct Progress: Codable, Sendable {
+        public var files: Int
+        public var totalFiles: Int
+        public var bytes: Int
+        public var totalBytes: Int
+        public var bytesPerSecond: Int
+        public var secondsLeft: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case files, bytes
+            case totalFiles = "total_files", totalBytes = "total_bytes", bytesPerSecond = "bytes_per_second", secondsLeft = "seconds_left"
+        }
+    }
+
+    /// The XMPP doorbell, when configured.
+    public struct Doorbell: Codable, Sendable {
+        public var state: String
+        public var connected: Bool
+        public var peersOnline: Int
+        public var connects: Int
+        public var doorbellsSent: Int
+        public var doorbellsReceived: Int
+        public var accepted: Int
+        public var alreadyKnown: Int
+        public var rejected: Rejected
+        public var jid: String?
+        public var lastError: String?
+        public var lastSent: String?
+        public var lastReceived: String?
+        public var reconnectAt: String?
+
+        /// Doorbells dropped, by reason.
+        public struct Rejected: Codable, Sendable {
+            public var forged: Int
+            public var replayed: Int
+            public var stale: Int
+            public var otherFolder: Int
+            public var malformed: Int
+            public var own: Int
+
+            enum CodingKeys: String, CodingKey {
+                case forged, replayed, stale, malformed, own
+                case otherFolder = "other_folder"
+            }
+
+            /// Each reason with its count, in the order of the reply's keys.
+            public var byReason: [(reason: String, count: Int)] {
+                [("forged", forged), ("malformed", malformed), ("other_folder", otherFolder), ("own", own),
+                 ("replayed", replayed), ("stale", stale)]
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case state, connected, connects, accepted, rejected, jid
+            case peersOnline = "peers_online", doorbellsSent = "doorbells_sent", doorbellsReceived = "doorbells_received"
+            case alreadyKnown = "already_known", lastError = "last_error", lastSent = "last_sent"
+            case lastReceived = "last_received", reconnectAt = "reconnect_at"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pid, folder, remote, state, paused, degraded, watches, overflows, passes, commits, conflicts, events, progress, head, xmpp
+        case degradedAdvice = "degraded_advice", pendingEvents = "pending_events", lastPush = "last_push", lastFetch = "last_fetch"
+        case lastError = "last_error", lastErrorAt = "last_error_at", retryAt = "retry_at"
+    }
+}
+
+extension DaemonStatusReply {
+    /// The reply as the daemon sends it; nil for anything else (an error reply, another program).
+    public init?(reply: String) {
+        guard let decoded = try? JSONDecoder().decode(DaemonStatusReply.self, from: Data(reply.utf8)) else { return nil }
+        self = decoded
+    }
+}
+
+extension Daemon {
+    /// Answers one control request (on the main thread).
+    func answer(_ line: String) -> String {
+        switch ControlRequest(rawValue: line.trimmedWhitespace) {
+        case .ping: return "pong"
+        case .pause:
+            status.withLock { $0.paused = true; $0.state = "paused" }
+            log("paused")
+            return "paused"
+        case .resume:
+            status.withLock { $0.paused = false; $0.state = "idle" }
+            log("resumed")
+            request(.resume)
+            return "resumed"
+        case .status: return jsonText(statusReply())
+        case nil: return "{\"error\": \"unknown request\"}"
+        }
+    }
+
+    func statusReply() -> DaemonStatusReply {
+        let s = status.withLock { $0 }
+        let config = settings.config
+        let progress = s.progress.map { p in
+            DaemonStatusReply.Progress(files: p.files, totalFiles: p.totalFiles, bytes: Int(p.bytes), totalBytes: Int(p.totalBytes),
+                                       bytesPerSecond: Int(p.bytesPerSecond), secondsLeft: p.secondsLeft.map { Int($0.rounded(.up)) })
+        }
+        return DaemonStatusReply(
+            pid: Int(getpid()), folder: config.folder.description, remote: config.remote, state: s.paused ? "paused" : s.state,
+            paused: s.paused, degraded: s.degraded, degradedAdvice: s.degraded ? FolderWatcher.watchLimitAdvice : nil,
+            watches: s.watches, overflows: s.overflows, pendingEvents: s.pendingEvents, passes: s.passes, commits: s.commits,
+            conflicts: s.conflicts, events: s.events, progress: progress, head: s.head,
+            lastPush: s.lastPush.map(isoText), lastFetch: s.lastFetch.map(isoText), lastError: s.lastError,
+            lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply())
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import ShadowAgent
+
+/// The daemon's status reply is what `status --json` prints and scripts read (Docs/OPERATIONS.md):
+/// compact, keys sorted, a nil member left out, and it reads back to the same value.
+@Suite struct ControlProtocolTests {
+    func reply(doorbell: Bool) -> DaemonStatusReply {
+        DaemonStatusReply(
+            pid: 4242, folder: "/home/me/notes", remote: "ssh://me@host/srv/notes.git", state: "idle \"quoted\"\n",
+            paused: false, degraded: false, degradedAdvice: nil, watches: 12, overflows: 0, pendingEvents: 3, passes: 7,
+            commits: 2, conflicts: ["a.sync-conflict-20261123-101010-abcd.txt"], events: 40,
+            progress: .init(files: 5, totalFiles: 10, bytes: 1024, totalBytes: 4096, bytesPerSecond: 512, secondsLeft: nil),
+            head: nil, lastPush: "2026-11-23T12:00:00Z", lastFetch: nil, lastError: nil, lastErrorAt: nil, retryAt: nil,
+            xmpp: doorbell ? .init(state: "online", connected: true, peersOnline: 1, connects: 2, doorbellsSent: 3, doorbellsReceived: 4,
+                                   accepted: 4, alreadyKnown: 0,
+                                   rejected: .init(forged: 2, replayed: 0, stale: 0, otherFolder: 1, malformed: 0, own: 0),
+                                   jid: "me@example.org", lastError: nil, lastSent: nil, lastReceived: nil, reconnectAt: nil) : nil)
+    }
+
+    @Test func statusReplyIsCompactSortedAndReadsBack() throws {
+        let text = jsonText(reply(doorbell: true))
+        #expect(text == #"{"commits":2,"conflicts":["a.sync-conflict-20261123-101010-abcd.txt"],"degraded":false,"events":40,"#
+            + #""folder":"/home/me/notes","last_push":"2026-11-23T12:00:00Z","overflows":0,"passes":7,"paused":false,"pending_events":3,"#
+            + #""pid":4242,"progress":{"bytes":1024,"bytes_per_second":512,"files":5,"total_bytes":4096,"total_files":10},"#
+            + #""remote":"ssh://me@host/srv/notes.git","state":"idle \"quoted\"\n","watches":12,"#
+            + #""xmpp":{"accepted":4,"already_known":0,"connected":true,"connects":2,"doorbells_received":4,"doorbells_sent":3,"#
+            + #""jid":"me@example.org","peers_online":1,"rejected":{"forged":2,"malformed":0,"other_folder":1,"own":0,"replayed":0,"stale":0},"#
+            + #""state":"online"}}"#)
+        let read = try #require(DaemonStatusReply(reply: text))
+        #expect(jsonText(read) == text)
+        #expect(read.xmpp?.rejected.byReason.filter { $0.count > 0 }.map(\.reason) == ["forged", "other_folder"])
+    }
+
+    @Test func withoutDoorbellTheMemberIsLeftOut() throws {
+        let text = jsonText(reply(doorbell: false))
+        #expect(!text.contains("xmpp") && !text.contains("\"head\""))
+        #expect(DaemonStatusReply(reply: text)?.xmpp == nil)
+    }
+
+    @Test func anythingElseIsNotAStatus() {
+        #expect(DaemonStatusReply(reply: "{\"error\": \"unknown request\"}") == nil)
+        #expect(DaemonStatusReply(reply: "pong") == nil)
+    }
+
+    @Test func requestsAreTheWordsOnTheWire() {
+        #expect(ControlRequest(rawValue: "status") == .status)
+        #expect([ControlRequest.ping, .pause, .resume, .status].map(\.rawValue) == ["ping", "pause", "resume", "status"])
+    }
+}
