@@ -222,7 +222,7 @@ _shadowsync_init() {
 
 _shadowsync_join() {
     repeating_flags=()
-    non_repeating_flags=(--no-passphrase --version -h --help)
+    non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --key-file --shadow --passphrase-file --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2

@@ -31,6 +31,8 @@ extension Workspace {
             try GitRepository.open(config.shadow).setRemote(url: stored)
         case .sshAgent:
             guard ["yes", "no", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ssh.agent is yes or no") }
+        case .ignorePerms:
+            guard ["true", "false", ""].contains(stored) else { throw ShadowError(.invalidArgument, "ignore-perms is true or false") }
         case .xmppJID, .xmppRoom:
             guard stored.isEmpty || XMPPSettings.isBareJID(stored) else {
                 throw ShadowError(.invalidArgument, "\(key) '\(stored)' is not a bare JID like agents@example.org")

@@ -39,6 +39,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
     case syncMaxDelayMs = "sync.max-delay-ms"
     case syncPollSeconds = "sync.poll-seconds"
     case syncRescanSeconds = "sync.rescan-seconds"
+    case ignorePerms = "ignore-perms"
     case hooksDir = "hooks.dir"
     case xmppJID = "xmpp.jid"
     case xmppPasswordFile = "xmpp.password-file"
@@ -68,6 +69,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
         case .syncMaxDelayMs: "run: commit at the latest this long after the first change of a burst (default 10000)"
         case .syncPollSeconds: "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"
         case .syncRescanSeconds: "run: full safety rescan this often even without events (default 3600)"
+        case .ignorePerms: "true or false (default): the file system keeps no permissions worth syncing (FAT, NTFS mounts); modes are neither committed nor applied here"
         case .hooksDir: "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"
         case .xmppJID: "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"
         case .xmppPasswordFile: "a file holding the XMPP account's password"
@@ -101,6 +103,7 @@ public struct FolderConfig: Sendable {
     public var state: BytePath { BytePath(value(.state) ?? "") }
     public var remote: String { value(.remote) ?? "" }
     public var passphraseFile: BytePath? { path(.passphraseFile) }
+    public var ignorePermissions: Bool { value(.ignorePerms) == "true" }
 
     /// A path-valued key: `~/` means the home directory; nil when unset.
     public func path(_ key: ConfigKey) -> BytePath? {

@@ -178,8 +178,8 @@ public struct Workspace: Sendable {
     public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         let config = try config(path)
         let preload = Workspace.prefetched.withLock { p in defer { p = nil }; return p } ?? IndexPreload(config.location)
-        return (config, try SyncEngine(location: config.location, keys: try keys(of: config),
-                                       store: Transport.store(config), lockWait: lockWait, preload: preload))
+        return (config, try SyncEngine(location: config.location, keys: try keys(of: config), store: Transport.store(config),
+                                       lockWait: lockWait, preload: preload, ignorePermissions: config.ignorePermissions))
     }
 
     /// The history of the configured folder that contains `path`, without taking its lock: reading

@@ -11,11 +11,14 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
     @Option(name: .long, help: "The capability string (visible to other users in the process list: prefer --key-file).") var key: String?
     @Option(name: .long, help: "A file holding the capability string (or a ShadowSync key file).") var keyFile: String?
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
+    @Flag(name: .long, help: "A file already in DIR keeps its path even if older; the incoming version becomes the conflict copy.") var preferLocal = false
+    @Flag(name: .long, help: "The incoming version takes the path even if older; a differing file already in DIR becomes the conflict copy.") var preferRemote = false
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var ssh: SSHArguments
 
     func validate() throws {
         guard (key == nil) != (keyFile == nil) else { throw ValidationError("give exactly one of --key and --key-file") }
+        guard !(preferLocal && preferRemote) else { throw ValidationError("give at most one of --prefer-local and --prefer-remote") }
     }
 
     func run() throws {
@@ -23,9 +26,11 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
             let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
+            var options = SyncOptions()
+            options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
                                                       shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options,
-                                                      options: ProgressLine.options())
+                                                      options: ProgressLine.options(options))
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
             if let head = report.joined {

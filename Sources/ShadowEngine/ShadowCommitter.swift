@@ -54,7 +54,7 @@ public struct ShadowObjects {
 
     /// Encrypts a regular file and writes its content object and name record; returns the record.
     @discardableResult
-    public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool,
+    public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool, metadata: EntryMetadata? = nil,
                           parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
         let locator = names.locator(for: path)
         let cipher = ContentCipher(keys: try keys.requireRead())
@@ -68,7 +68,7 @@ public struct ShadowObjects {
             header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: writer)
             try writer.commit()
         }
-        let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable))
+        let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable), metadata: metadata)
         try writeObject(try names.seal(record), at: locator.nameObjectPath)
         return record
     }
@@ -81,6 +81,12 @@ public struct ShadowObjects {
         }
         try writeObject(try names.seal(record), at: locator.nameObjectPath)
         try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
+    }
+
+    /// Writes a file's name record alone: its metadata changed, its content object stays.
+    public func writeFileRecord(_ record: NameRecord) throws(ShadowError) {
+        guard case .file = record.kind else { throw ShadowError(.invalidArgument, "only a file's record is written without its content") }
+        try writeObject(try names.seal(record), at: names.locator(for: record.path).nameObjectPath)
     }
 
     /// Writes an object's bytes as they are (copied from another tree or commit).

@@ -31,6 +31,7 @@ extension SyncEngine {
         var pending: [String] = []
         for item in plan.encrypt { pending.append("\(index.entries[item.path] == nil ? "+" : "M") \(item.path)") }
         for p in plan.records.keys { pending.append("\(index.entries[p] == nil ? "+" : "M") \(p)") }
+        for p in plan.fileRecords.keys { pending.append("M \(p)") }
         for p in plan.deleted { pending.append("- \(p)") }
         return FolderStatus(folder: location.plain.description, deviceID: String(hexString(state.deviceID).prefix(8)), readOnly: readOnly,
                             head: try head, lastVerified: state.lastVerified,

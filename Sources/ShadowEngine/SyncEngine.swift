@@ -16,11 +16,25 @@ public struct SyncOptions: Sendable {
     /// Told after each file encrypted while committing (the first import of a large folder takes a while).
     public var onProgress: (@Sendable (SyncProgress) -> Void)?
 
+    /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
+    /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
+    public var existingFiles: ExistingFilePreference = .newer
+
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
     }
+}
+
+/// Which of two versions of a path keeps it when a file here that was never synced meets an incoming one.
+public enum ExistingFilePreference: Sendable {
+    /// The one modified later (ties: the larger device id), as in any content conflict.
+    case newer
+    /// The file already here.
+    case local
+    /// The incoming version.
+    case remote
 }
 
 /// How far the files of one commit are encrypted: the figures of a progress display.
@@ -104,18 +118,20 @@ struct LocalPlan {
     /// commit writes (or restored if it cannot read them).
     var replaced: [PlainPath] = []
     /// A file whose content must be encrypted, with the lineage file id it inherits and its scanned stat.
-    typealias Encrypt = (path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey)
+    typealias Encrypt = (path: PlainPath, fileID: FileID, executable: Bool, stat: StatKey, metadata: EntryMetadata)
     /// Files whose content must be encrypted.
     var encrypt: [Encrypt] = []
     /// Directories and symlinks that are new or changed.
-    var records: [PlainPath: EntryKind] = [:]
+    var records: [PlainPath: SyncedEntry] = [:]
+    /// Files whose content is as synced but whose mode or modification time changed: a new record only.
+    var fileRecords: [PlainPath: IndexEntry] = [:]
     var deleted: [PlainPath] = []
     /// Deleted paths whose file reappeared under another path (same inode): renamed, not vanished.
     var renamedAway: Set<PlainPath> = []
     /// Entries left out while ignored that no rule covers any more: written from the tree again.
     var unignored: [PlainPath] = []
     var statsRefreshed = false
-    var isEmpty: Bool { encrypt.isEmpty && records.isEmpty && deleted.isEmpty }
+    var isEmpty: Bool { encrypt.isEmpty && records.isEmpty && fileRecords.isEmpty && deleted.isEmpty }
 
     /// The index after this plan, before the commit adds what it wrote: every entry that stays, with
     /// its refreshed stat; deleted and replaced paths left out.
@@ -146,6 +162,13 @@ public final class SyncEngine {
     var state: FolderState
     var index: SyncIndex
     private let lock: FileLock
+    /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
+    /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
+    /// the two meet as one.
+    var copyLineage: [PlainPath: FileID] = [:]
+    /// The folder's file system keeps no permissions worth syncing (FAT, NTFS mounts): commits carry the
+    /// modes synced before (defaults for new entries), and applying never changes a mode.
+    public var ignorePermissions = false
     /// Why the local branch must not be synced until `repair`: it holds a commit ShadowSync did not make.
     var untrusted: ShadowError?
 
@@ -156,6 +179,12 @@ public final class SyncEngine {
     static let massDeleteMinimumFiles = 10
     /// Content objects read back for a restore or conflict copy are at most this big in memory.
     static let blobLimitBytes = Int.max
+    /// Conflict names tried for one copy (`-2`, `-3`, …) before the pass gives up, leaving everything in place.
+    static let maximumCopyNames = 1000
+    /// Read, write and search for the owner: what a directory needs while the apply writes into it.
+    static let ownerAccess: UInt32 = 0o700
+    /// Buffer for copying a local file that moves to a conflict copy, in bytes.
+    static let copyBufferBytes = 1 << 16
 
     public var readOnly: Bool { !keys.canSign }
     /// This agent's device id (in its commit metadata and its doorbells).
@@ -175,8 +204,9 @@ public final class SyncEngine {
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
     /// the index, if the caller started reading it before unlocking the keys.
     public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
-                preload: IndexPreload? = nil) throws(ShadowError) {
+                preload: IndexPreload? = nil, ignorePermissions: Bool = false) throws(ShadowError) {
         self.location = location
+        self.ignorePermissions = ignorePermissions
         self.keys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
@@ -219,7 +249,7 @@ public final class SyncEngine {
             throw ShadowError(.notFound, "the remote repository has no branch main: it is empty, or not a ShadowSync vault; there is no vault to join",
                               advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
-        try integrate(remote, report: &report)
+        try integrate(remote, options: options, report: &report)
         let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
         report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
@@ -276,7 +306,7 @@ public final class SyncEngine {
             let remote = try retrying(options) { () throws(ShadowError) in try fetchChecked() }
             if let remote {
                 options.onPhase?(.applying)
-                try integrate(remote, report: &report)
+                try integrate(remote, options: options, report: &report)
             }
             guard !readOnly, let local = try head else { return }
             if local == remote {
@@ -344,7 +374,24 @@ public final class SyncEngine {
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
-        var newFiles: [(PlainPath, Bool, StatKey)] = []
+        var newFiles: [(PlainPath, Bool, StatKey, EntryMetadata)] = []
+        let device = state.deviceID
+        let ignorePermissions = ignorePermissions
+        /// The metadata a commit records for a scanned entry: its mode (the synced one, or the default,
+        /// when modes are ignored here), its own modification time, and this device.
+        func metadata(_ s: ScannedEntry, _ cur: IndexEntry?, _ kind: EntryKind) -> EntryMetadata {
+            var permissions = s.permissions
+            if case .symlink = kind {
+                permissions = 0  // Linux keeps no mode for a symlink (lstat shows 0777)
+            } else if ignorePermissions {
+                permissions = cur.flatMap { $0.kind.sameType(kind) ? $0.metadata.permissions : nil } ?? EntryMetadata.defaults(for: kind).permissions
+            }
+            return EntryMetadata(permissions: permissions, modified: s.modified, modifiedBy: device)
+        }
+        /// Whether `m` differs from the synced metadata in what a user can change (mode, time).
+        func differs(_ m: EntryMetadata, _ cur: IndexEntry) -> Bool {
+            m.permissions != cur.metadata.permissions || m.modified != cur.metadata.modified
+        }
         func unchanged(_ p: PlainPath, _ cur: IndexEntry, _ now: IndexEntry) {
             if now != cur { plan.refreshed[p] = now }
         }
@@ -357,29 +404,48 @@ public final class SyncEngine {
             if cur != nil { seen += 1 }
             switch s.kind {
             case .directory:
+                let m = metadata(s, cur, .directory)
                 if let cur, cur.kind == .directory {
-                    unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat))
+                    if differs(m, cur) {
+                        plan.records[p] = SyncedEntry(.directory, m)
+                    } else {
+                        unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat, metadata: cur.metadata))
+                    }
                     continue
                 }
-                plan.records[p] = .directory
+                plan.records[p] = SyncedEntry(.directory, m)
             case .symlink(let target):
+                let m = metadata(s, cur, .symlink(target: target))
                 if let cur, cur.kind == .symlink(target: target) {
-                    unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat))
+                    if differs(m, cur) {
+                        plan.records[p] = SyncedEntry(cur.kind, m)
+                    } else {
+                        unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat, metadata: cur.metadata))
+                    }
                     continue
                 }
-                plan.records[p] = .symlink(target: target)
-            case .file(let executable):
-                if let cur, case .file = cur.kind {
+                plan.records[p] = SyncedEntry(.symlink(target: target), m)
+            case .file(var executable):
+                if let cur, case .file(_, _, let wasExecutable) = cur.kind {
+                    let m = metadata(s, cur, cur.kind)
+                    // Where modes are ignored, so is the executable bit the file system shows.
+                    if ignorePermissions { executable = wasExecutable }
+                    let seen = ScannedEntry(path: p, kind: .file(executable: executable), stat: s.stat, permissions: m.permissions, modified: s.modified)
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
-                    if (try? plainMatches(s, cur)) == true {
+                    if (try? plainMatches(seen, cur)) == true {
+                        if differs(m, cur) {
+                            plan.fileRecords[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat, metadata: m)
+                            continue
+                        }
                         if cur.stat != s.stat || s.stat.isRacy(recordedAtNs: index.recordedAtNs) { plan.statsRefreshed = true }
-                        unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat))
+                        unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat, metadata: cur.metadata))
                         continue
                     }
-                    plan.encrypt.append((p, cur.fileID, executable, s.stat))
+                    plan.encrypt.append((p, cur.fileID, executable, s.stat, m))
                 } else {
-                    newFiles.append((p, executable, s.stat))
+                    let m = metadata(s, nil, .file(length: 0, siv: [], executable: executable))
+                    newFiles.append((p, ignorePermissions ? m.permissions & FilePermissions.userExecute != 0 : executable, s.stat, m))
                 }
             case .special:
                 break
@@ -409,13 +475,14 @@ public final class SyncEngine {
                 if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
             }
         }
-        for (p, executable, stat) in newFiles.sorted(by: { $0.0 < $1.0 }) {
-            var fileID = FileID.forNewPath(p, keys: try keys.requireRead())
+        for (p, executable, stat, m) in newFiles.sorted(by: { $0.0 < $1.0 }) {
+            var fileID = try FileID.forNewPath(p, keys: keys.requireRead())
+            if let copied = copyLineage[p] { fileID = copied }
             if let (oldPath, old) = vanishedByInode.removeValue(forKey: stat.inode), old.stat?.device == stat.device {
                 fileID = old.fileID  // a rename: the content object stays the same blob
                 plan.renamedAway.insert(oldPath)
             }
-            plan.encrypt.append((p, fileID, executable, stat))
+            plan.encrypt.append((p, fileID, executable, stat, m))
         }
         plan.encrypt.sort { $0.path < $1.path }
         try guardMassDelete(plan, scan: scan, options: options)
@@ -440,7 +507,7 @@ public final class SyncEngine {
         try commit(plan, scan: scan, options: options, report: &report, force: force)
         if !plan.unignored.isEmpty, let head = try head {
             options.onPhase?(.applying)
-            try applyToPlaintext(index.kinds, target: head, report: &report)
+            try applyToPlaintext(index.tree, target: head, report: &report)
         }
     }
 
@@ -485,15 +552,20 @@ public final class SyncEngine {
                     continue
                 case .failure(let error): throw error
                 }
-                next[item.path] = IndexEntry(kind: record.kind, fileID: item.fileID, stat: after == item.stat ? item.stat : nil)
-                if cur?.kind != record.kind { changes.append("\(cur == nil ? "+" : "M") \(item.path)") }
+                next[item.path] = IndexEntry(kind: record.kind, fileID: item.fileID, stat: after == item.stat ? item.stat : nil, metadata: record.metadata)
+                if cur?.kind != record.kind || cur?.metadata != record.metadata { changes.append("\(cur == nil ? "+" : "M") \(item.path)") }
             }
             options.onProgress?(progress)
         }
-        for (p, kind) in plan.records.sorted(by: { $0.key < $1.key }) {
-            try objects.writeRecord(NameRecord(path: p, kind: kind))
-            next[p] = IndexEntry(kind: kind, fileID: .zero, stat: try folder.entry(p)?.stat)
+        for (p, entry) in plan.records.sorted(by: { $0.key < $1.key }) {
+            try objects.writeRecord(NameRecord(path: p, kind: entry.kind, metadata: entry.metadata))
+            next[p] = IndexEntry(entry, fileID: .zero, stat: try folder.entry(p)?.stat)
             changes.append("\(index.entries[p] == nil ? "+" : "M") \(p)")
+        }
+        for (p, entry) in plan.fileRecords.sorted(by: { $0.key < $1.key }) {
+            try objects.writeFileRecord(NameRecord(path: p, kind: entry.kind, metadata: entry.metadata))
+            next[p] = entry
+            changes.append("M \(p)")
         }
         for p in plan.deleted.sorted() where next[p] == nil {
             try objects.remove(p)
@@ -514,6 +586,7 @@ public final class SyncEngine {
         try index.save(location.indexFile)
         try JournalPhase.idle.save(location.journalFile)
         report.committed += changes
+        copyLineage = [:]
     }
 
     /// Files encrypted between two progress reports (and two joins of the lanes): about 50 ms of work
@@ -533,7 +606,10 @@ public final class SyncEngine {
         func one(_ item: LocalPlan.Encrypt) -> Result<(NameRecord, StatKey), ShadowError> {
             Result { () throws(ShadowError) -> (NameRecord, StatKey) in
                 let source = try FileSource(plain.appending(item.path))
-                let record = try objects.writeFile(item.path, from: source, fileID: item.fileID, executable: item.executable)
+                // The time of the bytes read, not of the scan: a file replaced in between is recorded as read.
+                var metadata = item.metadata
+                metadata.modified = FileTime(totalNanoseconds: try source.currentStat().mtimeNs)
+                let record = try objects.writeFile(item.path, from: source, fileID: item.fileID, executable: item.executable, metadata: metadata)
                 return (record, try source.currentStat())
             }
         }
@@ -557,7 +633,7 @@ public final class SyncEngine {
     // MARK: Remote changes
 
     /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
-    func integrate(_ remote: ObjectID, report: inout SyncReport) throws(ShadowError) {
+    func integrate(_ remote: ObjectID, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
         // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
@@ -574,13 +650,14 @@ public final class SyncEngine {
         state.peers = verified.deviceSequences
         state.lastVerified = remote
         try state.save(location.stateFile)
-        let theirs = verified.entries.mapValues(\.record.kind)
+        let theirs = verified.entries.mapValues { SyncedEntry($0.record) }
         let fastForward = try local.map { (l) throws(ShadowError) in try store.isDescendant(remote, of: l) } ?? true
         if fastForward {
             try JournalPhase.apply(target: remote, from: local).save(location.journalFile)
             try store.checkout(remote)
             try store.setReference(ShadowRefs.main, to: remote, expecting: local)
-            try applyToPlaintext(theirs, target: remote, report: &report)
+            let keptBoth = try applyToPlaintext(theirs, target: remote, report: &report, existing: options.existingFiles)
+            try commitKeptVersions(keptBoth, options: options, report: &report)
             return
         }
         guard !readOnly, let local else {
@@ -589,10 +666,10 @@ public final class SyncEngine {
         }
         // Diverged: three-way merge of the decrypted trees.
         let base = try store.mergeBase(local, remote)
-        let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues(\.record.kind) } ?? [:]
-        let ours = index.kinds
-        let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs,
-                                         oursSide: try side(of: local), theirsSide: try side(of: remote))
+        let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues { SyncedEntry($0.record) } } ?? [:]
+        let ours = index.tree
+        let oursSide = try side(of: local), theirsSide = try side(of: remote)
+        let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs, oursSide: oursSide, theirsSide: theirsSide)
         try JournalPhase.merge(parent: local).save(location.journalFile)
         try writeMerged(result.entries, ours: ours, theirs: verified.entries)
         let merge = try makeCommit(parents: [local, remote])
@@ -601,7 +678,20 @@ public final class SyncEngine {
         try store.setReference(ShadowRefs.main, to: merge, expecting: local)
         report.conflicts += result.conflicts
         try appendConflictLog(result.conflicts)
-        try applyToPlaintext(result.entries.mapValues(\.kind), target: merge, report: &report)
+        // An entry the apply cannot place is kept as a copy named after the side that brought it.
+        var sides: [PlainPath: MergeSide] = [:]
+        for (p, e) in result.entries where ours[p] != e.entry { sides[p] = e.origin == .ours ? oursSide : theirsSide }
+        let keptBoth = try applyToPlaintext(result.entries.mapValues(\.entry), target: merge, report: &report, sides: sides,
+                                            existing: options.existingFiles)
+        try commitKeptVersions(keptBoth, options: options, report: &report)
+    }
+
+    /// After an apply that kept a local version beside an incoming one, the index says "synced =
+    /// incoming" where the folder holds the local one: commit now, so that a further merge in this pass
+    /// (the push lost a race) sees this machine's real tree and cannot resolve the same path again.
+    private func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        guard keptBoth, !readOnly else { return }
+        try commitLocal(options: options, report: &report, force: false)
     }
 
     /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
@@ -611,12 +701,12 @@ public final class SyncEngine {
     }
 
     /// Makes the shadow work tree hold the merged tree: the objects of entries that differ from ours.
-    private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: EntryKind],
+    private func writeMerged(_ merged: [PlainPath: MergedEntry], ours: [PlainPath: SyncedEntry],
                              theirs: [PlainPath: VerifiedEntry]) throws(ShadowError) {
         objects.forgetDirectories()
         // Conflict copies first: they may read our objects before those are replaced.
         let ordered = merged.sorted { a, b in (a.value.sourcePath == a.key ? 1 : 0, a.key) < (b.value.sourcePath == b.key ? 1 : 0, b.key) }
-        for (path, entry) in ordered where ours[path] != entry.kind {
+        for (path, entry) in ordered where ours[path]?.kind != entry.kind {
             let target = names.locator(for: path)
             switch (entry.kind, entry.origin) {
             case (.file, .theirs):
@@ -631,12 +721,12 @@ public final class SyncEngine {
                 break
             }
         }
-        for (path, entry) in ordered where ours[path] != entry.kind {
+        for (path, entry) in ordered where ours[path] != entry.entry {
             let target = names.locator(for: path)
             if case .file = entry.kind {
-                try objects.writeRaw(try names.seal(NameRecord(path: path, kind: entry.kind)), at: target.nameObjectPath)
+                try objects.writeRaw(try names.seal(NameRecord(path: path, kind: entry.kind, metadata: entry.metadata)), at: target.nameObjectPath)
             } else {
-                try objects.writeRecord(NameRecord(path: path, kind: entry.kind))
+                try objects.writeRecord(NameRecord(path: path, kind: entry.kind, metadata: entry.metadata))
             }
         }
         for path in ours.keys where merged[path] == nil {
@@ -683,7 +773,7 @@ public final class SyncEngine {
             if current != target { try store.setReference(ShadowRefs.main, to: target, expecting: current) }
             try store.checkout(target)
             if index.head != from && index.head != target { try rebuildIndex(from: from) }
-            let kinds = try verifier.decryptTree(of: target).mapValues(\.record.kind)
+            let kinds = try verifier.decryptTree(of: target).mapValues { SyncedEntry($0.record) }
             var report = SyncReport()
             try applyToPlaintext(kinds, target: target, report: &report)
         }
@@ -708,7 +798,7 @@ public final class SyncEngine {
             for (p, e) in try verifier.decryptTree(of: commit) {
                 var fileID = FileID.zero
                 if case .file = e.record.kind { fileID = try shadowFileID(p) }
-                rebuilt.entries[p] = IndexEntry(kind: e.record.kind, fileID: fileID, stat: nil)
+                rebuilt.entries[p] = IndexEntry(SyncedEntry(e.record), fileID: fileID, stat: nil)
             }
             if let h = try head, h != commit { try store.checkout(h) }
         }

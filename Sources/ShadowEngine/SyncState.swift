@@ -40,6 +40,23 @@ struct IndexEntry: Equatable, Sendable {
     /// In the tree but deliberately not in this folder: removed, or never received, while an ignore
     /// rule covered it. Not a deletion; once no rule covers it, it is written from the tree again.
     var absent = false
+    /// The synced metadata (the tree's record): mode, modification time, the device that wrote it.
+    var metadata: EntryMetadata
+
+    init(kind: EntryKind, fileID: FileID, stat: StatKey?, absent: Bool = false, metadata: EntryMetadata? = nil) {
+        let entry = SyncedEntry(kind, metadata)
+        self.kind = entry.kind
+        self.fileID = fileID
+        self.stat = stat
+        self.absent = absent
+        self.metadata = entry.metadata
+    }
+
+    init(_ entry: SyncedEntry, fileID: FileID, stat: StatKey?, absent: Bool = false) {
+        self.init(kind: entry.kind, fileID: fileID, stat: stat, absent: absent, metadata: entry.metadata)
+    }
+
+    var tree: SyncedEntry { SyncedEntry(kind, metadata) }
 
     /// True when the stat alone shows `now` unchanged, reading nothing: a directory or file as recorded
     /// (a file's length and exec bit too), with the very stat recorded, outside the racy window.
@@ -117,13 +134,15 @@ struct SyncIndex: Sendable {
     private var expected: ExpectedTree?
 
     static let magic = Array("SHIX".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     /// An index larger than this is not ours (a million entries of maximal size is far less).
     static let limitBytes = 1 << 30
 
     init() {}
 
     var kinds: [PlainPath: EntryKind] { mutating get { entries.mapValues(\.kind) } }
+    /// The head's tree as the index records it.
+    var tree: [PlainPath: SyncedEntry] { mutating get { entries.mapValues(\.tree) } }
 
     /// What the scan may settle: the entries whose stat vouches for them (`IndexEntry.settledKind`).
     mutating func expectedTree() -> ExpectedTree {
@@ -164,6 +183,8 @@ struct SyncIndex: Sendable {
             case .symlink(let target):
                 w.u8(3); w.blob(target, width: 2)
             }
+            let m = e.metadata
+            w.u64(UInt64(m.permissions)); w.u64(UInt64(bitPattern: m.modified.seconds)); w.u64(UInt64(m.modified.nanoseconds)); w.bytes(m.modifiedBy)
             // The plaintext's state: 0 stat unknown, 1 stat follows, 2 absent (ignored here).
             if e.absent {
                 w.u8(2)
@@ -247,6 +268,11 @@ struct SyncIndex: Sendable {
                 kind = expected == nil ? .symlink(target: Array(target)) : nil
             default: throw ShadowError(.malformedObject, "index entry of unknown type")
             }
+            let permissions = try r.u64(), seconds = Int64(bitPattern: try r.u64()), nanoseconds = try r.u64()
+            let modifiedBy = try r.borrow(16)
+            guard permissions <= UInt64(FilePermissions.mask), nanoseconds < UInt64(FileTime.nanosecondsPerSecond) else {
+                throw ShadowError(.malformedObject, "index entry with bad metadata")
+            }
             var stat: StatKey?
             let plainState = try r.u8()
             switch plainState {
@@ -257,7 +283,9 @@ struct SyncIndex: Sendable {
             default: throw ShadowError(.malformedObject, "index entry with an unknown plaintext state")
             }
             if let path, let kind {
-                entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2)
+                let metadata = EntryMetadata(permissions: UInt32(permissions), modified: FileTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)),
+                                             modifiedBy: Array(modifiedBy))
+                entries[path] = IndexEntry(kind: kind, fileID: fileID, stat: stat, absent: plainState == 2, metadata: metadata)
             } else if let expected {
                 // From the fields as read; a directory's file id is not stored.
                 let shape: IndexEntry.Shape = type == 1 ? .file(length: length, executable: executable) : type == 2 ? .directory(hasFileID: false) : .symlink

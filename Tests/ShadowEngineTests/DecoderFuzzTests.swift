@@ -74,6 +74,7 @@ import TestSupport
             var w = ByteWriter()
             w.blob(Array(path.utf8), width: 2)
             w.u8(1); w.u64(size); w.bytes(Array(repeating: 7, count: 32)); w.u8(0); w.bytes(Array(repeating: 1, count: FileID.size))
+            w.u64(0o644); w.u64(0); w.u64(0); w.bytes(EntryMetadata.unknownDevice)  // mode, mtime seconds and ns, device
             w.u8(1); w.u64(stat.size); w.u64(UInt64(stat.mtimeNs)); w.u64(UInt64(stat.ctimeNs)); w.u64(stat.inode); w.u64(stat.device)
             return w.out
         }
