@@ -15,14 +15,6 @@ import TestSupport
     static let longSeedCount: UInt64 = 20
     static let longRounds = 30
 
-    /// Permission bits beyond the exec bit, and mtimes (whole seconds), are compared across agents only
-    /// when this is on: turn it on once the agent applies the modes and times that shdw/2 name records
-    /// carry (`SHADOWSYNC_STRESS_METADATA=1` turns the check on for one run before then).
-    static let modesAndMtimesAreSynced = false
-    static var checkModesAndMtimes: Bool {
-        modesAndMtimesAreSynced || ProcessInfo.processInfo.environment["SHADOWSYNC_STRESS_METADATA"] == "1"
-    }
-
     static var seeds: [UInt64] {
         let env = ProcessInfo.processInfo.environment
         if let one = env["SHADOWSYNC_SEED"].flatMap(UInt64.init) { return [one] }
@@ -36,7 +28,7 @@ import TestSupport
         var table: [String] = []
         for seed in Self.seeds {
             print("live stress: seed \(seed) (replay with SHADOWSYNC_SEED=\(seed))")
-            let run = try LiveStressRun(seed: seed, rounds: Self.rounds, servers: servers, checkMetadata: Self.checkModesAndMtimes)
+            let run = try LiveStressRun(seed: seed, rounds: Self.rounds, servers: servers, checkMetadata: true)
             do {
                 try run.play()
                 table.append(run.summary)
