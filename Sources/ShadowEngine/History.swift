@@ -133,13 +133,15 @@ public struct History {
         do throws(ShadowError) {
             let target = PlainFolder(root: temporary)
             let content = ContentCipher(keys: try keys.requireRead())
+            var directories: [(PlainPath, EntryMetadata)] = []
             for (path, e) in verified.entries.sorted(by: { $0.key < $1.key }) {
                 do throws(ShadowError) {
-                    try write(e, at: path, into: target, content: content)
+                    try write(e, at: path, into: target, content: content, directories: &directories)
                 } catch {
                     throw ShadowError(error.code, "\(path): \(error.message)", advice: error.advice)
                 }
             }
+            try settleDirectories(directories, in: target)
             try FileSystem.setPermissions(temporary, History.decryptedFolderMode)
             try FileSystem.renameDirectory(temporary, to: out)
         } catch {
@@ -154,21 +156,39 @@ public struct History {
     /// The decrypted folder's own permissions once complete (its files keep those of their records).
     static let decryptedFolderMode: UInt32 = 0o755
 
-    /// Writes one verified entry at `path` under `folder`, never replacing anything.
-    func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: ContentCipher) throws(ShadowError) {
+    /// Writes one verified entry at `path` under `folder`, never replacing anything. A file or symlink
+    /// gets its recorded mode and time before it appears; a directory it creates is owner-writable until
+    /// `settleDirectories` gives it its recorded mode and time, once its entries are in (`directories`).
+    func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: ContentCipher,
+               directories: inout [(PlainPath, EntryMetadata)]) throws(ShadowError) {
+        let metadata = e.record.metadata
         switch e.record.kind {
         case .directory:
-            try folder.createDirectory(path)
+            // A directory that is already there keeps its own mode and time: only what this writes is settled.
+            if let there = try folder.entry(path), there.kind == .directory { return }
+            try folder.createDirectory(path, permissions: metadata.permissions | History.ownerAccess)
+            directories.append((path, metadata))
         case .symlink(let target):
-            try folder.writeSymlink(path, target: target, placement: .create)
-        case .file(_, let siv, let executable):
+            try folder.writeSymlink(path, target: target, modified: metadata.modified, placement: .create)
+        case .file(_, let siv, _):
             guard let blob = e.contentObject else { throw ShadowError(.malformedObject, "\(path) has no content object") }
             let source = MemorySource(try store.blob(blob, limit: Int.max))
-            try folder.writeFile(path, mode: executable ? 0o755 : 0o644, placement: .create) { (sink) throws(ShadowError) in
+            try folder.writeFile(path, mode: metadata.permissions, modified: metadata.modified, placement: .create) { (sink) throws(ShadowError) in
                 try content.decrypt(source, expectedSIV: siv, to: sink)
             }
         }
     }
+
+    /// Gives each written directory its recorded mode and time, deepest first: writing an entry moves
+    /// its directory's time, and a directory's mode could shut out the ones below it.
+    func settleDirectories(_ directories: [(PlainPath, EntryMetadata)], in folder: PlainFolder) throws(ShadowError) {
+        for (path, metadata) in directories.sorted(by: { $0.0 > $1.0 }) {
+            try folder.setAttributes(path, permissions: metadata.permissions, modified: metadata.modified)
+        }
+    }
+
+    /// Owner read, write and search: what a directory needs while its entries are written into it.
+    static let ownerAccess: UInt32 = 0o700
 
     /// Restores `path` (a file, symlink or a whole directory) as it was at `revision`. By default the
     /// copy goes beside the original as `name.restored-<rev>.ext`; nothing existing is ever replaced.
@@ -190,17 +210,21 @@ public struct History {
         }
         let content = ContentCipher(keys: try keys.requireRead())
         var written: [String] = []
+        var directories: [(PlainPath, EntryMetadata)] = []
         for (p, e) in selected.sorted(by: { $0.key < $1.key }) {
             let tail = Array(p.bytes.dropFirst(path.bytes.count))
             let target = try PlainPath(bytes: root.bytes + tail)
             do throws(ShadowError) {
-                try write(e, at: target, into: folder, content: content)
+                try write(e, at: target, into: folder, content: content, directories: &directories)
             } catch where error.code == .alreadyExists {
+                // What was written so far keeps its recorded modes and times too.
+                try? settleDirectories(directories, in: folder)
                 throw ShadowError(.alreadyExists, "\(folder.root.appending(target)) already exists; nothing was overwritten",
                                   advice: "choose another place with --to")
             }
             written.append(folder.root.appending(target).description)
         }
+        try settleDirectories(directories, in: folder)
         return written
     }
 

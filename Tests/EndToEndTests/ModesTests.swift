@@ -74,6 +74,64 @@ import Testing
         #expect(a.snapshot() == b.snapshot())
     }
 
+    /// `decrypt` and `restore` write what the record says: every mode, and every time to the nanosecond.
+    @Test func decryptAndRestoreKeepModesAndTimes() throws {
+        let s = try Scratch("modes-decrypt")
+        let a = s.agent("a")
+        try a.write("secret/key.txt", "private\n")
+        try a.write("secret/inner/script.sh", "#!/bin/sh\n")
+        try FileManager.default.createSymbolicLink(atPath: a.folder + "/secret/link", withDestinationPath: "key.txt")
+        chmod(a.folder + "/secret/key.txt", 0o600)
+        chmod(a.folder + "/secret/inner/script.sh", 0o750)
+        Self.touch(a.folder + "/secret/key.txt", seconds: Self.newYear2020, nanoseconds: 123_456_789)
+        Self.touch(a.folder + "/secret/inner/script.sh", seconds: Self.newYear2020 + 1, nanoseconds: 5)
+        Self.touch(a.folder + "/secret/link", seconds: Self.newYear2020 + 2, nanoseconds: 700)
+        // Directories last (their entries' times moved them); a 0500 one could not take its own entries.
+        chmod(a.folder + "/secret/inner", 0o500)
+        Self.touch(a.folder + "/secret/inner", seconds: Self.newYear2020 + 3, nanoseconds: 42)
+        chmod(a.folder + "/secret", 0o700)
+        Self.touch(a.folder + "/secret", seconds: Self.newYear2020 + 4)
+        defer { chmod(a.folder + "/secret/inner", 0o755) }
+        try a.initialize()
+        let key = try a.exportKey()
+        let first = try head(s)
+        let paths = ["secret", "secret/key.txt", "secret/inner", "secret/inner/script.sh", "secret/link"]
+        let expected: [String: (mode: UInt32, seconds: Int, nanoseconds: Int)] = [
+            "secret": (0o700, Self.newYear2020 + 4, 0), "secret/key.txt": (0o600, Self.newYear2020, 123_456_789),
+            "secret/inner": (0o500, Self.newYear2020 + 3, 42), "secret/inner/script.sh": (0o750, Self.newYear2020 + 1, 5),
+            "secret/link": (0o777, Self.newYear2020 + 2, 700),
+        ]
+        func check(_ root: String, _ paths: [(String, String)], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            for (at, original) in paths {
+                let x = Self.attributes(root + "/" + at), want = expected[original]!
+                #expect(x.mode == want.mode && x.seconds == want.seconds && x.nanoseconds == want.nanoseconds,
+                        "\(what) \(at): \(x), recorded \(want)", sourceLocation: sourceLocation)
+            }
+        }
+
+        let out = s.root.appendingPathComponent("decrypted").path
+        try a.ok(["decrypt", s.remote, "--key-file", key, "--to", out])
+        #expect(Snapshot.take(out) == a.snapshot())
+        check(out, paths.map { ($0, $0) }, "decrypt")
+        #expect(Self.attributes(out).mode == 0o755)
+
+        // Changed since: a restore of the first version brings back its modes and times, not today's.
+        chmod(a.folder + "/secret/key.txt", 0o644)
+        try a.write("secret/key.txt", "rotated\n")
+        chmod(a.folder + "/secret", 0o755)
+        try a.sync()
+        let restored = s.root.appendingPathComponent("restored-secret").path
+        try a.ok(["restore", a.folder + "/secret", "--at", String(first.prefix(10)), "--to", restored, "--folder", a.folder])
+        #expect(try String(contentsOfFile: restored + "/key.txt", encoding: .utf8) == "private\n")
+        check(restored, [("", "secret"), ("key.txt", "secret/key.txt"), ("inner", "secret/inner"),
+                         ("inner/script.sh", "secret/inner/script.sh"), ("link", "secret/link")], "restore")
+        // One file beside the original.
+        try a.ok(["restore", a.folder + "/secret/key.txt", "--at", String(first.prefix(10)), "--folder", a.folder])
+        check(a.folder, [("secret/key.restored-\(first.prefix(8)).txt", "secret/key.txt")], "restore beside")
+        chmod(restored + "/inner", 0o755)
+        chmod(out + "/secret/inner", 0o755)
+    }
+
     @Test func aChmodHereAndAnEditElsewhereAreBothKept() throws {
         let s = try Scratch("chmod-edit")
         let a = s.agent("a"), b = s.agent("b")
