@@ -47,20 +47,56 @@ extension SyncEngine {
         for d in context.directories.union(changed) { if let e = index.entries[d], e.kind == .directory { syncedDirectories[d] = e } }
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
+        // A pass that fails part-way still puts back the modes of the directories it opened up.
+        defer { for (d, mode) in context.lifted { try? folder.setAttributes(d, permissions: mode) } }
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
+            try openUpAncestors(of: p, context: &context)
             try reconcile(p, want: kinds[p], context: &context, report: &report)
             if n == 1 { CrashPoint.reached("apply-second") }
         }
-        // Directories last: writing their entries moved their times, which must not look like a change here.
-        for d in context.directories.sorted(by: >) {
-            guard kinds[d]?.kind == .directory, let applied = index.entries[d], applied.kind == .directory, !applied.absent,
-                  let now = try folder.entry(d), now.kind == .directory else { continue }
+        // Directories last, deepest first: writing their entries moved their times, which must not look
+        // like a change here, and a directory opened up for the writes gets its own mode back first.
+        for d in context.directories.union(context.lifted.keys).sorted(by: >) {
+            if let mode = context.lifted.removeValue(forKey: d) { try restoreMode(d, mode) }
+            guard context.directories.contains(d), kinds[d]?.kind == .directory, let applied = index.entries[d],
+                  applied.kind == .directory, !applied.absent, let now = try folder.entry(d), now.kind == .directory else { continue }
             index.entries[d]?.stat = try settleMetadata(d, now: now, want: applied, synced: syncedDirectories[d], directoryTime: true)
         }
         index.head = target
         try index.save(location.indexFile)
         try JournalPhase.idle.save(location.journalFile)
         return context.keptBoth
+    }
+
+    /// Lets the apply write at `p` when a directory on the way shuts its owner out (a synced 0o555
+    /// "read-only" directory, say): its parent gets owner read, write and search, the directories above
+    /// it read and search, each remembered in `context.lifted` with the mode it had, to be put back.
+    private func openUpAncestors(of p: PlainPath, context: inout ApplyContext) throws(ShadowError) {
+        var chain: [PlainPath] = []
+        var a = p.parent
+        while let x = a { chain.append(x); a = x.parent }
+        for x in chain.reversed() {
+            guard context.lifted[x] == nil else { continue }
+            guard let e = try folder.entry(x), e.kind == .directory else { return }  // created by the write, or in its way
+            let needed = x == p.parent ? SyncEngine.ownerAccess : SyncEngine.ownerTraverse
+            guard e.permissions & needed != needed else { continue }
+            do throws(ShadowError) {
+                try folder.setAttributes(x, permissions: e.permissions | needed, expected: e.stat)
+            } catch where error.code == .sourceChanged || error.code == .notFound {
+                return  // changing right now: the write finds out for itself
+            }
+            context.lifted[x] = e.permissions
+        }
+    }
+
+    /// Puts back the mode a directory had before `openUpAncestors` opened it up, unless it is gone.
+    private func restoreMode(_ d: PlainPath, _ mode: UInt32) throws(ShadowError) {
+        guard let now = try folder.entry(d), now.kind == .directory else { return }
+        do throws(ShadowError) {
+            try folder.setAttributes(d, permissions: mode, expected: now.stat)
+        } catch where error.code == .sourceChanged || error.code == .notFound {
+            return
+        }
     }
 
     private func wanted(_ path: PlainPath, _ entry: SyncedEntry?) throws(ShadowError) -> IndexEntry? {
@@ -360,6 +396,8 @@ struct ApplyContext {
     var keptBoth = false
     /// Directories whose entries (or themselves) the apply changed: their times are set last.
     var directories: Set<PlainPath> = []
+    /// Existing directories the apply opened up to write into them, with the mode each had before.
+    var lifted: [PlainPath: UInt32] = [:]
 
     func side(_ p: PlainPath) -> MergeSide { sides[p] ?? targetSide }
 }

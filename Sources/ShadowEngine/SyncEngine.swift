@@ -183,6 +183,8 @@ public final class SyncEngine {
     static let maximumCopyNames = 1000
     /// Read, write and search for the owner: what a directory needs while the apply writes into it.
     static let ownerAccess: UInt32 = 0o700
+    /// Read and search for the owner: what a directory above one the apply writes into needs.
+    static let ownerTraverse: UInt32 = 0o500
     /// Buffer for copying a local file that moves to a conflict copy, in bytes.
     static let copyBufferBytes = 1 << 16
 

@@ -54,6 +54,46 @@ import TestSupport
         try Self.ok(b, ["sync", "--folder", b.folder])
         #expect(b.snapshot() == a.snapshot())
     }
+
+    /// A synced directory without owner write (a "read-only archive", 0555) still takes what another
+    /// machine writes into it, and keeps its mode: the agent opens it up for the writes only.
+    @Test func aReadOnlyDirectoryTakesNewEntriesAndStaysReadOnly() throws {
+        let s = try Scratch("read-only-dir")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("archive/old.txt", "first\n")
+        try a.write("top.txt", "one\n")
+        chmod(a.folder + "/archive", 0o555)
+        if getuid() == 0 {
+            let chown = try TestProcess.run("/bin/chown", ["-R", "\(Self.otherUser):\(Self.otherUser)", s.root.path])
+            #expect(chown.status == 0, "\(chown.stderr)")
+        }
+        try Self.ok(a, ["init", a.folder, "--remote", s.remote, "--no-passphrase"])
+        let key = s.root.appendingPathComponent("key.txt").path
+        try Self.ok(a, ["key", "export", "--folder", a.folder]).write(toFile: key, atomically: true, encoding: .utf8)
+        try Self.ok(b, ["join", s.remote, b.folder, "--key-file", key, "--no-passphrase"])
+        #expect(ModesTests.attributes(b.folder + "/archive").mode == 0o555)
+
+        // On a, a new file and an edit inside the archive (opened for that, closed again).
+        chmod(a.folder + "/archive", 0o755)
+        try a.write("archive/new.txt", "arrived\n")
+        try a.write("archive/old.txt", "second\n")
+        chmod(a.folder + "/archive", 0o555)
+        _ = try Self.ok(a, ["sync", "--folder", a.folder])
+        let out = try Self.ok(b, ["sync", "--folder", b.folder])
+        #expect(b.read("archive/new.txt") == "arrived\n", "\(out)")
+        #expect(b.read("archive/old.txt") == "second\n", "\(out)")
+        #expect(ModesTests.attributes(b.folder + "/archive").mode == 0o555)
+
+        // Nothing more to do on either side: the mode b lent itself was never committed.
+        for agent in [b, a] {
+            let again = try Self.ok(agent, ["sync", "--folder", agent.folder])
+            #expect(!again.contains("committed"), "\(agent.name): \(again)")
+            #expect(ModesTests.attributes(agent.folder + "/archive").mode == 0o555, "\(agent.name)")
+        }
+        #expect(b.snapshot() == a.snapshot())
+        chmod(a.folder + "/archive", 0o755)
+        chmod(b.folder + "/archive", 0o755)
+    }
 }
 
 /// What the agent writes reaches the disk before it counts as done: every file written into the
