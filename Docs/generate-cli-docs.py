@@ -21,8 +21,11 @@ One file per synced folder: its remote, shadow directory and agent settings (see
 .I $XDG_DATA_HOME/shadowsync/
 Shadow ciphertext trees (git work trees), stat indexes, journals and instance locks.
 .SH EXIT STATUS
-0 in sync; 1 needs a human (a guard tripped, conflicts to look at); 2 invalid state or input;
-3 transient (remote unreachable: try again later).
+0 done: in sync (a conflict that sync resolved into a conflict copy is reported and exits 0);
+1 needs a human (a guard tripped, a check failed; for status: conflict copies to look at, a needed
+repair, or a daemon whose last pass failed); 2 invalid state or input (including usage errors: an
+unknown option, a missing argument; a secret file others can read); 3 transient (remote unreachable,
+folder held by another process: try again later).
 .SH SEE ALSO
 .BR git (1),
 .BR ssh (1),

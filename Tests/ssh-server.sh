@@ -49,6 +49,8 @@ done
     printf 'correct horse battery\n' > "$BASE/keys/protected_ed25519.pass"
     ssh-keygen -q -t ed25519 -N 'correct horse battery' -C protected_ed25519 -f "$BASE/keys/protected_ed25519"
 }
+# Secret files readable by others are refused, like the SSH keys ssh-keygen writes 0600.
+chmod 600 "$BASE/keys/protected_ed25519.pass"
 
 # The forced command of the restricted account: git's two pack commands and nothing else.
 cat > "$BASE/ssh/git-only.sh" <<'EOF'

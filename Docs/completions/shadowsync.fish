@@ -184,7 +184,7 @@ complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync status" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" json' -l 'json' -d 'Machine-readable output.'
-complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" limit' -l 'limit' -d 'At most this many commits.' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" limit' -l 'limit' -d 'At most this many commits (default: all).' -rfka ''
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" version' -l 'version' -d 'Show the version.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync log" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync restore" at' -l 'at' -d 'The revision: a commit id from \'shadowsync log\' (8+ hex digits), or main~N.' -rfka ''

@@ -62,6 +62,9 @@ extension Workspace {
                 guard FileSystem.exists(p) else { throw ShadowError(.notFound, "\(key): no file at \(p)") }
                 p = try canonicalPath(p)
             }
+            if [.passphraseFile, .sshKey, .sshKeyPassphraseFile, .xmppPasswordFile, .xmppRoomPasswordFile].contains(setting) {
+                try SecretFiles.requirePrivate(p, key)
+            }
             stored = p.description
         }
         if stored.isEmpty { config.values[key] = nil } else { config.values[key] = stored }

@@ -34,10 +34,6 @@ extension Workspace {
             return [DoctorCheck(name: "xmpp", outcome: .ok, detail: "not configured: other agents' changes arrive by polling every \(Int(DaemonTiming(config).poll)) s", advice: "")]
         }
         var out: [DoctorCheck] = []
-        if let f = config.path(.xmppPasswordFile), let mode = try? FileSystem.permissions(of: f), mode & 0o077 != 0 {
-            out.append(DoctorCheck(name: ConfigKey.xmppPasswordFile.rawValue, outcome: .warning, detail: "\(f) has mode \(String(mode, radix: 8)): other users may read it",
-                                   advice: "chmod 600 \(f)"))
-        }
         switch XMPPNotifier.probe(settings, timeoutSeconds: Self.doctorXMPPTimeoutSeconds) {
         case .success(let detail): out.append(DoctorCheck(name: "xmpp login and TLS", outcome: .ok, detail: detail, advice: ""))
         case .failure(let error): out.append(DoctorCheck(name: "xmpp login and TLS", outcome: .failed, detail: error.message, advice: error.advice))
@@ -76,10 +72,8 @@ extension Workspace {
             let key = setting.rawValue
             guard let f = config.path(setting) else { continue }
             do {
-                let mode = try FileSystem.permissions(of: f)
-                if mode & 0o077 != 0 {
-                    warn(key, "\(f) has mode \(String(mode, radix: 8)): other users may read it", "chmod 600 \(f)")
-                } else { ok(key, f.description) }
+                try SecretFiles.requirePrivate(f, key)
+                ok(key, f.description)
             } catch { fail(key, error) }
         }
 

@@ -185,6 +185,7 @@ final class DoorbellService: Sendable {
 
     /// A password file's contents as an XMPPSecret; the intermediate copy is wiped.
     private static func readSecretFile(_ file: BytePath, key: ConfigKey) throws(ShadowError) -> XMPPSecret {
+        try SecretFiles.requirePrivate(file, key.rawValue)
         var bytes: [UInt8]
         do { bytes = try FileSystem.readFile(file, limit: 4096) } catch {
             throw ShadowError(error.code, "\(key): \(error.message)", advice: error.advice)

@@ -25,6 +25,7 @@ public struct SSHOptions: Sendable {
         for (key, path) in [(ConfigKey.sshKey, keyFile), (.sshKeyPassphraseFile, keyPassphraseFile)] {
             guard let path else { continue }
             guard FileSystem.exists(path) else { throw ShadowError(.notFound, "\(key.rawValue): no file at \(path)") }
+            try SecretFiles.requirePrivate(path, key == .sshKey ? "the SSH key" : "the SSH key's passphrase file")
             out[key.rawValue] = try canonicalPath(path).description
         }
         if let knownHosts {
@@ -60,7 +61,9 @@ public enum Transport {
             throw ShadowError(.notFound, "ssh.key names \(keyFile), which does not exist",
                               advice: "fix it with 'shadowsync config set ssh.key FILE'")
         }
+        if let keyFile { try SecretFiles.requirePrivate(keyFile, "the SSH key") }
         let passphraseFile = config.path(.sshKeyPassphraseFile)
+        if let passphraseFile { try SecretFiles.requirePrivate(passphraseFile, "the SSH key's passphrase file") }
         var readPassphrase: (@Sendable () throws(ShadowError) -> [UInt8])?
         if let passphraseFile {
             readPassphrase = { () throws(ShadowError) -> [UInt8] in try readSSHPassphrase(passphraseFile) }
@@ -171,6 +174,7 @@ public enum Transport {
 
 /// One trailing newline is the editor's, not the passphrase's (as for the key file's passphrase).
 private func readSSHPassphrase(_ file: BytePath) throws(ShadowError) -> [UInt8] {
+    try SecretFiles.requirePrivate(file, "the SSH key's passphrase file")
     var bytes = try FileSystem.readFile(file, limit: 4096)
     if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
     return bytes

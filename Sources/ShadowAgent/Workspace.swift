@@ -48,6 +48,7 @@ public struct Workspace: Sendable {
     /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
     public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource,
                            ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        try Self.requirePrivate(passphrase, ssh)
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let folderExisted = FileSystem.exists(plain)
@@ -67,6 +68,7 @@ public struct Workspace: Sendable {
     public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
                      ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         _ = try keys.requireRead()
+        try Self.requirePrivate(passphrase, ssh)
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let folderExisted = FileSystem.exists(plain)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
@@ -76,6 +78,13 @@ public struct Workspace: Sendable {
             forget(config, removeFolder: !folderExisted)
             throw error
         }
+    }
+
+    /// Refuses secret files others may read before init or join creates anything.
+    private static func requirePrivate(_ passphrase: PassphraseSource, _ ssh: SSHOptions) throws(ShadowError) {
+        if case .file(let f) = passphrase { try SecretFiles.requirePrivate(f, "the passphrase file") }
+        if let f = ssh.keyFile { try SecretFiles.requirePrivate(f, "the SSH key") }
+        if let f = ssh.keyPassphraseFile { try SecretFiles.requirePrivate(f, "the SSH key's passphrase file") }
     }
 
     /// Failures of a first push that prove nothing reached the remote (so init may undo itself).
@@ -114,6 +123,7 @@ public struct Workspace: Sendable {
             protection = .none
         case .file(let f):
             let file = try canonicalPath(f)
+            try SecretFiles.requirePrivate(f, "the passphrase file")
             protection = .passphrase(try VaultStore.readPassphrase(from: file), kdfProfile)
             values[ConfigKey.passphraseFile.rawValue] = file.description
         case .prompt:
@@ -201,6 +211,7 @@ public struct Workspace: Sendable {
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
             if let passphraseFile {
+                try SecretFiles.requirePrivate(passphraseFile, "the passphrase file")
                 passphrase = try VaultStore.readPassphrase(from: passphraseFile)
             } else if Terminal.isInteractive {
                 passphrase = try Passphrase(bytes: try Terminal.readSecret(prompt: "Passphrase for \(keyFile): "))

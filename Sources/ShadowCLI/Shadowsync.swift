@@ -54,6 +54,12 @@ public enum ShadowsyncCLI {
             try command.run()
         } catch {
             Workspace.settle()
+            // ArgumentParser's usage errors (unknown flag, missing argument, ValidationError) exit with
+            // EX_USAGE (64); the documented status for bad arguments is 2.
+            if ShadowsyncCommand.exitCode(for: error) == .validationFailure {
+                printError(ShadowsyncCommand.fullMessage(for: error))
+                ShadowsyncCommand.exit(withError: ExitCode(ExitStatus.invalid.rawValue))
+            }
             ShadowsyncCommand.exit(withError: error)
         }
         Workspace.settle()

@@ -5,19 +5,23 @@ import ShadowCore
 import ShadowEngine
 
 struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "What is pending, what was verified, which conflict copies exist.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "What is pending, what was verified, which conflict copies exist.",
+                                                    discussion: "Exit status: 0 nothing needs you (pending changes included), 1 the folder needs attention (conflict copies to look at, a needed repair, or the daemon's last pass failed or it is degraded), 2 invalid state or input, 3 transient.")
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "Machine-readable output.") var json = false
 
     func run() throws {
+        var attention = false
         try reporting { () throws(ShadowError) in
             // A running daemon holds the folder: ask it.
             if let reply = try? Workspace().askDaemon(folder.path, .status) {
                 printDaemonStatus(reply, json: json)
+                if let s = DaemonStatusReply(reply: reply), !s.conflicts.isEmpty || s.lastError != nil || s.degraded { attention = true }
                 return
             }
             let (config, s) = try Workspace().folderStatus(folder.path)
+            attention = !s.conflictCopies.isEmpty || s.needsRepair != nil
             if json {
                 print(jsonText(FolderStatusJSON(config: config, status: s)))
                 return
@@ -39,6 +43,7 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
             }
             print(s.inSync ? "state:    in sync" : "state:    not in sync (run 'shadowsync sync')")
         }
+        if attention { throw ExitCode(ExitStatus.needsHuman.rawValue) }
     }
 }
 

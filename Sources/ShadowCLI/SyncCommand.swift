@@ -5,7 +5,7 @@ import ShadowEngine
 
 struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync", abstract: "One full pass: commit local changes, fetch, verify, merge, apply, push.",
-                                                    discussion: "Exit status: 0 in sync, 1 needs a human (a guard tripped), 2 invalid state or input, 3 transient (try again).")
+                                                    discussion: "Exit status: 0 in sync (conflicts resolved into conflict copies included), 1 needs a human (a guard tripped), 2 invalid state or input, 3 transient (try again).")
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "Commit even if most files vanished at once (the mass-delete guard).") var allowMassDelete = false

@@ -12,6 +12,7 @@ import ShadowCore
     func passwordFile(_ text: String = "secret\n") throws -> String {
         let path = NSTemporaryDirectory() + "shadowsync-xmpp-pw-\(UInt32.random(in: 0...UInt32.max))"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
         return path
     }
 
@@ -50,6 +51,12 @@ import ShadowCore
         #expect(refusal(["xmpp.jid": "a@b", "xmpp.password-file": pw, "xmpp.peers": "x@y, nobody"])?.contains("nobody") == true)
         #expect(refusal(["xmpp.jid": "a@b", "xmpp.password-file": pw, "xmpp.room": "room"])?.contains("room JID") == true)
         #expect(refusal(["xmpp.jid": "a@b", "xmpp.password-file": pw + ".missing"])?.contains("xmpp.password-file") == true)
+        // A password file group or others may read is refused, like the key file.
+        let shared = try passwordFile()
+        defer { unlink(shared) }
+        chmod(shared, 0o640)
+        let sharedRefusal = refusal(["xmpp.jid": "a@b", "xmpp.password-file": shared])
+        #expect(sharedRefusal?.contains("xmpp.password-file \(shared) is accessible by other users (mode 640)") == true, "\(sharedRefusal ?? "accepted")")
         let empty = try passwordFile("\n")
         defer { unlink(empty) }
         #expect(refusal(["xmpp.jid": "a@b", "xmpp.password-file": empty])?.contains("empty") == true)
