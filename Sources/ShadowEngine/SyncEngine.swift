@@ -593,7 +593,7 @@ public final class SyncEngine {
     /// for small files on this machine, so neither the report nor the wait for the slowest lane shows.
     static let encryptChunkFiles = 256
     /// Lanes encrypting small files at once: one per core, up to this many. Most of the work is creating
-    /// the objects' files in the kernel. Measured with two cores only (session 11: the encryption of an
+    /// the objects' files in the kernel. Measured with two cores only (`bench-sync-vs-git.sh` in Docs/BENCHMARKS.md: the encryption of an
     /// import of 10k files went from 1.7-2.1 s on one thread to 1.0-1.15 s on two lanes), so the cap
     /// for larger machines is a guess kept modest.
     static let maximumEncryptLanes = 4
