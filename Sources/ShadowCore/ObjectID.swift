@@ -12,14 +12,12 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
         precondition(raw.count == 20, "a SHA-1 is 20 bytes")
         hex = String(unsafeUninitializedCapacity: 40) { out in
             for (i, b) in raw.enumerated() {
-                out[2 * i] = ObjectID.hexDigits[Int(b >> 4)]
-                out[2 * i + 1] = ObjectID.hexDigits[Int(b & 15)]
+                out[2 * i] = Hex.digits[Int(b >> 4)]
+                out[2 * i + 1] = Hex.digits[Int(b & 15)]
             }
             return 40
         }
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public var description: String { hex }
     public var short: String { String(hex.prefix(12)) }

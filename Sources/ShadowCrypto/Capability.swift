@@ -74,7 +74,7 @@ public enum CapabilityText {
         case .readWrite:
             return VaultKeys(vaultSecret: SecretBytes(copying: Array(payload[1...])))
         case .readOnly:
-            let epoch = LE.read(UInt32.self, payload, at: 1)
+            let epoch = LittleEndian.read(UInt32.self, payload, at: 1)
             let rs = SecretBytes(copying: Array(payload[5..<37]))
             return VaultKeys(readSecret: rs, epoch: epoch, rootPublicKey: Array(payload[37..<69]))
         case .verifyOnly:

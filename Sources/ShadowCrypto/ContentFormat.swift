@@ -78,7 +78,7 @@ public struct ContentHeader: Equatable, Sendable {
 
     /// Bytes 0..<28: everything but the SIV (the SIV's own input starts with these).
     var prefix: [UInt8] {
-        ContentHeader.magic + [ContentHeader.algorithm, chunkLog2, padding.rawValue, 0] + LE.bytes(epoch) + fileID.bytes
+        ContentHeader.magic + [ContentHeader.algorithm, chunkLog2, padding.rawValue, 0] + LittleEndian.bytes(epoch) + fileID.bytes
     }
 
     public var encoded: [UInt8] { prefix + siv }
@@ -104,7 +104,7 @@ public struct ContentHeader: Equatable, Sendable {
         guard bytes[7] == 0 else {
             throw ShadowError(.unsupportedVersion, "content object has flags \(bytes[7]) set that this build does not know")
         }
-        return ContentHeader(chunkLog2: bytes[5], padding: padding, epoch: LE.read(UInt32.self, bytes, at: 8),
+        return ContentHeader(chunkLog2: bytes[5], padding: padding, epoch: LittleEndian.read(UInt32.self, bytes, at: 8),
                              fileID: FileID(unchecked: Array(bytes[12..<28])), siv: Array(bytes[28..<60]))
     }
 }
@@ -148,7 +148,7 @@ public struct ContentCipher: Sendable {
     private func combine(prefix: [UInt8], total: UInt64, lanes: [[UInt8]]) -> [UInt8] {
         let h = Blake2b(key: keys.contentSIV, outputLength: ContentHeader.sivSize, personal: ContentCipher.personal)
         h.update(prefix)
-        h.update(LE.bytes(total))
+        h.update(LittleEndian.bytes(total))
         for digest in lanes { h.update(digest) }
         return h.finish()
     }
@@ -231,7 +231,7 @@ public struct ContentCipher: Sendable {
 
     /// Chunk i's nonce (siv[0..16] ‖ LE64(i)) and AD (header ‖ final flag): one definition for both directions.
     static func chunkNonceAndAD(siv: [UInt8], header: [UInt8], index: UInt64, of count: UInt64) -> (nonce: [UInt8], ad: [UInt8]) {
-        (Array(siv[0..<16]) + LE.bytes(index), header + [index == count - 1 ? 1 : 0])
+        (Array(siv[0..<16]) + LittleEndian.bytes(index), header + [index == count - 1 ? 1 : 0])
     }
 
     private static func seal(_ chunk: UnsafeRawBufferPointer, index: UInt64, of count: UInt64, header: [UInt8], siv: [UInt8],
@@ -310,7 +310,7 @@ public struct ContentCipher: Sendable {
                 let chunk = UnsafeRawBufferPointer(rebasing: batch.plain[slot][0..<(sealedLength(index) - Int(tag))])
                 var dataStart = 0
                 if index == 0 {
-                    dataLength = LE.read(UInt64.self, chunk, at: 0)
+                    dataLength = LittleEndian.read(UInt64.self, chunk, at: 0)
                     dataEndInP = 8 + min(dataLength, total - 8)
                     dataStart = 8
                 }
@@ -428,7 +428,7 @@ struct PaddedPlaintext: @unchecked Sendable {
         while done < want {
             let p = start + UInt64(done)
             if p < 8 {
-                let prefix = LE.bytes(dataLength)
+                let prefix = LittleEndian.bytes(dataLength)
                 let n = min(8 - Int(p), want - done)
                 for i in 0..<n { buffer[done + i] = prefix[Int(p) + i] }
                 done += n

@@ -72,7 +72,7 @@ public struct DoorbellSeal: Sendable {
     /// With a given nonce: only for the test vector in Docs/FORMAT.md (a reused nonce would leak).
     func seal(_ message: DoorbellMessage, nonce: [UInt8]) -> String {
         precondition(message.device.count == KeySizes.deviceID && message.head.count <= Self.maxHeadBytes)
-        var record = [Self.version, message.kind.rawValue] + message.device + LE.bytes(message.sequence) + LE.bytes(message.sentAt)
+        var record = [Self.version, message.kind.rawValue] + message.device + LittleEndian.bytes(message.sequence) + LittleEndian.bytes(message.sentAt)
         record.append(UInt8(message.head.count))
         record += message.head
         record += [UInt8](repeating: 0, count: Self.recordBytes - record.count)
@@ -110,7 +110,7 @@ public struct DoorbellSeal: Sendable {
               (kind == .hello) == (headLength == 0) else {
             throw ShadowError(.malformedObject, "a doorbell whose head field is malformed")
         }
-        return DoorbellMessage(kind: kind, device: Array(record[2..<18]), sequence: LE.read(UInt64.self, record, at: 18),
-                               sentAt: LE.read(UInt64.self, record, at: 26), head: Array(record[35..<(35 + headLength)]))
+        return DoorbellMessage(kind: kind, device: Array(record[2..<18]), sequence: LittleEndian.read(UInt64.self, record, at: 18),
+                               sentAt: LittleEndian.read(UInt64.self, record, at: 26), head: Array(record[35..<(35 + headLength)]))
     }
 }

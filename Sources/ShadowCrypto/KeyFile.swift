@@ -83,7 +83,7 @@ public enum KeyFile {
 
     private static func makeHeader(kdf: UInt8, level: CapabilityLevel, ops: UInt32, memoryKiB: UInt32,
                                    salt: [UInt8], nonce: [UInt8], vaultID: [UInt8]) -> [UInt8] {
-        magic + [kdf, level.rawValue, 0, 0] + LE.bytes(ops) + LE.bytes(memoryKiB) + salt + nonce + vaultID
+        magic + [kdf, level.rawValue, 0, 0] + LittleEndian.bytes(ops) + LittleEndian.bytes(memoryKiB) + salt + nonce + vaultID
     }
 
     /// True when the file needs a passphrase to open.
@@ -103,7 +103,7 @@ public enum KeyFile {
         guard bytes.count == headerSize + CapabilityText.payloadLength(level) + 16 else {
             throw corrupt("it is \(bytes.count) bytes, a \(level) key file is \(headerSize + CapabilityText.payloadLength(level) + 16)")
         }
-        let ops = LE.read(UInt32.self, bytes, at: 12), mem = LE.read(UInt32.self, bytes, at: 16)
+        let ops = LittleEndian.read(UInt32.self, bytes, at: 12), mem = LittleEndian.read(UInt32.self, bytes, at: 16)
         switch bytes[8] {
         case kdfRaw:
             guard ops == 0, mem == 0, bytes[20..<60].allSatisfy({ $0 == 0 }) else { throw corrupt("an unwrapped key file carries KDF parameters") }

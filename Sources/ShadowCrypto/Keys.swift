@@ -111,7 +111,7 @@ public final class VaultKeys: Sendable {
         vaultID = VaultKeys.vaultID(for: pk)
         read = ReadKeys(readSecret: readSecret, epoch: epoch)
         signingKey = nil
-        var payload = [CapabilityLevel.readOnly.rawValue] + LE.bytes(epoch) + readSecret.exposedCopy() + pk
+        var payload = [CapabilityLevel.readOnly.rawValue] + LittleEndian.bytes(epoch) + readSecret.exposedCopy() + pk
         capabilityPayload = SecretBytes(copying: payload)
         Sodium.wipe(&payload)
     }

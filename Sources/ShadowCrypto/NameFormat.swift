@@ -137,11 +137,11 @@ public struct NameCipher: Sendable {
         Locator(unchecked: Base32.encode(Blake2b.hash(path.bytes, key: keys.locator, outputLength: 20, personal: Personal("SHDW-locator-v1"))))
     }
 
-    private func header(tag: [UInt8]) -> [UInt8] { NameCipher.magic + LE.bytes(keys.epoch) + tag }
+    private func header(tag: [UInt8]) -> [UInt8] { NameCipher.magic + LittleEndian.bytes(keys.epoch) + tag }
 
     func mac(_ record: [UInt8]) -> [UInt8] {
         let h = Blake2b(key: keys.nameMAC, outputLength: NameCipher.tagSize, personal: Personal("SHDW-name-v1"))
-        h.update(NameCipher.magic + LE.bytes(keys.epoch))
+        h.update(NameCipher.magic + LittleEndian.bytes(keys.epoch))
         h.update(vaultID)
         h.update(record)
         return h.finish()
@@ -168,11 +168,11 @@ public struct NameCipher: Sendable {
             throw ShadowError(.invalidArgument, "permissions \(String(m.permissions, radix: 8)) of \(record.path) go beyond 0777 (setuid, setgid and sticky bits are never synced)")
         }
         guard m.modifiedBy.count == KeySizes.deviceID else { throw ShadowError(.invalidArgument, "a device id must be 16 bytes") }
-        var r: [UInt8] = [record.kind.typeByte, 0] + LE.bytes(UInt16(m.permissions))
-        r += LE.bytes(m.modified.nanoseconds) + LE.bytes(m.modified.seconds) + m.modifiedBy
-        r += LE.bytes(length) + siv
-        r += LE.bytes(UInt16(record.path.bytes.count)) + record.path.bytes
-        r += LE.bytes(UInt16(target.count)) + target
+        var r: [UInt8] = [record.kind.typeByte, 0] + LittleEndian.bytes(UInt16(m.permissions))
+        r += LittleEndian.bytes(m.modified.nanoseconds) + LittleEndian.bytes(m.modified.seconds) + m.modifiedBy
+        r += LittleEndian.bytes(length) + siv
+        r += LittleEndian.bytes(UInt16(record.path.bytes.count)) + record.path.bytes
+        r += LittleEndian.bytes(UInt16(target.count)) + target
         let padded = (r.count + NameCipher.recordQuantum - 1) / NameCipher.recordQuantum * NameCipher.recordQuantum
         r += [UInt8](repeating: 0, count: padded - r.count)
         return seal(recordBytes: r)
@@ -195,7 +195,7 @@ public struct NameCipher: Sendable {
         guard Array(bytes[0..<4]) == NameCipher.magic else {
             throw ShadowError(.malformedObject, "not a ShadowSync name record (bad magic)")
         }
-        let epoch = LE.read(UInt32.self, bytes, at: 4)
+        let epoch = LittleEndian.read(UInt32.self, bytes, at: 4)
         guard epoch == keys.epoch else {
             throw ShadowError(.unsupportedVersion, "name record is sealed under key epoch \(epoch), this key holds epoch \(keys.epoch)")
         }
@@ -218,16 +218,16 @@ public struct NameCipher: Sendable {
         guard r.count >= fixedRecordBytes else { throw bad("shorter than its fixed fields") }
         let type = r[0]
         guard r[1] == 0 else { throw bad("reserved byte set") }
-        let permissions = UInt32(LE.read(UInt16.self, r, at: 2))
-        let nanoseconds = LE.read(UInt32.self, r, at: 4)
-        let seconds = LE.read(Int64.self, r, at: 8)
+        let permissions = UInt32(LittleEndian.read(UInt16.self, r, at: 2))
+        let nanoseconds = LittleEndian.read(UInt32.self, r, at: 4)
+        let seconds = LittleEndian.read(Int64.self, r, at: 8)
         let modifiedBy = Array(r[16..<32])
-        let length = LE.read(UInt64.self, r, at: 32)
+        let length = LittleEndian.read(UInt64.self, r, at: 32)
         let siv = Array(r[40..<72])
-        let pathLength = Int(LE.read(UInt16.self, r, at: 72))
+        let pathLength = Int(LittleEndian.read(UInt16.self, r, at: 72))
         let pathEnd = 74 + pathLength
         guard pathEnd + 2 <= r.count else { throw bad("path runs past the record") }
-        let targetLength = Int(LE.read(UInt16.self, r, at: pathEnd))
+        let targetLength = Int(LittleEndian.read(UInt16.self, r, at: pathEnd))
         let used = pathEnd + 2 + targetLength
         guard used <= r.count else { throw bad("symlink target runs past the record") }
         let padded = (used + recordQuantum - 1) / recordQuantum * recordQuantum

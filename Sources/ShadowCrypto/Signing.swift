@@ -72,7 +72,7 @@ public struct CommitMetadata: Equatable, Sendable {
     public func seal(keys: VaultKeys) throws(ShadowError) -> String {
         let read = try keys.requireRead()
         guard deviceID.count == KeySizes.deviceID else { throw ShadowError(.invalidArgument, "device id must be 16 bytes") }
-        let m = [CommitMetadata.version] + deviceID + LE.bytes(sequence) + LE.bytes(wallTimeMillis) + LE.bytes(epoch)
+        let m = [CommitMetadata.version] + deviceID + LittleEndian.bytes(sequence) + LittleEndian.bytes(wallTimeMillis) + LittleEndian.bytes(epoch)
         let nonce = Sodium.random(XChaCha20Poly1305.nonceBytes)
         return Hex.encode(nonce + XChaCha20Poly1305.seal(key: read.metadata, nonce: nonce, ad: CommitMetadata.adLabel + keys.vaultID, plaintext: m))
     }
@@ -87,8 +87,8 @@ public struct CommitMetadata: Equatable, Sendable {
             throw ShadowError(.authenticationFailed, "commit metadata failed authentication (altered, or from another vault)")
         }
         guard m[0] == version else { throw ShadowError(.unsupportedVersion, "commit metadata version \(m[0]) is unknown") }
-        return CommitMetadata(deviceID: Array(m[1..<17]), sequence: LE.read(UInt64.self, m, at: 17),
-                              wallTimeMillis: LE.read(UInt64.self, m, at: 25), epoch: LE.read(UInt32.self, m, at: 33))
+        return CommitMetadata(deviceID: Array(m[1..<17]), sequence: LittleEndian.read(UInt64.self, m, at: 17),
+                              wallTimeMillis: LittleEndian.read(UInt64.self, m, at: 25), epoch: LittleEndian.read(UInt32.self, m, at: 33))
     }
 
     /// A fresh random device identifier.

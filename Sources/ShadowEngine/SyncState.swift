@@ -494,10 +494,10 @@ enum Clock {
 struct ByteWriter {
     var out: [UInt8] = []
     mutating func u8(_ v: UInt8) { out.append(v) }
-    mutating func u64(_ v: UInt64) { for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+    mutating func u64(_ v: UInt64) { out += LittleEndian.bytes(v) }
     mutating func bytes(_ b: [UInt8]) { out += b }
     mutating func blob(_ b: [UInt8], width: Int) {
-        for i in 0..<width { out.append(UInt8(truncatingIfNeeded: b.count >> (8 * i))) }
+        out += LittleEndian.bytes(UInt64(b.count)).prefix(width)
         out += b
     }
 }

@@ -212,7 +212,7 @@ enum PackIndex {
         guard let bytes = GitFiles.read(path, limit: maximumBytes), bytes.count >= idsOffset else { return nil }
         guard Array(bytes[0..<4]) == magic, bytes[4..<8].elementsEqual([0, 0, 0, 2]) else { return nil }
         let countAt = idsOffset - 4
-        let count = bytes[countAt..<idsOffset].reduce(0) { $0 << 8 | Int($1) }
+        let count = Int(BigEndian.read(UInt32.self, bytes, at: countAt))
         guard idsOffset + count * idBytes <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { raw in
             (0..<count).map { i in ObjectID(raw: UnsafeRawBufferPointer(rebasing: raw[idsOffset + i * idBytes ..< idsOffset + (i + 1) * idBytes])) }

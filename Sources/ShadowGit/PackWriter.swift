@@ -102,12 +102,6 @@ final class PackWriter {
     }
 }
 
-enum BigEndian {
-    static func bytes(_ v: UInt32) -> [UInt8] {
-        [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
-    }
-}
-
 /// Adler-32 (RFC 1950 §9), the checksum that ends a zlib stream.
 enum Adler32 {
     /// Largest run of bytes whose sums cannot overflow 32 bits before the modulo (zlib's NMAX).
@@ -129,79 +123,4 @@ enum Adler32 {
         }
         return (b << 16) | a
     }
-}
-
-/// SHA-1 (FIPS 180-4), used only where git's formats require it: the trailer of a pack. Not a security
-/// primitive here; ShadowSync's integrity rests on its own signatures and AEAD.
-struct SHA1 {
-    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
-    private var block = [UInt8](repeating: 0, count: 64)
-    private var blockFill = 0
-    private var length: UInt64 = 0
-
-    mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var i = 0
-        if blockFill > 0 {
-            let n = min(64 - blockFill, bytes.count)
-            for k in 0..<n { block[blockFill + k] = bytes[k] }
-            blockFill += n
-            i = n
-            if blockFill == 64 {
-                let copy = block
-                copy.withUnsafeBytes { compress($0) }
-                blockFill = 0
-            }
-        }
-        while bytes.count - i >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[i..<i + 64]))
-            i += 64
-        }
-        if i < bytes.count {
-            for k in i..<bytes.count { block[k - i] = bytes[k] }
-            blockFill = bytes.count - i
-        }
-    }
-
-    mutating func finish() -> [UInt8] {
-        let bitLength = length &* 8
-        var pad: [UInt8] = [0x80]
-        let fill = (blockFill + 1) % 64
-        pad += [UInt8](repeating: 0, count: fill <= 56 ? 56 - fill : 120 - fill)
-        for shift in stride(from: 56, through: 0, by: -8) { pad.append(UInt8((bitLength >> UInt64(shift)) & 0xff)) }
-        let saved = length
-        update(pad)
-        length = saved
-        return [h.0, h.1, h.2, h.3, h.4].flatMap { BigEndian.bytes($0) }
-    }
-
-    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in compress(chunk, schedule: w) }
-    }
-
-    private mutating func compress(_ chunk: UnsafeRawBufferPointer, schedule w: UnsafeMutableBufferPointer<UInt32>) {
-        for t in 0..<16 {
-            w[t] = UInt32(chunk[4 * t]) << 24 | UInt32(chunk[4 * t + 1]) << 16 | UInt32(chunk[4 * t + 2]) << 8 | UInt32(chunk[4 * t + 3])
-        }
-        for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
-        var (a, b, c, d, e) = h
-        for t in 0..<80 {
-            let f: UInt32, k: UInt32
-            switch t {
-            case 0..<20: f = (b & c) | (~b & d); k = 0x5A827999
-            case 20..<40: f = b ^ c ^ d; k = 0x6ED9EBA1
-            case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC
-            default: f = b ^ c ^ d; k = 0xCA62C1D6
-            }
-            let temp = rotl(a, 5) &+ f &+ e &+ k &+ w[t]
-            e = d; d = c; c = rotl(b, 30); b = a; a = temp
-        }
-        h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
-    }
-
-    private func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
 }

@@ -313,7 +313,7 @@ extension HostKey {
     /// The algorithm name that starts the wire-format blob (RFC 4253 §6.6: a uint32 length, then the name).
     static func typeName(ofBlob blob: [UInt8]) -> String {
         guard blob.count >= 4 else { return "unknown" }
-        let n = Int(blob[0]) << 24 | Int(blob[1]) << 16 | Int(blob[2]) << 8 | Int(blob[3])
+        let n = Int(BigEndian.read(UInt32.self, blob, at: 0))
         guard n > 0, n <= 64, blob.count >= 4 + n else { return "unknown" }
         return String(decoding: blob[4..<(4 + n)], as: UTF8.self)
     }

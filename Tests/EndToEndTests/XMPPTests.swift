@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ShadowCore
 import ShadowCrypto
 import ShadowXMPP
 

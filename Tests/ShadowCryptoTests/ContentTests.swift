@@ -212,19 +212,19 @@ final class ChangingSource: ByteSource, @unchecked Sendable {
             let prefix = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: []).prefix
             let lane0 = Blake2b.hash([0] + pPrime, key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
             let lane1 = Blake2b.hash([1], key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
-            let siv = Blake2b.hash(prefix + LE.bytes(UInt64(pPrime.count)) + lane0 + lane1, key: read.contentSIV,
+            let siv = Blake2b.hash(prefix + LittleEndian.bytes(UInt64(pPrime.count)) + lane0 + lane1, key: read.contentSIV,
                                    outputLength: 32, personal: ContentCipher.personal)
             let header = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: siv)
             let nonce = Array(siv[0..<16]) + [UInt8](repeating: 0, count: 8)
             return header.encoded + XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: header.encoded + [1], plaintext: pPrime)
         }
-        var pPrime = LE.bytes(UInt64(5)) + Array("hello".utf8) + [UInt8](repeating: 0, count: 256 - 13)
+        var pPrime = LittleEndian.bytes(UInt64(5)) + Array("hello".utf8) + [UInt8](repeating: 0, count: 256 - 13)
         #expect(try cipher.decrypt(seal(pPrime)) == Array("hello".utf8))   // the canonical one opens
         pPrime[200] = 1
         #expect(refused(seal(pPrime)) == .nonCanonical)                      // non-zero padding
-        let short = LE.bytes(UInt64(5)) + Array("hello".utf8) + [UInt8](repeating: 0, count: 100)
+        let short = LittleEndian.bytes(UInt64(5)) + Array("hello".utf8) + [UInt8](repeating: 0, count: 100)
         #expect(refused(seal(short)) == .nonCanonical)                       // padded size not Padmé's
-        let lying = LE.bytes(UInt64(1 << 40)) + [UInt8](repeating: 0, count: 248)
+        let lying = LittleEndian.bytes(UInt64(1 << 40)) + [UInt8](repeating: 0, count: 248)
         #expect(refused(seal(lying)) == .nonCanonical)                       // length beyond the object
     }
 }

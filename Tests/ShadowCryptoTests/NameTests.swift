@@ -142,9 +142,9 @@ import ShadowCore
     func rawRecord(type: UInt8 = 1, reserved: UInt8 = 0, permissions: UInt16 = 0o600, nanoseconds: UInt32 = 123_456_789,
                    seconds: Int64 = 1_767_225_600, length: UInt64 = 9, siv: [UInt8]? = nil, path: String = "dir/f",
                    target: [UInt8] = [], pad: Int? = nil, lastPaddingByte: UInt8 = 0) -> [UInt8] {
-        var r: [UInt8] = [type, reserved] + LE.bytes(permissions) + LE.bytes(nanoseconds) + LE.bytes(seconds) + device
-        r += LE.bytes(length) + (siv ?? pattern(32)) + LE.bytes(UInt16(path.utf8.count)) + Array(path.utf8)
-        r += LE.bytes(UInt16(target.count)) + target
+        var r: [UInt8] = [type, reserved] + LittleEndian.bytes(permissions) + LittleEndian.bytes(nanoseconds) + LittleEndian.bytes(seconds) + device
+        r += LittleEndian.bytes(length) + (siv ?? pattern(32)) + LittleEndian.bytes(UInt16(path.utf8.count)) + Array(path.utf8)
+        r += LittleEndian.bytes(UInt16(target.count)) + target
         let size = pad ?? (r.count + 63) / 64 * 64
         r += [UInt8](repeating: 0, count: size - r.count)
         r[r.count - 1] |= lastPaddingByte

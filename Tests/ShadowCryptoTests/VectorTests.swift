@@ -117,7 +117,7 @@ import ShadowCore
         let params = ContentParameters(chunkLog2: 12, padding: .none)
         let encoded = try ContentCipher(keys: read).encrypt(data, fileID: fid, parameters: params)
 
-        let pPrime = LE.bytes(UInt64(data.count)) + data              // no padding
+        let pPrime = LittleEndian.bytes(UInt64(data.count)) + data              // no padding
         let c = 4096
         let chunks = stride(from: 0, to: pPrime.count, by: c).map { Array(pPrime[$0..<min($0 + c, pPrime.count)]) }
         #expect(chunks.count == 3)
@@ -126,11 +126,11 @@ import ShadowCore
             let bytes = [UInt8(j)] + stride(from: j, to: chunks.count, by: 2).flatMap { chunks[$0] }
             return Blake2b.hash(bytes, key: read.contentSIV, outputLength: 32, personal: Personal("SHDW-lane-v1"))
         }
-        let siv = Blake2b.hash(prefix + LE.bytes(UInt64(pPrime.count)) + lane(0) + lane(1), key: read.contentSIV,
+        let siv = Blake2b.hash(prefix + LittleEndian.bytes(UInt64(pPrime.count)) + lane(0) + lane(1), key: read.contentSIV,
                                outputLength: 32, personal: Personal("SHDW-content-v1"))
         var expected = prefix + siv
         for (i, chunk) in chunks.enumerated() {
-            let nonce = Array(siv[0..<16]) + LE.bytes(UInt64(i))
+            let nonce = Array(siv[0..<16]) + LittleEndian.bytes(UInt64(i))
             let ad = prefix + siv + [i == chunks.count - 1 ? 1 : 0]
             expected += XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: ad, plaintext: chunk)
         }
