@@ -58,6 +58,13 @@ public struct NameRecord: Equatable, Sendable {
     /// when `metadata.permissions` has the owner's execute bit (0o100), whatever the `kind` passed in
     /// said, and a symlink's permissions are 0. Without `metadata`, `EntryMetadata.defaults(for:)`.
     public init(path: PlainPath, kind: EntryKind, metadata: EntryMetadata? = nil) {
+        self.path = path
+        (self.kind, self.metadata) = NameRecord.normalized(kind, metadata)
+    }
+
+    /// The one form a record stores: missing metadata gets the defaults, a file's executable bit follows
+    /// its permissions (they win), a symlink has none.
+    public static func normalized(_ kind: EntryKind, _ metadata: EntryMetadata?) -> (EntryKind, EntryMetadata) {
         var m = metadata ?? EntryMetadata.defaults(for: kind)
         var k = kind
         switch kind {
@@ -66,9 +73,7 @@ public struct NameRecord: Equatable, Sendable {
         case .directory: break
         case .symlink: m.permissions = 0
         }
-        self.path = path
-        self.kind = k
-        self.metadata = m
+        return (k, m)
     }
 }
 

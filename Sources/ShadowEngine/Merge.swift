@@ -35,17 +35,13 @@ public struct SyncedEntry: Equatable, Sendable {
 
     /// Normalised as a name record is: a file's executable bit follows its permissions, a symlink has none.
     public init(_ kind: EntryKind, _ metadata: EntryMetadata? = nil) {
-        let record = NameRecord(path: SyncedEntry.anyPath, kind: kind, metadata: metadata)
-        self.kind = record.kind
-        self.metadata = record.metadata
+        (self.kind, self.metadata) = NameRecord.normalized(kind, metadata)
     }
 
     public init(_ record: NameRecord) {
         kind = record.kind
         metadata = record.metadata
     }
-
-    private static let anyPath = try! PlainPath("x")
 
     /// Same content (file bytes under the same lineage, link target, or both directories), whatever the metadata.
     func sameContent(_ other: SyncedEntry) -> Bool {
