@@ -48,7 +48,7 @@ extension SyncEngine {
         let arrivals = changed.filter { kinds[$0] != nil }.sorted()
         let directoryRemovals = changed.filter { kinds[$0] == nil && index.entries[$0]?.kind == .directory }.sorted(by: >)
         // A pass that fails part-way still puts back the modes of the directories it opened up.
-        defer { for (d, mode) in context.lifted { try? folder.setAttributes(d, permissions: mode) } }
+        defer { for (d, mode) in context.lifted { _ = try? folder.setAttributes(d, permissions: mode) } }
         for (n, p) in (removals + arrivals + directoryRemovals).enumerated() {
             try openUpAncestors(of: p, context: &context)
             try reconcile(p, want: kinds[p], context: &context, report: &report)
