@@ -7,24 +7,13 @@ import TestSupport
 /// `SHADOWSYNC_LONG=1` runs many more seeds and rounds (the long part, outside `.ci/run`).
 @Suite(.serialized) struct ConvergenceTests {
     /// Fast part: a few seeds, enough rounds for creates, renames and conflicts to interleave.
-    static let fastSeeds: [UInt64] = [1, 2, 3]
-    static let fastRounds = 12
-    static let longSeedCount: UInt64 = 40
-    static let longRounds = 30
-
-    static var seeds: [UInt64] {
-        let env = ProcessInfo.processInfo.environment
-        if let one = env["SHADOWSYNC_SEED"].flatMap(UInt64.init) { return [one] }
-        return env["SHADOWSYNC_LONG"] == "1" ? Array(1...longSeedCount) : fastSeeds
-    }
-
-    static var rounds: Int { ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? longRounds : fastRounds }
+    static let plan = SeedPlan(fastSeeds: [1, 2, 3], fastRounds: 12, longSeedCount: 40, longRounds: 30)
 
     @Test func randomOperationsConvergeWithNothingLost() throws {
         var table: [String] = []
-        for seed in Self.seeds {
+        for seed in Self.plan.seeds {
             // A failing seed is recorded and the others still run: the long run reports them all.
-            let run = try ConvergenceRun(seed: seed, rounds: Self.rounds)
+            let run = try ConvergenceRun(seed: seed, rounds: Self.plan.rounds)
             do {
                 try run.play()
                 table.append(run.summary)

@@ -16,18 +16,16 @@ import TestSupport
                                                      Binaries.url(of: "shadowsync").path] + args, environment: agent.environment)
     }
 
+    @discardableResult
     static func ok(_ agent: Agent, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let r = try run(agent, args)
         #expect(r.status == 0, "shadowsync \(args.joined(separator: " ")) -> \(r.status)\n\(r.stdout)\n\(r.stderr)", sourceLocation: sourceLocation)
         return r.stdout + r.stderr
     }
 
-    @Test func anUnreadableDirectoryIsSkippedNotDeleted() throws {
-        let s = try Scratch("unreadable")
-        let a = s.agent("a"), b = s.agent("b")
-        try a.write("private/inner.txt", "kept\n")
-        try a.write("private/deeper/note.txt", "kept too\n")
-        try a.write("top.txt", "one\n")
+    /// Hands the scratch tree to the other user (when running as root), makes `a`'s folder a vault and
+    /// joins `b` to it.
+    static func initAndJoin(_ s: Scratch, _ a: Agent, _ b: Agent) throws {
         if getuid() == 0 {
             let chown = try TestProcess.run("/bin/chown", ["-R", "\(Self.otherUser):\(Self.otherUser)", s.root.path])
             #expect(chown.status == 0, "\(chown.stderr)")
@@ -36,6 +34,15 @@ import TestSupport
         let key = s.root.appendingPathComponent("key.txt").path
         try Self.ok(a, ["key", "export", "--folder", a.folder]).write(toFile: key, atomically: true, encoding: .utf8)
         try Self.ok(b, ["join", s.remote, b.folder, "--key-file", key, "--no-passphrase"])
+    }
+
+    @Test func anUnreadableDirectoryIsSkippedNotDeleted() throws {
+        let s = try Scratch("unreadable")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("private/inner.txt", "kept\n")
+        try a.write("private/deeper/note.txt", "kept too\n")
+        try a.write("top.txt", "one\n")
+        try Self.initAndJoin(s, a, b)
         #expect(b.read("private/deeper/note.txt") == "kept too\n")
 
         chmod(a.folder + "/private", 0)
@@ -63,14 +70,7 @@ import TestSupport
         try a.write("archive/old.txt", "first\n")
         try a.write("top.txt", "one\n")
         chmod(a.folder + "/archive", 0o555)
-        if getuid() == 0 {
-            let chown = try TestProcess.run("/bin/chown", ["-R", "\(Self.otherUser):\(Self.otherUser)", s.root.path])
-            #expect(chown.status == 0, "\(chown.stderr)")
-        }
-        try Self.ok(a, ["init", a.folder, "--remote", s.remote, "--no-passphrase"])
-        let key = s.root.appendingPathComponent("key.txt").path
-        try Self.ok(a, ["key", "export", "--folder", a.folder]).write(toFile: key, atomically: true, encoding: .utf8)
-        try Self.ok(b, ["join", s.remote, b.folder, "--key-file", key, "--no-passphrase"])
+        try Self.initAndJoin(s, a, b)
         #expect(ModesTests.attributes(b.folder + "/archive").mode == 0o555)
 
         // On a, a new file and an edit inside the archive (opened for that, closed again).

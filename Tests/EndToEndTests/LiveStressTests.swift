@@ -10,25 +10,14 @@ import TestSupport
 /// timing still varies between runs. `SHADOWSYNC_SEED=n` replays one seed, `SHADOWSYNC_LONG=1` runs
 /// many seeds and rounds.
 @Suite(.serialized, .enabled(if: SSHServer.available && XMPPServer.available)) struct LiveStressTests {
-    static let fastSeeds: [UInt64] = [1, 2, 3]
-    static let fastRounds = 8
-    static let longSeedCount: UInt64 = 20
-    static let longRounds = 30
-
-    static var seeds: [UInt64] {
-        let env = ProcessInfo.processInfo.environment
-        if let one = env["SHADOWSYNC_SEED"].flatMap(UInt64.init) { return [one] }
-        return env["SHADOWSYNC_LONG"] == "1" ? Array(1...longSeedCount) : fastSeeds
-    }
-
-    static var rounds: Int { ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? longRounds : fastRounds }
+    static let plan = SeedPlan(fastSeeds: [1, 2, 3], fastRounds: 8, longSeedCount: 20, longRounds: 30)
 
     @Test func liveDaemonsUnderRandomSavesAndCrashesLoseNoVersion() throws {
         let servers = try StressServers()
         var table: [String] = []
-        for seed in Self.seeds {
+        for seed in Self.plan.seeds {
             print("live stress: seed \(seed) (replay with SHADOWSYNC_SEED=\(seed))")
-            let run = try LiveStressRun(seed: seed, rounds: Self.rounds, servers: servers, checkMetadata: true)
+            let run = try LiveStressRun(seed: seed, rounds: Self.plan.rounds, servers: servers)
             do {
                 try run.play()
                 table.append(run.summary)
@@ -102,7 +91,6 @@ final class LiveStressRun {
     let seed: UInt64
     let rounds: Int
     let servers: StressServers
-    let checkMetadata: Bool
     var rng: SeededRandom
     let scratch: Scratch
     let agents: [Agent]
@@ -129,11 +117,10 @@ final class LiveStressRun {
     /// How long a kill waits for the daemon to start a pass, so that most kills land mid-pass.
     static let midPassWaitSeconds = 3.0
 
-    init(seed: UInt64, rounds: Int, servers: StressServers, checkMetadata: Bool) throws {
+    init(seed: UInt64, rounds: Int, servers: StressServers) throws {
         self.seed = seed
         self.rounds = rounds
         self.servers = servers
-        self.checkMetadata = checkMetadata
         rng = SeededRandom(seed: seed)
         let s = try Scratch("stress-\(seed)")
         scratch = s
@@ -532,11 +519,9 @@ final class LiveStressRun {
             let r = try agent.run(["fsck", "--folder", agent.folder])
             guard r.status == 0 else { throw fail("fsck of \(agent.name) exited \(r.status): \(r.stdout)\(r.stderr)") }
         }
-        if checkMetadata {
-            let metadata = agents.map { Self.metadata($0.folder) }
-            for (agent, m) in zip(agents, metadata).dropFirst() where m != metadata[0] {
-                throw fail("modes or mtimes of \(agent.name) differ from a's: \(snapshotDifference(metadata[0], m))")
-            }
+        let metadata = agents.map { Self.metadata($0.folder) }
+        for (agent, m) in zip(agents, metadata).dropFirst() where m != metadata[0] {
+            throw fail("modes or mtimes of \(agent.name) differ from a's: \(snapshotDifference(metadata[0], m))")
         }
     }
 

@@ -20,14 +20,7 @@ import ShadowGit
     }
 
     func engine(_ name: String) throws -> SyncEngine {
-        let base = dir.appending(name)
-        let location = FolderLocation(plain: base.appending("plain"), shadow: base.appending("shadow"), state: base.appending("state"))
-        for d in [location.plain, location.shadow, location.state] { try FileSystem.createDirectories(d, mode: 0o700) }
-        let repository = try GitRepository.createWorkTree(at: location.shadow)
-        try repository.exclude("/" + FolderLocation.keyFileName)
-        try repository.setRemote(url: remote.description)
-        try VaultStore.create(keys, at: location.keyFile, protection: .none)
-        return try SyncEngine(location: location, keys: keys, store: repository)
+        try makeEngine(in: dir, name, keys: keys, remote: remote)
     }
 
     /// A first machine with `files`, and `others` joined to it.

@@ -13,23 +13,12 @@ import ShadowGit
     let dir: BytePath
     init() throws { dir = try FileSystem.makeTemporaryDirectory(prefix: "commit-lanes-test-") }
 
-    func engine(_ name: String, keys: VaultKeys, remote: BytePath) throws -> SyncEngine {
-        let base = dir.appending(name)
-        let location = FolderLocation(plain: base.appending("plain"), shadow: base.appending("shadow"), state: base.appending("state"))
-        for d in [location.plain, location.shadow, location.state] { try FileSystem.createDirectories(d, mode: 0o700) }
-        let repository = try GitRepository.createWorkTree(at: location.shadow)
-        try repository.exclude("/" + FolderLocation.keyFileName)
-        try repository.setRemote(url: remote.description)
-        try VaultStore.create(keys, at: location.keyFile, protection: .none)
-        return try SyncEngine(location: location, keys: keys, store: repository)
-    }
-
     @Test func filesChangingBetweenScanAndReadAreRetriedNotTorn() throws {
         defer { try? FileSystem.removeTree(dir) }
         let keys = VaultKeys.generate()
         let remote = dir.appending("remote.git")
         try GitRepository.createBare(at: remote)
-        let a = try engine("a", keys: keys, remote: remote)
+        let a = try makeEngine(in: dir, "a", keys: keys, remote: remote)
         // More files than one batch (SyncEngine.encryptChunkFiles), one of them larger than the in-memory
         // limit, so it takes the one-at-a-time path beside the lanes.
         let count = SyncEngine.encryptChunkFiles * 2 + 37
@@ -68,7 +57,7 @@ import ShadowGit
         #expect(second.committed.isEmpty && second.retryLater.isEmpty, "\(second.committed) \(second.retryLater)")
 
         // Another machine gets exactly the folder as it is.
-        let b = try engine("b", keys: keys, remote: remote)
+        let b = try makeEngine(in: dir, "b", keys: keys, remote: remote)
         _ = try b.join()
         for (p, bytes) in expected {
             #expect(try FileSystem.readFile(b.location.plain.appending(p), limit: 1 << 22) == bytes, "\(p)")
