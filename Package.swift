@@ -31,13 +31,13 @@ let package = Package(
 
         // MARK: Wrappers and formats.
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
-        .target(name: "ShadowFS", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
+        .target(name: "ShadowSystem", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
         .target(name: "ShadowGit", dependencies: ["ShadowCore", "CGit2", "CShims"], swiftSettings: strict),
         .target(name: "ShadowXMPP", dependencies: ["ShadowCore", "CStrophe"], swiftSettings: strict),
 
         // MARK: Engine and command line.
-        .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS"], swiftSettings: strict),
-        .target(name: "ShadowAgent", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowXMPP", "ShadowEngine"],
+        .target(name: "ShadowEngine", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem"], swiftSettings: strict),
+        .target(name: "ShadowAgent", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "ShadowGit", "ShadowXMPP", "ShadowEngine"],
                 swiftSettings: strict),
         .target(name: "ShadowCLI", dependencies: [
             "ShadowAgent", "ShadowEngine", "ShadowCrypto", "ShadowCore",
@@ -50,17 +50,17 @@ let package = Package(
         .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict,
                           linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims",
                                                          "-Xlinker", "-l_FoundationCollections"])]),
-        .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowEngine", "ShadowAgent"],
+        .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "ShadowEngine", "ShadowAgent"],
                           swiftSettings: strict),
 
         // MARK: Tests.
         // Seeded randomness, the fuzz mutator and the child-process runner, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ShadowCoreTests", dependencies: ["ShadowCore"]),
-        .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "TestSupport"]),
-        .testTarget(name: "ShadowFSTests", dependencies: ["ShadowCore", "ShadowFS"]),
-        .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowFS", "TestSupport"]),
-        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowFS", "ShadowGit", "ShadowEngine", "TestSupport"]),
+        .testTarget(name: "ShadowCryptoTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "TestSupport"]),
+        .testTarget(name: "ShadowSystemTests", dependencies: ["ShadowCore", "ShadowSystem"]),
+        .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowSystem", "TestSupport"]),
+        .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "ShadowGit", "ShadowEngine", "TestSupport"]),
         .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowGit", "ShadowXMPP", "ShadowAgent", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP", "TestSupport"]),
     ]

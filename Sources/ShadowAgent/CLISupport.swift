@@ -3,7 +3,7 @@
 #endif
 public import ShadowCore
 public import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// Small system helpers the command line needs, so it imports no file-system target itself.
 public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
@@ -12,14 +12,14 @@ public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
 }
 
 public func currentDirectory() throws(ShadowError) -> BytePath {
-    try ShadowFS.currentDirectory()
+    try ShadowSystem.currentDirectory()
 }
 
 /// A path given on the command line as a path inside `folder`: absolute, or relative to the working
 /// directory when that is inside the folder, else relative to the folder's root. "." and ".." are
 /// resolved lexically, so the file need not exist (restoring a deleted one).
 public func folderRelative(_ argument: String, folder: BytePath) throws(ShadowError) -> PlainPath {
-    let cwd = try ShadowFS.currentDirectory()
+    let cwd = try ShadowSystem.currentDirectory()
     let base = cwd.bytes == folder.bytes || cwd.bytes.starts(with: folder.bytes + [UInt8(ascii: "/")]) ? cwd : folder
     let absolute = argument.hasPrefix("/") ? Array(argument.utf8) : base.bytes + [UInt8(ascii: "/")] + Array(argument.utf8)
     var parts: [[UInt8]] = []

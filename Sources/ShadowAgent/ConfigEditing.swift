@@ -1,5 +1,5 @@
 public import ShadowCore
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 import ShadowXMPP
 

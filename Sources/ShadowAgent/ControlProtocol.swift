@@ -2,7 +2,7 @@ public import FoundationEssentials
 @preconcurrency import Glibc
 import ShadowCore
 import ShadowEngine
-import ShadowFS
+import ShadowSystem
 import Synchronization
 
 /// What `shadowsync status`, `pause` and `resume` ask a running daemon over its control socket: one

@@ -3,7 +3,7 @@ import FoundationEssentials
 import Synchronization
 public import ShadowCore
 import ShadowEngine
-import ShadowFS
+import ShadowSystem
 
 /// Why the worker runs a pass (it shows in the log).
 enum PassReason: String, Sendable {

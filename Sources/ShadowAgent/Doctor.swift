@@ -1,7 +1,7 @@
 public import ShadowCore
 import ShadowCrypto
 import ShadowEngine
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 import ShadowXMPP
 

@@ -3,7 +3,7 @@ import FoundationEssentials
 import Synchronization
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 import ShadowXMPP
 

@@ -1,5 +1,5 @@
 public import ShadowCore
-import ShadowFS
+import ShadowSystem
 
 /// Per-user directories (XDG base directories), so several agents can run side by side on one machine
 /// with different XDG_CONFIG_HOME / XDG_DATA_HOME.

@@ -2,7 +2,7 @@ import FoundationEssentials
 @preconcurrency import Glibc
 import Synchronization
 import ShadowCore
-import ShadowFS
+import ShadowSystem
 
 /// The events a hook can be named after (`<hooks.dir>/<event>` or `<hooks.dir>/<event>.*`).
 enum HookEvent: String, Sendable, CaseIterable {

@@ -2,7 +2,7 @@ import FoundationEssentials
 @preconcurrency import Glibc
 import ShadowCore
 import ShadowGit
-import ShadowFS
+import ShadowSystem
 
 /// What a known_hosts file says about a host and the key it presented.
 enum HostKeyVerdict: Equatable, Sendable {

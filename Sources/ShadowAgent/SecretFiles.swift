@@ -1,5 +1,5 @@
 public import ShadowCore
-import ShadowFS
+import ShadowSystem
 
 /// Files holding secrets (an SSH private key, a passphrase, a password) follow the key file's rule:
 /// one that group or others may read is refused, so a leak is noticed instead of used.

@@ -1,7 +1,7 @@
 public import ShadowCore
 import ShadowCrypto
 import ShadowGit
-import ShadowFS
+import ShadowSystem
 
 /// SSH choices given to `init` and `join`; the first three are remembered in the folder's config.
 public struct SSHOptions: Sendable {

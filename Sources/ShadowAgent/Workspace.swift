@@ -2,7 +2,7 @@ public import ShadowCore
 public import ShadowCrypto
 public import ShadowEngine
 import Synchronization
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 
 /// How a key file is protected when it is created.

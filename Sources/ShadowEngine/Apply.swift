@@ -1,6 +1,6 @@
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 extension SyncEngine {
     /// Brings the plaintext folder from the index's tree to `kinds` (the tree of `target`, whose objects

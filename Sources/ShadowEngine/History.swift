@@ -1,6 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// One commit of the decrypted history.
 public struct LogEntry: Sendable {

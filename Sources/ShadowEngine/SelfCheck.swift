@@ -1,6 +1,6 @@
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// An end-to-end check of the vault format on this machine, with real files: create a vault and its
 /// key file, encrypt a small folder into shadow objects, decrypt it back, and make sure tampering and a

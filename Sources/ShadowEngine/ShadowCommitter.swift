@@ -1,6 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import Synchronization
 
 /// Writes encrypted objects (content `.c`, name record `.n`) into a shadow tree directory and remembers

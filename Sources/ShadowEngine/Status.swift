@@ -1,6 +1,6 @@
 public import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// What `shadowsync status` shows, without touching the network.
 public struct FolderStatus: Sendable {

@@ -1,6 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 public struct SyncOptions: Sendable {
     /// Let a sync commit the deletion of most files at once (the mass-delete guard otherwise stops it).

@@ -3,7 +3,7 @@
 #endif
 public import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// Where one synced folder lives on this machine.
 public struct FolderLocation: Sendable {

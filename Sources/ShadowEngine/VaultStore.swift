@@ -1,6 +1,6 @@
 public import ShadowCore
 public import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 
 /// Reads and writes the local key file: atomically, mode 0600, and never readable by others.
 public enum VaultStore {

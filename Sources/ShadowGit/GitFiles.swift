@@ -1,7 +1,7 @@
 @preconcurrency import Glibc
 
 /// Reading git's small files (ref files, config, pack indexes) directly. ShadowGit does not depend on
-/// ShadowFS, whose `FileSystem.readFile` does the same for the engine.
+/// ShadowSystem, whose `FileSystem.readFile` does the same for the engine.
 enum GitFiles {
     /// A whole file of at most `limit` bytes, as its size was when opened; nil when it cannot be opened
     /// or read, is larger, or shrank while it was read. `noFollow`: a symlink is not read through.

@@ -8,7 +8,7 @@
 #endif
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import ShadowEngine
 import ShadowAgent
 import Foundation

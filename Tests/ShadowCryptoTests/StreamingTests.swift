@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-import ShadowFS
+import ShadowSystem
 @testable import ShadowCrypto
 
 /// A sink that hashes what it is given, so a 1 GiB round trip needs no 1 GiB buffer.

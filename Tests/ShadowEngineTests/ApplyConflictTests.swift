@@ -2,7 +2,7 @@ import Testing
 import Glibc
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 @testable import ShadowEngine
 

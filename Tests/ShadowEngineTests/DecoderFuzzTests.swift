@@ -1,7 +1,7 @@
 import Testing
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import TestSupport
 @testable import ShadowEngine
 

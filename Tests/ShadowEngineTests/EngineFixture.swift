@@ -1,6 +1,6 @@
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 @testable import ShadowEngine
 

@@ -3,7 +3,7 @@ import TestSupport
 import Foundation
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 import ShadowGit
 @testable import ShadowEngine
 

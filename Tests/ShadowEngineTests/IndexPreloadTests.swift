@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-import ShadowFS
+import ShadowSystem
 @testable import ShadowEngine
 
 /// The index read ahead of the folder's lock is used only while the file is still the one read.

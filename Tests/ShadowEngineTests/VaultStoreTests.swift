@@ -2,7 +2,7 @@ import Testing
 import Glibc
 import ShadowCore
 import ShadowCrypto
-import ShadowFS
+import ShadowSystem
 @testable import ShadowEngine
 
 @Suite struct VaultStoreTests {

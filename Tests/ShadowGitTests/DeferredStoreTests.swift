@@ -1,7 +1,7 @@
 import Testing
 import Foundation
 import ShadowCore
-import ShadowFS
+import ShadowSystem
 @testable import ShadowGit
 
 /// The deferred store against real repositories: what it answers from files must be exactly what

@@ -2,7 +2,7 @@ import Testing
 import TestSupport
 import Foundation
 import ShadowCore
-import ShadowFS
+import ShadowSystem
 @testable import ShadowGit
 
 /// Real libgit2 against a real bare repository on the local file system (the embedded default remote).

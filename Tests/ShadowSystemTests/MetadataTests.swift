@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-@testable import ShadowFS
+@testable import ShadowSystem
 
 /// Permission bits and modification times: what the scanner reports, and what PlainFolder sets.
 @Suite struct MetadataTests {

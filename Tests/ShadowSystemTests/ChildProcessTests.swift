@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-@testable import ShadowFS
+@testable import ShadowSystem
 
 @Suite struct ChildProcessTests {
     func script(_ root: BytePath, _ name: String, _ body: String) throws -> BytePath {

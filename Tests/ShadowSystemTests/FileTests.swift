@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-@testable import ShadowFS
+@testable import ShadowSystem
 
 @Suite struct AtomicWriteTests {
     let dir: BytePath

@@ -1,7 +1,7 @@
 import Testing
 import Glibc
 import ShadowCore
-@testable import ShadowFS
+@testable import ShadowSystem
 
 @Suite struct ScannerTests {
     @Test func seesFilesDirectoriesSymlinksAndSkipsSpecialFiles() throws {

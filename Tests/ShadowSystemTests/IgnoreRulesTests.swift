@@ -1,6 +1,6 @@
 import Testing
 import ShadowCore
-@testable import ShadowFS
+@testable import ShadowSystem
 
 @Suite struct IgnoreRulesTests {
     func ignored(_ rules: IgnoreRules, _ path: String, directory: Bool = false) throws -> Bool {
