@@ -21,10 +21,10 @@ final class DoorbellService: Sendable {
 
     /// What a verified doorbell asks the daemon to do.
     enum Request: Sendable {
-        /// A peer has this head: fetch unless it is already here.
-        case fetch(ObjectID)
-        /// A peer came online and asks for our head (reply to `from`).
-        case tellHead(to: String)
+        /// A peer pushed or saw this head on the server: fetch unless it is already here.
+        case fetch(Announcement)
+        /// A peer came online and asks for our head (reply to `to`); it told its own, when it has one.
+        case hello(to: String, announced: Announcement?)
         /// The connection came (back) up: fetch, then say hello.
         case connected
     }
@@ -75,8 +75,8 @@ final class DoorbellService: Sendable {
 
     /// After a successful push.
     func pushed(_ head: ObjectID) { ring(.pushed, head: head, to: nil) }
-    /// After the first fetch of a (re)connected session.
-    func hello() { ring(.hello, head: nil, to: nil) }
+    /// After the first fetch of a (re)connected session, with the newest head seen on the server.
+    func hello(_ head: ObjectID?) { ring(.hello, head: head, to: nil) }
     /// The answer to a hello.
     func tellHead(_ head: ObjectID, to peer: String) { ring(.head, head: head, to: peer) }
 
@@ -116,11 +116,14 @@ final class DoorbellService: Sendable {
             s.lastSeen[sender] = message.sequence
             s.counters.accepted += 1
             s.lastAccepted = Date()
-            switch message.kind {
-            case .hello: return .tellHead(to: from)
-            case .pushed, .head:
+            var announced: Announcement?
+            if !message.head.isEmpty {
                 guard let head = ObjectID(hex: hexString(message.head)) else { s.counters.malformed += 1; return nil }
-                return .fetch(head)
+                announced = Announcement(head: head, device: sender, sentAt: message.sentAt, source: message.kind == .pushed ? .pushed : .seen)
+            }
+            switch message.kind {
+            case .hello: return .hello(to: from, announced: announced)
+            case .pushed, .head: return announced.map { .fetch($0) }
             }
         }
     }

@@ -20,13 +20,19 @@ public struct FolderStatusJSON: Encodable {
     public let config: FolderConfig
     public let status: FolderStatus
 
+    /// Alerts the daemon recorded (ServerAlert): they stay until a daemon sees the withheld commit.
+    public let alerts: [ServerAlert]
+    /// When each known device last pushed, newest first.
+    public var devices: [DevicePush] { DevicePush.list(status.devicePushes, this: status.deviceID) }
+
     public init(config: FolderConfig, status: FolderStatus) {
         self.config = config
         self.status = status
+        alerts = ServerAlertFile.load(config)
     }
 
     enum CodingKeys: String, CodingKey {
-        case folder, remote, device, pending, sequence, head
+        case folder, remote, device, pending, sequence, head, alerts, devices
         case readOnly = "read_only", inSync = "in_sync", lastVerified = "last_verified", remoteHead = "remote_head"
         case conflictCopies = "conflict_copies", needsRepair = "needs_repair"
     }
@@ -45,6 +51,8 @@ public struct FolderStatusJSON: Encodable {
         try c.encode(status.conflictCopies, forKey: .conflictCopies)
         try c.encode(status.sequence, forKey: .sequence)
         try c.encode(status.needsRepair?.message, forKey: .needsRepair)
+        try c.encode(alerts, forKey: .alerts)
+        try c.encode(devices, forKey: .devices)
     }
 }
 

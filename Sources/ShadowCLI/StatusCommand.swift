@@ -17,13 +17,14 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
             // A running daemon holds the folder: ask it.
             if let reply = try? Workspace().askDaemon(folder.path, .status) {
                 printDaemonStatus(reply, json: json)
-                if let s = DaemonStatusReply(reply: reply), !s.conflicts.isEmpty || s.lastError != nil || s.degraded { attention = true }
+                if let s = DaemonStatusReply(reply: reply), !s.conflicts.isEmpty || s.lastError != nil || s.degraded || !s.alerts.isEmpty { attention = true }
                 return
             }
             let (config, s) = try Workspace().folderStatus(folder.path)
-            attention = !s.conflictCopies.isEmpty || s.needsRepair != nil
+            let full = FolderStatusJSON(config: config, status: s)
+            attention = !s.conflictCopies.isEmpty || s.needsRepair != nil || !full.alerts.isEmpty
             if json {
-                print(jsonText(FolderStatusJSON(config: config, status: s)))
+                print(jsonText(full))
                 return
             }
             print("folder:   \(s.folder)\(s.readOnly ? " (read-only key)" : "")")
@@ -36,6 +37,8 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
                 print("conflict copies: \(s.conflictCopies.count)")
                 for c in s.conflictCopies { print("  \(c)") }
             }
+            printDevices(full.devices)
+            printAlerts(full.alerts)
             if let problem = s.needsRepair {
                 print("state:    needs repair: \(problem.message)")
                 print("          what to do: \(problem.advice)")
@@ -65,6 +68,8 @@ func printDaemonStatus(_ reply: String, json: Bool) {
         for c in s.conflicts { print("  \(c)") }
     }
     if let e = s.lastError { print("last error: \(e) (at \(s.lastErrorAt ?? "never"); next try \(s.retryAt ?? "never"))") }
+    printDevices(s.devices)
+    printAlerts(s.alerts)
     if let x = s.xmpp {
         print("doorbell: \(x.state) as \(x.jid ?? "never"); \(x.peersOnline) peer(s) online; last sent \(x.lastSent ?? "never"), last received \(x.lastReceived ?? "never")")
         let dropped = x.rejected.byReason.compactMap { $0.count > 0 ? "\($0.count) \($0.reason)" : nil }
@@ -72,5 +77,19 @@ func printDaemonStatus(_ reply: String, json: Bool) {
         if let e = x.lastError { print("          \(e)\(x.reconnectAt.map { "; reconnecting at \($0)" } ?? "")") }
     } else {
         print("doorbell: not configured (xmpp.jid): other agents' changes arrive by polling")
+    }
+}
+
+/// One line per known device: when it last pushed.
+func printDevices(_ devices: [DevicePush]) {
+    guard !devices.isEmpty else { return }
+    print("devices:  " + devices.map { "\($0.device)\($0.thisDevice ? " (this machine)" : "") last pushed \($0.lastPush)" }.joined(separator: "\n          "))
+}
+
+/// Alerts first name what the server did, then what to do.
+func printAlerts(_ alerts: [ServerAlert]) {
+    for a in alerts {
+        print("ALERT:    \(a.message)")
+        print("          what to do: \(a.advice)")
     }
 }

@@ -201,6 +201,12 @@ public final class SyncEngine {
         return local == commit || ((try? store.isDescendant(local, of: commit)) ?? false)
     }
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
+    /// The newest head this machine verified on the server or pushed there: what it tells peers it has
+    /// seen on the server (a local commit not pushed yet is not announced).
+    public var lastVerified: ObjectID? { state.lastVerified }
+    /// When each device last pushed, as this machine knows it: the newest of its commits in verified
+    /// history (their signed metadata), this device's own pushes. Device ids in hex, Unix milliseconds.
+    public var devicePushes: [String: UInt64] { state.lastPushed }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
@@ -320,7 +326,8 @@ public final class SyncEngine {
                 try requireOwnCommits(head: local, base: remote)
                 try retrying(options) { () throws(ShadowError) in try store.push(expecting: local) }
                 CrashPoint.reached("pushed")
-                try noteVerified(local)
+                state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
+                try noteVerified(local, force: true)
                 report.pushed = true
                 return
             } catch where error.code == .nonFastForward {
@@ -353,8 +360,8 @@ public final class SyncEngine {
         }
     }
 
-    private func noteVerified(_ head: ObjectID) throws(ShadowError) {
-        guard state.lastVerified != head else { return }
+    private func noteVerified(_ head: ObjectID, force: Bool = false) throws(ShadowError) {
+        guard force || state.lastVerified != head else { return }
         state.lastVerified = head
         try state.save(location.stateFile)
     }
@@ -650,6 +657,7 @@ public final class SyncEngine {
         }
         let verified = try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
         state.peers = verified.deviceSequences
+        state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
         try state.save(location.stateFile)
         let theirs = verified.entries.mapValues { SyncedEntry($0.record) }
