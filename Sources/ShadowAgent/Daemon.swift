@@ -43,6 +43,9 @@ struct DaemonStatus: Sendable {
     var progress: SyncProgress?
     /// When each device last pushed, from verified history (hex id → Unix milliseconds).
     var devicePushes: [String: UInt64] = [:]
+    /// The last pass found the server's branch without a commit this machine verified (a rollback or a
+    /// fork): shown among the alerts until a pass succeeds.
+    var historyAlert: ServerAlert?
 }
 
 /// `shadowsync run`: watches the folder, turns bursts of changes into one signed commit and push,
@@ -282,6 +285,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.retryAt = nil
                 $0.lastError = nil
                 $0.devicePushes = engine.devicePushes
+                $0.historyAlert = nil
             }
             reviewAnnouncements(passStarted: started)
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
@@ -313,6 +317,12 @@ public final class Daemon: @unchecked Sendable {
                     $0.retryDue = delay.map { now() + $0 }
                     $0.retryAt = delay.map { Date().addingTimeInterval($0) }
                 }
+            }
+            if error.code == .historyRewritten {
+                let alert = ServerAlert(kind: ServerAlert.rewrittenHistory, message: error.message, advice: error.advice,
+                                        device: String(thisDevice.prefix(8)), since: isoText(Date()), commit: "")
+                let fresh = status.withLock { s -> Bool in defer { s.historyAlert = s.historyAlert ?? alert }; return s.historyAlert == nil }
+                if fresh { hook(.alert, [error.message], head: currentHead.withLock { $0?.short }) }
             }
             if backingOff { return }
             log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")

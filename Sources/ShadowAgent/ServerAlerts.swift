@@ -6,7 +6,7 @@ import ShadowSystem
 /// announce with what the server shows (Docs/OPERATIONS.md, "Alerts"). Shown by `status` (text and
 /// `alerts` in `--json`), `doctor` and the `on-alert` hook until the server shows the commit.
 public struct ServerAlert: Codable, Sendable, Equatable {
-    /// `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
+    /// `withheld_commit` or `rewritten_history` (below). `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
     /// the server's history still lacks after `DaemonTiming.withheldGrace`: a fork or a freeze.
     public var kind: String
     public var message: String
@@ -19,6 +19,10 @@ public struct ServerAlert: Codable, Sendable, Equatable {
     public var commit: String
 
     public static let withheldCommit = "withheld_commit"
+    /// `rewritten_history`: the server's branch lacks a commit this machine verified (a rollback, or a
+    /// fork seen from this side: `sync --accept-fork`). Shown while the daemon's passes fail so; `device`
+    /// is this machine, `commit` empty.
+    public static let rewrittenHistory = "rewritten_history"
 }
 
 /// When one device last pushed, as `status` shows it (`devices` in `--json`).
