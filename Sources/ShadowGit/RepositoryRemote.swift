@@ -195,6 +195,11 @@ extension GitRepository {
                     throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
                                       advice: "nothing to do: the next sync fetches, merges and pushes again")
                 }
+                // receive-pack never updates a checked-out branch: as for a local remote, no retry can publish there.
+                if status.contains("branch is currently checked out") {
+                    throw ShadowError(.repositoryFailure, "the remote \(session.address.url) is a repository with a work tree (not bare), and its server refused to update the checked-out branch: ShadowSync syncs only through a bare repository",
+                                      advice: "on the server, make a bare copy ('git clone --bare REPO NEW.git', or 'git init --bare NEW.git' for a new vault) and point the folder at it with 'shadowsync config set remote URL'; the folder keeps every file")
+                }
                 session.serverMessages += "\n" + status
                 throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
             }
