@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import Synchronization
 public import ShadowCore
+import ShadowSystem
 
 /// A folder's shadow repository, opened through libgit2 only when a step needs it.
 ///
@@ -95,7 +96,7 @@ enum RefFiles {
     /// libgit2 write it (through a lock file and a rename, so a reader never sees half of one). Nil for a
     /// missing file, a symbolic ref, or anything else.
     static func loose(_ file: String) -> ObjectID? {
-        guard let bytes = GitFiles.read(file, limit: looseRefBytes, noFollow: true), bytes.count == looseRefBytes,
+        guard let bytes = try? FileSystem.readFile(BytePath(file), limit: looseRefBytes), bytes.count == looseRefBytes,
               bytes[looseRefBytes - 1] == UInt8(ascii: "\n") else { return nil }
         return ObjectID(hex: String(decoding: bytes.dropLast(), as: UTF8.self))
     }
@@ -150,7 +151,7 @@ enum RefFiles {
     static let maxConfigBytes = 64 * 1024
 
     private static func smallFile(_ file: String) -> String? {
-        GitFiles.read(file, limit: maxConfigBytes).flatMap { String(validating: $0, as: UTF8.self) }
+        (try? FileSystem.readFile(BytePath(file), limit: maxConfigBytes)).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }
 
