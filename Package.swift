@@ -32,7 +32,7 @@ let package = Package(
         // MARK: Wrappers and formats.
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
         .target(name: "ShadowSystem", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
-        .target(name: "ShadowGit", dependencies: ["ShadowCore", "CGit2", "CShims"], swiftSettings: strict),
+        .target(name: "ShadowGit", dependencies: ["ShadowCore", "ShadowSystem", "CGit2", "CShims"], swiftSettings: strict),
         .target(name: "ShadowXMPP", dependencies: ["ShadowCore", "CStrophe"], swiftSettings: strict),
 
         // MARK: Engine and command line.
