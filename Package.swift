@@ -26,8 +26,8 @@ let package = Package(
         .target(name: "CStrophe"),
         .target(name: "CShims"),
 
-        // MARK: Vocabulary: domain types and protocols, no C, no I/O.
-        .target(name: "ShadowCore", swiftSettings: strict),
+        // MARK: Vocabulary: domain types and protocols, no I/O (CShims only to name threads).
+        .target(name: "ShadowCore", dependencies: ["CShims"], swiftSettings: strict),
 
         // MARK: Wrappers and formats.
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-public import Glibc
-#endif
-
 /// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
 public struct TreeEntry: Equatable, Sendable {
     public let path: [UInt8]
@@ -40,14 +36,15 @@ public struct WorkTreeStat: Equatable, Sendable {
     public let device: UInt64
     public let inode: UInt64
 
-    public init(_ st: Glibc.stat) {
-        size = UInt64(st.st_size)
-        mtimeSeconds = Int64(st.st_mtim.tv_sec)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
-        ctimeSeconds = Int64(st.st_ctim.tv_sec)
-        ctimeNanoseconds = Int64(st.st_ctim.tv_nsec)
-        device = UInt64(st.st_dev)
-        inode = UInt64(st.st_ino)
+    public init(size: UInt64, mtimeSeconds: Int64, mtimeNanoseconds: Int64, ctimeSeconds: Int64, ctimeNanoseconds: Int64,
+                device: UInt64, inode: UInt64) {
+        self.size = size
+        self.mtimeSeconds = mtimeSeconds
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.ctimeSeconds = ctimeSeconds
+        self.ctimeNanoseconds = ctimeNanoseconds
+        self.device = device
+        self.inode = inode
     }
 }
 
