@@ -62,6 +62,14 @@ enum ServerAlertFile {
         return (try? JSONDecoder().decode([ServerAlert].self, from: Data(bytes))) ?? []
     }
 
+    /// After a one-shot sync: drops the `withheld_commit` alerts whose commit the server has now shown
+    /// (a daemon, when one runs, does this itself after every pass).
+    static func prune(_ config: FolderConfig, contains: (ObjectID) -> Bool) {
+        let alerts = load(config)
+        let kept = alerts.filter { alert in ObjectID(hex: alert.commit).map { !contains($0) } ?? true }
+        if kept.count != alerts.count { try? save(kept, config) }
+    }
+
     static func save(_ alerts: [ServerAlert], _ config: FolderConfig) throws(ShadowError) {
         if alerts.isEmpty { return try FileSystem.removeTree(path(config)) }
         try FileSystem.writeAtomically(Array(jsonText(alerts).utf8), to: path(config), mode: 0o600)

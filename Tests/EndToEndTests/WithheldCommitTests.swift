@@ -112,5 +112,11 @@ import TestSupport
         _ = db.stop()
         let json = try b.run(["status", "--json", "--folder", b.folder])
         #expect(json.status == 1 && json.stdout.contains("\"kind\":\"withheld_commit\""), "\(json.stdout)\(json.stderr)")
+        // b moves to the repository a pushed to: a one-shot sync gets the commit and drops the alert.
+        try b.ok(["config", "set", "remote", s.remote, "--folder", b.folder])
+        try b.sync()
+        #expect(b.read("while-b-slept.txt") == "a\n")
+        let after = try b.run(["status", "--json", "--folder", b.folder])
+        #expect(!after.stdout.contains("withheld_commit"), "\(after.stdout)")
     }
 }
