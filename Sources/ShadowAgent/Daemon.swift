@@ -275,7 +275,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.lastFetch = Date()
                 if report.pushed { $0.lastPush = Date() }
                 if !report.committed.isEmpty { $0.commits += 1 }
-                $0.head = head
+                $0.head = report.head?.hex
                 $0.conflicts = engine.conflictCopies().map(\.description)
                 $0.failures = 0
                 $0.retryDue = nil

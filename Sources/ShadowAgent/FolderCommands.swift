@@ -14,15 +14,10 @@ extension Workspace {
         return report
     }
 
-    /// `shadowsync status` without a daemon: what is pending and what was verified.
-    public func folderStatus(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, FolderStatus) {
-        let (config, engine) = try open(path)
-        return (config, try engine.status())
-    }
-
-    /// `shadowsync conflicts`: the conflict copies in the folder and this machine's conflict log.
+    /// `shadowsync conflicts`: the conflict copies in the folder and this machine's conflict log, read
+    /// without the folder's lock (beside a running daemon).
     public func conflicts(_ path: BytePath?) throws(ShadowError) -> (copies: [PlainPath], log: [String]) {
-        let (_, engine) = try open(path)
+        let engine = try observe(try config(path))
         return (engine.conflictCopies(), engine.conflictLog())
     }
 

@@ -37,6 +37,12 @@ final class ProgressLine: Sendable {
         err.write("\r\u{1B}[K" + text + (done ? "\n" : ""))
     }
 
+    /// A daemon's progress as `status` shows it.
+    static func describe(_ p: DaemonStatusReply.Progress) -> String {
+        "\(max(0, p.files))/\(max(0, p.totalFiles)) files, \(size(UInt64(max(0, p.bytes)))) of \(size(UInt64(max(0, p.totalBytes)))), "
+            + "\(size(UInt64(max(0, p.bytesPerSecond))))/s\(p.secondsLeft.map { ", about \($0) s left" } ?? "")"
+    }
+
     static func size(_ bytes: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0
