@@ -276,7 +276,7 @@ _shadowsync_sync() {
 
 _shadowsync_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--all --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The command line as one coherent tool (Docs/OPERATIONS.md): one status schema with and without a
+/// daemon, every folder listed, and the one-shot commands working beside a running daemon.
+@Suite(.serialized) struct CLIWorkflowTests {
+    func json(_ text: String) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
+    }
+
+    /// `status --json` has the same keys with and without a daemon, the schema version, and full
+    /// commit ids; only the daemon's own values differ.
+    @Test func statusHasOneSchemaWithAndWithoutADaemon() throws {
+        let (_, a, _) = try Scratch.daemonPair("status-schema")
+        let without = json(try a.ok(["status", "--json", "--folder", a.folder]))
+        #expect(without["schema"] as? Int == 1, "\(without)")
+        #expect(without["running"] as? Bool == false && without["state"] as? String == "not running", "\(without)")
+        #expect(without["pid"] is NSNull && without["last_push"] is NSNull, "\(without)")
+        let head = try #require(without["head"] as? String)
+        #expect(head.count == 40 && head.allSatisfy(\.isHexDigit), "\(head)")
+        #expect(without["conflict_copies"] as? [String] == [] && without["pending"] as? [String] == [], "\(without)")
+
+        let da = try RunningDaemon(a)
+        try eventually("a's daemon finished its first pass") { (try? da.status())?["state"] as? String == "idle" }
+        let with = json(try a.ok(["status", "--json", "--folder", a.folder]))
+        #expect(Set(with.keys) == Set(without.keys), "only with: \(Set(with.keys).subtracting(without.keys)); only without: \(Set(without.keys).subtracting(with.keys))")
+        #expect(with["schema"] as? Int == 1 && with["running"] as? Bool == true, "\(with)")
+        #expect(with["head"] as? String == head && with["last_verified"] as? String == head, "\(with)")
+        #expect(with["pid"] as? Int != nil && with["passes"] as? Int ?? 0 >= 1, "\(with)")
+        // The text form says the same as the JSON: the daemon's state, the folder's head.
+        let text = try a.ok(["status", "--folder", a.folder])
+        #expect(text.contains("daemon:   idle") && text.contains(String(head.prefix(12))), "\(text)")
+        _ = da.stop()
+    }
+
+    /// Outside every folder, `status` lists all of them (text and JSON) and exits 1 when one needs attention.
+    @Test func statusOutsideAFolderListsEveryFolder() throws {
+        let s = try Scratch("status-all")
+        let a = s.agent("a")
+        try a.write("one.txt", "1\n")
+        try a.initialize()
+        let second = s.root.appendingPathComponent("second").path
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: true)
+        try "2\n".write(toFile: second + "/two.txt", atomically: true, encoding: .utf8)
+        try a.ok(["init", second, "--remote", s.root.appendingPathComponent("second.git").path, "--no-passphrase"])
+
+        let listed = try a.run(["status"])
+        #expect(listed.status == 0, "\(listed.stdout) \(listed.stderr)")
+        #expect(listed.stdout.contains(a.folder) && listed.stdout.contains(second), "\(listed.stdout)")
+        #expect(listed.stdout.contains("no daemon, in sync"), "\(listed.stdout)")
+
+        try "changed\n".write(toFile: second + "/two.txt", atomically: true, encoding: .utf8)
+        let all = json(try a.ok(["status", "--all", "--json"]))
+        #expect(all["schema"] as? Int == 1, "\(all)")
+        let folders = try #require(all["folders"] as? [[String: Any]])
+        #expect(folders.compactMap { $0["folder"] as? String }.sorted() == [a.folder, second].sorted(), "\(folders)")
+        let pending = folders.first { $0["folder"] as? String == second }?["pending"] as? [String]
+        #expect(pending == ["M two.txt"], "\(String(describing: pending))")
+
+        // A conflict copy in one folder makes the list ask for attention.
+        try a.write("one.sync-conflict-20261101-101010-abcdef12.txt", "copy\n")
+        try a.sync()
+        let attention = try a.run(["status"])
+        #expect(attention.status == 1, "\(attention.status): \(attention.stdout)")
+        #expect(attention.stdout.contains("! \(a.folder)") && attention.stdout.contains("1 conflict copy"), "\(attention.stdout)")
+    }
+
+    /// Beside a running daemon `sync` asks it for a pass and prints the result, `conflicts` and `status`
+    /// read without the lock; the mass-delete guard's advice works even while the daemon is paused.
+    @Test func syncAndConflictsWorkBesideARunningDaemon() throws {
+        let (_, a, b) = try Scratch.daemonPair("sync-beside")
+        try a.ok(["config", "set", "sync.poll-seconds", "3600", "--folder", a.folder])
+        let da = try RunningDaemon(a)
+        try eventually("a's daemon is idle") { (try? da.status())?["state"] as? String == "idle" }
+        #expect(try a.ok(["pause", "--folder", a.folder]).contains("paused"))
+        try a.write("by-sync.txt", "asked for\n")
+        let synced = try a.run(["sync", "--folder", a.folder])
+        #expect(synced.status == 0, "\(synced.status): \(synced.stdout) \(synced.stderr)")
+        #expect(synced.stdout.contains("committed + by-sync.txt") && synced.stdout.contains("pushed "), "\(synced.stdout)")
+        try b.sync()
+        #expect(b.read("by-sync.txt") == "asked for\n")
+
+        let conflicts = try a.run(["conflicts", "--folder", a.folder])
+        #expect(conflicts.status == 0 && conflicts.stdout.contains("no conflict copies"), "\(conflicts.status): \(conflicts.stdout) \(conflicts.stderr)")
+
+        // Every tracked file vanishes: the guard trips (exit 1), and its advice is followed through the daemon.
+        for name in try a.names() where !name.hasPrefix(".") { try a.remove(name) }
+        let guarded = try a.run(["sync", "--folder", a.folder])
+        #expect(guarded.status == 1, "\(guarded.status): \(guarded.stdout) \(guarded.stderr)")
+        #expect(guarded.stderr.contains("--allow-mass-delete"), "\(guarded.stderr)")
+        let allowed = try a.run(["sync", "--folder", a.folder, "--allow-mass-delete"])
+        #expect(allowed.status == 0 && allowed.stdout.contains("committed - start.txt"), "\(allowed.status): \(allowed.stdout) \(allowed.stderr)")
+        let log = da.stop().log
+        #expect(log.contains("(sync command): + by-sync.txt"), "\(log)")
+        // Log lines carry their time.
+        #expect(log.range(of: #"shadowsync: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ "#, options: .regularExpression) != nil, "\(log)")
+    }
+}
