@@ -21,6 +21,8 @@ public struct PassSummary: Codable, Sendable {
     public var head: String?
     /// Set when the pass failed: the error as the daemon saw it.
     public var error: PassError?
+    /// How a one-shot push rang the doorbell (nil: nothing pushed, no doorbell configured, or a daemon rang it).
+    public var doorbell: String?
 
     public struct PassError: Codable, Sendable {
         public var code: String
@@ -34,7 +36,7 @@ public struct PassSummary: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case pass, committed, applied, conflicts, skipped, pushed, head, error
+        case pass, committed, applied, conflicts, skipped, pushed, head, error, doorbell
         case retryLater = "retry_later", readOnly = "read_only", notPushed = "not_pushed"
     }
 
@@ -80,7 +82,18 @@ extension Workspace {
         if (try? ControlClient.request(socket, ControlRequest.ping.rawValue)) == "pong" {
             return try syncThroughDaemon(config, allowMassDelete: options.allowMassDelete, onWaiting: onWaiting)
         }
-        return PassSummary(try syncOnce(path, options: options))
+        let (_, engine) = try open(path)
+        _ = Unmanaged.passRetained(engine)  // as in syncOnce: freeing a large index costs more than exiting
+        var summary = PassSummary(try engine.sync(options: options))
+        if summary.pushed { summary.doorbell = ringAfterPush(config, engine)?.description }
+        return summary
+    }
+
+    /// After a push by this process (no daemon holds the folder, so none rings): a short XMPP login of
+    /// its own when the folder has a doorbell.
+    func ringAfterPush(_ config: FolderConfig, _ engine: SyncEngine) -> OneShotRing? {
+        guard let head = try? engine.head else { return nil }
+        return DoorbellService.ringOnce(config, keys: engine.readKeys, device: engine.deviceID, head: head)
     }
 
     func syncThroughDaemon(_ config: FolderConfig, allowMassDelete: Bool,

@@ -39,4 +39,5 @@ func printReport(_ report: PassSummary) {
         for line in report.notPushed { print("  \(line)") }
     }
     if let head = report.head?.prefix(12) { print(report.pushed ? "pushed \(head)" : "in sync at \(head)") }
+    if let doorbell = report.doorbell { print(doorbell) }
 }

@@ -97,3 +97,38 @@ import TestSupport
         #expect(log.range(of: #"shadowsync: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ "#, options: .regularExpression) != nil, "\(log)")
     }
 }
+
+/// A one-shot push rings the doorbell through a real prosody on loopback (Tests/xmpp-server.sh): the
+/// other machine's daemon polls every ten minutes, so a change arriving within seconds was rung.
+@Suite(.serialized, .enabled(if: XMPPServer.available)) struct OneShotDoorbellTests {
+    @Test func aOneShotSyncRingsTheOtherDaemon() throws {
+        let server = try XMPPServer.info()
+        let s = try Scratch("oneshot-doorbell")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        for agent in [a, b] {
+            try agent.setDoorbellTimings()
+            try agent.useDoorbell(server)
+        }
+        let db = try RunningDaemon(b)
+        try eventually("b's doorbell is connected") { (try? db.xmpp())?["connected"] as? Bool == true }
+        try db.waitIdle()
+
+        try a.write("rung.txt", "pushed by a one-shot sync\n")
+        let started = Date()
+        let synced = try a.run(["sync", "--folder", a.folder])
+        #expect(synced.status == 0, "\(synced.stdout) \(synced.stderr)")
+        #expect(synced.stdout.contains("doorbell: rang 1 other agent(s)"), "\(synced.stdout)")
+        try eventually("b has a's one-shot push", timeout: 15) { b.read("rung.txt") == "pushed by a one-shot sync\n" }
+        #expect(Date().timeIntervalSince(started) < 15)
+        let bell = try db.xmpp()
+        #expect(bell["accepted"] as? Int ?? 0 >= 1, "\(bell)")
+
+        // Nothing pushed: no login, no doorbell line.
+        let idle = try a.run(["sync", "--folder", a.folder])
+        #expect(idle.status == 0 && !idle.stdout.contains("doorbell"), "\(idle.stdout)")
+        _ = db.stop()
+    }
+}
