@@ -98,6 +98,59 @@ import TestSupport
     }
 }
 
+extension CLIWorkflowTests {
+    /// `restore` writes outside the folder by default (nothing new syncs), `--here` beside the original;
+    /// `--at` takes HEAD~N through a merge and relative times; `show` prints an old version and `diff`
+    /// a unified diff against the folder.
+    @Test func restoreShowAndDiffReadOldVersions() throws {
+        let s = try Scratch("restore-show-diff")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "one\ntwo\nthree\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        sleep(2)
+        try a.write("doc.txt", "one\nTWO\nthree\n")
+        try a.sync()
+        try b.write("other.txt", "from b\n")
+        try b.sync()  // b's own commit, then the merge with a's edit
+        #expect(b.read("doc.txt") == "one\nTWO\nthree\n")
+
+        // HEAD~1 follows the merge's first parent: b's commit, where doc.txt was still the first version.
+        #expect(try b.ok(["show", "doc.txt", "--at", "HEAD~1", "--folder", b.folder]) == "one\ntwo\nthree\n")
+        #expect(try b.ok(["show", "doc.txt", "--folder", b.folder]) == "one\nTWO\nthree\n")
+        // A moment after the first commit and before a's edit (two seconds later) names the first version.
+        let log = (try JSONSerialization.jsonObject(with: Data(try b.ok(["log", "--json", "--folder", b.folder]).utf8))) as? [[String: Any]] ?? []
+        let firstMillis = try #require(log.last?["time_ms"] as? Int)
+        let formatter = ISO8601DateFormatter()
+        let moment = String(formatter.string(from: Date(timeIntervalSince1970: Double(firstMillis / 1000 + 1))).prefix(19))
+        #expect(try b.ok(["show", "doc.txt", "--at", moment, "--folder", b.folder]) == "one\ntwo\nthree\n", "\(moment)")
+        #expect(try b.ok(["show", "doc.txt", "--at", "today", "--folder", b.folder]) == "one\nTWO\nthree\n")
+
+        let before = b.snapshot()
+        let restored = try b.run(["restore", "doc.txt", "--at", "HEAD~1", "--folder", b.folder])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        let path = restored.stdout.replacingOccurrences(of: "restored ", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(path.hasPrefix(b.home + "/data/shadowsync/restored/") && path.hasSuffix(".txt"), "\(path)")
+        #expect((try? String(contentsOfFile: path, encoding: .utf8)) == "one\ntwo\nthree\n")
+        #expect(b.snapshot() == before, "the folder is untouched")
+        let here = try b.ok(["restore", "doc.txt", "--at", "HEAD~1", "--here", "--folder", b.folder])
+        #expect(here.contains(b.folder + "/doc.restored-"), "\(here)")
+
+        try b.write("doc.txt", "one\nTWO\nthree\nfour\n")
+        let diff = try b.run(["diff", "doc.txt", "--folder", b.folder])
+        #expect(diff.status == 1, "\(diff.status) \(diff.stderr)")
+        #expect(diff.stdout.contains("+++ b/doc.txt\n@@ -1,3 +1,4 @@\n one\n TWO\n three\n+four\n"), "\(diff.stdout)")
+        let older = try b.run(["diff", "doc.txt", "--at", "HEAD~1", "--folder", b.folder])
+        #expect(older.stdout.contains("-two\n+TWO\n"), "\(older.stdout)")
+        try b.write("doc.txt", "one\nTWO\nthree\n")
+        let same = try b.run(["diff", "doc.txt", "--folder", b.folder])
+        #expect(same.status == 0 && same.stdout.isEmpty, "\(same.status): \(same.stdout)")
+
+        let bad = try b.run(["show", "doc.txt", "--at", "last tuesday", "--folder", b.folder])
+        #expect(bad.status == 2 && bad.stderr.contains("yesterday"), "\(bad.stderr)")
+    }
+}
+
 /// A one-shot push rings the doorbell through a real prosody on loopback (Tests/xmpp-server.sh): the
 /// other machine's daemon polls every ten minutes, so a change arriving within seconds was rung.
 @Suite(.serialized, .enabled(if: XMPPServer.available)) struct OneShotDoorbellTests {
