@@ -151,6 +151,70 @@ extension CLIWorkflowTests {
     }
 }
 
+extension CLIWorkflowTests {
+    /// A moved folder follows with `config set folder NEW --folder OLD`: nothing re-synced, nothing lost,
+    /// and the next change syncs from the new place.
+    @Test func aMovedFolderIsFollowedByItsConfig() throws {
+        let s = try Scratch("move-folder")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("notes/kept.txt", "kept\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        let moved = s.root.appendingPathComponent("moved-a").path
+        // Still there: refused, nothing changed.
+        let early = try a.run(["config", "set", "folder", moved, "--folder", a.folder])
+        #expect(early.status != 0 && early.stderr.contains("does not exist"), "\(early.stderr)")
+        try FileManager.default.moveItem(atPath: a.folder, toPath: moved)
+        let set = try a.run(["config", "set", "folder", moved, "--folder", a.folder])
+        #expect(set.status == 0 && set.stdout.contains("folder = \(moved)"), "\(set.status): \(set.stdout) \(set.stderr)")
+        let status = try a.run(["status", "--folder", moved])
+        #expect(status.status == 0 && status.stdout.contains("pending:  nothing") && status.stdout.contains("state:    in sync"), "\(status.stdout) \(status.stderr)")
+        try "after the move\n".write(toFile: moved + "/notes/new.txt", atomically: true, encoding: .utf8)
+        let synced = try a.ok(["sync", "--folder", moved])
+        #expect(synced.contains("committed + notes/new.txt") && !synced.contains("kept.txt"), "\(synced)")
+        try b.sync()
+        #expect(b.read("notes/new.txt") == "after the move\n" && b.read("notes/kept.txt") == "kept\n")
+    }
+
+    /// An init killed before its first push says how to finish it: `status`, a second `init`, and `sync`
+    /// finishing it.
+    @Test func anInterruptedInitSaysHowToFinish() throws {
+        let s = try Scratch("interrupted-init")
+        let a = s.agent("a")
+        try a.write("first.txt", "first\n")
+        let killed = try a.run(["init", a.folder, "--remote", s.remote, "--no-passphrase"], crashAt: "commit-objects")
+        #expect(killed.status == 137, "\(killed.status) \(killed.stderr)")
+        let status = try a.run(["status", "--folder", a.folder])
+        #expect(status.stdout.contains("init or join was interrupted") && status.stdout.contains("run 'shadowsync sync --folder"), "\(status.stdout) \(status.stderr)")
+        let again = try a.run(["init", a.folder, "--remote", s.remote, "--no-passphrase"])
+        #expect(again.status == 2 && again.stderr.contains("run 'shadowsync sync --folder \(a.folder)' to finish it"), "\(again.stderr)")
+        let finished = try a.run(["sync", "--folder", a.folder])
+        #expect(finished.status == 0 && finished.stdout.contains("pushed "), "\(finished.status): \(finished.stdout) \(finished.stderr)")
+        let b = s.agent("b")
+        try b.join(keyFile: try a.exportKey())
+        #expect(b.read("first.txt") == "first\n")
+    }
+
+    /// A secret file others can read is warned about by every command that finds the folder, even
+    /// those that never read it.
+    @Test func openSecretFilesAreWarnedAboutByEveryCommand() throws {
+        let s = try Scratch("secret-warnings")
+        let a = s.agent("a")
+        try a.write("x.txt", "x\n")
+        try a.initialize()
+        let key = s.root.appendingPathComponent("id_ed25519").path
+        try "not really a key\n".write(toFile: key, atomically: true, encoding: .utf8)
+        chmod(key, 0o600)
+        try a.ok(["config", "set", "ssh.key", key, "--folder", a.folder])
+        chmod(key, 0o644)
+        for args in [["status"], ["log"], ["conflicts"], ["config", "list"]] {
+            let r = try a.run(args + ["--folder", a.folder])
+            #expect(r.stderr.contains("warning: the SSH key \(key) is accessible by other users (mode 644)") && r.stderr.contains("chmod 600 \(key)"),
+                    "\(args): \(r.stderr)")
+        }
+    }
+}
+
 /// A one-shot push rings the doorbell through a real prosody on loopback (Tests/xmpp-server.sh): the
 /// other machine's daemon polls every ten minutes, so a change arriving within seconds was rung.
 @Suite(.serialized, .enabled(if: XMPPServer.available)) struct OneShotDoorbellTests {
