@@ -249,3 +249,29 @@ extension CLIWorkflowTests {
         _ = db.stop()
     }
 }
+
+/// `Examples/install.sh` installs everything in one step under a prefix, the unit pointing at the binary.
+@Suite struct InstallTests {
+    @Test func installScriptInstallsBinaryManPageCompletionsAndUnit() throws {
+        let s = try Scratch("install")
+        let home = s.root.appendingPathComponent("home").path, prefix = s.root.appendingPathComponent("prefix").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let script = SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/install.sh").path
+        let r = try TestProcess.run("/bin/bash", [script, "--binary", Binaries.url(of: "shadowsync").path, "--prefix", prefix],
+                                    environment: ["HOME": home, "XDG_CONFIG_HOME": home + "/.config"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        for file in ["bin/shadowsync", "share/man/man1/shadowsync.1", "share/bash-completion/completions/shadowsync",
+                     "share/zsh/site-functions/_shadowsync", "share/fish/vendor_completions.d/shadowsync.fish",
+                     "share/doc/shadowsync/OPERATIONS.md"] {
+            #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file)")
+        }
+        let unit = try String(contentsOfFile: home + "/.config/systemd/user/shadowsync@.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=\(prefix)/bin/shadowsync run --folder %f"), "\(unit)")
+        let version = try TestProcess.run(prefix + "/bin/shadowsync", ["--version"])
+        #expect(version.status == 0 && version.stdout.contains("0."), "\(version.stdout)")
+        #expect(r.stdout.contains("systemctl --user enable --now \"shadowsync@$(systemd-escape --path ~/Notes).service\""), "\(r.stdout)")
+        // The man page carries what OPERATIONS documents: examples, files, environment, exit status.
+        let man = try String(contentsOfFile: prefix + "/share/man/man1/shadowsync.1", encoding: .utf8)
+        for section in [".SH EXAMPLES", ".SH FILES", ".SH ENVIRONMENT", ".SH EXIT STATUS"] { #expect(man.contains(section), "\(section)") }
+    }
+}
