@@ -275,3 +275,15 @@ extension CLIWorkflowTests {
         for section in [".SH EXAMPLES", ".SH FILES", ".SH ENVIRONMENT", ".SH EXIT STATUS"] { #expect(man.contains(section), "\(section)") }
     }
 }
+
+/// The README's demo: two live daemons on a local bare repository, a save on each appearing on the other.
+@Suite struct DemoTests {
+    @Test func demoShowsSavesCrossingBetweenTwoDaemons() throws {
+        let script = SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/demo.sh").path
+        let r = try TestProcess.run("/bin/bash", [script, Binaries.url(of: "shadowsync").path])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "appeared on the other machine after ").count == 3, "\(r.stdout)")
+        #expect(r.stdout.contains("committed 1 change(s) (changes): + plumber.txt"), "\(r.stdout)")
+        #expect(r.stdout.contains("daemon:   idle"), "\(r.stdout)")
+    }
+}
