@@ -5,10 +5,16 @@ import ShadowEngine
 import ShadowSystem
 import Synchronization
 
-/// What `shadowsync status`, `pause` and `resume` ask a running daemon over its control socket: one
-/// request line, one reply.
+/// What `shadowsync status`, `pause`, `resume`, `sync` and `conflicts` ask a running daemon over its
+/// control socket: one request line, one reply.
 public enum ControlRequest: String, Sendable {
     case ping, pause, resume, status
+    /// Run a pass soon (also while paused): the reply is a ticket, `{"pass": N}`.
+    case sync
+    /// The same, with the mass-delete guard lifted for that pass only.
+    case syncAllowingMassDelete = "sync allow-mass-delete"
+    /// The result of the newest finished pass (PassSummary), `{"pass": 0}` before the first.
+    case lastPass = "last-pass"
 }
 
 /// The daemon's reply to `status`: shared by the daemon, which writes it, and `shadowsync status`, which
@@ -135,8 +141,17 @@ extension Daemon {
             request(.resume)
             return "resumed"
         case .status: return jsonText(statusReply())
+        case .sync, .syncAllowingMassDelete:
+            let ticket = requestPass(allowMassDelete: ControlRequest(rawValue: line.trimmedWhitespace) == .syncAllowingMassDelete)
+            return jsonText(PassTicket(pass: ticket))
+        case .lastPass: return lastPassReply()
         case nil: return "{\"error\": \"unknown request\"}"
         }
+    }
+
+    /// The newest finished pass, or `{"pass": 0}` before the first.
+    func lastPassReply() -> String {
+        lastPass.withLock { $0 }.map { jsonText($0) } ?? jsonText(PassTicket(pass: 0))
     }
 
     func statusReply() -> DaemonStatusReply {

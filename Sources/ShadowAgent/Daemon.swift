@@ -8,6 +8,8 @@ import ShadowSystem
 /// Why the worker runs a pass (it shows in the log).
 enum PassReason: String, Sendable {
     case startup, changes, poll, rescan, retry, resume
+    /// `shadowsync sync` asked the daemon for a pass.
+    case command = "sync command"
     /// A verified doorbell announced a head: the pass is skipped when that history is already here.
     case doorbell
     case xmppConnected = "xmpp connected"
@@ -63,6 +65,12 @@ public final class Daemon: @unchecked Sendable {
     // Worker hand-off: guarded by `condition`.
     private let condition = ConditionLock()
     private var requested: PassReason?
+    /// Passes taken from `requested` so far: the number of the newest one (`sync` waits for its ticket).
+    private var dequeued = 0
+    /// `sync --allow-mass-delete` asked for the next pass.
+    private var allowMassDeleteNext = false
+    /// What the newest finished pass did (`last-pass`).
+    let lastPass = Mutex<PassSummary?>(nil)
     private var stopping = false
     private var workerDone = false
     /// Heads announced by doorbells since the last pass started; a doorbell pass is skipped when every
@@ -233,13 +241,14 @@ public final class Daemon: @unchecked Sendable {
 
     private func workLoop() {
         while true {
-            let next: (PassReason, [ObjectID], Bool)? = condition.withLock {
+            let next: (PassReason, [ObjectID], Bool, Int, Bool)? = condition.withLock {
                 while requested == nil && !stopping { condition.wait() }
                 if stopping { return nil }
-                defer { requested = nil; announcedHeads = []; helloAfterPass = false }
-                return (requested!, announcedHeads, helloAfterPass)
+                defer { requested = nil; announcedHeads = []; helloAfterPass = false; allowMassDeleteNext = false }
+                dequeued += 1
+                return (requested!, announcedHeads, helloAfterPass, dequeued, allowMassDeleteNext)
             }
-            guard let (reason, heads, hello) = next else { break }
+            guard let (reason, heads, hello, number, allowMassDelete) = next else { break }
             // A doorbell for history this agent already has (its own push echoed, a peer's old head)
             // costs no fetch.
             if reason == .doorbell, !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
@@ -247,7 +256,7 @@ public final class Daemon: @unchecked Sendable {
                 watch.withLock { $0.drop(heads) }
                 continue
             }
-            pass(reason)
+            pass(reason, number: number, allowMassDelete: allowMassDelete)
             if hello { doorbell?.hello(serverHead.withLock { $0 }) }
         }
         condition.withLock {
@@ -256,10 +265,20 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func pass(_ reason: PassReason) {
+    /// Asks for a pass that starts after this request (`shadowsync sync`) and returns its number.
+    func requestPass(allowMassDelete: Bool) -> Int {
+        condition.withLock {
+            if allowMassDelete { allowMassDeleteNext = true }
+            if requested == nil || requested == .doorbell { requested = .command }
+            condition.broadcast()
+            return dequeued + 1
+        }
+    }
+
+    private func pass(_ reason: PassReason, number: Int, allowMassDelete: Bool) {
         let started = now()
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
-        var options = SyncOptions()
+        var options = SyncOptions(allowMassDelete: allowMassDelete)
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
         options.onProgress = { [self] p in status.withLock { $0.progress = p } }
         defer {
@@ -269,6 +288,7 @@ public final class Daemon: @unchecked Sendable {
         }
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
+            lastPass.withLock { $0 = PassSummary(report, pass: number) }
             let head = report.head?.short
             currentHead.withLock { $0 = report.head }
             serverHead.withLock { $0 = engine.lastVerified }
@@ -278,7 +298,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.lastFetch = Date()
                 if report.pushed { $0.lastPush = Date() }
                 if !report.committed.isEmpty { $0.commits += 1 }
-                $0.head = head
+                $0.head = report.head?.hex
                 $0.conflicts = engine.conflictCopies().map(\.description)
                 $0.failures = 0
                 $0.retryDue = nil
@@ -289,15 +309,22 @@ public final class Daemon: @unchecked Sendable {
             }
             reviewAnnouncements(passStarted: started)
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
-            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason.rawValue))"); hook(.commit, report.committed, head: head) }
+            if !report.committed.isEmpty {
+                log("committed \(report.committed.count) change(s) (\(reason.rawValue)): \(Self.names(report.committed))")
+                hook(.commit, report.committed, head: head)
+            }
             if report.pushed { log("pushed \(head ?? "")"); hook(.push, report.committed, head: head) }
-            if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook(.pull, report.applied, head: head) }
+            if !report.applied.isEmpty {
+                log("applied \(report.applied.count) remote change(s): \(Self.names(report.applied))")
+                hook(.pull, report.applied, head: head)
+            }
             if !report.conflicts.isEmpty {
                 let lines = report.conflicts.map { "\($0)" }
                 log("conflicts: \(lines.joined(separator: "; "))")
                 hook(.conflict, lines, head: head)
             }
         } catch {
+            lastPass.withLock { $0 = PassSummary(failed: error, pass: number) }
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
             let (backingOff, failures) = status.withLock { s in
@@ -328,6 +355,14 @@ public final class Daemon: @unchecked Sendable {
             log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook(.error, [error.message], head: nil)
         }
+    }
+
+    /// Paths named in one log line; the rest are counted.
+    static let loggedNames = 10
+
+    /// Changes ("M path", …) for a log line: the first `loggedNames`, then how many more.
+    static func names(_ changes: [String]) -> String {
+        changes.prefix(loggedNames).joined(separator: ", ") + (changes.count > loggedNames ? " and \(changes.count - loggedNames) more" : "")
     }
 
     /// On the notifier's thread: what a verified doorbell or a reconnect asks for. Only requests here;
@@ -388,7 +423,8 @@ extension Workspace {
     /// `shadowsync run`: the daemon for the folder containing `path`.
     public func run(_ path: BytePath?, log: @escaping @Sendable (String) -> Void) throws(ShadowError) {
         let (config, engine) = try open(path, lockWait: DaemonTiming.lockWait)
-        try Daemon(config: config, engine: engine, log: log).run()
+        // Each line carries its time (UTC, to the millisecond): a log read later, or without journald, says when.
+        try Daemon(config: config, engine: engine, log: { line in log("\(isoTimeMillis(UInt64(max(0, Date().timeIntervalSince1970 * 1000)))) \(line)") }).run()
     }
 
     /// Asks the folder's daemon; `.notFound` when none runs.

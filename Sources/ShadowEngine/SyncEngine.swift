@@ -166,7 +166,8 @@ public final class SyncEngine {
     let verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
-    private let lock: FileLock
+    /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
+    private let lock: FileLock?
     /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
     /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
     /// the two meet as one.
@@ -216,8 +217,10 @@ public final class SyncEngine {
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
     /// the index, if the caller started reading it before unlocking the keys.
+    /// `observing`: take no lock and finish nothing: an engine that only reports `status()` beside
+    /// another process (a running daemon, a one-shot sync) that holds the folder.
     public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
-                preload: IndexPreload? = nil, ignorePermissions: Bool = false) throws(ShadowError) {
+                preload: IndexPreload? = nil, ignorePermissions: Bool = false, observing: Bool = false) throws(ShadowError) {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
@@ -225,6 +228,14 @@ public final class SyncEngine {
         names = try NameCipher(keys: keys)
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
+        if observing {
+            lock = nil
+            state = (try? FolderState.load(location.stateFile)) ?? FolderState(deviceID: [UInt8](repeating: 0, count: 16))
+            index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+            self.store = store
+            verifier = HistoryVerifier(keys: keys, store: store)
+            return
+        }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
         if !FileSystem.exists(location.stateFile) {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
@@ -272,6 +283,10 @@ public final class SyncEngine {
     /// finishes or undoes it from the journal, exactly as a new process would: a long-running agent must
     /// not carry half-written shadow objects or a half-applied folder into its next pass.
     public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        guard lock != nil else {
+            throw ShadowError(.invalidArgument, "this folder was opened to look at, without its lock: it cannot sync",
+                              advice: "this is a bug in ShadowSync; run 'shadowsync sync' again")
+        }
         if interrupted { try resume() }
         try checkOwnHistory()
         do throws(ShadowError) {
