@@ -128,6 +128,9 @@ import Testing
             return alerts.contains { $0["kind"] as? String == "rewritten_history" && ($0["advice"] as? String ?? "").contains("--accept-fork") }
         }
         #expect(try b.run(["status", "--folder", b.folder]).status == 1)
+        // Accepting a fork is a person's decision, never a daemon pass: the daemon must be stopped first.
+        let busy = try b.run(["sync", "--accept-fork", "--folder", b.folder])
+        #expect(busy.status != 0 && busy.stderr.contains("--accept-fork runs only without it"), "\(busy.stderr)")
         _ = db.stop()
         try b.ok(["sync", "--accept-fork", "--folder", b.folder])
         let again = try RunningDaemon(b)
