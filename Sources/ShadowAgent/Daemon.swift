@@ -384,7 +384,12 @@ public final class Daemon: @unchecked Sendable {
     /// A head a peer pushed or saw on the server: watched until the server shows it, fetched unless here.
     private func announce(_ announced: Announcement) {
         let known = currentHead.withLock { $0 == announced.head }
-        watch.withLock { $0.heard(announced, at: now(), known: known) }
+        let (before, after) = watch.withLock { w in
+            let before = w.alerts
+            w.heard(announced, at: now(), known: known)
+            return (before, w.alerts)
+        }
+        if before != after { try? ServerAlertFile.save(after, settings.config) }
         if known { doorbell?.noteAlreadyKnown(); return }
         condition.withLock { announcedHeads.append(announced.head) }
         request(.doorbell)

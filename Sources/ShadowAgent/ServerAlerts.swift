@@ -116,10 +116,20 @@ struct WithheldWatch: Sendable {
     var alerts: [ServerAlert] { entries.values.compactMap(\.alert).sorted { ($0.since, $0.commit) < ($1.since, $1.commit) } }
 
     /// Records an announcement; `known`: the head is already in the local history (nothing to watch).
+    /// A newer head from a device already watched replaces its older one (it contains it): one entry,
+    /// and one alert, per device, still timed from the first head the server did not show.
     mutating func heard(_ a: Announcement, at now: Double, known: Bool) {
         if a.source == .pushed { announcedPushes[a.device] = max(announcedPushes[a.device] ?? 0, a.sentAt * 1000) }
         guard !known, entries[a.head] == nil else { return }
-        entries[a.head] = Entry(announcement: a, heardAt: now)
+        var entry = Entry(announcement: a, heardAt: now)
+        if let (head, older) = entries.first(where: { $0.value.announcement.device.prefix(8) == a.device.prefix(8) }) {
+            guard older.announcement.sentAt < a.sentAt else { return }
+            entries[head] = nil
+            entry.heardAt = older.heardAt
+            entry.recheckRequested = older.recheckRequested
+            entry.alert = older.alert.map { var alert = Self.alert(for: a); alert.since = $0.since; return alert }
+        }
+        entries[a.head] = entry
     }
 
     /// Heads found in the local history without a pass (a doorbell for history already here).

@@ -47,4 +47,20 @@ import ShadowCore
         #expect(w.review(passStarted: 0, grace: 10) { _ in false } == ([], []))
         #expect(w.review(passStarted: 0, grace: 10) { $0 == head }.cleared == [alert])
     }
+
+    /// A device that keeps pushing while the server withholds: one alert for it, naming its newest
+    /// head and dated from the first one the server did not show; cleared when the newest arrives.
+    @Test func aDeviceThatKeepsPushingHasOneAlert() {
+        var w = WithheldWatch()
+        w.heard(pushed, at: 100, known: false)
+        _ = w.review(passStarted: 110, grace: 10) { _ in false }
+        let newer = Announcement(head: other, device: pushed.device, sentAt: pushed.sentAt + 60, source: .pushed)
+        w.heard(newer, at: 170, known: false)
+        #expect(w.entries.count == 1 && w.alerts.count == 1)
+        #expect(w.alerts.first?.commit == other.hex && w.alerts.first?.since == "2027-01-15T08:00:00Z")
+        // An older head arriving late changes nothing.
+        w.heard(pushed, at: 180, known: false)
+        #expect(w.entries.count == 1 && w.alerts.first?.commit == other.hex)
+        #expect(w.review(passStarted: 200, grace: 10) { $0 == other }.cleared.count == 1 && w.alerts.isEmpty)
+    }
 }
