@@ -6,18 +6,20 @@ import ShadowSystem
 /// announce with what the server shows (Docs/OPERATIONS.md, "Alerts"). Shown by `status` (text and
 /// `alerts` in `--json`), `doctor` and the `on-alert` hook until the server shows the commit.
 public struct ServerAlert: Codable, Sendable, Equatable {
-    /// `withheld_commit` or `rewritten_history` (below). `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
-    /// the server's history still lacks after `DaemonTiming.withheldGrace`: a fork or a freeze.
+    /// `withheld_commit` or `rewritten_history` (the constants below).
     public var kind: String
     public var message: String
     public var advice: String
-    /// The device that announced the missing commit (first 8 hex digits of its id, as `log` shows it).
+    /// The device that announced the missing commit, or this one for `rewritten_history` (first 8 hex
+    /// digits of its id, as `log` shows it).
     public var device: String
     /// When that device pushed or saw the commit (UTC, ISO 8601): the server withholds it since then.
     public var since: String
-    /// The missing commit (full hex id).
+    /// The missing commit (full hex id); empty for `rewritten_history`.
     public var commit: String
 
+    /// `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
+    /// the server's history still lacks after `DaemonTiming.withheldGrace`: a fork or a freeze.
     public static let withheldCommit = "withheld_commit"
     /// `rewritten_history`: the server's branch lacks a commit this machine verified (a rollback, or a
     /// fork seen from this side: `sync --accept-fork`). Shown while the daemon's passes fail so; `device`
