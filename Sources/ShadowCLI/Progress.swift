@@ -17,6 +17,8 @@ final class ProgressLine: Sendable {
         var lastDraw = 0.0
         var drawn = false
         var phase: String?
+        /// When the push phase began (rate of the bytes sent).
+        var pushStartedAt: Double?
     }
     private let state = Mutex(State())
     private let startedAt = monotonicSeconds()
@@ -27,14 +29,22 @@ final class ProgressLine: Sendable {
         var options = base
         options.onPhase = { [self] in phase($0) }
         options.onProgress = { [self] in draw($0) }
+        Workspace.observeTransfers { [self] in sent($0) }
         return options
     }
 
     /// A new phase: shown at once.
     func phase(_ phase: SyncPhase) {
         let name = phase == .committing ? "committing (encrypting changed files)" : phase.rawValue
-        state.withLock { $0.phase = name }
+        state.withLock { $0.phase = name; $0.pushStartedAt = phase == .pushing ? monotonicSeconds() : nil }
         show(name, force: true)
+    }
+
+    /// Bytes an SSH push has sent so far, with the rate since the push began.
+    func sent(_ bytes: UInt64) {
+        let started = state.withLock { $0.pushStartedAt } ?? monotonicSeconds()
+        let seconds = max(monotonicSeconds() - started, 0.001)
+        show("pushing: \(Self.size(bytes)) sent, \(Self.size(UInt64(Double(bytes) / seconds)))/s", force: true)
     }
 
     func draw(_ p: SyncProgress) {
@@ -71,6 +81,7 @@ final class ProgressLine: Sendable {
 
     /// Clears the line, if one was drawn.
     func finish() {
+        Workspace.observeTransfers(nil)
         guard state.withLock({ $0.drawn }) else { return }
         var err = StandardError()
         err.write("\r\u{1B}[K")
