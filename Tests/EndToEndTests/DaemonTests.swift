@@ -176,8 +176,17 @@ extension Agent {
         #expect(try a.ok(["pause", "--folder", a.folder]).contains("paused"))
         #expect(try da.status()["state"] as? String == "paused")
         let before = try a.commitCount()
+        let passesBefore = try da.status()["passes"] as? Int ?? -1
         try a.write("while-paused.txt", "held back\n")
-        usleep(2_500_000)
+        try eventually("a saw the write and holds it") {
+            let s = try da.status()
+            return s["pending_events"] as? Int ?? 0 > 0 && s["state"] as? String == "paused"
+        }
+        // b polls every second: two of its passes after a saw the write are more than a running daemon
+        // needs to commit (quiet 300 ms) and push, and for b to fetch that.
+        let bPasses = try db.status()["passes"] as? Int ?? 0
+        try eventually("b polled twice") { try db.status()["passes"] as? Int ?? 0 >= bPasses + 2 }
+        #expect(try da.status()["passes"] as? Int == passesBefore)
         #expect(try a.commitCount() == before)
         #expect(b.read("while-paused.txt") == nil)
         #expect(try a.ok(["resume", "--folder", a.folder]).contains("resumed"))
@@ -297,11 +306,13 @@ extension Agent {
         return (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
     }
 
-    @Test func notifyDesktopSpeaksUpForConflictsAndErrorsOnly() throws {
+    @Test func notifyDesktopSpeaksUpForConflictsErrorsAndAlertsOnly() throws {
         let conflict = try run("notify-desktop", event: "on-conflict", items: "todo.txt: edited on both\nplan.md: edited on both")
         #expect(conflict.contains("[--urgency=normal][ShadowSync: 2 conflict(s) in Notes][Both versions were kept. todo.txt: edited on both\nplan.md: edited on both"), "\(conflict)")
         let error = try run("notify-desktop", event: "on-error", items: "cannot reach me@vps: Connection refused")
         #expect(error.contains("[--urgency=critical][ShadowSync: Notes is not syncing][cannot reach me@vps: Connection refused"), "\(error)")
+        let alert = try run("notify-desktop", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa")
+        #expect(alert.contains("[--urgency=critical][ShadowSync: the server of Notes hides history][the server withholds commit 3f9c01d2e8aa"), "\(alert)")
         #expect(try run("notify-desktop", event: "on-push", items: "+ a.txt").isEmpty)
     }
 
@@ -309,5 +320,6 @@ extension Agent {
         let line = try run("log-journal", event: "on-error", items: "cannot reach me@vps\nsecond line")
         #expect(line == "[-t][shadowsync-event][-p][user.err][--][on-error folder=/home/me/Notes count=2 head=abc123def456 first=cannot reach me@vps]", "\(line)")
         #expect(try run("log-journal", event: "on-push", items: "+ a.txt").contains("[user.info]"))
+        #expect(try run("log-journal", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa").contains("[user.err]"))
     }
 }
