@@ -4,6 +4,7 @@
 public import ShadowCore
 public import ShadowCrypto
 import ShadowSystem
+import ShadowGit
 
 /// Small system helpers the command line needs, so it imports no file-system target itself.
 public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
@@ -63,5 +64,14 @@ public func writeStandardOutput(_ bytes: [UInt8]) {
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { return }  // a closed pipe (`| head`): nothing more to do
         offset += n
+    }
+}
+
+extension Workspace {
+    /// `report` gets the bytes an SSH fetch of this process has received so far (`sent` false) or an SSH
+    /// push has sent (`sent` true), for a progress line; nil stops.
+    public static func observeTransfers(_ report: (@Sendable (_ sent: Bool, _ bytes: UInt64) -> Void)?) {
+        guard let report else { return TransferMeter.observe(nil) }
+        TransferMeter.observe { @Sendable (direction: TransferMeter.Direction, bytes: UInt64) in report(direction == .sent, bytes) }
     }
 }
