@@ -49,7 +49,7 @@ public struct FolderStatusJSON: Encodable {
 }
 
 /// One commit of `shadowsync log --json`.
-public struct LogEntryJSON: Encodable {
+public struct LogEntryJSON: Encodable, Sendable {
     public let entry: LogEntry
 
     public init(_ entry: LogEntry) { self.entry = entry }
