@@ -38,6 +38,7 @@ enum Page {
     .advice { color: #444; }
     .actions, .choices { display: flex; flex-wrap: wrap; gap: .4em; margin: .5em 0; }
     button { font: inherit; padding: .25em .8em; border: 1px solid #9aa3af; border-radius: 4px; background: #fff; cursor: pointer; }
+    button:disabled { color: #999; border-color: #ccc; cursor: default; }
     button.primary { background: #2463eb; color: #fff; border-color: #2463eb; }
     input[type=text] { font: inherit; padding: .2em .4em; }
     ul.conflicts, ul.history { padding-left: 1.1em; margin: .3em 0; }
@@ -119,9 +120,9 @@ enum Page {
           progress(f), devices(f),
           f.problems.map(p => h('div', { class: 'problem' }, p.message, p.advice ? h('div', { class: 'advice' }, 'What to do: ' + p.advice) : null)),
           h('div', { class: 'actions' },
-            f.paused ? h('button', { class: 'resume', onclick: () => control(f.name, 'resume') }, 'Resume')
-                     : h('button', { class: 'pause', onclick: () => control(f.name, 'pause') }, 'Pause'),
-            h('button', { class: 'sync', onclick: () => control(f.name, 'sync') }, 'Sync now'),
+            f.paused ? h('button', { class: 'resume', disabled: f.running ? null : '', onclick: () => control(f.name, 'resume') }, 'Resume')
+                     : h('button', { class: 'pause', disabled: f.running ? null : '', onclick: () => control(f.name, 'pause') }, 'Pause'),
+            h('button', { class: 'sync', disabled: f.running ? null : '', onclick: () => control(f.name, 'sync') }, 'Sync now'),
             h('button', { class: 'ignore', onclick: () => openIgnore(f) }, 'Ignore rules')),
           f.conflicts.length ? h('div', {}, h('strong', {}, `${f.conflicts.length} conflict${f.conflicts.length > 1 ? 's' : ''}`),
             h('ul', { class: 'conflicts' }, f.conflicts.map(c => h('li', {}, c, ' ',
