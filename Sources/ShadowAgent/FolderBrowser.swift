@@ -1,3 +1,4 @@
+import FoundationEssentials
 public import ShadowCore
 public import ShadowEngine
 import ShadowCrypto
@@ -13,6 +14,9 @@ public final class FolderBrowser: Sendable {
     let workspace: Workspace
     /// Unlocked once per folder: Argon2id takes a second or more, and the daemon holds the same keys.
     private let keys = Mutex<[String: VaultKeys]>([:])
+    /// The last scan for conflict copies of each folder without a daemon: when, and what it found.
+    private let scans = Mutex<[String: (Double, [String])]>([:])
+    static let scanReuseSeconds = 15.0
 
     /// Larger files are not shown as text (the page diffs lines in the browser).
     public static let textLimitBytes = 1 << 20
@@ -61,6 +65,10 @@ public final class FolderBrowser: Sendable {
                                           at: d.lastErrorAt))
             }
             if d.degraded { s.problems.append(Problem(message: "watching is degraded: changes are found by polling", advice: d.degradedAdvice ?? "", at: nil)) }
+            if let extra = try? JSONDecoder().decode(ServerNews.self, from: Data(reply.utf8)) {
+                s.devices = extra.devices ?? []
+                for a in extra.alerts ?? [] { s.problems.append(Problem(message: a.message, advice: a.advice, at: a.since)) }
+            }
             if let x = d.xmpp, let e = x.lastError {
                 s.problems.append(Problem(message: "doorbell: \(e)", advice: "other devices' changes still arrive by polling; check the xmpp.* settings", at: nil))
             }
@@ -75,11 +83,19 @@ public final class FolderBrowser: Sendable {
         return s
     }
 
-    /// Conflict copies found by scanning the folder, when no daemon keeps the list.
+    /// Conflict copies found by scanning the folder, when no daemon keeps the list; a scan is reused for
+    /// `scanReuseSeconds` (the page asks every two seconds, and a folder may hold 100,000 files).
     func conflictCopies(_ config: FolderConfig) throws(ShadowError) -> [String] {
+        let now = monotonicSeconds()
+        if let (at, copies) = scans.withLock({ $0[config.name] }), now - at < Self.scanReuseSeconds { return copies }
         let scan = try Scanner.scan(config.folder, ignore: IgnoreRules.load(folder: config.folder))
-        return scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
+        let copies = scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
+        scans.withLock { $0[config.name] = (now, copies) }
+        return copies
     }
+
+    /// Forgets a folder's last scan once the UI changed it.
+    func changed(_ config: FolderConfig) { _ = scans.withLock { $0.removeValue(forKey: config.name) } }
 
     /// A remote address as shown: a password in a URL's user part is never shown.
     static func withoutPassword(_ remote: String) -> String {
@@ -119,6 +135,7 @@ public final class FolderBrowser: Sendable {
         let copyPath = try Self.conflictCopy(copy)
         let folder = PlainFolder(root: config.folder)
         let expected = try Self.stat(copyStamp)
+        defer { changed(config) }
         switch choice {
         case .keepOriginal:
             guard let now = try folder.entry(copyPath), now.stat == expected else {
@@ -339,6 +356,19 @@ public struct FolderSummary: Encodable, Sendable {
     public var conflicts: [String] = []
     public var problems: [Problem] = []
     public var progress: DaemonStatusReply.Progress?
+    /// When each device last pushed, newest first, when the daemon reports it.
+    public var devices: [Device] = []
+
+    public struct Device: Codable, Sendable {
+        public var device: String
+        public var lastPush: String
+        public var thisDevice: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case device
+            case lastPush = "last_push", thisDevice = "this_device"
+        }
+    }
 
     init(name: String, folder: String, remote: String) {
         self.name = name
@@ -347,9 +377,22 @@ public struct FolderSummary: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, folder, remote, running, state, paused, head, conflicts, problems, progress
+        case name, folder, remote, running, state, paused, head, conflicts, problems, progress, devices
         case lastPush = "last_push", lastFetch = "last_fetch", lastSync = "last_sync", pendingEvents = "pending_events"
     }
+}
+
+/// What a daemon's status reply may add about the server: when each device last pushed, and alerts
+/// (commits other devices announced that the server withholds). Read from the reply's JSON, so a
+/// daemon that reports neither is fine.
+struct ServerNews: Decodable {
+    struct Alert: Decodable {
+        var message: String
+        var advice: String
+        var since: String?
+    }
+    var devices: [FolderSummary.Device]?
+    var alerts: [Alert]?
 }
 
 /// Something that needs the user, with what to do about it.

@@ -106,8 +106,8 @@ enum Page {
     }
     function devices(f) {
       if (!Array.isArray(f.devices) || !f.devices.length) return null;
-      return h('div', { class: 'devices' }, 'Devices: ',
-        f.devices.map(d => h('div', {}, (d.name || d.device || d.id || '?'), ': last push ', when(d.last_push || d.time))));
+      return h('div', { class: 'devices' }, h('strong', {}, 'Devices'),
+        f.devices.map(d => h('div', { class: 'device' }, d.device, d.this_device ? ' (this one)' : '', ': last push ', when(d.last_push))));
     }
     function render() {
       const list = $('#folders'); list.textContent = '';
