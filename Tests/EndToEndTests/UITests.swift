@@ -149,6 +149,39 @@ import TestSupport
         let body = #"{"copy": "doc.txt", "choice": "keep-original", "copy_stamp": "\#(stampOf(stamp))"}"#
         #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: withToken.merging(json) { $1 }.merging(["Origin": own]) { $1 }, body: body).status == 400)
         #expect(s.a.read("doc.txt") != nil)
+
+        // Every change is a compare-and-swap on what the page showed: an edit made meanwhile wins.
+        let post = withToken.merging(json) { $1 }.merging(["Origin": own]) { $1 }
+        let copy = copies.first ?? ""
+        let shown = try s.http("GET", "/api/folders/\(docsName)/conflict?copy=\(copy)", headers: withToken)
+        #expect(shown.status == 200 && shown.body.contains("mine") && shown.body.contains("theirs"), "\(shown.body)")
+        let sides = (try JSONSerialization.jsonObject(with: Data(shown.body.utf8)) as? [String: Any]) ?? [:]
+        let copyStamp = (sides["copy"] as? [String: Any])?["stamp"] as? String ?? ""
+        let originalStamp = (sides["original"] as? [String: Any])?["stamp"] as? String ?? ""
+        let copyText = s.a.read(copy)
+        Thread.sleep(forTimeInterval: 0.01)
+        try s.a.write("doc.txt", "line one\nedited meanwhile\n")
+        let late = #"{"copy": "\#(copy)", "choice": "keep-copy", "copy_stamp": "\#(copyStamp)", "original_stamp": "\#(originalStamp)"}"#
+        let refused = try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: late)
+        #expect(refused.status == 409, "\(refused.body)")
+        #expect(s.a.read("doc.txt") == "line one\nedited meanwhile\n" && s.a.read(copy) == copyText)
+
+        // A restore refuses while the file has changes not synced yet: the version it replaces must be in the history.
+        let history = try s.http("GET", "/api/folders/\(docsName)/history?path=doc.txt", headers: withToken)
+        let commits = ((try JSONSerialization.jsonObject(with: Data(history.body.utf8)) as? [[String: Any]]) ?? []).compactMap { $0["commit"] as? String }
+        #expect(commits.count >= 2, "\(history.body)")
+        let now = stampOf(try s.http("GET", "/api/folders/\(docsName)/file?path=doc.txt", headers: withToken).body)
+        let restore = #"{"path": "doc.txt", "commit": "\#(commits.last ?? "")", "stamp": "\#(now)"}"#
+        let unsynced = try s.http("POST", "/api/folders/\(docsName)/restore", headers: post, body: restore)
+        #expect(unsynced.status == 409 && unsynced.body.contains("not synced"), "\(unsynced.body)")
+        #expect(s.a.read("doc.txt") == "line one\nedited meanwhile\n")
+
+        // Keep both: the copy takes the name the user chose, nothing else moves.
+        let both = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(copyStamp)", "new_name": "doc (other).txt"}"#
+        #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: both).status == 200)
+        #expect(s.a.read("doc (other).txt") == copyText && s.a.read(copy) == nil && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
+        let taken = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(copyStamp)", "new_name": "doc.txt"}"#
+        #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: taken).status != 200)
     }
 
     func stampOf(_ json: String) -> String {
