@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 public import ShadowCore
 public import ShadowEngine
@@ -17,6 +18,8 @@ public final class FolderBrowser: Sendable {
     /// The last scan for conflict copies of each folder without a daemon: when, and what it found.
     private let scans = Mutex<[String: (Double, [String])]>([:])
     static let scanReuseSeconds = 15.0
+    /// How long a daemon may take to answer a status request before the page says so.
+    static let statusTimeoutMs = 2000
 
     /// Larger files are not shown as text (the page diffs lines in the browser).
     public static let textLimitBytes = 1 << 20
@@ -36,7 +39,14 @@ public final class FolderBrowser: Sendable {
 
     /// Every configured folder with its state; one that cannot be read is listed with the reason.
     public func folders() throws(ShadowError) -> [FolderSummary] {
-        try workspace.registry.all().map(summary)
+        let configs = try workspace.registry.all()
+        // Side by side: a daemon that is slow to answer delays only its own folder.
+        let results = Mutex([FolderSummary?](repeating: nil, count: configs.count))
+        DispatchQueue.concurrentPerform(iterations: configs.count) { i in
+            let s = summary(configs[i])
+            results.withLock { $0[i] = s }
+        }
+        return results.withLock { $0.compactMap { $0 } }
     }
 
     func config(_ name: String) throws(ShadowError) -> FolderConfig {
@@ -48,8 +58,18 @@ public final class FolderBrowser: Sendable {
 
     func summary(_ config: FolderConfig) -> FolderSummary {
         var s = FolderSummary(name: config.name, folder: config.folder.description, remote: Self.withoutPassword(config.remote))
-        if let reply = try? ControlClient.request(Daemon.socketPath(config), ControlRequest.status.rawValue),
-           let d = DaemonStatusReply(reply: reply) {
+        let answer = Result { () throws(ShadowError) in
+            try ControlClient.request(Daemon.socketPath(config), ControlRequest.status.rawValue, timeoutMs: Self.statusTimeoutMs)
+        }
+        if case .failure(let error) = answer, error.code != .notFound {
+            // Someone listens on the socket but did not answer: a daemon busy stopping, or stuck.
+            s.running = true
+            s.state = "not answering"
+            s.problems.append(Problem(message: "the folder's daemon did not answer within \(Self.statusTimeoutMs / 1000) s (\(error.message))",
+                                      advice: "it may be finishing a large step; if this stays, look at its log and restart it", at: nil))
+            return s
+        }
+        if case .success(let reply) = answer, let d = DaemonStatusReply(reply: reply) {
             s.running = true
             s.state = d.state
             s.paused = d.paused

@@ -28,11 +28,15 @@ enum Page {
     header { display: flex; align-items: baseline; gap: 1em; padding: .6em 1.2em; background: #1d2430; color: #fff; }
     header h1 { font-size: 1.2em; margin: 0; }
     #updated { color: #aab; font-size: .85em; }
-    main { display: grid; grid-template-columns: minmax(22em, 1fr) 2fr; gap: 1em; padding: 1em; align-items: start; }
-    .folder, #panel { background: #fff; border: 1px solid #d8dbe0; border-radius: 6px; padding: .8em 1em; margin-bottom: 1em; }
+    main { display: grid; grid-template-columns: 1fr; gap: 1em; padding: 1em; align-items: start; }
+    main.with-panel { grid-template-columns: minmax(22em, 1fr) 2fr; }
+    #folders { display: grid; grid-template-columns: repeat(auto-fill, minmax(24em, 1fr)); gap: 1em; align-items: start; }
+    main.with-panel #folders { grid-template-columns: 1fr; }
+    .folder, #panel { background: #fff; border: 1px solid #d8dbe0; border-radius: 6px; padding: .8em 1em; }
+    #panel .close { float: right; }
     .folder h2 { font-size: 1.05em; margin: 0 0 .3em; word-break: break-all; }
     .state { font-size: .8em; padding: .1em .5em; border-radius: 1em; background: #e3e6ea; margin-left: .4em; }
-    .state-idle { background: #d4f0d9; } .state-stopped { background: #f4d9d4; } .state-paused { background: #f4ecd0; }
+    .state-idle { background: #d4f0d9; } .state-stopped { background: #f4d9d4; } .state-paused, .state-not-answering { background: #f4ecd0; }
     .meta { color: #555; font-size: .88em; }
     .problem { background: #fdf0ee; border-left: 3px solid #c0392b; padding: .3em .6em; margin: .4em 0; font-size: .9em; }
     .advice { color: #444; }
@@ -46,7 +50,7 @@ enum Page {
     progress { width: 100%; }
     table.diff { width: 100%; border-collapse: collapse; font: 13px/1.35 ui-monospace, monospace; table-layout: fixed; }
     table.diff th { text-align: left; font: 600 13px system-ui, sans-serif; padding: .3em; background: #eef0f3; word-break: break-all; }
-    table.diff td { white-space: pre-wrap; word-break: break-all; padding: 0 .4em; vertical-align: top; border-bottom: 1px solid #f0f0f0; }
+    table.diff td { height: 1.35em; white-space: pre-wrap; word-break: break-all; padding: 0 .4em; vertical-align: top; border-bottom: 1px solid #f0f0f0; }
     td.del { background: #fbe3e1; } td.add { background: #dff5e2; } td.none { background: #f7f7f7; }
     #message.error { background: #fdf0ee; border: 1px solid #e6b7b1; padding: .5em 1em; margin: 1em 1em 0; }
     #message.ok { background: #eaf6ec; border: 1px solid #b8dcc0; padding: .5em 1em; margin: 1em 1em 0; }
@@ -83,8 +87,10 @@ enum Page {
     function size(n) { const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; let i = 0; while (n >= 1024 && i < 4) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + ' ' + u[i]; }
     function duration(s) { if (s < 90) return s + ' s'; if (s < 5400) return Math.round(s / 60) + ' min'; return (s / 3600).toFixed(1) + ' h'; }
 
-    let folders = [];
+    let folders = [], refreshing = false;
     async function refresh() {
+      if (refreshing) return;  // a slow answer is not asked for again meanwhile
+      refreshing = true;
       try {
         folders = await api('GET', 'folders');
         $('#auth').hidden = true;
@@ -92,7 +98,7 @@ enum Page {
         $('#updated').textContent = 'updated ' + new Date().toLocaleTimeString();
       } catch (e) {
         if (e.status === 401) $('#auth').hidden = false; else fail(e);
-      }
+      } finally { refreshing = false; }
     }
     function control(name, action) {
       api('POST', `folders/${enc(name)}/${action}`, {}).then(r => { say(r.message); refresh(); }, fail);
@@ -114,7 +120,7 @@ enum Page {
       for (const f of folders) {
         const historyInput = h('input', { type: 'text', placeholder: 'path/in/folder.txt', class: 'history-path', 'aria-label': 'file path' });
         list.append(h('section', { class: 'folder', 'data-name': f.name, 'data-folder': f.folder },
-          h('h2', {}, f.folder, h('span', { class: 'state state-' + f.state }, f.state)),
+          h('h2', {}, f.folder, h('span', { class: 'state state-' + f.state.replace(/\W+/g, '-') }, f.state)),
           h('div', { class: 'meta' }, 'remote ', f.remote),
           h('div', { class: 'meta' }, 'last sync ', when(f.last_sync), f.head ? ' · head ' + f.head.slice(0, 12) : ''),
           progress(f), devices(f),
@@ -150,7 +156,9 @@ enum Page {
     function sideText(s) {
       if (s.kind === 'missing') return { note: '(no file)' };
       if (s.text === undefined || s.text === null) return { note: `(${s.note || s.kind}${s.size != null ? ', ' + size(s.size) : ''})` };
-      return { lines: s.text.split('\n') };
+      const lines = s.text.split('\n');
+      if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();  // the final newline ends a line, it starts none
+      return { lines };
     }
     function sideBySide(leftTitle, left, rightTitle, right) {
       const a = sideText(left), b = sideText(right);
@@ -165,8 +173,10 @@ enum Page {
     }
     function showPanel(...children) {
       const p = $('#panel'); p.textContent = ''; p.hidden = false;
-      p.append(...children.flat().filter(c => c));
+      $('main').classList.add('with-panel');
+      p.append(h('button', { class: 'close', onclick: closePanel }, 'Close'), ...children.flat().filter(c => c));
     }
+    function closePanel() { $('#panel').hidden = true; $('main').classList.remove('with-panel'); }
 
     async function openConflict(f, copy) {
       try {
@@ -178,7 +188,7 @@ enum Page {
         const newName = h('input', { type: 'text', class: 'new-name', value: `${stem} (${device})${ext}`, 'aria-label': 'name for the copy' });
         const resolve = (choice) => api('POST', `folders/${enc(f.name)}/resolve`,
             { copy, choice, copy_stamp: v.copy.stamp, original_stamp: o.kind === 'missing' ? null : o.stamp, new_name: newName.value })
-          .then(r => { say(r.message); $('#panel').hidden = true; refresh(); }, fail);
+          .then(r => { say(r.message); closePanel(); refresh(); }, fail);
         showPanel(h('h2', {}, 'Conflict in ', o.path),
           h('p', { class: 'meta' }, 'Left: the file as it is. Right: the version kept aside when both changed.'),
           sideBySide('This: ' + o.path, o, 'That: ' + v.copy.path, v.copy),
