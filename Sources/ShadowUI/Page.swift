@@ -87,21 +87,22 @@ enum Page {
     function size(n) { const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; let i = 0; while (n >= 1024 && i < 4) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + ' ' + u[i]; }
     function duration(s) { if (s < 90) return s + ' s'; if (s < 5400) return Math.round(s / 60) + ' min'; return (s / 3600).toFixed(1) + ' h'; }
 
-    let folders = [], refreshing = false;
+    let folders = [], refreshing = false, rendered = '';
+    const typed = {};  // what the user typed into each folder's path box, kept across redraws
     async function refresh() {
       if (refreshing) return;  // a slow answer is not asked for again meanwhile
       refreshing = true;
       try {
-        folders = await api('GET', 'folders');
+        const text = JSON.stringify(folders = await api('GET', 'folders'));
         $('#auth').hidden = true;
-        render();
+        if (text !== rendered) { rendered = text; render(); }  // an unchanged list keeps the page as the user left it
         $('#updated').textContent = 'updated ' + new Date().toLocaleTimeString();
       } catch (e) {
         if (e.status === 401) $('#auth').hidden = false; else fail(e);
       } finally { refreshing = false; }
     }
     function control(name, action) {
-      api('POST', `folders/${enc(name)}/${action}`, {}).then(r => { say(r.message); refresh(); }, fail);
+      api('POST', `folders/${enc(name)}/${action}`, {}).then(r => { say(r.message); rendered = ''; refresh(); }, fail);
     }
     function progress(f) {
       const p = f.progress; if (!p) return null;
@@ -116,9 +117,15 @@ enum Page {
         f.devices.map(d => h('div', { class: 'device' }, d.device, d.this_device ? ' (this one)' : '', ': last push ', when(d.last_push))));
     }
     function render() {
-      const list = $('#folders'); list.textContent = '';
+      const list = $('#folders'), active = document.activeElement;
+      const focused = active && active.classList.contains('history-path')
+        ? { name: active.closest('section').dataset.name, start: active.selectionStart, end: active.selectionEnd } : null;
+      list.textContent = '';
       for (const f of folders) {
-        const historyInput = h('input', { type: 'text', placeholder: 'path/in/folder.txt', class: 'history-path', 'aria-label': 'file path' });
+        const historyInput = h('input', { type: 'text', placeholder: 'path/in/folder.txt', class: 'history-path', 'aria-label': 'file path',
+          oninput: e => { typed[f.name] = e.target.value; },
+          onkeydown: e => { if (e.key === 'Enter') openHistory(f, e.target.value.trim()); } });
+        historyInput.value = typed[f.name] || '';
         list.append(h('section', { class: 'folder', 'data-name': f.name, 'data-folder': f.folder },
           h('h2', {}, f.folder, h('span', { class: 'state state-' + f.state.replace(/\W+/g, '-') }, f.state)),
           h('div', { class: 'meta' }, 'remote ', f.remote),
@@ -135,6 +142,7 @@ enum Page {
               h('button', { class: 'resolve', 'data-copy': c, onclick: () => openConflict(f, c) }, 'Resolve'))))) : null,
           h('div', { class: 'actions' }, historyInput,
             h('button', { class: 'history', onclick: () => openHistory(f, historyInput.value.trim()) }, 'History'))));
+        if (focused && focused.name === f.name) { historyInput.focus(); historyInput.setSelectionRange(focused.start, focused.end); }
       }
     }
 
