@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import FoundationEssentials
 import HTTPTypes
 import Hummingbird
@@ -34,6 +35,10 @@ public enum UIServer {
         } catch let error as ShadowError {
             printError(error)
             return error.isRetryable ? 3 : 2
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            printError(ShadowError(.alreadyExists, "\(listen) is already in use by another program",
+                                   advice: "choose another port with --listen, or 127.0.0.1:0 for any free one"))
+            return 2
         } catch {
             writeError("shadowsync ui: \(error)\n")
             return 3

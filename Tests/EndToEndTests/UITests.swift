@@ -182,6 +182,16 @@ import TestSupport
         #expect(s.a.read("doc (other).txt") == copyText && s.a.read(copy) == nil && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
         let taken = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(copyStamp)", "new_name": "doc.txt"}"#
         #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: taken).status != 200)
+
+        // Ignore rules: the two files, written only as the page saw them; no other file through this call.
+        let rules = try s.http("GET", "/api/folders/\(docsName)/ignore", headers: withToken)
+        #expect(rules.status == 200 && rules.body.contains(#""kind":"missing""#), "\(rules.body)")
+        let save = #"{"file": ".shadowsyncignore", "text": "build/\n"}"#
+        #expect(try s.http("POST", "/api/folders/\(docsName)/ignore", headers: post, body: save).status == 200)
+        #expect(s.a.read(".shadowsyncignore") == "build/\n")
+        #expect(try s.http("POST", "/api/folders/\(docsName)/ignore", headers: post, body: #"{"file": ".shadowsyncignore", "text": "x\n"}"#).status == 409)
+        #expect(try s.http("POST", "/api/folders/\(docsName)/ignore", headers: post, body: #"{"file": "doc.txt", "text": "x\n"}"#).status == 400)
+        #expect(s.a.read(".shadowsyncignore") == "build/\n" && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
     }
 
     func stampOf(_ json: String) -> String {
