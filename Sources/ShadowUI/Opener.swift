@@ -1,3 +1,4 @@
+import Dispatch
 @preconcurrency import Glibc
 import ShadowAgent
 import ShadowCore
@@ -17,11 +18,13 @@ enum Opener {
         }
     }
 
-    /// Starts `argv` detached; its outcome is not waited for (the address is printed anyway).
+    /// Starts `argv` without waiting for it (the address is printed anyway).
     static func spawn(_ argv: [String]) {
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
-        _ = posix_spawnp(&pid, argv[0], nil, nil, cArgs, environ)
+        guard posix_spawnp(&pid, argv[0], nil, nil, cArgs, environ) == 0 else { return }
+        let child = pid
+        DispatchQueue.global().async { _ = waitpid(child, nil, 0) }  // reaped when it ends, not left a zombie
     }
 }
