@@ -11,11 +11,6 @@ public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
     _ = Glibc.write(2, base, bytes.count)
 }
 
-public func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
-    guard let base = bytes.baseAddress else { return }
-    _ = Glibc.write(1, base, bytes.count)
-}
-
 public func currentDirectory() throws(ShadowError) -> BytePath {
     try ShadowSystem.currentDirectory()
 }
@@ -79,4 +74,16 @@ public func execSibling(_ name: String, arguments: [String]) -> ShadowError {
     let code = errno
     return ShadowError(.notFound, "cannot run \(sibling): \(String(cString: strerror(code)))",
                        advice: "install \(name) in the same directory as shadowsync (swift build puts them side by side)")
+}
+
+/// Writes bytes to standard output as they are (a file's old version may be any bytes), all of them.
+public func writeStandardOutput(_ bytes: [UInt8]) {
+    fflush(stdout)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }  // a closed pipe (`| head`): nothing more to do
+        offset += n
+    }
 }

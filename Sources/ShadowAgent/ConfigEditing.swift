@@ -48,7 +48,7 @@ extension Workspace {
                 throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
                                   advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
             }
-        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds:
+        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds, .syncWithheldSeconds:
             guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
                 throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
             }

@@ -15,6 +15,8 @@ public struct VerifiedHistory: Sendable {
     public let head: ObjectID
     public let entries: [PlainPath: VerifiedEntry]
     public let deviceSequences: [String: UInt64]
+    /// Per device (hex id), the newest commit time (Unix milliseconds) among the new commits.
+    public let deviceTimes: [String: UInt64]
     public let newCommits: Int
 }
 
@@ -52,6 +54,7 @@ public struct HistoryVerifier {
             }
         }
         var sequences = knownSequences
+        var times: [String: UInt64] = [:]
         let fresh = try store.commits(from: head, excluding: lastVerified)
         for id in fresh {
             let info = try store.commit(id)
@@ -64,10 +67,11 @@ public struct HistoryVerifier {
                                       advice: "nothing was changed locally; restore the repository on the server")
                 }
                 sequences[device] = meta.sequence
+                times[device] = max(times[device] ?? 0, meta.wallTimeMillis)
             }
         }
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
-        return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, newCommits: fresh.count)
+        return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, deviceTimes: times, newCommits: fresh.count)
     }
 
     /// Checks the head alone, before anything walks its ancestry: its size from the object header, then

@@ -161,7 +161,8 @@ public final class SyncEngine {
     let verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
-    private let lock: FileLock
+    /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
+    private let lock: FileLock?
     /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
     /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
     /// the two meet as one.
@@ -201,12 +202,20 @@ public final class SyncEngine {
         return local == commit || ((try? store.isDescendant(local, of: commit)) ?? false)
     }
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
+    /// The newest head this machine verified on the server or pushed there: what it tells peers it has
+    /// seen on the server (a local commit not pushed yet is not announced).
+    public var lastVerified: ObjectID? { state.lastVerified }
+    /// When each device last pushed, as this machine knows it: the newest of its commits in verified
+    /// history (their signed metadata), this device's own pushes. Device ids in hex, Unix milliseconds.
+    public var devicePushes: [String: UInt64] { state.lastPushed }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
     /// the index, if the caller started reading it before unlocking the keys.
+    /// `observing`: take no lock and finish nothing: an engine that only reports `status()` beside
+    /// another process (a running daemon, a one-shot sync) that holds the folder.
     public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
-                preload: IndexPreload? = nil, ignorePermissions: Bool = false) throws(ShadowError) {
+                preload: IndexPreload? = nil, ignorePermissions: Bool = false, observing: Bool = false) throws(ShadowError) {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
@@ -214,6 +223,14 @@ public final class SyncEngine {
         names = try NameCipher(keys: keys)
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
+        if observing {
+            lock = nil
+            state = (try? FolderState.load(location.stateFile)) ?? FolderState(deviceID: [UInt8](repeating: 0, count: 16))
+            index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+            self.store = store
+            verifier = HistoryVerifier(keys: keys, store: store)
+            return
+        }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
         if !FileSystem.exists(location.stateFile) {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
@@ -261,6 +278,10 @@ public final class SyncEngine {
     /// finishes or undoes it from the journal, exactly as a new process would: a long-running agent must
     /// not carry half-written shadow objects or a half-applied folder into its next pass.
     public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        guard lock != nil else {
+            throw ShadowError(.invalidArgument, "this folder was opened to look at, without its lock: it cannot sync",
+                              advice: "this is a bug in ShadowSync; run 'shadowsync sync' again")
+        }
         if interrupted { try resume() }
         try checkOwnHistory()
         do throws(ShadowError) {
@@ -320,7 +341,8 @@ public final class SyncEngine {
                 try requireOwnCommits(head: local, base: remote)
                 try retrying(options) { () throws(ShadowError) in try store.push(expecting: local) }
                 CrashPoint.reached("pushed")
-                try noteVerified(local)
+                state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
+                try noteVerified(local, force: true)
                 report.pushed = true
                 return
             } catch where error.code == .nonFastForward {
@@ -353,8 +375,8 @@ public final class SyncEngine {
         }
     }
 
-    private func noteVerified(_ head: ObjectID) throws(ShadowError) {
-        guard state.lastVerified != head else { return }
+    private func noteVerified(_ head: ObjectID, force: Bool = false) throws(ShadowError) {
+        guard force || state.lastVerified != head else { return }
         state.lastVerified = head
         try state.save(location.stateFile)
     }
@@ -650,6 +672,7 @@ public final class SyncEngine {
         }
         let verified = try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
         state.peers = verified.deviceSequences
+        state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
         try state.save(location.stateFile)
         let theirs = verified.entries.mapValues { SyncedEntry($0.record) }

@@ -20,7 +20,7 @@ enum API {
         router.get("/api/folders") { _, _ in
             await Self.reply { () throws(ShadowError) in try browser.folders() }
         }
-        for (action, request) in [("pause", ControlRequest.pause), ("resume", .resume), ("sync", .resume)] {
+        for (action, request) in [("pause", ControlRequest.pause), ("resume", .resume), ("sync", .sync)] {
             router.post("/api/folders/:name/\(action)") { _, context in
                 let name = context.parameters.get("name") ?? ""
                 return await Self.reply { () throws(ShadowError) in Message(message: try browser.control(name, request)) }

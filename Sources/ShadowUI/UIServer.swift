@@ -55,7 +55,7 @@ public enum UIServer {
     }
 
     static func writeOutput(_ text: String) {
-        Array(text.utf8).withUnsafeBytes { writeStandardOutput($0) }
+        writeStandardOutput(Array(text.utf8))
     }
 
     static func writeError(_ text: String) {
