@@ -15,8 +15,8 @@ public final class FolderBrowser: Sendable {
     let workspace: Workspace
     /// Unlocked once per folder: Argon2id takes a second or more, and the daemon holds the same keys.
     private let keys = Mutex<[String: VaultKeys]>([:])
-    /// The last scan for conflict copies of each folder without a daemon: when, and what it found.
-    private let scans = Mutex<[String: (Double, [String])]>([:])
+    /// The last look at each folder without a daemon: when, and what it found.
+    private let stopped = Mutex<[String: (Double, Stopped)]>([:])
     static let scanReuseSeconds = 15.0
     /// How long a daemon may take to answer a status request before the page says so.
     static let statusTimeoutMs = 2000
@@ -96,26 +96,64 @@ public final class FolderBrowser: Sendable {
             s.state = "stopped"
             s.problems.append(Problem(message: "no daemon runs for this folder: nothing syncs until one does",
                                       advice: "start it with 'shadowsync run --folder \(config.folder)' (or its systemd unit)", at: nil))
-            do { s.conflicts = try conflictCopies(config) } catch {
-                s.problems.append(Problem(message: error.message, advice: error.advice, at: nil))
+            let stopped = stoppedStatus(config)
+            if let r = stopped.report {
+                s.head = r.head
+                s.pending = r.pending
+                s.conflicts = Self.presentCopies(r, folder: PlainFolder(root: config.folder))
+                s.devices = r.devices.map { FolderSummary.Device(device: $0.device, lastPush: $0.lastPush, thisDevice: $0.thisDevice) }
+                if let problem = r.needsRepair { s.problems.append(Problem(message: problem, advice: r.needsRepairAdvice ?? "", at: nil)) }
+                if let problem = r.unfinished { s.problems.append(Problem(message: problem, advice: "", at: nil)) }
+                for a in r.alerts { s.problems.append(Problem(message: a.message, advice: a.advice, at: a.since)) }
+            } else {
+                s.conflicts = stopped.copies
             }
+            if let error = stopped.error { s.problems.append(Problem(message: error.message, advice: error.advice, at: nil)) }
         }
         return s
     }
 
-    /// Conflict copies found by scanning the folder, when no daemon keeps the list; a scan is reused for
-    /// `scanReuseSeconds` (the page asks every two seconds, and a folder may hold 100,000 files).
-    func conflictCopies(_ config: FolderConfig) throws(ShadowError) -> [String] {
+    /// What a folder without a daemon looks like: `shadowsync status`'s report (read without the lock,
+    /// with the keys unlocked once), or, when its keys cannot be unlocked here, the conflict copies a scan
+    /// finds. Reused for `scanReuseSeconds`: the page asks every two seconds, and a folder may hold
+    /// 100,000 files.
+    func stoppedStatus(_ config: FolderConfig) -> Stopped {
         let now = monotonicSeconds()
-        if let (at, copies) = scans.withLock({ $0[config.name] }), now - at < Self.scanReuseSeconds { return copies }
-        let scan = try Scanner.scan(config.folder, ignore: IgnoreRules.load(folder: config.folder))
-        let copies = scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
-        scans.withLock { $0[config.name] = (now, copies) }
-        return copies
+        if let (at, known) = stopped.withLock({ $0[config.name] }), now - at < Self.scanReuseSeconds { return known }
+        var result = Stopped()
+        do {
+            let engine = try SyncEngine(location: config.location, keys: try keys(config), store: Transport.store(config),
+                                        ignorePermissions: config.ignorePermissions, observing: true)
+            result.report = StatusReport(config: config, status: try engine.status(), daemon: nil)
+        } catch {
+            result.error = error
+            // Without the keys, a scan still finds the conflict copies.
+            if let scan = try? Scanner.scan(config.folder, ignore: IgnoreRules.load(folder: config.folder)) {
+                result.copies = scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
+            }
+        }
+        stopped.withLock { $0[config.name] = (now, result) }
+        return result
+    }
+
+    /// The report's copies are the synced ones: a copy removed since is not shown, a new one not yet
+    /// synced is (from the pending changes).
+    static func presentCopies(_ r: StatusReport, folder: PlainFolder) -> [String] {
+        let added = r.pending.filter { $0.hasPrefix("+ ") }.map { String($0.dropFirst(2)) }
+        return Set(r.conflictCopies + added).filter { text in
+            guard let p = try? PlainPath(text), ConflictNames.isConflictCopy(p) else { return false }
+            return (try? folder.entry(p)) != nil
+        }.sorted()
+    }
+
+    struct Stopped: Sendable {
+        var report: StatusReport?
+        var copies: [String] = []
+        var error: ShadowError?
     }
 
     /// Forgets a folder's last scan once the UI changed it.
-    func changed(_ config: FolderConfig) { _ = scans.withLock { $0.removeValue(forKey: config.name) } }
+    func changed(_ config: FolderConfig) { _ = stopped.withLock { $0.removeValue(forKey: config.name) } }
 
     /// A remote address as shown: a password in a URL's user part is never shown.
     static func withoutPassword(_ remote: String) -> String {
@@ -235,14 +273,15 @@ public final class FolderBrowser: Sendable {
 
     // MARK: History
 
+    func keys(_ config: FolderConfig) throws(ShadowError) -> VaultKeys {
+        if let cached = keys.withLock({ $0[config.name] }) { return cached }
+        let unlocked = try workspace.keys(of: config)
+        keys.withLock { $0[config.name] = unlocked }
+        return unlocked
+    }
+
     func history(_ config: FolderConfig) throws(ShadowError) -> History {
-        let cached = keys.withLock { $0[config.name] }
-        let unlocked: VaultKeys
-        if let cached { unlocked = cached } else {
-            unlocked = try workspace.keys(of: config)
-            keys.withLock { $0[config.name] = unlocked }
-        }
-        return History(keys: unlocked, store: try Transport.repository(config), location: config.location)
+        History(keys: try keys(config), store: try Transport.repository(config), location: config.location)
     }
 
     /// The commits that touched `path`, newest first.
@@ -373,6 +412,8 @@ public struct FolderSummary: Encodable, Sendable {
     /// The newer of the last push and the last fetch.
     public var lastSync: String?
     public var pendingEvents: Int?
+    /// Without a daemon: local changes not yet committed ("+ path", "M path", "- path").
+    public var pending: [String]?
     public var conflicts: [String] = []
     public var problems: [Problem] = []
     public var progress: DaemonStatusReply.Progress?
@@ -397,7 +438,7 @@ public struct FolderSummary: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, folder, remote, running, state, paused, head, conflicts, problems, progress, devices
+        case name, folder, remote, running, state, paused, head, pending, conflicts, problems, progress, devices
         case lastPush = "last_push", lastFetch = "last_fetch", lastSync = "last_sync", pendingEvents = "pending_events"
     }
 }

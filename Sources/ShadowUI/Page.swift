@@ -130,6 +130,7 @@ enum Page {
           h('h2', {}, f.folder, h('span', { class: 'state state-' + f.state.replace(/\W+/g, '-') }, f.state)),
           h('div', { class: 'meta' }, 'remote ', f.remote),
           h('div', { class: 'meta' }, 'last sync ', when(f.last_sync), f.head ? ' · head ' + f.head.slice(0, 12) : ''),
+          f.pending && f.pending.length ? h('div', { class: 'meta pending' }, `${f.pending.length} local change${f.pending.length > 1 ? 's' : ''} not synced yet`) : null,
           progress(f), devices(f),
           f.problems.map(p => h('div', { class: 'problem' }, p.message, p.advice ? h('div', { class: 'advice' }, 'What to do: ' + p.advice) : null)),
           h('div', { class: 'actions' },
