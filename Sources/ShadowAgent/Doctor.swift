@@ -104,7 +104,7 @@ extension Workspace {
             }
             let name = address.knownHostsName
             do {
-                let hostKey = try GitRepository.probeHostKey(host: address.host, port: address.port, user: address.user ?? settings.user)
+                let hostKey = try SSHRemote.probeHostKey(host: address.host, port: address.port, user: address.user ?? settings.user)
                 ok("reachable", "\(name) answers SSH")
                 if let refusal = settings.checkHostKey(address.host, address.port, hostKey) {
                     fail("host key", refusal)
@@ -115,7 +115,7 @@ extension Workspace {
         }
         do {
             repository.ssh = try Transport.settings(for: config)
-            let head = try repository.probeRemote()
+            let head = try repository.remote().probe()
             ok(address.kind == .ssh ? "login and repository" : "repository",
                "\(address.url): " + (head.map { "main at \($0.short)" } ?? "empty (no vault pushed yet)"))
         } catch { fail(address.kind == .ssh ? "login and repository" : "repository", error) }

@@ -148,7 +148,7 @@ public enum Transport {
         guard let file = knownHosts ?? defaultKnownHosts() else {
             throw ShadowError(.invalidArgument, "no home directory, so no ~/.ssh/known_hosts", advice: "pass --known-hosts FILE")
         }
-        let key = try GitRepository.probeHostKey(host: host, port: port, user: userName() ?? "shadowsync")
+        let key = try SSHRemote.probeHostKey(host: host, port: port, user: userName() ?? "shadowsync")
         let name = RemoteAddress.knownHostsName(host: host, port: port)
         switch try KnownHosts.load(file).verdict(for: name, key: key) {
         case .known:
