@@ -1,5 +1,4 @@
 import Dispatch
-import FoundationEssentials
 public import ShadowCore
 public import ShadowEngine
 import ShadowCrypto
@@ -85,10 +84,8 @@ public final class FolderBrowser: Sendable {
                                           at: d.lastErrorAt))
             }
             if d.degraded { s.problems.append(Problem(message: "watching is degraded: changes are found by polling", advice: d.degradedAdvice ?? "", at: nil)) }
-            if let extra = try? JSONDecoder().decode(ServerNews.self, from: Data(reply.utf8)) {
-                s.devices = extra.devices ?? []
-                for a in extra.alerts ?? [] { s.problems.append(Problem(message: a.message, advice: a.advice, at: a.since)) }
-            }
+            s.devices = d.devices
+            for a in d.alerts { s.problems.append(Problem(message: a.message, advice: a.advice, at: a.since)) }
             if let x = d.xmpp, let e = x.lastError {
                 s.problems.append(Problem(message: "doorbell: \(e)", advice: "other devices' changes still arrive by polling; check the xmpp.* settings", at: nil))
             }
@@ -101,7 +98,7 @@ public final class FolderBrowser: Sendable {
                 s.head = r.head
                 s.pending = r.pending
                 s.conflicts = Self.presentCopies(r, folder: PlainFolder(root: config.folder))
-                s.devices = r.devices.map { FolderSummary.Device(device: $0.device, lastPush: $0.lastPush, thisDevice: $0.thisDevice) }
+                s.devices = r.devices
                 if let problem = r.needsRepair { s.problems.append(Problem(message: problem, advice: r.needsRepairAdvice ?? "", at: nil)) }
                 if let problem = r.unfinished { s.problems.append(Problem(message: problem, advice: "", at: nil)) }
                 for a in r.alerts { s.problems.append(Problem(message: a.message, advice: a.advice, at: a.since)) }
@@ -417,19 +414,8 @@ public struct FolderSummary: Encodable, Sendable {
     public var conflicts: [String] = []
     public var problems: [Problem] = []
     public var progress: DaemonStatusReply.Progress?
-    /// When each device last pushed, newest first, when the daemon reports it.
-    public var devices: [Device] = []
-
-    public struct Device: Codable, Sendable {
-        public var device: String
-        public var lastPush: String
-        public var thisDevice: Bool?
-
-        enum CodingKeys: String, CodingKey {
-            case device
-            case lastPush = "last_push", thisDevice = "this_device"
-        }
-    }
+    /// When each device last pushed, newest first, as far as this machine knows.
+    public var devices: [DevicePush] = []
 
     init(name: String, folder: String, remote: String) {
         self.name = name
@@ -441,19 +427,6 @@ public struct FolderSummary: Encodable, Sendable {
         case name, folder, remote, running, state, paused, head, pending, conflicts, problems, progress, devices
         case lastPush = "last_push", lastFetch = "last_fetch", lastSync = "last_sync", pendingEvents = "pending_events"
     }
-}
-
-/// What a daemon's status reply may add about the server: when each device last pushed, and alerts
-/// (commits other devices announced that the server withholds). Read from the reply's JSON, so a
-/// daemon that reports neither is fine.
-struct ServerNews: Decodable {
-    struct Alert: Decodable {
-        var message: String
-        var advice: String
-        var since: String?
-    }
-    var devices: [FolderSummary.Device]?
-    var alerts: [Alert]?
 }
 
 /// Something that needs the user, with what to do about it.

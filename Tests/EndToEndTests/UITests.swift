@@ -111,6 +111,9 @@ import TestSupport
         #expect(copies.count == 1 && copies[0].hasPrefix("doc.sync-conflict-"), "\(list)")
         let notes = list.first { $0["folder"] as? String == s.notes }
         #expect(notes?["running"] as? Bool == true, "\(list)")
+        // When each device last pushed: this one, for the folder it pushed to.
+        let devices = notes?["devices"] as? [[String: Any]] ?? []
+        #expect(devices.contains { $0["this_device"] as? Bool == true && ($0["last_push"] as? String)?.hasPrefix("20") == true }, "\(list)")
         let notesName = notes?["name"] as? String ?? ""
 
         // DNS rebinding: a foreign name resolving to 127.0.0.1 carries it in Host.
@@ -136,12 +139,17 @@ import TestSupport
             #expect(r.status == 403, "\(headers): \(r.status) \(r.body)")
         }
         #expect(try s.http("POST", pause, headers: cookie.merging(["Origin": own, "Content-Type": "text/plain"]) { $1 }, body: "{}").status == 415)
+        let post0 = withToken.merging(json) { $1 }.merging(["Origin": own]) { $1 }
         #expect(try s.folders(withToken).first { $0["name"] as? String == notesName }?["paused"] as? Bool == false)
         // From the page itself it works, through the folder's daemon.
         #expect(try s.http("POST", pause, headers: cookie.merging(json) { $1 }.merging(["Origin": own, "Sec-Fetch-Site": "same-origin"]) { $1 }, body: "{}").status == 200)
         #expect(try s.folders(withToken).first { $0["name"] as? String == notesName }?["paused"] as? Bool == true)
         #expect(try s.http("POST", "/api/folders/\(notesName)/resume", headers: withToken.merging(json) { $1 }.merging(["Origin": own]) { $1 }, body: "{}").status == 200)
         #expect(try s.folders(withToken).first { $0["name"] as? String == notesName }?["paused"] as? Bool == false)
+        let sync = try s.http("POST", "/api/folders/\(notesName)/sync", headers: post0, body: "{}")
+        #expect(sync.status == 200 && sync.body.contains("pass"), "\(sync.body)")
+        // A folder without a daemon has nothing to pause.
+        #expect(try s.http("POST", "/api/folders/\(docs?["name"] as? String ?? "")/pause", headers: post0, body: "{}").status == 404)
 
         // Only conflict copies can be resolved: the API removes or moves nothing else.
         let docsName = docs?["name"] as? String ?? ""
