@@ -60,6 +60,8 @@ enum Page {
 
     static let script = #"""
     'use strict';
+    const refreshMs = 2000;        // how often the folder list is asked for
+    const diffCellLimit = 4000000; // lines × lines beyond which two texts are shown side by side without a diff
     const $ = (s, e = document) => e.querySelector(s);
     function h(tag, attrs = {}, ...children) {
       const e = document.createElement(tag);
@@ -150,7 +152,7 @@ enum Page {
     // Longest common subsequence of lines: the rows of a side-by-side diff.
     function diffRows(a, b) {
       const n = a.length, m = b.length;
-      if (n * m > 4000000) return a.map((l, i) => [l, b[i]]).concat(b.slice(n).map(r => [undefined, r]));
+      if (n * m > diffCellLimit) return a.map((l, i) => [l, b[i]]).concat(b.slice(n).map(r => [undefined, r]));
       const dp = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
       for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--)
         dp[i][j] = a[i] === b[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1]);
@@ -249,6 +251,6 @@ enum Page {
     }
 
     refresh();
-    setInterval(refresh, 2000);
+    setInterval(refresh, refreshMs);
     """#
 }
