@@ -10,7 +10,7 @@ import ShadowAgent
 import ShadowCore
 import ShadowCrypto
 
-/// `shadowsync ui`: the web page and its JSON API (Docs/OPERATIONS.md "Web UI"), on loopback only.
+/// `shadowsync ui`: the web page and its JSON API (Docs/OPERATIONS.md, "The web UI"), on loopback only.
 public enum UIServer {
     /// The largest request body the API accepts (an ignore file is the biggest thing sent).
     static let maximumBodyBytes = 1 << 20
@@ -95,7 +95,8 @@ enum ListenAddress {
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        guard loopback, host.split(separator: ".").allSatisfy({ host.hasPrefix("127.") ? UInt8($0) != nil : true }) else {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard loopback, !host.hasPrefix("127.") || (parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }) else {
             throw ShadowError(.invalidArgument, "the UI listens on loopback only, not on \(host)",
                               advice: "use 127.0.0.1 or [::1]; to reach it from another machine, forward the port over SSH (ssh -L)")
         }

@@ -83,7 +83,7 @@ import Testing
         #expect(try ListenAddress.parse("127.0.0.1:0") == ("127.0.0.1", 0))
         #expect(try ListenAddress.parse("[::1]:8384") == ("::1", 8384))
         #expect(try ListenAddress.parse("localhost:8384") == ("127.0.0.1", 8384))
-        for bad in ["0.0.0.0:8384", "192.168.1.2:80", "[::]:8384", "example.org:80", "127.0.0.1", "127.0.0.1:70000", "127.evil.example:80"] {
+        for bad in ["0.0.0.0:8384", "192.168.1.2:80", "[::]:8384", "example.org:80", "127.0.0.1", "127.0.0.1:70000", "127.evil.example:80", "127.0.0.1.5:80", "127.1:80"] {
             #expect(throws: (any Error).self, "\(bad)") { try ListenAddress.parse(bad) }
         }
     }
