@@ -96,7 +96,7 @@ extension Workspace {
         do { address = try repository.remoteAddress() } catch { fail("remote", error); return out }
         if address.kind == .ssh {
             let settings: SSHSettings
-            do { settings = try Transport.settings(for: config) } catch { fail("ssh settings", error); return out }
+            do { settings = try SSHSetup.settings(for: config) } catch { fail("ssh settings", error); return out }
             if let key = settings.keyFile, let pub = try? FileSystem.readFile(BytePath(key.description + ".pub"), limit: 1 << 14),
                String(decoding: pub, as: UTF8.self).hasPrefix("ssh-rsa ") {
                 warn(ConfigKey.sshKey.rawValue, "\(key) is an RSA key: libssh2 signs RSA only with SHA-1, which OpenSSH 8.8 and later refuse",
@@ -114,7 +114,7 @@ extension Workspace {
             } catch { fail("reachable", error); return out }
         }
         do {
-            repository.ssh = try Transport.settings(for: config)
+            repository.ssh = try SSHSetup.settings(for: config)
             let head = try repository.remote().probe()
             ok(address.kind == .ssh ? "login and repository" : "repository",
                "\(address.url): " + (head.map { "main at \($0.short)" } ?? "empty (no vault pushed yet)"))

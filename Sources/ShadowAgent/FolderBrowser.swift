@@ -119,7 +119,7 @@ public final class FolderBrowser: Sendable {
         if let (at, known) = stopped.withLock({ $0[config.name] }), now - at < Self.scanReuseSeconds { return known }
         var result = Stopped()
         do {
-            let engine = try SyncEngine(location: config.location, keys: try keys(config), store: Transport.store(config),
+            let engine = try SyncEngine(location: config.location, keys: try keys(config), store: SSHSetup.store(config),
                                         ignorePermissions: config.ignorePermissions, observing: true)
             result.report = StatusReport(config: config, status: try engine.status(), daemon: nil)
         } catch {
@@ -278,7 +278,7 @@ public final class FolderBrowser: Sendable {
     }
 
     func history(_ config: FolderConfig) throws(ShadowError) -> History {
-        History(keys: try keys(config), store: try Transport.repository(config), location: config.location)
+        History(keys: try keys(config), store: try SSHSetup.repository(config), location: config.location)
     }
 
     /// The commits that touched `path`, newest first.
@@ -305,7 +305,7 @@ public final class FolderBrowser: Sendable {
     /// state directory (never /tmp); nil when the commit has no file there.
     func versionBytes(_ config: FolderConfig, _ path: PlainPath, _ commit: String, limit: Int) throws(ShadowError) -> (bytes: [UInt8], mode: UInt32)? {
         let history = try history(config)
-        let resolved = try Transport.repository(config).resolve(commit)
+        let resolved = try SSHSetup.repository(config).resolve(commit)
         let scratch = try FileSystem.makeTemporaryDirectory(beside: config.state.appending("version"), tag: "ui")
         defer { try? FileSystem.removeTree(scratch) }
         let target = scratch.appending("v")

@@ -230,7 +230,7 @@ extension Workspace {
     /// The folder's engine for looking only: no lock taken, nothing finished or written, so it works
     /// beside a running daemon or a one-shot sync.
     func observe(_ config: FolderConfig) throws(ShadowError) -> SyncEngine {
-        try SyncEngine(location: config.location, keys: try keys(of: config), store: Transport.store(config),
+        try SyncEngine(location: config.location, keys: try keys(of: config), store: SSHSetup.store(config),
                        ignorePermissions: config.ignorePermissions, observing: true)
     }
 }

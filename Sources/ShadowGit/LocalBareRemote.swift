@@ -42,7 +42,6 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
     /// Nothing to read (nil) when the fetch would copy nothing, the tracking ref already naming that head.
     public func headBeforeFetch() throws(ShadowError) -> CommitInfo? {
         if unchangedHead() != nil { return nil }
-        _ = try local.open()
         return try GitRepository.readHead(ofLocalRemote: address.path)
     }
 

@@ -195,14 +195,8 @@ enum PackIndex {
 
     /// Index files in a pack directory, by name.
     static func names(in directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var out: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name.hasPrefix("pack-") && name.hasSuffix(indexSuffix) { out.append(name) }
-        }
-        return out.sorted()
+        let all = (try? FileSystem.list(BytePath(directory))) ?? []
+        return all.map { String(decoding: $0, as: UTF8.self) }.filter { $0.hasPrefix("pack-") && $0.hasSuffix(indexSuffix) }.sorted()
     }
 
     /// The ids an index lists, or nil if it cannot be read or is not a version 2 index.

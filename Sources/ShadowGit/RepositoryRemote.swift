@@ -4,7 +4,8 @@ internal import CGit2
 internal import CShims
 public import ShadowCore
 
-/// The `origin` remote: its address, fetch, push and probes.
+/// The `origin` remote: its address, and the libgit2 work of fetch, push and probe that the `Remote`s
+/// (LocalBareRemote, SSHRemote) call with a session of their own.
 extension GitRepository {
     /// The main commit of the repository at `path` (a local remote) read in place: a fetch from one
     /// copies every object it needs through libgit2's pack builder, which loads each one whole, so the
@@ -64,7 +65,6 @@ extension GitRepository {
 
     /// A vault's top-level tree holds three entries (`vault.json`, `.gitattributes`, `d`): about 120 bytes.
     static let topTreeLimitBytes = 4096
-
 
     /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh.
     public func setRemote(url: String) throws(ShadowError) {

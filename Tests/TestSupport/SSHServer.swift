@@ -44,20 +44,16 @@ public enum SSHServer {
 
     private static func start() -> Result<Info, ShellError> {
         let base = NSTemporaryDirectory() + "shadowsync-e2e-sshd-\(getpid())"
-        var lastError = ""
-        for _ in 0..<5 {
-            guard let port = try? freeLoopbackPort() else { continue }
-            let (status, output) = shell(["bash", testsDirectory.appendingPathComponent("ssh-server.sh").path, "start", base, String(port)])
-            if status == 0 {
-                stopAtExit(base)
-                let user = (try? String(contentsOfFile: base + "/user", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "root"
-                let fp = shell(["ssh-keygen", "-lf", base + "/ssh/host_ed25519.pub"]).output.split(separator: " ")[1]
-                let other = (try? String(contentsOfFile: base + "/other_host_ed25519.pub", encoding: .utf8))?.split(separator: " ").prefix(2).joined(separator: " ") ?? ""
-                return .success(Info(base: base, port: port, user: user, fingerprint: String(fp), otherHostKeyLine: "[127.0.0.1]:\(port) \(other)"))
-            }
-            lastError = output
+        // Port 0: the script picks a free port (and retries if it is taken before sshd binds it).
+        let (status, output) = shell(["bash", testsDirectory.appendingPathComponent("ssh-server.sh").path, "start", base, "0"])
+        guard status == 0, let port = (try? String(contentsOfFile: base + "/port", encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            return .failure(ShellError(description: "the test sshd did not start: \(output)"))
         }
-        return .failure(ShellError(description: "the test sshd did not start: \(lastError)"))
+        stopAtExit(base)
+        let user = (try? String(contentsOfFile: base + "/user", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "root"
+        let fp = shell(["ssh-keygen", "-lf", base + "/ssh/host_ed25519.pub"]).output.split(separator: " ")[1]
+        let other = (try? String(contentsOfFile: base + "/other_host_ed25519.pub", encoding: .utf8))?.split(separator: " ").prefix(2).joined(separator: " ") ?? ""
+        return .success(Info(base: base, port: port, user: user, fingerprint: String(fp), otherHostKeyLine: "[127.0.0.1]:\(port) \(other)"))
     }
 
     nonisolated(unsafe) private static var runningBase: String?

@@ -35,10 +35,10 @@ public struct SSHOptions: Sendable {
     }
 }
 
-/// Builds the SSH settings of a folder and decides on host keys: ShadowSync's own known_hosts check,
-/// strict like OpenSSH's (unknown and changed keys are errors; only an explicit fingerprint or
-/// `trust-host` adds one).
-public enum Transport {
+/// Builds the SSH settings of a folder (and opens its shadow repository with them attached) and
+/// decides on host keys: ShadowSync's own known_hosts check, strict like OpenSSH's (unknown and
+/// changed keys are errors; only an explicit fingerprint or `trust-host` adds one).
+public enum SSHSetup {
     public static func defaultKnownHosts() -> BytePath? {
         homeDirectory()?.appending(".ssh/known_hosts")
     }
