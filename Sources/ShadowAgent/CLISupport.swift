@@ -4,6 +4,7 @@
 public import ShadowCore
 public import ShadowCrypto
 import ShadowSystem
+import ShadowGit
 
 /// Small system helpers the command line needs, so it imports no file-system target itself.
 public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
@@ -86,4 +87,9 @@ public func writeStandardOutput(_ bytes: [UInt8]) {
         if n <= 0 { return }  // a closed pipe (`| head`): nothing more to do
         offset += n
     }
+}
+
+extension Workspace {
+    /// `report` gets the bytes an SSH push of this process has sent so far (a progress line); nil stops.
+    public static func observeTransfers(_ report: (@Sendable (UInt64) -> Void)?) { TransferMeter.observe(report) }
 }

@@ -164,7 +164,13 @@ public final class FolderBrowser: Sendable {
     public func control(_ name: String, _ request: ControlRequest) throws(ShadowError) -> String {
         let config = try config(name)
         do {
-            return try ControlClient.request(Daemon.socketPath(config), request.rawValue)
+            // The daemon answers with a word or a ticket ({"pass": N}); the page says what happened.
+            _ = try ControlClient.request(Daemon.socketPath(config), request.rawValue)
+            switch request {
+            case .pause: return "\(config.folder) is paused: changes wait until it resumes"
+            case .resume: return "\(config.folder) syncs again"
+            default: return "\(config.folder): a sync pass runs now"
+            }
         } catch {
             throw ShadowError(.notFound, "no daemon runs for \(config.folder), so there is nothing to \(request.rawValue)",
                               advice: "start it with 'shadowsync run --folder \(config.folder)'")

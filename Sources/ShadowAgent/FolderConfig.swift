@@ -57,7 +57,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
     /// What the key means (`shadowsync config list`; Docs/OPERATIONS.md explains more).
     public var meaning: String {
         switch self {
-        case .folder: "the plaintext folder (set by init/join; do not change)"
+        case .folder: "the plaintext folder (set by init/join; after moving it, 'config set folder NEW --folder OLD')"
         case .shadow: "the ciphertext work tree (set by init/join; do not change)"
         case .state: "the agent's state directory (set by init/join; do not change)"
         case .remote: "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"
@@ -163,7 +163,11 @@ public struct FolderRegistry: Sendable {
 
     /// The folder containing `path` (the folder itself or any directory below it).
     public func find(containing path: BytePath) throws(ShadowError) -> FolderConfig {
-        let target = try canonicalPath(path).bytes
+        // A folder moved away is still found by its old path, as written (`config set folder NEW`).
+        let target: [UInt8]
+        do { target = try canonicalPath(path).bytes } catch where error.code == .notFound {
+            target = path.description.hasPrefix("/") ? path.bytes : (try currentDirectory()).appending(path.description).bytes
+        }
         for config in try all() {
             let f = config.folder.bytes
             if target == f || target.starts(with: f + [UInt8(ascii: "/")]) { return config }

@@ -213,6 +213,7 @@ extension Workspace {
     public func statusReports() throws(ShadowError) -> [StatusReport] {
         var reports: [StatusReport] = []
         for config in try registry.all() {
+            for warning in SecretFiles.openFileWarnings(config) { Warnings.emit(warning) }
             do throws(ShadowError) { reports.append(try statusReport(config)) } catch { reports.append(StatusReport(config: config, error: error)) }
         }
         return reports

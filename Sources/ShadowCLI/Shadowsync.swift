@@ -49,6 +49,7 @@ public enum ShadowsyncCLI {
         if let command, command == SyncCommand.configuration.commandName {
             Workspace.prefetch(folder: folderHint(CommandLine.arguments.dropFirst(2)))
         }
+        Warnings.setHandler { printError("warning: \($0)") }
         do {
             var command = try ShadowsyncCommand.parseAsRoot()
             try command.run()

@@ -13,7 +13,8 @@ struct SyncCommand: ParsableCommand {
     func run() throws {
         try reporting { () throws(ShadowError) in
             let line = ProgressLine()
-            let report = try Workspace().sync(folder.path, options: ProgressLine.options(SyncOptions(allowMassDelete: allowMassDelete)),
+            defer { line.finish() }
+            let report = try Workspace().sync(folder.path, options: line.attach(SyncOptions(allowMassDelete: allowMassDelete)),
                                               onWaiting: standardErrorIsTerminal ? { line.draw($0) } : nil)
             line.finish()
             printReport(report)

@@ -315,6 +315,7 @@ private func transferProgressCallback(_ stats: UnsafePointer<git_indexer_progres
 /// Bytes leaving (push; libgit2 calls this at most every half second while the pack is sent).
 private func pushTransferProgressCallback(_ current: UInt32, _ total: UInt32, _ bytes: Int, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
+    TransferMeter.sent(UInt64(max(0, bytes)))
     return 0
 }
 

@@ -151,6 +151,70 @@ extension CLIWorkflowTests {
     }
 }
 
+extension CLIWorkflowTests {
+    /// A moved folder follows with `config set folder NEW --folder OLD`: nothing re-synced, nothing lost,
+    /// and the next change syncs from the new place.
+    @Test func aMovedFolderIsFollowedByItsConfig() throws {
+        let s = try Scratch("move-folder")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("notes/kept.txt", "kept\n")
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        let moved = s.root.appendingPathComponent("moved-a").path
+        // Still there: refused, nothing changed.
+        let early = try a.run(["config", "set", "folder", moved, "--folder", a.folder])
+        #expect(early.status != 0 && early.stderr.contains("does not exist"), "\(early.stderr)")
+        try FileManager.default.moveItem(atPath: a.folder, toPath: moved)
+        let set = try a.run(["config", "set", "folder", moved, "--folder", a.folder])
+        #expect(set.status == 0 && set.stdout.contains("folder = \(moved)"), "\(set.status): \(set.stdout) \(set.stderr)")
+        let status = try a.run(["status", "--folder", moved])
+        #expect(status.status == 0 && status.stdout.contains("pending:  nothing") && status.stdout.contains("state:    in sync"), "\(status.stdout) \(status.stderr)")
+        try "after the move\n".write(toFile: moved + "/notes/new.txt", atomically: true, encoding: .utf8)
+        let synced = try a.ok(["sync", "--folder", moved])
+        #expect(synced.contains("committed + notes/new.txt") && !synced.contains("kept.txt"), "\(synced)")
+        try b.sync()
+        #expect(b.read("notes/new.txt") == "after the move\n" && b.read("notes/kept.txt") == "kept\n")
+    }
+
+    /// An init killed before its first push says how to finish it: `status`, a second `init`, and `sync`
+    /// finishing it.
+    @Test func anInterruptedInitSaysHowToFinish() throws {
+        let s = try Scratch("interrupted-init")
+        let a = s.agent("a")
+        try a.write("first.txt", "first\n")
+        let killed = try a.run(["init", a.folder, "--remote", s.remote, "--no-passphrase"], crashAt: "commit-objects")
+        #expect(killed.status == 137, "\(killed.status) \(killed.stderr)")
+        let status = try a.run(["status", "--folder", a.folder])
+        #expect(status.stdout.contains("init or join was interrupted") && status.stdout.contains("run 'shadowsync sync --folder"), "\(status.stdout) \(status.stderr)")
+        let again = try a.run(["init", a.folder, "--remote", s.remote, "--no-passphrase"])
+        #expect(again.status == 2 && again.stderr.contains("run 'shadowsync sync --folder \(a.folder)' to finish it"), "\(again.stderr)")
+        let finished = try a.run(["sync", "--folder", a.folder])
+        #expect(finished.status == 0 && finished.stdout.contains("pushed "), "\(finished.status): \(finished.stdout) \(finished.stderr)")
+        let b = s.agent("b")
+        try b.join(keyFile: try a.exportKey())
+        #expect(b.read("first.txt") == "first\n")
+    }
+
+    /// A secret file others can read is warned about by every command that finds the folder, even
+    /// those that never read it.
+    @Test func openSecretFilesAreWarnedAboutByEveryCommand() throws {
+        let s = try Scratch("secret-warnings")
+        let a = s.agent("a")
+        try a.write("x.txt", "x\n")
+        try a.initialize()
+        let key = s.root.appendingPathComponent("id_ed25519").path
+        try "not really a key\n".write(toFile: key, atomically: true, encoding: .utf8)
+        chmod(key, 0o600)
+        try a.ok(["config", "set", "ssh.key", key, "--folder", a.folder])
+        chmod(key, 0o644)
+        for args in [["status"], ["log"], ["conflicts"], ["config", "list"]] {
+            let r = try a.run(args + ["--folder", a.folder])
+            #expect(r.stderr.contains("warning: the SSH key \(key) is accessible by other users (mode 644)") && r.stderr.contains("chmod 600 \(key)"),
+                    "\(args): \(r.stderr)")
+        }
+    }
+}
+
 /// A one-shot push rings the doorbell through a real prosody on loopback (Tests/xmpp-server.sh): the
 /// other machine's daemon polls every ten minutes, so a change arriving within seconds was rung.
 @Suite(.serialized, .enabled(if: XMPPServer.available)) struct OneShotDoorbellTests {
@@ -183,5 +247,62 @@ extension CLIWorkflowTests {
         let idle = try a.run(["sync", "--folder", a.folder])
         #expect(idle.status == 0 && !idle.stdout.contains("doorbell"), "\(idle.stdout)")
         _ = db.stop()
+    }
+}
+
+/// `Examples/install.sh` installs everything in one step under a prefix, the unit pointing at the binary.
+@Suite struct InstallTests {
+    @Test func installScriptInstallsBinaryManPageCompletionsAndUnit() throws {
+        let s = try Scratch("install")
+        let home = s.root.appendingPathComponent("home").path, prefix = s.root.appendingPathComponent("prefix").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let script = SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/install.sh").path
+        let r = try TestProcess.run("/bin/bash", [script, "--binary", Binaries.url(of: "shadowsync").path, "--prefix", prefix],
+                                    environment: ["HOME": home, "XDG_CONFIG_HOME": home + "/.config"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        for file in ["bin/shadowsync", "share/man/man1/shadowsync.1", "share/bash-completion/completions/shadowsync",
+                     "share/zsh/site-functions/_shadowsync", "share/fish/vendor_completions.d/shadowsync.fish",
+                     "share/doc/shadowsync/OPERATIONS.md"] {
+            #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file)")
+        }
+        let unit = try String(contentsOfFile: home + "/.config/systemd/user/shadowsync@.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=\(prefix)/bin/shadowsync run --folder %f"), "\(unit)")
+        let version = try TestProcess.run(prefix + "/bin/shadowsync", ["--version"])
+        #expect(version.status == 0 && version.stdout.contains("0."), "\(version.stdout)")
+        #expect(r.stdout.contains("systemctl --user enable --now \"shadowsync@$(systemd-escape --path ~/Notes).service\""), "\(r.stdout)")
+        // The man page carries what OPERATIONS documents: examples, files, environment, exit status.
+        let man = try String(contentsOfFile: prefix + "/share/man/man1/shadowsync.1", encoding: .utf8)
+        for section in [".SH EXAMPLES", ".SH FILES", ".SH ENVIRONMENT", ".SH EXIT STATUS"] { #expect(man.contains(section), "\(section)") }
+    }
+}
+
+/// The README's demo: two live daemons on a local bare repository, a save on each appearing on the other.
+@Suite struct DemoTests {
+    @Test func demoShowsSavesCrossingBetweenTwoDaemons() throws {
+        let script = SSHServer.testsDirectory.deletingLastPathComponent().appendingPathComponent("Examples/demo.sh").path
+        let r = try TestProcess.run("/bin/bash", [script, Binaries.url(of: "shadowsync").path])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "appeared on the other machine after ").count == 3, "\(r.stdout)")
+        #expect(r.stdout.contains("committed 1 change(s) (changes): + plumber.txt"), "\(r.stdout)")
+        #expect(r.stdout.contains("daemon:   idle"), "\(r.stdout)")
+    }
+}
+
+/// A push over SSH shows the bytes it sent and the rate on a terminal (through the test sshd).
+@Suite(.enabled(if: SSHServer.available)) struct PushProgressTests {
+    @Test func aFirstImportOverSSHShowsItsPhasesAndTheBytesPushed() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("push-progress")
+        let repo = try s.serverRepository()
+        let a = s.agent("a")
+        for i in 0..<300 { try a.write("d\(i % 10)/f\(i).bin", String(repeating: "\(i % 10)", count: 2000 + i)) }
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        let command = [binary, "init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                       "--known-hosts", server.knownHosts].map { "'\($0)'" }.joined(separator: " ")
+        let r = SSHServer.shell(["script", "-qec", command, "/dev/null"], environment: a.environment)
+        #expect(r.status == 0, "\(r.output)")
+        for phase in ["scanning (", "encrypted 300 files", "pushing (", "pushing: ", " sent, "] {
+            #expect(r.output.contains(phase), "\(phase): \(r.output)")
+        }
     }
 }
