@@ -261,7 +261,7 @@ _shadowsync_join() {
 
 _shadowsync_sync() {
     repeating_flags=()
-    non_repeating_flags=(--allow-mass-delete --version -h --help)
+    non_repeating_flags=(--allow-mass-delete --accept-fork --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0

@@ -171,6 +171,6 @@ extension Daemon {
             conflicts: s.conflicts, events: s.events, progress: progress, head: s.head,
             lastPush: s.lastPush.map(isoText), lastFetch: s.lastFetch.map(isoText), lastError: s.lastError,
             lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply(),
-            alerts: w.alerts, devices: DevicePush.list(pushes, this: thisDevice))
+            alerts: (s.historyAlert.map { [$0] } ?? []) + w.alerts, devices: DevicePush.list(pushes, this: thisDevice))
     }
 }

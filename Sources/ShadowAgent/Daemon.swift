@@ -45,6 +45,9 @@ struct DaemonStatus: Sendable {
     var progress: SyncProgress?
     /// When each device last pushed, from verified history (hex id → Unix milliseconds).
     var devicePushes: [String: UInt64] = [:]
+    /// The last pass found the server's branch without a commit this machine verified (a rollback or a
+    /// fork): shown among the alerts until a pass succeeds.
+    var historyAlert: ServerAlert?
 }
 
 /// `shadowsync run`: watches the folder, turns bursts of changes into one signed commit and push,
@@ -302,6 +305,7 @@ public final class Daemon: @unchecked Sendable {
                 $0.retryAt = nil
                 $0.lastError = nil
                 $0.devicePushes = engine.devicePushes
+                $0.historyAlert = nil
             }
             reviewAnnouncements(passStarted: started)
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
@@ -341,6 +345,12 @@ public final class Daemon: @unchecked Sendable {
                     $0.retryAt = delay.map { Date().addingTimeInterval($0) }
                 }
             }
+            if error.code == .historyRewritten {
+                let alert = ServerAlert(kind: ServerAlert.rewrittenHistory, message: error.message, advice: error.advice,
+                                        device: String(thisDevice.prefix(8)), since: isoText(Date()), commit: "")
+                let fresh = status.withLock { s -> Bool in defer { s.historyAlert = s.historyAlert ?? alert }; return s.historyAlert == nil }
+                if fresh { hook(.alert, [error.message], head: currentHead.withLock { $0?.short }) }
+            }
             if backingOff { return }
             log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook(.error, [error.message], head: nil)
@@ -374,7 +384,12 @@ public final class Daemon: @unchecked Sendable {
     /// A head a peer pushed or saw on the server: watched until the server shows it, fetched unless here.
     private func announce(_ announced: Announcement) {
         let known = currentHead.withLock { $0 == announced.head }
-        watch.withLock { $0.heard(announced, at: now(), known: known) }
+        let (before, after) = watch.withLock { w in
+            let before = w.alerts
+            w.heard(announced, at: now(), known: known)
+            return (before, w.alerts)
+        }
+        if before != after { try? ServerAlertFile.save(after, settings.config) }
         if known { doorbell?.noteAlreadyKnown(); return }
         condition.withLock { announcedHeads.append(announced.head) }
         request(.doorbell)

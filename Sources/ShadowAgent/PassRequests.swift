@@ -80,11 +80,17 @@ extension Workspace {
         let config = try config(path)
         let socket = Daemon.socketPath(config)
         if (try? ControlClient.request(socket, ControlRequest.ping.rawValue)) == "pong" {
+            // Taking another line of history is a person's one-off decision, never a daemon's pass.
+            if options.acceptFork {
+                throw ShadowError(.locked, "the folder's daemon holds \(config.folder); --accept-fork runs only without it",
+                                  advice: "stop the daemon ('systemctl --user stop shadowsync@…', or end 'shadowsync run'), run 'shadowsync sync --accept-fork', then start it again")
+            }
             return try syncThroughDaemon(config, allowMassDelete: options.allowMassDelete, onWaiting: onWaiting)
         }
         let (_, engine) = try open(path)
         _ = Unmanaged.passRetained(engine)  // as in syncOnce: freeing a large index costs more than exiting
         var summary = PassSummary(try engine.sync(options: options))
+        ServerAlertFile.prune(config) { engine.contains($0) }
         if summary.pushed { summary.doorbell = ringAfterPush(config, engine)?.description }
         return summary
     }

@@ -6,19 +6,25 @@ import ShadowSystem
 /// announce with what the server shows (Docs/OPERATIONS.md, "Alerts"). Shown by `status` (text and
 /// `alerts` in `--json`), `doctor` and the `on-alert` hook until the server shows the commit.
 public struct ServerAlert: Codable, Sendable, Equatable {
-    /// `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
-    /// the server's history still lacks after `DaemonTiming.withheldGrace`: a fork or a freeze.
+    /// `withheld_commit` or `rewritten_history` (the constants below).
     public var kind: String
     public var message: String
     public var advice: String
-    /// The device that announced the missing commit (first 8 hex digits of its id, as `log` shows it).
+    /// The device that announced the missing commit, or this one for `rewritten_history` (first 8 hex
+    /// digits of its id, as `log` shows it).
     public var device: String
     /// When that device pushed or saw the commit (UTC, ISO 8601): the server withholds it since then.
     public var since: String
-    /// The missing commit (full hex id).
+    /// The missing commit (full hex id); empty for `rewritten_history`.
     public var commit: String
 
+    /// `withheld_commit`: another device announced a head (its push, or what it saw on the server) that
+    /// the server's history still lacks after `DaemonTiming.withheldGrace`: a fork or a freeze.
     public static let withheldCommit = "withheld_commit"
+    /// `rewritten_history`: the server's branch lacks a commit this machine verified (a rollback, or a
+    /// fork seen from this side: `sync --accept-fork`). Shown while the daemon's passes fail so; `device`
+    /// is this machine, `commit` empty.
+    public static let rewrittenHistory = "rewritten_history"
 }
 
 /// When one device last pushed, as `status` shows it (`devices` in `--json`).
@@ -56,6 +62,14 @@ enum ServerAlertFile {
     static func load(_ config: FolderConfig) -> [ServerAlert] {
         guard let bytes = try? FileSystem.readFile(path(config), limit: limitBytes) else { return [] }
         return (try? JSONDecoder().decode([ServerAlert].self, from: Data(bytes))) ?? []
+    }
+
+    /// After a one-shot sync: drops the `withheld_commit` alerts whose commit the server has now shown
+    /// (a daemon, when one runs, does this itself after every pass).
+    static func prune(_ config: FolderConfig, contains: (ObjectID) -> Bool) {
+        let alerts = load(config)
+        let kept = alerts.filter { alert in ObjectID(hex: alert.commit).map { !contains($0) } ?? true }
+        if kept.count != alerts.count { try? save(kept, config) }
     }
 
     static func save(_ alerts: [ServerAlert], _ config: FolderConfig) throws(ShadowError) {
@@ -104,10 +118,20 @@ struct WithheldWatch: Sendable {
     var alerts: [ServerAlert] { entries.values.compactMap(\.alert).sorted { ($0.since, $0.commit) < ($1.since, $1.commit) } }
 
     /// Records an announcement; `known`: the head is already in the local history (nothing to watch).
+    /// A newer head from a device already watched replaces its older one (it contains it): one entry,
+    /// and one alert, per device, still timed from the first head the server did not show.
     mutating func heard(_ a: Announcement, at now: Double, known: Bool) {
         if a.source == .pushed { announcedPushes[a.device] = max(announcedPushes[a.device] ?? 0, a.sentAt * 1000) }
         guard !known, entries[a.head] == nil else { return }
-        entries[a.head] = Entry(announcement: a, heardAt: now)
+        var entry = Entry(announcement: a, heardAt: now)
+        if let (head, older) = entries.first(where: { $0.value.announcement.device.prefix(8) == a.device.prefix(8) }) {
+            guard older.announcement.sentAt < a.sentAt else { return }
+            entries[head] = nil
+            entry.heardAt = older.heardAt
+            entry.recheckRequested = older.recheckRequested
+            entry.alert = older.alert.map { var alert = Self.alert(for: a); alert.since = $0.since; return alert }
+        }
+        entries[a.head] = entry
     }
 
     /// Heads found in the local history without a pass (a doorbell for history already here).

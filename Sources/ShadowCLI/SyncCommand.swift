@@ -9,12 +9,15 @@ struct SyncCommand: ParsableCommand {
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "Commit even if most files vanished at once (the mass-delete guard).") var allowMassDelete = false
+    @Flag(name: .long, help: "Merge the server's history though it forked from the one this machine verified (after a fork or a move to a repository another machine filled).") var acceptFork = false
 
     func run() throws {
         try reporting { () throws(ShadowError) in
             let line = ProgressLine()
             defer { line.finish() }
-            let report = try Workspace().sync(folder.path, options: line.attach(SyncOptions(allowMassDelete: allowMassDelete)),
+            var options = SyncOptions(allowMassDelete: allowMassDelete)
+            options.acceptFork = acceptFork
+            let report = try Workspace().sync(folder.path, options: line.attach(options),
                                               onWaiting: standardErrorIsTerminal ? { line.draw($0) } : nil)
             line.finish()
             printReport(report)

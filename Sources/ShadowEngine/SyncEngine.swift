@@ -20,6 +20,11 @@ public struct SyncOptions: Sendable {
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
     public var existingFiles: ExistingFilePreference = .newer
 
+    /// Take a server head that forked from the last verified one (neither contains the other) and merge
+    /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
+    /// that only rolls back is refused as ever.
+    public var acceptFork = false
+
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
@@ -670,7 +675,7 @@ public final class SyncEngine {
             }
             return
         }
-        let verified = try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
+        let verified = try verifyOrAcceptFork(remote, options: options)
         state.peers = verified.deviceSequences
         state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
@@ -709,6 +714,24 @@ public final class SyncEngine {
         let keptBoth = try applyToPlaintext(result.entries.mapValues(\.entry), target: merge, report: &report, sides: sides,
                                             existing: options.existingFiles)
         try commitKeptVersions(keptBoth, options: options, report: &report)
+    }
+
+    /// Verifies a fetched head against the last verified one. A head on another line of history (the
+    /// server showed machines different histories, or the vault moved to a repository another machine
+    /// filled) is a fork: refused unless `acceptFork`, then verified from the two lines' merge base, so
+    /// every commit this machine has not seen is checked exactly as on a fast-forward.
+    private func verifyOrAcceptFork(_ remote: ObjectID, options: SyncOptions) throws(ShadowError) -> VerifiedHistory {
+        do throws(ShadowError) {
+            return try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
+        } catch where error.code == .historyRewritten {
+            guard let verified = state.lastVerified, let base = try? store.mergeBase(remote, verified), base != remote else { throw error }
+            guard options.acceptFork else {
+                throw ShadowError(.historyRewritten,
+                                  "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the two have forked from \(base.short); the server showed machines different histories (or the vault moved to a repository another machine filled), so it rolled back or rewrote this machine's view",
+                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
+            }
+            return try verifier.verify(head: remote, lastVerified: base, knownSequences: state.peers)
+        }
     }
 
     /// After an apply that kept a local version beside an incoming one, the index says "synced =

@@ -306,11 +306,13 @@ extension Agent {
         return (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
     }
 
-    @Test func notifyDesktopSpeaksUpForConflictsAndErrorsOnly() throws {
+    @Test func notifyDesktopSpeaksUpForConflictsErrorsAndAlertsOnly() throws {
         let conflict = try run("notify-desktop", event: "on-conflict", items: "todo.txt: edited on both\nplan.md: edited on both")
         #expect(conflict.contains("[--urgency=normal][ShadowSync: 2 conflict(s) in Notes][Both versions were kept. todo.txt: edited on both\nplan.md: edited on both"), "\(conflict)")
         let error = try run("notify-desktop", event: "on-error", items: "cannot reach me@vps: Connection refused")
         #expect(error.contains("[--urgency=critical][ShadowSync: Notes is not syncing][cannot reach me@vps: Connection refused"), "\(error)")
+        let alert = try run("notify-desktop", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa")
+        #expect(alert.contains("[--urgency=critical][ShadowSync: the server of Notes hides history][the server withholds commit 3f9c01d2e8aa"), "\(alert)")
         #expect(try run("notify-desktop", event: "on-push", items: "+ a.txt").isEmpty)
     }
 
@@ -318,5 +320,6 @@ extension Agent {
         let line = try run("log-journal", event: "on-error", items: "cannot reach me@vps\nsecond line")
         #expect(line == "[-t][shadowsync-event][-p][user.err][--][on-error folder=/home/me/Notes count=2 head=abc123def456 first=cannot reach me@vps]", "\(line)")
         #expect(try run("log-journal", event: "on-push", items: "+ a.txt").contains("[user.info]"))
+        #expect(try run("log-journal", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa").contains("[user.err]"))
     }
 }
