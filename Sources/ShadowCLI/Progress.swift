@@ -17,8 +17,8 @@ final class ProgressLine: Sendable {
         var lastDraw = 0.0
         var drawn = false
         var phase: String?
-        /// When the push phase began (rate of the bytes sent).
-        var pushStartedAt: Double?
+        /// When the fetch or push phase began (rate of the bytes moved).
+        var transferStartedAt: Double?
     }
     private let state = Mutex(State())
     private let startedAt = monotonicSeconds()
@@ -29,22 +29,23 @@ final class ProgressLine: Sendable {
         var options = base
         options.onPhase = { [self] in phase($0) }
         options.onProgress = { [self] in draw($0) }
-        Workspace.observeTransfers { [self] in sent($0) }
+        Workspace.observeTransfers { [self] in moved(sent: $0, $1) }
         return options
     }
 
     /// A new phase: shown at once.
     func phase(_ phase: SyncPhase) {
         let name = phase == .committing ? "committing (encrypting changed files)" : phase.rawValue
-        state.withLock { $0.phase = name; $0.pushStartedAt = phase == .pushing ? monotonicSeconds() : nil }
+        state.withLock { $0.phase = name; $0.transferStartedAt = phase == .pushing || phase == .fetching ? monotonicSeconds() : nil }
         show(name, force: true)
     }
 
-    /// Bytes an SSH push has sent so far, with the rate since the push began.
-    func sent(_ bytes: UInt64) {
-        let started = state.withLock { $0.pushStartedAt } ?? monotonicSeconds()
+    /// Bytes an SSH fetch received or push sent so far, with the rate since the phase began.
+    func moved(sent: Bool, _ bytes: UInt64) {
+        let started = state.withLock { $0.transferStartedAt } ?? monotonicSeconds()
         let seconds = max(monotonicSeconds() - started, 0.001)
-        show("pushing: \(Self.size(bytes)) sent, \(Self.size(UInt64(Double(bytes) / seconds)))/s", force: true)
+        let rate = Self.size(UInt64(Double(bytes) / seconds))
+        show(sent ? "pushing: \(Self.size(bytes)) sent, \(rate)/s" : "fetching: \(Self.size(bytes)) received, \(rate)/s", force: sent)
     }
 
     func draw(_ p: SyncProgress) {

@@ -304,5 +304,13 @@ extension CLIWorkflowTests {
         for phase in ["scanning (", "encrypted 300 files", "pushing (", "pushing: ", " sent, "] {
             #expect(r.output.contains(phase), "\(phase): \(r.output)")
         }
+        // The second machine's join fetches it all: the bytes received show.
+        let b = s.agent("b")
+        let join = [binary, "join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase",
+                    "--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts].map { "'\($0)'" }.joined(separator: " ")
+        let j = SSHServer.shell(["script", "-qec", join, "/dev/null"], environment: b.environment)
+        #expect(j.status == 0, "\(j.output)")
+        #expect(j.output.contains("fetching: ") && j.output.contains(" received, "), "\(j.output)")
+        #expect(b.read("d3/f3.bin") == String(repeating: "3", count: 2003))
     }
 }
