@@ -164,7 +164,7 @@ final class TouchedPaths: Sendable {
 
     /// Object bytes kept for staging at most, in all: the size of one staging pack batch
     /// (`GitRepository.packBatchBytes`). Objects past it are read back from disk.
-    static let keptBytesLimit = 64 << 20
+    static let keptBytesLimit = 8 << 20
 
     /// Marks a path as changed; whatever was kept for it no longer describes the file.
     func insert(_ p: String) {
