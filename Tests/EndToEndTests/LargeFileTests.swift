@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// A large file through every command that reads or writes it, each in a process of its own whose
+/// peak resident memory is asserted: segments keep every object small, so no command holds a file.
+@Suite(.serialized) struct LargeFileTests {
+    /// Peak RSS any one command may reach, whatever the file's size.
+    static let peakLimitKiB = 64 << 10
+    /// 128 MiB by default; 4 GiB with SHADOWSYNC_LONG=1.
+    static let fileBytes: Int64 = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? 4 << 30 : 128 << 20
+    static let commandTimeoutSeconds = 1800.0
+    /// Random blocks written into the sparse file, so its segments are not all alike.
+    static let markedBlocks = 24
+    static let markBytes = 200_000
+
+    /// Runs shadowsync as `agent` under python3, which reports the child's peak RSS (getrusage).
+    func measured(_ agent: Agent, _ args: [String], _ label: String) throws -> Int {
+        let measure = "import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\nprint('peak-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)"
+        let started = Date()
+        defer { print("\(label): \(Date().timeIntervalSince(started)) s") }
+        let r = try Binaries.run("/usr/bin/python3", ["-c", measure, Binaries.url(of: "shadowsync").path] + args,
+                                 environment: agent.environment, timeoutSeconds: LargeFileTests.commandTimeoutSeconds)
+        #expect(r.status == 0, "\(label): exit \(r.status)\n\(r.stdout)\n\(r.stderr)")
+        let peak = r.stderr.split(separator: "\n").first { $0.hasPrefix("peak-kib ") }.flatMap { Int($0.dropFirst("peak-kib ".count)) } ?? Int.max
+        #expect(peak < LargeFileTests.peakLimitKiB, "\(label): peak RSS \(peak) KiB")
+        return peak
+    }
+
+    /// Files compared by `cmp`, which streams: neither side is read into this process.
+    func same(_ a: String, _ b: String) throws -> Bool {
+        try Binaries.run("/usr/bin/cmp", [a, b], timeoutSeconds: LargeFileTests.commandTimeoutSeconds).status == 0
+    }
+
+    @Test func largeSparseFileRoundTripsThroughEveryCommandInBoundedMemory() throws {
+        let s = try Scratch("large")
+        let a = s.agent("a"), b = s.agent("b")
+        try FileManager.default.createDirectory(atPath: a.folder, withIntermediateDirectories: true)
+        let big = a.folder + "/big.bin"
+        let fd = open(big, O_CREAT | O_WRONLY, 0o644)
+        #expect(fd >= 0)
+        #expect(ftruncate(fd, off_t(LargeFileTests.fileBytes)) == 0)
+        var x: UInt64 = 0x9E3779B97F4A7C15
+        for i in 0..<LargeFileTests.markedBlocks {
+            let block = (0..<LargeFileTests.markBytes).map { _ -> UInt8 in x ^= x << 13; x ^= x >> 7; x ^= x << 17; return UInt8(truncatingIfNeeded: x) }
+            let offset = LargeFileTests.fileBytes / Int64(LargeFileTests.markedBlocks) * Int64(i)
+            _ = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        }
+        close(fd)
+        var peaks: [String: Int] = [:]
+        peaks["init"] = try measured(a, ["init", a.folder, "--remote", s.remote, "--no-passphrase"], "init")
+        let key = try a.exportKey()
+        peaks["join"] = try measured(b, ["join", s.remote, b.folder, "--key-file", key, "--no-passphrase"], "join")
+        #expect(try same(big, b.folder + "/big.bin"))
+        peaks["fsck"] = try measured(a, ["fsck", "--folder", a.folder], "fsck")
+        let out = s.root.appendingPathComponent("decrypted").path
+        peaks["decrypt"] = try measured(a, ["decrypt", s.remote, "--key-file", key, "--to", out], "decrypt")
+        #expect(try same(big, out + "/big.bin"))
+        let restored = s.root.appendingPathComponent("restored.bin").path
+        peaks["restore"] = try measured(a, ["restore", "big.bin", "--at", "main", "--to", restored, "--folder", a.folder], "restore")
+        #expect(try same(big, restored))
+
+        // Zero-filled stretches cut into equal segments: the server holds each once.
+        let blobs = try s.git(["rev-list", "--objects", "--all"]).split(separator: "\n").count
+        let segments = Int(LargeFileTests.fileBytes >> 20)
+        #expect(blobs < segments / 2, "\(blobs) objects for a file of at least \(segments) segments")
+
+        // An edit in the middle: both sides sync it, each in bounded memory.
+        let edit = open(big, O_WRONLY)
+        _ = Array("an edit in the middle\n".utf8).withUnsafeBytes { pwrite(edit, $0.baseAddress, $0.count, off_t(LargeFileTests.fileBytes / 2 + 12345)) }
+        close(edit)
+        peaks["sync"] = try measured(a, ["sync", "--folder", a.folder], "sync (commit and push)")
+        peaks["sync-apply"] = try measured(b, ["sync", "--folder", b.folder], "sync (fetch and apply)")
+        #expect(try same(big, b.folder + "/big.bin"))
+        print("large file of \(LargeFileTests.fileBytes) bytes, peak RSS KiB per command: \(peaks.sorted { $0.key < $1.key })")
+    }
+}
