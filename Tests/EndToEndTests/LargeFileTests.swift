@@ -73,4 +73,56 @@ import Testing
         #expect(try same(big, b.folder + "/big.bin"))
         print("large file of \(LargeFileTests.fileBytes) bytes, peak RSS KiB per command: \(peaks.sorted { $0.key < $1.key })")
     }
+
+    /// The shadow work tree of an agent: a git work tree that a pass leaves clean.
+    func shadowStatus(_ agent: Agent) throws -> String {
+        let data = agent.home + "/data/shadowsync"
+        let folder = try FileManager.default.contentsOfDirectory(atPath: data).first { !$0.hasPrefix(".") } ?? ""
+        return try Binaries.run("/usr/bin/git", ["-C", data + "/" + folder + "/shadow", "status", "--porcelain"]).stdout
+    }
+
+    /// Pseudo-random bytes from a seed (xorshift), so each version differs everywhere it is written.
+    func noise(_ count: Int, seed: UInt64) -> [UInt8] {
+        var x = seed | 1
+        return (0..<count).map { _ in x ^= x << 13; x ^= x >> 7; x ^= x << 17; return UInt8(truncatingIfNeeded: x) }
+    }
+
+    @Test func concurrentEditsRenamesAndDeletesOfLargeFilesKeepEveryVersion() throws {
+        let s = try Scratch("large-merge")
+        let a = s.agent("a"), b = s.agent("b")
+        let base = noise(3 << 20, seed: 1)
+        try a.write(Array("big.bin".utf8), base)
+        try a.write(Array("other.bin".utf8), noise(2 << 20, seed: 2))
+        try a.initialize()
+        try b.join(keyFile: try a.exportKey())
+        #expect(readRaw(Array((b.folder + "/big.bin").utf8)) == base)
+
+        // Both edit the same large file in different places; a wins the push, b merges.
+        var oursA = base, oursB = base
+        oursA.replaceSubrange(100_000..<100_010, with: Array("edited a\n".utf8) + [0])
+        oursB.replaceSubrange(2_500_000..<2_500_010, with: Array("edited b\n".utf8) + [0])
+        try a.write(Array("big.bin".utf8), oursA)
+        try b.write(Array("big.bin".utf8), oursB)
+        // And a large file renamed on a, deleted nowhere: its segments move with it.
+        try a.move("other.bin", "moved.bin")
+        try a.sync()
+        try b.sync()
+        try a.sync()
+        #expect(a.snapshot() == b.snapshot())
+        let versions = try a.names().filter { $0.hasPrefix("big") }.map { readRaw(Array((a.folder + "/" + $0).utf8)) }
+        #expect(versions.count == 2 && Set(versions) == Set([oursA, oursB]), "both versions kept: \(try a.names())")
+        #expect(readRaw(Array((b.folder + "/moved.bin").utf8)) == noise(2 << 20, seed: 2))
+        #expect(try shadowStatus(a) == "" && shadowStatus(b) == "")
+
+        // Deleting large files removes their segments from the tree.
+        for name in try a.names() where name.hasSuffix(".bin") { try a.remove(name) }
+        try a.sync()
+        try b.sync()
+        #expect(try b.names().filter { $0.hasSuffix(".bin") }.isEmpty)
+        let tree = try s.git(["ls-tree", "-r", "--name-only", "main"])
+        #expect(!tree.contains(".s/"), "segments left in the tree: \(tree)")
+        #expect(try shadowStatus(a) == "" && shadowStatus(b) == "")
+        try a.ok(["fsck", "--folder", a.folder])
+        try b.ok(["fsck", "--folder", b.folder])
+    }
 }
