@@ -243,8 +243,12 @@ public struct HistoryVerifier {
             } else if content != nil {
                 throw ShadowError(.malformedObject, "commit \(commit.short): \(record.path) is not a file but has a content object")
             }
+            let fileSegments = segments.removeValue(forKey: locator) ?? [:]
+            if case .file = record.kind {} else if !fileSegments.isEmpty {
+                throw ShadowError(.malformedObject, "commit \(commit.short): \(record.path) is not a file but has segment objects")
+            }
             out[record.path] = VerifiedEntry(record: record, locator: locator, nameObject: nameID, contentObject: content,
-                                             segments: segments.removeValue(forKey: locator) ?? [:])
+                                             segments: fileSegments)
         }
         if let orphan = segments.keys.first(where: { contents[$0] == nil }) ?? segments.keys.first {
             throw ShadowError(.malformedObject, "commit \(commit.short) holds segment objects (\(orphan)) without a file that lists them")
