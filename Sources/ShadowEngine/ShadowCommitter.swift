@@ -218,13 +218,13 @@ final class TouchedPaths: Sendable {
 /// directory) can never leave the machine, even if .git/info/exclude were lost.
 public struct ShadowCommitter {
     let keys: VaultKeys
-    let store: VersionStore
+    let store: LocalHistory
     let shadowRoot: BytePath
     let deviceID: [UInt8]
     /// The objects of this committer's work tree.
     public let objects: ShadowObjects
 
-    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceID: [UInt8]) throws(ShadowError) {
+    public init(keys: VaultKeys, store: LocalHistory, shadowRoot: BytePath, deviceID: [UInt8]) throws(ShadowError) {
         self.keys = keys
         self.store = store
         self.shadowRoot = shadowRoot

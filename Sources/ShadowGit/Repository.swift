@@ -1,9 +1,9 @@
-import FoundationEssentials
 @preconcurrency import Glibc
 import Synchronization
 internal import CGit2
 internal import CShims
 public import ShadowCore
+import ShadowSystem
 
 /// A git repository (a work tree or bare). Owns its git_repository handle; everything runs on the git thread.
 public final class GitRepository: VersionStore, @unchecked Sendable {
@@ -168,17 +168,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// Makes every write so far durable: one syncfs of the repository's file system instead of an fsync
     /// per object (ShadowSync writes thousands of small objects per import).
     func flushToDisk() throws(ShadowError) {
-        try GitRepository.flush(path)
-    }
-
-    /// Makes every write so far to the file system holding the directory `path` durable (syncfs).
-    static func flush(_ path: BytePath) throws(ShadowError) {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { throw ShadowError(.ioFailure, "cannot open \(path) to flush it to disk") }
-        defer { Glibc.close(fd) }
-        guard shadow_shim_syncfs(fd) == 0 else {
-            throw ShadowError(errno == ENOSPC ? .diskFull : .ioFailure, "cannot flush \(path) to disk: \(String(cString: strerror(errno)))")
-        }
+        try FileSystem.flushFileSystem(holding: path)
     }
 
     /// Starts writing back, on a thread of its own, what the file system holding `path` has not yet
@@ -189,7 +179,7 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     static func startBackgroundFlush(_ path: BytePath) {
         guard !backgroundFlushRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let started = startDetachedThread(name: "shadowsync-flush") {
-            try? GitRepository.flush(path)
+            try? FileSystem.flushFileSystem(holding: path)
             backgroundFlushRunning.store(false, ordering: .releasing)
         }
         if !started { backgroundFlushRunning.store(false, ordering: .releasing) }
@@ -200,6 +190,9 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
     /// a few edits leaves too little unwritten to be worth a thread.
     static let backgroundFlushMinimumPaths = 1000
 
+    /// .git/info/exclude holds a few patterns; a larger one is not one this edits.
+    static let excludeFileLimitBytes = 1 << 20
+
     /// Adds a pattern to .git/info/exclude (local, never committed).
     public func exclude(_ pattern: String) throws(ShadowError) {
         let file = try GitThread.shared.run { () throws(ShadowError) -> BytePath in
@@ -207,14 +200,12 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
             return BytePath(String(cString: dir)).appending("info")
         }
         let excludePath = file.appending("exclude")
-        var text = (try? Data(contentsOf: URL(fileURLWithPath: excludePath.description))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var text = FileSystem.exists(excludePath) ? String(decoding: try FileSystem.readFile(excludePath, limit: GitRepository.excludeFileLimitBytes), as: UTF8.self) : ""
         guard !text.split(separator: "\n").contains(Substring(pattern)) else { return }
         if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
         text += pattern + "\n"
-        try? FileManager.default.createDirectory(atPath: file.description, withIntermediateDirectories: true)
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: excludePath.description), options: .atomic) } catch {
-            throw ShadowError(.ioFailure, "cannot write \(excludePath): \(error)")
-        }
+        try FileSystem.createDirectories(file, mode: 0o755)
+        try FileSystem.writeAtomically(Array(text.utf8), to: excludePath, mode: 0o644)
     }
 
     /// Whether `packSettings` were checked in this repository's config (git thread only).

@@ -4,18 +4,17 @@ internal import CGit2
 internal import CShims
 public import ShadowCore
 
-/// The `origin` remote: its address, fetch, push and probes.
+/// The `origin` remote: its address, and the libgit2 work of fetch, push and probe that the `Remote`s
+/// (LocalBareRemote, SSHRemote) call with a session of their own.
 extension GitRepository {
-    /// The remote's main commit read in place, when `origin` is a local path: a fetch from one copies
-    /// every object it needs through libgit2's pack builder, which loads each one whole, so the head is
-    /// checked before anything is copied. Nil for an empty or SSH remote (a commit over
+    /// The main commit of the repository at `path` (a local remote) read in place: a fetch from one
+    /// copies every object it needs through libgit2's pack builder, which loads each one whole, so the
+    /// head is checked before anything is copied. Nil for an empty remote (a commit over
     /// `CommitInfo.maximumBytes` throws, as `commit` does).
-    public func localRemoteHead() throws(ShadowError) -> CommitInfo? {
-        let address = try remoteAddress()
-        guard address.kind == .local else { return nil }
-        return try GitThread.shared.run { () throws(ShadowError) -> CommitInfo? in
+    static func readHead(ofLocalRemote path: String) throws(ShadowError) -> CommitInfo? {
+        try GitThread.shared.run { () throws(ShadowError) -> CommitInfo? in
             var repo: OpaquePointer?
-            let rc = address.path.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+            let rc = path.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
             guard rc == 0 else { return nil }  // the fetch reports an unreachable remote as it always did
             defer { git2.git_repository_free(repo) }
             var oid = git_oid()
@@ -25,19 +24,16 @@ extension GitRepository {
             return try GitRepository.readCommit(ObjectID(oid), in: repo!)
         }
     }
-    /// The blob `name` at the top of `tree` (no subdirectory), or nil if there is none; in the local-path
-    /// remote's repository when `inLocalRemote` (throws for a network remote). The tree and the blob are
-    /// size-checked before loading.
-    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
-        let remotePath: String?
-        if inLocalRemote {
-            let address = try remoteAddress()
-            guard address.kind == .local else { throw ShadowError(.invalidArgument, "the remote \(address.url) is not a local path") }
-            remotePath = address.path
-        } else {
-            remotePath = nil
-        }
-        return try GitThread.shared.run { () throws(ShadowError) -> [UInt8]? in
+
+    /// The blob `name` at the top of `tree` (no subdirectory), or nil if there is none. The tree and the
+    /// blob are size-checked before loading.
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]? {
+        try topLevelBlob(name, ofTree: tree, limit: limit, inRepositoryAt: nil)
+    }
+
+    /// `topLevelBlob` in the repository at `remotePath` (a local remote), or in this one when nil.
+    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inRepositoryAt remotePath: String?) throws(ShadowError) -> [UInt8]? {
+        try GitThread.shared.run { () throws(ShadowError) -> [UInt8]? in
             var repo: OpaquePointer? = handle
             if let remotePath {
                 repo = nil
@@ -69,7 +65,6 @@ extension GitRepository {
 
     /// A vault's top-level tree holds three entries (`vault.json`, `.gitattributes`, `d`): about 120 bytes.
     static let topTreeLimitBytes = 4096
-
 
     /// Sets (or replaces) the URL of the `origin` remote: a local path, file://, or ssh.
     public func setRemote(url: String) throws(ShadowError) {
@@ -105,16 +100,17 @@ extension GitRepository {
         return try RemoteAddress.parse(url)
     }
 
-    func session() throws(ShadowError) -> RemoteSession {
-        let address = try remoteAddress()
-        if address.kind == .ssh && ssh == nil {
-            throw ShadowError(.invalidArgument, "the remote \(address.url) is reached over SSH but no SSH settings were given")
-        }
-        if address.kind == .local {
-            try GitThread.shared.run { () throws(ShadowError) in try GitRepository.requireBare(localRemote: address.path) }
-        }
-        return RemoteSession(address: address, settings: ssh)
+    /// The remote `origin` names, through the transport its address calls for.
+    public func remote() throws(ShadowError) -> any Remote {
+        GitRemotes.remote(for: try remoteAddress(), local: LocalRepository(self))
     }
+
+    /// Fetches through `remote()`, for a caller holding the repository itself.
+    @discardableResult
+    public func fetch() throws(ShadowError) -> ObjectID? { try remote().fetch() }
+
+    /// Pushes through `remote()`, for a caller holding the repository itself.
+    public func push(expecting head: ObjectID? = nil) throws(ShadowError) { try remote().push(expecting: head) }
 
     /// Refuses a local remote that is a repository with a work tree: git never updates a checked-out
     /// branch from a push, so no sync could ever publish there, and retrying would not change that. A
@@ -130,11 +126,10 @@ extension GitRepository {
         }
     }
 
-    /// Fetches the remote's main branch into refs/remotes/origin/main; returns its commit (nil: empty remote).
-    @discardableResult
-    public func fetch() throws(ShadowError) -> ObjectID? {
-        let session = try session()
-        return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+    /// Fetches the remote's main branch into refs/remotes/origin/main through libgit2; returns its commit
+    /// (nil: empty remote).
+    func fetchOrigin(_ session: RemoteSession) throws(ShadowError) -> ObjectID? {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             let remote = try originRemote()
             var opts = git_fetch_options()
             _ = git2.git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
@@ -173,14 +168,11 @@ extension GitRepository {
         packSettingsApplied = true
     }
 
-    /// Pushes the local main branch, fast-forward only. Throws `.nonFastForward` when the remote has
-    /// commits not merged here. `head`: the commit the caller checked; if main names another one by
-    /// now, nothing is pushed (`.foreignLocalCommit`).
-    public func push(expecting head: ObjectID? = nil) throws(ShadowError) {
-        let session = try session()
-        CrashPoint.reached("git-push")
+    /// Pushes the local main branch through libgit2, fast-forward only. Throws `.nonFastForward` when the
+    /// remote has commits not merged here. `head`: the commit the caller checked; if main names another
+    /// one by now, nothing is pushed (`.foreignLocalCommit`).
+    func pushOrigin(_ session: RemoteSession, expecting head: ObjectID?) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
-            if session.address.kind == .local, try pushToLocalBareRepository(at: session.address.path, expecting: head) { return }
             // The packbuilder reads main again itself: this narrows to microseconds the window in
             // which a commit made meanwhile by someone else would be sent unchecked.
             if let head, let now = try reference(GitRepository.branch) { try GitRepository.requireUnmoved(now, expected: head) }
@@ -203,6 +195,11 @@ extension GitRepository {
                     throw ShadowError(.nonFastForward, "the remote refused the update of main: \(status)",
                                       advice: "nothing to do: the next sync fetches, merges and pushes again")
                 }
+                // receive-pack never updates a checked-out branch: as for a local remote, no retry can publish there.
+                if status.contains("branch is currently checked out") {
+                    throw ShadowError(.repositoryFailure, "the remote \(session.address.url) is a repository with a work tree (not bare), and its server refused to update the checked-out branch: ShadowSync syncs only through a bare repository",
+                                      advice: "on the server, make a bare copy ('git clone --bare REPO NEW.git', or 'git init --bare NEW.git' for a new vault) and point the folder at it with 'shadowsync config set remote URL'; the folder keeps every file")
+                }
                 session.serverMessages += "\n" + status
                 throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
             }
@@ -216,31 +213,10 @@ extension GitRepository {
                           advice: "run 'shadowsync repair': it puts the shadow repository back on the last commit ShadowSync made; the folder keeps every file")
     }
 
-    // MARK: Probing a remote without a repository (trust-host, doctor)
-
-    /// Connects to `host:port` only far enough to see its host key; nothing is authenticated or sent.
-    public static func probeHostKey(host: String, port: Int, user: String) throws(ShadowError) -> HostKey {
-        let address = try RemoteAddress.parse("ssh://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/shadowsync-probe")
-        return try GitThread.shared.run { () throws(ShadowError) -> HostKey in
-            let session = RemoteSession(address: address, settings: nil)
-            session.stopAfterHostKey = true
-            var remote: OpaquePointer?
-            try gitCheck(git2.git_remote_create_detached(&remote, address.url), "cannot describe \(address.url)")
-            defer { git2.git_remote_free(remote) }
-            var callbacks = git_remote_callbacks()
-            _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
-            session.install(&callbacks)
-            let rc = session.network { git2.git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) }
-            if let key = session.presentedKey { return key }
-            throw session.failure(rc < 0 ? rc : GIT_ERROR.rawValue, "cannot read the host key of \(address.knownHostsName)")
-        }
-    }
-
     /// Connects to the remote as fetch does (host key, authentication, repository) and returns its main
     /// branch head, nil when the repository is empty. Changes nothing on either side.
-    public func probeRemote() throws(ShadowError) -> ObjectID? {
-        let session = try session()
-        return try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
+    func probeOrigin(_ session: RemoteSession) throws(ShadowError) -> ObjectID? {
+        try GitThread.shared.run { () throws(ShadowError) -> ObjectID? in
             let remote = try originRemote()
             var callbacks = git_remote_callbacks()
             _ = git2.git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))

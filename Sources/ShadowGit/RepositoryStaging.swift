@@ -2,6 +2,7 @@
 internal import CGit2
 internal import CShims
 public import ShadowCore
+import ShadowSystem
 
 /// Staging the work tree into the index and checking a commit out into it.
 extension GitRepository {
@@ -79,7 +80,7 @@ extension GitRepository {
         let fd = full.withCString { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         if fd < 0 {
             if errno == ENOENT { return false }
-            throw ShadowError(errno == ELOOP ? .invalidArgument : .ioFailure, "cannot stage \(relative): \(String(cString: strerror(errno)))")
+            throw SystemError.last("cannot stage", full)
         }
         defer { Glibc.close(fd) }
         var st = Glibc.stat()
@@ -89,7 +90,7 @@ extension GitRepository {
         let size = Int(st.st_size)
         // Built only when needed: this runs once per staged file.
         func changed() -> ShadowError { ShadowError(.sourceChanged, "\(full) changed while it was staged", advice: "nothing to do: the next pass stages it again") }
-        func readFailed() -> ShadowError { ShadowError(.ioFailure, "cannot read \(full): \(String(cString: strerror(errno)))") }
+        func readFailed() -> ShadowError { SystemError.last("cannot read", full) }
         if size <= GitRepository.stageBufferBytes {
             var bytes = [UInt8](repeating: 0, count: size)
             var done = 0
