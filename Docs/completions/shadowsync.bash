@@ -188,7 +188,7 @@ _shadowsync_init() {
     repeating_flags=()
     non_repeating_flags=(--no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--remote --shadow --passphrase-file --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--remote --shadow --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 1
 
     # Offer option value completions
@@ -200,6 +200,9 @@ _shadowsync_init() {
         return
         ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--kdf-profile')
@@ -224,7 +227,7 @@ _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --shadow --passphrase-file --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--key --key-file --shadow --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
     # Offer option value completions
@@ -239,6 +242,9 @@ _shadowsync_join() {
         return
         ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--kdf-profile')
@@ -347,7 +353,7 @@ _shadowsync_decrypt() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --passphrase-file --to --rev)
+    non_repeating_options=(--key --key-file --passphrase-file --passphrase-command --to --rev)
     __shadowsync_offer_flags_options 1
 
     # Offer option value completions
@@ -359,6 +365,9 @@ _shadowsync_decrypt() {
         return
         ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--to')
@@ -397,13 +406,13 @@ _shadowsync_key() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    export)
+    export|passwd)
         # Offer subcommand argument completions
         "_shadowsync_key_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'export' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'export passwd' -- "${cur}"))
         ;;
     esac
 }
@@ -417,6 +426,36 @@ _shadowsync_key_export() {
 
     # Offer option value completions
     case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_key_passwd() {
+    repeating_flags=()
+    non_repeating_flags=(--no-new-passphrase --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--old-passphrase-file --old-passphrase-command --new-passphrase-file --new-passphrase-command --kdf-profile --folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--old-passphrase-file')
+        return
+        ;;
+    '--old-passphrase-command')
+        return
+        ;;
+    '--new-passphrase-file')
+        return
+        ;;
+    '--new-passphrase-command')
+        return
+        ;;
+    '--kdf-profile')
+        return
+        ;;
     '--folder')
         return
         ;;

@@ -13,6 +13,9 @@ public enum PassphraseSource: Sendable {
     case none
     /// Asked at the terminal.
     case prompt
+    /// Printed by a shell command (a keyring, an askpass program), run each time the key is needed; the
+    /// command is remembered in the folder config, the passphrase never is.
+    case command(String)
 }
 
 /// Wires the engine to git and the user's directories: what each command of the CLI calls.
@@ -117,24 +120,11 @@ public struct Workspace: Sendable {
                       ConfigKey.state.rawValue: try canonicalPath(state).description, ConfigKey.remote.rawValue: remote]
         values.merge(try ssh.configValues()) { _, new in new }
 
-        let protection: KeyFileProtection
+        let protection = try Self.newProtection(passphrase, profile: kdfProfile)
         switch passphrase {
-        case .none:
-            protection = .none
-        case .file(let f):
-            let file = try canonicalPath(f)
-            try SecretFiles.requirePrivate(f, "the passphrase file")
-            protection = .passphrase(try VaultStore.readPassphrase(from: file), kdfProfile)
-            values[ConfigKey.passphraseFile.rawValue] = file.description
-        case .prompt:
-            guard Terminal.isInteractive else {
-                throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",
-                                  advice: "pass --passphrase-file FILE, or --no-passphrase for an unattended machine with an encrypted disk")
-            }
-            let first = try Terminal.readSecret(prompt: "New passphrase for the key file: ")
-            let second = try Terminal.readSecret(prompt: "Again: ")
-            guard first == second else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
-            protection = .passphrase(try Passphrase(bytes: first), kdfProfile)
+        case .file(let f): values[ConfigKey.passphraseFile.rawValue] = try canonicalPath(f).description
+        case .command(let c): values[ConfigKey.passphraseCommand.rawValue] = c
+        case .none, .prompt: break
         }
         let config = FolderConfig(name: name, values: values)
         let transport = try Transport.settings(for: config, acceptHostKey: ssh.acceptHostKey)
@@ -202,38 +192,87 @@ public struct Workspace: Sendable {
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
     func keys(of config: FolderConfig) throws(ShadowError) -> VaultKeys {
-        try Self.unlock(config.location.keyFile, passphraseFile: config.passphraseFile)
+        try Self.unlock(config.location.keyFile, passphrase: try config.passphraseSource())
     }
 
-    /// Opens a key file, asking for its passphrase only if it has one.
-    static func unlock(_ keyFile: BytePath, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+    /// Opens a key file, reading its passphrase from `source` only if it has one.
+    static func unlock(_ keyFile: BytePath, passphrase source: PassphraseSource) throws(ShadowError) -> VaultKeys {
         let bytes = try FileSystem.readFile(keyFile, limit: 4096)
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
-            if let passphraseFile {
-                try SecretFiles.requirePrivate(passphraseFile, "the passphrase file")
-                passphrase = try VaultStore.readPassphrase(from: passphraseFile)
-            } else if Terminal.isInteractive {
-                passphrase = try Passphrase(bytes: try Terminal.readSecret(prompt: "Passphrase for \(keyFile): "))
-            } else {
-                throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
-                                  advice: "add 'passphrase-file = FILE' to the folder's config, or run from a terminal")
-            }
+            passphrase = try Self.existingPassphrase(source, for: keyFile)
         }
         return try VaultStore.open(at: keyFile, passphrase: passphrase)
+    }
+
+    /// Reads the passphrase of an existing key file from `source`.
+    static func existingPassphrase(_ source: PassphraseSource, for keyFile: BytePath, prompt: String? = nil) throws(ShadowError) -> Passphrase {
+        switch source {
+        case .file(let f):
+            try SecretFiles.requirePrivate(f, "the passphrase file")
+            return try VaultStore.readPassphrase(from: f)
+        case .command(let command):
+            return try Self.commandPassphrase(command)
+        case .prompt:
+            guard Terminal.isInteractive else {
+                throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
+                                  advice: "add 'passphrase-file = FILE' or 'passphrase-command = COMMAND' to the folder's config, or run from a terminal")
+            }
+            var typed = try Terminal.readSecret(prompt: prompt ?? "Passphrase for \(keyFile): ")
+            defer { SecretMemory.wipe(&typed) }
+            return try Passphrase(bytes: typed)
+        case .none:
+            throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase, and none was given",
+                              advice: "give the passphrase with --passphrase-file FILE or --passphrase-command COMMAND")
+        }
+    }
+
+    /// Longest output of a passphrase command taken as a passphrase.
+    static let passphraseCommandLimitBytes = 4096
+
+    /// Runs a passphrase command and takes its standard output (less one trailing newline) as the passphrase.
+    static func commandPassphrase(_ command: String) throws(ShadowError) -> Passphrase {
+        var out = try CommandOutput.run(command, limit: passphraseCommandLimitBytes, what: "the passphrase command")
+        defer { SecretMemory.wipe(&out) }
+        return try Passphrase(bytes: out)
+    }
+
+    /// The protection of a key file about to be written, with its passphrase read from `source` (asked
+    /// twice at a terminal).
+    static func newProtection(_ source: PassphraseSource, profile: KDFProfile, prompt: String = "New passphrase for the key file: ") throws(ShadowError) -> KeyFileProtection {
+        switch source {
+        case .none:
+            return .none
+        case .file(let f):
+            try SecretFiles.requirePrivate(f, "the passphrase file")
+            return .passphrase(try VaultStore.readPassphrase(from: try canonicalPath(f)), profile)
+        case .command(let command):
+            return .passphrase(try Self.commandPassphrase(command), profile)
+        case .prompt:
+            guard Terminal.isInteractive else {
+                throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",
+                                  advice: "pass --passphrase-file FILE or --passphrase-command COMMAND, or --no-passphrase for an unattended machine with an encrypted disk")
+            }
+            var first = try Terminal.readSecret(prompt: prompt)
+            defer { SecretMemory.wipe(&first) }
+            var second = try Terminal.readSecret(prompt: "Again: ")
+            defer { SecretMemory.wipe(&second) }
+            guard SecretMemory.equal(first, second) else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
+            return .passphrase(try Passphrase(bytes: first), profile)
+        }
     }
 
     // MARK: Working without agent state
 
     /// Keys from a capability string or a file holding one (or a ShadowSync key file).
-    public static func keys(capability: String?, file: BytePath?, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+    public static func keys(capability: String?, file: BytePath?, passphrase: PassphraseSource = .prompt) throws(ShadowError) -> VaultKeys {
         if let capability { return try CapabilityText.decode(capability.trimmedWhitespace) }
         guard let file else { throw ShadowError(.invalidArgument, "give --key STRING or --key-file FILE") }
         let bytes = try FileSystem.readFile(file, limit: 4096)
         // The capability text as `--key` takes it: case and whitespace (a pasted line break) forgiven.
         let text = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
         if text.lowercased().hasPrefix(CapabilityText.commonPrefix) { return try CapabilityText.decode(text) }
-        return try unlock(file, passphraseFile: passphraseFile)
+        return try unlock(file, passphrase: passphrase)
     }
 
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.

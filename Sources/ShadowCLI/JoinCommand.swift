@@ -25,7 +25,7 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
-            let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
+            let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) })
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,

@@ -86,6 +86,25 @@ public enum KeyFile {
         magic + [kdf, level.rawValue, 0, 0] + LittleEndian.bytes(ops) + LittleEndian.bytes(memoryKiB) + salt + nonce + vaultID
     }
 
+    /// A key file's bytes under a new protection, for `key passwd`: opens `bytes` with `old` (a wrong
+    /// passphrase throws and nothing is produced), wraps the same capability anew, and opens the result
+    /// again to prove the new protection unlocks exactly the old key before anyone replaces the file.
+    public static func rewrap(_ bytes: [UInt8], old: Passphrase?, new protection: KeyFileProtection) throws(ShadowError) -> [UInt8] {
+        let keys = try decode(bytes, passphrase: old)
+        let rewrapped = try encode(keys, protection: protection)
+        let newPassphrase: Passphrase?
+        switch protection {
+        case .none: newPassphrase = nil
+        case .passphrase(let p, _): newPassphrase = p
+        }
+        let check = try decode(rewrapped, passphrase: newPassphrase)
+        guard check.capabilityPayload == keys.capabilityPayload else {
+            throw ShadowError(.corruptKeyFile, "the re-wrapped key file does not hold the same key; the key file was not changed",
+                              advice: "this machine's memory or libsodium misbehaves: run 'shadowsync selfcheck'")
+        }
+        return rewrapped
+    }
+
     /// True when the file needs a passphrase to open.
     public static func needsPassphrase(_ bytes: [UInt8]) throws(ShadowError) -> Bool {
         try parseHeader(bytes).kdf == kdfArgon2id

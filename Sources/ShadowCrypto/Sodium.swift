@@ -61,6 +61,16 @@ enum Sodium {
     }
 }
 
+/// libsodium's wiping and constant-time comparison for the layers above, which hold secrets in plain
+/// arrays for a moment (a passphrase read from a terminal or a command) and must not link libsodium.
+public enum SecretMemory {
+    /// Overwrites `bytes` with zeros in a way the compiler cannot drop (sodium_memzero).
+    public static func wipe(_ bytes: inout [UInt8]) { Sodium.wipe(&bytes) }
+
+    /// Constant-time equality; false for different lengths.
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool { Sodium.equal(a, b) }
+}
+
 // MARK: - Secret memory
 
 /// Key material in guarded memory (sodium_malloc: guard pages, mlock, canary); wiped on release.
