@@ -27,6 +27,7 @@ public struct FolderStatusJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case folder, remote, device, pending, sequence, head
+        case deviceName = "device_name"
         case readOnly = "read_only", inSync = "in_sync", lastVerified = "last_verified", remoteHead = "remote_head"
         case conflictCopies = "conflict_copies", needsRepair = "needs_repair"
     }
@@ -36,6 +37,7 @@ public struct FolderStatusJSON: Encodable {
         try c.encode(status.folder, forKey: .folder)
         try c.encode(config.remote, forKey: .remote)
         try c.encode(status.deviceID, forKey: .device)
+        try c.encode(status.deviceName, forKey: .deviceName)
         try c.encode(status.readOnly, forKey: .readOnly)
         try c.encode(status.inSync, forKey: .inSync)
         try c.encode(status.head?.hex, forKey: .head)
@@ -56,6 +58,7 @@ public struct LogEntryJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case commit, time, device, sequence, merge, changes
+        case deviceName = "device_name"
         case timeMillis = "time_ms"
     }
 
@@ -65,6 +68,7 @@ public struct LogEntryJSON: Encodable {
         try c.encode(isoTime(entry.wallTimeMillis), forKey: .time)
         try c.encode(entry.wallTimeMillis, forKey: .timeMillis)
         try c.encode(entry.deviceID, forKey: .device)
+        try c.encode(entry.deviceName, forKey: .deviceName)
         try c.encode(entry.sequence, forKey: .sequence)
         try c.encode(entry.isMerge, forKey: .merge)
         try c.encode(entry.changes, forKey: .changes)

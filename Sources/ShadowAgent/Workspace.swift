@@ -50,12 +50,14 @@ public struct Workspace: Sendable {
 
     /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
     public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource,
-                           ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                           ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         try Self.requirePrivate(passphrase, ssh)
+        let name = try Self.deviceName(deviceName)
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name)
         do {
             return (config, try engine.initialize(options: options))
         } catch where Self.nothingPushed.contains(error.code) {
@@ -68,13 +70,17 @@ public struct Workspace: Sendable {
 
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
-    public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
-                     ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
-        _ = try keys.requireRead()
+    public func join(remote: String, plain: BytePath, keys capability: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        _ = try capability.requireRead()
         try Self.requirePrivate(passphrase, ssh)
+        let name = try Self.deviceName(deviceName)
+        // A new machine is a new device, even when it joins with another machine's key file.
+        let keys = try capability.with(device: DeviceKeys.generate())
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name)
         do {
             return (config, try engine.join(options: options))
         } catch {
@@ -94,8 +100,19 @@ public struct Workspace: Sendable {
     static let nothingPushed: [ShadowError.Code] = [.alreadyExists, .notFound, .remoteUnavailable, .hostKeyUnknown,
                                                      .hostKeyChanged, .authRefused, .permissionDenied, .invalidArgument]
 
+    /// The name a new device takes: the one given, else the host name, else "device".
+    static func deviceName(_ given: String?) throws(ShadowError) -> String {
+        if let given {
+            try DeviceName.validate(given)
+            return given
+        }
+        let host = hostName().map { String(decoding: Array($0.utf8).prefix(DeviceName.maximumBytes), as: UTF8.self) }
+        if let host, (try? DeviceName.validate(host)) != nil { return host }
+        return "device"
+    }
+
     private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
-                         passphrase: PassphraseSource, ssh: SSHOptions) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+                         passphrase: PassphraseSource, ssh: SSHOptions, deviceName: String) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         try FileSystem.createDirectories(plain, mode: 0o755)
         let plainPath = try canonicalPath(plain)
         if let existing = try? registry.find(containing: plainPath) {
@@ -134,6 +151,7 @@ public struct Workspace: Sendable {
         try repository.setRemote(url: remote)
         let location = FolderLocation(plain: plainPath, shadow: shadowReal, state: try canonicalPath(state))
         try VaultStore.create(keys, at: location.keyFile, protection: protection)
+        try location.requestDeviceName(deviceName)
         try registry.save(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
     }

@@ -13,6 +13,7 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
     @Flag(name: .long, help: "A file already in DIR keeps its path even if older; the incoming version becomes the conflict copy.") var preferLocal = false
     @Flag(name: .long, help: "The incoming version takes the path even if older; a differing file already in DIR becomes the conflict copy.") var preferRemote = false
+    @Option(name: .long, help: "This machine's name in the vault (default: the host name).") var deviceName: String?
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var ssh: SSHArguments
 
@@ -29,7 +30,7 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
-                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options,
+                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options, deviceName: deviceName,
                                                       options: ProgressLine.options(options))
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")

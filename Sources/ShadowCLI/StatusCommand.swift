@@ -28,7 +28,7 @@ struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
             }
             print("folder:   \(s.folder)\(s.readOnly ? " (read-only key)" : "")")
             print("remote:   \(config.remote)")
-            print("device:   \(s.deviceID)")
+            print("device:   \(s.deviceName.map { "\($0) (\(s.deviceID))" } ?? s.deviceID)")
             print("head:     \(s.head?.short ?? "none")   verified remote: \(s.lastVerified?.short ?? "none")   last seen remote: \(s.remoteHead?.short ?? "none")")
             print(s.pending.isEmpty ? "pending:  nothing" : "pending:  \(s.pending.count) change(s)")
             for p in s.pending { print("  \(p)") }

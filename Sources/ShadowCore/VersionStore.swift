@@ -51,6 +51,28 @@ public struct WorkTreeStat: Equatable, Sendable {
     }
 }
 
+/// A small directory of a tree read whole: its tree id (equal ids, equal contents) and its blobs.
+public struct DirectoryBlobs: Sendable {
+    public struct Blob: Sendable {
+        public let name: [UInt8]
+        public let id: ObjectID
+        public let bytes: [UInt8]
+
+        public init(name: [UInt8], id: ObjectID, bytes: [UInt8]) {
+            self.name = name
+            self.id = id
+            self.bytes = bytes
+        }
+    }
+    public let tree: ObjectID
+    public let blobs: [Blob]
+
+    public init(tree: ObjectID, blobs: [Blob]) {
+        self.tree = tree
+        self.blobs = blobs
+    }
+}
+
 /// What the engine needs to know about a commit to verify it.
 public struct CommitInfo: Equatable, Sendable {
     public let id: ObjectID
@@ -108,6 +130,10 @@ public protocol VersionStore: AnyObject {
     /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
     /// local-path remote's repository when `inLocalRemote` (throws for a network remote).
     func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]?
+    /// The blobs directly inside the directory `name` at the top of `tree` (nil when there is no such
+    /// directory), each read with `limit` bytes at most, `maximumCount` of them at most; from the
+    /// local-path remote's repository when `inLocalRemote`. Anything but a blob there is refused.
+    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int, inLocalRemote: Bool) throws(ShadowError) -> DirectoryBlobs?
     /// Fetches the remote branch; returns its head (nil: the remote is empty).
     func fetch() throws(ShadowError) -> ObjectID?
     /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the

@@ -312,6 +312,19 @@ enum Ed25519 {
     }
 }
 
+/// X25519 (crypto_scalarmult): a device's key-agreement pair, for receiving sealed epoch secrets.
+enum X25519 {
+    static let keyBytes = Int(crypto_scalarmult_BYTES)  // 32
+
+    /// The public key of a 32-byte secret scalar (libsodium clamps it).
+    static func publicKey(secret: SecretBytes) -> [UInt8] {
+        Sodium.ensureReady()
+        var pk = [UInt8](repeating: 0, count: keyBytes)
+        _ = crypto_scalarmult_base(&pk, secret.rawPointer)
+        return pk
+    }
+}
+
 enum Argon2id {
     static let saltBytes = Int(crypto_pwhash_SALTBYTES)  // 16
     static let minOps = UInt32(crypto_pwhash_argon2id_OPSLIMIT_MIN)

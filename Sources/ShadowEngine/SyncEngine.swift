@@ -215,10 +215,16 @@ public final class SyncEngine {
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
+        let deviceID = try keys.requireDevice().id
         if !FileSystem.exists(location.stateFile) {
-            try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
+            try FolderState(deviceID: deviceID).save(location.stateFile)
         }
         state = try FolderState.load(location.stateFile)
+        if state.deviceID != deviceID {
+            // A key file of another device now sits in this folder (a restored backup): its id it is.
+            state.deviceID = deviceID
+            try state.save(location.stateFile)
+        }
         index = (preload.map { $0.take(location) } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
         self.store = store
         verifier = HistoryVerifier(keys: keys, store: store)
@@ -524,6 +530,7 @@ public final class SyncEngine {
             }
             return
         }
+        let force = force || ShadowCommitter.devicePending(keys: keys, shadowRoot: location.shadow, deviceName: location.requestedDeviceName())
         if plan.isEmpty && !force {
             if plan.statsRefreshed {
                 index.entries = plan.nextEntries(from: index.entries)
@@ -628,7 +635,7 @@ public final class SyncEngine {
     private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
         state.sequence += 1
         try state.save(location.stateFile)
-        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceID: state.deviceID)
+        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName())
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
     }
 

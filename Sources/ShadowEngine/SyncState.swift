@@ -28,6 +28,23 @@ public struct FolderLocation: Sendable {
     var journalFile: BytePath { state.appending("journal") }
     public var lockFile: BytePath { state.appending("lock") }
     var conflictLog: BytePath { state.appending("conflicts.log") }
+    /// The name this device should carry in the vault's history (set by init, join and `device rename`).
+    public var deviceNameFile: BytePath { state.appending("device-name") }
+
+    /// The device name this machine asked for, if any.
+    public func requestedDeviceName() -> String? {
+        guard let bytes = try? FileSystem.readFile(deviceNameFile, limit: FolderLocation.deviceNameFileLimitBytes) else { return nil }
+        let name = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
+        return name.isEmpty ? nil : name
+    }
+
+    /// Records the name this device should carry; the next commit publishes it.
+    public func requestDeviceName(_ name: String) throws(ShadowError) {
+        try DeviceName.validate(name)
+        try FileSystem.writeAtomically(Array((name + "\n").utf8), to: deviceNameFile, mode: 0o600)
+    }
+
+    static let deviceNameFileLimitBytes = 256
 }
 
 /// What the index knows about one path: its synced kind, the lineage file id of a file (so an edit or a
@@ -377,7 +394,8 @@ public final class IndexPreload: @unchecked Sendable {
 
 /// Small durable facts about this agent and what it has verified. Text, one fact per line.
 struct FolderState: Sendable {
-    /// Random, made once per folder and machine; appears only inside encrypted commit metadata.
+    /// This machine's device id (its key file's device keys); appears only inside encrypted commit
+    /// metadata and in the public device records.
     var deviceID: [UInt8]
     /// The last sequence number this device used (each commit takes the next; never reused).
     var sequence: UInt64 = 0

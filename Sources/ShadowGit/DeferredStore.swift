@@ -98,6 +98,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
         try repository().topLevelBlob(name, ofTree: tree, limit: limit, inLocalRemote: inLocalRemote)
     }
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int, inLocalRemote: Bool) throws(ShadowError) -> DirectoryBlobs? {
+        try repository().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount, inLocalRemote: inLocalRemote)
+    }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

@@ -45,15 +45,33 @@ import ShadowCore
         let k = try vectorKeys()
         let sealed = try NameCipher(keys: k).seal(NameRecord(path: try PlainPath("a"), kind: .directory))
         #expect(hexString(sealed) == "53484e32000000003a5f325db7e84e10800f379842695df6a6af1d91df4f3945627a2345e958d7170e7a05d17ab3c36e502f4fcfa33dfbb48f456a12f46707ebd8fdb8a7f55cf4efe96c5d0daf6ebb31d100ccc03866adb1ab04a329138c91fefcd33a89e69770f3d13ff3e341eaffd35d7606bbf0d88f57c42d95ac5367e49fe93bee98f97043bb14436f5e6da956ff9e69a69a4b427988")
-        let sig = try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: k)
-        #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
+        let sig = Signatures.sign(Array("tree 0".utf8), purpose: .commit, device: try vectorDevice(), vaultID: k.vaultID)
+        #expect(hexString(sig) == "c1182281732336997a4dff88b553f234f26c3d88d287446ab590145f1fb061d4174ff03538961601ef42af9b4f2d36f6f854f0be2db2a3b35e8baebb02448006")
+    }
+
+    @Test func deviceKeysRecordAndName() throws {
+        let k = try vectorKeys(), device = try vectorDevice()
+        #expect(hexString(device.signingPublicKey) == "2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d")
+        #expect(hexString(device.agreementPublicKey) == "675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f")
+        #expect(hexString(device.id) == "29fce6da372851e6cbc114173d789439")
+        let record = try DeviceRecord.make(device: device, role: .readWrite, by: nil, keys: k, atMillis: 1_767_225_600_000)
+        #expect(hexString(record.bytes) == "5348445201010000140cc60fcd4d3ffc0629840d4b1519d529fce6da372851e6cbc114173d7894392543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f0000000000000000000000000000000000a8da769b010000733b3ed3f75cc2b577f32ae653c1ed7be47f37a95af77f511fb3b9b4c189cda45e6d67bd15a7c9685fd1effa2119013d4549442c1214ae439a488aa4314a610a")
+        #expect(record.isSigned(by: k.rootPublicKey))
+        let name = try DeviceName(deviceID: device.id, sequence: 1, name: "laptop").seal(device: device, keys: k, nonce: Array(0xc0...0xd7))
+        #expect(hexString(name) == "5348444e00000000010000000000000029fce6da372851e6cbc114173d789439c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d72a5b293577aa18da73026d4d63b991c9c36c85ca02472c5c5573e90e1eceab3651a1b006a253499d502be96eb7e9a5d24e175dc784f4c01a808b6c603ec9cdea09b9d0a22cf28acf771ee1b0b738f1370ba3bb35bee6b1f49815d67bb63bb0b4c1be3aa4298a61256d9b81f86fc865778053dd85924971a5be7cc7932b29fa56f2681d49f0a413391328ddf86c22c00f")
+        #expect(try DeviceName.open(name, record: record, keys: k)?.name == "laptop")
+        // Verify-only: the signature checks, the name stays sealed.
+        #expect(try DeviceName.open(name, record: record, keys: try k.attenuated(to: .verifyOnly)) == nil)
+        var forged = name
+        forged[40] ^= 1
+        #expect(thrownCode { _ = try DeviceName.open(forged, record: record, keys: k) } == .signatureInvalid)
     }
 
     /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
     @Test func vaultDescriptorSignature() throws {
         let k = try vectorKeys()
-        let body = "{\"format\":\"shdw/2\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
-        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03")
+        let body = "{\"format\":\"shdw/3\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "97f622cb922893eb645c1846cd8f4c5e252b531aea651a7e9d1d509e727f36d6de04e90cc9431cbed128130a211679d3239439ed21b94d6b9818b6f8ba355e0e")
     }
 
     /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.

@@ -1,0 +1,58 @@
+public import ShadowCore
+public import ShadowEngine
+import ShadowCrypto
+
+extension Workspace {
+    /// `shadowsync device list`: the devices the local history's head admits; nil before the first commit.
+    public func devices(_ path: BytePath?) throws(ShadowError) -> [DeviceInfo]? {
+        let (_, history) = try openHistory(path)
+        guard let head = try history.head else { return nil }
+        return try history.devices(head: head)
+    }
+
+    /// `shadowsync device rename NAME`: records the new name and publishes it with a sync pass (a signed
+    /// name object in the next commit). A read-only machine cannot publish anything.
+    public func renameDevice(_ path: BytePath?, to name: String, options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        try DeviceName.validate(name)
+        let (config, engine) = try open(path)
+        guard !engine.readOnly else {
+            throw ShadowError(.insufficientCapability, "this machine holds a read-only key: it cannot publish a name",
+                              advice: "rename it from its key's point of view is not possible; a read-write device's name is set where it runs")
+        }
+        try config.location.requestDeviceName(name)
+        let report = try engine.sync(options: options)
+        _ = Unmanaged.passRetained(engine)
+        return report
+    }
+}
+
+/// One device of `shadowsync device list --json`.
+public struct DeviceInfoJSON: Encodable {
+    public let device: DeviceInfo
+    /// Names of the devices by id, for `admitted_by`.
+    public let names: [[UInt8]: String]
+
+    public init(_ device: DeviceInfo, names: [[UInt8]: String]) {
+        self.device = device
+        self.names = names
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, id, role, revoked
+        case admittedBy = "admitted_by", admittedAt = "admitted_at", lastCommit = "last_commit", lastCommitAt = "last_commit_at"
+        case thisDevice = "this_device"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(device.name, forKey: .name)
+        try c.encode(hexString(device.id), forKey: .id)
+        try c.encode(device.role.description, forKey: .role)
+        try c.encode(device.admittedBy.map { names[$0] ?? String(hexString($0).prefix(8)) } ?? "vault key", forKey: .admittedBy)
+        try c.encode(isoTime(device.admittedAtMillis), forKey: .admittedAt)
+        try c.encode(device.lastCommit?.hex, forKey: .lastCommit)
+        try c.encode(device.lastCommitMillis.map(isoTime), forKey: .lastCommitAt)
+        try c.encode(device.revoked, forKey: .revoked)
+        try c.encode(device.isThisDevice, forKey: .thisDevice)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import ShadowAgent
+import ShadowCore
+import ShadowEngine
+
+struct DeviceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "device", abstract: "The machines admitted to the vault.",
+                                                    subcommands: [DeviceListCommand.self, DeviceRenameCommand.self])
+}
+
+struct DeviceListCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every admitted device: name, id, role, who admitted it and when, its last commit.")
+
+    @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            guard let devices = try Workspace().devices(folder.path) else { print("no history yet"); return }
+            let names = Dictionary(devices.map { ($0.id, $0.label) }, uniquingKeysWith: { a, _ in a })
+            if json {
+                print(jsonText(devices.map { DeviceInfoJSON($0, names: names) }))
+                return
+            }
+            for d in devices {
+                let by = d.admittedBy.map { names[$0] ?? String(hexString($0).prefix(8)) } ?? "vault key"
+                let last = d.lastCommit.map { "last commit \($0.short) at \(isoTime(d.lastCommitMillis ?? 0))" } ?? "no commit yet"
+                print("\(d.label)\(d.isThisDevice ? " (this device)" : "")  \(hexString(d.id).prefix(16))  \(d.role)  admitted by \(by) at \(isoTime(d.admittedAtMillis))  \(last)\(d.revoked ? "  REVOKED" : "")")
+            }
+        }
+    }
+}
+
+struct DeviceRenameCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Give this device a new name (published with a sync pass).")
+
+    @Argument(help: "The new name: 1 to 63 bytes of printable text.") var name: String
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let report = try Workspace().renameDevice(folder.path, to: name, options: ProgressLine.options(SyncOptions()))
+            printReport(report)
+            print("this device is now named \(name)")
+        }
+    }
+}
