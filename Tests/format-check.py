@@ -3,8 +3,8 @@
 vector of §7c and §8 and compares it with the text of the document. Python's hashlib gives BLAKE2b,
 SHA-256 and SHA-1; libsodium (through ctypes) gives only the primitives the document names by their
 libsodium function: crypto_kdf (checked against the BLAKE2b form the document states),
-HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD and
-Ed25519. Prints one line per vector; exits 1 on the first mismatch.
+HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD,
+Ed25519 and X25519 (crypto_scalarmult_base). Prints one line per vector; exits 1 on the first mismatch.
 
     python3 Tests/format-check.py Docs/FORMAT.md
 """
@@ -165,14 +165,38 @@ r_text, record_text = block("## 8. Test vectors", "Name record for the file `not
 check('name record: R of "notes/todo.txt"', r.hex(), r_text)
 check('name record: "notes/todo.txt"', record.hex(), record_text)
 
-# §5 signatures.
-message = b"shdw-commit-v1\x00" + vault_id + b"tree 0"
+# §1b device keys, §4.3 device record, §4.4 device name, §5 commit signature by a device.
+def sign(message, secret):
+    out = ctypes.create_string_buffer(64)
+    sodium.crypto_sign_detached(out, None, message, ctypes.c_ulonglong(len(message)), secret)
+    return out.raw
+
+
+device = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", block("## 8. Test vectors", "The device of these vectors"), re.M))
+dev_pk, dev_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(dev_pk, dev_sk, bytes(range(0x40, 0x60)))
+kx_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(kx_pk, bytes(range(0x60, 0x80)))
+device_id = blake2b(16, dev_pk.raw, personal=b"SHDW-deviceid-v1")
+check("device PK_sign", dev_pk.raw.hex(), device["PK_sign"])
+check("device PK_kx", kx_pk.raw.hex(), device["PK_kx"])
+check("device_id", device_id.hex(), device["device_id"])
+body = b"SHDR" + bytes([1, 1, 0, 0]) + vault_id + device_id + dev_pk.raw + kx_pk.raw + bytes(16) + struct.pack("<Q", 1767225600000)
+check("device record", (body + sign(b"shdw-device-v1\x00" + vault_id + body, sk)).hex(),
+      block("## 8. Test vectors", "Its record, admitted by the vault key").strip())
+k_dname = kdf(rs, 1, b"shdwdevn")
+header = b"SHDN" + struct.pack("<IQ", 0, 1) + device_id
+nonce = bytes(range(0xc0, 0xd8))
+plain = bytes([6]) + b"laptop"
+sealed = header + nonce + aead(k_dname, nonce, header + vault_id, plain + bytes(64 - len(plain)))
+check("device name", (sealed + sign(b"shdw-device-name-v1\x00" + vault_id + sealed, dev_sk)).hex(),
+      block("## 8. Test vectors", "Its name `laptop`").strip())
+check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"tree 0", dev_sk).hex(),
+      block("## 8. Test vectors", "Commit signature of the bytes").strip())
 signature = ctypes.create_string_buffer(64)
-sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
-check('commit signature of "tree 0"', signature.raw.hex(), block("## 8. Test vectors", "Commit signature of the bytes").strip())
 
 # §7b vault.json.
-descriptor = ('{"format":"shdw/2","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+descriptor = ('{"format":"shdw/3","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
               '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
 message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)

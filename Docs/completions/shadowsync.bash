@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|help)
+    init|join|sync|status|log|restore|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _shadowsync_init() {
     repeating_flags=()
     non_repeating_flags=(--no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--remote --shadow --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--remote --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 1
 
     # Offer option value completions
@@ -197,6 +197,9 @@ _shadowsync_init() {
         return
         ;;
     '--shadow')
+        return
+        ;;
+    '--device-name')
         return
         ;;
     '--passphrase-file')
@@ -227,7 +230,7 @@ _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --shadow --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--key --key-file --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
     # Offer option value completions
@@ -239,6 +242,9 @@ _shadowsync_join() {
         return
         ;;
     '--shadow')
+        return
+        ;;
+    '--device-name')
         return
         ;;
     '--passphrase-file')
@@ -456,6 +462,59 @@ _shadowsync_key_passwd() {
     '--kdf-profile')
         return
         ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __shadowsync_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|rename)
+        # Offer subcommand argument completions
+        "_shadowsync_device_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list rename' -- "${cur}"))
+        ;;
+    esac
+}
+
+_shadowsync_device_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_rename() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
     '--folder')
         return
         ;;

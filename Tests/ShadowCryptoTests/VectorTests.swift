@@ -172,6 +172,6 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 28 vectors of FORMAT.md match"), "\(text)")
     }
 }
