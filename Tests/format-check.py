@@ -191,6 +191,35 @@ plain = bytes([6]) + b"laptop"
 sealed = header + nonce + aead(k_dname, nonce, header + vault_id, plain + bytes(64 - len(plain)))
 check("device name", (sealed + sign(b"shdw-device-name-v1\x00" + vault_id + sealed, dev_sk)).hex(),
       block("## 8. Test vectors", "Its name `laptop`").strip())
+# §1c invites, §4.5 invite record, §4.3 a record admitted by an invite.
+invite = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", block("## 8. Test vectors", "Invite of this vault"), re.M))
+invite_secret = bytes(range(0x80, 0xa0))
+inv_pk, inv_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(inv_pk, inv_sk, kdf(invite_secret, 1, b"shdwinvt"))
+x_inv = kdf(invite_secret, 2, b"shdwinvt")
+ikx_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(ikx_pk, x_inv)
+invite_id = blake2b(16, inv_pk.raw, personal=b"SHDW-inviteid-v1")
+check("invite PK_inv", inv_pk.raw.hex(), invite["PK_inv"])
+check("invite PK_ikx", ikx_pk.raw.hex(), invite["PK_ikx"])
+check("invite_id", invite_id.hex(), invite["invite_id"])
+check("invite string", capability("shdw1-in-", b"\x04" + invite_secret + pk_root), invite["invite"])
+rec = bytes.fromhex(block("## 8. Test vectors", "Its record made by the device above").strip())
+fixed = b"SHDI" + bytes([1, 0, 0, 0]) + vault_id + invite_id + inv_pk.raw + device_id + struct.pack("<QQI", 1767225600000, 1767484800000, 0)
+check("invite record: public fields", rec[:108].hex(), fixed.hex())
+gift = ctypes.create_string_buffer(100)
+assert sodium.crypto_box_seal_open(gift, rec[108:256], ctypes.c_ulonglong(148), ikx_pk.raw, x_inv) == 0, "the gift does not open"
+check("invite record: gift", gift.raw.hex(), (struct.pack("<I", 0) + rs + bytes([7]) + b"desktop" + bytes(56)).hex())
+message = b"shdw-invite-v1\x00" + vault_id + rec[:256]
+check("invite record: signature", sodium.crypto_sign_verify_detached(rec[256:], message, ctypes.c_ulonglong(len(message)), dev_pk.raw), 0)
+dev2_pk, dev2_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(dev2_pk, dev2_sk, bytes(range(0xa0, 0xc0)))
+kx2_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(kx2_pk, bytes(range(0xc0, 0xe0)))
+body = (b"SHDR" + bytes([1, 3, 0, 0]) + vault_id + blake2b(16, dev2_pk.raw, personal=b"SHDW-deviceid-v1") + dev2_pk.raw + kx2_pk.raw
+        + invite_id + struct.pack("<Q", 1767225660000))
+check("device record admitted by the invite", (body + sign(b"shdw-device-v1\x00" + vault_id + body, inv_sk)).hex(),
+      block("## 8. Test vectors", "The record of a second device").strip())
 check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"tree 0", dev_sk).hex(),
       block("## 8. Test vectors", "Commit signature of the bytes").strip())
 signature = ctypes.create_string_buffer(64)

@@ -230,7 +230,7 @@ _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--key --key-file --invite --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
     # Offer option value completions
@@ -239,6 +239,9 @@ _shadowsync_join() {
         return
         ;;
     '--key-file')
+        return
+        ;;
+    '--invite')
         return
         ;;
     '--shadow')
@@ -480,13 +483,13 @@ _shadowsync_device() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|rename)
+    list|rename|invite)
         # Offer subcommand argument completions
         "_shadowsync_device_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list rename' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list rename invite' -- "${cur}"))
         ;;
     esac
 }
@@ -515,6 +518,27 @@ _shadowsync_device_rename() {
 
     # Offer option value completions
     case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_invite() {
+    repeating_flags=()
+    non_repeating_flags=(--read-only --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--name --expires-hours --folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--name')
+        return
+        ;;
+    '--expires-hours')
+        return
+        ;;
     '--folder')
         return
         ;;

@@ -1,6 +1,7 @@
 public import ShadowCore
 public import ShadowEngine
-import ShadowCrypto
+public import ShadowCrypto
+import ShadowSystem
 
 extension Workspace {
     /// `shadowsync device list`: the devices the local history's head admits; nil before the first commit.
@@ -54,5 +55,47 @@ public struct DeviceInfoJSON: Encodable {
         try c.encode(device.lastCommitMillis.map(isoTime), forKey: .lastCommitAt)
         try c.encode(device.revoked, forKey: .revoked)
         try c.encode(device.isThisDevice, forKey: .thisDevice)
+    }
+}
+
+/// A new invite, as `shadowsync device invite` prints it.
+public struct NewInvite: Sendable {
+    /// The one-time invite string: a secret until it is used.
+    public let text: String
+    public let id: [UInt8]
+    public let expiresAtMillis: UInt64
+    /// The sync pass that published it (an unpublished invite cannot be used yet).
+    public let report: SyncReport
+}
+
+extension Workspace {
+    /// How long an invite stays usable unless told otherwise.
+    public static let defaultInviteHours = 72
+    static let millisPerHour: UInt64 = 3_600_000
+
+    /// `shadowsync device invite`: records a one-time invite in history (published by the sync pass this
+    /// runs) and returns its string. Only a read-write device may invite.
+    public func invite(_ path: BytePath?, role: DeviceRole, name: String?, hours: Int, options: SyncOptions = SyncOptions()) throws(ShadowError) -> NewInvite {
+        if let name { try DeviceName.validate(name) }
+        guard hours > 0 else { throw ShadowError(.invalidArgument, "an invite lasts at least one hour") }
+        let (config, engine) = try open(path)
+        guard !engine.readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot admit other devices",
+                              advice: "run 'shadowsync device invite' on a read-write machine of the vault")
+        }
+        let keys = try self.keys(of: config)
+        let invite = InviteKeys.generate()
+        let now = ShadowEngine.Clock.nowMillis()
+        let expires = now + UInt64(hours) * Self.millisPerHour
+        let record = try InviteRecord.make(invite: invite, role: role, name: name, inviter: try keys.requireDevice(), keys: keys,
+                                           createdAtMillis: now, expiresAtMillis: expires)
+        let file = config.shadow.appending(DevicePaths.invite(invite.id))
+        try FileSystem.createDirectories(file.directory, mode: 0o755)
+        try FileSystem.writeAtomically(record.bytes, to: file, mode: 0o644, durable: false)
+        var publishing = options
+        publishing.publishDevices = true
+        let report = try engine.sync(options: publishing)
+        _ = Unmanaged.passRetained(engine)
+        return NewInvite(text: InviteText.encode(invite, rootPublicKey: keys.rootPublicKey), id: invite.id, expiresAtMillis: expires, report: report)
     }
 }

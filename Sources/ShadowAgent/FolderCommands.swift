@@ -57,6 +57,10 @@ extension Workspace {
     /// verify-only).
     public func exportCapability(_ path: BytePath?, readOnly: Bool, verifyOnly: Bool) throws(ShadowError) -> String {
         let keys = try folderKeys(path)
+        if !readOnly && !verifyOnly && keys.level != .readWrite && keys.device != nil {
+            throw ShadowError(.insufficientCapability, "this device holds no vault key (it joined by invite or with a read-only key), so it has no read-write key to export",
+                              advice: "to add a machine, run 'shadowsync device invite' here (read-write devices) and join with the invite; --read-only and --verify-only still export")
+        }
         let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
         return CapabilityText.encode(try keys.attenuated(to: level))
     }

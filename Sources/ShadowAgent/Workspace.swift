@@ -56,8 +56,8 @@ public struct Workspace: Sendable {
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh,
-                                           deviceName: name)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name) { _ throws(ShadowError) in JoinKeys(keys: keys) }
         do {
             return (config, try engine.initialize(options: options))
         } catch where Self.nothingPushed.contains(error.code) {
@@ -79,8 +79,8 @@ public struct Workspace: Sendable {
         let keys = try capability.with(device: DeviceKeys.generate())
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh,
-                                           deviceName: name)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name) { _ throws(ShadowError) in JoinKeys(keys: keys) }
         do {
             return (config, try engine.join(options: options))
         } catch {
@@ -111,8 +111,60 @@ public struct Workspace: Sendable {
         return "device"
     }
 
-    private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
-                         passphrase: PassphraseSource, ssh: SSHOptions, deviceName: String) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+    /// `shadowsync join --invite`: the invite pins the vault (its root key); the history is verified
+    /// with that alone, the invite's record found in it unused and unexpired, and its sealed read key
+    /// opened; the new device's admission, signed with the invite's key, is published by its first commit.
+    public func join(remote: String, plain: BytePath, invite text: String, shadow: BytePath?, passphrase: PassphraseSource,
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        let (invite, vault) = try InviteText.decode(text)
+        try Self.requirePrivate(passphrase, ssh)
+        if let deviceName { try DeviceName.validate(deviceName) }
+        let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
+        let folderExisted = FileSystem.exists(plain)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: deviceName ?? "") { (repository) throws(ShadowError) in
+            try Self.accept(invite, vault: vault, repository: repository)
+        }
+        do {
+            return (config, try engine.join(options: options))
+        } catch {
+            forget(config, removeFolder: !folderExisted)
+            throw error
+        }
+    }
+
+    /// Fetches and verifies the history with the vault's public key alone, then takes the invite's gift.
+    static func accept(_ invite: InviteKeys, vault: VaultKeys, repository: GitRepository) throws(ShadowError) -> JoinKeys {
+        guard let head = try repository.fetch() else {
+            throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join", advice: "check the remote's path or URL")
+        }
+        let verifier = HistoryVerifier(keys: vault, store: repository)
+        _ = try verifier.verify(head: head, lastVerified: nil, knownSequences: [:])
+        let roster = try verifier.roster(of: head)
+        let short = String(hexString(invite.id).prefix(8))
+        guard let record = roster.invites[invite.id]?.record else {
+            throw ShadowError(.notFound, "invite \(short) is not in this vault's history: the inviting machine has not pushed it yet, or it is for another repository",
+                              advice: "let the inviting machine sync ('shadowsync sync' there), then run join again; nothing was changed here")
+        }
+        if let used = roster.device(admittedBy: invite.id) {
+            throw ShadowError(.alreadyExists, "invite \(short) was already used: it admitted device \(hexString(used.id).prefix(8)); an invite admits one device",
+                              advice: "ask for a new invite ('shadowsync device invite' on a read-write machine)")
+        }
+        let now = ShadowEngine.Clock.nowMillis()
+        guard now <= record.expiresAtMillis else {
+            throw ShadowError(.permissionDenied, "invite \(short) expired at \(isoTime(record.expiresAtMillis))",
+                              advice: "ask for a new invite ('shadowsync device invite' on a read-write machine)")
+        }
+        let gift = try record.openGift(with: invite)
+        let device = DeviceKeys.generate()
+        let keys = VaultKeys.invited(gift: gift, rootPublicKey: vault.rootPublicKey, device: device)
+        let admission = try DeviceRecord.make(device: device, role: record.role, invite: invite, keys: keys, atMillis: now)
+        return JoinKeys(keys: keys, admission: admission, suggestedName: gift.name)
+    }
+
+    private func prepare(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource, ssh: SSHOptions, deviceName: String,
+                         keys resolve: (GitRepository) throws(ShadowError) -> JoinKeys) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+        let folderExisted = FileSystem.exists(plain)
         try FileSystem.createDirectories(plain, mode: 0o755)
         let plainPath = try canonicalPath(plain)
         if let existing = try? registry.find(containing: plainPath) {
@@ -150,8 +202,17 @@ public struct Workspace: Sendable {
         try repository.exclude("/" + FolderLocation.keyFileName)
         try repository.setRemote(url: remote)
         let location = FolderLocation(plain: plainPath, shadow: shadowReal, state: try canonicalPath(state))
+        let joining: JoinKeys
+        do { joining = try resolve(repository) } catch {
+            forget(config, removeFolder: !folderExisted)
+            throw error
+        }
+        let keys = joining.keys
         try VaultStore.create(keys, at: location.keyFile, protection: protection)
-        try location.requestDeviceName(deviceName)
+        if let admission = joining.admission {
+            try FileSystem.writeAtomically(admission.bytes, to: location.pendingAdmissionFile, mode: 0o600)
+        }
+        try location.requestDeviceName(deviceName.isEmpty ? try Self.deviceName(joining.suggestedName) : deviceName)
         try registry.save(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
     }
@@ -293,6 +354,15 @@ public struct Workspace: Sendable {
         return try unlock(file, passphrase: passphrase)
     }
 
+    /// The invite text among what `join` was given (a string, or a file holding one), nil when it is a
+    /// capability or a key file.
+    public static func inviteText(given text: String?, file: BytePath?) throws(ShadowError) -> String? {
+        if let text { return InviteText.isInvite(text) ? text : nil }
+        guard let file, let bytes = try? FileSystem.readFile(file, limit: 4096) else { return nil }
+        let content = String(decoding: bytes, as: UTF8.self)
+        return InviteText.isInvite(content) ? content : nil
+    }
+
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
     public static func decrypt(repository: BytePath, keys: VaultKeys, revision: String?, to out: BytePath) throws(ShadowError) -> Int {
         if let address = try? RemoteAddress.parse(repository.description), address.kind == .ssh {
@@ -306,4 +376,11 @@ public struct Workspace: Sendable {
 
 extension FolderConfig {
     var location: FolderLocation { FolderLocation(plain: folder, shadow: shadow, state: state) }
+}
+
+/// What a new folder's device starts with: its keys and, when an invite admitted it, its admission record.
+struct JoinKeys {
+    var keys: VaultKeys
+    var admission: DeviceRecord? = nil
+    var suggestedName: String? = nil
 }

@@ -2,10 +2,11 @@ import ArgumentParser
 import ShadowAgent
 import ShadowCore
 import ShadowEngine
+import ShadowCrypto
 
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "The machines admitted to the vault.",
-                                                    subcommands: [DeviceListCommand.self, DeviceRenameCommand.self])
+                                                    subcommands: [DeviceListCommand.self, DeviceRenameCommand.self, DeviceInviteCommand.self])
 }
 
 struct DeviceListCommand: ParsableCommand, OpensRepositoryAtOnce {
@@ -42,6 +43,27 @@ struct DeviceRenameCommand: ParsableCommand, OpensRepositoryAtOnce {
             let report = try Workspace().renameDevice(folder.path, to: name, options: ProgressLine.options(SyncOptions()))
             printReport(report)
             print("this device is now named \(name)")
+        }
+    }
+}
+
+struct DeviceInviteCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(
+        commandName: "invite",
+        abstract: "Print a one-time invite another machine joins with ('join REPO DIR --invite INVITE'); this machine need not be online then.")
+
+    @Flag(name: .long, help: "The new device may read, never write.") var readOnly = false
+    @Option(name: .long, help: "The name the new device takes unless it gives its own.") var name: String?
+    @Option(name: .long, help: "Hours the invite stays usable (default 72).") var expiresHours: Int = Workspace.defaultInviteHours
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let made = try Workspace().invite(folder.path, role: readOnly ? .readOnly : .readWrite, name: name, hours: expiresHours,
+                                              options: ProgressLine.options(SyncOptions()))
+            if let head = made.report.head { printError("published in commit \(head.short)") }
+            printError("invite \(hexString(made.id).prefix(8)) for one \(readOnly ? "read-only" : "read-write") device, usable until \(isoTime(made.expiresAtMillis)); it is a secret until used:")
+            print(made.text)
         }
     }
 }

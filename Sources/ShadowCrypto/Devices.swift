@@ -66,6 +66,8 @@ public enum DeviceRole: UInt8, Sendable, CustomStringConvertible {
 public enum Admitter: Sendable, Equatable {
     case vaultKey
     case device([UInt8])
+    /// A one-time invite (its id), which a read-write device recorded in history.
+    case invite([UInt8])
 }
 
 /// A device's admission record (FORMAT.md §4.3), at `devices/<hex id>.r` in every tree from the commit
@@ -88,6 +90,7 @@ public struct DeviceRecord: Equatable, Sendable {
     public static let size = signedBytes + Signatures.size
     static let admittedByVaultKey: UInt8 = 1
     static let admittedByDevice: UInt8 = 2
+    static let admittedByInvite: UInt8 = 3
 
     /// Admits `device` in the vault of `keys`, signed by the vault key (`by` nil) or by the admitting device.
     public static func make(device: DeviceKeys, role: DeviceRole, by admitting: DeviceKeys?, keys: VaultKeys,
@@ -126,11 +129,21 @@ public struct DeviceRecord: Equatable, Sendable {
         case admittedByDevice:
             guard admitterID != id else { throw bad("a device cannot admit itself") }
             admitter = .device(admitterID)
+        case admittedByInvite:
+            admitter = .invite(admitterID)
         default: throw bad("unknown admitter kind \(b[5])")
         }
         return DeviceRecord(role: role, admitter: admitter, vaultID: vaultID, deviceID: id, signingPublicKey: pk,
                             agreementPublicKey: Array(b[72..<104]), admittedAtMillis: LittleEndian.read(UInt64.self, b, at: 120),
                             signature: Array(b[signedBytes...]), bytes: b)
+    }
+
+    /// Admits `device` through an invite: the record is signed with the invite's key.
+    public static func make(device: DeviceKeys, role: DeviceRole, invite: InviteKeys, keys: VaultKeys, atMillis: UInt64) throws(ShadowError) -> DeviceRecord {
+        let body = magic + [role.rawValue, admittedByInvite, 0, 0] + keys.vaultID + device.id + device.signingPublicKey
+            + device.agreementPublicKey + invite.id + LittleEndian.bytes(atMillis)
+        let signature = Ed25519.sign(Signatures.message(body, purpose: .deviceRecord, vaultID: keys.vaultID), secretKey: invite.signingKey)
+        return try parse(body + signature, vaultID: keys.vaultID)
     }
 
     /// True when `publicKey` (the vault's root key, or the admitting device's) signed this record.

@@ -7,6 +7,7 @@ public enum KeySizes {
     public static let vaultID = 16       // enough for a public identifier; collisions only confuse, never weaken
     public static let rootPublicKey = 32 // Ed25519
     public static let deviceID = 16
+    public static let inviteSecret = 32
 }
 
 /// What a key holder can do. The three levels follow Tahoe-LAFS's write → read → verify chain.
@@ -122,7 +123,7 @@ public final class VaultKeys: Sendable {
         device = nil
     }
 
-    init(rootPublicKey pk: [UInt8]) {
+    public init(rootPublicKey pk: [UInt8]) {
         level = .verifyOnly
         rootPublicKey = pk
         vaultID = VaultKeys.vaultID(for: pk)

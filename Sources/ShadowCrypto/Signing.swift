@@ -7,6 +7,7 @@ public enum SignaturePurpose: Sendable, CaseIterable {
     case vaultDescriptor
     case deviceRecord
     case deviceName
+    case invite
 
     var label: [UInt8] {
         switch self {
@@ -14,6 +15,7 @@ public enum SignaturePurpose: Sendable, CaseIterable {
         case .vaultDescriptor: return Array("shdw-vault-json-v1".utf8) + [0]
         case .deviceRecord: return Array("shdw-device-v1".utf8) + [0]
         case .deviceName: return Array("shdw-device-name-v1".utf8) + [0]
+        case .invite: return Array("shdw-invite-v1".utf8) + [0]
         }
     }
 }

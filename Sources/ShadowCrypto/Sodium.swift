@@ -325,6 +325,27 @@ enum X25519 {
     }
 }
 
+/// crypto_box_seal: anonymous public-key encryption to an X25519 key (ephemeral key ‖ box), for
+/// secrets handed to one device (an invite's read secret).
+enum SealedBox {
+    static let overheadBytes = Int(crypto_box_sealbytes())  // 48
+
+    static func seal(_ message: [UInt8], to publicKey: [UInt8]) -> [UInt8] {
+        Sodium.ensureReady()
+        var out = [UInt8](repeating: 0, count: message.count + overheadBytes)
+        _ = crypto_box_seal(&out, message, UInt64(message.count), publicKey)
+        return out
+    }
+
+    /// Nil when the box was not sealed to this key pair or was altered.
+    static func open(_ box: [UInt8], publicKey: [UInt8], secretKey: SecretBytes) -> [UInt8]? {
+        guard box.count >= overheadBytes else { return nil }
+        var out = [UInt8](repeating: 0, count: box.count - overheadBytes)
+        guard crypto_box_seal_open(&out, box, UInt64(box.count), publicKey, secretKey.rawPointer) == 0 else { return nil }
+        return out
+    }
+}
+
 enum Argon2id {
     static let saltBytes = Int(crypto_pwhash_SALTBYTES)  // 16
     static let minOps = UInt32(crypto_pwhash_argon2id_OPSLIMIT_MIN)

@@ -7,19 +7,21 @@ public enum DevicePaths {
     public static let directory = "devices"
     static let recordSuffix = ".r"
     static let nameSuffix = ".name"
+    static let inviteSuffix = ".i"
     /// A vault holds at most this many device files (two per device): bounds what a reader loads.
     static let maximumFiles = 2048
-    /// Both kinds of device file are exactly this size or smaller.
-    static let fileLimitBytes = 256
+    /// Every kind of device file is this size or smaller (an invite record, the largest, is 320 bytes).
+    static let fileLimitBytes = 512
 
     public static func record(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(recordSuffix)" }
     public static func name(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(nameSuffix)" }
+    public static func invite(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(inviteSuffix)" }
 
     /// True for a path a ShadowSync tree may hold under `devices/`.
     static func isDevicePath(_ path: String) -> Bool {
         guard path.hasPrefix(directory + "/") else { return false }
         let file = path.dropFirst(directory.count + 1)
-        for suffix in [recordSuffix, nameSuffix] where file.hasSuffix(suffix) {
+        for suffix in [recordSuffix, nameSuffix, inviteSuffix] where file.hasSuffix(suffix) {
             let hex = file.dropLast(suffix.count)
             return hex.count == KeySizes.deviceID * 2 && hex.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
         }
@@ -43,16 +45,24 @@ public struct AdmittedDevice: Sendable {
 /// holds anything else is refused as a whole.
 public struct DeviceRoster: Sendable {
     public let devices: [[UInt8]: AdmittedDevice]
+    /// Invites a read-write device recorded, by invite id, with their blobs.
+    public let invites: [[UInt8]: (record: InviteRecord, object: ObjectID)]
     /// The `devices/` tree it was read from (nil: the tree has none).
     public let tree: ObjectID?
 
-    public static let empty = DeviceRoster(devices: [:], tree: nil)
+    public static let empty = DeviceRoster(devices: [:], invites: [:], tree: nil)
+
+    /// The device an invite admitted, if it was used.
+    public func device(admittedBy invite: [UInt8]) -> AdmittedDevice? {
+        devices.values.first { $0.record.admitter == .invite(invite) }
+    }
 
     /// Checks a `devices/` directory read from a tree. `keys` gives the vault id and root key.
     public static func check(_ directory: DirectoryBlobs?, keys: VaultKeys) throws(ShadowError) -> DeviceRoster {
         guard let directory else { return .empty }
         var records: [[UInt8]: (DeviceRecord, ObjectID)] = [:]
         var names: [[UInt8]: [UInt8]] = [:]
+        var inviteRecords: [[UInt8]: (InviteRecord, ObjectID)] = [:]
         for blob in directory.blobs {
             let path = DevicePaths.directory + "/" + String(decoding: blob.name, as: UTF8.self)
             guard Array(path.utf8) == Array(DevicePaths.directory.utf8) + [UInt8(ascii: "/")] + blob.name, DevicePaths.isDevicePath(path) else {
@@ -66,6 +76,12 @@ public struct DeviceRoster: Sendable {
                     throw ShadowError(.malformedObject, "the device record at \(path) is for device \(hexString(record.deviceID)): the server moved it")
                 }
                 records[id] = (record, blob.id)
+            } else if path.hasSuffix(DevicePaths.inviteSuffix) {
+                let invite = try InviteRecord.parse(blob.bytes, vaultID: keys.vaultID)
+                guard invite.inviteID == id else {
+                    throw ShadowError(.malformedObject, "the invite record at \(path) is for invite \(hexString(invite.inviteID)): the server moved it")
+                }
+                inviteRecords[id] = (invite, blob.id)
             } else {
                 guard try DeviceName.peek(blob.bytes).deviceID == id else {
                     throw ShadowError(.malformedObject, "the device name at \(path) names another device: the server moved it")
@@ -76,15 +92,30 @@ public struct DeviceRoster: Sendable {
         // Vouched-for records, to a fixpoint: an admitter must itself be admitted, read-write, and earlier
         // in the chain (a cycle of devices vouching for each other never reaches the vault key).
         var admitted: [[UInt8]: AdmittedDevice] = [:]
+        var invites: [[UInt8]: (record: InviteRecord, object: ObjectID)] = [:]
+        func writer(_ id: [UInt8]) -> [UInt8]? { admitted[id].flatMap { $0.record.role == .readWrite ? $0.record.signingPublicKey : nil } }
         var progress = true
         while progress {
             progress = false
+            for (id, (invite, object)) in inviteRecords where invites[id] == nil {
+                guard let key = writer(invite.inviterID) else { continue }
+                guard invite.isSigned(by: key) else {
+                    throw ShadowError(.signatureInvalid, "invite \(hexString(id).prefix(8)) is not signed by the device it names as inviter: the server forged or altered it")
+                }
+                invites[id] = (invite, object)
+                progress = true
+            }
             for (id, (record, object)) in records where admitted[id] == nil {
                 let key: [UInt8]?
                 switch record.admitter {
                 case .vaultKey: key = keys.rootPublicKey
-                case .device(let by):
-                    key = admitted[by].flatMap { $0.record.role == .readWrite ? $0.record.signingPublicKey : nil }
+                case .device(let by): key = writer(by)
+                case .invite(let by):
+                    guard let invite = invites[by]?.record else { key = nil; break }
+                    guard invite.role == record.role, record.admittedAtMillis <= invite.expiresAtMillis else {
+                        throw ShadowError(.signatureInvalid, "device \(hexString(id).prefix(8)) was admitted by invite \(hexString(by).prefix(8)) with another role or after it expired")
+                    }
+                    key = invite.signingPublicKey
                 }
                 guard let key else { continue }
                 guard record.isSigned(by: key) else {
@@ -92,6 +123,16 @@ public struct DeviceRoster: Sendable {
                 }
                 admitted[id] = AdmittedDevice(record: record, recordObject: object, nameObject: nil)
                 progress = true
+            }
+        }
+        if let orphan = inviteRecords.keys.first(where: { invites[$0] == nil }) {
+            throw ShadowError(.signatureInvalid, "invite \(hexString(orphan).prefix(8)) was made by no read-write device of this vault: the server forged it")
+        }
+        var used: Set<[UInt8]> = []
+        for device in admitted.values {
+            guard case .invite(let invite) = device.record.admitter else { continue }
+            guard used.insert(invite).inserted else {
+                throw ShadowError(.signatureInvalid, "invite \(hexString(invite).prefix(8)) admitted two devices: an invite admits one")
             }
         }
         if let orphan = records.keys.first(where: { admitted[$0] == nil }) {
@@ -104,7 +145,7 @@ public struct DeviceRoster: Sendable {
             _ = try DeviceName.open(bytes, record: device.record, keys: try keys.attenuated(to: .verifyOnly))
             admitted[id] = AdmittedDevice(record: device.record, recordObject: device.recordObject, nameObject: bytes)
         }
-        return DeviceRoster(devices: admitted, tree: directory.tree)
+        return DeviceRoster(devices: admitted, invites: invites, tree: directory.tree)
     }
 
     /// The read-write device whose key made `signature` over `content` (a commit body), if any.
@@ -127,6 +168,9 @@ public struct DeviceRoster: Sendable {
     /// Why `child` cannot follow `parent`, or nil: a record once committed stays, byte for byte, and a
     /// device's name is only replaced by one of a higher sequence.
     public func successorFault(_ child: DeviceRoster) -> String? {
+        for (id, invite) in invites where child.invites[id]?.object != invite.object {
+            return "drops or changes invite \(hexString(id).prefix(8))"
+        }
         for (id, device) in devices {
             guard let kept = child.devices[id], kept.recordObject == device.recordObject else {
                 return "drops or changes the record of device \(hexString(id).prefix(8))"
@@ -199,7 +243,11 @@ extension History {
         return roster.devices.values.map { device in
             let record = device.record
             var by: [UInt8]?
-            if case .device(let id) = record.admitter { by = id }
+            switch record.admitter {
+            case .vaultKey: by = nil
+            case .device(let id): by = id
+            case .invite(let id): by = roster.invites[id]?.record.inviterID
+            }
             return DeviceInfo(name: names[device.id]?.name, id: device.id, role: record.role, admittedBy: by,
                               admittedAtMillis: record.admittedAtMillis, lastCommit: last[device.id]?.0, lastCommitMillis: last[device.id]?.1,
                               revoked: false, isThisDevice: keys.device?.id == device.id)

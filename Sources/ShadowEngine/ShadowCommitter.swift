@@ -178,8 +178,13 @@ public struct ShadowCommitter {
     /// The objects of this committer's work tree.
     public let objects: ShadowObjects
 
-    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceName: String? = nil) throws(ShadowError) {
+    /// Where a join by invite left this device's admission record until its first commit publishes it.
+    let pendingAdmission: BytePath?
+
+    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceName: String? = nil,
+                pendingAdmission: BytePath? = nil) throws(ShadowError) {
         self.keys = keys
+        self.pendingAdmission = pendingAdmission
         self.store = store
         self.shadowRoot = shadowRoot
         device = try keys.requireDevice()
@@ -189,8 +194,9 @@ public struct ShadowCommitter {
 
     /// True when committing would change this device's own files (its admission, or a new name): a
     /// pass then commits even with no change in the folder.
-    public static func devicePending(keys: VaultKeys, shadowRoot: BytePath, deviceName: String?) -> Bool {
-        guard keys.canSign, let device = keys.device else { return false }
+    public static func devicePending(keys: VaultKeys, location: FolderLocation, deviceName: String?) -> Bool {
+        let shadowRoot = location.shadow
+        guard location.deviceRole(keys) == .readWrite, let device = keys.device else { return false }
         guard FileSystem.exists(shadowRoot.appending(DevicePaths.record(device.id))) else { return true }
         guard let deviceName else { return false }
         return currentName(of: device, keys: keys, shadowRoot: shadowRoot)?.name != deviceName
@@ -235,9 +241,17 @@ public struct ShadowCommitter {
         let record: DeviceRecord
         if let bytes = try? FileSystem.readFile(shadowRoot.appending(recordPath), limit: DevicePaths.fileLimitBytes) {
             record = try DeviceRecord.parse(bytes, vaultID: keys.vaultID)
+        } else if let pendingAdmission, let bytes = try? FileSystem.readFile(pendingAdmission, limit: DevicePaths.fileLimitBytes) {
+            record = try DeviceRecord.parse(bytes, vaultID: keys.vaultID)
+            try put(record.bytes, recordPath)
         } else {
             record = try DeviceRecord.make(device: device, role: .readWrite, by: nil, keys: keys, atMillis: Clock.nowMillis())
             try put(record.bytes, recordPath)
+        }
+        // Files written into devices/ outside a commit (an invite) are staged with it.
+        for name in (try? FileSystem.list(shadowRoot.appending(DevicePaths.directory))) ?? [] {
+            let path = DevicePaths.directory + "/" + String(decoding: name, as: UTF8.self)
+            if DevicePaths.isDevicePath(path), !written.contains(path) { written.append(path) }
         }
         if let deviceName {
             let current = ShadowCommitter.currentName(of: device, keys: keys, shadowRoot: shadowRoot)
@@ -260,7 +274,11 @@ public struct ShadowCommitter {
     /// per change) or, with nil, the whole work tree (a stray file there is then refused by the check).
     func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64, touched: TouchedPaths?) throws(ShadowError) -> ObjectID {
         try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644, durable: false)
-        try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
+        // Only a holder of the vault key can sign vault.json; a device admitted by invite keeps the
+        // one its checkout brought (the same bytes: the descriptor is deterministic).
+        if keys.canSign {
+            try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
+        }
         let devicePaths = try writeDeviceFiles(parents: parents)
         let tree: ObjectID
         if let touched {

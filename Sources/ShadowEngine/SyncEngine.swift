@@ -19,6 +19,9 @@ public struct SyncOptions: Sendable {
     /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
     public var existingFiles: ExistingFilePreference = .newer
+    /// Commit even with no change in the folder: device files written into the shadow tree (an invite)
+    /// are published by this pass.
+    public var publishDevices = false
 
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
@@ -188,7 +191,8 @@ public final class SyncEngine {
     /// Buffer for copying a local file that moves to a conflict copy, in bytes.
     static let copyBufferBytes = 1 << 16
 
-    public var readOnly: Bool { !keys.canSign }
+    /// True unless this device is admitted read-write (by the vault key it holds, or by its record).
+    public var readOnly: Bool { location.deviceRole(keys) != .readWrite }
     /// This agent's device id (in its commit metadata and its doorbells).
     public var deviceID: [UInt8] { state.deviceID }
     /// The vault's read keys (the doorbell is sealed with a key derived from them).
@@ -530,7 +534,8 @@ public final class SyncEngine {
             }
             return
         }
-        let force = force || ShadowCommitter.devicePending(keys: keys, shadowRoot: location.shadow, deviceName: location.requestedDeviceName())
+        let force = force || options.publishDevices
+            || ShadowCommitter.devicePending(keys: keys, location: location, deviceName: location.requestedDeviceName())
         if plan.isEmpty && !force {
             if plan.statsRefreshed {
                 index.entries = plan.nextEntries(from: index.entries)
@@ -635,7 +640,8 @@ public final class SyncEngine {
     private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
         state.sequence += 1
         try state.save(location.stateFile)
-        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName())
+        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
+                                            pendingAdmission: location.pendingAdmissionFile)
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
     }
 

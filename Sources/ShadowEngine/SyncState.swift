@@ -45,6 +45,20 @@ public struct FolderLocation: Sendable {
     }
 
     static let deviceNameFileLimitBytes = 256
+
+    /// This device's admission record, made at a join by invite and published by its first commit.
+    public var pendingAdmissionFile: BytePath { state.appending("device-admission") }
+
+    /// The role this device has: from its record in the shadow work tree, else from its pending
+    /// admission; nil when it is not admitted (a read-only capability alone).
+    func deviceRole(_ keys: VaultKeys) -> DeviceRole? {
+        guard let device = keys.device else { return nil }
+        for file in [shadow.appending(DevicePaths.record(device.id)), pendingAdmissionFile] {
+            if let bytes = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes),
+               let record = try? DeviceRecord.parse(bytes, vaultID: keys.vaultID), record.deviceID == device.id { return record.role }
+        }
+        return keys.canSign ? .readWrite : nil
+    }
 }
 
 /// What the index knows about one path: its synced kind, the lineage file id of a file (so an edit or a
@@ -499,14 +513,15 @@ enum JournalPhase: Equatable, Sendable {
     }
 }
 
-enum Clock {
+/// The wall clock, for what ShadowSync records of it (commit metadata, admissions, invite expiry).
+public enum Clock {
     static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
+    public static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
 }
 
 struct ByteWriter {

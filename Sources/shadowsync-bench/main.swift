@@ -158,6 +158,17 @@ func printVectors() throws(ShadowError) {
     print("device record(rw, by the vault key) \(hexString(record.bytes))")
     let name = try DeviceName(deviceID: device.id, sequence: 1, name: "laptop").seal(device: device, keys: keys, nonce: Array(0xc0...0xd7))
     print("device name(\"laptop\", sequence 1) \(hexString(name))")
+    let invite = try InviteKeys(secretBytes: Array(0x80...0x9f))
+    print("invite PK_inv     \(hexString(invite.signingPublicKey))")
+    print("invite PK_ikx     \(hexString(invite.agreementPublicKey))")
+    print("invite id         \(hexString(invite.id))")
+    print("invite text       \(InviteText.encode(invite, rootPublicKey: keys.rootPublicKey))")
+    let inviteRecord = try InviteRecord.make(invite: invite, role: .readWrite, name: "desktop", inviter: device, keys: keys,
+                                             createdAtMillis: VectorInputs.admittedAtMillis, expiresAtMillis: VectorInputs.admittedAtMillis + 72 * 3_600_000)
+    print("invite record (sealed part random) \(hexString(inviteRecord.bytes))")
+    let second = try DeviceKeys(signingSeedBytes: Array(0xa0...0xbf), agreementSecretBytes: Array(0xc0...0xdf))
+    let byInvite = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: keys, atMillis: VectorInputs.admittedAtMillis + 60_000)
+    print("device record(rw, by the invite) \(hexString(byInvite.bytes))")
     print("signature(commit, \"tree 0\", device) \(hexString(Signatures.sign(Array("tree 0".utf8), purpose: .commit, device: device, vaultID: keys.vaultID)))")
 }
 

@@ -49,6 +49,34 @@ import ShadowCore
         #expect(hexString(sig) == "c1182281732336997a4dff88b553f234f26c3d88d287446ab590145f1fb061d4174ff03538961601ef42af9b4f2d36f6f854f0be2db2a3b35e8baebb02448006")
     }
 
+    @Test func invites() throws {
+        let k = try vectorKeys(), device = try vectorDevice()
+        let invite = try InviteKeys(secretBytes: Array(0x80...0x9f))
+        #expect(hexString(invite.signingPublicKey) == "e6ba0609ca14136ef25df812e405c4171bd3eeb05c5a413c05bfe805ca7899ca")
+        #expect(hexString(invite.agreementPublicKey) == "de5eb73ac0996e43712fa24da18ab0a95c3daba822e93c40b1b1f47838745e2a")
+        #expect(hexString(invite.id) == "c9a3ed161e857cc2c452847bf4e83804")
+        let text = InviteText.encode(invite, rootPublicKey: k.rootPublicKey)
+        #expect(text == "shdw1-in-asaidaudqscynb4irgfixdenr2hzbemssokjlfuxtcmzvg44twpj7u4kxdp7gzpvgj3pfwckkhcygx3ad4wjs3zjpyzg5b2ag63xv6fst7iugla")
+        let (back, vault) = try InviteText.decode(text.uppercased())
+        #expect(back.id == invite.id && vault.vaultID == k.vaultID && vault.level == .verifyOnly)
+        #expect(thrownCode { _ = try InviteText.decode(String(text.dropLast())) } == .badCapability)
+        #expect(thrownCode { _ = try InviteText.decode(text.replacingOccurrences1("a", "b")) } == .badCapability)
+        // The published record (its sealed part is randomised): it parses, verifies and opens.
+        let published = try #require(bytesFromHex("5348444901000000140cc60fcd4d3ffc0629840d4b1519d5c9a3ed161e857cc2c452847bf4e83804e6ba0609ca14136ef25df812e405c4171bd3eeb05c5a413c05bfe805ca7899ca29fce6da372851e6cbc114173d78943900a8da769b01000000bc4d869b010000000000008b896eb0ec7305cd6b7b2cf90e981e29a555f800f76f94b66d60836467a17c30309764d5ea09464c472b088237a93811fe57a7e9d8aaf0294b895fce5338d744b0da933038b35e60eb41072a85586ab5d279f9409bca44289685fa0cd31cda82e537d7cb044844342835d1f1dfed1cd7ad6543d0c8cdddc14aa42687893249a329975a454a592a410c15d4224ed8f1a6a8a475ea4e4493919aacfd933928c2fe56bbcc32b457cabd0432c9915883692b0f204b350bb71b64db54ece841b03f7150f4321f45593a4498c8f81d4b8dbb826b21cd0b"))
+        let record = try InviteRecord.parse(published, vaultID: k.vaultID)
+        #expect(record.isSigned(by: device.signingPublicKey) && record.expiresAtMillis == 1_767_484_800_000)
+        let gift = try record.openGift(with: invite)
+        #expect(gift.name == "desktop" && gift.epoch == 0)
+        #expect(thrownCode { _ = try record.openGift(with: InviteKeys.generate()) } == .authenticationFailed)
+        let fresh = try InviteRecord.make(invite: invite, role: .readWrite, name: "desktop", inviter: device, keys: k,
+                                          createdAtMillis: 1_767_225_600_000, expiresAtMillis: 1_767_484_800_000)
+        #expect(fresh.bytes.prefix(108) == published.prefix(108))
+        let second = try DeviceKeys(signingSeedBytes: Array(0xa0...0xbf), agreementSecretBytes: Array(0xc0...0xdf))
+        let admitted = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: k, atMillis: 1_767_225_660_000)
+        #expect(hexString(admitted.bytes) == "5348445201030000140cc60fcd4d3ffc0629840d4b1519d5bdc7a508d2464b8992c623b60533c4eb4fd099ccd47d7893dfe9ec24414ecb0d9b5420232aad30d91c465be33cbe65c4dc2cca31e8e43bbd91dff7e475cca3347eb478107d5bd765aba4ae4a30c35d44c9a3ed161e857cc2c452847bf4e838046092db769b010000113f002c1e16dfdb14b3a7db99ea28e35f5b357004d79060f0f0c010b617cd7b18d50b752f31ee3578379a76bfa40e1f5f9d15043c0fffe3f5a62b87d4a41a06")
+        #expect(admitted.admitter == .invite(invite.id) && admitted.isSigned(by: invite.signingPublicKey))
+    }
+
     @Test func deviceKeysRecordAndName() throws {
         let k = try vectorKeys(), device = try vectorDevice()
         #expect(hexString(device.signingPublicKey) == "2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d")
@@ -172,6 +200,6 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 28 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 36 vectors of FORMAT.md match"), "\(text)")
     }
 }

@@ -46,6 +46,35 @@ import ShadowGit
         #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2), ("\(hexString(second.id)).name", forged)]), keys: keys) } == .signatureInvalid)
     }
 
+    @Test func anInviteAdmitsOneDeviceOfItsRoleBeforeItExpires() throws {
+        let inviter = DeviceKeys.generate(), invite = InviteKeys.generate(), reader = DeviceKeys.generate()
+        let r1 = try DeviceRecord.make(device: inviter, role: .readWrite, by: nil, keys: keys, atMillis: Self.time)
+        let expires = Self.time + 3_600_000
+        let inv = try InviteRecord.make(invite: invite, role: .readWrite, name: nil, inviter: inviter, keys: keys, createdAtMillis: Self.time, expiresAtMillis: expires)
+        let inviteFile = ("\(hexString(invite.id)).i", inv.bytes)
+        let joined = DeviceKeys.generate(), second = DeviceKeys.generate()
+        let a = try DeviceRecord.make(device: joined, role: .readWrite, invite: invite, keys: keys, atMillis: Self.time + 1)
+        let roster = try DeviceRoster.check(directory([recordFile(r1), inviteFile, recordFile(a)]), keys: keys)
+        #expect(roster.device(admittedBy: invite.id)?.id == joined.id && roster.invites.count == 1)
+        // Used twice.
+        let b = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: keys, atMillis: Self.time + 2)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), inviteFile, recordFile(a), recordFile(b)]), keys: keys) } == .signatureInvalid)
+        // Another role than the invite's, or admitted after it expired.
+        let wrongRole = try DeviceRecord.make(device: second, role: .readOnly, invite: invite, keys: keys, atMillis: Self.time + 2)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), inviteFile, recordFile(wrongRole)]), keys: keys) } == .signatureInvalid)
+        let late = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: keys, atMillis: expires + 1)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), inviteFile, recordFile(late)]), keys: keys) } == .signatureInvalid)
+        // An invite made by a read-only device, or whose inviter is not in the tree, admits nobody.
+        let ro = try DeviceRecord.make(device: reader, role: .readOnly, by: inviter, keys: keys, atMillis: Self.time)
+        let byReader = try InviteRecord.make(invite: invite, role: .readWrite, name: nil, inviter: reader, keys: keys, createdAtMillis: Self.time, expiresAtMillis: expires)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), recordFile(ro), ("\(hexString(invite.id)).i", byReader.bytes)]), keys: keys) } == .signatureInvalid)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([inviteFile]), keys: keys) } == .signatureInvalid)
+        // A child that drops the invite record is refused.
+        let without = try DeviceRoster.check(directory([recordFile(r1)]), keys: keys)
+        let with = try DeviceRoster.check(directory([recordFile(r1), inviteFile]), keys: keys)
+        #expect(with.successorFault(without)?.contains("drops or changes invite") == true)
+    }
+
     @Test func onlyAdmittedWritersSignCommitsAndChildrenKeepEveryRecord() throws {
         let writer = DeviceKeys.generate(), reader = DeviceKeys.generate(), outsider = DeviceKeys.generate()
         let rw = try DeviceRecord.make(device: writer, role: .readWrite, by: nil, keys: keys, atMillis: Self.time)
