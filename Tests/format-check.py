@@ -220,6 +220,9 @@ body = (b"SHDR" + bytes([1, 3, 0, 0]) + vault_id + blake2b(16, dev2_pk.raw, pers
         + invite_id + struct.pack("<Q", 1767225660000))
 check("device record admitted by the invite", (body + sign(b"shdw-device-v1\x00" + vault_id + body, inv_sk)).hex(),
       block("## 8. Test vectors", "The record of a second device").strip())
+body = b"SHDX" + bytes(4) + vault_id + blake2b(16, dev2_pk.raw, personal=b"SHDW-deviceid-v1") + device_id + struct.pack("<Q", 1767225720000)
+check("revocation", (body + sign(b"shdw-revoke-v1\x00" + vault_id + body, dev_sk)).hex(),
+      block("## 8. Test vectors", "The first device's revocation").strip())
 check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"tree 0", dev_sk).hex(),
       block("## 8. Test vectors", "Commit signature of the bytes").strip())
 signature = ctypes.create_string_buffer(64)

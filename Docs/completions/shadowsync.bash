@@ -483,13 +483,13 @@ _shadowsync_device() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|rename|invite)
+    list|rename|invite|revoke)
         # Offer subcommand argument completions
         "_shadowsync_device_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list rename invite' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list rename invite revoke' -- "${cur}"))
         ;;
     esac
 }
@@ -539,6 +539,21 @@ _shadowsync_device_invite() {
     '--expires-hours')
         return
         ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
     '--folder')
         return
         ;;

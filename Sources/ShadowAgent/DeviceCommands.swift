@@ -99,3 +99,42 @@ extension Workspace {
         return NewInvite(text: InviteText.encode(invite, rootPublicKey: keys.rootPublicKey), id: invite.id, expiresAtMillis: expires, report: report)
     }
 }
+
+extension Workspace {
+    /// `shadowsync device revoke NAME`: records that a read-write device of this vault no longer
+    /// accepts `name`'s signatures (published with the sync pass this runs). `name` is a device name or
+    /// at least 8 hex digits of its id. Returns the revoked device's id and the pass.
+    public func revokeDevice(_ path: BytePath?, _ name: String, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (id: [UInt8], report: SyncReport) {
+        let (config, engine) = try open(path)
+        guard !engine.readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot revoke devices",
+                              advice: "run 'shadowsync device revoke' on a read-write machine of the vault")
+        }
+        let keys = try self.keys(of: config)
+        let me = try keys.requireDevice()
+        guard let head = try engine.head else { throw ShadowError(.notFound, "this folder has no history yet: there is no device to revoke") }
+        let history = History(keys: keys, store: try Transport.repository(config), location: config.location)
+        let devices = try history.devices(head: head)
+        let lowered = name.lowercased()
+        let matches = devices.filter { $0.name == name || (lowered.count >= 8 && hexString($0.id).hasPrefix(lowered)) }
+        guard matches.count == 1, let target = matches.first else {
+            let known = devices.map(\.label).joined(separator: ", ")
+            throw ShadowError(.notFound, matches.isEmpty ? "no device named '\(name)' in this vault" : "'\(name)' names \(matches.count) devices",
+                              advice: "'shadowsync device list' shows them (\(known)); give a name or at least 8 hex digits of an id")
+        }
+        guard target.id != me.id else {
+            throw ShadowError(.invalidArgument, "this is the device you are on: revoke it from another read-write machine",
+                              advice: "run 'shadowsync device revoke \(target.label)' on another machine of the vault")
+        }
+        guard !target.revoked else { throw ShadowError(.alreadyExists, "device \(target.label) is already revoked") }
+        let revocation = try RevocationRecord.make(target.id, by: me, vaultID: keys.vaultID, atMillis: ShadowEngine.Clock.nowMillis())
+        let file = config.shadow.appending(DevicePaths.revocation(target.id))
+        try FileSystem.createDirectories(file.directory, mode: 0o755)
+        try FileSystem.writeAtomically(revocation.bytes, to: file, mode: 0o644, durable: false)
+        var publishing = options
+        publishing.publishDevices = true
+        let report = try engine.sync(options: publishing)
+        _ = Unmanaged.passRetained(engine)
+        return (target.id, report)
+    }
+}

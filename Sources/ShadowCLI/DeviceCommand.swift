@@ -6,7 +6,7 @@ import ShadowCrypto
 
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "The machines admitted to the vault.",
-                                                    subcommands: [DeviceListCommand.self, DeviceRenameCommand.self, DeviceInviteCommand.self])
+                                                    subcommands: [DeviceListCommand.self, DeviceRenameCommand.self, DeviceInviteCommand.self, DeviceRevokeCommand.self])
 }
 
 struct DeviceListCommand: ParsableCommand, OpensRepositoryAtOnce {
@@ -64,6 +64,24 @@ struct DeviceInviteCommand: ParsableCommand, OpensRepositoryAtOnce {
             if let head = made.report.head { printError("published in commit \(head.short)") }
             printError("invite \(hexString(made.id).prefix(8)) for one \(readOnly ? "read-only" : "read-write") device, usable until \(isoTime(made.expiresAtMillis)); it is a secret until used:")
             print(made.text)
+        }
+    }
+}
+
+struct DeviceRevokeCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Stop accepting a device's signatures (a lost or stolen machine), published with a sync pass.")
+
+    @Argument(help: "The device's name, or at least 8 hex digits of its id ('shadowsync device list').") var name: String
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let (id, report) = try Workspace().revokeDevice(folder.path, name, options: ProgressLine.options(SyncOptions()))
+            printReport(report)
+            print("revoked device \(name) (\(hexString(id).prefix(16))): every machine and the server hook refuse its commits from now on")
+            printError("note: it can still decrypt what it could read before, and the files written from now on too, until the key is rotated (not available yet); see OPERATIONS, \"A lost or stolen machine\"")
         }
     }
 }

@@ -231,3 +231,36 @@ public struct DeviceName: Equatable, Sendable {
         return DeviceName(deviceID: id, sequence: sequence, name: name)
     }
 }
+
+/// A device's revocation (FORMAT.md §4.6), at `devices/<hex device_id>.x`: signed by the read-write
+/// device that revoked it; never removed, so the device's signatures are refused in every later commit.
+public struct RevocationRecord: Equatable, Sendable {
+    public let vaultID: [UInt8]
+    public let deviceID: [UInt8]
+    public let revokerID: [UInt8]
+    public let revokedAtMillis: UInt64
+    public let bytes: [UInt8]
+
+    static let magic = Array("SHDX".utf8)
+    static let signedBytes = 64
+    public static let size = signedBytes + Signatures.size
+
+    public static func make(_ deviceID: [UInt8], by revoker: DeviceKeys, vaultID: [UInt8], atMillis: UInt64) throws(ShadowError) -> RevocationRecord {
+        let body = magic + [0, 0, 0, 0] + vaultID + deviceID + revoker.id + LittleEndian.bytes(atMillis)
+        return try parse(body + Signatures.sign(body, purpose: .revocation, device: revoker, vaultID: vaultID), vaultID: vaultID)
+    }
+
+    public static func parse(_ b: [UInt8], vaultID: [UInt8]) throws(ShadowError) -> RevocationRecord {
+        guard b.count == size, Array(b[0..<4]) == magic, b[4..<8].allSatisfy({ $0 == 0 }) else {
+            throw ShadowError(.malformedObject, "a revocation record is malformed (size, magic or reserved bytes)")
+        }
+        guard Array(b[8..<24]) == vaultID else { throw ShadowError(.malformedObject, "a revocation record belongs to another vault") }
+        return RevocationRecord(vaultID: vaultID, deviceID: Array(b[24..<40]), revokerID: Array(b[40..<56]),
+                                revokedAtMillis: LittleEndian.read(UInt64.self, b, at: 56), bytes: b)
+    }
+
+    public func isSigned(by publicKey: [UInt8]) -> Bool {
+        Signatures.isValid(Array(bytes[RevocationRecord.signedBytes...]), of: Array(bytes[0..<RevocationRecord.signedBytes]),
+                           purpose: .revocation, publicKey: publicKey, vaultID: vaultID)
+    }
+}

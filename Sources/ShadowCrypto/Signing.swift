@@ -8,6 +8,7 @@ public enum SignaturePurpose: Sendable, CaseIterable {
     case deviceRecord
     case deviceName
     case invite
+    case revocation
 
     var label: [UInt8] {
         switch self {
@@ -16,6 +17,7 @@ public enum SignaturePurpose: Sendable, CaseIterable {
         case .deviceRecord: return Array("shdw-device-v1".utf8) + [0]
         case .deviceName: return Array("shdw-device-name-v1".utf8) + [0]
         case .invite: return Array("shdw-invite-v1".utf8) + [0]
+        case .revocation: return Array("shdw-revoke-v1".utf8) + [0]
         }
     }
 }

@@ -8,6 +8,7 @@ public enum DevicePaths {
     static let recordSuffix = ".r"
     static let nameSuffix = ".name"
     static let inviteSuffix = ".i"
+    static let revocationSuffix = ".x"
     /// A vault holds at most this many device files (two per device): bounds what a reader loads.
     static let maximumFiles = 2048
     /// Every kind of device file is this size or smaller (an invite record, the largest, is 320 bytes).
@@ -16,12 +17,13 @@ public enum DevicePaths {
     public static func record(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(recordSuffix)" }
     public static func name(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(nameSuffix)" }
     public static func invite(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(inviteSuffix)" }
+    public static func revocation(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(revocationSuffix)" }
 
     /// True for a path a ShadowSync tree may hold under `devices/`.
     static func isDevicePath(_ path: String) -> Bool {
         guard path.hasPrefix(directory + "/") else { return false }
         let file = path.dropFirst(directory.count + 1)
-        for suffix in [recordSuffix, nameSuffix, inviteSuffix] where file.hasSuffix(suffix) {
+        for suffix in [recordSuffix, nameSuffix, inviteSuffix, revocationSuffix] where file.hasSuffix(suffix) {
             let hex = file.dropLast(suffix.count)
             return hex.count == KeySizes.deviceID * 2 && hex.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
         }
@@ -36,8 +38,12 @@ public struct AdmittedDevice: Sendable {
     public let recordObject: ObjectID
     /// Its signed name object, if it has one (read with `DeviceName.open`).
     public let nameObject: [UInt8]?
+    /// Its revocation, if a read-write device revoked it.
+    public var revocation: RevocationRecord? = nil
+    public var revocationObject: ObjectID? = nil
 
     public var id: [UInt8] { record.deviceID }
+    public var isActive: Bool { revocation == nil }
 }
 
 /// The devices a tree admits (FORMAT.md §4.3): every record vouched for by the vault key or by an
@@ -63,6 +69,7 @@ public struct DeviceRoster: Sendable {
         var records: [[UInt8]: (DeviceRecord, ObjectID)] = [:]
         var names: [[UInt8]: [UInt8]] = [:]
         var inviteRecords: [[UInt8]: (InviteRecord, ObjectID)] = [:]
+        var revocations: [[UInt8]: (RevocationRecord, ObjectID)] = [:]
         for blob in directory.blobs {
             let path = DevicePaths.directory + "/" + String(decoding: blob.name, as: UTF8.self)
             guard Array(path.utf8) == Array(DevicePaths.directory.utf8) + [UInt8(ascii: "/")] + blob.name, DevicePaths.isDevicePath(path) else {
@@ -76,6 +83,12 @@ public struct DeviceRoster: Sendable {
                     throw ShadowError(.malformedObject, "the device record at \(path) is for device \(hexString(record.deviceID)): the server moved it")
                 }
                 records[id] = (record, blob.id)
+            } else if path.hasSuffix(DevicePaths.revocationSuffix) {
+                let revocation = try RevocationRecord.parse(blob.bytes, vaultID: keys.vaultID)
+                guard revocation.deviceID == id else {
+                    throw ShadowError(.malformedObject, "the revocation at \(path) is for device \(hexString(revocation.deviceID)): the server moved it")
+                }
+                revocations[id] = (revocation, blob.id)
             } else if path.hasSuffix(DevicePaths.inviteSuffix) {
                 let invite = try InviteRecord.parse(blob.bytes, vaultID: keys.vaultID)
                 guard invite.inviteID == id else {
@@ -138,12 +151,23 @@ public struct DeviceRoster: Sendable {
         if let orphan = records.keys.first(where: { admitted[$0] == nil }) {
             throw ShadowError(.signatureInvalid, "device \(hexString(orphan).prefix(8)) is admitted by no device of this vault: the server forged its record")
         }
+        // A revocation counts when a read-write device of the tree signed it; a device revoked here stays
+        // listed, and its records stay valid, but it signs nothing from this tree on.
+        for (id, (revocation, object)) in revocations {
+            guard admitted[id] != nil, let revoker = admitted[revocation.revokerID], revoker.record.role == .readWrite,
+                  revocation.isSigned(by: revoker.record.signingPublicKey) else {
+                throw ShadowError(.signatureInvalid, "the revocation of device \(hexString(id).prefix(8)) is not signed by a read-write device of this vault: the server forged it")
+            }
+            admitted[id]?.revocation = revocation
+            admitted[id]?.revocationObject = object
+        }
         for (id, bytes) in names {
             guard let device = admitted[id] else {
                 throw ShadowError(.malformedObject, "a device name has no device record (\(hexString(id).prefix(8)))")
             }
             _ = try DeviceName.open(bytes, record: device.record, keys: try keys.attenuated(to: .verifyOnly))
-            admitted[id] = AdmittedDevice(record: device.record, recordObject: device.recordObject, nameObject: bytes)
+            admitted[id] = AdmittedDevice(record: device.record, recordObject: device.recordObject, nameObject: bytes,
+                                          revocation: device.revocation, revocationObject: device.revocationObject)
         }
         return DeviceRoster(devices: admitted, invites: invites, tree: directory.tree)
     }
@@ -151,7 +175,7 @@ public struct DeviceRoster: Sendable {
     /// The read-write device whose key made `signature` over `content` (a commit body), if any.
     public func commitSigner(_ signature: [UInt8], of content: [UInt8]) -> AdmittedDevice? {
         devices.values.first { device in
-            device.record.role == .readWrite
+            device.record.role == .readWrite && device.isActive
                 && Signatures.isValid(signature, of: content, purpose: .commit, publicKey: device.record.signingPublicKey, vaultID: device.record.vaultID)
         }
     }
@@ -165,6 +189,30 @@ public struct DeviceRoster: Sendable {
         return out
     }
 
+    /// Why the records `child` adds to `parents` are not acceptable, or nil: a device admitted (or an
+    /// invite made, or a device revoked) in a commit must be vouched for by a device not revoked there.
+    public static func additionsFault(_ child: DeviceRoster, parents: [DeviceRoster]) -> String? {
+        func known(_ id: [UInt8]) -> Bool { parents.contains { $0.devices[id] != nil } }
+        func active(_ id: [UInt8]) -> Bool { child.devices[id]?.isActive ?? false }
+        for (id, device) in child.devices where !known(id) {
+            switch device.record.admitter {
+            case .vaultKey: continue
+            case .device(let by) where !active(by): return "admits device \(hexString(id).prefix(8)) by revoked device \(hexString(by).prefix(8))"
+            case .invite(let invite) where !(child.invites[invite].map { active($0.record.inviterID) } ?? false):
+                return "admits device \(hexString(id).prefix(8)) by an invite of a revoked device"
+            default: continue
+            }
+        }
+        for (id, invite) in child.invites where !parents.contains(where: { $0.invites[id] != nil }) && !active(invite.record.inviterID) {
+            return "records invite \(hexString(id).prefix(8)) of revoked device \(hexString(invite.record.inviterID).prefix(8))"
+        }
+        for (id, device) in child.devices {
+            guard let revocation = device.revocation, !parents.contains(where: { $0.devices[id]?.revocation != nil }) else { continue }
+            if !active(revocation.revokerID) { return "revokes device \(hexString(id).prefix(8)) by a revoked device" }
+        }
+        return nil
+    }
+
     /// Why `child` cannot follow `parent`, or nil: a record once committed stays, byte for byte, and a
     /// device's name is only replaced by one of a higher sequence.
     public func successorFault(_ child: DeviceRoster) -> String? {
@@ -174,6 +222,9 @@ public struct DeviceRoster: Sendable {
         for (id, device) in devices {
             guard let kept = child.devices[id], kept.recordObject == device.recordObject else {
                 return "drops or changes the record of device \(hexString(id).prefix(8))"
+            }
+            if let revoked = device.revocationObject, kept.revocationObject != revoked {
+                return "drops or changes the revocation of device \(hexString(id).prefix(8))"
             }
             if let before = device.nameObject {
                 guard let after = kept.nameObject, let old = try? DeviceName.peek(before), let new = try? DeviceName.peek(after),
@@ -250,7 +301,7 @@ extension History {
             }
             return DeviceInfo(name: names[device.id]?.name, id: device.id, role: record.role, admittedBy: by,
                               admittedAtMillis: record.admittedAtMillis, lastCommit: last[device.id]?.0, lastCommitMillis: last[device.id]?.1,
-                              revoked: false, isThisDevice: keys.device?.id == device.id)
+                              revoked: !device.isActive, isThisDevice: keys.device?.id == device.id)
         }.sorted { ($0.admittedAtMillis, hexString($0.id)) < ($1.admittedAtMillis, hexString($1.id)) }
     }
 

@@ -59,11 +59,18 @@ public struct HistoryVerifier {
             let info = try store.commit(id)
             try requireSigned(info, firstContact: lastVerified == nil)
             let roster = try rosters.roster(info.tree, store: store, keys: keys)
+            var parentRosters: [DeviceRoster] = []
             for parent in info.parents {
-                if let fault = try rosters.roster(try store.commit(parent).tree, store: store, keys: keys).successorFault(roster) {
+                let parentRoster = try rosters.roster(try store.commit(parent).tree, store: store, keys: keys)
+                if let fault = parentRoster.successorFault(roster) {
                     throw ShadowError(.signatureInvalid, "commit \(id.short) \(fault): device records are never removed or rewritten, so the server or a device forged it",
                                       advice: "nothing was changed locally; remove the commit on the server or restore the repository")
                 }
+                parentRosters.append(parentRoster)
+            }
+            if let fault = DeviceRoster.additionsFault(roster, parents: parentRosters) {
+                throw ShadowError(.signatureInvalid, "commit \(id.short) \(fault): a revoked device vouches for nobody",
+                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
             }
             if keys.canDecrypt {
                 let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
@@ -132,6 +139,10 @@ public struct HistoryVerifier {
         case .unsigned?:
             throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
                               advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        case .revoked(let device)?:
+            let by = device.revocation.map { String(hexString($0.revokerID).prefix(8)) } ?? "?"
+            throw ShadowError(.signatureInvalid, "commit \(id.short) is signed by device \(hexString(device.id).prefix(8)), which device \(by) revoked: its changes are refused",
+                              advice: "nothing was changed locally; remove the commit on the server (point main back at the last good commit), or let a remaining device push over it after that")
         case .badSignature?, .roster?:
             let ours = hexString(keys.vaultID)
             if let theirs = vaultID(ofTree: info.tree, inLocalRemote: inLocalRemote), theirs != ours {
@@ -175,7 +186,7 @@ public struct HistoryVerifier {
     }
 
     /// Why a commit's signature does not show a writer of this vault made it; nil when it does.
-    enum SignatureFault { case unsigned, badSignature, roster(ShadowError) }
+    enum SignatureFault { case unsigned, badSignature, roster(ShadowError), revoked(AdmittedDevice) }
 
     /// Checks the signature against the read-write devices the commit's own tree admits.
     func signatureFault(_ info: CommitInfo, inLocalRemote: Bool = false) -> SignatureFault? {
@@ -184,7 +195,12 @@ public struct HistoryVerifier {
         do { roster = try rosters.roster(info.tree, store: store, keys: keys, inLocalRemote: inLocalRemote) } catch {
             return .roster(error)
         }
-        return signer(of: info, in: roster) == nil ? .badSignature : nil
+        guard signer(of: info, in: roster) == nil else { return nil }
+        if let text = info.signature, let signed = info.signedData, let signature = try? Signatures.parse(text: text),
+           let revoked = roster.devices.values.first(where: { !$0.isActive && Signatures.isValid(signature, of: signed, purpose: .commit, publicKey: $0.record.signingPublicKey, vaultID: keys.vaultID) }) {
+            return .revoked(revoked)
+        }
+        return .badSignature
     }
 
     /// The first commit reachable from `head` and not from `base` that a writer of this vault did not
@@ -204,6 +220,7 @@ public struct HistoryVerifier {
             case .unsigned?: return (id, "is not signed")
             case .badSignature?: return (id, "has a signature that does not verify with an admitted device's key (an amended or rewritten commit)")
             case .roster(let error)?: return (id, "holds device records that do not check: \(error.message)")
+            case .revoked?: return (id, "is signed by this device after it was revoked")
             case nil: break
             }
             if keys.canDecrypt {

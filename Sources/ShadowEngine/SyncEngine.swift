@@ -638,6 +638,12 @@ public final class SyncEngine {
 
     /// Takes the next sequence number (saved first, so a crash never reuses one) and commits the work tree.
     private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
+        for parent in parents {
+            if let me = try verifier.roster(of: parent).devices[state.deviceID], let revocation = me.revocation {
+                throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): no other machine accepts its changes any more",
+                                  advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
+            }
+        }
         state.sequence += 1
         try state.save(location.stateFile)
         let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),

@@ -169,6 +169,8 @@ func printVectors() throws(ShadowError) {
     let second = try DeviceKeys(signingSeedBytes: Array(0xa0...0xbf), agreementSecretBytes: Array(0xc0...0xdf))
     let byInvite = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: keys, atMillis: VectorInputs.admittedAtMillis + 60_000)
     print("device record(rw, by the invite) \(hexString(byInvite.bytes))")
+    let revocation = try RevocationRecord.make(second.id, by: device, vaultID: keys.vaultID, atMillis: VectorInputs.admittedAtMillis + 120_000)
+    print("revocation(second device, by the first) \(hexString(revocation.bytes))")
     print("signature(commit, \"tree 0\", device) \(hexString(Signatures.sign(Array("tree 0".utf8), purpose: .commit, device: device, vaultID: keys.vaultID)))")
 }
 

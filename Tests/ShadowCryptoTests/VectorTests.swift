@@ -75,6 +75,9 @@ import ShadowCore
         let admitted = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: k, atMillis: 1_767_225_660_000)
         #expect(hexString(admitted.bytes) == "5348445201030000140cc60fcd4d3ffc0629840d4b1519d5bdc7a508d2464b8992c623b60533c4eb4fd099ccd47d7893dfe9ec24414ecb0d9b5420232aad30d91c465be33cbe65c4dc2cca31e8e43bbd91dff7e475cca3347eb478107d5bd765aba4ae4a30c35d44c9a3ed161e857cc2c452847bf4e838046092db769b010000113f002c1e16dfdb14b3a7db99ea28e35f5b357004d79060f0f0c010b617cd7b18d50b752f31ee3578379a76bfa40e1f5f9d15043c0fffe3f5a62b87d4a41a06")
         #expect(admitted.admitter == .invite(invite.id) && admitted.isSigned(by: invite.signingPublicKey))
+        let revocation = try RevocationRecord.make(second.id, by: device, vaultID: k.vaultID, atMillis: 1_767_225_720_000)
+        #expect(hexString(revocation.bytes) == "5348445800000000140cc60fcd4d3ffc0629840d4b1519d5bdc7a508d2464b8992c623b60533c4eb29fce6da372851e6cbc114173d789439c07cdc769b010000b531e70009c32339c0f72a92915dcc98a21bdebc003fe4221fb1164d7357d71d080153fc48ab595f5435d68c7b33c04df815d6b73f9d6d05163c6dfdb5c8c200")
+        #expect(revocation.isSigned(by: device.signingPublicKey) && !revocation.isSigned(by: second.signingPublicKey))
     }
 
     @Test func deviceKeysRecordAndName() throws {
@@ -200,6 +203,6 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 36 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 37 vectors of FORMAT.md match"), "\(text)")
     }
 }

@@ -75,6 +75,34 @@ import ShadowGit
         #expect(with.successorFault(without)?.contains("drops or changes invite") == true)
     }
 
+    @Test func aRevokedDeviceSignsAndVouchesForNothing() throws {
+        let laptop = DeviceKeys.generate(), stolen = DeviceKeys.generate(), accomplice = DeviceKeys.generate()
+        let r1 = try DeviceRecord.make(device: laptop, role: .readWrite, by: nil, keys: keys, atMillis: Self.time)
+        let r2 = try DeviceRecord.make(device: stolen, role: .readWrite, by: laptop, keys: keys, atMillis: Self.time)
+        let x = try RevocationRecord.make(stolen.id, by: laptop, vaultID: keys.vaultID, atMillis: Self.time)
+        let xFile = ("\(hexString(stolen.id)).x", x.bytes)
+        let before = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2)]), keys: keys)
+        let after = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2), xFile]), keys: keys)
+        let body = Array("tree 0".utf8)
+        let bySto = Signatures.sign(body, purpose: .commit, device: stolen, vaultID: keys.vaultID)
+        #expect(before.commitSigner(bySto, of: body)?.id == stolen.id)
+        #expect(after.commitSigner(bySto, of: body) == nil && after.devices[stolen.id]?.isActive == false)
+        // The revocation is never dropped, and the revoked device vouches for no one new.
+        #expect(after.successorFault(before)?.contains("revocation") == true)
+        #expect(DeviceRoster.additionsFault(after, parents: [before]) == nil)
+        let r3 = try DeviceRecord.make(device: accomplice, role: .readWrite, by: stolen, keys: keys, atMillis: Self.time)
+        let withAccomplice = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2), xFile, recordFile(r3)]), keys: keys)
+        #expect(DeviceRoster.additionsFault(withAccomplice, parents: [after])?.contains("by revoked device") == true)
+        // A revocation signed by a stranger, or of a device not in the tree, is refused.
+        let forged = try RevocationRecord.make(laptop.id, by: accomplice, vaultID: keys.vaultID, atMillis: Self.time)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2), ("\(hexString(laptop.id)).x", forged.bytes)]), keys: keys) } == .signatureInvalid)
+        // Mutual revocation: both end revoked, and a revocation by a device revoked in the same commit is refused as new.
+        let back = try RevocationRecord.make(laptop.id, by: stolen, vaultID: keys.vaultID, atMillis: Self.time)
+        let both = try DeviceRoster.check(directory([recordFile(r1), recordFile(r2), xFile, ("\(hexString(laptop.id)).x", back.bytes)]), keys: keys)
+        #expect(both.devices.values.allSatisfy { !$0.isActive })
+        #expect(DeviceRoster.additionsFault(both, parents: [after]) != nil)
+    }
+
     @Test func onlyAdmittedWritersSignCommitsAndChildrenKeepEveryRecord() throws {
         let writer = DeviceKeys.generate(), reader = DeviceKeys.generate(), outsider = DeviceKeys.generate()
         let rw = try DeviceRecord.make(device: writer, role: .readWrite, by: nil, keys: keys, atMillis: Self.time)
