@@ -26,13 +26,13 @@ let package = Package(
         .target(name: "CStrophe"),
         .target(name: "CShims"),
 
-        // MARK: Vocabulary: domain types and protocols, no C, no I/O.
-        .target(name: "ShadowCore", swiftSettings: strict),
+        // MARK: Vocabulary: domain types and protocols, no I/O (CShims only to name threads).
+        .target(name: "ShadowCore", dependencies: ["CShims"], swiftSettings: strict),
 
         // MARK: Wrappers and formats.
         .target(name: "ShadowCrypto", dependencies: ["ShadowCore", "CSodium"], swiftSettings: strict),
         .target(name: "ShadowSystem", dependencies: ["ShadowCore", "CShims"], swiftSettings: strict),
-        .target(name: "ShadowGit", dependencies: ["ShadowCore", "CGit2", "CShims"], swiftSettings: strict),
+        .target(name: "ShadowGit", dependencies: ["ShadowCore", "ShadowSystem", "CGit2", "CShims"], swiftSettings: strict),
         .target(name: "ShadowXMPP", dependencies: ["ShadowCore", "CStrophe"], swiftSettings: strict),
 
         // MARK: Engine and command line.

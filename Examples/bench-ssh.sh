@@ -8,12 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=${1:-1000}
 RUNS=${2:-7}
-PORT=${SSH_BENCH_PORT:-$((30000 + RANDOM % 20000))}
 swift build -c release --product shadowsync >/dev/null
 S=$PWD/.build/release/shadowsync
 W=$(mktemp -d /tmp/shadowsync-bench-ssh-XXXXXX)
 trap 'bash Tests/ssh-server.sh stop "$W/server"; rm -rf "$W"' EXIT
-bash Tests/ssh-server.sh start "$W/server" "$PORT"
+bash Tests/ssh-server.sh start "$W/server" "${SSH_BENCH_PORT:-0}"
+PORT=$(cat "$W/server/port")
 USER_NAME=$(cat "$W/server/user")
 KEY=$W/server/keys/client_ed25519
 KNOWN=$W/server/known_hosts

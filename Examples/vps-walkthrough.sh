@@ -12,9 +12,9 @@ if [ $# -ge 1 ]; then S=$(realpath "$1"); else
 fi
 ROOT=$PWD
 W=$(mktemp -d /tmp/shadowsync-vps-XXXXXX)
-PORT=$((30000 + RANDOM % 20000))
 trap 'bash "$ROOT/Tests/ssh-server.sh" stop "$W/vps"; rm -rf "$W"' EXIT
-bash Tests/ssh-server.sh start "$W/vps" "$PORT" >/dev/null
+bash Tests/ssh-server.sh start "$W/vps" 0 >/dev/null
+PORT=$(cat "$W/vps/port")
 ME=$(cat "$W/vps/user")
 KEYS=$W/vps/keys
 REPO=$W/vps/repos/notes.git            # on a real VPS: /home/me/notes.git

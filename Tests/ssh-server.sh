@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private OpenSSH server on loopback for the SSH integration tests and the SSH benchmark.
 #
-#   Tests/ssh-server.sh start BASE PORT   creates keys and config under BASE, starts sshd, waits until it listens
+#   Tests/ssh-server.sh start BASE PORT   creates keys and config under BASE, starts sshd, waits until it listens;
+#                                         PORT 0: a free port, chosen here (retried if taken meanwhile), in BASE/port
 #   Tests/ssh-server.sh stop BASE         stops it
 #
 # Under BASE afterwards:
@@ -33,6 +34,14 @@ start) ;;
 esac
 
 PORT=${3:?port}
+# Attempts at a free port before giving up (another process can take one between choice and bind).
+free_port_attempts=5
+if [ "$PORT" = 0 ]; then
+    for _ in $(seq 1 "$free_port_attempts"); do
+        if bash "$0" start "$BASE" "$(free_loopback_port)"; then exit 0; fi
+    done
+    exit 1
+fi
 mkdir -p "$BASE/ssh" "$BASE/keys" "$BASE/repos"
 chmod 700 "$BASE/keys"
 user=$(id -un)

@@ -8,6 +8,10 @@ int shadow_shim_set_dumpable(int enabled) {
     return prctl(PR_SET_DUMPABLE, enabled ? 1 : 0, 0, 0, 0);
 }
 
+int shadow_shim_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 int shadow_shim_syncfs(int fd) {
     return syncfs(fd);
 }

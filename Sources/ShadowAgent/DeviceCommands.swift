@@ -113,7 +113,7 @@ extension Workspace {
         let keys = try self.keys(of: config)
         let me = try keys.requireDevice()
         guard let head = try engine.head else { throw ShadowError(.notFound, "this folder has no history yet: there is no device to revoke") }
-        let history = History(keys: keys, store: try Transport.repository(config), location: config.location)
+        let history = History(keys: keys, store: try SSHSetup.repository(config), location: config.location)
         let devices = try history.devices(head: head)
         let lowered = name.lowercased()
         let matches = devices.filter { $0.name == name || (lowered.count >= 8 && hexString($0.id).hasPrefix(lowered)) }

@@ -87,7 +87,7 @@ extension Workspace {
         do { address = try repository.remoteAddress() } catch { fail("remote", error); return out }
         if address.kind == .ssh {
             let settings: SSHSettings
-            do { settings = try Transport.settings(for: config) } catch { fail("ssh settings", error); return out }
+            do { settings = try SSHSetup.settings(for: config) } catch { fail("ssh settings", error); return out }
             if let key = settings.keyFile, let pub = try? FileSystem.readFile(BytePath(key.description + ".pub"), limit: 1 << 14),
                String(decoding: pub, as: UTF8.self).hasPrefix("ssh-rsa ") {
                 warn(ConfigKey.sshKey.rawValue, "\(key) is an RSA key: libssh2 signs RSA only with SHA-1, which OpenSSH 8.8 and later refuse",
@@ -95,7 +95,7 @@ extension Workspace {
             }
             let name = address.knownHostsName
             do {
-                let hostKey = try GitRepository.probeHostKey(host: address.host, port: address.port, user: address.user ?? settings.user)
+                let hostKey = try SSHRemote.probeHostKey(host: address.host, port: address.port, user: address.user ?? settings.user)
                 ok("reachable", "\(name) answers SSH")
                 if let refusal = settings.checkHostKey(address.host, address.port, hostKey) {
                     fail("host key", refusal)
@@ -105,8 +105,8 @@ extension Workspace {
             } catch { fail("reachable", error); return out }
         }
         do {
-            repository.ssh = try Transport.settings(for: config)
-            let head = try repository.probeRemote()
+            repository.ssh = try SSHSetup.settings(for: config)
+            let head = try repository.remote().probe()
             ok(address.kind == .ssh ? "login and repository" : "repository",
                "\(address.url): " + (head.map { "main at \($0.short)" } ?? "empty (no vault pushed yet)"))
         } catch { fail(address.kind == .ssh ? "login and repository" : "repository", error) }

@@ -196,7 +196,7 @@ public struct Workspace: Sendable {
         case .none, .prompt: break
         }
         let config = FolderConfig(name: name, values: values)
-        let transport = try Transport.settings(for: config, acceptHostKey: ssh.acceptHostKey)
+        let transport = try SSHSetup.settings(for: config, acceptHostKey: ssh.acceptHostKey)
         let repository = try GitRepository.createWorkTree(at: shadowReal)
         repository.ssh = transport
         try repository.exclude("/" + FolderLocation.keyFileName)
@@ -257,7 +257,7 @@ public struct Workspace: Sendable {
     public func open(_ path: BytePath?, lockWait: Double = 0) throws(ShadowError) -> (FolderConfig, SyncEngine) {
         let config = try config(path)
         let preload = Workspace.prefetched.withLock { p in defer { p = nil }; return p } ?? IndexPreload(config.location)
-        return (config, try SyncEngine(location: config.location, keys: try keys(of: config), store: Transport.store(config),
+        return (config, try SyncEngine(location: config.location, keys: try keys(of: config), store: SSHSetup.store(config),
                                        lockWait: lockWait, preload: preload, ignorePermissions: config.ignorePermissions))
     }
 
@@ -266,7 +266,7 @@ public struct Workspace: Sendable {
     /// reference by renaming a lock file over it, so a concurrent commit shows as before or after.
     public func openHistory(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, History) {
         let config = try config(path)
-        return (config, History(keys: try keys(of: config), store: try Transport.repository(config), location: config.location))
+        return (config, History(keys: try keys(of: config), store: try SSHSetup.repository(config), location: config.location))
     }
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.

@@ -14,7 +14,7 @@ struct TrustHostCommand: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let outcome = try Transport.trustHost(host, knownHosts: knownHosts.map { BytePath($0) }, fingerprint: fingerprint) { (key, name) throws(ShadowError) -> Bool in
+            let outcome = try SSHSetup.trustHost(host, knownHosts: knownHosts.map { BytePath($0) }, fingerprint: fingerprint) { (key, name) throws(ShadowError) -> Bool in
                 guard isInteractiveTerminal else {
                     throw ShadowError(.hostKeyUnknown, "\(name) presents the \(key.type) key \(key.fingerprint); not trusted without confirmation",
                                       advice: "check it against the server, then run again with --fingerprint \(key.fingerprint)")

@@ -3,6 +3,7 @@
 #endif
 import Dispatch
 import Synchronization
+internal import CShims
 
 // Threads without Foundation: `Thread` and `NSCondition` live in Foundation proper, whose libraries
 // (with ICU) cost about 5 ms of dynamic linking at every start of the `shadowsync` binary
@@ -109,15 +110,9 @@ public final class ConditionLock: @unchecked Sendable {
     }
 }
 
-/// Names the calling thread for `ps -T` and `top -H`. Through /proc, which is what pthread_setname_np
-/// does too: Swift's Glibc module does not declare that function (it is behind _GNU_SOURCE).
+/// Names the calling thread for `ps -T` and `top -H` (prctl, through CShims: no file is written).
 private func nameThisThread(_ name: String) {
-    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    defer { close(fd) }
-    // The kernel keeps at most 15 bytes of a thread's name.
-    let bytes = Array(name.utf8.prefix(15))
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    _ = shadow_shim_set_thread_name(name)
 }
 
 /// Seconds on the monotonic clock: for deadlines and intervals, which must not jump with the wall clock.

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-public import Glibc
-#endif
-
 /// One entry of a committed tree: a blob at a path. Paths are bytes: a hostile server can send anything.
 public struct TreeEntry: Equatable, Sendable {
     public let path: [UInt8]
@@ -40,14 +36,15 @@ public struct WorkTreeStat: Equatable, Sendable {
     public let device: UInt64
     public let inode: UInt64
 
-    public init(_ st: Glibc.stat) {
-        size = UInt64(st.st_size)
-        mtimeSeconds = Int64(st.st_mtim.tv_sec)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
-        ctimeSeconds = Int64(st.st_ctim.tv_sec)
-        ctimeNanoseconds = Int64(st.st_ctim.tv_nsec)
-        device = UInt64(st.st_dev)
-        inode = UInt64(st.st_ino)
+    public init(size: UInt64, mtimeSeconds: Int64, mtimeNanoseconds: Int64, ctimeSeconds: Int64, ctimeNanoseconds: Int64,
+                device: UInt64, inode: UInt64) {
+        self.size = size
+        self.mtimeSeconds = mtimeSeconds
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.ctimeSeconds = ctimeSeconds
+        self.ctimeNanoseconds = ctimeNanoseconds
+        self.device = device
+        self.inode = inode
     }
 }
 
@@ -98,9 +95,10 @@ public struct CommitInfo: Equatable, Sendable {
     }
 }
 
-/// The history store the engine works against: a git repository in production, a fake in engine unit
-/// tests. Implementations confine their library to their own thread; every method blocks until done.
-public protocol VersionStore: AnyObject {
+/// The folder's own history on this machine (the shadow repository): staging, objects, commits,
+/// references and checkout. A git repository in production. Implementations confine their library to
+/// their own thread; every method blocks until done.
+public protocol LocalHistory: AnyObject {
     /// Stages the whole shadow work tree and returns its tree id.
     func stageAll() throws(ShadowError) -> ObjectID
     /// Stages just these work-tree paths (a missing file is staged as removed) and returns the index's
@@ -112,6 +110,13 @@ public protocol VersionStore: AnyObject {
     func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
     /// A blob's bytes; refuses blobs larger than `limit`.
     func blob(_ id: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]
+    /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most; the tree
+    /// and the blob are size-checked before loading.
+    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]?
+    /// The blobs directly inside the directory `name` at the top of `tree` (nil when there is no such
+    /// directory), each read with `limit` bytes at most, `maximumCount` of them at most. Anything but a
+    /// blob there is refused.
+    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs?
     /// Creates (does not publish) a commit signed by `sign`, which receives the exact signed bytes.
     func createCommit(tree: ObjectID, parents: [ObjectID], message: String,
                       sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID
@@ -123,23 +128,6 @@ public protocol VersionStore: AnyObject {
     func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID?
     /// Commits reachable from `head` and not from `known`, parents before children.
     func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
-    /// The remote branch's head commit read where it is, before a fetch, when the remote is a local
-    /// path; nil for an empty or a network remote, or when the fetch would copy nothing (the tracking
-    /// ref already names it). Refuses a commit over `CommitInfo.maximumBytes`.
-    func localRemoteHead() throws(ShadowError) -> CommitInfo?
-    /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most, from the
-    /// local-path remote's repository when `inLocalRemote` (throws for a network remote).
-    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]?
-    /// The blobs directly inside the directory `name` at the top of `tree` (nil when there is no such
-    /// directory), each read with `limit` bytes at most, `maximumCount` of them at most; from the
-    /// local-path remote's repository when `inLocalRemote`. Anything but a blob there is refused.
-    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int, inLocalRemote: Bool) throws(ShadowError) -> DirectoryBlobs?
-    /// Fetches the remote branch; returns its head (nil: the remote is empty).
-    func fetch() throws(ShadowError) -> ObjectID?
-    /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the
-    /// local head the caller verified: if the branch names another commit, nothing is pushed
-    /// (`.foreignLocalCommit`).
-    func push(expecting head: ObjectID?) throws(ShadowError)
     /// Makes the work tree and index exactly the tree of `commit` (files of other commits removed,
     /// ignored files such as the key file left alone). Moves no reference.
     func checkout(_ commit: ObjectID) throws(ShadowError)
@@ -149,6 +137,37 @@ public protocol VersionStore: AnyObject {
     /// every later update until removed by hand. Call only as the repository's one writer (holding the
     /// folder's instance lock), when any lock file found is stale.
     func removeStaleLocks()
+}
+
+/// Where a history is published and read back from: one implementation per transport (a bare
+/// repository on this machine, SSH). A fetch brings the remote's branch into the local history's
+/// tracking ref (`ShadowRefs.remoteTracking`); a push publishes its `ShadowRefs.main`.
+public protocol Remote: AnyObject {
+    /// Fetches the remote branch; returns its head (nil: the remote is empty).
+    func fetch() throws(ShadowError) -> ObjectID?
+    /// Pushes fast-forward only; `.nonFastForward` when the remote moved on. `head` (when given) is the
+    /// local head the caller verified: if the branch names another commit, nothing is pushed
+    /// (`.foreignLocalCommit`).
+    func push(expecting head: ObjectID?) throws(ShadowError)
+    /// Connects as a fetch does (host key, authentication, repository) and returns the remote branch's
+    /// head, nil when the repository is empty. Changes nothing on either side.
+    func probe() throws(ShadowError) -> ObjectID?
+    /// The remote branch's head commit read where it is, before a fetch copies anything; nil for an
+    /// empty remote, for a transport that cannot read in place, or when the fetch would copy nothing
+    /// (the tracking ref already names it). Refuses a commit over `CommitInfo.maximumBytes`.
+    func headBeforeFetch() throws(ShadowError) -> CommitInfo?
+    /// `LocalHistory.topLevelBlob` read in the remote's own repository; throws for a transport that
+    /// cannot read in place.
+    func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]?
+    /// `LocalHistory.directoryBlobs` read in the remote's own repository; throws for a transport that
+    /// cannot read in place.
+    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs?
+}
+
+/// The store the engine works against: the local history, and the remote it syncs with.
+public protocol VersionStore: LocalHistory {
+    /// The remote named by the history's configuration, through the transport its address calls for.
+    func remote() throws(ShadowError) -> any Remote
 }
 
 /// The one branch ShadowSync writes, locally and on the remote.

@@ -245,8 +245,9 @@ final class RosterCache: Sendable {
     static let capacity = 64
 
     func roster(_ tree: ObjectID, store: VersionStore, keys: VaultKeys, inLocalRemote: Bool = false) throws(ShadowError) -> DeviceRoster {
-        let directory = try store.directoryBlobs(DevicePaths.directory, ofTree: tree, limit: DevicePaths.fileLimitBytes,
-                                                 maximumCount: DevicePaths.maximumFiles, inLocalRemote: inLocalRemote)
+        let directory = inLocalRemote
+            ? try store.remote().directoryBlobs(DevicePaths.directory, ofTree: tree, limit: DevicePaths.fileLimitBytes, maximumCount: DevicePaths.maximumFiles)
+            : try store.directoryBlobs(DevicePaths.directory, ofTree: tree, limit: DevicePaths.fileLimitBytes, maximumCount: DevicePaths.maximumFiles)
         guard let directory else { return .empty }
         if let known = rosters.withLock({ $0[directory.tree] }) { return known }
         let roster = try DeviceRoster.check(directory, keys: keys)

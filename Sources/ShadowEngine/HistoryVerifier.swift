@@ -106,7 +106,7 @@ public struct HistoryVerifier {
     /// `requireSignedHead` for a local-path remote's head, read in place before a fetch copies anything.
     public func requireSignedLocalRemoteHead(firstContact: Bool) throws(ShadowError) {
         let info: CommitInfo?
-        do { info = try store.localRemoteHead() } catch where error.code == .malformedObject {
+        do { info = try store.remote().headBeforeFetch() } catch where error.code == .malformedObject {
             throw HistoryVerifier.serverHead(error)
         }
         if let info { try requireSigned(info, firstContact: firstContact, inLocalRemote: true) }
@@ -166,17 +166,24 @@ public struct HistoryVerifier {
     /// True when the tree can be read and has no `vault.json` at its top: plain git, not a vault.
     func lacksDescriptor(tree: ObjectID, inLocalRemote: Bool) -> Bool {
         do {
-            return try store.topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes, inLocalRemote: inLocalRemote) == nil
+            return try topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes, inLocalRemote: inLocalRemote) == nil
         } catch {
             return false
         }
     }
 
+    /// A blob at the top of `tree`, from the remote's own repository when `inLocalRemote` (its head read
+    /// in place, before a fetch), from the local history otherwise.
+    private func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
+        if inLocalRemote { return try store.remote().topLevelBlob(name, ofTree: tree, limit: limit) }
+        return try store.topLevelBlob(name, ofTree: tree, limit: limit)
+    }
+
     /// The vault id a commit's `vault.json` names, unverified (for telling a wrong key from tampering);
     /// nil when there is none or it cannot be read.
     func vaultID(ofTree tree: ObjectID, inLocalRemote: Bool) -> String? {
-        guard let bytes = try? store.topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes,
-                                                  inLocalRemote: inLocalRemote) else { return nil }
+        guard let bytes = try? topLevelBlob(VaultDescriptor.fileName, ofTree: tree, limit: VaultDescriptor.limitBytes,
+                                            inLocalRemote: inLocalRemote) else { return nil }
         let key = Array("\"vault_id\":\"".utf8), digits = KeySizes.vaultID * 2
         guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: key) }).map({ $0 + key.count }),
               start + digits <= bytes.count else { return nil }

@@ -170,7 +170,7 @@ final class TouchedPaths: Sendable {
 /// directory) can never leave the machine, even if .git/info/exclude were lost.
 public struct ShadowCommitter {
     let keys: VaultKeys
-    let store: VersionStore
+    let store: LocalHistory
     let shadowRoot: BytePath
     let device: DeviceKeys
     /// The name this device should carry in history (nil: keep whatever it has).
@@ -181,7 +181,7 @@ public struct ShadowCommitter {
     /// Where a join by invite left this device's admission record until its first commit publishes it.
     let pendingAdmission: BytePath?
 
-    public init(keys: VaultKeys, store: VersionStore, shadowRoot: BytePath, deviceName: String? = nil,
+    public init(keys: VaultKeys, store: LocalHistory, shadowRoot: BytePath, deviceName: String? = nil,
                 pendingAdmission: BytePath? = nil) throws(ShadowError) {
         self.keys = keys
         self.pendingAdmission = pendingAdmission
@@ -225,7 +225,7 @@ public struct ShadowCommitter {
         for parent in parents {
             let tree = try store.commit(parent).tree
             guard let directory = try store.directoryBlobs(DevicePaths.directory, ofTree: tree, limit: DevicePaths.fileLimitBytes,
-                                                           maximumCount: DevicePaths.maximumFiles, inLocalRemote: false) else { continue }
+                                                           maximumCount: DevicePaths.maximumFiles) else { continue }
             for blob in directory.blobs {
                 let path = DevicePaths.directory + "/" + String(decoding: blob.name, as: UTF8.self)
                 let full = shadowRoot.appending(path)

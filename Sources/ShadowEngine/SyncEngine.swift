@@ -242,7 +242,7 @@ public final class SyncEngine {
 
     /// Creates the first commit of a new vault and pushes it to an empty remote.
     public func initialize(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
-        if let remote = try retrying(options, { () throws(ShadowError) in try store.fetch() }) {
+        if let remote = try retrying(options, { () throws(ShadowError) in try store.remote().fetch() }) {
             throw ShadowError(.alreadyExists, "the remote already holds history (head \(remote.short)); refusing to start a second vault in it",
                               advice: "use 'shadowsync join' with the vault's key, or pick an empty repository")
         }
@@ -328,7 +328,7 @@ public final class SyncEngine {
             do throws(ShadowError) {
                 options.onPhase?(.pushing)
                 try requireOwnCommits(head: local, base: remote)
-                try retrying(options) { () throws(ShadowError) in try store.push(expecting: local) }
+                try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
                 CrashPoint.reached("pushed")
                 try noteVerified(local)
                 report.pushed = true
@@ -347,7 +347,7 @@ public final class SyncEngine {
     /// head is a signed commit of bounded size.
     private func fetchChecked() throws(ShadowError) -> ObjectID? {
         try verifier.requireSignedLocalRemoteHead(firstContact: state.lastVerified == nil)
-        return try store.fetch()
+        return try store.remote().fetch()
     }
 
     private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {

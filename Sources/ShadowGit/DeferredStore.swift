@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import Synchronization
 public import ShadowCore
+import ShadowSystem
 
 /// A folder's shadow repository, opened through libgit2 only when a step needs it.
 ///
@@ -43,27 +44,15 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
         return try repository().reference(name)
     }
 
-    /// Fetching changes nothing when the remote's branch is the commit the tracking ref already names:
-    /// libgit2's fetch would negotiate, find nothing to transfer, and return that same commit.
-    public func fetch() throws(ShadowError) -> ObjectID? {
-        if let theirs = unchangedLocalRemote() { return theirs }
-        return try repository().fetch()
-    }
-
-    /// A local remote's head read in place before a fetch; nothing to read (nil) when the fetch would copy
-    /// nothing, the tracking ref already naming that head.
-    public func localRemoteHead() throws(ShadowError) -> CommitInfo? {
-        if unchangedLocalRemote() != nil { return nil }
-        return try repository().localRemoteHead()
-    }
-
-    /// The local remote's head when its files show it is the commit the tracking ref already names.
-    private func unchangedLocalRemote() -> ObjectID? {
-        guard openedRepository == nil, let remote = RefFiles.localOrigin(configFile: gitDir + "config"),
-              RefFiles.isBareRepository(remote),
-              let theirs = RefFiles.loose(remote + "/" + GitRepository.branch),
-              let tracking = RefFiles.loose(gitDir + GitRepository.remoteTrackingBranch), theirs == tracking else { return nil }
-        return theirs
+    /// The remote, chosen from the config file while it names a local path unambiguously (its transport
+    /// then answers a fetch with nothing to copy from ref files); from libgit2's reading otherwise.
+    public func remote() throws(ShadowError) -> any Remote {
+        if openedRepository == nil, let path = RefFiles.localOrigin(configFile: gitDir + "config") {
+            let local = LocalRepository(gitDir: gitDir, isOpen: { self.openedRepository != nil },
+                                        open: { () throws(ShadowError) in try self.repository() })
+            return GitRemotes.remote(for: try RemoteAddress.parse(path), local: local)
+        }
+        return try repository().remote()
     }
 
     public func removeStaleLocks() {
@@ -94,12 +83,11 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     public func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID] {
         try repository().commits(from: head, excluding: known)
     }
-    public func push(expecting head: ObjectID?) throws(ShadowError) { try repository().push(expecting: head) }
-    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inLocalRemote: Bool) throws(ShadowError) -> [UInt8]? {
-        try repository().topLevelBlob(name, ofTree: tree, limit: limit, inLocalRemote: inLocalRemote)
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]? {
+        try repository().topLevelBlob(name, ofTree: tree, limit: limit)
     }
-    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int, inLocalRemote: Bool) throws(ShadowError) -> DirectoryBlobs? {
-        try repository().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount, inLocalRemote: inLocalRemote)
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs? {
+        try repository().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount)
     }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
@@ -111,7 +99,7 @@ enum RefFiles {
     /// libgit2 write it (through a lock file and a rename, so a reader never sees half of one). Nil for a
     /// missing file, a symbolic ref, or anything else.
     static func loose(_ file: String) -> ObjectID? {
-        guard let bytes = GitFiles.read(file, limit: looseRefBytes, noFollow: true), bytes.count == looseRefBytes,
+        guard let bytes = try? FileSystem.readFile(BytePath(file), limit: looseRefBytes), bytes.count == looseRefBytes,
               bytes[looseRefBytes - 1] == UInt8(ascii: "\n") else { return nil }
         return ObjectID(hex: String(decoding: bytes.dropLast(), as: UTF8.self))
     }
@@ -166,7 +154,7 @@ enum RefFiles {
     static let maxConfigBytes = 64 * 1024
 
     private static func smallFile(_ file: String) -> String? {
-        GitFiles.read(file, limit: maxConfigBytes).flatMap { String(validating: $0, as: UTF8.self) }
+        (try? FileSystem.readFile(BytePath(file), limit: maxConfigBytes)).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }
 

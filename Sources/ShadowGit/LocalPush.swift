@@ -4,6 +4,7 @@
 internal import CGit2
 internal import CShims
 import ShadowCore
+import ShadowSystem
 
 /// Pushing to a bare repository on this machine (the embedded default, a USB disk, a mounted share)
 /// without libgit2's packbuilder, which re-deflates every object at zlib's default level: a quarter of
@@ -65,7 +66,7 @@ extension GitRepository {
             try pack.finish()
         }
         // The pack durable before the branch names its objects, the branch durable before success.
-        try GitRepository.flush(BytePath(remoteDir))
+        try FileSystem.flushFileSystem(holding: BytePath(remoteDir))
         CrashPoint.reached("git-push-objects")
         func moveBranch() -> Int32 {
             var ref: OpaquePointer?
@@ -87,7 +88,7 @@ extension GitRepository {
                               advice: "nothing to do: the next sync fetches, merges and pushes again")
         }
         try gitCheck(rc, "cannot move the remote's \(GitRepository.branch)")
-        try GitRepository.flush(BytePath(remoteDir))
+        try FileSystem.flushFileSystem(holding: BytePath(remoteDir))
         // As a push through libgit2 would: the tracking branch now names what the remote holds.
         var tracking: OpaquePointer?
         try gitCheck(git2.git_reference_create(&tracking, handle, GitRepository.remoteTrackingBranch, &local, 1, "shadowsync push"),
@@ -111,8 +112,8 @@ extension GitRepository {
             guard let ids = PackIndex.objectIDs(localPackDir + "/" + name), !ids.isEmpty,
                   ids.allSatisfy({ neededIDs.contains($0) && !copied.contains($0) }) else { continue }
             // The pack before its index: git and libgit2 see a pack only once its .idx exists.
-            guard PackFiles.copyFile(localPackDir + "/" + base + ".pack", to: remotePackDir + "/" + base + ".pack"),
-                  PackFiles.copyFile(localPackDir + "/" + name, to: remotePackDir + "/" + name) else { continue }
+            guard FileCopy.copyFile(localPackDir + "/" + base + ".pack", to: remotePackDir + "/" + base + ".pack"),
+                  FileCopy.copyFile(localPackDir + "/" + name, to: remotePackDir + "/" + name) else { continue }
             copied.formUnion(ids)
         }
         return copied
@@ -191,76 +192,22 @@ enum PackIndex {
     static let idBytes = 20
     /// Larger indexes (tens of MiB: a million objects) are never read whole; such packs are not copied.
     static let maximumBytes = 64 << 20
-    /// Bytes asked of one copy call: large enough that a pack takes a few calls, and the read fallback's
-    /// buffer, small enough to stay out of the way in memory.
-    static let copyChunkBytes = 8 << 20
 
     /// Index files in a pack directory, by name.
     static func names(in directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var out: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name.hasPrefix("pack-") && name.hasSuffix(indexSuffix) { out.append(name) }
-        }
-        return out.sorted()
+        let all = (try? FileSystem.list(BytePath(directory))) ?? []
+        return all.map { String(decoding: $0, as: UTF8.self) }.filter { $0.hasPrefix("pack-") && $0.hasSuffix(indexSuffix) }.sorted()
     }
 
     /// The ids an index lists, or nil if it cannot be read or is not a version 2 index.
     static func objectIDs(_ path: String) -> [ObjectID]? {
-        guard let bytes = GitFiles.read(path, limit: maximumBytes), bytes.count >= idsOffset else { return nil }
+        guard let bytes = try? FileSystem.readFile(BytePath(path), limit: maximumBytes), bytes.count >= idsOffset else { return nil }
         guard Array(bytes[0..<4]) == magic, bytes[4..<8].elementsEqual([0, 0, 0, 2]) else { return nil }
         let countAt = idsOffset - 4
         let count = Int(BigEndian.read(UInt32.self, bytes, at: countAt))
         guard idsOffset + count * idBytes <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { raw in
             (0..<count).map { i in ObjectID(raw: UnsafeRawBufferPointer(rebasing: raw[idsOffset + i * idBytes ..< idsOffset + (i + 1) * idBytes])) }
-        }
-    }
-}
-
-/// Whole-file copies of packs. Kept out of GitRepository, whose own `open` would hide Glibc's.
-enum PackFiles {
-    /// Copies a file through a temporary beside the destination, renamed into place when complete (a
-    /// crash leaves only a temporary, never a torn pack under a pack's name). Durability is the
-    /// caller's flush. False, with nothing left behind, on any failure.
-    static func copyFile(_ from: String, to destination: String) -> Bool {
-        let source = open(from, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else { return false }
-        defer { close(source) }
-        let temporary = destination + ".tmp-shadowsync"
-        let target = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o444)
-        guard target >= 0 else { return false }
-        var ok = true
-        while true {
-            let n = shadow_shim_copy_file_range(source, target, UInt(PackIndex.copyChunkBytes))
-            if n > 0 { continue }
-            if n == 0 { break }
-            if errno == EINTR { continue }
-            ok = errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ? copyByReading(source, target) : false
-            break
-        }
-        ok = close(target) == 0 && ok
-        if ok && rename(temporary, destination) == 0 { return true }
-        unlink(temporary)
-        return false
-    }
-
-    /// The copy for file systems where copy_file_range cannot go (between some file systems, old kernels).
-    private static func copyByReading(_ source: Int32, _ target: Int32) -> Bool {
-        guard lseek(source, 0, SEEK_SET) == 0, ftruncate(target, 0) == 0, lseek(target, 0, SEEK_SET) == 0 else { return false }
-        var buffer = [UInt8](repeating: 0, count: PackIndex.copyChunkBytes)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
-            if n == 0 { return true }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            var done = 0
-            while done < n {
-                let w = buffer.withUnsafeBytes { write(target, $0.baseAddress! + done, n - done) }
-                if w < 0 { if errno == EINTR { continue }; return false }
-                done += w
-            }
         }
     }
 }

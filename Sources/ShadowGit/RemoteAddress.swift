@@ -88,26 +88,6 @@ public struct RemoteAddress: Equatable, Sendable, CustomStringConvertible {
     /// `HOST` or `HOST:PORT` or `[HOST]:PORT` as given to `trust-host`, or a whole remote.
     public static func parseHost(_ text: String) throws(ShadowError) -> (host: String, port: Int) {
         if let r = try? parse(text), r.kind == .ssh, text.contains("://") || text.contains("@") { return (r.host, r.port) }
-        return try hostAndPort(text, defaultPort: defaultSSHPort)
-    }
-
-    /// `HOST`, `HOST:PORT` or `[HOST]:PORT` for any service (the port from 1 to 65535).
-    public static func hostAndPort(_ text: String, defaultPort: Int) throws(ShadowError) -> (host: String, port: Int) {
-        let bad = ShadowError(.invalidArgument, "'\(text)' is not HOST, HOST:PORT or [HOST]:PORT")
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw bad }
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let after = text[text.index(after: close)...]
-            guard after.hasPrefix(":"), let p = Int(after.dropFirst()), (1...65535).contains(p), !host.isEmpty else { throw bad }
-            return (host, p)
-        }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1 where !text.isEmpty: return (text, defaultPort)
-        case 2:
-            guard !parts[0].isEmpty, let p = Int(parts[1]), (1...65535).contains(p) else { throw bad }
-            return (String(parts[0]), p)
-        default: throw bad
-        }
+        return try HostAndPort.parse(text, defaultPort: defaultSSHPort)
     }
 }

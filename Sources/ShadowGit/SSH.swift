@@ -2,6 +2,7 @@ import FoundationEssentials
 @preconcurrency import Glibc
 internal import CGit2
 public import ShadowCore
+import ShadowSystem
 
 /// An SSH host key as the server presented it: its wire-format blob (RFC 4253 §6.6) and SHA-256.
 public struct HostKey: Equatable, Sendable {
@@ -82,7 +83,7 @@ final class RemoteSession {
             methods = [.file(key)]
         } else {
             if settings.useAgent { methods.append(.agent) }
-            methods += settings.defaultKeyFiles.filter { FileManager.default.fileExists(atPath: $0.description) }.map { .file($0) }
+            methods += settings.defaultKeyFiles.filter { FileSystem.exists($0) }.map { .file($0) }
         }
     }
 
@@ -106,10 +107,23 @@ final class RemoteSession {
     var triedRSAKeys: [BytePath] {
         methods.prefix(next).compactMap { m -> BytePath? in
             guard case .file(let f) = m else { return nil }
-            let pub = FileManager.default.contents(atPath: f.description + ".pub").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let priv = FileManager.default.contents(atPath: f.description).map { String(decoding: $0.prefix(64), as: UTF8.self) } ?? ""
+            let pub = (try? FileSystem.readFile(BytePath(f.description + ".pub"), limit: RemoteSession.publicKeyLimitBytes)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let priv = String(decoding: RemoteSession.leadingBytes(of: f, count: RemoteSession.keyHeaderBytes), as: UTF8.self)
             return pub.hasPrefix("ssh-rsa ") || priv.contains("BEGIN RSA PRIVATE KEY") ? f : nil
         }
+    }
+
+    /// A public key line is under 1 KiB even for RSA 16384; a larger file is not one.
+    static let publicKeyLimitBytes = 64 * 1024
+    /// Enough of a private key file to see its PEM header; the key itself is never read here.
+    static let keyHeaderBytes = 64
+
+    /// The first `count` bytes of a file (fewer when it is shorter or unreadable).
+    static func leadingBytes(of path: BytePath, count: Int) -> [UInt8] {
+        guard let source = try? FileSource(path) else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { (try? source.read(at: 0, into: $0)) ?? 0 }
+        return Array(bytes.prefix(n))
     }
 
     func install(_ callbacks: inout git_remote_callbacks) {

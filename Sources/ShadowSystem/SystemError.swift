@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import ShadowCore
+public import ShadowCore
 
 /// errno → ShadowError, in one place, with what the user can do about each.
 func systemError(_ what: String, _ path: BytePath?, errno code: Int32 = errno) -> ShadowError {
@@ -21,6 +21,13 @@ func systemError(_ what: String, _ path: BytePath?, errno code: Int32 = errno) -
     default:
         return ShadowError(.ioFailure, "\(subject): \(reason) (errno \(code))")
     }
+}
+
+/// errno mapping for the layers above, which call the system themselves only where a library needs
+/// the descriptor (libgit2's object streams).
+public enum SystemError {
+    /// The error for the errno the failed call just left, mapped as every other in ShadowSystem.
+    public static func last(_ what: String, _ path: BytePath?) -> ShadowError { systemError(what, path) }
 }
 
 /// Runs a system call, retrying on EINTR, mapping failure (-1) to a ShadowError.

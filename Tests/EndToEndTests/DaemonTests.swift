@@ -174,8 +174,17 @@ extension Agent {
         #expect(try a.ok(["pause", "--folder", a.folder]).contains("paused"))
         #expect(try da.status()["state"] as? String == "paused")
         let before = try a.commitCount()
+        let passesBefore = try da.status()["passes"] as? Int ?? -1
         try a.write("while-paused.txt", "held back\n")
-        usleep(2_500_000)
+        try eventually("a saw the write and holds it") {
+            let s = try da.status()
+            return s["pending_events"] as? Int ?? 0 > 0 && s["state"] as? String == "paused"
+        }
+        // b polls every second: two of its passes after a saw the write are more than a running daemon
+        // needs to commit (quiet 300 ms) and push, and for b to fetch that.
+        let bPasses = try db.status()["passes"] as? Int ?? 0
+        try eventually("b polled twice") { try db.status()["passes"] as? Int ?? 0 >= bPasses + 2 }
+        #expect(try da.status()["passes"] as? Int == passesBefore)
         #expect(try a.commitCount() == before)
         #expect(b.read("while-paused.txt") == nil)
         #expect(try a.ok(["resume", "--folder", a.folder]).contains("resumed"))

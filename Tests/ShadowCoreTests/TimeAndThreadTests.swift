@@ -18,8 +18,12 @@ import ShadowCore
 
         final class Box: @unchecked Sendable { var value = 0 }  // guarded by `lock`
         let lock = ConditionLock(), box = Box()
-        #expect(startDetachedThread(name: "test-thread") {
-            lock.withLock { box.value = 7; lock.broadcast() }
+        final class Name: @unchecked Sendable { var text = "" }  // guarded by `lock`
+        let name = Name()
+        #expect(startDetachedThread(name: "test-thread-with-a-long-name") {
+            // What ps -T shows: the name, cut to the kernel's 15 bytes.
+            let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+            lock.withLock { name.text = comm; box.value = 7; lock.broadcast() }
         })
         let deadline = monotonicSeconds() + 10
         let seen = lock.withLock { () -> Int in
@@ -27,6 +31,7 @@ import ShadowCore
             return box.value
         }
         #expect(seen == 7)
+        #expect(lock.withLock { name.text } == "test-thread-wit\n")
     }
 
     /// Every index once, results in index order, whatever the lanes; uneven work still completes.

@@ -44,7 +44,7 @@ import ShadowSystem
         let store = deferred(a.path, opens: opens)
         #expect(try store.reference(GitRepository.branch) == head)
         #expect(try store.reference(GitRepository.remoteTrackingBranch) == head)
-        #expect(try store.fetch() == head)
+        #expect(try store.remote().fetch() == head)
         store.removeStaleLocks()
         #expect(opens.count == 0, "nothing here needs libgit2")
 
@@ -58,7 +58,7 @@ import ShadowSystem
         let tip = try b.createCommit(tree: try b.stageAll(), parents: [head], message: "m") { (d) throws(ShadowError) -> String in fakeSign(d) }
         try b.setReference(GitRepository.branch, to: tip, expecting: head)
         try b.push()
-        #expect(try store.fetch() == tip)
+        #expect(try store.remote().fetch() == tip)
         #expect(opens.count == 1)
         #expect(try store.reference(GitRepository.remoteTrackingBranch) == tip)
         #expect(opens.count == 1, "opened once, then libgit2 answers everything")

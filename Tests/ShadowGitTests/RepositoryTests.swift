@@ -254,7 +254,7 @@ import ShadowSystem
         // More than one copy call's worth; each MiB numbered, so a lost or repeated piece shows.
         let mib = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 9) }
         var bytes: [UInt8] = []
-        for i in 0..<(PackIndex.copyChunkBytes >> 20) * 3 / 2 { bytes += [UInt8(i)] + mib.dropFirst() }
+        for i in 0..<(FileCopy.chunkBytes >> 20) * 3 / 2 { bytes += [UInt8(i)] + mib.dropFirst() }
         bytes += mib.prefix(12_345)
         let source = dir.appending("pack-source.pack")
         try FileSystem.writeAtomically(bytes, to: source, mode: 0o444)
@@ -268,13 +268,13 @@ import ShadowSystem
             defer { if target != targets[0] { try? FileSystem.removeTree(target) } }
             try FileSystem.createDirectories(target, mode: 0o755)
             let copy = target.appending("pack-copy.pack")
-            #expect(PackFiles.copyFile(source.description, to: copy.description))
+            #expect(FileCopy.copyFile(source.description, to: copy.description))
             #expect(try FileSystem.readFile(copy, limit: 1 << 24) == bytes, "\(target)")
             #expect(try FileSystem.permissions(of: copy) == 0o444)
             #expect(try FileSystem.list(target).map { String(decoding: $0, as: UTF8.self) } == ["pack-copy.pack"])
         }
         // A missing source copies nothing and leaves nothing.
-        #expect(!PackFiles.copyFile(dir.appending("none.pack").description, to: targets[0].appending("none.pack").description))
+        #expect(!FileCopy.copyFile(dir.appending("none.pack").description, to: targets[0].appending("none.pack").description))
         #expect(!FileSystem.exists(targets[0].appending("none.pack.tmp-shadowsync")))
     }
 

@@ -4,9 +4,10 @@ import Glibc
 #endif
 
 /// A TCP port on 127.0.0.1 that was free a moment ago: bound to port 0, read back, released. For
-/// servers that cannot report the port they bound themselves (sshd, prosody): the window between the
-/// release here and their bind is a few milliseconds, and their start scripts fail (and are retried)
-/// if another process took the port in it.
+/// servers that cannot report the port they bound themselves (prosody, and sshd in the stress suite;
+/// Tests/ssh-server.sh does the same for port 0): the window between the release here and their bind
+/// is a few milliseconds, and their start scripts fail (and are retried) if another process took the
+/// port in it.
 public func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestProcessError(description: "socket: \(String(cString: strerror(errno)))") }

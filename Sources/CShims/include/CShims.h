@@ -8,6 +8,10 @@
    read key material. Returns 0 on success, -1 with errno set. */
 int shadow_shim_set_dumpable(int enabled);
 
+/* prctl(PR_SET_NAME): names the calling thread for ps -T and top -H (the kernel keeps 15 bytes);
+   pthread_setname_np is declared only under _GNU_SOURCE. Returns 0, or -1 with errno set. */
+int shadow_shim_set_thread_name(const char *name);
+
 /* syncfs(2): flush the whole file system holding fd (git's batch fsync: one flush per ref update
    instead of one fsync per object). Returns 0, or -1 with errno set. */
 int shadow_shim_syncfs(int fd);

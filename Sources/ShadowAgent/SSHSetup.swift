@@ -35,10 +35,10 @@ public struct SSHOptions: Sendable {
     }
 }
 
-/// Builds the SSH settings of a folder and decides on host keys: ShadowSync's own known_hosts check,
-/// strict like OpenSSH's (unknown and changed keys are errors; only an explicit fingerprint or
-/// `trust-host` adds one).
-public enum Transport {
+/// Builds the SSH settings of a folder (and opens its shadow repository with them attached) and
+/// decides on host keys: ShadowSync's own known_hosts check, strict like OpenSSH's (unknown and
+/// changed keys are errors; only an explicit fingerprint or `trust-host` adds one).
+public enum SSHSetup {
     public static func defaultKnownHosts() -> BytePath? {
         homeDirectory()?.appending(".ssh/known_hosts")
     }
@@ -148,7 +148,7 @@ public enum Transport {
         guard let file = knownHosts ?? defaultKnownHosts() else {
             throw ShadowError(.invalidArgument, "no home directory, so no ~/.ssh/known_hosts", advice: "pass --known-hosts FILE")
         }
-        let key = try GitRepository.probeHostKey(host: host, port: port, user: userName() ?? "shadowsync")
+        let key = try SSHRemote.probeHostKey(host: host, port: port, user: userName() ?? "shadowsync")
         let name = RemoteAddress.knownHostsName(host: host, port: port)
         switch try KnownHosts.load(file).verdict(for: name, key: key) {
         case .known:

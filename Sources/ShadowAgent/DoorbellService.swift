@@ -4,7 +4,6 @@ import Synchronization
 import ShadowCore
 import ShadowCrypto
 import ShadowSystem
-import ShadowGit
 import ShadowXMPP
 
 /// The XMPP doorbell of one folder (Docs/OPERATIONS.md, "The XMPP doorbell"): rings the other agents
@@ -176,7 +175,7 @@ final class DoorbellService: Sendable {
         do throws(ShadowError) {
             guard !text.contains(where: \.isWhitespace) else { throw ShadowError(.invalidArgument, "a space in the host") }
             if text.hasPrefix("["), text.hasSuffix("]"), text.count > 2 { return (String(text.dropFirst().dropLast()), UInt16(xmppPort)) }
-            let (host, port) = try RemoteAddress.hostAndPort(text, defaultPort: xmppPort)
+            let (host, port) = try HostAndPort.parse(text, defaultPort: xmppPort)
             return (host, UInt16(port))
         } catch {
             throw ShadowError(.invalidArgument, "xmpp.server '\(text)' is not host, host:port or [v6]:port (port 1 to 65535)")

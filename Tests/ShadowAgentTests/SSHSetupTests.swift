@@ -84,15 +84,15 @@ private let otherKey = HostKey(type: "ssh-ed25519", blob: Array(key.blob.dropLas
         let file = BytePath(dir + "/known_hosts")
         let sha = [UInt8](repeating: 7, count: 32)
         let k = HostKey(type: "ssh-ed25519", blob: key.blob, sha256: sha)
-        #expect(Transport.check(k, host: "h", port: 22, knownHosts: file, accept: nil)?.code == .hostKeyUnknown)
-        #expect(Transport.check(k, host: "h", port: 22, knownHosts: file, accept: "SHA256:other")?.code == .hostKeyUnknown)
+        #expect(SSHSetup.check(k, host: "h", port: 22, knownHosts: file, accept: nil)?.code == .hostKeyUnknown)
+        #expect(SSHSetup.check(k, host: "h", port: 22, knownHosts: file, accept: "SHA256:other")?.code == .hostKeyUnknown)
         #expect(!FileManager.default.fileExists(atPath: file.description))
-        #expect(Transport.check(k, host: "h", port: 22, knownHosts: file, accept: k.fingerprint) == nil)
+        #expect(SSHSetup.check(k, host: "h", port: 22, knownHosts: file, accept: k.fingerprint) == nil)
         #expect(try String(contentsOfFile: file.description, encoding: .utf8) == "h ssh-ed25519 \(keyBase64)\n")
         // Now known; a different key for the same host is "changed" even with a matching --accept-host-key.
         let other = HostKey(type: "ssh-ed25519", blob: otherKey.blob, sha256: sha)
-        #expect(Transport.check(other, host: "h", port: 22, knownHosts: file, accept: other.fingerprint)?.code == .hostKeyChanged)
-        #expect(Transport.check(k, host: "h", port: 2222, knownHosts: file, accept: nil)?.code == .hostKeyUnknown)
+        #expect(SSHSetup.check(other, host: "h", port: 22, knownHosts: file, accept: other.fingerprint)?.code == .hostKeyChanged)
+        #expect(SSHSetup.check(k, host: "h", port: 2222, knownHosts: file, accept: nil)?.code == .hostKeyUnknown)
     }
 }
 

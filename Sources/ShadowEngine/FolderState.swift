@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+public import ShadowCore
+import ShadowCrypto
+import ShadowSystem
+
+/// Where one synced folder lives on this machine.
+public struct FolderLocation: Sendable {
+    /// The plaintext folder the user edits.
+    public let plain: BytePath
+    /// The shadow ciphertext tree: a git work tree holding only encrypted objects (and the excluded key file).
+    public let shadow: BytePath
+    /// Agent state: index, journal, lock, device identity. Never synced.
+    public let state: BytePath
+
+    public init(plain: BytePath, shadow: BytePath, state: BytePath) {
+        self.plain = plain
+        self.shadow = shadow
+        self.state = state
+    }
+
+    /// The key config file sits at the shadow root; it is excluded from git and refused before every commit.
+    public static let keyFileName = "shadowsync.key"
+    public var keyFile: BytePath { shadow.appending(FolderLocation.keyFileName) }
+    var indexFile: BytePath { state.appending("index") }
+    var stateFile: BytePath { state.appending("state") }
+    var journalFile: BytePath { state.appending("journal") }
+    public var lockFile: BytePath { state.appending("lock") }
+    var conflictLog: BytePath { state.appending("conflicts.log") }
+    /// The name this device should carry in the vault's history (set by init, join and `device rename`).
+    public var deviceNameFile: BytePath { state.appending("device-name") }
+
+    /// The device name this machine asked for, if any.
+    public func requestedDeviceName() -> String? {
+        guard let bytes = try? FileSystem.readFile(deviceNameFile, limit: FolderLocation.deviceNameFileLimitBytes) else { return nil }
+        let name = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
+        return name.isEmpty ? nil : name
+    }
+
+    /// Records the name this device should carry; the next commit publishes it.
+    public func requestDeviceName(_ name: String) throws(ShadowError) {
+        try DeviceName.validate(name)
+        try FileSystem.writeAtomically(Array((name + "\n").utf8), to: deviceNameFile, mode: 0o600)
+    }
+
+    static let deviceNameFileLimitBytes = 256
+
+    /// This device's admission record, made at a join by invite and published by its first commit.
+    public var pendingAdmissionFile: BytePath { state.appending("device-admission") }
+
+    /// The role this device has: from its record in the shadow work tree, else from its pending
+    /// admission; nil when it is not admitted (a read-only capability alone).
+    func deviceRole(_ keys: VaultKeys) -> DeviceRole? {
+        guard let device = keys.device else { return nil }
+        for file in [shadow.appending(DevicePaths.record(device.id)), pendingAdmissionFile] {
+            if let bytes = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes),
+               let record = try? DeviceRecord.parse(bytes, vaultID: keys.vaultID), record.deviceID == device.id { return record.role }
+        }
+        return keys.canSign ? .readWrite : nil
+    }
+}
+
+/// Small durable facts about this agent and what it has verified. Text, one fact per line.
+struct FolderState: Sendable {
+    /// This machine's device id (its key file's device keys); appears only inside encrypted commit
+    /// metadata and in the public device records.
+    var deviceID: [UInt8]
+    /// The last sequence number this device used (each commit takes the next; never reused).
+    var sequence: UInt64 = 0
+    /// The newest remote head this machine verified or pushed: the server must never go behind it.
+    var lastVerified: ObjectID?
+    /// Per-device sequence numbers seen in verified history (replay detection).
+    var peers: [String: UInt64] = [:]
+
+    func encode() -> [UInt8] {
+        var text = "device \(hexString(deviceID))\nsequence \(sequence)\nverified \(lastVerified?.hex ?? "-")\n"
+        for (device, seq) in peers.sorted(by: { $0.key < $1.key }) { text += "peer \(device) \(seq)\n" }
+        return Array(text.utf8)
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(ShadowError) -> FolderState {
+        var state = FolderState(deviceID: [])
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ").map(String.init)
+            switch (f.first, f.count) {
+            case ("device", 2):
+                guard let d = bytesFromHex(f[1]), d.count == KeySizes.deviceID else { throw corrupt("device") }
+                state.deviceID = d
+            case ("sequence", 2):
+                guard let s = UInt64(f[1]) else { throw corrupt("sequence") }
+                state.sequence = s
+            case ("verified", 2):
+                if f[1] != "-" {
+                    guard let v = ObjectID(hex: f[1]) else { throw corrupt("verified") }
+                    state.lastVerified = v
+                }
+            case ("peer", 3):
+                guard let s = UInt64(f[2]) else { throw corrupt("peer") }
+                state.peers[f[1]] = s
+            default: throw corrupt(String(line.prefix(20)))
+            }
+        }
+        guard state.deviceID.count == KeySizes.deviceID else { throw corrupt("device") }
+        return state
+    }
+
+    private static func corrupt(_ what: String) -> ShadowError {
+        ShadowError(.malformedObject, "the folder state file is damaged (\(what))",
+                    advice: "restore it from a backup, or join the folder again into a new directory")
+    }
+
+    static func load(_ path: BytePath) throws(ShadowError) -> FolderState {
+        try decode(try FileSystem.readFile(path, limit: 1 << 20))
+    }
+
+    func save(_ path: BytePath) throws(ShadowError) {
+        try FileSystem.writeAtomically(encode(), to: path, mode: 0o600)
+    }
+}
+
+/// The wall clock, for what ShadowSync records of it (commit metadata, admissions, invite expiry).
+public enum Clock {
+    static func nowNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    public static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
+}

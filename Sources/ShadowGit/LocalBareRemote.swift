@@ -1,0 +1,69 @@
+public import ShadowCore
+
+/// A bare repository on this machine (the embedded default, a USB disk, a mounted share). Its head is
+/// read in place, before a fetch copies anything; a pass with nothing to fetch answers from git's ref
+/// files without loading libgit2; a push writes one pack of stored objects (LocalPush.swift).
+public final class LocalBareRemote: Remote, @unchecked Sendable {
+    let address: RemoteAddress
+    let local: LocalRepository
+
+    init(address: RemoteAddress, local: LocalRepository) {
+        self.address = address
+        self.local = local
+    }
+
+    /// Fetching changes nothing when the remote's branch is the commit the tracking ref already names:
+    /// libgit2's fetch would negotiate, find nothing to transfer, and return that same commit.
+    public func fetch() throws(ShadowError) -> ObjectID? {
+        if let theirs = unchangedHead() { return theirs }
+        let repository = try local.open()
+        try requireBare()
+        return try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
+    }
+
+    public func push(expecting head: ObjectID?) throws(ShadowError) {
+        let repository = try local.open()
+        try requireBare()
+        CrashPoint.reached("git-push")
+        let path = address.path
+        let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
+            try repository.pushToLocalBareRepository(at: path, expecting: head)
+        }
+        // Not a bare repository this can open: libgit2 pushes, and reports what is wrong with it.
+        if !pushed { try repository.pushOrigin(RemoteSession(address: address, settings: nil), expecting: head) }
+    }
+
+    public func probe() throws(ShadowError) -> ObjectID? {
+        let repository = try local.open()
+        try requireBare()
+        return try repository.probeOrigin(RemoteSession(address: address, settings: nil))
+    }
+
+    /// Nothing to read (nil) when the fetch would copy nothing, the tracking ref already naming that head.
+    public func headBeforeFetch() throws(ShadowError) -> CommitInfo? {
+        if unchangedHead() != nil { return nil }
+        return try GitRepository.readHead(ofLocalRemote: address.path)
+    }
+
+    public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]? {
+        try local.open().topLevelBlob(name, ofTree: tree, limit: limit, inRepositoryAt: address.path)
+    }
+
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs? {
+        try local.open().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount, inRepositoryAt: address.path)
+    }
+
+    private func requireBare() throws(ShadowError) {
+        let path = address.path
+        try GitThread.shared.run { () throws(ShadowError) in try GitRepository.requireBare(localRemote: path) }
+    }
+
+    /// The remote's head when its files show it is the commit the tracking ref already names, read
+    /// only while libgit2 has not opened the local repository.
+    private func unchangedHead() -> ObjectID? {
+        guard !local.isOpen(), RefFiles.isBareRepository(address.path),
+              let theirs = RefFiles.loose(address.path + "/" + GitRepository.branch),
+              let tracking = RefFiles.loose(local.gitDir + GitRepository.remoteTrackingBranch), theirs == tracking else { return nil }
+        return theirs
+    }
+}
