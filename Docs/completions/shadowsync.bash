@@ -428,7 +428,7 @@ _shadowsync_key() {
 
 _shadowsync_key_export() {
     repeating_flags=()
-    non_repeating_flags=(--read-only --verify-only --version -h --help)
+    non_repeating_flags=(--read-only --verify-only --recovery --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0

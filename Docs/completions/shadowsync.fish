@@ -44,7 +44,7 @@ function __shadowsync_parse_tokens -S
             __shadowsync_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'export'
-                __shadowsync_parse_subcommand 0 'read-only' 'verify-only' 'folder=' 'version' 'h/help'
+                __shadowsync_parse_subcommand 0 'read-only' 'verify-only' 'recovery' 'folder=' 'version' 'h/help'
             case 'passwd'
                 __shadowsync_parse_subcommand 0 'old-passphrase-file=' 'old-passphrase-command=' 'new-passphrase-file=' 'new-passphrase-command=' 'no-new-passphrase' 'kdf-profile=' 'folder=' 'version' 'h/help'
             end
@@ -232,6 +232,7 @@ complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positiona
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_positional "shadowsync key" -eq 1' -fa 'passwd' -d 'Change the key file\'s passphrase (atomically: the file opens with the old or the new one at every moment).'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" read-only' -l 'read-only' -d 'Decrypt and verify, never write.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" verify-only' -l 'verify-only' -d 'Verify signatures only (for a server hook or mirror): cannot decrypt.'
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" recovery' -l 'recovery' -d 'The recovery key: the vault key itself, which decrypts everything and admits a new device when every machine is lost (keep it offline).'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" version' -l 'version' -d 'Show the version.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync key export" h help' -s 'h' -l 'help' -d 'Show help information.'

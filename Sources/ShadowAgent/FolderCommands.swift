@@ -65,6 +65,17 @@ extension Workspace {
         return CapabilityText.encode(try keys.attenuated(to: level))
     }
 
+    /// `shadowsync key export --recovery`: the vault key (the read-write capability), which only the
+    /// machine that created the vault, or one that joined with that key, holds.
+    public func exportRecoveryKey(_ path: BytePath?) throws(ShadowError) -> String {
+        let keys = try folderKeys(path)
+        guard keys.level == .readWrite else {
+            throw ShadowError(.insufficientCapability, "this device holds no vault key (it joined by invite or with a read-only key), so it has no recovery key to export",
+                              advice: "export it on the machine that ran 'shadowsync init' (or one that joined with its read-write key)")
+        }
+        return CapabilityText.encode(keys)
+    }
+
     /// `shadowsync selfcheck`: the vault format end to end on this machine.
     public static func selfCheck() -> [SelfCheck.Result] { SelfCheck.run() }
 }

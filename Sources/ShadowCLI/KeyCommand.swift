@@ -11,14 +11,21 @@ struct KeyExportCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Decrypt and verify, never write.") var readOnly = false
     @Flag(name: .long, help: "Verify signatures only (for a server hook or mirror): cannot decrypt.") var verifyOnly = false
+    @Flag(name: .long, help: "The recovery key: the vault key itself, which decrypts everything and admits a new device when every machine is lost (keep it offline).") var recovery = false
     @OptionGroup var folder: FolderOption
 
     func validate() throws {
-        if readOnly && verifyOnly { throw ValidationError("--read-only and --verify-only exclude each other") }
+        if [readOnly, verifyOnly, recovery].filter({ $0 }).count > 1 { throw ValidationError("--read-only, --verify-only and --recovery exclude each other") }
     }
 
     func run() throws {
         try reporting { () throws(ShadowError) in
+            if recovery {
+                let key = try Workspace().exportRecoveryKey(folder.path)
+                printError("this is the vault key: it decrypts every file and admits devices ('shadowsync join REPO DIR --key-file FILE'); keep it offline, never on a synced machine")
+                print(key)
+                return
+            }
             print(try Workspace().exportCapability(folder.path, readOnly: readOnly, verifyOnly: verifyOnly))
         }
     }

@@ -47,7 +47,9 @@ import TestSupport
         #expect(reused.status == 2 && reused.stderr.contains("was already used"), "\(reused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: late.folder))
         // A typo is a typo, not a server problem.
-        let typo = try late.run(["join", s.remote, late.folder, "--invite", String(forDesktop.dropLast()) + "q", "--no-passphrase"])
+        var mistyped = Array(forDesktop)
+        mistyped[20] = mistyped[20] == "a" ? "b" : "a"
+        let typo = try late.run(["join", s.remote, late.folder, "--invite", String(mistyped), "--no-passphrase"])
         #expect(typo.status == 2 && typo.stderr.contains("checksum"), "\(typo.stderr)")
         // An invite nobody published (made offline, never pushed) is named as such.
         let other = s.agent("other")

@@ -119,3 +119,36 @@ import ShadowCrypto
         #expect(own.status == 2 && own.stderr.contains("the device you are on"), "\(own.stderr)")
     }
 }
+
+/// The recovery key: exported once from the machine that created the vault, it is all that is needed
+/// when every machine is lost.
+@Suite struct RecoveryKeyTests {
+    @Test func theRecoveryKeyDecryptsAndAdmitsANewDeviceWhenEveryMachineIsLost() throws {
+        let s = try Scratch("recovery")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop"), fresh = s.agent("fresh")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        let recovery = try laptop.run(["key", "export", "--recovery", "--folder", laptop.folder])
+        #expect(recovery.status == 0 && recovery.stdout.hasPrefix("shdw1-rw-") && recovery.stderr.contains("keep it offline"), "\(recovery.stderr)")
+        let file = s.root.appendingPathComponent("recovery.txt").path
+        try recovery.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop), "--no-passphrase", "--device-name", "desktop"])
+        try desktop.write("later.txt", "written by the desktop\n")
+        try desktop.sync()
+        // A device joined by invite has no recovery key to give.
+        let none = try desktop.run(["key", "export", "--recovery", "--folder", desktop.folder])
+        #expect(none.status == 2 && none.stderr.contains("no recovery key"), "\(none.stderr)")
+
+        // Both machines are gone; the recovery key alone reads everything and admits a new machine.
+        for agent in [laptop, desktop] { try FileManager.default.removeItem(atPath: agent.home) }
+        let out = s.root.appendingPathComponent("restored").path
+        #expect(try Binaries.run("shadowsync", ["decrypt", s.remote, "--key-file", file, "--to", out]).status == 0)
+        #expect(try String(contentsOfFile: out + "/later.txt", encoding: .utf8) == "written by the desktop\n")
+        try fresh.ok(["join", s.remote, fresh.folder, "--key-file", file, "--no-passphrase", "--device-name", "fresh"])
+        try fresh.write("after-loss.txt", "new machine\n")
+        try fresh.sync()
+        let listed = try DeviceTests.devices(fresh)
+        #expect(listed["fresh"]?["admitted_by"] as? String == "vault key" && listed.count == 3)
+        #expect(try fresh.ok(["fsck", "--folder", fresh.folder]).hasPrefix("ok: "))
+    }
+}
