@@ -18,7 +18,7 @@ extension Workspace {
         let (config, engine) = try open(path)
         guard !engine.readOnly else {
             throw ShadowError(.insufficientCapability, "this machine holds a read-only key: it cannot publish a name",
-                              advice: "rename it from its key's point of view is not possible; a read-write device's name is set where it runs")
+                              advice: "only read-write devices carry a name in the vault; rename a device on the machine it is")
         }
         try config.location.requestDeviceName(name)
         let report = try engine.sync(options: options)
