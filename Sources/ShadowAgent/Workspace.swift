@@ -23,6 +23,9 @@ public struct Workspace: Sendable {
     public let registry: FolderRegistry
     /// Key files made by init/join use this Argon2id cost (tests use `.interactive` to stay fast).
     public var kdfProfile: KDFProfile = .moderate
+    /// False for a process that must never stop to ask at the terminal (the web UI): a key file
+    /// protected by a passphrase then needs a `passphrase-file`.
+    public var asksPassphrase = true
 
     /// Starts what a folder command needs first (libgit2) and returns at once, so its start-up runs
     /// while the command line is parsed and the keys are read. Call `settle` before exiting.
@@ -276,21 +279,21 @@ public struct Workspace: Sendable {
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
     func keys(of config: FolderConfig) throws(ShadowError) -> VaultKeys {
-        try Self.unlock(config.location.keyFile, passphrase: try config.passphraseSource())
+        try Self.unlock(config.location.keyFile, passphrase: try config.passphraseSource(), ask: asksPassphrase)
     }
 
     /// Opens a key file, reading its passphrase from `source` only if it has one.
-    static func unlock(_ keyFile: BytePath, passphrase source: PassphraseSource) throws(ShadowError) -> VaultKeys {
+    static func unlock(_ keyFile: BytePath, passphrase source: PassphraseSource, ask: Bool = true) throws(ShadowError) -> VaultKeys {
         let bytes = try FileSystem.readFile(keyFile, limit: 4096)
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
-            passphrase = try Self.existingPassphrase(source, for: keyFile)
+            passphrase = try Self.existingPassphrase(source, for: keyFile, ask: ask)
         }
         return try VaultStore.open(at: keyFile, passphrase: passphrase)
     }
 
     /// Reads the passphrase of an existing key file from `source`.
-    static func existingPassphrase(_ source: PassphraseSource, for keyFile: BytePath, prompt: String? = nil) throws(ShadowError) -> Passphrase {
+    static func existingPassphrase(_ source: PassphraseSource, for keyFile: BytePath, prompt: String? = nil, ask: Bool = true) throws(ShadowError) -> Passphrase {
         switch source {
         case .file(let f):
             try SecretFiles.requirePrivate(f, "the passphrase file")
@@ -298,7 +301,7 @@ public struct Workspace: Sendable {
         case .command(let command):
             return try Self.commandPassphrase(command)
         case .prompt:
-            guard Terminal.isInteractive else {
+            guard ask && Terminal.isInteractive else {
                 throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
                                   advice: "add 'passphrase-file = FILE' or 'passphrase-command = COMMAND' to the folder's config, or run from a terminal")
             }

@@ -27,6 +27,8 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
+            let line = ProgressLine()
+            defer { line.finish() }
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let config: FolderConfig, report: SyncReport
@@ -34,13 +36,14 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
             if inviteText == nil { inviteText = try Workspace.inviteText(given: key, file: keyFile.map { BytePath($0) }) }
             if let inviteText {
                 (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), invite: inviteText, shadow: shadow.map { BytePath($0) },
-                                                      passphrase: source, ssh: ssh.options, deviceName: deviceName, options: ProgressLine.options(options))
+                                                      passphrase: source, ssh: ssh.options, deviceName: deviceName, options: line.attach(options))
             } else {
                 let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) })
                 (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
                                                       shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options, deviceName: deviceName,
-                                                      options: ProgressLine.options(options))
+                                                      options: line.attach(options))
             }
+            line.finish()
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
             if let head = report.joined {
