@@ -40,7 +40,10 @@ struct DeviceRenameCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let report = try Workspace().renameDevice(folder.path, to: name, options: ProgressLine.options(SyncOptions()))
+            let line = ProgressLine()
+            defer { line.finish() }
+            let report = try Workspace().renameDevice(folder.path, to: name, options: line.attach(SyncOptions()))
+            line.finish()
             printReport(report)
             print("this device is now named \(name)")
         }
@@ -59,8 +62,11 @@ struct DeviceInviteCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
+            let line = ProgressLine()
+            defer { line.finish() }
             let made = try Workspace().invite(folder.path, role: readOnly ? .readOnly : .readWrite, name: name, hours: expiresHours,
-                                              options: ProgressLine.options(SyncOptions()))
+                                              options: line.attach(SyncOptions()))
+            line.finish()
             if let head = made.report.head { printError("published in commit \(head.short)") }
             printError("invite \(hexString(made.id).prefix(8)) for one \(readOnly ? "read-only" : "read-write") device, usable until \(isoTime(made.expiresAtMillis)); it is a secret until used:")
             print(made.text)
@@ -78,7 +84,10 @@ struct DeviceRevokeCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            let (id, report) = try Workspace().revokeDevice(folder.path, name, options: ProgressLine.options(SyncOptions()))
+            let line = ProgressLine()
+            defer { line.finish() }
+            let (id, report) = try Workspace().revokeDevice(folder.path, name, options: line.attach(SyncOptions()))
+            line.finish()
             printReport(report)
             print("revoked device \(name) (\(hexString(id).prefix(16))): every machine and the server hook refuse its commits from now on")
             printError("note: it can still decrypt what it could read before, and the files written from now on too, until the key is rotated (not available yet); see OPERATIONS, \"A lost or stolen machine\"")
