@@ -3,8 +3,8 @@
 vector of §7c and §8 and compares it with the text of the document. Python's hashlib gives BLAKE2b,
 SHA-256 and SHA-1; libsodium (through ctypes) gives only the primitives the document names by their
 libsodium function: crypto_kdf (checked against the BLAKE2b form the document states),
-HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD and
-Ed25519. Prints one line per vector; exits 1 on the first mismatch.
+HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD,
+Ed25519 and X25519 (crypto_scalarmult_base). Prints one line per vector; exits 1 on the first mismatch.
 
     python3 Tests/format-check.py Docs/FORMAT.md
 """
@@ -214,11 +214,67 @@ r_text, record_text = block("## 8. Test vectors", "Name record for the file `not
 check('name record: R of "notes/todo.txt"', r.hex(), r_text)
 check('name record: "notes/todo.txt"', record.hex(), record_text)
 
-# §5 signatures.
-message = b"shdw-commit-v1\x00" + vault_id + b"tree 0"
+# §1b device keys, §4.3 device record, §4.4 device name, §5 commit signature by a device.
+def sign(message, secret):
+    out = ctypes.create_string_buffer(64)
+    sodium.crypto_sign_detached(out, None, message, ctypes.c_ulonglong(len(message)), secret)
+    return out.raw
+
+
+device = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", block("## 8. Test vectors", "The device of these vectors"), re.M))
+dev_pk, dev_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(dev_pk, dev_sk, bytes(range(0x40, 0x60)))
+kx_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(kx_pk, bytes(range(0x60, 0x80)))
+device_id = blake2b(16, dev_pk.raw, personal=b"SHDW-deviceid-v1")
+check("device PK_sign", dev_pk.raw.hex(), device["PK_sign"])
+check("device PK_kx", kx_pk.raw.hex(), device["PK_kx"])
+check("device_id", device_id.hex(), device["device_id"])
+body = b"SHDR" + bytes([1, 1, 0, 0]) + vault_id + device_id + dev_pk.raw + kx_pk.raw + bytes(16) + struct.pack("<Q", 1767225600000)
+check("device record", (body + sign(b"shdw-device-v1\x00" + vault_id + body, sk)).hex(),
+      block("## 8. Test vectors", "Its record, admitted by the vault key").strip())
+k_dname = kdf(rs, 1, b"shdwdevn")
+header = b"SHDN" + struct.pack("<IQ", 0, 1) + device_id
+nonce = bytes(range(0xc0, 0xd8))
+plain = bytes([6]) + b"laptop"
+sealed = header + nonce + aead(k_dname, nonce, header + vault_id, plain + bytes(64 - len(plain)))
+check("device name", (sealed + sign(b"shdw-device-name-v1\x00" + vault_id + sealed, dev_sk)).hex(),
+      block("## 8. Test vectors", "Its name `laptop`").strip())
+# §1c invites, §4.5 invite record, §4.3 a record admitted by an invite.
+invite = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", block("## 8. Test vectors", "Invite of this vault"), re.M))
+invite_secret = bytes(range(0x80, 0xa0))
+inv_pk, inv_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(inv_pk, inv_sk, kdf(invite_secret, 1, b"shdwinvt"))
+x_inv = kdf(invite_secret, 2, b"shdwinvt")
+ikx_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(ikx_pk, x_inv)
+invite_id = blake2b(16, inv_pk.raw, personal=b"SHDW-inviteid-v1")
+check("invite PK_inv", inv_pk.raw.hex(), invite["PK_inv"])
+check("invite PK_ikx", ikx_pk.raw.hex(), invite["PK_ikx"])
+check("invite_id", invite_id.hex(), invite["invite_id"])
+check("invite string", capability("shdw1-in-", b"\x04" + invite_secret + pk_root), invite["invite"])
+rec = bytes.fromhex(block("## 8. Test vectors", "Its record made by the device above").strip())
+fixed = b"SHDI" + bytes([1, 0, 0, 0]) + vault_id + invite_id + inv_pk.raw + device_id + struct.pack("<QQI", 1767225600000, 1767484800000, 0)
+check("invite record: public fields", rec[:108].hex(), fixed.hex())
+gift = ctypes.create_string_buffer(100)
+assert sodium.crypto_box_seal_open(gift, rec[108:256], ctypes.c_ulonglong(148), ikx_pk.raw, x_inv) == 0, "the gift does not open"
+check("invite record: gift", gift.raw.hex(), (struct.pack("<I", 0) + rs + bytes([7]) + b"desktop" + bytes(56)).hex())
+message = b"shdw-invite-v1\x00" + vault_id + rec[:256]
+check("invite record: signature", sodium.crypto_sign_verify_detached(rec[256:], message, ctypes.c_ulonglong(len(message)), dev_pk.raw), 0)
+dev2_pk, dev2_sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+sodium.crypto_sign_seed_keypair(dev2_pk, dev2_sk, bytes(range(0xa0, 0xc0)))
+kx2_pk = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(kx2_pk, bytes(range(0xc0, 0xe0)))
+body = (b"SHDR" + bytes([1, 3, 0, 0]) + vault_id + blake2b(16, dev2_pk.raw, personal=b"SHDW-deviceid-v1") + dev2_pk.raw + kx2_pk.raw
+        + invite_id + struct.pack("<Q", 1767225660000))
+check("device record admitted by the invite", (body + sign(b"shdw-device-v1\x00" + vault_id + body, inv_sk)).hex(),
+      block("## 8. Test vectors", "The record of a second device").strip())
+body = b"SHDX" + bytes(4) + vault_id + blake2b(16, dev2_pk.raw, personal=b"SHDW-deviceid-v1") + device_id + struct.pack("<Q", 1767225720000)
+check("revocation", (body + sign(b"shdw-revoke-v1\x00" + vault_id + body, dev_sk)).hex(),
+      block("## 8. Test vectors", "The first device's revocation").strip())
+check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"tree 0", dev_sk).hex(),
+      block("## 8. Test vectors", "Commit signature of the bytes").strip())
 signature = ctypes.create_string_buffer(64)
-sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
-check('commit signature of "tree 0"', signature.raw.hex(), block("## 8. Test vectors", "Commit signature of the bytes").strip())
 
 # §7b vault.json.
 descriptor = ('{"format":"shdw/3","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'

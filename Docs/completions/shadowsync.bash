@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair ui help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair ui help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _shadowsync_init() {
     repeating_flags=()
     non_repeating_flags=(--no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--remote --shadow --passphrase-file --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--remote --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 1
 
     # Offer option value completions
@@ -199,7 +199,13 @@ _shadowsync_init() {
     '--shadow')
         return
         ;;
+    '--device-name')
+        return
+        ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--kdf-profile')
@@ -224,7 +230,7 @@ _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --shadow --passphrase-file --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--key --key-file --invite --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
     # Offer option value completions
@@ -235,10 +241,19 @@ _shadowsync_join() {
     '--key-file')
         return
         ;;
+    '--invite')
+        return
+        ;;
     '--shadow')
         return
         ;;
+    '--device-name')
+        return
+        ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--kdf-profile')
@@ -383,7 +398,7 @@ _shadowsync_decrypt() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --passphrase-file --to --rev)
+    non_repeating_options=(--key --key-file --passphrase-file --passphrase-command --to --rev)
     __shadowsync_offer_flags_options 1
 
     # Offer option value completions
@@ -395,6 +410,9 @@ _shadowsync_decrypt() {
         return
         ;;
     '--passphrase-file')
+        return
+        ;;
+    '--passphrase-command')
         return
         ;;
     '--to')
@@ -433,23 +451,142 @@ _shadowsync_key() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    export)
+    export|passwd)
         # Offer subcommand argument completions
         "_shadowsync_key_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'export' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'export passwd' -- "${cur}"))
         ;;
     esac
 }
 
 _shadowsync_key_export() {
     repeating_flags=()
-    non_repeating_flags=(--read-only --verify-only --version -h --help)
+    non_repeating_flags=(--read-only --verify-only --recovery --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_key_passwd() {
+    repeating_flags=()
+    non_repeating_flags=(--no-new-passphrase --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--old-passphrase-file --old-passphrase-command --new-passphrase-file --new-passphrase-command --kdf-profile --folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--old-passphrase-file')
+        return
+        ;;
+    '--old-passphrase-command')
+        return
+        ;;
+    '--new-passphrase-file')
+        return
+        ;;
+    '--new-passphrase-command')
+        return
+        ;;
+    '--kdf-profile')
+        return
+        ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __shadowsync_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|rename|invite|revoke)
+        # Offer subcommand argument completions
+        "_shadowsync_device_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list rename invite revoke' -- "${cur}"))
+        ;;
+    esac
+}
+
+_shadowsync_device_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_rename() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_invite() {
+    repeating_flags=()
+    non_repeating_flags=(--read-only --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--name --expires-hours --folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--name')
+        return
+        ;;
+    '--expires-hours')
+        return
+        ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_device_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in

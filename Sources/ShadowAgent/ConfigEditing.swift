@@ -52,6 +52,8 @@ extension Workspace {
                 throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
                                   advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
             }
+        case .passphraseCommand:
+            break  // a command line, run by /bin/sh; `key passwd` and every unlock report what it did
         case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds, .syncWithheldSeconds:
             guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
                 throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")

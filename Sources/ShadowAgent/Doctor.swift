@@ -74,7 +74,7 @@ extension Workspace {
                 throw ShadowError(.keyFilePermissions, "\(keyFile) has mode \(String(mode, radix: 8)): other users may read it",
                                   advice: "chmod 600 \(keyFile)")
             }
-            let keys = try Self.unlock(keyFile, passphraseFile: config.passphraseFile)
+            let keys = try Self.unlock(keyFile, passphrase: try config.passphraseSource())
             ok("key file", "\(keyFile) (mode 600, opens, \(keys.level == .readWrite ? "read-write" : keys.level == .readOnly ? "read-only" : "verify-only"))")
         } catch { fail("key file", error) }
         for setting in [ConfigKey.passphraseFile, .sshKeyPassphraseFile, .sshKey] {

@@ -118,8 +118,23 @@ extension Workspace {
     /// verify-only).
     public func exportCapability(_ path: BytePath?, readOnly: Bool, verifyOnly: Bool) throws(ShadowError) -> String {
         let keys = try folderKeys(path)
+        if !readOnly && !verifyOnly && keys.level != .readWrite && keys.device != nil {
+            throw ShadowError(.insufficientCapability, "this device holds no vault key (it joined by invite or with a read-only key), so it has no read-write key to export",
+                              advice: "to add a machine, run 'shadowsync device invite' here (read-write devices) and join with the invite; --read-only and --verify-only still export")
+        }
         let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
         return CapabilityText.encode(try keys.attenuated(to: level))
+    }
+
+    /// `shadowsync key export --recovery`: the vault key (the read-write capability), which only the
+    /// machine that created the vault, or one that joined with that key, holds.
+    public func exportRecoveryKey(_ path: BytePath?) throws(ShadowError) -> String {
+        let keys = try folderKeys(path)
+        guard keys.level == .readWrite else {
+            throw ShadowError(.insufficientCapability, "this device holds no vault key (it joined by invite or with a read-only key), so it has no recovery key to export",
+                              advice: "export it on the machine that ran 'shadowsync init' (or one that joined with its read-write key)")
+        }
+        return CapabilityText.encode(keys)
     }
 
     /// `shadowsync selfcheck`: the vault format end to end on this machine.

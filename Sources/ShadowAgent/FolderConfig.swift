@@ -31,6 +31,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
     case state
     case remote
     case passphraseFile = "passphrase-file"
+    case passphraseCommand = "passphrase-command"
     case sshKey = "ssh.key"
     case sshKeyPassphraseFile = "ssh.key-passphrase-file"
     case sshKnownHosts = "ssh.known_hosts"
@@ -62,6 +63,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
         case .state: "the agent's state directory (set by init/join; do not change)"
         case .remote: "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"
         case .passphraseFile: "a file holding the key file's passphrase"
+        case .passphraseCommand: "a shell command that prints the key file's passphrase (a keyring or askpass program), run when the key is opened; instead of passphrase-file"
         case .sshKey: "the SSH private key to log in with (ed25519 or ECDSA); default: ssh-agent, then ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa"
         case .sshKeyPassphraseFile: "a file holding ssh.key's passphrase"
         case .sshKnownHosts: "the known_hosts file that decides which server keys are trusted; default ~/.ssh/known_hosts"
@@ -105,6 +107,19 @@ public struct FolderConfig: Sendable {
     public var state: BytePath { BytePath(value(.state) ?? "") }
     public var remote: String { value(.remote) ?? "" }
     public var passphraseFile: BytePath? { path(.passphraseFile) }
+
+    /// Where this folder's key file passphrase comes from: its file, its command, else the terminal.
+    public func passphraseSource() throws(ShadowError) -> PassphraseSource {
+        let command = value(.passphraseCommand).flatMap { $0.isEmpty ? nil : $0 }
+        switch (passphraseFile, command) {
+        case (let file?, nil): return .file(file)
+        case (nil, let command?): return .command(command)
+        case (nil, nil): return .prompt
+        case (_?, _?):
+            throw ShadowError(.invalidArgument, "config \(name) sets both passphrase-file and passphrase-command",
+                              advice: "keep one: shadowsync config set passphrase-file '' (or passphrase-command '')")
+        }
+    }
     public var ignorePermissions: Bool { value(.ignorePerms) == "true" }
 
     /// A path-valued key: `~/` means the home directory; nil when unset.

@@ -23,6 +23,7 @@ public struct LogEntryJSON: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case commit, time, device, sequence, merge, changes
+        case deviceName = "device_name"
         case timeMillis = "time_ms"
     }
 
@@ -32,6 +33,7 @@ public struct LogEntryJSON: Encodable, Sendable {
         try c.encode(isoTime(entry.wallTimeMillis), forKey: .time)
         try c.encode(entry.wallTimeMillis, forKey: .timeMillis)
         try c.encode(entry.deviceID, forKey: .device)
+        try c.encode(entry.deviceName, forKey: .deviceName)
         try c.encode(entry.sequence, forKey: .sequence)
         try c.encode(entry.isMerge, forKey: .merge)
         try c.encode(entry.changes, forKey: .changes)

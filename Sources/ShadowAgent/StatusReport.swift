@@ -16,6 +16,8 @@ public struct StatusReport: Codable, Sendable {
     public var remote: String
     /// First 8 hex digits of this machine's device id, as `log` shows it.
     public var device: String
+    /// This device's name in the vault (nil: none published or requested).
+    public var deviceName: String?
     public var readOnly: Bool
     public var head: String?
     /// The newest remote head this machine verified or pushed.
@@ -65,6 +67,7 @@ public struct StatusReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema, folder, remote, device, head, sequence, pending, unfinished, error, attention, alerts, devices
+        case deviceName = "device_name"
         case running, pid, state, paused, degraded, watches, overflows, passes, commits, events, progress, xmpp
         case readOnly = "read_only", lastVerified = "last_verified", remoteHead = "remote_head", inSync = "in_sync"
         case conflictCopies = "conflict_copies", needsRepair = "needs_repair", needsRepairAdvice = "needs_repair_advice"
@@ -79,6 +82,7 @@ public struct StatusReport: Codable, Sendable {
         try c.encode(folder, forKey: .folder)
         try c.encode(remote, forKey: .remote)
         try c.encode(device, forKey: .device)
+        try c.encode(deviceName, forKey: .deviceName)
         try c.encode(readOnly, forKey: .readOnly)
         try c.encode(head, forKey: .head)
         try c.encode(lastVerified, forKey: .lastVerified)
@@ -120,6 +124,7 @@ public struct StatusReport: Codable, Sendable {
         folder = s.folder
         remote = config.remote
         device = s.deviceID
+        deviceName = s.deviceName
         readOnly = s.readOnly
         head = s.head?.hex
         lastVerified = s.lastVerified?.hex

@@ -13,6 +13,9 @@ public enum PassphraseSource: Sendable {
     case none
     /// Asked at the terminal.
     case prompt
+    /// Printed by a shell command (a keyring, an askpass program), run each time the key is needed; the
+    /// command is remembered in the folder config, the passphrase never is.
+    case command(String)
 }
 
 /// Wires the engine to git and the user's directories: what each command of the CLI calls.
@@ -50,12 +53,14 @@ public struct Workspace: Sendable {
 
     /// `shadowsync init`: a new vault for `plain`, pushed to `remote` (created if it is a missing local path).
     public func initialize(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource,
-                           ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                           ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
         try Self.requirePrivate(passphrase, ssh)
+        let name = try Self.deviceName(deviceName)
         let keys = VaultKeys.generate()
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: true)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name) { _ throws(ShadowError) in JoinKeys(keys: keys) }
         do {
             return (config, try engine.initialize(options: options))
         } catch where Self.nothingPushed.contains(error.code) {
@@ -68,13 +73,17 @@ public struct Workspace: Sendable {
 
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
-    public func join(remote: String, plain: BytePath, keys: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
-                     ssh: SSHOptions = SSHOptions(), options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
-        _ = try keys.requireRead()
+    public func join(remote: String, plain: BytePath, keys capability: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        _ = try capability.requireRead()
         try Self.requirePrivate(passphrase, ssh)
+        let name = try Self.deviceName(deviceName)
+        // A new machine is a new device, even when it joins with another machine's key file.
+        let keys = try capability.with(device: DeviceKeys.generate())
         let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
         let folderExisted = FileSystem.exists(plain)
-        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, keys: keys, passphrase: passphrase, ssh: ssh)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: name) { _ throws(ShadowError) in JoinKeys(keys: keys) }
         do {
             return (config, try engine.join(options: options))
         } catch {
@@ -94,8 +103,71 @@ public struct Workspace: Sendable {
     static let nothingPushed: [ShadowError.Code] = [.alreadyExists, .notFound, .remoteUnavailable, .hostKeyUnknown,
                                                      .hostKeyChanged, .authRefused, .permissionDenied, .invalidArgument]
 
-    private func prepare(plain: BytePath, remote: String, shadow: BytePath?, keys: VaultKeys,
-                         passphrase: PassphraseSource, ssh: SSHOptions) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+    /// The name a new device takes: the one given, else the host name, else "device".
+    static func deviceName(_ given: String?) throws(ShadowError) -> String {
+        if let given {
+            try DeviceName.validate(given)
+            return given
+        }
+        let host = hostName().map { String(decoding: Array($0.utf8).prefix(DeviceName.maximumBytes), as: UTF8.self) }
+        if let host, (try? DeviceName.validate(host)) != nil { return host }
+        return "device"
+    }
+
+    /// `shadowsync join --invite`: the invite pins the vault (its root key); the history is verified
+    /// with that alone, the invite's record found in it unused and unexpired, and its sealed read key
+    /// opened; the new device's admission, signed with the invite's key, is published by its first commit.
+    public func join(remote: String, plain: BytePath, invite text: String, shadow: BytePath?, passphrase: PassphraseSource,
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+        let (invite, vault) = try InviteText.decode(text)
+        try Self.requirePrivate(passphrase, ssh)
+        if let deviceName { try DeviceName.validate(deviceName) }
+        let remoteURL = try Self.normalizeRemote(remote, createIfMissing: false)
+        let folderExisted = FileSystem.exists(plain)
+        let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
+                                           deviceName: deviceName ?? "") { (repository) throws(ShadowError) in
+            try Self.accept(invite, vault: vault, repository: repository)
+        }
+        do {
+            return (config, try engine.join(options: options))
+        } catch {
+            forget(config, removeFolder: !folderExisted)
+            throw error
+        }
+    }
+
+    /// Fetches and verifies the history with the vault's public key alone, then takes the invite's gift.
+    static func accept(_ invite: InviteKeys, vault: VaultKeys, repository: GitRepository) throws(ShadowError) -> JoinKeys {
+        guard let head = try repository.fetch() else {
+            throw ShadowError(.notFound, "the remote repository is empty: there is no vault to join", advice: "check the remote's path or URL")
+        }
+        let verifier = HistoryVerifier(keys: vault, store: repository)
+        _ = try verifier.verify(head: head, lastVerified: nil, knownSequences: [:])
+        let roster = try verifier.roster(of: head)
+        let short = String(hexString(invite.id).prefix(8))
+        guard let record = roster.invites[invite.id]?.record else {
+            throw ShadowError(.notFound, "invite \(short) is not in this vault's history: the inviting machine has not pushed it yet, or it is for another repository",
+                              advice: "let the inviting machine sync ('shadowsync sync' there), then run join again; nothing was changed here")
+        }
+        if let used = roster.device(admittedBy: invite.id) {
+            throw ShadowError(.alreadyExists, "invite \(short) was already used: it admitted device \(hexString(used.id).prefix(8)); an invite admits one device",
+                              advice: "ask for a new invite ('shadowsync device invite' on a read-write machine)")
+        }
+        let now = ShadowEngine.Clock.nowMillis()
+        guard now <= record.expiresAtMillis else {
+            throw ShadowError(.permissionDenied, "invite \(short) expired at \(isoTime(record.expiresAtMillis))",
+                              advice: "ask for a new invite ('shadowsync device invite' on a read-write machine)")
+        }
+        let gift = try record.openGift(with: invite)
+        let device = DeviceKeys.generate()
+        let keys = VaultKeys.invited(gift: gift, rootPublicKey: vault.rootPublicKey, device: device)
+        let admission = try DeviceRecord.make(device: device, role: record.role, invite: invite, keys: keys, atMillis: now)
+        return JoinKeys(keys: keys, admission: admission, suggestedName: gift.name)
+    }
+
+    private func prepare(plain: BytePath, remote: String, shadow: BytePath?, passphrase: PassphraseSource, ssh: SSHOptions, deviceName: String,
+                         keys resolve: (GitRepository) throws(ShadowError) -> JoinKeys) throws(ShadowError) -> (FolderConfig, SyncEngine) {
+        let folderExisted = FileSystem.exists(plain)
         try FileSystem.createDirectories(plain, mode: 0o755)
         let plainPath = try canonicalPath(plain)
         if let existing = try? registry.find(containing: plainPath) {
@@ -125,24 +197,11 @@ public struct Workspace: Sendable {
                       ConfigKey.state.rawValue: try canonicalPath(state).description, ConfigKey.remote.rawValue: remote]
         values.merge(try ssh.configValues()) { _, new in new }
 
-        let protection: KeyFileProtection
+        let protection = try Self.newProtection(passphrase, profile: kdfProfile)
         switch passphrase {
-        case .none:
-            protection = .none
-        case .file(let f):
-            let file = try canonicalPath(f)
-            try SecretFiles.requirePrivate(f, "the passphrase file")
-            protection = .passphrase(try VaultStore.readPassphrase(from: file), kdfProfile)
-            values[ConfigKey.passphraseFile.rawValue] = file.description
-        case .prompt:
-            guard Terminal.isInteractive else {
-                throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",
-                                  advice: "pass --passphrase-file FILE, or --no-passphrase for an unattended machine with an encrypted disk")
-            }
-            let first = try Terminal.readSecret(prompt: "New passphrase for the key file: ")
-            let second = try Terminal.readSecret(prompt: "Again: ")
-            guard first == second else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
-            protection = .passphrase(try Passphrase(bytes: first), kdfProfile)
+        case .file(let f): values[ConfigKey.passphraseFile.rawValue] = try canonicalPath(f).description
+        case .command(let c): values[ConfigKey.passphraseCommand.rawValue] = c
+        case .none, .prompt: break
         }
         let config = FolderConfig(name: name, values: values)
         let transport = try SSHSetup.settings(for: config, acceptHostKey: ssh.acceptHostKey)
@@ -151,7 +210,17 @@ public struct Workspace: Sendable {
         try repository.exclude("/" + FolderLocation.keyFileName)
         try repository.setRemote(url: remote)
         let location = FolderLocation(plain: plainPath, shadow: shadowReal, state: try canonicalPath(state))
+        let joining: JoinKeys
+        do { joining = try resolve(repository) } catch {
+            forget(config, removeFolder: !folderExisted)
+            throw error
+        }
+        let keys = joining.keys
         try VaultStore.create(keys, at: location.keyFile, protection: protection)
+        if let admission = joining.admission {
+            try FileSystem.writeAtomically(admission.bytes, to: location.pendingAdmissionFile, mode: 0o600)
+        }
+        try location.requestDeviceName(deviceName.isEmpty ? try Self.deviceName(joining.suggestedName) : deviceName)
         try registry.save(config)
         return (config, try SyncEngine(location: location, keys: keys, store: repository))
     }
@@ -210,38 +279,96 @@ public struct Workspace: Sendable {
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
     func keys(of config: FolderConfig) throws(ShadowError) -> VaultKeys {
-        try Self.unlock(config.location.keyFile, passphraseFile: config.passphraseFile, ask: asksPassphrase)
+        try Self.unlock(config.location.keyFile, passphrase: try config.passphraseSource(), ask: asksPassphrase)
     }
 
-    /// Opens a key file, asking for its passphrase only if it has one.
-    static func unlock(_ keyFile: BytePath, passphraseFile: BytePath?, ask: Bool = true) throws(ShadowError) -> VaultKeys {
+    /// Opens a key file, reading its passphrase from `source` only if it has one.
+    static func unlock(_ keyFile: BytePath, passphrase source: PassphraseSource, ask: Bool = true) throws(ShadowError) -> VaultKeys {
         let bytes = try FileSystem.readFile(keyFile, limit: 4096)
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
-            if let passphraseFile {
-                try SecretFiles.requirePrivate(passphraseFile, "the passphrase file")
-                passphrase = try VaultStore.readPassphrase(from: passphraseFile)
-            } else if ask && Terminal.isInteractive {
-                passphrase = try Passphrase(bytes: try Terminal.readSecret(prompt: "Passphrase for \(keyFile): "))
-            } else {
-                throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
-                                  advice: "add 'passphrase-file = FILE' to the folder's config, or run from a terminal")
-            }
+            passphrase = try Self.existingPassphrase(source, for: keyFile, ask: ask)
         }
         return try VaultStore.open(at: keyFile, passphrase: passphrase)
+    }
+
+    /// Reads the passphrase of an existing key file from `source`.
+    static func existingPassphrase(_ source: PassphraseSource, for keyFile: BytePath, prompt: String? = nil, ask: Bool = true) throws(ShadowError) -> Passphrase {
+        switch source {
+        case .file(let f):
+            try SecretFiles.requirePrivate(f, "the passphrase file")
+            return try VaultStore.readPassphrase(from: f)
+        case .command(let command):
+            return try Self.commandPassphrase(command)
+        case .prompt:
+            guard ask && Terminal.isInteractive else {
+                throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",
+                                  advice: "add 'passphrase-file = FILE' or 'passphrase-command = COMMAND' to the folder's config, or run from a terminal")
+            }
+            var typed = try Terminal.readSecret(prompt: prompt ?? "Passphrase for \(keyFile): ")
+            defer { SecretMemory.wipe(&typed) }
+            return try Passphrase(bytes: typed)
+        case .none:
+            throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase, and none was given",
+                              advice: "give the passphrase with --passphrase-file FILE or --passphrase-command COMMAND")
+        }
+    }
+
+    /// Longest output of a passphrase command taken as a passphrase.
+    static let passphraseCommandLimitBytes = 4096
+
+    /// Runs a passphrase command and takes its standard output (less one trailing newline) as the passphrase.
+    static func commandPassphrase(_ command: String) throws(ShadowError) -> Passphrase {
+        var out = try CommandOutput.run(command, limit: passphraseCommandLimitBytes, what: "the passphrase command")
+        defer { SecretMemory.wipe(&out) }
+        return try Passphrase(bytes: out)
+    }
+
+    /// The protection of a key file about to be written, with its passphrase read from `source` (asked
+    /// twice at a terminal).
+    static func newProtection(_ source: PassphraseSource, profile: KDFProfile, prompt: String = "New passphrase for the key file: ") throws(ShadowError) -> KeyFileProtection {
+        switch source {
+        case .none:
+            return .none
+        case .file(let f):
+            try SecretFiles.requirePrivate(f, "the passphrase file")
+            return .passphrase(try VaultStore.readPassphrase(from: try canonicalPath(f)), profile)
+        case .command(let command):
+            return .passphrase(try Self.commandPassphrase(command), profile)
+        case .prompt:
+            guard Terminal.isInteractive else {
+                throw ShadowError(.invalidArgument, "no terminal to ask for a passphrase",
+                                  advice: "pass --passphrase-file FILE or --passphrase-command COMMAND, or --no-passphrase for an unattended machine with an encrypted disk")
+            }
+            var first = try Terminal.readSecret(prompt: prompt)
+            defer { SecretMemory.wipe(&first) }
+            var second = try Terminal.readSecret(prompt: "Again: ")
+            defer { SecretMemory.wipe(&second) }
+            guard SecretMemory.equal(first, second) else { throw ShadowError(.invalidArgument, "the two passphrases differ") }
+            return .passphrase(try Passphrase(bytes: first), profile)
+        }
     }
 
     // MARK: Working without agent state
 
     /// Keys from a capability string or a file holding one (or a ShadowSync key file).
-    public static func keys(capability: String?, file: BytePath?, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+    public static func keys(capability: String?, file: BytePath?, passphrase: PassphraseSource = .prompt) throws(ShadowError) -> VaultKeys {
         if let capability { return try CapabilityText.decode(capability.trimmedWhitespace) }
         guard let file else { throw ShadowError(.invalidArgument, "give --key STRING or --key-file FILE") }
         let bytes = try FileSystem.readFile(file, limit: 4096)
         // The capability text as `--key` takes it: case and whitespace (a pasted line break) forgiven.
         let text = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
         if text.lowercased().hasPrefix(CapabilityText.commonPrefix) { return try CapabilityText.decode(text) }
-        return try unlock(file, passphraseFile: passphraseFile)
+        return try unlock(file, passphrase: passphrase)
+    }
+
+    /// The invite text among what `join` was given (a string, or a file holding one), nil when it is a
+    /// capability or a key file.
+    public static func inviteText(given text: String?, file: BytePath?) throws(ShadowError) -> String? {
+        if let text { return InviteText.isInvite(text) ? text : nil }
+        guard let file, let bytes = try? FileSystem.readFile(file, limit: 4096) else { return nil }
+        let content = String(decoding: bytes, as: UTF8.self)
+        return InviteText.isInvite(content) ? content : nil
     }
 
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
@@ -257,4 +384,11 @@ public struct Workspace: Sendable {
 
 extension FolderConfig {
     var location: FolderLocation { FolderLocation(plain: folder, shadow: shadow, state: state) }
+}
+
+/// What a new folder's device starts with: its keys and, when an invite admitted it, its admission record.
+struct JoinKeys {
+    var keys: VaultKeys
+    var admission: DeviceRecord? = nil
+    var suggestedName: String? = nil
 }

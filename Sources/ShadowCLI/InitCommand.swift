@@ -9,6 +9,7 @@ struct InitCommand: ParsableCommand, OpensRepositoryAtOnce {
     @Argument(help: "The plaintext folder (created if missing; existing files are the first commit).") var dir: String
     @Option(name: .long, help: "The bare repository: ssh://user@host[:port]/path, user@host:path (an existing empty repository), or a local path (created if missing).") var remote: String
     @Option(name: .long, help: "Where the ciphertext tree goes (default: under $XDG_DATA_HOME/shadowsync).") var shadow: String?
+    @Option(name: .long, help: "This machine's name in the vault (default: the host name).") var deviceName: String?
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var ssh: SSHArguments
 
@@ -19,7 +20,7 @@ struct InitCommand: ParsableCommand, OpensRepositoryAtOnce {
             let line = ProgressLine()
             defer { line.finish() }
             let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) },
-                                                            passphrase: source, ssh: ssh.options, options: line.attach(SyncOptions()))
+                                                            passphrase: source, ssh: ssh.options, deviceName: deviceName, options: line.attach(SyncOptions()))
             line.finish()
             printReport(report)
             print("initialised \(config.folder) -> \(config.remote)")

@@ -8,16 +8,18 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     @Argument(help: "The repository: ssh://user@host[:port]/path, user@host:path, a local path or file:// URL.") var repo: String
     @Argument(help: "The plaintext folder (created if missing; its files are kept and synced).") var dir: String
-    @Option(name: .long, help: "The capability string (visible to other users in the process list: prefer --key-file).") var key: String?
-    @Option(name: .long, help: "A file holding the capability string (or a ShadowSync key file).") var keyFile: String?
+    @Option(name: .long, help: "The capability string or invite (visible to other users in the process list: prefer --key-file).") var key: String?
+    @Option(name: .long, help: "A file holding the capability string or invite (or a ShadowSync key file).") var keyFile: String?
+    @Option(name: .long, help: "A one-time invite from 'shadowsync device invite' (the same as --key INVITE).") var invite: String?
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
     @Flag(name: .long, help: "A file already in DIR keeps its path even if older; the incoming version becomes the conflict copy.") var preferLocal = false
     @Flag(name: .long, help: "The incoming version takes the path even if older; a differing file already in DIR becomes the conflict copy.") var preferRemote = false
+    @Option(name: .long, help: "This machine's name in the vault (default: the host name).") var deviceName: String?
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var ssh: SSHArguments
 
     func validate() throws {
-        guard (key == nil) != (keyFile == nil) else { throw ValidationError("give exactly one of --key and --key-file") }
+        guard [key, keyFile, invite].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --key, --key-file and --invite") }
         guard !(preferLocal && preferRemote) else { throw ValidationError("give at most one of --prefer-local and --prefer-remote") }
     }
 
@@ -25,14 +27,22 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
-            let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
             let line = ProgressLine()
             defer { line.finish() }
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
-            let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
-                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options,
+            let config: FolderConfig, report: SyncReport
+            var inviteText = invite
+            if inviteText == nil { inviteText = try Workspace.inviteText(given: key, file: keyFile.map { BytePath($0) }) }
+            if let inviteText {
+                (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), invite: inviteText, shadow: shadow.map { BytePath($0) },
+                                                      passphrase: source, ssh: ssh.options, deviceName: deviceName, options: line.attach(options))
+            } else {
+                let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) })
+                (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
+                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options, deviceName: deviceName,
                                                       options: line.attach(options))
+            }
             line.finish()
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")

@@ -23,7 +23,7 @@ struct LogCommand: ParsableCommand, OpensRepositoryAtOnce {
                 return
             }
             for e in entries {
-                print("\(e.commit.short)  \(isoTime(e.wallTimeMillis))  device \(e.deviceID)  #\(e.sequence)\(e.isMerge ? "  merge" : "")")
+                print("\(e.commit.short)  \(isoTime(e.wallTimeMillis))  device \(e.deviceName.map { "\($0) (\(e.deviceID))" } ?? e.deviceID)  #\(e.sequence)\(e.isMerge ? "  merge" : "")")
                 for c in e.changes { print("    \(c)") }
             }
         }

@@ -7,6 +7,9 @@ struct PassphraseOptions: ParsableArguments {
     @Option(name: .long, help: "Read the key file's passphrase from this file (never from the command line).")
     var passphraseFile: String?
 
+    @Option(name: .long, help: "A shell command that prints the key file's passphrase (a keyring or askpass program); remembered as passphrase-command and run whenever the key is opened.")
+    var passphraseCommand: String?
+
     @Flag(name: .long, help: "Store the key unprotected (only on a machine whose disk is encrypted).")
     var noPassphrase = false
 
@@ -14,13 +17,27 @@ struct PassphraseOptions: ParsableArguments {
     var kdfProfile: String = "moderate"
 
     func source() throws -> PassphraseSource {
-        if noPassphrase && passphraseFile != nil { throw ValidationError("--no-passphrase and --passphrase-file exclude each other") }
-        if noPassphrase { return .none }
-        if let passphraseFile { return .file(BytePath(passphraseFile)) }
-        return .prompt
+        try passphraseSource(file: passphraseFile, command: passphraseCommand, none: noPassphrase, what: "")
     }
 
     func workspace() throws -> Workspace {
+        try workspace(kdfProfile: kdfProfile)
+    }
+}
+
+/// The one passphrase source among a file, a command, none and the terminal (`what` prefixes the flags' names).
+func passphraseSource(file: String?, command: String?, none: Bool, what: String) throws -> PassphraseSource {
+    guard [file != nil, command != nil, none].filter({ $0 }).count <= 1 else {
+        throw ValidationError("--\(what)passphrase-file, --\(what)passphrase-command and --no-\(what)passphrase exclude each other")
+    }
+    if none { return .none }
+    if let file { return .file(BytePath(file)) }
+    if let command { return .command(command) }
+    return .prompt
+}
+
+extension ParsableArguments {
+    func workspace(kdfProfile: String) throws -> Workspace {
         var w: Workspace
         do { w = try Workspace() } catch { throw ValidationError(error.description) }
         switch kdfProfile {

@@ -67,7 +67,7 @@ func printFolderList(_ reports: [StatusReport]) {
 func printStatus(_ s: StatusReport) {
     print("folder:   \(s.folder)\(s.readOnly ? " (read-only key)" : "")\(s.pid.map { "   (daemon pid \($0))" } ?? "")")
     print("remote:   \(s.remote)")
-    print("device:   \(s.device)")
+    print("device:   \(s.deviceName.map { "\($0) (\(s.device))" } ?? s.device)")
     print("head:     \(s.head.map { String($0.prefix(12)) } ?? "none")   verified remote: \(s.lastVerified.map { String($0.prefix(12)) } ?? "none")   last seen remote: \(s.remoteHead.map { String($0.prefix(12)) } ?? "none")")
     print(s.pending.isEmpty ? "pending:  nothing" : "pending:  \(s.pending.count) change(s)")
     for p in s.pending { print("  \(p)") }

@@ -12,7 +12,7 @@ struct VerifyPushCommand: ParsableCommand {
     func run() throws {
         var refusal: String?
         try reporting { () throws(ShadowError) in
-            let keys = try Workspace.keys(capability: nil, file: BytePath(keyFile), passphraseFile: nil)
+            let keys = try Workspace.keys(capability: nil, file: BytePath(keyFile))
             refusal = PushVerifier.check(try PushVerifier.parse(try readStandardInput()), keys: keys)
         }
         if let refusal {

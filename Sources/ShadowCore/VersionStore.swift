@@ -48,6 +48,28 @@ public struct WorkTreeStat: Equatable, Sendable {
     }
 }
 
+/// A small directory of a tree read whole: its tree id (equal ids, equal contents) and its blobs.
+public struct DirectoryBlobs: Sendable {
+    public struct Blob: Sendable {
+        public let name: [UInt8]
+        public let id: ObjectID
+        public let bytes: [UInt8]
+
+        public init(name: [UInt8], id: ObjectID, bytes: [UInt8]) {
+            self.name = name
+            self.id = id
+            self.bytes = bytes
+        }
+    }
+    public let tree: ObjectID
+    public let blobs: [Blob]
+
+    public init(tree: ObjectID, blobs: [Blob]) {
+        self.tree = tree
+        self.blobs = blobs
+    }
+}
+
 /// What the engine needs to know about a commit to verify it.
 public struct CommitInfo: Equatable, Sendable {
     public let id: ObjectID
@@ -91,6 +113,10 @@ public protocol LocalHistory: AnyObject {
     /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most; the tree
     /// and the blob are size-checked before loading.
     func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]?
+    /// The blobs directly inside the directory `name` at the top of `tree` (nil when there is no such
+    /// directory), each read with `limit` bytes at most, `maximumCount` of them at most. Anything but a
+    /// blob there is refused.
+    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs?
     /// Creates (does not publish) a commit signed by `sign`, which receives the exact signed bytes.
     func createCommit(tree: ObjectID, parents: [ObjectID], message: String,
                       sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID
@@ -133,6 +159,9 @@ public protocol Remote: AnyObject {
     /// `LocalHistory.topLevelBlob` read in the remote's own repository; throws for a transport that
     /// cannot read in place.
     func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]?
+    /// `LocalHistory.directoryBlobs` read in the remote's own repository; throws for a transport that
+    /// cannot read in place.
+    func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs?
 }
 
 /// The store the engine works against: the local history, and the remote it syncs with.

@@ -56,15 +56,25 @@ public enum KeyFileProtection: Sendable {
 /// The local key file (FORMAT.md §Key file). Encoding only; writing it atomically with mode 0600 is the
 /// file-system layer's job.
 public enum KeyFile {
-    static let magic = Array("SHDWKEY1".utf8)
+    static let magic = Array("SHDWKEY2".utf8)
     static let headerSize = 76
     static let kdfRaw: UInt8 = 0
     static let kdfArgon2id: UInt8 = 1
     static let checksumPersonal = Personal("SHDW-keyfile-v1")
 
+    /// Bytes of a key file's payload: the capability, then (read-write and read-only) the device's secrets.
+    static func payloadLength(_ level: CapabilityLevel) -> Int {
+        CapabilityText.payloadLength(level) + (level == .verifyOnly ? 0 : DeviceKeys.secretPayloadBytes)
+    }
+
     public static func encode(_ keys: VaultKeys, protection: KeyFileProtection) throws(ShadowError) -> [UInt8] {
         var payload = keys.capabilityPayload.exposedCopy()
         defer { Sodium.wipe(&payload) }
+        if keys.level != .verifyOnly {
+            var device = try keys.requireDevice().secretPayload()
+            defer { Sodium.wipe(&device) }
+            payload += device
+        }
         switch protection {
         case .none:
             let header = makeHeader(kdf: kdfRaw, level: keys.level, ops: 0, memoryKiB: 0,
@@ -86,6 +96,25 @@ public enum KeyFile {
         magic + [kdf, level.rawValue, 0, 0] + LittleEndian.bytes(ops) + LittleEndian.bytes(memoryKiB) + salt + nonce + vaultID
     }
 
+    /// A key file's bytes under a new protection, for `key passwd`: opens `bytes` with `old` (a wrong
+    /// passphrase throws and nothing is produced), wraps the same capability anew, and opens the result
+    /// again to prove the new protection unlocks exactly the old key before anyone replaces the file.
+    public static func rewrap(_ bytes: [UInt8], old: Passphrase?, new protection: KeyFileProtection) throws(ShadowError) -> [UInt8] {
+        let keys = try decode(bytes, passphrase: old)
+        let rewrapped = try encode(keys, protection: protection)
+        let newPassphrase: Passphrase?
+        switch protection {
+        case .none: newPassphrase = nil
+        case .passphrase(let p, _): newPassphrase = p
+        }
+        let check = try decode(rewrapped, passphrase: newPassphrase)
+        guard check.capabilityPayload == keys.capabilityPayload, check.device?.id == keys.device?.id else {
+            throw ShadowError(.corruptKeyFile, "the re-wrapped key file does not hold the same key; the key file was not changed",
+                              advice: "this machine's memory or libsodium misbehaves: run 'shadowsync selfcheck'")
+        }
+        return rewrapped
+    }
+
     /// True when the file needs a passphrase to open.
     public static func needsPassphrase(_ bytes: [UInt8]) throws(ShadowError) -> Bool {
         try parseHeader(bytes).kdf == kdfArgon2id
@@ -97,11 +126,15 @@ public enum KeyFile {
     }
 
     private static func parseHeader(_ bytes: [UInt8]) throws(ShadowError) -> (kdf: UInt8, level: CapabilityLevel, ops: UInt32, memoryKiB: UInt32) {
-        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else { throw corrupt("it does not start with SHDWKEY1") }
+        guard bytes.count >= 8, Array(bytes[0..<8]) != Array("SHDWKEY1".utf8) else {
+            throw ShadowError(.unsupportedVersion, "the key file is of an older format (SHDWKEY1), from before devices had keys of their own",
+                              advice: "join the vault again on this machine with an invite or an exported key")
+        }
+        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else { throw corrupt("it does not start with SHDWKEY2") }
         guard let level = CapabilityLevel(rawValue: bytes[9]) else { throw corrupt("unknown key type \(bytes[9])") }
         guard bytes[10] == 0, bytes[11] == 0 else { throw corrupt("reserved bytes are set") }
-        guard bytes.count == headerSize + CapabilityText.payloadLength(level) + 16 else {
-            throw corrupt("it is \(bytes.count) bytes, a \(level) key file is \(headerSize + CapabilityText.payloadLength(level) + 16)")
+        guard bytes.count == headerSize + payloadLength(level) + 16 else {
+            throw corrupt("it is \(bytes.count) bytes, a \(level) key file is \(headerSize + payloadLength(level) + 16)")
         }
         let ops = LittleEndian.read(UInt32.self, bytes, at: 12), mem = LittleEndian.read(UInt32.self, bytes, at: 16)
         switch bytes[8] {
@@ -143,8 +176,12 @@ public enum KeyFile {
             payload = opened
         }
         defer { Sodium.wipe(&payload) }
-        let keys = try CapabilityText.keys(level: h.level, payload: payload)
-        guard keys.vaultID == Array(bytes[60..<76]) else { throw corrupt("its vault id does not match its key") }
-        return keys
+        let capabilityLength = CapabilityText.payloadLength(h.level)
+        let capability = try CapabilityText.keys(level: h.level, payload: Array(payload[0..<capabilityLength]))
+        guard capability.vaultID == Array(bytes[60..<76]) else { throw corrupt("its vault id does not match its key") }
+        guard h.level != .verifyOnly else { return capability }
+        var device = Array(payload[capabilityLength...])
+        defer { Sodium.wipe(&device) }
+        return VaultKeys(capability, device: DeviceKeys(secretPayload: device))
     }
 }

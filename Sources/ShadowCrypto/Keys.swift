@@ -7,6 +7,7 @@ public enum KeySizes {
     public static let vaultID = 16       // enough for a public identifier; collisions only confuse, never weaken
     public static let rootPublicKey = 32 // Ed25519
     public static let deviceID = 16
+    public static let inviteSecret = 32
 }
 
 /// What a key holder can do. The three levels follow Tahoe-LAFS's write → read → verify chain.
@@ -48,6 +49,7 @@ public final class ReadKeys: Sendable {
     public let doorbell: SecretBytes  // kdf(RS, 1, "shdwbell")
     /// Opaque folder tag the doorbell carries so a receiver can tell vaults apart without naming them.
     public let doorbellTag: SecretBytes // kdf(RS, 2, "shdwbell")
+    let deviceName: SecretBytes     // kdf(RS, 1, "shdwdevn")
     let readSecret: SecretBytes
 
     init(readSecret: SecretBytes, epoch: UInt32) {
@@ -63,6 +65,7 @@ public final class ReadKeys: Sendable {
         metadata = KDF.derive(from: readSecret, id: 1, context: "shdwmeta")
         doorbell = KDF.derive(from: readSecret, id: 1, context: "shdwbell")
         doorbellTag = KDF.derive(from: readSecret, id: 2, context: "shdwbell", length: 16)
+        deviceName = KDF.derive(from: readSecret, id: 1, context: "shdwdevn")
     }
 }
 
@@ -75,14 +78,16 @@ public final class VaultKeys: Sendable {
     public let read: ReadKeys?
     let signingKey: SecretBytes?      // Ed25519 secret key, read-write only
     let capabilityPayload: SecretBytes
+    /// This machine's own keys (from its key file); nil for a capability string alone.
+    public let device: DeviceKeys?
 
     public var canDecrypt: Bool { read != nil }
     public var canSign: Bool { signingKey != nil }
 
-    /// Generates a new vault: 32 random bytes are the whole secret.
+    /// Generates a new vault (32 random bytes are the whole vault secret), held by a new device.
     public static func generate() -> VaultKeys {
         let vs = Sodium.randomSecret(KeySizes.vaultSecret)
-        return VaultKeys(vaultSecret: vs)
+        return VaultKeys(VaultKeys(vaultSecret: vs), device: DeviceKeys.generate())
     }
 
     /// Deterministic construction from a known vault secret (test vectors, recovery).
@@ -105,6 +110,7 @@ public final class VaultKeys: Sendable {
         var payload = [CapabilityLevel.readWrite.rawValue] + vs.exposedCopy()
         capabilityPayload = SecretBytes(copying: payload)
         Sodium.wipe(&payload)
+        device = nil
     }
 
     init(readSecret: SecretBytes, epoch: UInt32, rootPublicKey pk: [UInt8]) {
@@ -116,15 +122,43 @@ public final class VaultKeys: Sendable {
         var payload = [CapabilityLevel.readOnly.rawValue] + LittleEndian.bytes(epoch) + readSecret.exposedCopy() + pk
         capabilityPayload = SecretBytes(copying: payload)
         Sodium.wipe(&payload)
+        device = nil
     }
 
-    init(rootPublicKey pk: [UInt8]) {
+    public init(rootPublicKey pk: [UInt8]) {
         level = .verifyOnly
         rootPublicKey = pk
         vaultID = VaultKeys.vaultID(for: pk)
         read = nil
         signingKey = nil
         capabilityPayload = SecretBytes(copying: [CapabilityLevel.verifyOnly.rawValue] + pk)
+        device = nil
+    }
+
+    /// The same capability held by a machine with its own device keys.
+    init(_ other: VaultKeys, device: DeviceKeys?) {
+        level = other.level
+        rootPublicKey = other.rootPublicKey
+        vaultID = other.vaultID
+        read = other.read
+        signingKey = other.signingKey
+        capabilityPayload = other.capabilityPayload
+        self.device = device
+    }
+
+    /// These keys with `device` as this machine's own (init and join make a new one; verify-only keys have none).
+    public func with(device: DeviceKeys) throws(ShadowError) -> VaultKeys {
+        guard level != .verifyOnly else { throw ShadowError(.insufficientCapability, "a verify-only key belongs to no device") }
+        return VaultKeys(self, device: device)
+    }
+
+    /// The device keys, or an error a user understands.
+    public func requireDevice() throws(ShadowError) -> DeviceKeys {
+        guard let device else {
+            throw ShadowError(.insufficientCapability, "this key has no device keys of its own",
+                              advice: "use the folder's key file, made by 'shadowsync init' or 'shadowsync join'")
+        }
+        return device
     }
 
     /// vault_id = BLAKE2b-128(personal "SHDW-vaultid-v1", PK_root): public, names the vault in signed data.
@@ -141,7 +175,7 @@ public final class VaultKeys: Sendable {
         case .readWrite: return self
         case .readOnly:
             guard let read else { throw ShadowError(.insufficientCapability, "a \(level) key has no read secret") }
-            return VaultKeys(readSecret: read.readSecret, epoch: read.epoch, rootPublicKey: rootPublicKey)
+            return VaultKeys(VaultKeys(readSecret: read.readSecret, epoch: read.epoch, rootPublicKey: rootPublicKey), device: device)
         case .verifyOnly:
             return VaultKeys(rootPublicKey: rootPublicKey)
         }

@@ -5,11 +5,19 @@ public import ShadowCore
 public enum SignaturePurpose: Sendable, CaseIterable {
     case commit
     case vaultDescriptor
+    case deviceRecord
+    case deviceName
+    case invite
+    case revocation
 
     var label: [UInt8] {
         switch self {
-        case .commit: return Array("shdw-commit-v1".utf8) + [0]
+        case .commit: return Array("shdw-commit-v3".utf8) + [0]
         case .vaultDescriptor: return Array("shdw-vault-json-v1".utf8) + [0]
+        case .deviceRecord: return Array("shdw-device-v1".utf8) + [0]
+        case .deviceName: return Array("shdw-device-name-v1".utf8) + [0]
+        case .invite: return Array("shdw-invite-v1".utf8) + [0]
+        case .revocation: return Array("shdw-revoke-v1".utf8) + [0]
         }
     }
 }
@@ -21,7 +29,8 @@ public enum Signatures {
         purpose.label + vaultID + content
     }
 
-    /// Ed25519 over label ‖ vault_id ‖ content, with the root key. Only read-write holders can sign.
+    /// Ed25519 over label ‖ vault_id ‖ content with the vault's root key (vault.json, and devices the
+    /// vault key admits). Only read-write holders can.
     public static func sign(_ content: [UInt8], purpose: SignaturePurpose, keys: VaultKeys) throws(ShadowError) -> [UInt8] {
         guard let sk = keys.signingKey else {
             throw ShadowError(.insufficientCapability, "a \(keys.level) key cannot sign: its changes would be refused by every reader",
@@ -30,10 +39,19 @@ public enum Signatures {
         return Ed25519.sign(message(content, purpose: purpose, vaultID: keys.vaultID), secretKey: sk)
     }
 
+    /// Ed25519 over label ‖ vault_id ‖ content with a device's own key (commits, admissions, names).
+    public static func sign(_ content: [UInt8], purpose: SignaturePurpose, device: DeviceKeys, vaultID: [UInt8]) -> [UInt8] {
+        Ed25519.sign(message(content, purpose: purpose, vaultID: vaultID), secretKey: device.signingKey)
+    }
+
+    /// True when `signature` is `publicKey`'s signature of `content` for `purpose` in vault `vaultID`.
+    public static func isValid(_ signature: [UInt8], of content: [UInt8], purpose: SignaturePurpose, publicKey: [UInt8], vaultID: [UInt8]) -> Bool {
+        Ed25519.verify(signature, message: message(content, purpose: purpose, vaultID: vaultID), publicKey: publicKey)
+    }
+
     /// Throws `.signatureInvalid` unless `signature` is the root key's signature of `content` for `purpose`.
     public static func verify(_ signature: [UInt8], of content: [UInt8], purpose: SignaturePurpose, keys: VaultKeys) throws(ShadowError) {
-        guard Ed25519.verify(signature, message: message(content, purpose: purpose, vaultID: keys.vaultID),
-                             publicKey: keys.rootPublicKey) else {
+        guard isValid(signature, of: content, purpose: purpose, publicKey: keys.rootPublicKey, vaultID: keys.vaultID) else {
             throw ShadowError(.signatureInvalid, "signature does not verify with this vault's root key: not made by a writer of this vault")
         }
     }

@@ -61,6 +61,16 @@ enum Sodium {
     }
 }
 
+/// libsodium's wiping and constant-time comparison for the layers above, which hold secrets in plain
+/// arrays for a moment (a passphrase read from a terminal or a command) and must not link libsodium.
+public enum SecretMemory {
+    /// Overwrites `bytes` with zeros in a way the compiler cannot drop (sodium_memzero).
+    public static func wipe(_ bytes: inout [UInt8]) { Sodium.wipe(&bytes) }
+
+    /// Constant-time equality; false for different lengths.
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool { Sodium.equal(a, b) }
+}
+
 // MARK: - Secret memory
 
 /// Key material in guarded memory (sodium_malloc: guard pages, mlock, canary); wiped on release.
@@ -299,6 +309,40 @@ enum Ed25519 {
     static func verify(_ signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
         guard signature.count == signatureBytes, publicKey.count == publicKeyBytes else { return false }
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), publicKey) == 0
+    }
+}
+
+/// X25519 (crypto_scalarmult): a device's key-agreement pair, for receiving sealed epoch secrets.
+enum X25519 {
+    static let keyBytes = Int(crypto_scalarmult_BYTES)  // 32
+
+    /// The public key of a 32-byte secret scalar (libsodium clamps it).
+    static func publicKey(secret: SecretBytes) -> [UInt8] {
+        Sodium.ensureReady()
+        var pk = [UInt8](repeating: 0, count: keyBytes)
+        _ = crypto_scalarmult_base(&pk, secret.rawPointer)
+        return pk
+    }
+}
+
+/// crypto_box_seal: anonymous public-key encryption to an X25519 key (ephemeral key ‖ box), for
+/// secrets handed to one device (an invite's read secret).
+enum SealedBox {
+    static let overheadBytes = Int(crypto_box_sealbytes())  // 48
+
+    static func seal(_ message: [UInt8], to publicKey: [UInt8]) -> [UInt8] {
+        Sodium.ensureReady()
+        var out = [UInt8](repeating: 0, count: message.count + overheadBytes)
+        _ = crypto_box_seal(&out, message, UInt64(message.count), publicKey)
+        return out
+    }
+
+    /// Nil when the box was not sealed to this key pair or was altered.
+    static func open(_ box: [UInt8], publicKey: [UInt8], secretKey: SecretBytes) -> [UInt8]? {
+        guard box.count >= overheadBytes else { return nil }
+        var out = [UInt8](repeating: 0, count: box.count - overheadBytes)
+        guard crypto_box_seal_open(&out, box, UInt64(box.count), publicKey, secretKey.rawPointer) == 0 else { return nil }
+        return out
     }
 }
 

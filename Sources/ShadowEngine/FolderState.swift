@@ -28,11 +28,43 @@ public struct FolderLocation: Sendable {
     var journalFile: BytePath { state.appending("journal") }
     public var lockFile: BytePath { state.appending("lock") }
     var conflictLog: BytePath { state.appending("conflicts.log") }
+    /// The name this device should carry in the vault's history (set by init, join and `device rename`).
+    public var deviceNameFile: BytePath { state.appending("device-name") }
+
+    /// The device name this machine asked for, if any.
+    public func requestedDeviceName() -> String? {
+        guard let bytes = try? FileSystem.readFile(deviceNameFile, limit: FolderLocation.deviceNameFileLimitBytes) else { return nil }
+        let name = String(decoding: bytes, as: UTF8.self).trimmedWhitespace
+        return name.isEmpty ? nil : name
+    }
+
+    /// Records the name this device should carry; the next commit publishes it.
+    public func requestDeviceName(_ name: String) throws(ShadowError) {
+        try DeviceName.validate(name)
+        try FileSystem.writeAtomically(Array((name + "\n").utf8), to: deviceNameFile, mode: 0o600)
+    }
+
+    static let deviceNameFileLimitBytes = 256
+
+    /// This device's admission record, made at a join by invite and published by its first commit.
+    public var pendingAdmissionFile: BytePath { state.appending("device-admission") }
+
+    /// The role this device has: from its record in the shadow work tree, else from its pending
+    /// admission; nil when it is not admitted (a read-only capability alone).
+    func deviceRole(_ keys: VaultKeys) -> DeviceRole? {
+        guard let device = keys.device else { return nil }
+        for file in [shadow.appending(DevicePaths.record(device.id)), pendingAdmissionFile] {
+            if let bytes = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes),
+               let record = try? DeviceRecord.parse(bytes, vaultID: keys.vaultID), record.deviceID == device.id { return record.role }
+        }
+        return keys.canSign ? .readWrite : nil
+    }
 }
 
 /// Small durable facts about this agent and what it has verified. Text, one fact per line.
 struct FolderState: Sendable {
-    /// Random, made once per folder and machine; appears only inside encrypted commit metadata.
+    /// This machine's device id (its key file's device keys); appears only inside encrypted commit
+    /// metadata and in the public device records.
     var deviceID: [UInt8]
     /// The last sequence number this device used (each commit takes the next; never reused).
     var sequence: UInt64 = 0
@@ -94,12 +126,13 @@ struct FolderState: Sendable {
     }
 }
 
-enum Clock {
+/// The wall clock, for what ShadowSync records of it (commit metadata, admissions, invite expiry).
+public enum Clock {
     static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
+    public static func nowMillis() -> UInt64 { UInt64(max(0, nowNs() / 1_000_000)) }
 }

@@ -6,6 +6,8 @@ import ShadowSystem
 public struct LogEntry: Sendable {
     public let commit: ObjectID
     public let deviceID: String
+    /// The device's name as the log's newest commit shows it (nil: it has none this key can read).
+    public let deviceName: String?
     public let sequence: UInt64
     public let wallTimeMillis: UInt64
     public let isMerge: Bool
@@ -60,6 +62,7 @@ public struct History {
             try names.open(try store.blob(blob, limit: HistoryVerifier.nameRecordLimitBytes), at: loc)
         }
         try requireOwnCommits(head: head)
+        let deviceNames = deviceNames(head: head)
         for commit in try store.commits(from: head, excluding: nil).reversed() {
             let info = try store.commit(commit)
             let meta = try CommitMessage.parse(info.message, commit: commit, keys: keys)
@@ -77,7 +80,7 @@ public struct History {
                 changes = changes.filter { $0.0 == path || $0.0.bytes.starts(with: path.bytes + [UInt8(ascii: "/")]) }
                 if changes.isEmpty { continue }
             }
-            out.append(LogEntry(commit: commit, deviceID: String(hexString(meta.deviceID).prefix(8)), sequence: meta.sequence,
+            out.append(LogEntry(commit: commit, deviceID: String(hexString(meta.deviceID).prefix(8)), deviceName: deviceNames[meta.deviceID], sequence: meta.sequence,
                                 wallTimeMillis: meta.wallTimeMillis, isMerge: info.parents.count > 1,
                                 changes: changes.sorted { $0.0 < $1.0 }.map { "\($0.1) \($0.0)" }))
             if out.count >= limit { break }

@@ -31,12 +31,14 @@ public struct VerifiedHistory: Sendable {
 }
 
 /// Checks everything the server sent before a byte of plaintext is touched (DESIGN.md rule 5):
-/// the new head descends from the last verified head, every new commit is signed by the vault's root
-/// key and carries metadata whose per-device sequence increases, and the tree holds only well-formed
-/// ShadowSync objects whose name records authenticate at their own locators.
+/// the new head descends from the last verified head, every new commit is signed by a read-write device
+/// its own tree admits (FORMAT.md §4.3), keeps every device record of its parents, and carries metadata
+/// that names that device with a per-device sequence that increases, and the tree holds only
+/// well-formed ShadowSync objects whose name records authenticate at their own locators.
 public struct HistoryVerifier {
     let keys: VaultKeys
     let store: VersionStore
+    let rosters = RosterCache()
     /// The walk's bounds: `maximumNewCommits` and `maximumNewCommitBytes` (lowered only by tests).
     var newCommitLimit = HistoryVerifier.maximumNewCommits
     var newCommitBytesLimit = HistoryVerifier.maximumNewCommitBytes
@@ -100,8 +102,13 @@ public struct HistoryVerifier {
                                   advice: "nothing was changed locally; the server is sending history no vault writer made: restore the repository on the server")
             }
             try requireSigned(info, firstContact: known == nil)
+            let roster = try requireDeviceRules(info)
             let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
             let device = hexString(meta.deviceID)
+            guard let signer = signer(of: info, in: roster), signer.id == meta.deviceID else {
+                throw ShadowError(.signatureInvalid, "commit \(id.short) names device \(device.prefix(8)) in its metadata but is signed by another device",
+                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+            }
             if let verified = knownSequences[device], meta.sequence <= verified {
                 if let known, (try? store.isDescendant(known, of: id)) == true { continue }
                 throw ShadowError(.replayedCommit, "commit \(id.short) repeats sequence \(meta.sequence) of device \(device.prefix(8)) (already at \(verified)): the server replayed an old commit",
@@ -123,8 +130,33 @@ public struct HistoryVerifier {
     /// walk (the pre-receive hook, which sees one push at a time).
     private func verifyNewCommitsWithoutMetadata(head: ObjectID, lastVerified: ObjectID?) throws(ShadowError) -> Int {
         let fresh = try store.commits(from: head, excluding: lastVerified)
-        for id in fresh { try requireSigned(try store.commit(id), firstContact: lastVerified == nil) }
+        for id in fresh {
+            let info = try store.commit(id)
+            try requireSigned(info, firstContact: lastVerified == nil)
+            _ = try requireDeviceRules(info)
+        }
         return fresh.count
+    }
+
+    /// The device rules between a commit and its parents (FORMAT.md §5.3, rules 3 and 4): every record,
+    /// invite and revocation of a parent kept, and whatever the commit adds vouched for by a device not
+    /// revoked in it. Returns the commit's roster.
+    func requireDeviceRules(_ info: CommitInfo) throws(ShadowError) -> DeviceRoster {
+        let roster = try rosters.roster(info.tree, store: store, keys: keys)
+        var parentRosters: [DeviceRoster] = []
+        for parent in info.parents {
+            let parentRoster = try rosters.roster(try store.commit(parent).tree, store: store, keys: keys)
+            if let fault = parentRoster.successorFault(roster) {
+                throw ShadowError(.signatureInvalid, "commit \(info.id.short) \(fault): device records are never removed or rewritten, so the server or a device forged it",
+                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+            }
+            parentRosters.append(parentRoster)
+        }
+        if let fault = DeviceRoster.additionsFault(roster, parents: parentRosters) {
+            throw ShadowError(.signatureInvalid, "commit \(info.id.short) \(fault): a revoked device vouches for nobody",
+                              advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+        }
+        return roster
     }
 
     /// Checks the head alone, before anything walks its ancestry: its size from the object header, then
@@ -149,6 +181,17 @@ public struct HistoryVerifier {
         if let info { try requireSigned(info, firstContact: firstContact, inLocalRemote: true) }
     }
 
+    /// The admitted device that signed `info`, if any.
+    func signer(of info: CommitInfo, in roster: DeviceRoster) -> AdmittedDevice? {
+        guard let text = info.signature, let signed = info.signedData, let signature = try? Signatures.parse(text: text) else { return nil }
+        return roster.commitSigner(signature, of: signed)
+    }
+
+    /// The devices the tree of `commit` admits.
+    public func roster(of commit: ObjectID) throws(ShadowError) -> DeviceRoster {
+        try rosters.roster(try store.commit(commit).tree, store: store, keys: keys)
+    }
+
     static func serverHead(_ error: ShadowError) -> ShadowError {
         ShadowError(.malformedObject, "the server's branch points at \(error.message)",
                     advice: "nothing was changed locally; the server holds a commit no ShadowSync writer made: remove it on the server (point main back at the last good commit) or restore the repository")
@@ -158,14 +201,18 @@ public struct HistoryVerifier {
     /// names another vault id) is told apart from a tampered one before the server is blamed.
     func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false) throws(ShadowError) {
         let id = info.id
-        switch signatureFault(info) {
+        switch signatureFault(info, inLocalRemote: inLocalRemote) {
         case .unsigned? where firstContact && lacksDescriptor(tree: info.tree, inLocalRemote: inLocalRemote):
             throw ShadowError(.notFound, "the repository is not a ShadowSync vault: its main branch holds commit \(id.short), made without ShadowSync (no signature, no vault.json)",
                               advice: "check the remote's path or URL: join the bare repository 'shadowsync init' created; nothing was changed locally")
         case .unsigned?:
             throw ShadowError(.signatureInvalid, "commit \(id.short) is not signed: it was not made by a ShadowSync writer of this vault (plain git push, or a server injecting commits)",
                               advice: "nothing was changed locally; remove the commit on the server or restore the repository")
-        case .badSignature?:
+        case .revoked(let device)?:
+            let by = device.revocation.map { String(hexString($0.revokerID).prefix(8)) } ?? "?"
+            throw ShadowError(.signatureInvalid, "commit \(id.short) is signed by device \(hexString(device.id).prefix(8)), which device \(by) revoked: its changes are refused",
+                              advice: "nothing was changed locally; remove the commit on the server (point main back at the last good commit), or let a remaining device push over it after that")
+        case .badSignature?, .roster?:
             let ours = hexString(keys.vaultID)
             if let theirs = vaultID(ofTree: info.tree, inLocalRemote: inLocalRemote), theirs != ours {
                 if firstContact {
@@ -175,7 +222,11 @@ public struct HistoryVerifier {
                 throw ShadowError(.wrongVault, "the server's branch holds another vault (vault id \(theirs)) than the one this machine syncs (vault id \(ours)): the server swapped the repository, or the remote setting points at another vault's",
                                   advice: "nothing was changed locally; check 'shadowsync config get remote', and restore this vault's repository on the server")
             }
-            throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with this vault's root key: it was tampered with, or made by a read-only member",
+            if case .roster(let error)? = signatureFault(info, inLocalRemote: inLocalRemote) {
+                throw ShadowError(error.code, "commit \(id.short): \(error.message)",
+                                  advice: "nothing was changed locally; remove the commit on the server or restore the repository")
+            }
+            throw ShadowError(.signatureInvalid, "commit \(id.short) has a signature that does not verify with the key of any read-write device its tree admits: it was tampered with, or made by a read-only or unknown device",
                               advice: "nothing was changed locally; remove the commit on the server or restore the repository")
         case nil: break
         }
@@ -211,16 +262,21 @@ public struct HistoryVerifier {
     }
 
     /// Why a commit's signature does not show a writer of this vault made it; nil when it does.
-    enum SignatureFault { case unsigned, badSignature }
+    enum SignatureFault { case unsigned, badSignature, roster(ShadowError), revoked(AdmittedDevice) }
 
-    func signatureFault(_ info: CommitInfo) -> SignatureFault? {
-        guard let signatureText = info.signature, let signed = info.signedData else { return .unsigned }
-        do {
-            try Signatures.verify(try Signatures.parse(text: signatureText), of: signed, purpose: .commit, keys: keys)
-        } catch {
-            return .badSignature
+    /// Checks the signature against the read-write devices the commit's own tree admits.
+    func signatureFault(_ info: CommitInfo, inLocalRemote: Bool = false) -> SignatureFault? {
+        guard info.signature != nil, info.signedData != nil else { return .unsigned }
+        let roster: DeviceRoster
+        do { roster = try rosters.roster(info.tree, store: store, keys: keys, inLocalRemote: inLocalRemote) } catch {
+            return .roster(error)
         }
-        return nil
+        guard signer(of: info, in: roster) == nil else { return nil }
+        if let text = info.signature, let signed = info.signedData, let signature = try? Signatures.parse(text: text),
+           let revoked = roster.devices.values.first(where: { !$0.isActive && Signatures.isValid(signature, of: signed, purpose: .commit, publicKey: $0.record.signingPublicKey, vaultID: keys.vaultID) }) {
+            return .revoked(revoked)
+        }
+        return .badSignature
     }
 
     /// The first commit reachable from `head` and not from `base` that a writer of this vault did not
@@ -238,7 +294,9 @@ public struct HistoryVerifier {
             let info = try store.commit(id)
             switch signatureFault(info) {
             case .unsigned?: return (id, "is not signed")
-            case .badSignature?: return (id, "has a signature that does not verify (an amended or rewritten commit)")
+            case .badSignature?: return (id, "has a signature that does not verify with an admitted device's key (an amended or rewritten commit)")
+            case .roster(let error)?: return (id, "holds device records that do not check: \(error.message)")
+            case .revoked?: return (id, "is signed by this device after it was revoked")
             case nil: break
             }
             if keys.canDecrypt {
@@ -267,6 +325,7 @@ public struct HistoryVerifier {
                 sawDescriptor = true
                 continue
             }
+            if DevicePaths.isDevicePath(path) { continue }  // checked with the signature (DeviceRoster)
             if path == ".gitattributes" {
                 guard try store.blob(entry.id, limit: 1024) == HistoryVerifier.gitattributes else {
                     throw ShadowError(.malformedObject, "commit \(commit.short) changes .gitattributes: the server tampered with it")

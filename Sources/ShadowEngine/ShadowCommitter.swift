@@ -220,16 +220,97 @@ public struct ShadowCommitter {
     let keys: VaultKeys
     let store: LocalHistory
     let shadowRoot: BytePath
-    let deviceID: [UInt8]
+    let device: DeviceKeys
+    /// The name this device should carry in history (nil: keep whatever it has).
+    let deviceName: String?
     /// The objects of this committer's work tree.
     public let objects: ShadowObjects
 
-    public init(keys: VaultKeys, store: LocalHistory, shadowRoot: BytePath, deviceID: [UInt8]) throws(ShadowError) {
+    /// Where a join by invite left this device's admission record until its first commit publishes it.
+    let pendingAdmission: BytePath?
+
+    public init(keys: VaultKeys, store: LocalHistory, shadowRoot: BytePath, deviceName: String? = nil,
+                pendingAdmission: BytePath? = nil) throws(ShadowError) {
         self.keys = keys
+        self.pendingAdmission = pendingAdmission
         self.store = store
         self.shadowRoot = shadowRoot
-        self.deviceID = deviceID
+        device = try keys.requireDevice()
+        self.deviceName = deviceName
         objects = try ShadowObjects(keys: keys, shadowRoot: shadowRoot)
+    }
+
+    /// True when committing would change this device's own files (its admission, or a new name): a
+    /// pass then commits even with no change in the folder.
+    public static func devicePending(keys: VaultKeys, location: FolderLocation, deviceName: String?) -> Bool {
+        let shadowRoot = location.shadow
+        guard location.deviceRole(keys) == .readWrite, let device = keys.device else { return false }
+        guard FileSystem.exists(shadowRoot.appending(DevicePaths.record(device.id))) else { return true }
+        guard let deviceName else { return false }
+        return currentName(of: device, keys: keys, shadowRoot: shadowRoot)?.name != deviceName
+    }
+
+    /// The name object in the work tree for `device`, opened (nil when absent or unreadable).
+    static func currentName(of device: DeviceKeys, keys: VaultKeys, shadowRoot: BytePath) -> DeviceName? {
+        guard let recordBytes = try? FileSystem.readFile(shadowRoot.appending(DevicePaths.record(device.id)), limit: DevicePaths.fileLimitBytes),
+              let record = try? DeviceRecord.parse(recordBytes, vaultID: keys.vaultID),
+              let bytes = try? FileSystem.readFile(shadowRoot.appending(DevicePaths.name(device.id)), limit: DevicePaths.fileLimitBytes) else { return nil }
+        return try? DeviceName.open(bytes, record: record, keys: keys)
+    }
+
+    /// Brings the work tree's `devices/` up to what this commit must hold: every device file of every
+    /// parent (a merge keeps both sides' records, and the newer of two names), this device's own record
+    /// (admitted by the vault key on its first commit) and its name. Returns the paths written.
+    func writeDeviceFiles(parents: [ObjectID]) throws(ShadowError) -> [String] {
+        var written: [String] = []
+        func put(_ bytes: [UInt8], _ path: String) throws(ShadowError) {
+            let full = shadowRoot.appending(path)
+            if (try? FileSystem.readFile(full, limit: DevicePaths.fileLimitBytes)) == bytes { return }
+            try FileSystem.createDirectories(full.directory, mode: 0o755)
+            try FileSystem.writeAtomically(bytes, to: full, mode: ShadowObjects.objectMode, durable: false)
+            written.append(path)
+        }
+        for parent in parents {
+            let tree = try store.commit(parent).tree
+            guard let directory = try store.directoryBlobs(DevicePaths.directory, ofTree: tree, limit: DevicePaths.fileLimitBytes,
+                                                           maximumCount: DevicePaths.maximumFiles) else { continue }
+            for blob in directory.blobs {
+                let path = DevicePaths.directory + "/" + String(decoding: blob.name, as: UTF8.self)
+                let full = shadowRoot.appending(path)
+                if let here = try? FileSystem.readFile(full, limit: DevicePaths.fileLimitBytes) {
+                    // Two names for one device: the higher sequence wins on every machine alike.
+                    guard path.hasSuffix(".name"), let mine = try? DeviceName.peek(here), let theirs = try? DeviceName.peek(blob.bytes),
+                          theirs.sequence > mine.sequence else { continue }
+                }
+                try put(blob.bytes, path)
+            }
+        }
+        let recordPath = DevicePaths.record(device.id)
+        let record: DeviceRecord
+        if let bytes = try? FileSystem.readFile(shadowRoot.appending(recordPath), limit: DevicePaths.fileLimitBytes) {
+            record = try DeviceRecord.parse(bytes, vaultID: keys.vaultID)
+        } else if let pendingAdmission, let bytes = try? FileSystem.readFile(pendingAdmission, limit: DevicePaths.fileLimitBytes) {
+            record = try DeviceRecord.parse(bytes, vaultID: keys.vaultID)
+            try put(record.bytes, recordPath)
+        } else {
+            record = try DeviceRecord.make(device: device, role: .readWrite, by: nil, keys: keys, atMillis: Clock.nowMillis())
+            try put(record.bytes, recordPath)
+        }
+        // Files written into devices/ outside a commit (an invite) are staged with it.
+        for name in (try? FileSystem.list(shadowRoot.appending(DevicePaths.directory))) ?? [] {
+            let path = DevicePaths.directory + "/" + String(decoding: name, as: UTF8.self)
+            if DevicePaths.isDevicePath(path), !written.contains(path) { written.append(path) }
+        }
+        if let deviceName {
+            let current = ShadowCommitter.currentName(of: device, keys: keys, shadowRoot: shadowRoot)
+            if current?.name != deviceName {
+                let sequence = (try? FileSystem.readFile(shadowRoot.appending(DevicePaths.name(device.id)), limit: DevicePaths.fileLimitBytes))
+                    .flatMap { try? DeviceName.peek($0).sequence } ?? 0
+                let name = DeviceName(deviceID: device.id, sequence: sequence + 1, name: deviceName)
+                try put(try name.seal(device: device, keys: keys), DevicePaths.name(device.id))
+            }
+        }
+        return written
     }
 
     /// Stages the work tree, checks it, and creates a signed commit (no reference moves).
@@ -241,26 +322,31 @@ public struct ShadowCommitter {
     /// per change) or, with nil, the whole work tree (a stray file there is then refused by the check).
     func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64, touched: TouchedPaths?) throws(ShadowError) -> ObjectID {
         try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644, durable: false)
-        try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
+        // Only a holder of the vault key can sign vault.json; a device admitted by invite keeps the
+        // one its checkout brought (the same bytes: the descriptor is deterministic).
+        if keys.canSign {
+            try FileSystem.writeAtomically(try VaultDescriptor.make(keys), to: shadowRoot.appending(VaultDescriptor.fileName), mode: 0o644, durable: false)
+        }
+        let devicePaths = try writeDeviceFiles(parents: parents)
         let tree: ObjectID
         if let touched {
             let (paths, kept) = touched.pending()
-            tree = try store.stage([".gitattributes", VaultDescriptor.fileName] + paths, written: kept)
+            tree = try store.stage([".gitattributes", VaultDescriptor.fileName] + devicePaths + paths, written: kept)
             touched.staged()
         } else {
             tree = try store.stageAll()
         }
         for entry in try store.entries(ofTree: tree) {
             let path = String(decoding: entry.path, as: UTF8.self)
-            guard path == ".gitattributes" || path == VaultDescriptor.fileName || Locator.parse(objectPath: path) != nil else {
+            guard path == ".gitattributes" || path == VaultDescriptor.fileName || DevicePaths.isDevicePath(path) || Locator.parse(objectPath: path) != nil else {
                 throw ShadowError(.invalidArgument, "refusing to commit \(PlainPath.render(entry.path)) from the shadow directory: only encrypted objects may leave this machine",
                                   advice: "move that file out of \(shadowRoot)")
             }
         }
-        let metadata = CommitMetadata(deviceID: deviceID, sequence: sequence, wallTimeMillis: wallTimeMillis, epoch: try keys.requireRead().epoch)
+        let metadata = CommitMetadata(deviceID: device.id, sequence: sequence, wallTimeMillis: wallTimeMillis, epoch: try keys.requireRead().epoch)
         let message = try CommitMessage.make(metadata, keys: keys)
         return try store.createCommit(tree: tree, parents: parents, message: message) { (buffer) throws(ShadowError) -> String in
-            Signatures.text(try Signatures.sign(buffer, purpose: .commit, keys: keys))
+            Signatures.text(Signatures.sign(buffer, purpose: .commit, device: device, vaultID: keys.vaultID))
         }
     }
 }

@@ -6,6 +6,8 @@ import ShadowSystem
 public struct FolderStatus: Sendable {
     public let folder: String
     public let deviceID: String
+    /// This device's name: as published in the local history, else as requested at init/join/rename.
+    public let deviceName: String?
     public let readOnly: Bool
     public let head: ObjectID?
     /// Newest remote head verified or pushed by this machine.
@@ -35,7 +37,9 @@ extension SyncEngine {
         for p in plan.records.keys { pending.append("\(index.entries[p] == nil ? "+" : "M") \(p)") }
         for p in plan.fileRecords.keys { pending.append("M \(p)") }
         for p in plan.deleted { pending.append("- \(p)") }
-        return FolderStatus(folder: location.plain.description, deviceID: String(hexString(state.deviceID).prefix(8)), readOnly: readOnly,
+        let published = try head.flatMap { History(keys: keys, store: store).deviceNames(head: $0)[state.deviceID] }
+        return FolderStatus(folder: location.plain.description, deviceID: String(hexString(state.deviceID).prefix(8)),
+                            deviceName: published ?? location.requestedDeviceName(), readOnly: readOnly,
                             head: try head, lastVerified: state.lastVerified,
                             remoteHead: try store.reference("refs/remotes/origin/main"),
                             pending: pending.sorted { $0.dropFirst(2) < $1.dropFirst(2) },

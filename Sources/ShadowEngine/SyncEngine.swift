@@ -19,6 +19,9 @@ public struct SyncOptions: Sendable {
     /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
     public var existingFiles: ExistingFilePreference = .newer
+    /// Commit even with no change in the folder: device files written into the shadow tree (an invite)
+    /// are published by this pass.
+    public var publishDevices = false
 
     /// Take a server head that forked from the last verified one (neither contains the other) and merge
     /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
@@ -194,7 +197,8 @@ public final class SyncEngine {
     /// Buffer for copying a local file that moves to a conflict copy, in bytes.
     static let copyBufferBytes = 1 << 16
 
-    public var readOnly: Bool { !keys.canSign }
+    /// True unless this device is admitted read-write (by the vault key it holds, or by its record).
+    public var readOnly: Bool { location.deviceRole(keys) != .readWrite }
     /// This agent's device id (in its commit metadata and its doorbells).
     public var deviceID: [UInt8] { state.deviceID }
     /// The vault's read keys (the doorbell is sealed with a key derived from them).
@@ -237,10 +241,16 @@ public final class SyncEngine {
             return
         }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
+        let deviceID = try keys.requireDevice().id
         if !FileSystem.exists(location.stateFile) {
-            try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
+            try FolderState(deviceID: deviceID).save(location.stateFile)
         }
         state = try FolderState.load(location.stateFile)
+        if state.deviceID != deviceID {
+            // A key file of another device now sits in this folder (a restored backup): its id it is.
+            state.deviceID = deviceID
+            try state.save(location.stateFile)
+        }
         index = (preload.map { $0.take(location) } ?? SyncIndex.load(location.indexFile)) ?? SyncIndex()
         self.store = store
         verifier = HistoryVerifier(keys: keys, store: store)
@@ -551,6 +561,8 @@ public final class SyncEngine {
             }
             return
         }
+        let force = force || options.publishDevices
+            || ShadowCommitter.devicePending(keys: keys, location: location, deviceName: location.requestedDeviceName())
         if plan.isEmpty && !force {
             if plan.statsRefreshed {
                 index.entries = plan.nextEntries(from: index.entries)
@@ -653,9 +665,16 @@ public final class SyncEngine {
 
     /// Takes the next sequence number (saved first, so a crash never reuses one) and commits the work tree.
     private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
+        for parent in parents {
+            if let me = try verifier.roster(of: parent).devices[state.deviceID], let revocation = me.revocation {
+                throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): no other machine accepts its changes any more",
+                                  advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
+            }
+        }
         state.sequence += 1
         try state.save(location.stateFile)
-        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceID: state.deviceID)
+        let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
+                                            pendingAdmission: location.pendingAdmissionFile)
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
     }
 

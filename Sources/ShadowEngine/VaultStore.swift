@@ -34,6 +34,25 @@ public enum VaultStore {
         return try KeyFile.decode(bytes, passphrase: passphrase)
     }
 
+    /// Replaces an existing key file's bytes (a new passphrase): a temporary file of mode 0600, fsynced,
+    /// renamed over the old one, so a crash leaves the old file or the new, never a torn one.
+    public static func replace(with bytes: [UInt8], at path: BytePath) throws(ShadowError) {
+        guard FileSystem.exists(path) else {
+            throw ShadowError(.notFound, "no key file at \(path)", advice: "check the folder with 'shadowsync doctor'")
+        }
+        try FileSystem.writeAtomically(bytes, to: path, mode: keyFileMode)
+    }
+
+    /// A key file's raw bytes, after the same permission check as `open`; the caller wipes them.
+    public static func read(at path: BytePath) throws(ShadowError) -> [UInt8] {
+        let mode = try FileSystem.permissions(of: path)
+        guard mode & 0o077 == 0 else {
+            throw ShadowError(.keyFilePermissions, "key file \(path) is accessible by other users (mode \(String(mode, radix: 8)))",
+                              advice: "run: chmod 600 \(path)")
+        }
+        return try FileSystem.readFile(path, limit: keyFileLimitBytes)
+    }
+
     /// Reads a passphrase from a file (never from argv, where other users could see it).
     public static func readPassphrase(from path: BytePath) throws(ShadowError) -> Passphrase {
         var bytes = try FileSystem.readFile(path, limit: passphraseLimitBytes)

@@ -86,6 +86,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     public func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]? {
         try repository().topLevelBlob(name, ofTree: tree, limit: limit)
     }
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs? {
+        try repository().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount)
+    }
     public func checkout(_ commit: ObjectID) throws(ShadowError) { try repository().checkout(commit) }
     public func resolve(_ revision: String) throws(ShadowError) -> ObjectID { try repository().resolve(revision) }
 }

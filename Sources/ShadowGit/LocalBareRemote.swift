@@ -49,6 +49,10 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         try local.open().topLevelBlob(name, ofTree: tree, limit: limit, inRepositoryAt: address.path)
     }
 
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs? {
+        try local.open().directoryBlobs(name, ofTree: tree, limit: limit, maximumCount: maximumCount, inRepositoryAt: address.path)
+    }
+
     private func requireBare() throws(ShadowError) {
         let path = address.path
         try GitThread.shared.run { () throws(ShadowError) in try GitRepository.requireBare(localRemote: path) }

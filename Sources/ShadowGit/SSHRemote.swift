@@ -36,6 +36,10 @@ public final class SSHRemote: Remote, @unchecked Sendable {
         throw ShadowError(.invalidArgument, "the remote \(address.url) is not a local path")
     }
 
+    public func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int) throws(ShadowError) -> DirectoryBlobs? {
+        throw ShadowError(.invalidArgument, "the remote \(address.url) is not a local path")
+    }
+
     /// The local repository and a session carrying its SSH settings (which the agent sets on it).
     private func connection() throws(ShadowError) -> (GitRepository, RemoteSession) {
         let repository = try local.open()

@@ -78,6 +78,14 @@ private func passwdEntry<T>(_ read: (passwd) -> T?) -> T? {
 /// sixteen times that leaves room for long GECOS fields. A larger entry reads as none (ERANGE).
 private let passwdBufferBytes = 16 * 1024
 
+/// This machine's host name (the default name of a new device), nil when it has none.
+public func hostName() -> String? {
+    var buffer = [CChar](repeating: 0, count: Int(HOST_NAME_MAX) + 1)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+    let name = String(cString: buffer)
+    return name.isEmpty ? nil : name
+}
+
 /// The login name (for an SSH URL without `user@`): $USER, else the passwd entry.
 public func userName() -> String? {
     if let u = environment("USER") { return u }

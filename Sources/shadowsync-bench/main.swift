@@ -158,7 +158,28 @@ func printVectors() throws(ShadowError) {
     let hello = try ContentCipher(keys: read).encrypt(Array("hello".utf8), fileID: fid, parameters: .default)
     print("name record(file \"notes/todo.txt\", 0600) \(hexString(try names.seal(try VectorInputs.fileRecord(siv: Array(hello[28..<60])))))")
     print("vault.json \(String(decoding: try VaultDescriptor.make(keys), as: UTF8.self))", terminator: "")
-    print("signature(commit, \"tree 0\") \(hexString(try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: keys)))")
+    let device = try DeviceKeys(signingSeedBytes: Array(0x40...0x5f), agreementSecretBytes: Array(0x60...0x7f))
+    print("device PK_sign    \(hexString(device.signingPublicKey))")
+    print("device PK_kx      \(hexString(device.agreementPublicKey))")
+    print("device id         \(hexString(device.id))")
+    let record = try DeviceRecord.make(device: device, role: .readWrite, by: nil, keys: keys, atMillis: VectorInputs.admittedAtMillis)
+    print("device record(rw, by the vault key) \(hexString(record.bytes))")
+    let name = try DeviceName(deviceID: device.id, sequence: 1, name: "laptop").seal(device: device, keys: keys, nonce: Array(0xc0...0xd7))
+    print("device name(\"laptop\", sequence 1) \(hexString(name))")
+    let invite = try InviteKeys(secretBytes: Array(0x80...0x9f))
+    print("invite PK_inv     \(hexString(invite.signingPublicKey))")
+    print("invite PK_ikx     \(hexString(invite.agreementPublicKey))")
+    print("invite id         \(hexString(invite.id))")
+    print("invite text       \(InviteText.encode(invite, rootPublicKey: keys.rootPublicKey))")
+    let inviteRecord = try InviteRecord.make(invite: invite, role: .readWrite, name: "desktop", inviter: device, keys: keys,
+                                             createdAtMillis: VectorInputs.admittedAtMillis, expiresAtMillis: VectorInputs.admittedAtMillis + 72 * 3_600_000)
+    print("invite record (sealed part random) \(hexString(inviteRecord.bytes))")
+    let second = try DeviceKeys(signingSeedBytes: Array(0xa0...0xbf), agreementSecretBytes: Array(0xc0...0xdf))
+    let byInvite = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: keys, atMillis: VectorInputs.admittedAtMillis + 60_000)
+    print("device record(rw, by the invite) \(hexString(byInvite.bytes))")
+    let revocation = try RevocationRecord.make(second.id, by: device, vaultID: keys.vaultID, atMillis: VectorInputs.admittedAtMillis + 120_000)
+    print("revocation(second device, by the first) \(hexString(revocation.bytes))")
+    print("signature(commit, \"tree 0\", device) \(hexString(Signatures.sign(Array("tree 0".utf8), purpose: .commit, device: device, vaultID: keys.vaultID)))")
 }
 
 /// posix_spawn and wait, output discarded: Foundation's Process adds several milliseconds of its own,
@@ -251,6 +272,8 @@ enum VectorInputs {
             return UInt8(x >> 56)
         }
     }()
+    /// The device record vector's admission time: 2026-01-01T00:00:00Z in milliseconds.
+    static let admittedAtMillis: UInt64 = 1_767_225_600_000
 
     /// 150 KiB, byte i = i mod 251: three 64 KiB chunks once padded, so both SIV lanes hold data.
     static let multiChunkPlaintext = (0..<(150 * 1024)).map { UInt8($0 % 251) }

@@ -63,6 +63,8 @@ final class Scratch {
         try a.write("other.txt", "other\n")
         try a.initialize()
         try b.join(keyFile: try a.exportKey())
+        // B's join commits its device record; A takes it first, so A's edit is the one commit B lacks.
+        try a.sync()
         try a.write("doc.txt", "version 2\n")
         try a.sync()
         let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -78,6 +78,8 @@ extension Scratch {
         try a.write("start.txt", "start\n")
         try a.initialize()
         try b.join(keyFile: try a.exportKey())
+        // B's join commits its device record: A takes it, so both start at one head.
+        try a.sync()
         try a.setFastTimings()
         try b.setFastTimings()
         return (s, a, b)

@@ -75,7 +75,7 @@ import Testing
         lines[0] = "tree " + (try s.git(["rev-parse", "main^{tree}"]).trimmingCharacters(in: .whitespacesAndNewlines))
         let grafted = try s.git(["hash-object", "-t", "commit", "-w", "--stdin"], input: lines.joined(separator: "\n")).trimmingCharacters(in: .whitespacesAndNewlines)
         try s.git(["update-ref", "refs/heads/main", grafted])
-        try expectRefused(s, b, good: good, phrase: "does not verify with this vault's root key")
+        try expectRefused(s, b, good: good, phrase: "does not verify with the key of any read-write device its tree admits")
         _ = a
     }
 

@@ -288,10 +288,11 @@ import Testing
         #expect(wrong.stderr.contains("check which key you used") && !wrong.stderr.contains("tampered"), "\(wrong.stderr)")
         // The folder join created is gone again (it was empty): nothing left behind.
         #expect(!FileManager.default.fileExists(atPath: b.folder))
+        // The join names the server's newest commit (before its own, which publishes its device record),
+        // its device and time (just made: no stale warning).
+        let head = String(try s.git(["rev-parse", "main"]).prefix(12))
         let joined = try b.ok(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
         #expect(b.read("x.txt") == "x\n")
-        // The join names the server's newest commit, its device and time (just made: no stale warning).
-        let head = String(try s.git(["rev-parse", "main"]).prefix(12))
         let log = try a.ok(["log", "--json", "--limit", "1", "--folder", a.folder])
         let device = String(log.components(separatedBy: "\"device\":\"")[1].prefix(8))
         let today = String(try a.ok(["log", "--limit", "1", "--folder", a.folder]).components(separatedBy: "  ")[1].prefix(10))
@@ -320,7 +321,7 @@ import Testing
         for line in tree.split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             let path = String(line.split(separator: "\t")[1])
-            #expect(path == ".gitattributes" || path == "vault.json" || path.range(of: #"^d/./././{0}[a-z2-7]{30}\.[nc]$"#, options: .regularExpression) != nil
+            #expect(path == ".gitattributes" || path == "vault.json" || path.range(of: #"^devices/[0-9a-f]{32}\.(r|name)$"#, options: .regularExpression) != nil
                     || path.range(of: #"^d/[a-z2-7]/[a-z2-7]/[a-z2-7]{30}\.[nc]$"#, options: .regularExpression) != nil, "\(path)")
             #expect(f[3] != "15" && f[3] != "1100")
         }

@@ -124,6 +124,8 @@ extension RunningDaemon {
         try list[0].initialize()
         let key = try list[0].exportKey()
         for agent in list.dropFirst() { try agent.join(keyFile: key) }
+        // Each join commits its device record: everyone takes the last one first, so all start at one head.
+        for agent in list { try agent.sync() }
         for (i, agent) in list.enumerated() {
             try agent.setDoorbellTimings()
             try agent.useDoorbell(server, account: accounts?[i] ?? "agents", extra: extra[i] ?? [:])

@@ -62,7 +62,7 @@ import TestSupport
     }
 
     @Test func keyFileDecoder() throws {
-        let seed = try KeyFile.encode(try vectorKeys(), protection: .none)
+        let seed = try KeyFile.encode(try vectorKeys().with(device: try vectorDevice()), protection: .none)
         var m = Mutator(state: 5)
         for i in 0..<FuzzTests.iterations {
             let input = m.mutate(seed)

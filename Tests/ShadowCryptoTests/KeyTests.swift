@@ -80,6 +80,22 @@ extension String {
         #expect(try KeyFile.encode(k, protection: .passphrase(pass, .interactive)) != file)
     }
 
+    @Test func rewrapChangesThePassphraseOnlyWithTheOldOne() throws {
+        let k = VaultKeys.generate()
+        let file = try KeyFile.encode(k, protection: .passphrase(pass, .interactive))
+        let other = try Passphrase(bytes: Array("battery staple".utf8))
+        #expect(thrownCode { _ = try KeyFile.rewrap(file, old: other, new: .passphrase(other, .interactive)) } == .wrongPassphrase)
+        #expect(thrownCode { _ = try KeyFile.rewrap(file, old: nil, new: .none) } == .wrongPassphrase)
+        let rewrapped = try KeyFile.rewrap(file, old: pass, new: .passphrase(other, .interactive))
+        let back = try KeyFile.decode(rewrapped, passphrase: other)
+        #expect(back.vaultID == k.vaultID && CapabilityText.encode(back) == CapabilityText.encode(k))
+        #expect(thrownCode { _ = try KeyFile.decode(rewrapped, passphrase: pass) } == .wrongPassphrase)
+        // To no passphrase and back.
+        let open = try KeyFile.rewrap(rewrapped, old: other, new: .none)
+        #expect(try !KeyFile.needsPassphrase(open))
+        #expect(CapabilityText.encode(try KeyFile.decode(try KeyFile.rewrap(open, old: nil, new: .passphrase(pass, .interactive)), passphrase: pass)) == CapabilityText.encode(k))
+    }
+
     @Test func nfcAndNFDPassphrasesAreTheSame() throws {
         let k = VaultKeys.generate()
         let nfc = try Passphrase(bytes: Array("caf\u{e9}".utf8))

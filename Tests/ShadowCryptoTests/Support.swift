@@ -4,6 +4,9 @@ import ShadowCore
 /// The fixed test vault of Docs/FORMAT.md: vault secret = bytes 0, 1, …, 31.
 func vectorKeys() throws -> VaultKeys { try VaultKeys(vaultSecretBytes: Array(0..<32)) }
 
+/// The device of FORMAT.md §8: signing seed 0x40…0x5f, X25519 secret 0x60…0x7f.
+func vectorDevice() throws -> DeviceKeys { try DeviceKeys(signingSeedBytes: Array(0x40...0x5f), agreementSecretBytes: Array(0x60...0x7f)) }
+
 /// Deterministic filler so failures replay.
 func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
     var x = UInt32(seed) &* 2_654_435_761 | 1

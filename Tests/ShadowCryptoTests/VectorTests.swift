@@ -45,8 +45,57 @@ import ShadowCore
         let k = try vectorKeys()
         let sealed = try NameCipher(keys: k).seal(NameRecord(path: try PlainPath("a"), kind: .directory))
         #expect(hexString(sealed) == "53484e32000000003a5f325db7e84e10800f379842695df6a6af1d91df4f3945627a2345e958d7170e7a05d17ab3c36e502f4fcfa33dfbb48f456a12f46707ebd8fdb8a7f55cf4efe96c5d0daf6ebb31d100ccc03866adb1ab04a329138c91fefcd33a89e69770f3d13ff3e341eaffd35d7606bbf0d88f57c42d95ac5367e49fe93bee98f97043bb14436f5e6da956ff9e69a69a4b427988")
-        let sig = try Signatures.sign(Array("tree 0".utf8), purpose: .commit, keys: k)
-        #expect(hexString(sig) == "d837905c3839717cbf2434ba2e650b9d4d00884c15b37b3fa8fe0093dd6f6b213c1e880c4b723a5709f28960cec3f51bcd9b6cba5f9a5eac815de15116f1d001")
+        let sig = Signatures.sign(Array("tree 0".utf8), purpose: .commit, device: try vectorDevice(), vaultID: k.vaultID)
+        #expect(hexString(sig) == "c1182281732336997a4dff88b553f234f26c3d88d287446ab590145f1fb061d4174ff03538961601ef42af9b4f2d36f6f854f0be2db2a3b35e8baebb02448006")
+    }
+
+    @Test func invites() throws {
+        let k = try vectorKeys(), device = try vectorDevice()
+        let invite = try InviteKeys(secretBytes: Array(0x80...0x9f))
+        #expect(hexString(invite.signingPublicKey) == "e6ba0609ca14136ef25df812e405c4171bd3eeb05c5a413c05bfe805ca7899ca")
+        #expect(hexString(invite.agreementPublicKey) == "de5eb73ac0996e43712fa24da18ab0a95c3daba822e93c40b1b1f47838745e2a")
+        #expect(hexString(invite.id) == "c9a3ed161e857cc2c452847bf4e83804")
+        let text = InviteText.encode(invite, rootPublicKey: k.rootPublicKey)
+        #expect(text == "shdw1-in-asaidaudqscynb4irgfixdenr2hzbemssokjlfuxtcmzvg44twpj7u4kxdp7gzpvgj3pfwckkhcygx3ad4wjs3zjpyzg5b2ag63xv6fst7iugla")
+        let (back, vault) = try InviteText.decode(text.uppercased())
+        #expect(back.id == invite.id && vault.vaultID == k.vaultID && vault.level == .verifyOnly)
+        #expect(thrownCode { _ = try InviteText.decode(String(text.dropLast())) } == .badCapability)
+        #expect(thrownCode { _ = try InviteText.decode(text.replacingOccurrences1("a", "b")) } == .badCapability)
+        // The published record (its sealed part is randomised): it parses, verifies and opens.
+        let published = try #require(bytesFromHex("5348444901000000140cc60fcd4d3ffc0629840d4b1519d5c9a3ed161e857cc2c452847bf4e83804e6ba0609ca14136ef25df812e405c4171bd3eeb05c5a413c05bfe805ca7899ca29fce6da372851e6cbc114173d78943900a8da769b01000000bc4d869b010000000000008b896eb0ec7305cd6b7b2cf90e981e29a555f800f76f94b66d60836467a17c30309764d5ea09464c472b088237a93811fe57a7e9d8aaf0294b895fce5338d744b0da933038b35e60eb41072a85586ab5d279f9409bca44289685fa0cd31cda82e537d7cb044844342835d1f1dfed1cd7ad6543d0c8cdddc14aa42687893249a329975a454a592a410c15d4224ed8f1a6a8a475ea4e4493919aacfd933928c2fe56bbcc32b457cabd0432c9915883692b0f204b350bb71b64db54ece841b03f7150f4321f45593a4498c8f81d4b8dbb826b21cd0b"))
+        let record = try InviteRecord.parse(published, vaultID: k.vaultID)
+        #expect(record.isSigned(by: device.signingPublicKey) && record.expiresAtMillis == 1_767_484_800_000)
+        let gift = try record.openGift(with: invite)
+        #expect(gift.name == "desktop" && gift.epoch == 0)
+        #expect(thrownCode { _ = try record.openGift(with: InviteKeys.generate()) } == .authenticationFailed)
+        let fresh = try InviteRecord.make(invite: invite, role: .readWrite, name: "desktop", inviter: device, keys: k,
+                                          createdAtMillis: 1_767_225_600_000, expiresAtMillis: 1_767_484_800_000)
+        #expect(fresh.bytes.prefix(108) == published.prefix(108))
+        let second = try DeviceKeys(signingSeedBytes: Array(0xa0...0xbf), agreementSecretBytes: Array(0xc0...0xdf))
+        let admitted = try DeviceRecord.make(device: second, role: .readWrite, invite: invite, keys: k, atMillis: 1_767_225_660_000)
+        #expect(hexString(admitted.bytes) == "5348445201030000140cc60fcd4d3ffc0629840d4b1519d5bdc7a508d2464b8992c623b60533c4eb4fd099ccd47d7893dfe9ec24414ecb0d9b5420232aad30d91c465be33cbe65c4dc2cca31e8e43bbd91dff7e475cca3347eb478107d5bd765aba4ae4a30c35d44c9a3ed161e857cc2c452847bf4e838046092db769b010000113f002c1e16dfdb14b3a7db99ea28e35f5b357004d79060f0f0c010b617cd7b18d50b752f31ee3578379a76bfa40e1f5f9d15043c0fffe3f5a62b87d4a41a06")
+        #expect(admitted.admitter == .invite(invite.id) && admitted.isSigned(by: invite.signingPublicKey))
+        let revocation = try RevocationRecord.make(second.id, by: device, vaultID: k.vaultID, atMillis: 1_767_225_720_000)
+        #expect(hexString(revocation.bytes) == "5348445800000000140cc60fcd4d3ffc0629840d4b1519d5bdc7a508d2464b8992c623b60533c4eb29fce6da372851e6cbc114173d789439c07cdc769b010000b531e70009c32339c0f72a92915dcc98a21bdebc003fe4221fb1164d7357d71d080153fc48ab595f5435d68c7b33c04df815d6b73f9d6d05163c6dfdb5c8c200")
+        #expect(revocation.isSigned(by: device.signingPublicKey) && !revocation.isSigned(by: second.signingPublicKey))
+    }
+
+    @Test func deviceKeysRecordAndName() throws {
+        let k = try vectorKeys(), device = try vectorDevice()
+        #expect(hexString(device.signingPublicKey) == "2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d")
+        #expect(hexString(device.agreementPublicKey) == "675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f")
+        #expect(hexString(device.id) == "29fce6da372851e6cbc114173d789439")
+        let record = try DeviceRecord.make(device: device, role: .readWrite, by: nil, keys: k, atMillis: 1_767_225_600_000)
+        #expect(hexString(record.bytes) == "5348445201010000140cc60fcd4d3ffc0629840d4b1519d529fce6da372851e6cbc114173d7894392543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f0000000000000000000000000000000000a8da769b010000733b3ed3f75cc2b577f32ae653c1ed7be47f37a95af77f511fb3b9b4c189cda45e6d67bd15a7c9685fd1effa2119013d4549442c1214ae439a488aa4314a610a")
+        #expect(record.isSigned(by: k.rootPublicKey))
+        let name = try DeviceName(deviceID: device.id, sequence: 1, name: "laptop").seal(device: device, keys: k, nonce: Array(0xc0...0xd7))
+        #expect(hexString(name) == "5348444e00000000010000000000000029fce6da372851e6cbc114173d789439c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d72a5b293577aa18da73026d4d63b991c9c36c85ca02472c5c5573e90e1eceab3651a1b006a253499d502be96eb7e9a5d24e175dc784f4c01a808b6c603ec9cdea09b9d0a22cf28acf771ee1b0b738f1370ba3bb35bee6b1f49815d67bb63bb0b4c1be3aa4298a61256d9b81f86fc865778053dd85924971a5be7cc7932b29fa56f2681d49f0a413391328ddf86c22c00f")
+        #expect(try DeviceName.open(name, record: record, keys: k)?.name == "laptop")
+        // Verify-only: the signature checks, the name stays sealed.
+        #expect(try DeviceName.open(name, record: record, keys: try k.attenuated(to: .verifyOnly)) == nil)
+        var forged = name
+        forged[40] ^= 1
+        #expect(thrownCode { _ = try DeviceName.open(forged, record: record, keys: k) } == .signatureInvalid)
     }
 
     /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
@@ -154,7 +203,7 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 42 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 56 vectors of FORMAT.md match"), "\(text)")
     }
 
     /// The segmented file of FORMAT.md §8: gear table, cut lengths, each segment object, the list object.

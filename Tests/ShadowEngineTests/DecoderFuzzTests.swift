@@ -118,14 +118,14 @@ import TestSupport
     @Test func vaultDescriptorOfAnotherFormatIsRefusedByName() throws {
         let good = String(decoding: try VaultDescriptor.make(keys), as: UTF8.self)
         #expect(good.hasPrefix("{\"format\":\"shdw/3\","))
-        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/3", with: "shdw/1")
+        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/3", with: "shdw/2")
         let signature = Signatures.text(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: keys))
         let old = Array((body + ",\"signature\":\"\(signature)\"}\n").utf8)
-        do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/1 descriptor verified") } catch {
+        do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/2 descriptor verified") } catch {
             #expect(error.code == .unsupportedVersion)
-            #expect(error.message.contains("shdw/1"))
+            #expect(error.message.contains("shdw/2"))
         }
-        let forged = Array(good.replacing("shdw/3", with: "shdw/1").utf8)
+        let forged = Array(good.replacing("shdw/3", with: "shdw/2").utf8)
         #expect(throws: ShadowError.self) { try VaultDescriptor.verify(forged, keys: keys, commit: commit) }
         do { try VaultDescriptor.verify(forged, keys: keys, commit: commit) } catch { #expect(error.code == .malformedObject) }
     }

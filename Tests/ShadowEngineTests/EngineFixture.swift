@@ -5,8 +5,9 @@ import ShadowGit
 @testable import ShadowEngine
 
 /// One machine's engine in process under `dir/name`: its own folder, shadow work tree (a real libgit2
-/// repository pointed at `remote`) and state, with an unwrapped key file for `keys`.
-func makeEngine(in dir: BytePath, _ name: String, keys: VaultKeys, remote: BytePath) throws -> SyncEngine {
+/// repository pointed at `remote`) and state, with an unwrapped key file for `keys` held by a device of its own.
+func makeEngine(in dir: BytePath, _ name: String, keys shared: VaultKeys, remote: BytePath) throws -> SyncEngine {
+    let keys = try shared.with(device: DeviceKeys.generate())
     let base = dir.appending(name)
     let location = FolderLocation(plain: base.appending("plain"), shadow: base.appending("shadow"), state: base.appending("state"))
     for d in [location.plain, location.shadow, location.state] { try FileSystem.createDirectories(d, mode: 0o700) }

@@ -27,7 +27,7 @@ final class TwoMachines {
         try writer.setRemote(url: remote.description)
         reader = try GitRepository.createWorkTree(at: dir.appending("reader"))
         try reader.setRemote(url: remote.description)
-        committer = try ShadowCommitter(keys: keys, store: writer, shadowRoot: writer.path, deviceID: Array(repeating: 7, count: 16))
+        committer = try ShadowCommitter(keys: keys, store: writer, shadowRoot: writer.path)
     }
 
     deinit { try? FileSystem.removeTree(dir) }
