@@ -222,6 +222,10 @@ public final class Daemon: @unchecked Sendable {
             }
             pass(reason)
             if hello { doorbell?.hello() }
+            // Between passes and only when nothing waits: no user-visible sync waits for it.
+            if condition.withLock({ requested == nil && !stopping }) {
+                for line in Workspace.consolidateIfDue(settings.config) { log(line) }
+            }
         }
         condition.withLock {
             workerDone = true

@@ -8,8 +8,11 @@ extension Workspace {
     /// `shadowsync sync`: one full pass. The engine is never freed: the process exits next, and freeing a
     /// large folder's index takes longer than it has left to live (git leaves its index to exit the same way).
     public func syncOnce(_ path: BytePath?, options: SyncOptions) throws(ShadowError) -> SyncReport {
-        let (_, engine) = try open(path)
+        let (config, engine) = try open(path)
         let report = try engine.sync(options: options)
+        // After the pass, not before: the user's changes are pushed first. Usually two directory
+        // listings; a consolidation, when due, rewrites every object once (Docs/BENCHMARKS.md).
+        _ = Workspace.consolidateIfDue(config)
         _ = Unmanaged.passRetained(engine)
         return report
     }
