@@ -11,7 +11,8 @@ import Synchronization
 /// through 1,502 packs and 11,421 loose files had doubled the time of each sync (Docs/BENCHMARKS.md).
 ///
 /// Consolidation copies every object present (packed or loose, reachable or not: nothing is judged
-/// garbage, so nothing a reader might still need is lost) into one new pack of stored objects written
+/// garbage, so nothing a reader might still need is lost), except those of a pack much larger than the
+/// rest, which stays as it is, into one new pack of stored objects written
 /// by `PackWriter`, makes it durable, checks its index lists them all, and only then removes the old
 /// packs and loose files it replaced: a pack not read, a pack with a `.keep` file, and anything that
 /// appeared meanwhile stay. A concurrent reader that misses an object in a removed pack looks again
@@ -27,6 +28,8 @@ public enum ObjectConsolidation {
     /// beyond rewriting the objects of any folder ShadowSync syncs at disk speed.
     static let staleLockSeconds = 600
     static let lockName = "shadowsync-consolidate.lock"
+    /// A pack holding at least this many times the objects of all the others is left as it is.
+    static let keptPackFactor = 2
     /// git's sample directory for estimating loose objects (its `gc --auto` counts `objects/17` × 256).
     static let sampleDirectory = "17"
     static let fanOutDirectories = 256
@@ -83,8 +86,8 @@ public enum ObjectConsolidation {
         return try consolidate(gitDir: gitDir)
     }
 
-    /// Rewrites every object of the repository at `gitDir` (a bare repository, or a work tree's `.git`)
-    /// into one pack and removes the files it replaced. Nil when another process holds the
+    /// Rewrites the objects of the repository at `gitDir` (a bare repository, or a work tree's `.git`)
+    /// into one pack, beside its largest pack when that holds most of them, and removes the files it replaced. Nil when another process holds the
     /// consolidation lock or there is nothing to merge.
     public static func consolidate(gitDir: String) throws(ShadowError) -> Outcome? {
         let objects = gitDir + "/objects"
@@ -101,6 +104,12 @@ public enum ObjectConsolidation {
             packs.append((base, ids))
         }
         let loose = looseObjects(in: objects)
+        // The largest pack stays when it holds twice what all the rest do (the first import's, say): each
+        // consolidation then rewrites the recent history, not all of it, as git's `repack --geometric`.
+        if let largest = packs.indices.max(by: { packs[$0].ids.count < packs[$1].ids.count }),
+           packs[largest].ids.count >= keptPackFactor * (packs.reduce(0) { $0 + $1.ids.count } - packs[largest].ids.count + loose.count) {
+            packs.remove(at: largest)
+        }
         guard packs.count > 1 || !loose.isEmpty else { return nil }
         var all: [ObjectID] = []
         var seen = Set<ObjectID>()
