@@ -108,4 +108,42 @@ import ShadowSystem
         #expect(try b.blob(newest.id) == Array("version \(Self.commits - 1)".utf8))
         #expect(try b.blob(try #require(entries.first { String(decoding: $0.path, as: UTF8.self) == "d/after.n" }).id) == Array("after".utf8))
     }
+
+    /// A pack holding most objects (a first import's) stays as it is; the small ones merge beside it.
+    @Test func aPackMuchLargerThanTheRestIsKept() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let remote = dir.appending("remote.git")
+        try GitRepository.createBare(at: remote)
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try a.setRemote(url: remote.description)
+        let imported = (0..<100).map { "d/i\($0 % 4)/f\($0).n" }
+        for p in imported {
+            try FileSystem.createDirectories(a.path.appending(p).directory, mode: 0o755)
+            try FileSystem.writeAtomically(Array("import \(p)".utf8), to: a.path.appending(p), mode: 0o644)
+        }
+        var head = try a.createCommit(tree: try a.stage(imported), parents: [], message: "import") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: head, expecting: nil)
+        try a.push(expecting: head)
+        // The staging pack of the 100 blobs, copied whole, and a pack of the trees and the commit.
+        let importPack = try #require(PackIndex.names(in: remote.description + "/objects/pack")
+            .max { (PackIndex.objectIDs(remote.description + "/objects/pack/" + $0)?.count ?? 0) < (PackIndex.objectIDs(remote.description + "/objects/pack/" + $1)?.count ?? 0) })
+        for i in 0..<8 {
+            try FileSystem.writeAtomically(Array("edit \(i)".utf8), to: a.path.appending(imported[i]), mode: 0o644)
+            let c = try a.createCommit(tree: try a.stage([imported[i]]), parents: [head], message: "\(i)") { (d) throws(ShadowError) -> String in fakeSign(d) }
+            try a.setReference(GitRepository.branch, to: c, expecting: head)
+            try a.push(expecting: c)
+            head = c
+        }
+        #expect(try packCount(remote) == 10)
+        let done = try #require(try ObjectConsolidation.consolidateIfDue(gitDir: remote.description, limits: Self.limits.with(packs: 5)))
+        #expect(done.packsBefore == 9 && done.packsRemoved == 9)
+        let after = PackIndex.names(in: remote.description + "/objects/pack")
+        #expect(after.count == 2 && after.contains(importPack), "\(after)")
+        let fsck = git(["--git-dir=\(remote)", "fsck", "--full", "--strict"])
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
+    }
+}
+
+extension ObjectConsolidation.Limits {
+    func with(packs: Int) -> Self { var l = self; l.packs = packs; return l }
 }
