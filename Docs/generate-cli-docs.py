@@ -13,19 +13,59 @@ import os
 import subprocess
 import sys
 
-SECTION_OTHER_PAGES = """.SH FILES
+SECTION_OTHER_PAGES = """.SH EXAMPLES
+.nf
+shadowsync init ~/Notes \\-\\-remote ssh://me@vps.example.org:2222/~/notes.git \\-\\-passphrase\\-file ~/.config/notes.pass
+shadowsync key export \\-\\-folder ~/Notes > key.txt
+shadowsync join ssh://me@vps.example.org:2222/~/notes.git ~/Notes \\-\\-key\\-file key.txt
+systemctl \\-\\-user enable \\-\\-now "shadowsync@$(systemd\\-escape \\-\\-path ~/Notes).service"
+shadowsync status                       # every folder; inside one, that folder
+shadowsync sync                         # a pass now (the daemon runs it when one runs)
+shadowsync log todo.txt
+shadowsync diff todo.txt \\-\\-at yesterday
+shadowsync show todo.txt \\-\\-at HEAD~2
+shadowsync restore todo.txt \\-\\-at 2026\\-11\\-01   # into ~/.local/share/shadowsync/restored/
+shadowsync config set folder ~/Documents/Notes \\-\\-folder ~/Notes   # after mv ~/Notes ~/Documents/Notes
+.fi
+.SH FILES
 .TP
 .I $XDG_CONFIG_HOME/shadowsync/folders/*.conf
 One file per synced folder: its remote, shadow directory and agent settings (see Docs/OPERATIONS.md).
 .TP
 .I $XDG_DATA_HOME/shadowsync/
-Shadow ciphertext trees (git work trees), stat indexes, journals and instance locks.
+Shadow ciphertext trees (git work trees), stat indexes, journals, instance locks and the daemon's
+control socket (state/agent.sock).
+.TP
+.I $XDG_DATA_HOME/shadowsync/restored/
+Where restore writes by default, outside the synced folder.
+.TP
+.I ~/.config/systemd/user/shadowsync@.service
+The systemd user unit, one instance per folder (installed by Examples/install.sh).
+.SH ENVIRONMENT
+.TP
+.B XDG_CONFIG_HOME, XDG_DATA_HOME
+Where the folder configurations and the agent state live (default ~/.config and ~/.local/share):
+several agents can run side by side with different values.
+.TP
+.B HOME
+The default for both, and for ~ in config values and ~/.ssh/known_hosts.
+.TP
+.B SSH_AUTH_SOCK
+The ssh\\-agent asked for keys unless ssh.agent = no.
+.TP
+.B SHADOWSYNC_STALL_SECONDS
+A transfer making no progress this long is abandoned as transient (default 120).
 .SH EXIT STATUS
-0 done: in sync (a conflict that sync resolved into a conflict copy is reported and exits 0);
-1 needs a human (a guard tripped, a check failed; for status: conflict copies to look at, a needed
-repair, or a daemon whose last pass failed); 2 invalid state or input (including usage errors: an
-unknown option, a missing argument; a secret file others can read); 3 transient (remote unreachable,
-folder held by another process: try again later).
+0 done: in sync (a conflict that sync resolved into a conflict copy is reported and exits 0); for
+diff, no difference.
+1 needs a human: the mass\\-delete guard tripped, the shadow repository holds a commit ShadowSync did
+not make, a check of doctor or selfcheck failed, verify\\-push refused, config get found the key unset;
+for status, a folder needs attention (conflict copies, a needed repair, a server alert, or a daemon
+whose last pass failed or that is degraded); for diff, the versions differ.
+2 invalid input or state: a usage error (an unknown option, a missing argument), a wrong passphrase,
+a corrupt key file, a secret file others can read, a server that rolled back or injected commits.
+3 transient: the remote is unreachable, the disk is full, another shadowsync process holds the folder,
+the remote kept moving during five push attempts: run again later.
 .SH SEE ALSO
 .BR git (1),
 .BR ssh (1),

@@ -33,8 +33,10 @@ step "3. Browse the history of one note (decrypted locally; the server sees only
 "$S" log shopping.md
 FIRST=$("$S" log shopping.md --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["commit"][:12])')
 
-step "4. Restore the first version beside the current one (never overwrites)"
-"$S" restore shopping.md --at "$FIRST"
+step "4. Look at the first version, compare it with today's, restore it beside the current one (never overwrites)"
+"$S" show shopping.md --at "$FIRST"
+"$S" diff shopping.md --at "$FIRST" || true
+"$S" restore shopping.md --at "$FIRST" --here
 ls
 cat shopping.restored-*.md
 

@@ -3,7 +3,8 @@
 # servers its tests run on loopback (OpenSSH, prosody). Needs root (or sudo) when something is missing.
 set -euo pipefail
 
-packages=(pkg-config libgit2-dev libsodium-dev libstrophe-dev openssh-server openssh-client prosody git)
+# gitolite3: real git hosting behind the test sshd (GitoliteTests); its package sets nothing up without an admin key.
+packages=(pkg-config libgit2-dev libsodium-dev libstrophe-dev openssh-server openssh-client prosody git gitolite3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair help' -- "${cur}"))
         ;;
     esac
 }
@@ -261,7 +261,7 @@ _shadowsync_join() {
 
 _shadowsync_sync() {
     repeating_flags=()
-    non_repeating_flags=(--allow-mass-delete --version -h --help)
+    non_repeating_flags=(--allow-mass-delete --accept-fork --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0
@@ -276,7 +276,7 @@ _shadowsync_sync() {
 
 _shadowsync_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--all --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0
@@ -309,7 +309,7 @@ _shadowsync_log() {
 
 _shadowsync_restore() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--here --version -h --help)
     repeating_options=()
     non_repeating_options=(--at --to --folder)
     __shadowsync_offer_flags_options 1
@@ -320,6 +320,42 @@ _shadowsync_restore() {
         return
         ;;
     '--to')
+        return
+        ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_show() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--at --folder)
+    __shadowsync_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--at')
+        return
+        ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_diff() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--at --folder)
+    __shadowsync_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--at')
         return
         ;;
     '--folder')

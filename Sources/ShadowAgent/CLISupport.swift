@@ -53,3 +53,15 @@ public func readStandardInput(limit: Int = 1 << 20) throws(ShadowError) -> Strin
 
 /// True when standard error is a terminal (a progress line can be redrawn there).
 public var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
+/// Writes bytes to standard output as they are (a file's old version may be any bytes), all of them.
+public func writeStandardOutput(_ bytes: [UInt8]) {
+    fflush(stdout)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }  // a closed pipe (`| head`): nothing more to do
+        offset += n
+    }
+}

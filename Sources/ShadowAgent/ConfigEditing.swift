@@ -1,6 +1,7 @@
 public import ShadowCore
 import ShadowSystem
 import ShadowGit
+import ShadowEngine
 import ShadowXMPP
 
 extension Workspace {
@@ -8,7 +9,9 @@ extension Workspace {
     public func config(_ path: BytePath?) throws(ShadowError) -> FolderConfig {
         let start: BytePath
         if let path { start = path } else { start = try currentDirectory() }
-        return try registry.find(containing: start)
+        let config = try registry.find(containing: start)
+        for warning in SecretFiles.openFileWarnings(config) { Warnings.emit(warning) }
+        return config
     }
 
     /// `shadowsync config set KEY VALUE` (an empty VALUE removes an optional key). Values are checked
@@ -18,10 +21,11 @@ extension Workspace {
         guard let setting = ConfigKey(rawValue: key) else {
             throw ShadowError(.invalidArgument, "unknown key '\(key)'", advice: "known keys: \(FolderConfig.knownKeys.joined(separator: ", "))")
         }
-        guard ![ConfigKey.folder, .shadow, .state].contains(setting) else {
+        guard ![ConfigKey.shadow, .state].contains(setting) else {
             throw ShadowError(.invalidArgument, "'\(key)' is fixed when the folder is set up",
-                              advice: "to move the folder, set it up again elsewhere with 'shadowsync join'")
+                              advice: "to move the folder itself: mv it, then 'shadowsync config set folder NEW --folder OLD'")
         }
+        if setting == .folder { return try moveFolder(config, to: value) }
         var stored = value.trimmedWhitespace
         switch setting {
         case .remote:
@@ -48,7 +52,7 @@ extension Workspace {
                 throw ShadowError(.invalidArgument, "xmpp.fingerprint is 64 hex digits (colons allowed)",
                                   advice: "openssl x509 -in server.crt -noout -fingerprint -sha256")
             }
-        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds:
+        case .syncQuietMs, .syncMaxDelayMs, .syncPollSeconds, .syncRescanSeconds, .syncWithheldSeconds:
             guard stored.isEmpty || (Int(stored).map { $0 > 0 } ?? false) else {
                 throw ShadowError(.invalidArgument, "\(key) is a whole number greater than 0")
             }
@@ -69,6 +73,42 @@ extension Workspace {
         }
         if stored.isEmpty { config.values[key] = nil } else { config.values[key] = stored }
         try registry.save(config)
+        return config
+    }
+
+    /// `config set folder NEW`: the folder was moved (mv OLD NEW) and its config follows. Refused while
+    /// a shadowsync process holds it, while OLD still exists (NEW would be another folder, not this one
+    /// moved), and where init would refuse NEW. The index keeps its file stats, so a move within one
+    /// file system costs no re-hash.
+    func moveFolder(_ config: FolderConfig, to value: String) throws(ShadowError) -> FolderConfig {
+        var config = config
+        let old = config.folder
+        guard !value.trimmedWhitespace.isEmpty else { throw ShadowError(.invalidArgument, "'folder' cannot be empty") }
+        let raw = value.trimmedWhitespace
+        let given = raw.hasPrefix("/") ? BytePath(raw) : (try currentDirectory()).appending(raw)
+        guard FileSystem.exists(given) else {
+            throw ShadowError(.notFound, "\(given) does not exist", advice: "move the folder first (mv \(old) \(given)), then run this again")
+        }
+        let new = try canonicalPath(given)
+        if new.bytes == old.bytes { return config }
+        guard !FileSystem.exists(old) else {
+            throw ShadowError(.alreadyExists, "the folder is still at \(old); nothing was changed",
+                              advice: "move it first (mv \(old) \(new)), then run this again; to sync another directory, set it up with 'shadowsync join'")
+        }
+        for other in try registry.all() where other.name != config.name {
+            let f = other.folder.bytes
+            if new.bytes == f || new.bytes.starts(with: f + [UInt8(ascii: "/")]) || f.starts(with: new.bytes + [UInt8(ascii: "/")]) {
+                throw ShadowError(.alreadyExists, "\(new) overlaps the synced folder \(other.folder)", advice: "move the folder somewhere else")
+            }
+        }
+        for inner in [config.shadow, config.state] where inner.bytes == new.bytes || inner.bytes.starts(with: new.bytes + [UInt8(ascii: "/")]) || new.bytes.starts(with: inner.bytes + [UInt8(ascii: "/")]) {
+            throw ShadowError(.invalidArgument, "\(new) and the agent's directory \(inner) must not contain each other", advice: "move the folder somewhere else")
+        }
+        // No daemon or sync may be using the folder while its config changes under it.
+        let lock = try FileLock(config.location.lockFile)
+        config.values[ConfigKey.folder.rawValue] = new.description
+        try registry.save(config)
+        withExtendedLifetime(lock) {}
         return config
     }
 }

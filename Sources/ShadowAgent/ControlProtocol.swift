@@ -5,10 +5,16 @@ import ShadowEngine
 import ShadowSystem
 import Synchronization
 
-/// What `shadowsync status`, `pause` and `resume` ask a running daemon over its control socket: one
-/// request line, one reply.
+/// What `shadowsync status`, `pause`, `resume`, `sync` and `conflicts` ask a running daemon over its
+/// control socket: one request line, one reply.
 public enum ControlRequest: String, Sendable {
     case ping, pause, resume, status
+    /// Run a pass soon (also while paused): the reply is a ticket, `{"pass": N}`.
+    case sync
+    /// The same, with the mass-delete guard lifted for that pass only.
+    case syncAllowingMassDelete = "sync allow-mass-delete"
+    /// The result of the newest finished pass (PassSummary), `{"pass": 0}` before the first.
+    case lastPass = "last-pass"
 }
 
 /// The daemon's reply to `status`: shared by the daemon, which writes it, and `shadowsync status`, which
@@ -38,6 +44,10 @@ public struct DaemonStatusReply: Codable, Sendable {
     public var lastErrorAt: String?
     public var retryAt: String?
     public var xmpp: Doorbell?
+    /// What the server did that only other devices' announcements reveal (ServerAlert); empty when none.
+    public var alerts: [ServerAlert]
+    /// When each known device last pushed, newest first.
+    public var devices: [DevicePush]
 
     /// A commit encrypting files.
     public struct Progress: Codable, Sendable {
@@ -102,6 +112,7 @@ public struct DaemonStatusReply: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case pid, folder, remote, state, paused, degraded, watches, overflows, passes, commits, conflicts, events, progress, head, xmpp
+        case alerts, devices
         case degradedAdvice = "degraded_advice", pendingEvents = "pending_events", lastPush = "last_push", lastFetch = "last_fetch"
         case lastError = "last_error", lastErrorAt = "last_error_at", retryAt = "retry_at"
     }
@@ -130,12 +141,24 @@ extension Daemon {
             request(.resume)
             return "resumed"
         case .status: return jsonText(statusReply())
+        case .sync, .syncAllowingMassDelete:
+            let ticket = requestPass(allowMassDelete: ControlRequest(rawValue: line.trimmedWhitespace) == .syncAllowingMassDelete)
+            return jsonText(PassTicket(pass: ticket))
+        case .lastPass: return lastPassReply()
         case nil: return "{\"error\": \"unknown request\"}"
         }
     }
 
+    /// The newest finished pass, or `{"pass": 0}` before the first.
+    func lastPassReply() -> String {
+        lastPass.withLock { $0 }.map { jsonText($0) } ?? jsonText(PassTicket(pass: 0))
+    }
+
     func statusReply() -> DaemonStatusReply {
         let s = status.withLock { $0 }
+        let w = watch.withLock { $0 }
+        // Verified history and doorbells both tell when a device pushed: the newer wins.
+        let pushes = s.devicePushes.merging(w.announcedPushes) { max($0, $1) }
         let config = settings.config
         let progress = s.progress.map { p in
             DaemonStatusReply.Progress(files: p.files, totalFiles: p.totalFiles, bytes: Int(p.bytes), totalBytes: Int(p.totalBytes),
@@ -147,6 +170,7 @@ extension Daemon {
             watches: s.watches, overflows: s.overflows, pendingEvents: s.pendingEvents, passes: s.passes, commits: s.commits,
             conflicts: s.conflicts, events: s.events, progress: progress, head: s.head,
             lastPush: s.lastPush.map(isoText), lastFetch: s.lastFetch.map(isoText), lastError: s.lastError,
-            lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply())
+            lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply(),
+            alerts: (s.historyAlert.map { [$0] } ?? []) + w.alerts, devices: DevicePush.list(pushes, this: thisDevice))
     }
 }

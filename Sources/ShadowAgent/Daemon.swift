@@ -8,9 +8,14 @@ import ShadowSystem
 /// Why the worker runs a pass (it shows in the log).
 enum PassReason: String, Sendable {
     case startup, changes, poll, rescan, retry, resume
+    /// `shadowsync sync` asked the daemon for a pass.
+    case command = "sync command"
     /// A verified doorbell announced a head: the pass is skipped when that history is already here.
     case doorbell
     case xmppConnected = "xmpp connected"
+    /// A head another device announced is still missing once its grace period is over: fetch once more
+    /// before raising a `withheld_commit` alert.
+    case recheck = "announced head check"
 }
 
 /// What `shadowsync status` shows while the daemon runs.
@@ -38,6 +43,11 @@ struct DaemonStatus: Sendable {
     var events = 0
     /// While a commit encrypts files.
     var progress: SyncProgress?
+    /// When each device last pushed, from verified history (hex id → Unix milliseconds).
+    var devicePushes: [String: UInt64] = [:]
+    /// The last pass found the server's branch without a commit this machine verified (a rollback or a
+    /// fork): shown among the alerts until a pass succeeds.
+    var historyAlert: ServerAlert?
 }
 
 /// `shadowsync run`: watches the folder, turns bursts of changes into one signed commit and push,
@@ -55,6 +65,12 @@ public final class Daemon: @unchecked Sendable {
     // Worker hand-off: guarded by `condition`.
     private let condition = ConditionLock()
     private var requested: PassReason?
+    /// Passes taken from `requested` so far: the number of the newest one (`sync` waits for its ticket).
+    private var dequeued = 0
+    /// `sync --allow-mass-delete` asked for the next pass.
+    private var allowMassDeleteNext = false
+    /// What the newest finished pass did (`last-pass`).
+    let lastPass = Mutex<PassSummary?>(nil)
     private var stopping = false
     private var workerDone = false
     /// Heads announced by doorbells since the last pass started; a doorbell pass is skipped when every
@@ -65,8 +81,15 @@ public final class Daemon: @unchecked Sendable {
 
     /// The XMPP doorbell, when the folder's config has `xmpp.jid`.
     private(set) var doorbell: DoorbellService?
-    /// The local branch head after the last pass (what a `hello` is answered with).
+    /// The local branch head after the last pass.
     private let currentHead = Mutex<ObjectID?>(nil)
+    /// The newest head this machine verified on the server or pushed, after the last pass: what a
+    /// `hello` carries and is answered with (never a local commit the server has not seen).
+    private let serverHead = Mutex<ObjectID?>(nil)
+    /// Heads other devices announced, watched until the server shows them (fork and freeze alerts).
+    let watch: Mutex<WithheldWatch>
+    /// This machine's device id in hex.
+    let thisDevice: String
 
     init(config: FolderConfig, engine: SyncEngine, clock: @escaping @Sendable () -> Double = monotonicSeconds,
          log: @escaping @Sendable (String) -> Void) {
@@ -75,6 +98,8 @@ public final class Daemon: @unchecked Sendable {
         self.engine = engine
         self.log = log
         self.hooks = HookRunner(log: log)
+        self.watch = Mutex(WithheldWatch(alerts: ServerAlertFile.load(config)))
+        self.thisDevice = hexString(engine.deviceID)
     }
 
     static func socketPath(_ config: FolderConfig) -> BytePath { config.state.appending("agent.sock") }
@@ -91,6 +116,9 @@ public final class Daemon: @unchecked Sendable {
         log("watching \(config.folder) (\(watcher.watchCount) directories)\(watcher.degraded ? "; watch limit reached: polling every \(Int(DaemonTiming.degradedPoll)) s — \(FolderWatcher.watchLimitAdvice)" : "")")
 
         currentHead.withLock { $0 = try? engine.head }
+        serverHead.withLock { $0 = engine.lastVerified }
+        status.withLock { $0.devicePushes = engine.devicePushes }
+        for alert in watch.withLock({ $0.alerts }) { log("alert (\(alert.kind)): \(alert.message)") }
         if let bellSettings = try DoorbellService.settings(for: config), let keys = engine.readKeys {
             let bell = DoorbellService(settings: bellSettings, keys: keys, device: engine.deviceID,
                                        handle: { [unowned self] in doorbellRequest($0) }, log: log)
@@ -118,6 +146,8 @@ public final class Daemon: @unchecked Sendable {
             if let deadline = changes.deadline, !paused { due.append(deadline) }
             if let retryDue, !paused { due.append(retryDue) }
             if degraded { due.append(min(nextPoll, now() + DaemonTiming.degradedPoll)) }
+            let recheck = watch.withLock { $0.nextCheck(grace: timing.withheldGrace) }
+            if let recheck, !paused { due.append(recheck) }
             let wait = max(0, (due.min() ?? now() + 60) - now())
             let ready = waitReadable([signals.fd, watcher.fd, socket.fd], timeoutMs: Int32(min(wait, 3600) * 1000) + 1)
 
@@ -154,6 +184,10 @@ public final class Daemon: @unchecked Sendable {
                 nextRescan = t + timing.rescan
                 watcher.watchTree()
                 request(.rescan)
+            }
+            if let recheck, t >= recheck {
+                watch.withLock { $0.recheckRequested(now: t, grace: timing.withheldGrace) }
+                request(.recheck)
             }
             if let retryDue, t >= retryDue {
                 status.withLock { $0.retryDue = nil; $0.retryAt = nil }
@@ -207,21 +241,23 @@ public final class Daemon: @unchecked Sendable {
 
     private func workLoop() {
         while true {
-            let next: (PassReason, [ObjectID], Bool)? = condition.withLock {
+            let next: (PassReason, [ObjectID], Bool, Int, Bool)? = condition.withLock {
                 while requested == nil && !stopping { condition.wait() }
                 if stopping { return nil }
-                defer { requested = nil; announcedHeads = []; helloAfterPass = false }
-                return (requested!, announcedHeads, helloAfterPass)
+                defer { requested = nil; announcedHeads = []; helloAfterPass = false; allowMassDeleteNext = false }
+                dequeued += 1
+                return (requested!, announcedHeads, helloAfterPass, dequeued, allowMassDeleteNext)
             }
-            guard let (reason, heads, hello) = next else { break }
+            guard let (reason, heads, hello, number, allowMassDelete) = next else { break }
             // A doorbell for history this agent already has (its own push echoed, a peer's old head)
             // costs no fetch.
             if reason == .doorbell, !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
                 doorbell?.noteAlreadyKnown()
+                watch.withLock { $0.drop(heads) }
                 continue
             }
-            pass(reason)
-            if hello { doorbell?.hello() }
+            pass(reason, number: number, allowMassDelete: allowMassDelete)
+            if hello { doorbell?.hello(serverHead.withLock { $0 }) }
             // Between passes and only when nothing waits: no user-visible sync waits for it.
             if condition.withLock({ requested == nil && !stopping }) {
                 for line in Workspace.consolidateIfDue(settings.config) { log(line) }
@@ -233,9 +269,20 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func pass(_ reason: PassReason) {
+    /// Asks for a pass that starts after this request (`shadowsync sync`) and returns its number.
+    func requestPass(allowMassDelete: Bool) -> Int {
+        condition.withLock {
+            if allowMassDelete { allowMassDeleteNext = true }
+            if requested == nil || requested == .doorbell { requested = .command }
+            condition.broadcast()
+            return dequeued + 1
+        }
+    }
+
+    private func pass(_ reason: PassReason, number: Int, allowMassDelete: Bool) {
+        let started = now()
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
-        var options = SyncOptions()
+        var options = SyncOptions(allowMassDelete: allowMassDelete)
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
         options.onProgress = { [self] p in status.withLock { $0.progress = p } }
         defer {
@@ -245,31 +292,43 @@ public final class Daemon: @unchecked Sendable {
         }
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
+            lastPass.withLock { $0 = PassSummary(report, pass: number) }
             let head = report.head?.short
             currentHead.withLock { $0 = report.head }
+            serverHead.withLock { $0 = engine.lastVerified }
             if report.pushed, let pushed = report.head { doorbell?.pushed(pushed) }
             self.status.withLock {
                 $0.state = "idle"
                 $0.lastFetch = Date()
                 if report.pushed { $0.lastPush = Date() }
                 if !report.committed.isEmpty { $0.commits += 1 }
-                $0.head = head
+                $0.head = report.head?.hex
                 $0.conflicts = engine.conflictCopies().map(\.description)
                 $0.failures = 0
                 $0.retryDue = nil
                 $0.retryAt = nil
                 $0.lastError = nil
+                $0.devicePushes = engine.devicePushes
+                $0.historyAlert = nil
             }
+            reviewAnnouncements(passStarted: started)
             if !report.retryLater.isEmpty { log("left for the next pass: \(report.retryLater.prefix(5).joined(separator: "; "))") }
-            if !report.committed.isEmpty { log("committed \(report.committed.count) change(s) (\(reason.rawValue))"); hook(.commit, report.committed, head: head) }
+            if !report.committed.isEmpty {
+                log("committed \(report.committed.count) change(s) (\(reason.rawValue)): \(Self.names(report.committed))")
+                hook(.commit, report.committed, head: head)
+            }
             if report.pushed { log("pushed \(head ?? "")"); hook(.push, report.committed, head: head) }
-            if !report.applied.isEmpty { log("applied \(report.applied.count) remote change(s)"); hook(.pull, report.applied, head: head) }
+            if !report.applied.isEmpty {
+                log("applied \(report.applied.count) remote change(s): \(Self.names(report.applied))")
+                hook(.pull, report.applied, head: head)
+            }
             if !report.conflicts.isEmpty {
                 let lines = report.conflicts.map { "\($0)" }
                 log("conflicts: \(lines.joined(separator: "; "))")
                 hook(.conflict, lines, head: head)
             }
         } catch {
+            lastPass.withLock { $0 = PassSummary(failed: error, pass: number) }
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
             let (backingOff, failures) = status.withLock { s in
@@ -290,10 +349,24 @@ public final class Daemon: @unchecked Sendable {
                     $0.retryAt = delay.map { Date().addingTimeInterval($0) }
                 }
             }
+            if error.code == .historyRewritten {
+                let alert = ServerAlert(kind: ServerAlert.rewrittenHistory, message: error.message, advice: error.advice,
+                                        device: String(thisDevice.prefix(8)), since: isoText(Date()), commit: "")
+                let fresh = status.withLock { s -> Bool in defer { s.historyAlert = s.historyAlert ?? alert }; return s.historyAlert == nil }
+                if fresh { hook(.alert, [error.message], head: currentHead.withLock { $0?.short }) }
+            }
             if backingOff { return }
             log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook(.error, [error.message], head: nil)
         }
+    }
+
+    /// Paths named in one log line; the rest are counted.
+    static let loggedNames = 10
+
+    /// Changes ("M path", …) for a log line: the first `loggedNames`, then how many more.
+    static func names(_ changes: [String]) -> String {
+        changes.prefix(loggedNames).joined(separator: ", ") + (changes.count > loggedNames ? " and \(changes.count - loggedNames) more" : "")
     }
 
     /// On the notifier's thread: what a verified doorbell or a reconnect asks for. Only requests here;
@@ -304,12 +377,46 @@ public final class Daemon: @unchecked Sendable {
         case .connected:
             condition.withLock { helloAfterPass = true }
             self.request(.xmppConnected)
-        case .fetch(let head):
-            if currentHead.withLock({ $0 == head }) { doorbell?.noteAlreadyKnown(); return }
-            condition.withLock { announcedHeads.append(head) }
-            self.request(.doorbell)
-        case .tellHead(let peer):
-            if let head = currentHead.withLock({ $0 }) { doorbell?.tellHead(head, to: peer) }
+        case .fetch(let announced):
+            announce(announced)
+        case .hello(let peer, let announced):
+            if let head = serverHead.withLock({ $0 }) { doorbell?.tellHead(head, to: peer) }
+            if let announced { announce(announced) }
+        }
+    }
+
+    /// A head a peer pushed or saw on the server: watched until the server shows it, fetched unless here.
+    private func announce(_ announced: Announcement) {
+        let known = currentHead.withLock { $0 == announced.head }
+        let (before, after) = watch.withLock { w in
+            let before = w.alerts
+            w.heard(announced, at: now(), known: known)
+            return (before, w.alerts)
+        }
+        if before != after { try? ServerAlertFile.save(after, settings.config) }
+        if known { doorbell?.noteAlreadyKnown(); return }
+        condition.withLock { announcedHeads.append(announced.head) }
+        request(.doorbell)
+    }
+
+    // MARK: Fork and freeze alerts
+
+    /// After a pass that fetched: announced heads now here are settled; those still missing past their
+    /// grace period become alerts (kept in the state directory, logged, and given to the on-alert hook).
+    private func reviewAnnouncements(passStarted: Double) {
+        let grace = settings.timing.withheldGrace
+        let (raised, cleared, alerts) = watch.withLock { w in
+            let r = w.review(passStarted: passStarted, grace: grace) { engine.contains($0) }
+            return (r.raised, r.cleared, w.alerts)
+        }
+        guard !raised.isEmpty || !cleared.isEmpty else { return }
+        do { try ServerAlertFile.save(alerts, settings.config) } catch {
+            log("cannot record the alerts in \(ServerAlertFile.path(settings.config)): \(error.message)")
+        }
+        for alert in cleared { log("the server now shows commit \(alert.commit.prefix(12)) of device \(alert.device): alert cleared") }
+        for alert in raised {
+            log("alert (\(alert.kind)): \(alert.message) — \(alert.advice)")
+            hook(.alert, [alert.message], head: currentHead.withLock { $0?.short })
         }
     }
 
@@ -325,7 +432,8 @@ extension Workspace {
     /// `shadowsync run`: the daemon for the folder containing `path`.
     public func run(_ path: BytePath?, log: @escaping @Sendable (String) -> Void) throws(ShadowError) {
         let (config, engine) = try open(path, lockWait: DaemonTiming.lockWait)
-        try Daemon(config: config, engine: engine, log: log).run()
+        // Each line carries its time (UTC, to the millisecond): a log read later, or without journald, says when.
+        try Daemon(config: config, engine: engine, log: { line in log("\(isoTimeMillis(UInt64(max(0, Date().timeIntervalSince1970 * 1000)))) \(line)") }).run()
     }
 
     /// Asks the folder's daemon; `.notFound` when none runs.

@@ -11,6 +11,11 @@ struct DaemonTiming: Sendable {
     var poll: Double
     /// Full rescan interval even without events: inotify can miss what happens on other mounts.
     var rescan: Double
+    /// How long a head another device announced may be missing from the server's history before a
+    /// `withheld_commit` alert: a push is visible at once on one git server, so this only covers a
+    /// fetch that raced the push and hosts that replicate with a delay.
+    var withheldGrace: Double
+    static let defaultWithheldGraceSeconds = 120
     /// Polling interval for the part of the tree inotify cannot watch (watch limit reached).
     static let degradedPoll = 10.0
     /// Longest wait between retries after transient failures (doubling from 1 s).
@@ -24,6 +29,7 @@ struct DaemonTiming: Sendable {
         maxDelay = Double(config.integer(.syncMaxDelayMs, 10_000)) / 1000
         poll = Double(config.integer(.syncPollSeconds, 60))
         rescan = Double(config.integer(.syncRescanSeconds, 3600))
+        withheldGrace = Double(config.integer(.syncWithheldSeconds, DaemonTiming.defaultWithheldGraceSeconds))
     }
 }
 

@@ -20,8 +20,17 @@ extension Workspace {
     /// login and the repository. Read-only: nothing is written, no lock is taken.
     public func doctor(_ path: BytePath?) -> [DoctorCheck] {
         var out = doctorFolderAndRemote(path)
-        if let config = try? self.config(path) { out += doctorDoorbell(config) }
+        if let config = try? self.config(path) { out += doctorDoorbell(config) + doctorAlerts(config) }
         return out
+    }
+
+    /// Alerts the daemon recorded: a commit another device announced that the server withholds.
+    private func doctorAlerts(_ config: FolderConfig) -> [DoctorCheck] {
+        let alerts = ServerAlertFile.load(config)
+        guard !alerts.isEmpty else {
+            return [DoctorCheck(name: "server history", outcome: .ok, detail: "no alert: every head other devices announced reached this machine", advice: "")]
+        }
+        return alerts.map { DoctorCheck(name: "server history", outcome: .failed, detail: "\($0.kind): \($0.message)", advice: $0.advice) }
     }
 
     /// The XMPP doorbell: the settings, then one login with TLS verified as the agent would.

@@ -20,10 +20,10 @@ final class DoorbellService: Sendable {
 
     /// What a verified doorbell asks the daemon to do.
     enum Request: Sendable {
-        /// A peer has this head: fetch unless it is already here.
-        case fetch(ObjectID)
-        /// A peer came online and asks for our head (reply to `from`).
-        case tellHead(to: String)
+        /// A peer pushed or saw this head on the server: fetch unless it is already here.
+        case fetch(Announcement)
+        /// A peer came online and asks for our head (reply to `to`); it told its own, when it has one.
+        case hello(to: String, announced: Announcement?)
         /// The connection came (back) up: fetch, then say hello.
         case connected
     }
@@ -45,7 +45,7 @@ final class DoorbellService: Sendable {
 
     private let shared: Shared
     private var seal: DoorbellSeal { shared.seal }
-    private let notifier: XMPPNotifier
+    let notifier: XMPPNotifier
 
     init(settings: XMPPSettings, keys: ReadKeys, device: [UInt8], handle: @escaping @Sendable (Request) -> Void,
          log: @escaping @Sendable (String) -> Void) {
@@ -74,8 +74,8 @@ final class DoorbellService: Sendable {
 
     /// After a successful push.
     func pushed(_ head: ObjectID) { ring(.pushed, head: head, to: nil) }
-    /// After the first fetch of a (re)connected session.
-    func hello() { ring(.hello, head: nil, to: nil) }
+    /// After the first fetch of a (re)connected session, with the newest head seen on the server.
+    func hello(_ head: ObjectID?) { ring(.hello, head: head, to: nil) }
     /// The answer to a hello.
     func tellHead(_ head: ObjectID, to peer: String) { ring(.head, head: head, to: peer) }
 
@@ -115,11 +115,14 @@ final class DoorbellService: Sendable {
             s.lastSeen[sender] = message.sequence
             s.counters.accepted += 1
             s.lastAccepted = Date()
-            switch message.kind {
-            case .hello: return .tellHead(to: from)
-            case .pushed, .head:
+            var announced: Announcement?
+            if !message.head.isEmpty {
                 guard let head = ObjectID(hex: hexString(message.head)) else { s.counters.malformed += 1; return nil }
-                return .fetch(head)
+                announced = Announcement(head: head, device: sender, sentAt: message.sentAt, source: message.kind == .pushed ? .pushed : .seen)
+            }
+            switch message.kind {
+            case .hello: return .hello(to: from, announced: announced)
+            case .pushed, .head: return announced.map { .fetch($0) }
             }
         }
     }
@@ -191,5 +194,59 @@ final class DoorbellService: Sendable {
         }
         defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
         return XMPPSecret(bytes)
+    }
+}
+
+/// How a one-shot command's doorbell went (`sync` or `join` pushed without a daemon): printed, never an
+/// error, because polling still brings the change to the other machines.
+public enum OneShotRing: Sendable, Equatable, CustomStringConvertible {
+    case rang(peers: Int)
+    case nobodyOnline
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .rang(let peers): "doorbell: rang \(peers) other agent(s)"
+        case .nobodyOnline: "doorbell: no other agent online (they fetch when they connect)"
+        case .failed(let why): "doorbell: not rung (\(why)); the other machines find the change at their next poll"
+        }
+    }
+}
+
+extension DoorbellService {
+    /// The whole one-shot ring, login to logout, at most this long: a `sync` should not hang on a slow server.
+    static let oneShotSeconds = 10.0
+    /// After the session is up and the broadcast had its presence grace, this long for the send to show.
+    static let oneShotSettleSeconds = 1.5
+    /// Time for a sent doorbell to leave before the stream is closed.
+    static let oneShotFlushSeconds = 0.2
+
+    /// A one-shot command pushed `head`: log in to the folder's XMPP account, ring the other agents once,
+    /// log out. Nil when the folder has no doorbell configured.
+    static func ringOnce(_ config: FolderConfig, keys: ReadKeys?, device: [UInt8], head: ObjectID) -> OneShotRing? {
+        let settings: XMPPSettings?
+        do { settings = try DoorbellService.settings(for: config) } catch { return .failed(error.message) }
+        guard let settings else { return nil }
+        guard let keys else { return .failed("this machine's key cannot seal a doorbell") }
+        let bell = DoorbellService(settings: settings, keys: keys, device: device, handle: { _ in }, log: { _ in })
+        bell.start()
+        defer { bell.stop() }
+        bell.pushed(head)
+        let start = monotonicSeconds()
+        var connectedAt: Double?
+        while monotonicSeconds() - start < oneShotSeconds {
+            let s = bell.notifier.status
+            if s.doorbellsSent > 0 {
+                pause(seconds: oneShotFlushSeconds)
+                return .rang(peers: s.doorbellsSent)
+            }
+            if s.connected { connectedAt = connectedAt ?? monotonicSeconds() }
+            else if s.state == "offline", let e = s.lastError { return .failed(e) }
+            if let connectedAt, monotonicSeconds() - connectedAt > XMPPNotifier.presenceGraceSeconds + oneShotSettleSeconds {
+                return .nobodyOnline
+            }
+            pause(seconds: 0.05)
+        }
+        return .failed("no XMPP session within \(Int(oneShotSeconds)) s")
     }
 }

@@ -1,4 +1,6 @@
+import FoundationEssentials
 public import ShadowCore
+import ShadowSystem
 public import ShadowEngine
 import ShadowCrypto
 
@@ -10,22 +12,18 @@ extension Workspace {
     public func syncOnce(_ path: BytePath?, options: SyncOptions) throws(ShadowError) -> SyncReport {
         let (config, engine) = try open(path)
         let report = try engine.sync(options: options)
+        ServerAlertFile.prune(config) { engine.contains($0) }
         // After the pass, not before: the user's changes are pushed first. Usually two directory
-        // listings; a consolidation, when due, rewrites every object once (Docs/BENCHMARKS.md).
+        // listings; a consolidation, when due, rewrites the recent objects once (Docs/BENCHMARKS.md).
         _ = Workspace.consolidateIfDue(config)
         _ = Unmanaged.passRetained(engine)
         return report
     }
 
-    /// `shadowsync status` without a daemon: what is pending and what was verified.
-    public func folderStatus(_ path: BytePath?) throws(ShadowError) -> (FolderConfig, FolderStatus) {
-        let (config, engine) = try open(path)
-        return (config, try engine.status())
-    }
-
-    /// `shadowsync conflicts`: the conflict copies in the folder and this machine's conflict log.
+    /// `shadowsync conflicts`: the conflict copies in the folder and this machine's conflict log, read
+    /// without the folder's lock (beside a running daemon).
     public func conflicts(_ path: BytePath?) throws(ShadowError) -> (copies: [PlainPath], log: [String]) {
-        let (_, engine) = try open(path)
+        let engine = try observe(try config(path))
         return (engine.conflictCopies(), engine.conflictLog())
     }
 
@@ -38,14 +36,77 @@ extension Workspace {
         return try history.log(from: head, path: filter, limit: limit)
     }
 
-    /// `shadowsync restore`: writes `item` as it was at `revision` beside the original, or to `destination`
-    /// (relative to the current directory); returns what was written.
-    public func restore(_ path: BytePath?, item: String, at revision: String, to destination: String?) throws(ShadowError) -> [String] {
+    /// `shadowsync restore`: writes `item` as it was at `revision` (History.resolveRevision) into the
+    /// restore directory, outside the folder so the copy does not sync (`restoreDirectory`), or beside
+    /// the original when `here`, or to `destination` (relative to the current directory); returns what
+    /// was written.
+    public func restore(_ path: BytePath?, item: String, at revision: String, to destination: String?,
+                        here: Bool = false) throws(ShadowError) -> [String] {
         let (config, history) = try openHistory(path)
         let relative = try folderRelative(item, folder: config.folder)
+        let commit = try history.resolveRevision(revision, nowMillis: Self.nowMillis)
         var target: BytePath?
-        if let destination { target = destination.hasPrefix("/") ? BytePath(destination) : (try currentDirectory()).appending(destination) }
-        return try history.restore(relative, at: revision, plainRoot: config.folder, to: target)
+        if let destination {
+            target = destination.hasPrefix("/") ? BytePath(destination) : (try currentDirectory()).appending(destination)
+        } else if !here {
+            let copy = restoreDirectory(config).appending(try History.besideName(relative, commit: commit).description)
+            try FileSystem.createDirectories(copy.directory, mode: Self.restoreDirectoryMode)
+            target = copy
+        }
+        return try history.restore(relative, at: commit.hex, plainRoot: config.folder, to: target)
+    }
+
+    /// Where `restore` writes by default: `$XDG_DATA_HOME/shadowsync/restored/<config name>/`, outside the
+    /// synced folder, so a restored copy stays on this machine until it is moved into the folder.
+    public func restoreDirectory(_ config: FolderConfig) -> BytePath {
+        registry.directories.data.appending("restored").appending(config.name)
+    }
+
+    /// Restored plaintext is for this user only.
+    static let restoreDirectoryMode: UInt32 = 0o700
+
+    static var nowMillis: UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+
+    /// `shadowsync show`: `item` as it was at `revision` (decrypted and authenticated).
+    public func show(_ path: BytePath?, item: String, at revision: String) throws(ShadowError) -> OldVersion {
+        let (config, history) = try openHistory(path)
+        let relative = try folderRelative(item, folder: config.folder)
+        return try history.version(of: relative, at: try history.resolveRevision(revision, nowMillis: Self.nowMillis))
+    }
+
+    /// `shadowsync diff`: a unified diff from `item` at `revision` (default: the last synced version) to
+    /// the file in the folder now; empty when they are equal.
+    public func diff(_ path: BytePath?, item: String, at revision: String?) throws(ShadowError) -> String {
+        let (config, history) = try openHistory(path)
+        let relative = try folderRelative(item, folder: config.folder)
+        let commit = try history.resolveRevision(revision ?? "HEAD", nowMillis: Self.nowMillis)
+        func bytes(_ v: OldVersion) throws(ShadowError) -> [UInt8] {
+            switch v {
+            case .file(let b): return b
+            case .symlink(let target): return Array(("-> " + target + "\n").utf8)
+            case .directory: throw ShadowError(.invalidArgument, "\(relative) is a directory", advice: "diff compares one file; see 'shadowsync log \(relative)'")
+            }
+        }
+        var old: [UInt8] = [], oldName = "/dev/null"
+        do throws(ShadowError) {
+            old = try bytes(try history.version(of: relative, at: commit))
+            oldName = "a/\(relative)@\(commit.short)"
+        } catch where error.code == .notFound {}
+        let file = config.folder.appending(relative.description)
+        var now: [UInt8] = [], newName = "/dev/null"
+        if let entry = try PlainFolder(root: config.folder).entry(relative) {
+            switch entry.kind {
+            case .file: now = try FileSystem.readFile(file, limit: Int.max)
+            case .symlink(let target): now = Array("-> ".utf8) + target + [UInt8(ascii: "\n")]
+            case .directory: throw ShadowError(.invalidArgument, "\(relative) is a directory", advice: "diff compares one file")
+            case .special: throw ShadowError(.invalidArgument, "\(relative) is a fifo, socket or device", advice: "diff compares one file")
+            }
+            newName = "b/\(relative)"
+        }
+        if oldName == "/dev/null" && newName == "/dev/null" {
+            throw ShadowError(.notFound, "\(relative) is neither in the folder nor at \(commit.short)", advice: "see 'shadowsync log \(relative)'")
+        }
+        return TextDiff.unified(old, now, oldName: oldName, newName: newName)
     }
 
     /// `shadowsync fsck`: every signature verified and every file of the head decrypted; nil when the

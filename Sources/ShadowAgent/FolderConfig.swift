@@ -39,6 +39,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
     case syncMaxDelayMs = "sync.max-delay-ms"
     case syncPollSeconds = "sync.poll-seconds"
     case syncRescanSeconds = "sync.rescan-seconds"
+    case syncWithheldSeconds = "sync.withheld-seconds"
     case ignorePerms = "ignore-perms"
     case hooksDir = "hooks.dir"
     case xmppJID = "xmpp.jid"
@@ -56,7 +57,7 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
     /// What the key means (`shadowsync config list`; Docs/OPERATIONS.md explains more).
     public var meaning: String {
         switch self {
-        case .folder: "the plaintext folder (set by init/join; do not change)"
+        case .folder: "the plaintext folder (set by init/join; after moving it, 'config set folder NEW --folder OLD')"
         case .shadow: "the ciphertext work tree (set by init/join; do not change)"
         case .state: "the agent's state directory (set by init/join; do not change)"
         case .remote: "the bare repository: ssh://user@host[:port]/path, user@host:path, a local path or file:///path"
@@ -69,8 +70,9 @@ public enum ConfigKey: String, CaseIterable, Sendable, CustomStringConvertible {
         case .syncMaxDelayMs: "run: commit at the latest this long after the first change of a burst (default 10000)"
         case .syncPollSeconds: "run: fetch from the remote this often (default 60; the doorbell makes it rarely needed)"
         case .syncRescanSeconds: "run: full safety rescan this often even without events (default 3600)"
+        case .syncWithheldSeconds: "run: how long a commit another device announced may be missing from the server before a withheld_commit alert (default 120)"
         case .ignorePerms: "true or false (default): the file system keeps no permissions worth syncing (FAT, NTFS mounts); modes are neither committed nor applied here"
-        case .hooksDir: "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error)"
+        case .hooksDir: "run: a directory of executables run on events (on-commit, on-push, on-pull, on-conflict, on-error, on-alert)"
         case .xmppJID: "run: the XMPP account (bare JID) the doorbell logs in to; unset: no doorbell, polling only"
         case .xmppPasswordFile: "a file holding the XMPP account's password"
         case .xmppServer: "host[:port] to connect to instead of the JID's domain (default port 5222)"
@@ -161,7 +163,11 @@ public struct FolderRegistry: Sendable {
 
     /// The folder containing `path` (the folder itself or any directory below it).
     public func find(containing path: BytePath) throws(ShadowError) -> FolderConfig {
-        let target = try canonicalPath(path).bytes
+        // A folder moved away is still found by its old path, as written (`config set folder NEW`).
+        let target: [UInt8]
+        do { target = try canonicalPath(path).bytes } catch where error.code == .notFound {
+            target = path.description.hasPrefix("/") ? path.bytes : (try currentDirectory()).appending(path.description).bytes
+        }
         for config in try all() {
             let f = config.folder.bytes
             if target == f || target.starts(with: f + [UInt8(ascii: "/")]) { return config }

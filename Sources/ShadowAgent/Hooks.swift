@@ -11,6 +11,8 @@ enum HookEvent: String, Sendable, CaseIterable {
     case pull = "on-pull"
     case conflict = "on-conflict"
     case error = "on-error"
+    /// The server withholds a commit another device announced (a fork or a freeze): see ServerAlert.
+    case alert = "on-alert"
 }
 
 /// Runs the folder's event hooks, each on its own thread with a time limit, and stops those still

@@ -15,39 +15,6 @@ public func jsonText(_ value: some Encodable) -> String {
 /// A time in a reply: UTC, ISO 8601, to the second.
 func isoText(_ date: Date) -> String { isoTime(UInt64(max(0, date.timeIntervalSince1970 * 1000))) }
 
-/// `shadowsync status --json` without a daemon. Unknown heads are `null`, not left out.
-public struct FolderStatusJSON: Encodable {
-    public let config: FolderConfig
-    public let status: FolderStatus
-
-    public init(config: FolderConfig, status: FolderStatus) {
-        self.config = config
-        self.status = status
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case folder, remote, device, pending, sequence, head
-        case readOnly = "read_only", inSync = "in_sync", lastVerified = "last_verified", remoteHead = "remote_head"
-        case conflictCopies = "conflict_copies", needsRepair = "needs_repair"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(status.folder, forKey: .folder)
-        try c.encode(config.remote, forKey: .remote)
-        try c.encode(status.deviceID, forKey: .device)
-        try c.encode(status.readOnly, forKey: .readOnly)
-        try c.encode(status.inSync, forKey: .inSync)
-        try c.encode(status.head?.hex, forKey: .head)
-        try c.encode(status.lastVerified?.hex, forKey: .lastVerified)
-        try c.encode(status.remoteHead?.hex, forKey: .remoteHead)
-        try c.encode(status.pending, forKey: .pending)
-        try c.encode(status.conflictCopies, forKey: .conflictCopies)
-        try c.encode(status.sequence, forKey: .sequence)
-        try c.encode(status.needsRepair?.message, forKey: .needsRepair)
-    }
-}
-
 /// One commit of `shadowsync log --json`.
 public struct LogEntryJSON: Encodable {
     public let entry: LogEntry

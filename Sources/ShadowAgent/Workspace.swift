@@ -96,6 +96,11 @@ public struct Workspace: Sendable {
         try FileSystem.createDirectories(plain, mode: 0o755)
         let plainPath = try canonicalPath(plain)
         if let existing = try? registry.find(containing: plainPath) {
+            // Killed before its first push (Ctrl-C), an init or join leaves a folder with no history: sync finishes it.
+            if existing.folder.bytes == plainPath.bytes, (try? GitRepository.open(existing.shadow).reference(ShadowRefs.main)) == .some(nil) {
+                throw ShadowError(.alreadyExists, "\(plainPath) is already set up, but its init or join was interrupted before the first push",
+                                  advice: "run 'shadowsync sync --folder \(plainPath)' to finish it, or remove \(registry.configFile(existing)) to start over")
+            }
             throw ShadowError(.alreadyExists, "\(plainPath) is already inside the synced folder \(existing.folder)",
                               advice: "pick another directory, or remove \(registry.configFile(existing)) first")
         }

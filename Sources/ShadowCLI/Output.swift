@@ -26,7 +26,9 @@ struct StandardError: TextOutputStream {
     }
 }
 
-func printReport(_ report: SyncReport) {
+func printReport(_ report: SyncReport) { printReport(PassSummary(report)) }
+
+func printReport(_ report: PassSummary) {
     for line in report.committed { print("committed \(line)") }
     for line in report.applied { print("applied   \(line)") }
     for c in report.conflicts { print("conflict  \(c)") }
@@ -36,5 +38,6 @@ func printReport(_ report: SyncReport) {
         print("read-only: \(report.notPushed.count) local change(s) are not pushed (this machine has a read-only key):")
         for line in report.notPushed { print("  \(line)") }
     }
-    if let head = report.head { print(report.pushed ? "pushed \(head.short)" : "in sync at \(head.short)") }
+    if let head = report.head?.prefix(12) { print(report.pushed ? "pushed \(head)" : "in sync at \(head)") }
+    if let doorbell = report.doorbell { print(doorbell) }
 }

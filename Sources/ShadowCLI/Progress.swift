@@ -37,6 +37,32 @@ final class ProgressLine: Sendable {
         err.write("\r\u{1B}[K" + text + (done ? "\n" : ""))
     }
 
+    /// The daemon's pass this `sync` waits for: its state and, while it encrypts, its progress.
+    func draw(_ s: DaemonStatusReply) {
+        let now = monotonicSeconds()
+        let due = lastDraw.withLock { last in
+            guard now - last >= Self.interval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        var err = StandardError()
+        err.write("\r\u{1B}[Kdaemon: \(s.state)" + (s.progress.map { ", " + Self.describe($0) } ?? ""))
+    }
+
+    /// Clears a line drawn by `draw`.
+    func finish() {
+        guard lastDraw.withLock({ $0 }) > 0 else { return }
+        var err = StandardError()
+        err.write("\r\u{1B}[K")
+    }
+
+    /// A daemon's progress as `status` shows it.
+    static func describe(_ p: DaemonStatusReply.Progress) -> String {
+        "\(max(0, p.files))/\(max(0, p.totalFiles)) files, \(size(UInt64(max(0, p.bytes)))) of \(size(UInt64(max(0, p.totalBytes)))), "
+            + "\(size(UInt64(max(0, p.bytesPerSecond))))/s\(p.secondsLeft.map { ", about \($0) s left" } ?? "")"
+    }
+
     static func size(_ bytes: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0

@@ -49,6 +49,7 @@ public enum ShadowsyncCLI {
         if let command, command == SyncCommand.configuration.commandName {
             Workspace.prefetch(folder: folderHint(CommandLine.arguments.dropFirst(2)))
         }
+        Warnings.setHandler { printError("warning: \($0)") }
         do {
             var command = try ShadowsyncCommand.parseAsRoot()
             try command.run()
@@ -78,7 +79,7 @@ struct ShadowsyncCommand: ParsableCommand {
         abstract: "Keep a plaintext folder in sync through an untrusted git server, encrypted.",
         version: "0.2.0",
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
-                      RestoreCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
+                      RestoreCommand.self, ShowCommand.self, DiffCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self,
                       RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self,
                       RepairCommand.self]
     )

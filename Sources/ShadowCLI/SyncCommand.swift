@@ -5,14 +5,21 @@ import ShadowEngine
 
 struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync", abstract: "One full pass: commit local changes, fetch, verify, merge, apply, push.",
-                                                    discussion: "Exit status: 0 in sync (conflicts resolved into conflict copies included), 1 needs a human (a guard tripped), 2 invalid state or input, 3 transient (try again).")
+                                                    discussion: "While 'shadowsync run' holds the folder, the daemon runs the pass (also while paused) and sync prints its result. Exit status: 0 in sync (conflicts resolved into conflict copies included), 1 needs a human (a guard tripped), 2 invalid state or input, 3 transient (try again).")
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "Commit even if most files vanished at once (the mass-delete guard).") var allowMassDelete = false
+    @Flag(name: .long, help: "Merge the server's history though it forked from the one this machine verified (after a fork or a move to a repository another machine filled).") var acceptFork = false
 
     func run() throws {
         try reporting { () throws(ShadowError) in
-            printReport(try Workspace().syncOnce(folder.path, options: ProgressLine.options(SyncOptions(allowMassDelete: allowMassDelete))))
+            let line = ProgressLine()
+            var options = SyncOptions(allowMassDelete: allowMassDelete)
+            options.acceptFork = acceptFork
+            let report = try Workspace().sync(folder.path, options: ProgressLine.options(options),
+                                              onWaiting: standardErrorIsTerminal ? { line.draw($0) } : nil)
+            line.finish()
+            printReport(report)
         }
     }
 }

@@ -14,3 +14,9 @@ public func isoTime(_ millis: UInt64) -> String {
     func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
     return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
 }
+
+/// UTC, ISO 8601, to the millisecond (log lines).
+public func isoTimeMillis(_ millis: UInt64) -> String {
+    let ms = millis % 1000
+    return String(isoTime(millis).dropLast()) + "." + (ms < 10 ? "00" : ms < 100 ? "0" : "") + "\(ms)Z"
+}

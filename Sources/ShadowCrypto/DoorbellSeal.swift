@@ -6,7 +6,7 @@ import FoundationEssentials
 public enum DoorbellKind: UInt8, Sendable, CustomStringConvertible {
     /// "I pushed this head": sent after a successful push only.
     case pushed = 1
-    /// "I just came online: tell me your heads."
+    /// "I just came online: tell me your heads"; carries the newest head the sender saw on the server, if any.
     case hello = 2
     /// The answer to a hello: the sender's current head.
     case head = 3
@@ -29,7 +29,8 @@ public struct DoorbellMessage: Sendable, Equatable {
     public var sequence: UInt64
     /// Unix seconds at sending: receivers drop doorbells older than their staleness window.
     public var sentAt: UInt64
-    /// The commit id the sender's branch points at (empty for `hello`).
+    /// A commit id: the head pushed (`pushed`), the newest head the sender verified on the server or
+    /// pushed (`head`, and `hello` when it has one); empty for a `hello` of a sender that has none.
     public var head: [UInt8]
 
     public init(kind: DoorbellKind, device: [UInt8], sequence: UInt64, sentAt: UInt64, head: [UInt8]) {
@@ -107,7 +108,7 @@ public struct DoorbellSeal: Sendable {
         }
         let headLength = Int(record[34])
         guard headLength <= Self.maxHeadBytes, record[(35 + headLength)...].allSatisfy({ $0 == 0 }),
-              (kind == .hello) == (headLength == 0) else {
+              kind == .hello || headLength > 0 else {
             throw ShadowError(.malformedObject, "a doorbell whose head field is malformed")
         }
         return DoorbellMessage(kind: kind, device: Array(record[2..<18]), sequence: LittleEndian.read(UInt64.self, record, at: 18),

@@ -40,10 +40,14 @@ struct FolderState: Sendable {
     var lastVerified: ObjectID?
     /// Per-device sequence numbers seen in verified history (replay detection).
     var peers: [String: UInt64] = [:]
+    /// Per device (hex id), the newest time (Unix milliseconds) of its commits seen in verified history,
+    /// or of this device's own last push: when each device last pushed, as far as this machine knows.
+    var lastPushed: [String: UInt64] = [:]
 
     func encode() -> [UInt8] {
         var text = "device \(hexString(deviceID))\nsequence \(sequence)\nverified \(lastVerified?.hex ?? "-")\n"
         for (device, seq) in peers.sorted(by: { $0.key < $1.key }) { text += "peer \(device) \(seq)\n" }
+        for (device, millis) in lastPushed.sorted(by: { $0.key < $1.key }) { text += "pushed \(device) \(millis)\n" }
         return Array(text.utf8)
     }
 
@@ -66,6 +70,9 @@ struct FolderState: Sendable {
             case ("peer", 3):
                 guard let s = UInt64(f[2]) else { throw corrupt("peer") }
                 state.peers[f[1]] = s
+            case ("pushed", 3):
+                guard let t = UInt64(f[2]) else { throw corrupt("pushed") }
+                state.lastPushed[f[1]] = t
             default: throw corrupt(String(line.prefix(20)))
             }
         }

@@ -193,7 +193,7 @@ public struct History {
     /// Restores `path` (a file, symlink or a whole directory) as it was at `revision`. By default the
     /// copy goes beside the original as `name.restored-<rev>.ext`; nothing existing is ever replaced.
     public func restore(_ path: PlainPath, at revision: String, plainRoot: BytePath, to destination: BytePath?) throws(ShadowError) -> [String] {
-        let commit = try store.resolve(revision)
+        let commit = try resolveRevision(revision, nowMillis: Clock.nowMillis())
         let tree = try HistoryVerifier(keys: keys, store: store).decryptTree(of: commit)
         let selected = tree.filter { $0.key == path || $0.key.bytes.starts(with: path.bytes + [UInt8(ascii: "/")]) }
         guard !selected.isEmpty else {
@@ -228,7 +228,7 @@ public struct History {
         return written
     }
 
-    static func besideName(_ path: PlainPath, commit: ObjectID) throws(ShadowError) -> PlainPath {
+    public static func besideName(_ path: PlainPath, commit: ObjectID) throws(ShadowError) -> PlainPath {
         let (stem, ext) = ConflictNames.splitExtension(path.lastComponent)
         let suffix = Array(".restored-\(commit.hex.prefix(8))".utf8)
         let cut = Array(stem.prefix(maxNameBytes - suffix.count - ext.count))

@@ -15,6 +15,8 @@ public struct VerifiedHistory: Sendable {
     public let head: ObjectID
     public let entries: [PlainPath: VerifiedEntry]
     public let deviceSequences: [String: UInt64]
+    /// Per device (hex id), the newest commit time (Unix milliseconds) among the new commits.
+    public let deviceTimes: [String: UInt64]
     public let newCommits: Int
 }
 
@@ -25,6 +27,9 @@ public struct VerifiedHistory: Sendable {
 public struct HistoryVerifier {
     let keys: VaultKeys
     let store: VersionStore
+    /// The walk's bounds: `maximumNewCommits` and `maximumNewCommitBytes` (lowered only by tests).
+    var newCommitLimit = HistoryVerifier.maximumNewCommits
+    var newCommitBytesLimit = HistoryVerifier.maximumNewCommitBytes
 
     /// Name records are a few hundred bytes; anything big is not one.
     static let nameRecordLimitBytes = 64 * 1024
@@ -51,23 +56,65 @@ public struct HistoryVerifier {
                                   advice: "nothing was changed locally; check the server, or push this machine's copy back with 'shadowsync sync' after restoring the repository")
             }
         }
-        var sequences = knownSequences
-        let fresh = try store.commits(from: head, excluding: lastVerified)
-        for id in fresh {
-            let info = try store.commit(id)
-            try requireSigned(info, firstContact: lastVerified == nil)
-            if keys.canDecrypt {
-                let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
-                let device = hexString(meta.deviceID)
-                if let seen = sequences[device], meta.sequence <= seen {
-                    throw ShadowError(.replayedCommit, "commit \(id.short) repeats sequence \(meta.sequence) of device \(device.prefix(8)) (already at \(seen)): the server replayed an old commit",
-                                      advice: "nothing was changed locally; restore the repository on the server")
-                }
-                sequences[device] = meta.sequence
-            }
-        }
+        let (fresh, sequences, times) = keys.canDecrypt
+            ? try walkNewCommits(from: head, known: lastVerified, knownSequences: knownSequences)
+            : (try verifyNewCommitsWithoutMetadata(head: head, lastVerified: lastVerified), knownSequences, [:])
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
-        return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, newCommits: fresh.count)
+        return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, deviceTimes: times, newCommits: fresh)
+    }
+
+    /// At most this many new commits are verified in one fetch: a million commits is decades of a busy
+    /// vault; a server that sends more is refused before it can make the walk take minutes.
+    public static let maximumNewCommits = 1_000_000
+    /// At most this many bytes of new commit objects in one fetch (a genuine commit is under 1 KiB).
+    public static let maximumNewCommitBytes = 1 << 30
+
+    /// The commits reachable from `head` and not from `known`, walked parent by parent: each commit's
+    /// size (from its object header), signature and metadata are checked before its parents are read,
+    /// so nothing the server made up is ever walked, and the walk stops at `maximumNewCommits` and
+    /// `maximumNewCommitBytes`. A commit whose device sequence is not above what verified history holds
+    /// is either below `known` (reached through a merge: the walk stops there) or a replay.
+    /// Returns the number of new commits, the per-device sequences and the newest time per device.
+    func walkNewCommits(from head: ObjectID, known: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError)
+        -> (count: Int, sequences: [String: UInt64], times: [String: UInt64]) {
+        var stack = [head], seen: Set<ObjectID> = [], bytes = 0
+        var sequences = knownSequences, times: [String: UInt64] = [:]
+        var taken: [String: ObjectID] = [:]  // "device sequence" → commit, to refuse a sequence used twice
+        var count = 0
+        while let id = stack.popLast() {
+            if id == known || !seen.insert(id).inserted { continue }
+            let info = try store.commit(id)
+            bytes += info.message.utf8.count + (info.signature?.utf8.count ?? 0)
+            guard count < newCommitLimit, bytes <= newCommitBytesLimit else {
+                throw ShadowError(.malformedObject, "the server's branch (\(head.short)) brings more than \(newCommitLimit) new commits or \(newCommitBytesLimit >> 20) MiB of commit objects at once: more than ShadowSync verifies in one fetch",
+                                  advice: "nothing was changed locally; the server is sending history no vault writer made: restore the repository on the server")
+            }
+            try requireSigned(info, firstContact: known == nil)
+            let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
+            let device = hexString(meta.deviceID)
+            if let verified = knownSequences[device], meta.sequence <= verified {
+                if let known, (try? store.isDescendant(known, of: id)) == true { continue }
+                throw ShadowError(.replayedCommit, "commit \(id.short) repeats sequence \(meta.sequence) of device \(device.prefix(8)) (already at \(verified)): the server replayed an old commit",
+                                  advice: "nothing was changed locally; restore the repository on the server")
+            }
+            if let other = taken.updateValue(id, forKey: "\(device) \(meta.sequence)"), other != id {
+                throw ShadowError(.replayedCommit, "commits \(other.short) and \(id.short) both carry sequence \(meta.sequence) of device \(device.prefix(8)): the server replayed an old commit",
+                                  advice: "nothing was changed locally; restore the repository on the server")
+            }
+            sequences[device] = max(sequences[device] ?? 0, meta.sequence)
+            times[device] = max(times[device] ?? 0, meta.wallTimeMillis)
+            count += 1
+            stack.append(contentsOf: info.parents)
+        }
+        return (count, sequences, times)
+    }
+
+    /// A verify-only key cannot read sequences: every new commit's signature is checked, found by git's
+    /// walk (the pre-receive hook, which sees one push at a time).
+    private func verifyNewCommitsWithoutMetadata(head: ObjectID, lastVerified: ObjectID?) throws(ShadowError) -> Int {
+        let fresh = try store.commits(from: head, excluding: lastVerified)
+        for id in fresh { try requireSigned(try store.commit(id), firstContact: lastVerified == nil) }
+        return fresh.count
     }
 
     /// Checks the head alone, before anything walks its ancestry: its size from the object header, then

@@ -19,6 +19,8 @@ public struct FolderStatus: Sendable {
     public let sequence: UInt64
     /// Set when the shadow repository holds a commit ShadowSync did not make: nothing syncs until `repair`.
     public let needsRepair: ShadowError?
+    /// When each known device last pushed (device id in hex, Unix milliseconds): `SyncEngine.devicePushes`.
+    public let devicePushes: [String: UInt64]
 
     public var inSync: Bool { needsRepair == nil && pending.isEmpty && head == lastVerified && (remoteHead == nil || remoteHead == head) }
 }
@@ -38,7 +40,7 @@ extension SyncEngine {
                             remoteHead: try store.reference("refs/remotes/origin/main"),
                             pending: pending.sorted { $0.dropFirst(2) < $1.dropFirst(2) },
                             conflictCopies: conflictCopies().map(\.description), sequence: state.sequence,
-                            needsRepair: repair)
+                            needsRepair: repair, devicePushes: state.lastPushed)
     }
 
     /// Conflict copies the folder holds (synced ones; a copy made by the last apply is committed next pass).

@@ -20,6 +20,11 @@ public struct SyncOptions: Sendable {
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
     public var existingFiles: ExistingFilePreference = .newer
 
+    /// Take a server head that forked from the last verified one (neither contains the other) and merge
+    /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
+    /// that only rolls back is refused as ever.
+    public var acceptFork = false
+
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
@@ -161,7 +166,8 @@ public final class SyncEngine {
     let verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
-    private let lock: FileLock
+    /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
+    private let lock: FileLock?
     /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
     /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
     /// the two meet as one.
@@ -201,12 +207,20 @@ public final class SyncEngine {
         return local == commit || ((try? store.isDescendant(local, of: commit)) ?? false)
     }
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }
+    /// The newest head this machine verified on the server or pushed there: what it tells peers it has
+    /// seen on the server (a local commit not pushed yet is not announced).
+    public var lastVerified: ObjectID? { state.lastVerified }
+    /// When each device last pushed, as this machine knows it: the newest of its commits in verified
+    /// history (their signed metadata), this device's own pushes. Device ids in hex, Unix milliseconds.
+    public var devicePushes: [String: UInt64] { state.lastPushed }
 
     /// Opens a folder that was initialised or joined before: takes the instance lock and finishes whatever
     /// a killed run left half done. `lockWait`: how long to wait for another process's lock. `preload`:
     /// the index, if the caller started reading it before unlocking the keys.
+    /// `observing`: take no lock and finish nothing: an engine that only reports `status()` beside
+    /// another process (a running daemon, a one-shot sync) that holds the folder.
     public init(location: FolderLocation, keys: VaultKeys, store: VersionStore, lockWait: Double = 0,
-                preload: IndexPreload? = nil, ignorePermissions: Bool = false) throws(ShadowError) {
+                preload: IndexPreload? = nil, ignorePermissions: Bool = false, observing: Bool = false) throws(ShadowError) {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
@@ -214,6 +228,14 @@ public final class SyncEngine {
         names = try NameCipher(keys: keys)
         content = ContentCipher(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
+        if observing {
+            lock = nil
+            state = (try? FolderState.load(location.stateFile)) ?? FolderState(deviceID: [UInt8](repeating: 0, count: 16))
+            index = SyncIndex.load(location.indexFile) ?? SyncIndex()
+            self.store = store
+            verifier = HistoryVerifier(keys: keys, store: store)
+            return
+        }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
         if !FileSystem.exists(location.stateFile) {
             try FolderState(deviceID: CommitMetadata.newDeviceID()).save(location.stateFile)
@@ -261,6 +283,10 @@ public final class SyncEngine {
     /// finishes or undoes it from the journal, exactly as a new process would: a long-running agent must
     /// not carry half-written shadow objects or a half-applied folder into its next pass.
     public func sync(options: SyncOptions = SyncOptions()) throws(ShadowError) -> SyncReport {
+        guard lock != nil else {
+            throw ShadowError(.invalidArgument, "this folder was opened to look at, without its lock: it cannot sync",
+                              advice: "this is a bug in ShadowSync; run 'shadowsync sync' again")
+        }
         if interrupted { try resume() }
         try checkOwnHistory()
         do throws(ShadowError) {
@@ -320,7 +346,8 @@ public final class SyncEngine {
                 try requireOwnCommits(head: local, base: remote)
                 try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
                 CrashPoint.reached("pushed")
-                try noteVerified(local)
+                state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
+                try noteVerified(local, force: true)
                 report.pushed = true
                 return
             } catch where error.code == .nonFastForward {
@@ -353,8 +380,8 @@ public final class SyncEngine {
         }
     }
 
-    private func noteVerified(_ head: ObjectID) throws(ShadowError) {
-        guard state.lastVerified != head else { return }
+    private func noteVerified(_ head: ObjectID, force: Bool = false) throws(ShadowError) {
+        guard force || state.lastVerified != head else { return }
         state.lastVerified = head
         try state.save(location.stateFile)
     }
@@ -648,8 +675,9 @@ public final class SyncEngine {
             }
             return
         }
-        let verified = try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
+        let verified = try verifyOrAcceptFork(remote, options: options)
         state.peers = verified.deviceSequences
+        state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
         try state.save(location.stateFile)
         let theirs = verified.entries.mapValues { SyncedEntry($0.record) }
@@ -686,6 +714,24 @@ public final class SyncEngine {
         let keptBoth = try applyToPlaintext(result.entries.mapValues(\.entry), target: merge, report: &report, sides: sides,
                                             existing: options.existingFiles)
         try commitKeptVersions(keptBoth, options: options, report: &report)
+    }
+
+    /// Verifies a fetched head against the last verified one. A head on another line of history (the
+    /// server showed machines different histories, or the vault moved to a repository another machine
+    /// filled) is a fork: refused unless `acceptFork`, then verified from the two lines' merge base, so
+    /// every commit this machine has not seen is checked exactly as on a fast-forward.
+    private func verifyOrAcceptFork(_ remote: ObjectID, options: SyncOptions) throws(ShadowError) -> VerifiedHistory {
+        do throws(ShadowError) {
+            return try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
+        } catch where error.code == .historyRewritten {
+            guard let verified = state.lastVerified, let base = try? store.mergeBase(remote, verified), base != remote else { throw error }
+            guard options.acceptFork else {
+                throw ShadowError(.historyRewritten,
+                                  "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the two have forked from \(base.short); the server showed machines different histories (or the vault moved to a repository another machine filled), so it rolled back or rewrote this machine's view",
+                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
+            }
+            return try verifier.verify(head: remote, lastVerified: base, knownSequences: state.peers)
+        }
     }
 
     /// After an apply that kept a local version beside an incoming one, the index says "synced =

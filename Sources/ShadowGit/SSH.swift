@@ -184,6 +184,11 @@ final class RemoteSession {
             return ShadowError(.notFound, "\(what): there is no git repository at \(address.path) on \(where_): \(summary)",
                                advice: "check the path in the remote URL; create the repository with 'git init --bare' on the server (or let 'shadowsync init' create a local one)")
         }
+        // Git hosting (gitolite, Gitea, GitLab) logs the key in and then refuses the repository to it.
+        if has(" denied by ", "access denied", "you are not allowed", "not authorized", "forbidden") {
+            return ShadowError(.permissionDenied, "\(what): \(where_) refused this key access to \(address.path): \(summary)",
+                               advice: "ask the server's administrator to give this key's user \(what.contains("push") ? "write" : "read") access to the repository (in gitolite: RW in gitolite.conf), or set 'ssh.key' to a key that has it")
+        }
         if has("permission denied", "insufficient permission", "unable to create temporary object directory", "read-only file system") {
             return ShadowError(.permissionDenied, "\(what): the server account may not \(what.contains("push") ? "write to" : "read") \(address.path): \(summary)",
                                advice: "fix the repository's ownership or permissions on the server")

@@ -46,6 +46,9 @@ public final class XMPPNotifier: Sendable {
         return core.probe(timeoutSeconds: timeoutSeconds)
     }
 
+    /// How long a doorbell rung before login waits for the peers' presence after it.
+    public static var presenceGraceSeconds: Double { NotifierCore.presenceGraceSeconds }
+
     /// The XML namespace of the doorbell element (Docs/FORMAT.md, "Doorbell").
     public static let namespace = "urn:x-shadowsync:bell:1"
 }

@@ -43,9 +43,10 @@ final class RunningDaemon {
         process.wait()
     }
 
+    /// `status --json` with its null values left out (a key that is null reads as nil).
     func status() throws -> [String: Any] {
         let out = try agent.run(["status", "--json", "--folder", agent.folder]).stdout
-        return (try JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:]
+        return ((try JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:]).filter { !($0.value is NSNull) }
     }
 
     deinit { if process.isRunning { kill9() } }
@@ -153,7 +154,8 @@ extension Agent {
         let da = try RunningDaemon(a)
         let second = try a.run(["run", "--folder", a.folder])
         #expect(second.status == 3 && second.stderr.contains("pid \(da.process.processIdentifier)"), "\(second.stderr)")
-        #expect(try a.run(["sync", "--folder", a.folder]).status == 3)
+        // repair needs the folder itself (sync asks the daemon instead).
+        #expect(try a.run(["repair", "--folder", a.folder]).status == 3)
         let stateDir = try FileManager.default.contentsOfDirectory(atPath: a.home + "/data/shadowsync").first.map { a.home + "/data/shadowsync/" + $0 + "/state" }!
         #expect(FileManager.default.fileExists(atPath: stateDir + "/agent.sock"))
         for i in 0..<20 { try a.write("f\(i).txt", String(repeating: "x", count: 100_000)) }
@@ -301,11 +303,13 @@ extension Agent {
         return (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
     }
 
-    @Test func notifyDesktopSpeaksUpForConflictsAndErrorsOnly() throws {
+    @Test func notifyDesktopSpeaksUpForConflictsErrorsAndAlertsOnly() throws {
         let conflict = try run("notify-desktop", event: "on-conflict", items: "todo.txt: edited on both\nplan.md: edited on both")
         #expect(conflict.contains("[--urgency=normal][ShadowSync: 2 conflict(s) in Notes][Both versions were kept. todo.txt: edited on both\nplan.md: edited on both"), "\(conflict)")
         let error = try run("notify-desktop", event: "on-error", items: "cannot reach me@vps: Connection refused")
         #expect(error.contains("[--urgency=critical][ShadowSync: Notes is not syncing][cannot reach me@vps: Connection refused"), "\(error)")
+        let alert = try run("notify-desktop", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa")
+        #expect(alert.contains("[--urgency=critical][ShadowSync: the server of Notes hides history][the server withholds commit 3f9c01d2e8aa"), "\(alert)")
         #expect(try run("notify-desktop", event: "on-push", items: "+ a.txt").isEmpty)
     }
 
@@ -313,5 +317,6 @@ extension Agent {
         let line = try run("log-journal", event: "on-error", items: "cannot reach me@vps\nsecond line")
         #expect(line == "[-t][shadowsync-event][-p][user.err][--][on-error folder=/home/me/Notes count=2 head=abc123def456 first=cannot reach me@vps]", "\(line)")
         #expect(try run("log-journal", event: "on-push", items: "+ a.txt").contains("[user.info]"))
+        #expect(try run("log-journal", event: "on-alert", items: "the server withholds commit 3f9c01d2e8aa").contains("[user.err]"))
     }
 }

@@ -126,7 +126,7 @@ import Testing
         check(restored, [("", "secret"), ("key.txt", "secret/key.txt"), ("inner", "secret/inner"),
                          ("inner/script.sh", "secret/inner/script.sh"), ("link", "secret/link")], "restore")
         // One file beside the original.
-        try a.ok(["restore", a.folder + "/secret/key.txt", "--at", String(first.prefix(10)), "--folder", a.folder])
+        try a.ok(["restore", a.folder + "/secret/key.txt", "--at", String(first.prefix(10)), "--here", "--folder", a.folder])
         check(a.folder, [("secret/key.restored-\(first.prefix(8)).txt", "secret/key.txt")], "restore beside")
         chmod(restored + "/inner", 0o755)
         chmod(out + "/secret/inner", 0o755)

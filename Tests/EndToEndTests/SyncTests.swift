@@ -242,15 +242,15 @@ import Testing
         let oldest = entries.last!["commit"] as! String
         #expect((entries.first!["changes"] as! [String]) == ["M notes.md"])
 
-        let restored = try a.ok(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--folder", a.folder])
+        let restored = try a.ok(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--here", "--folder", a.folder])
         #expect(restored.contains("notes.restored-\(oldest.prefix(8)).md"))
         #expect(a.read("notes.restored-\(oldest.prefix(8)).md") == "first\n")
         #expect(a.read("notes.md") == "third\n")
         // Never overwrites: restoring to the same place again is refused.
-        let again = try a.run(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--folder", a.folder])
+        let again = try a.run(["restore", a.folder + "/notes.md", "--at", String(oldest.prefix(10)), "--here", "--folder", a.folder])
         #expect(again.status == 2 && again.stderr.contains("already exists"))
 
-        try a.sync()  // the restored copy is an ordinary new file: it syncs
+        try a.sync()  // a copy restored --here is an ordinary new file: it syncs
         let out = s.root.appendingPathComponent("recovered").path
         let key = try a.exportKey()
         try a.ok(["decrypt", s.remote, "--key-file", key, "--to", out])

@@ -15,12 +15,16 @@ import Testing
             xmpp: doorbell ? .init(state: "online", connected: true, peersOnline: 1, connects: 2, doorbellsSent: 3, doorbellsReceived: 4,
                                    accepted: 4, alreadyKnown: 0,
                                    rejected: .init(forged: 2, replayed: 0, stale: 0, otherFolder: 1, malformed: 0, own: 0),
-                                   jid: "me@example.org", lastError: nil, lastSent: nil, lastReceived: nil, reconnectAt: nil) : nil)
+                                   jid: "me@example.org", lastError: nil, lastSent: nil, lastReceived: nil, reconnectAt: nil) : nil,
+            alerts: [ServerAlert(kind: "withheld_commit", message: "m", advice: "a", device: "0a0b0c0d", since: "2026-11-23T11:00:00Z", commit: "c1")],
+            devices: [DevicePush(device: "0a0b0c0d", lastPush: "2026-11-23T11:00:00Z", thisDevice: false)])
     }
 
     @Test func statusReplyIsCompactSortedAndReadsBack() throws {
         let text = jsonText(reply(doorbell: true))
-        #expect(text == #"{"commits":2,"conflicts":["a.sync-conflict-20261123-101010-abcd.txt"],"degraded":false,"events":40,"#
+        #expect(text == #"{"alerts":[{"advice":"a","commit":"c1","device":"0a0b0c0d","kind":"withheld_commit","message":"m","since":"2026-11-23T11:00:00Z"}],"#
+            + #""commits":2,"conflicts":["a.sync-conflict-20261123-101010-abcd.txt"],"degraded":false,"#
+            + #""devices":[{"device":"0a0b0c0d","last_push":"2026-11-23T11:00:00Z","this_device":false}],"events":40,"#
             + #""folder":"/home/me/notes","last_push":"2026-11-23T12:00:00Z","overflows":0,"passes":7,"paused":false,"pending_events":3,"#
             + #""pid":4242,"progress":{"bytes":1024,"bytes_per_second":512,"files":5,"total_bytes":4096,"total_files":10},"#
             + #""remote":"ssh://me@host/srv/notes.git","state":"idle \"quoted\"\n","watches":12,"#

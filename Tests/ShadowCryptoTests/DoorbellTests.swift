@@ -77,9 +77,14 @@ import TestSupport
         var length = good; length[34] = 33
         var trailing = good; trailing[66] = 1
         var helloWithHead = good; helloWithHead[1] = DoorbellKind.hello.rawValue
+        var helloWithout = helloWithHead; helloWithout[34] = 0; for i in 35..<55 { helloWithout[i] = 0 }
+        // A hello carries the sender's newest head seen on the server when it has one, and may carry none.
+        #expect(try seal.open(folderTag: seal.folderTag, payload: sealed(helloWithHead)).head == head)
+        #expect(try seal.open(folderTag: seal.folderTag, payload: sealed(helloWithout)).head == [])
+        var headWithout = helloWithout; headWithout[1] = DoorbellKind.head.rawValue
         var pushedWithout = good; pushedWithout[34] = 0; for i in 35..<55 { pushedWithout[i] = 0 }
         #expect(thrownCode { _ = try seal.open(folderTag: seal.folderTag, payload: sealed(version)) } == .unsupportedVersion)
-        for bad in [kind, length, trailing, helloWithHead, pushedWithout] {
+        for bad in [kind, length, trailing, headWithout, pushedWithout] {
             #expect(thrownCode { _ = try seal.open(folderTag: seal.folderTag, payload: sealed(bad)) } == .malformedObject)
         }
     }

@@ -149,6 +149,35 @@ final class TwoMachines {
         #expect(error?.code == .replayedCommit)
     }
 
+    /// The walk goes parent by parent from the new head and stops at verified history, also where a
+    /// merge reaches below the last verified head through its second parent.
+    @Test func theWalkStopsAtVerifiedHistoryBehindAMerge() throws {
+        let m = try TwoMachines()
+        let c1 = try m.push(["a": "1"])
+        try m.push(["a": "2"])
+        let c3 = try m.push(["a": "3"])
+        let v = try m.verifier().verify(head: try #require(try m.reader.fetch()), lastVerified: nil, knownSequences: [:])
+        #expect(v.newCommits == 3 && v.deviceTimes.values.first == 3000)
+        m.sequence += 1
+        let merge = try m.committer.commit(parents: [c3, c1], sequence: m.sequence, wallTimeMillis: 1000 * m.sequence)
+        try m.writer.setReference(GitRepository.branch, to: merge, expecting: c3)
+        try m.writer.push()
+        let v2 = try m.verifier().verify(head: try #require(try m.reader.fetch()), lastVerified: c3, knownSequences: v.deviceSequences)
+        #expect(v2.newCommits == 1 && v2.deviceSequences.values.first == 4)
+    }
+
+    /// More new commits than the bound: refused before the walk goes on, blaming the server.
+    @Test func theWalkIsBoundedInCommits() throws {
+        let m = try TwoMachines()
+        for i in 0..<3 { try m.push(["a": "\(i)"]) }
+        var verifier = m.verifier()
+        verifier.newCommitLimit = 2
+        let error = caught { _ = try verifier.verify(head: try #require(try m.reader.fetch()), lastVerified: nil, knownSequences: [:]) }
+        #expect(error?.code == .malformedObject && error?.message.contains("more than 2 new commits") == true, "\(String(describing: error))")
+        verifier.newCommitLimit = 3
+        #expect(try verifier.verify(head: try #require(try m.reader.fetch()), lastVerified: nil, knownSequences: [:]).newCommits == 3)
+    }
+
     @Test func treeMustHoldOnlyShadowObjects() throws {
         let m = try TwoMachines()
         let c1 = try m.push(["a": "1"])

@@ -18,6 +18,9 @@ struct RemoteBackend: Sendable, CustomTestStringConvertible {
     let missing: @Sendable (_ path: BytePath) throws -> String
     /// Attaches what the transport needs to a local repository (SSH keys and host-key check).
     let attach: @Sendable (GitRepository) throws -> Void
+    /// Whether the transport can serve a repository with a work tree at all (git hosting serves only
+    /// its own bare repositories).
+    var servesWorkTrees = true
 
     var testDescription: String { name }
 
@@ -46,8 +49,34 @@ struct RemoteBackend: Sendable, CustomTestStringConvertible {
                 })
         })
 
-    /// SSH is left out only when sshd is missing and this is not CI (SSHServer.available).
-    static var all: [RemoteBackend] { SSHServer.available ? [localBare, ssh] : [localBare] }
+    /// gitolite behind the same sshd: each repository is one gitolite creates (`repo` in gitolite.conf,
+    /// RW for the test user, so its update hook refuses rewinds), linked from `path` so the tests read
+    /// its files where they expect them.
+    static let gitolite = RemoteBackend(
+        name: "gitolite", readsInPlace: false,
+        create: { path, _ in
+            let installation = try Gitolite.shared.get()
+            let name = "conformance-\(UUID().uuidString.prefix(8).lowercased())"
+            try installation.addRepository(name, rights: ["RW = tester"])
+            try FileManager.default.createSymbolicLink(atPath: path.description, withDestinationPath: installation.repositoryPath(name))
+            return installation.url(name)
+        },
+        missing: { _ in try Gitolite.shared.get().url("missing-\(UUID().uuidString.prefix(8).lowercased())") },
+        attach: { repository in
+            let server = try SSHServer.info()
+            repository.ssh = SSHSettings(
+                user: server.user, keyFile: BytePath(Gitolite.sharedKey), readKeyPassphrase: nil, useAgent: false,
+                defaultKeyFiles: [], checkHostKey: { _, _, key in
+                    key.fingerprint == server.fingerprint ? nil : ShadowError(.hostKeyUnknown, "unexpected host key \(key.fingerprint)")
+                })
+        },
+        servesWorkTrees: false)
+
+    /// SSH is left out only when sshd is missing and this is not CI (SSHServer.available); gitolite also
+    /// when gitolite3 is missing and this is not CI (Gitolite.available).
+    static var all: [RemoteBackend] {
+        SSHServer.available ? [localBare, ssh] + (Gitolite.available ? [gitolite] : []) : [localBare]
+    }
 }
 
 /// The contract every `Remote` keeps, run against each transport: the engine relies on exactly these
@@ -175,6 +204,7 @@ struct RemoteBackend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: RemoteBackend.all) func aRemoteWithAWorkTreeIsNeverUpdated(_ backend: RemoteBackend) throws {
         defer { try? FileSystem.removeTree(dir) }
+        guard backend.servesWorkTrees else { return }
         let path = dir.appending("checked-out")
         let url = try backend.create(path, false)
         let a = try clone("a", of: url, backend)
