@@ -12,9 +12,14 @@ let package = Package(
     products: [
         .executable(name: "shadowsync", targets: ["shadowsync"]),
         .executable(name: "shadowsync-bench", targets: ["shadowsync-bench"]),
+        .executable(name: "shadowsync-ui", targets: ["shadowsync-ui"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
     ],
     targets: [
         // MARK: C libraries: modulemaps only, one per library, each imported by exactly one wrapper target.
@@ -50,6 +55,15 @@ let package = Package(
         .executableTarget(name: "shadowsync", dependencies: ["ShadowCLI"], swiftSettings: strict,
                           linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims",
                                                          "-Xlinker", "-l_FoundationCollections"])]),
+        // MARK: Local web UI: its own executable, so the one-shot `shadowsync` binary does not link SwiftNIO.
+        .target(name: "ShadowUI", dependencies: [
+            "ShadowAgent", "ShadowCrypto", "ShadowCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "shadowsync-ui", dependencies: ["ShadowUI"], swiftSettings: strict),
         .executableTarget(name: "shadowsync-bench", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "ShadowEngine", "ShadowAgent"],
                           swiftSettings: strict),
 
@@ -62,6 +76,7 @@ let package = Package(
         .testTarget(name: "ShadowGitTests", dependencies: ["ShadowCore", "ShadowGit", "ShadowSystem", "TestSupport"]),
         .testTarget(name: "ShadowEngineTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowSystem", "ShadowGit", "ShadowEngine", "TestSupport"]),
         .testTarget(name: "ShadowAgentTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowGit", "ShadowXMPP", "ShadowAgent", "TestSupport"]),
+        .testTarget(name: "ShadowUITests", dependencies: ["ShadowUI", "ShadowAgent", "ShadowEngine", "ShadowSystem", "ShadowCrypto", "ShadowCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ShadowCore", "ShadowCrypto", "ShadowXMPP", "TestSupport"]),
     ]
 )

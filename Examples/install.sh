@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds ShadowSync (release) and installs it for this user in one step: the binary, the man page, the
+# Builds ShadowSync (release) and installs it for this user in one step: the binaries (shadowsync and
+# the web UI's shadowsync-ui), the man page, the
 # bash, zsh and fish completions, the systemd user unit and the documentation. Then prints how to keep
 # a folder syncing. Needs the build dependencies (bash Examples/setup-debian.sh) and Swift 6 on PATH.
 #
@@ -29,11 +30,15 @@ if [ -z "$binary" ]; then
     fi
     echo "building (release; a few minutes the first time)..."
     swift build -c release --product shadowsync
+    swift build -c release --product shadowsync-ui
     binary=.build/release/shadowsync
 fi
 [ -x "$binary" ] || { echo "install.sh: no executable at $binary" >&2; exit 2; }
+# The web UI (`shadowsync ui`) is a program of its own that shadowsync runs from its own directory.
+ui="$(dirname "$binary")/shadowsync-ui"
 
 install -D -m 755 "$binary" "$prefix/bin/shadowsync"
+[ -x "$ui" ] && install -D -m 755 "$ui" "$prefix/bin/shadowsync-ui"
 install -D -m 644 Docs/man/shadowsync.1 "$prefix/share/man/man1/shadowsync.1"
 install -D -m 644 Docs/completions/shadowsync.bash "$prefix/share/bash-completion/completions/shadowsync"
 install -D -m 644 Docs/completions/_shadowsync "$prefix/share/zsh/site-functions/_shadowsync"
@@ -56,6 +61,7 @@ fi
 
 echo "installed:"
 echo "  $prefix/bin/shadowsync ($("$prefix/bin/shadowsync" --version))"
+if [ -x "$ui" ]; then echo "  $prefix/bin/shadowsync-ui (shadowsync ui)"; else echo "note: no shadowsync-ui beside $binary: 'shadowsync ui' is not installed"; fi
 echo "  $prefix/share/man/man1/shadowsync.1 (man shadowsync)"
 echo "  completions for bash, zsh and fish under $prefix/share"
 echo "  $units/shadowsync@.service"

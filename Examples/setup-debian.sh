@@ -18,6 +18,11 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # strace counts the fsyncs of written files; setpriv (util-linux) runs an agent as another user.
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# The web UI's test drives a real browser: headless Chromium through chromedriver and Debian's Selenium
+# (for /usr/bin/python3, which a python3 earlier in PATH may not be).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+/usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || missing+=(python3-selenium)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()

@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key run pause resume trust-host config doctor verify-push selfcheck repair ui help' -- "${cur}"))
         ;;
     esac
 }
@@ -638,6 +638,21 @@ _shadowsync_repair() {
     # Offer option value completions
     case "${prev}" in
     '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_ui() {
+    repeating_flags=()
+    non_repeating_flags=(--open --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--listen)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
         return
         ;;
     esac

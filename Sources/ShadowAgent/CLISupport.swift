@@ -4,6 +4,7 @@
 public import ShadowCore
 public import ShadowCrypto
 import ShadowSystem
+import ShadowGit
 
 /// Small system helpers the command line needs, so it imports no file-system target itself.
 public func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
@@ -54,6 +55,28 @@ public func readStandardInput(limit: Int = 1 << 20) throws(ShadowError) -> Strin
 /// True when standard error is a terminal (a progress line can be redrawn there).
 public var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 
+/// Writes a file only this user may read (0600, atomically), creating its directory (0700) if needed.
+public func writePrivateFile(_ bytes: [UInt8], to path: BytePath) throws(ShadowError) {
+    try FileSystem.createDirectories(path.directory, mode: 0o700)
+    try FileSystem.writeAtomically(bytes, to: path, mode: 0o600, durable: false)
+}
+
+/// Replaces this process with the executable `name` installed beside it (`shadowsync ui` runs
+/// `shadowsync-ui`, which alone links the web server); returns only when that fails.
+public func execSibling(_ name: String, arguments: [String]) -> ShadowError {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return ShadowError(.notFound, "cannot find where this program is installed (/proc/self/exe)") }
+    let own = BytePath(bytes: buffer[0..<n].map { UInt8(bitPattern: $0) })
+    let sibling = own.directory.appending(name)
+    let argv = ([sibling.description] + arguments).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    _ = sibling.withCString { execv($0, argv) }
+    let code = errno
+    return ShadowError(.notFound, "cannot run \(sibling): \(String(cString: strerror(code)))",
+                       advice: "install \(name) in the same directory as shadowsync (swift build puts them side by side)")
+}
+
 /// Writes bytes to standard output as they are (a file's old version may be any bytes), all of them.
 public func writeStandardOutput(_ bytes: [UInt8]) {
     fflush(stdout)
@@ -63,5 +86,14 @@ public func writeStandardOutput(_ bytes: [UInt8]) {
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { return }  // a closed pipe (`| head`): nothing more to do
         offset += n
+    }
+}
+
+extension Workspace {
+    /// `report` gets the bytes an SSH fetch of this process has received so far (`sent` false) or an SSH
+    /// push has sent (`sent` true), for a progress line; nil stops.
+    public static func observeTransfers(_ report: (@Sendable (_ sent: Bool, _ bytes: UInt64) -> Void)?) {
+        guard let report else { return TransferMeter.observe(nil) }
+        TransferMeter.observe { @Sendable (direction: TransferMeter.Direction, bytes: UInt64) in report(direction == .sent, bytes) }
     }
 }

@@ -16,7 +16,7 @@ public func jsonText(_ value: some Encodable) -> String {
 func isoText(_ date: Date) -> String { isoTime(UInt64(max(0, date.timeIntervalSince1970 * 1000))) }
 
 /// One commit of `shadowsync log --json`.
-public struct LogEntryJSON: Encodable {
+public struct LogEntryJSON: Encodable, Sendable {
     public let entry: LogEntry
 
     public init(_ entry: LogEntry) { self.entry = entry }

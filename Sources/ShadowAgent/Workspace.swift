@@ -20,6 +20,9 @@ public struct Workspace: Sendable {
     public let registry: FolderRegistry
     /// Key files made by init/join use this Argon2id cost (tests use `.interactive` to stay fast).
     public var kdfProfile: KDFProfile = .moderate
+    /// False for a process that must never stop to ask at the terminal (the web UI): a key file
+    /// protected by a passphrase then needs a `passphrase-file`.
+    public var asksPassphrase = true
 
     /// Starts what a folder command needs first (libgit2) and returns at once, so its start-up runs
     /// while the command line is parsed and the keys are read. Call `settle` before exiting.
@@ -207,18 +210,18 @@ public struct Workspace: Sendable {
 
     /// The folder's keys, unlocked (asking for the passphrase if needed), without taking its lock.
     func keys(of config: FolderConfig) throws(ShadowError) -> VaultKeys {
-        try Self.unlock(config.location.keyFile, passphraseFile: config.passphraseFile)
+        try Self.unlock(config.location.keyFile, passphraseFile: config.passphraseFile, ask: asksPassphrase)
     }
 
     /// Opens a key file, asking for its passphrase only if it has one.
-    static func unlock(_ keyFile: BytePath, passphraseFile: BytePath?) throws(ShadowError) -> VaultKeys {
+    static func unlock(_ keyFile: BytePath, passphraseFile: BytePath?, ask: Bool = true) throws(ShadowError) -> VaultKeys {
         let bytes = try FileSystem.readFile(keyFile, limit: 4096)
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
             if let passphraseFile {
                 try SecretFiles.requirePrivate(passphraseFile, "the passphrase file")
                 passphrase = try VaultStore.readPassphrase(from: passphraseFile)
-            } else if Terminal.isInteractive {
+            } else if ask && Terminal.isInteractive {
                 passphrase = try Passphrase(bytes: try Terminal.readSecret(prompt: "Passphrase for \(keyFile): "))
             } else {
                 throw ShadowError(.wrongPassphrase, "the key file \(keyFile) is protected by a passphrase and there is no terminal to ask",

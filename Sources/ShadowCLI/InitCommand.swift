@@ -16,8 +16,11 @@ struct InitCommand: ParsableCommand, OpensRepositoryAtOnce {
         let source = try passphrase.source()
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
+            let line = ProgressLine()
+            defer { line.finish() }
             let (config, report) = try workspace.initialize(plain: BytePath(dir), remote: remote, shadow: shadow.map { BytePath($0) },
-                                                            passphrase: source, ssh: ssh.options, options: ProgressLine.options())
+                                                            passphrase: source, ssh: ssh.options, options: line.attach(SyncOptions()))
+            line.finish()
             printReport(report)
             print("initialised \(config.folder) -> \(config.remote)")
             print("config: \(workspace.registry.configFile(config))")

@@ -26,11 +26,14 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
         let workspace = try passphrase.workspace()
         try reporting { () throws(ShadowError) in
             let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) }, passphraseFile: nil)
+            let line = ProgressLine()
+            defer { line.finish() }
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
                                                       shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options,
-                                                      options: ProgressLine.options(options))
+                                                      options: line.attach(options))
+            line.finish()
             printReport(report)
             print("joined \(config.remote) into \(config.folder)")
             if let head = report.joined {

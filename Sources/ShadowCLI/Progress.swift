@@ -3,56 +3,87 @@ import Synchronization
 import ShadowAgent
 import ShadowEngine
 
-/// A progress line on standard error while a commit encrypts many files (a first import): files and
-/// bytes done, rate and ETA. Only on a terminal, redrawn at most every `interval` seconds.
+/// One line on standard error, redrawn in place, while a pass runs on a terminal: its phase (scanning,
+/// encrypting with files and bytes done, rate and time left, committing, fetching, applying, pushing)
+/// and how long it has taken; cleared when the pass ends. Redrawn at most every `interval` seconds
+/// except at a change of phase.
 final class ProgressLine: Sendable {
     /// Redraws per second a person can follow without the terminal becoming the bottleneck.
     static let interval = 0.25
-    /// Fewer files than this finish before a progress line would help.
+    /// Fewer files than this finish encrypting before a file count would help.
     static let minimumFiles = 200
-    private let lastDraw = Mutex(0.0)
 
-    /// Options that show progress when standard error is a terminal; `base` otherwise unchanged.
-    static func options(_ base: SyncOptions = SyncOptions()) -> SyncOptions {
+    private struct State {
+        var lastDraw = 0.0
+        var drawn = false
+        var phase: String?
+        /// When the fetch or push phase began (rate of the bytes moved).
+        var transferStartedAt: Double?
+    }
+    private let state = Mutex(State())
+    private let startedAt = monotonicSeconds()
+
+    /// Options that draw the line when standard error is a terminal; `base` otherwise unchanged.
+    func attach(_ base: SyncOptions) -> SyncOptions {
         guard standardErrorIsTerminal else { return base }
         var options = base
-        let line = ProgressLine()
-        options.onProgress = { line.draw($0) }
+        options.onPhase = { [self] in phase($0) }
+        options.onProgress = { [self] in draw($0) }
+        Workspace.observeTransfers { [self] in moved(sent: $0, $1) }
         return options
+    }
+
+    /// A new phase: shown at once.
+    func phase(_ phase: SyncPhase) {
+        let name = phase == .committing ? "committing (encrypting changed files)" : phase.rawValue
+        state.withLock { $0.phase = name; $0.transferStartedAt = phase == .pushing || phase == .fetching ? monotonicSeconds() : nil }
+        show(name, force: true)
+    }
+
+    /// Bytes an SSH fetch received or push sent so far, with the rate since the phase began.
+    func moved(sent: Bool, _ bytes: UInt64) {
+        let started = state.withLock { $0.transferStartedAt } ?? monotonicSeconds()
+        let seconds = max(monotonicSeconds() - started, 0.001)
+        let rate = Self.size(UInt64(Double(bytes) / seconds))
+        show(sent ? "pushing: \(Self.size(bytes)) sent, \(rate)/s" : "fetching: \(Self.size(bytes)) received, \(rate)/s", force: sent)
     }
 
     func draw(_ p: SyncProgress) {
         guard p.totalFiles >= Self.minimumFiles else { return }
         let done = p.files == p.totalFiles
-        let now = monotonicSeconds()
-        let due = lastDraw.withLock { last in
-            guard done || now - last >= Self.interval else { return false }
-            last = now
-            return true
+        if done {
+            // Encrypted: the tree and the commit are written next, until the next phase.
+            state.withLock { $0.phase = "committing" }
+            show("encrypted \(p.totalFiles) files (\(Self.size(p.totalBytes))); committing", force: true)
+            return
         }
-        guard due else { return }
         var text = "encrypting \(p.files)/\(p.totalFiles) files, \(Self.size(p.bytes)) of \(Self.size(p.totalBytes)), \(Self.size(UInt64(p.bytesPerSecond)))/s"
-        if let left = p.secondsLeft, !done { text += ", about \(Int(left.rounded(.up))) s left" }
-        var err = StandardError()
-        err.write("\r\u{1B}[K" + text + (done ? "\n" : ""))
+        if let left = p.secondsLeft { text += ", about \(Int(left.rounded(.up))) s left" }
+        show(text, force: false)
     }
 
     /// The daemon's pass this `sync` waits for: its state and, while it encrypts, its progress.
     func draw(_ s: DaemonStatusReply) {
+        show("daemon: \(s.state)" + (s.progress.map { ", " + Self.describe($0) } ?? ""), force: false)
+    }
+
+    private func show(_ text: String, force: Bool) {
         let now = monotonicSeconds()
-        let due = lastDraw.withLock { last in
-            guard now - last >= Self.interval else { return false }
-            last = now
+        let due = state.withLock { s in
+            guard force || now - s.lastDraw >= Self.interval else { return false }
+            s.lastDraw = now
+            s.drawn = true
             return true
         }
         guard due else { return }
         var err = StandardError()
-        err.write("\r\u{1B}[Kdaemon: \(s.state)" + (s.progress.map { ", " + Self.describe($0) } ?? ""))
+        err.write("\r\u{1B}[K\(text) (\(Int(now - startedAt)) s)")
     }
 
-    /// Clears a line drawn by `draw`.
+    /// Clears the line, if one was drawn.
     func finish() {
-        guard lastDraw.withLock({ $0 }) > 0 else { return }
+        Workspace.observeTransfers(nil)
+        guard state.withLock({ $0.drawn }) else { return }
         var err = StandardError()
         err.write("\r\u{1B}[K")
     }

@@ -14,9 +14,10 @@ struct SyncCommand: ParsableCommand {
     func run() throws {
         try reporting { () throws(ShadowError) in
             let line = ProgressLine()
+            defer { line.finish() }
             var options = SyncOptions(allowMassDelete: allowMassDelete)
             options.acceptFork = acceptFork
-            let report = try Workspace().sync(folder.path, options: ProgressLine.options(options),
+            let report = try Workspace().sync(folder.path, options: line.attach(options),
                                               onWaiting: standardErrorIsTerminal ? { line.draw($0) } : nil)
             line.finish()
             printReport(report)

@@ -314,12 +314,14 @@ private func sidebandCallback(_ text: UnsafePointer<CChar>?, _ length: Int32, _ 
 /// Objects arriving (fetch): the transfer is alive.
 private func transferProgressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
+    if let stats { TransferMeter.moved(.received, UInt64(stats.pointee.received_bytes)) }
     return 0
 }
 
 /// Bytes leaving (push; libgit2 calls this at most every half second while the pack is sent).
 private func pushTransferProgressCallback(_ current: UInt32, _ total: UInt32, _ bytes: Int, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
+    TransferMeter.moved(.sent, UInt64(max(0, bytes)))
     return 0
 }
 

@@ -200,6 +200,37 @@ public struct PlainFolder: Sendable {
         if rc != 0 && errno != ENOENT { throw systemError("cannot remove", root.appending(path)) }
     }
 
+    /// Moves the file or symlink at `source` to `destination` within the folder, only if `source` is
+    /// still exactly what `expected` describes; `placement` guards the destination as for a write
+    /// (`.create`: linkat then unlink, never replacing; `.replace`: renameat after the compare).
+    public func move(_ source: PlainPath, expected: StatKey, to destination: PlainPath, placement: Placement) throws(ShadowError) {
+        let from = try openParent(of: source, create: false)
+        let to = try openParent(of: destination, create: true)
+        guard let now = try entry(source), now.stat == expected else {
+            throw ShadowError(.sourceChanged, "\(source) changed since it was shown; nothing was moved", advice: "look at it again and choose once more")
+        }
+        let (s, d) = (source.lastComponent, destination.lastComponent)
+        switch placement {
+        case .create:
+            let rc = s.withCString { sc in d.withCString { linkat(from.fd, sc, to.fd, $0, 0) } }
+            if rc != 0 {
+                if errno == EEXIST { throw ShadowError(.alreadyExists, "\(destination) already exists; nothing was moved", advice: "choose another name") }
+                throw systemError("cannot create", root.appending(destination))
+            }
+            try to.sync(root.appending(destination))
+            let removed = s.withCString { unlinkat(from.fd, $0, 0) }
+            if removed != 0 && errno != ENOENT { throw systemError("cannot remove", root.appending(source)) }
+        case .replace(let expectedDestination):
+            guard let there = try entry(destination), there.stat == expectedDestination else {
+                throw ShadowError(.sourceChanged, "\(destination) changed since it was shown; nothing was moved", advice: "look at it again and choose once more")
+            }
+            let rc = s.withCString { sc in d.withCString { renameat(from.fd, sc, to.fd, $0) } }
+            if rc != 0 { throw systemError("cannot move over", root.appending(destination)) }
+        }
+        try from.sync(root.appending(source))
+        try to.sync(root.appending(destination))
+    }
+
     /// Removes a directory if it is empty; returns false when something is still inside (it stays).
     @discardableResult
     public func removeDirectoryIfEmpty(_ path: PlainPath) throws(ShadowError) -> Bool {

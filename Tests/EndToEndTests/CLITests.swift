@@ -30,7 +30,7 @@ import Foundation
         // Every command the binary knows is documented, and the page says how each exits.
         let page = try String(contentsOfFile: out + "/man/shadowsync.1", encoding: .utf8)
         for command in ["init", "join", "sync", "status", "log", "restore", "conflicts", "decrypt", "fsck", "key export",
-                        "run", "pause", "resume", "trust-host", "config", "doctor", "verify-push", "selfcheck", "repair"] {
+                        "run", "pause", "resume", "trust-host", "config", "doctor", "verify-push", "selfcheck", "repair", "ui"] {
             #expect(page.contains(".SS shadowsync " + command + "\n"), "man page lacks \(command)")
         }
         #expect(page.contains(".SH EXIT STATUS"))

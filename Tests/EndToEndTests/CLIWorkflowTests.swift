@@ -287,3 +287,30 @@ extension CLIWorkflowTests {
         #expect(r.stdout.contains("daemon:   idle"), "\(r.stdout)")
     }
 }
+
+/// A push over SSH shows the bytes it sent and the rate on a terminal (through the test sshd).
+@Suite(.enabled(if: SSHServer.available)) struct PushProgressTests {
+    @Test func aFirstImportOverSSHShowsItsPhasesAndTheBytesPushed() throws {
+        let server = try SSHServer.info()
+        let s = try Scratch("push-progress")
+        let repo = try s.serverRepository()
+        let a = s.agent("a")
+        for i in 0..<300 { try a.write("d\(i % 10)/f\(i).bin", String(repeating: "\(i % 10)", count: 2000 + i)) }
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        let command = [binary, "init", a.folder, "--remote", server.url(repo), "--no-passphrase", "--ssh-key", server.key("client_ed25519"),
+                       "--known-hosts", server.knownHosts].map { "'\($0)'" }.joined(separator: " ")
+        let r = SSHServer.shell(["script", "-qec", command, "/dev/null"], environment: a.environment)
+        #expect(r.status == 0, "\(r.output)")
+        for phase in ["scanning (", "encrypted 300 files", "pushing (", "pushing: ", " sent, "] {
+            #expect(r.output.contains(phase), "\(phase): \(r.output)")
+        }
+        // The second machine's join fetches it all: the bytes received show.
+        let b = s.agent("b")
+        let join = [binary, "join", server.url(repo), b.folder, "--key-file", try a.exportKey(), "--no-passphrase",
+                    "--ssh-key", server.key("client_ed25519"), "--known-hosts", server.knownHosts].map { "'\($0)'" }.joined(separator: " ")
+        let j = SSHServer.shell(["script", "-qec", join, "/dev/null"], environment: b.environment)
+        #expect(j.status == 0, "\(j.output)")
+        #expect(j.output.contains("fetching: ") && j.output.contains(" received, "), "\(j.output)")
+        #expect(b.read("d3/f3.bin") == String(repeating: "3", count: 2003))
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ShadowCore
 @testable import ShadowAgent
 
 /// The daemon's status reply is what `status --json` prints and scripts read (Docs/OPERATIONS.md):
@@ -50,5 +51,15 @@ import Testing
     @Test func requestsAreTheWordsOnTheWire() {
         #expect(ControlRequest(rawValue: "status") == .status)
         #expect([ControlRequest.ping, .pause, .resume, .status].map(\.rawValue) == ["ping", "pause", "resume", "status"])
+        #expect([ControlRequest.sync, .syncAllowingMassDelete, .lastPass].map(\.rawValue) == ["sync", "sync allow-mass-delete", "last-pass"])
+    }
+
+    /// A pass's result reads back as the daemon wrote it; a failed one carries its error, and exit status, along.
+    @Test func passSummariesReadBack() throws {
+        let failed = PassSummary(failed: ShadowError(.guardTripped, "14 of 14 files vanished", advice: "--allow-mass-delete"), pass: 4)
+        let text = jsonText(failed)
+        #expect(text.contains("\"pass\":4") && text.contains("\"retry_later\":[]"), "\(text)")
+        let read = try JSONDecoder().decode(PassSummary.self, from: Data(text.utf8))
+        #expect(read.pass == 4 && read.error?.shadowError.code == .guardTripped && read.error?.shadowError.advice == "--allow-mass-delete")
     }
 }
