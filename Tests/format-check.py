@@ -94,7 +94,7 @@ pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
 sodium.crypto_sign_seed_keypair(pk, sk, seed_root)
 pk_root = pk.raw
 vault_id = blake2b(16, pk_root, personal=b"SHDW-vaultid-v1")
-k_siv, k_aead, k_fid = (kdf(rs, i, b"shdwcont") for i in (1, 2, 3))
+k_siv, k_aead, k_fid, k_gear = (kdf(rs, i, b"shdwcont") for i in (1, 2, 3, 4))
 k_nmac, k_nenc, k_loc = (kdf(rs, i, b"shdwname") for i in (1, 2, 3))
 k_bell, t_bell = kdf(rs, 1, b"shdwbell"), kdf(rs, 2, b"shdwbell", 16)
 
@@ -120,12 +120,12 @@ for path in ("Documents/Tax 2024/return.pdf", "a"):
 
 
 # §3 content objects.
-def content(data, file_id, pad_id, chunk_log2=16):
+def content(data, file_id, pad_id, chunk_log2=16, kind=0):
     size = 8 + len(data) if pad_id == 0 else max(256, padme(8 + len(data)))
     p = struct.pack("<Q", len(data)) + data + bytes(size - 8 - len(data))
     c = 1 << chunk_log2
     chunks = [p[i:i + c] for i in range(0, len(p), c)]
-    header = b"SHC1" + bytes([1, chunk_log2, pad_id, 0]) + struct.pack("<I", 0) + file_id
+    header = b"SHC1" + bytes([1, chunk_log2, pad_id, kind]) + struct.pack("<I", 0) + file_id
     lanes = [blake2b(32, bytes([j]) + b"".join(chunks[j::2]), key=k_siv, personal=b"SHDW-lane-v1") for j in (0, 1)]
     siv = blake2b(32, header + struct.pack("<Q", len(p)) + lanes[0] + lanes[1], key=k_siv, personal=b"SHDW-content-v1")
     out = header + siv
@@ -146,6 +146,55 @@ check("content 150 KiB: SHA-256", hashlib.sha256(long).hexdigest(), described["S
 check("content 150 KiB: first 64 bytes", long[:64].hex(), described["first 64 bytes"])
 check("content 150 KiB: last 32 bytes", long[-32:].hex(), described["last 32 bytes"])
 check("padme(153 608)", padme(153608), 155648)
+
+# §3a segmented content.
+SEG_MIN, SEG_MAX, SEG_BITS, THRESHOLD = 64 << 10, 1 << 20, 17, 1 << 20
+gear_bytes = b"".join(blake2b(64, bytes([j]), key=k_gear, personal=b"SHDW-gear-v1") for j in range(32))
+gear = struct.unpack("<256Q", gear_bytes)
+
+
+def segment_lengths(data):
+    lengths, start = [], 0
+    while start < len(data):
+        h, cut = 0, None
+        for p in range(start, min(len(data), start + SEG_MAX)):
+            h = ((h << 1) + gear[data[p]]) & 0xFFFFFFFFFFFFFFFF
+            if p + 1 - start >= SEG_MIN and h >> (64 - SEG_BITS) == 0:
+                cut = p + 1 - start
+                break
+        if cut is None:
+            cut = min(SEG_MAX, len(data) - start)
+        lengths.append(cut)
+        start += cut
+    return lengths
+
+
+x, plain = 0, bytearray()
+for _ in range(3 << 19):
+    x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+    plain.append(x >> 56)
+plain = bytes(plain)
+assert len(plain) > THRESHOLD
+seg_text = block("## 8. Test vectors", "the list of 7 entries, 364 bytes")
+seg_values = dict(re.findall(r"^(\S.*?)\s+=\s+(\S+)$", seg_text, re.M))
+check("gear table SHA-256", hashlib.sha256(gear_bytes).hexdigest(), seg_values["gear table SHA-256"])
+check("G[0]", "%016x" % gear[0], seg_values["G[0]"])
+lengths = segment_lengths(plain)
+check("segment lengths", ",".join(map(str, lengths)), seg_values["segment lengths"])
+listed, offset = b"", 0
+seg_lines = re.findall(r"^segment (\d+)\s+(\S+)\s+(\S+)$", seg_text, re.M)
+assert len(seg_lines) == len(lengths), "one line per segment"
+for i, n in enumerate(lengths):
+    obj = content(plain[offset:offset + n], bytes(16), 1, kind=2)
+    offset += n
+    siv = obj[28:60]
+    check(f"segment {i} name", base32(siv[:20]), seg_lines[i][1])
+    check(f"segment {i} SHA-256", hashlib.sha256(obj).hexdigest(), seg_lines[i][2])
+    listed += struct.pack("<Q", n) + siv
+list_object = content(listed, file_id, 1, kind=1)
+check("segment list object", list_object.hex(), seg_values["list object"])
+loc = base32(blake2b(20, b"big.bin", key=k_loc, personal=b"SHDW-locator-v1"))
+check('segment path of "big.bin"', f"d/{loc[0]}/{loc[1]}/{loc[2:]}.s/{seg_lines[0][1]}", seg_values["segment 0 path"])
 
 
 # §4.2 name records.
@@ -172,7 +221,7 @@ sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(mes
 check('commit signature of "tree 0"', signature.raw.hex(), block("## 8. Test vectors", "Commit signature of the bytes").strip())
 
 # §7b vault.json.
-descriptor = ('{"format":"shdw/2","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+descriptor = ('{"format":"shdw/3","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
               '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
 message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)

@@ -38,3 +38,9 @@ int shadow_git2_isolate_config(void) {
     }
     return 0;
 }
+
+int shadow_git2_bound_pack_windows(size_t window_bytes, size_t mapped_limit_bytes) {
+    int rc = table.git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, window_bytes);
+    if (rc < 0) return rc;
+    return table.git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, mapped_limit_bytes);
+}

@@ -61,6 +61,17 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
 }
 
+/// What a content object holds (header byte 7). Part of the SIV input and of every chunk's AD, so an
+/// object of one kind never verifies as another.
+public enum ContentKind: UInt8, Sendable {
+    /// A whole file of up to `Segmenting.thresholdBytes`, sealed under its lineage file id.
+    case whole = 0
+    /// The ordered list of a large file's segments (`SegmentList`), sealed under its lineage file id.
+    case segmentList = 1
+    /// One segment of a large file, sealed under the all-zero file id: equal segments are one object.
+    case segment = 2
+}
+
 /// The 60-byte clear header of a content object.
 public struct ContentHeader: Equatable, Sendable {
     public static let size = 60
@@ -71,6 +82,7 @@ public struct ContentHeader: Equatable, Sendable {
 
     public let chunkLog2: UInt8
     public let padding: PaddingScheme
+    public let kind: ContentKind
     public let epoch: UInt32
     public let fileID: FileID
     /// The synthetic IV: a keyed hash of every parameter and the padded plaintext.
@@ -78,7 +90,7 @@ public struct ContentHeader: Equatable, Sendable {
 
     /// Bytes 0..<28: everything but the SIV (the SIV's own input starts with these).
     var prefix: [UInt8] {
-        ContentHeader.magic + [ContentHeader.algorithm, chunkLog2, padding.rawValue, 0] + LittleEndian.bytes(epoch) + fileID.bytes
+        ContentHeader.magic + [ContentHeader.algorithm, chunkLog2, padding.rawValue, kind.rawValue] + LittleEndian.bytes(epoch) + fileID.bytes
     }
 
     public var encoded: [UInt8] { prefix + siv }
@@ -101,10 +113,11 @@ public struct ContentHeader: Equatable, Sendable {
         guard let padding = PaddingScheme(rawValue: bytes[6]) else {
             throw ShadowError(.unsupportedVersion, "content object uses unknown padding scheme \(bytes[6])")
         }
-        guard bytes[7] == 0 else {
-            throw ShadowError(.unsupportedVersion, "content object has flags \(bytes[7]) set that this build does not know")
+        guard let kind = ContentKind(rawValue: bytes[7]) else {
+            throw ShadowError(.unsupportedVersion, "content object is of kind \(bytes[7]), which this build does not know",
+                              advice: "upgrade shadowsync on this machine")
         }
-        return ContentHeader(chunkLog2: bytes[5], padding: padding, epoch: LittleEndian.read(UInt32.self, bytes, at: 8),
+        return ContentHeader(chunkLog2: bytes[5], padding: padding, kind: kind, epoch: LittleEndian.read(UInt32.self, bytes, at: 8),
                              fileID: FileID(unchecked: Array(bytes[12..<28])), siv: Array(bytes[28..<60]))
     }
 }
@@ -134,8 +147,8 @@ public struct ContentCipher: Sendable {
         return UInt64(ContentHeader.size) + total + UInt64(XChaCha20Poly1305.tagBytes) * n
     }
 
-    private func header(siv: [UInt8], fileID: FileID, parameters: ContentParameters) -> ContentHeader {
-        ContentHeader(chunkLog2: parameters.chunkLog2, padding: parameters.padding, epoch: keys.epoch, fileID: fileID, siv: siv)
+    private func header(siv: [UInt8], fileID: FileID, parameters: ContentParameters, kind: ContentKind) -> ContentHeader {
+        ContentHeader(chunkLog2: parameters.chunkLog2, padding: parameters.padding, kind: kind, epoch: keys.epoch, fileID: fileID, siv: siv)
     }
 
     private func laneHasher(_ lane: Int) -> Blake2b {
@@ -155,15 +168,16 @@ public struct ContentCipher: Sendable {
 
     /// Pass 1 only: the SIV the file would get. Lets a caller decide without writing anything whether an
     /// existing content object already holds exactly this plaintext.
-    public func siv(of source: ByteSource, fileID: FileID, parameters: ContentParameters = .default) throws(ShadowError) -> [UInt8] {
+    public func siv(of source: ByteSource, fileID: FileID, parameters: ContentParameters = .default,
+                    kind: ContentKind = .whole) throws(ShadowError) -> [UInt8] {
         try firstPass(PaddedPlaintext(source: source, scheme: parameters.padding, chunkLog2: parameters.chunkLog2),
-                      fileID: fileID, parameters: parameters, changeKeys: nil).siv
+                      fileID: fileID, parameters: parameters, kind: kind, changeKeys: nil).siv
     }
 
     /// Pass 1: each lane hashes its chunks; with `changeKeys` each lane also keeps a Poly1305 tag of what it read.
-    private func firstPass(_ plain: PaddedPlaintext, fileID: FileID, parameters: ContentParameters,
+    private func firstPass(_ plain: PaddedPlaintext, fileID: FileID, parameters: ContentParameters, kind: ContentKind,
                            changeKeys: [OneTimeKey]?) throws(ShadowError) -> (siv: [UInt8], tags: [[UInt8]]) {
-        let prefix = header(siv: [], fileID: fileID, parameters: parameters).prefix
+        let prefix = header(siv: [], fileID: fileID, parameters: parameters, kind: kind).prefix
         let results = try Lanes.run(ContentCipher.laneCount, parallel: plain.chunkCount > 1) { (lane) throws(ShadowError) -> ([UInt8], [UInt8]) in
             let hasher = laneHasher(lane)
             let poly = changeKeys.map { Poly1305(key: $0[lane]) }
@@ -186,14 +200,14 @@ public struct ContentCipher: Sendable {
     /// the source changed in between it throws `.sourceChanged` and the sink's contents must be discarded.
     @discardableResult
     public func encrypt(_ source: ByteSource, fileID: FileID, parameters: ContentParameters = .default,
-                        to sink: ByteSink) throws(ShadowError) -> ContentHeader {
+                        kind: ContentKind = .whole, to sink: ByteSink) throws(ShadowError) -> ContentHeader {
         guard ContentParameters.acceptedChunkLog2.contains(parameters.chunkLog2) else {
             throw ShadowError(.invalidArgument, "chunk size 2^\(parameters.chunkLog2) is outside 2^12…2^20")
         }
         let plain = PaddedPlaintext(source: source, scheme: parameters.padding, chunkLog2: parameters.chunkLog2)
         let changeKeys = (0..<ContentCipher.laneCount).map { _ in OneTimeKey() }
-        let (siv, firstTags) = try firstPass(plain, fileID: fileID, parameters: parameters, changeKeys: changeKeys)
-        let header = header(siv: siv, fileID: fileID, parameters: parameters)
+        let (siv, firstTags) = try firstPass(plain, fileID: fileID, parameters: parameters, kind: kind, changeKeys: changeKeys)
+        let header = header(siv: siv, fileID: fileID, parameters: parameters, kind: kind)
         let headerBytes = header.encoded
         try headerBytes.withBytes { (b) throws(ShadowError) in try sink.write(b) }
 
@@ -340,9 +354,10 @@ public struct ContentCipher: Sendable {
 
     // MARK: In-memory conveniences
 
-    public func encrypt(_ plaintext: [UInt8], fileID: FileID, parameters: ContentParameters = .default) throws(ShadowError) -> [UInt8] {
+    public func encrypt(_ plaintext: [UInt8], fileID: FileID, parameters: ContentParameters = .default,
+                        kind: ContentKind = .whole) throws(ShadowError) -> [UInt8] {
         let sink = MemorySink()
-        try encrypt(MemorySource(plaintext), fileID: fileID, parameters: parameters, to: sink)
+        try encrypt(MemorySource(plaintext), fileID: fileID, parameters: parameters, kind: kind, to: sink)
         return sink.bytes
     }
 

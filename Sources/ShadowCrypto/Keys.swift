@@ -39,6 +39,7 @@ public final class ReadKeys: Sendable {
     let contentSIV: SecretBytes     // kdf(RS, 1, "shdwcont")
     let contentAEAD: SecretBytes    // kdf(RS, 2, "shdwcont")
     let fileID: SecretBytes         // kdf(RS, 3, "shdwcont")
+    let gear: SecretBytes           // kdf(RS, 4, "shdwcont"): the segment boundaries' gear table
     let nameMAC: SecretBytes        // kdf(RS, 1, "shdwname")
     let nameStream: SecretBytes     // kdf(RS, 2, "shdwname")
     let locator: SecretBytes        // kdf(RS, 3, "shdwname")
@@ -55,6 +56,7 @@ public final class ReadKeys: Sendable {
         contentSIV = KDF.derive(from: readSecret, id: 1, context: "shdwcont")
         contentAEAD = KDF.derive(from: readSecret, id: 2, context: "shdwcont")
         fileID = KDF.derive(from: readSecret, id: 3, context: "shdwcont")
+        gear = KDF.derive(from: readSecret, id: 4, context: "shdwcont")
         nameMAC = KDF.derive(from: readSecret, id: 1, context: "shdwname")
         nameStream = KDF.derive(from: readSecret, id: 2, context: "shdwname")
         locator = KDF.derive(from: readSecret, id: 3, context: "shdwname")

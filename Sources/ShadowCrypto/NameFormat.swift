@@ -83,12 +83,16 @@ public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let length = 32
     public let text: String
 
-    public enum Role: Sendable { case name, content }
+    /// A name record, a content object, or one segment of a large file's content (by its object name).
+    public enum Role: Sendable, Equatable { case name, content, segment(String) }
 
     init(unchecked text: String) { self.text = text }
 
     public var nameObjectPath: String { objectPath(suffix: "n") }
     public var contentObjectPath: String { objectPath(suffix: "c") }
+    /// The directory holding a segmented file's segment objects, one file per distinct segment.
+    public var segmentDirectoryPath: String { objectPath(suffix: "s") }
+    public func segmentObjectPath(_ name: String) -> String { segmentDirectoryPath + "/" + name }
 
     private func objectPath(suffix: String) -> String {
         let c = Array(text)
@@ -98,6 +102,13 @@ public struct Locator: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Parses a shadow-tree path; nil unless it is exactly a well-formed object path.
     public static func parse(objectPath: String) -> (Locator, Role)? {
         let b = Array(objectPath.utf8)
+        // A segment: the 38-byte `.s` directory, "/", and a 32-character name.
+        if b.count == 38 + 1 + Segmenting.nameCharacters {
+            let name = b[39...]
+            guard b[38] == UInt8(ascii: "/"), b[37] == UInt8(ascii: "s"), SegmentRef.isName(name),
+                  let (locator, _) = parse(objectPath: String(decoding: b[0..<37] + [UInt8(ascii: "c")], as: UTF8.self)) else { return nil }
+            return (locator, .segment(String(decoding: name, as: UTF8.self)))
+        }
         // "d/" + 1 + "/" + 1 + "/" + 30 + "." + 1 = 38 bytes
         guard b.count == 38, b[0] == UInt8(ascii: "d"), b[1] == UInt8(ascii: "/"), b[3] == UInt8(ascii: "/"),
               b[5] == UInt8(ascii: "/"), b[36] == UInt8(ascii: ".") else { return nil }

@@ -198,9 +198,10 @@ extension SyncEngine {
                        mode: UInt32) throws(ShadowError) -> StatKey {
         switch want.kind {
         case .file(_, let siv, _):
-            let object = try FileSource(location.shadow.appending(names.locator(for: source).contentObjectPath))
+            let reader = ShadowTreeContent(shadow: location.shadow, content: content)
+            let locator = names.locator(for: source)
             return try folder.writeFile(path, mode: mode, modified: want.metadata.modified, placement: placement) { (sink) throws(ShadowError) in
-                try content.decrypt(object, expectedSIV: siv, to: sink)
+                _ = try reader.decrypt(locator, expectedSIV: siv, to: sink)
             }.0
         case .symlink(let target):
             return try folder.writeSymlink(path, target: target, modified: want.metadata.modified, placement: placement)

@@ -90,15 +90,15 @@ public struct History {
     public func fsck(head: ObjectID) throws(ShadowError) -> FsckReport {
         try requireOwnCommits(head: head)
         let verified = try HistoryVerifier(keys: keys, store: store).verify(head: head, lastVerified: nil, knownSequences: [:])
-        let content = ContentCipher(keys: try keys.requireRead())
+        let content = FileContent(keys: try keys.requireRead())
         var report = FsckReport()
         report.commits = verified.newCommits
         report.entries = verified.entries.count
         for (path, e) in verified.entries {
-            guard case .file(let length, let siv, _) = e.record.kind, let blob = e.contentObject else { continue }
+            guard case .file(let length, _, _) = e.record.kind else { continue }
             let sink = DiscardingSink()
             do throws(ShadowError) {
-                try content.decrypt(MemorySource(try store.blob(blob, limit: Int.max)), expectedSIV: siv, to: sink)
+                _ = try e.decrypt(from: store, content: content, to: sink)
             } catch {
                 throw ShadowError(error.code, "\(path): \(error.message)")
             }
@@ -132,7 +132,7 @@ public struct History {
         let temporary = try FileSystem.makeTemporaryDirectory(beside: out, tag: History.decryptTag)
         do throws(ShadowError) {
             let target = PlainFolder(root: temporary)
-            let content = ContentCipher(keys: try keys.requireRead())
+            let content = FileContent(keys: try keys.requireRead())
             var directories: [(PlainPath, EntryMetadata)] = []
             for (path, e) in verified.entries.sorted(by: { $0.key < $1.key }) {
                 do throws(ShadowError) {
@@ -159,7 +159,7 @@ public struct History {
     /// Writes one verified entry at `path` under `folder`, never replacing anything. A file or symlink
     /// gets its recorded mode and time before it appears; a directory it creates is owner-writable until
     /// `settleDirectories` gives it its recorded mode and time, once its entries are in (`directories`).
-    func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: ContentCipher,
+    func write(_ e: VerifiedEntry, at path: PlainPath, into folder: PlainFolder, content: FileContent,
                directories: inout [(PlainPath, EntryMetadata)]) throws(ShadowError) {
         let metadata = e.record.metadata
         switch e.record.kind {
@@ -170,11 +170,10 @@ public struct History {
             directories.append((path, metadata))
         case .symlink(let target):
             try folder.writeSymlink(path, target: target, modified: metadata.modified, placement: .create)
-        case .file(_, let siv, _):
-            guard let blob = e.contentObject else { throw ShadowError(.malformedObject, "\(path) has no content object") }
-            let source = MemorySource(try store.blob(blob, limit: Int.max))
+        case .file:
+            let store = store
             try folder.writeFile(path, mode: metadata.permissions, modified: metadata.modified, placement: .create) { (sink) throws(ShadowError) in
-                try content.decrypt(source, expectedSIV: siv, to: sink)
+                _ = try e.decrypt(from: store, content: content, to: sink)
             }
         }
     }
@@ -208,7 +207,7 @@ public struct History {
             folder = PlainFolder(root: plainRoot)
             root = try Self.besideName(path, commit: commit)
         }
-        let content = ContentCipher(keys: try keys.requireRead())
+        let content = FileContent(keys: try keys.requireRead())
         var written: [String] = []
         var directories: [(PlainPath, EntryMetadata)] = []
         for (p, e) in selected.sorted(by: { $0.key < $1.key }) {

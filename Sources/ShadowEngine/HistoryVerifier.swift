@@ -8,6 +8,16 @@ public struct VerifiedEntry: Equatable, Sendable {
     public let nameObject: ObjectID
     /// The content object's blob (regular files only).
     public let contentObject: ObjectID?
+    /// A segmented file's segment objects by name (FORMAT.md §3a); empty for any other entry.
+    public var segments: [String: ObjectID] = [:]
+
+    public init(record: NameRecord, locator: Locator, nameObject: ObjectID, contentObject: ObjectID?, segments: [String: ObjectID] = [:]) {
+        self.record = record
+        self.locator = locator
+        self.nameObject = nameObject
+        self.contentObject = contentObject
+        self.segments = segments
+    }
 }
 
 /// What a verified fetch yields: the head, the decrypted tree, and the per-device sequence numbers seen.
@@ -245,6 +255,7 @@ public struct HistoryVerifier {
         let info = try store.commit(commit)
         var names: [Locator: ObjectID] = [:]
         var contents: [Locator: ObjectID] = [:]
+        var segments: [Locator: [String: ObjectID]] = [:]
         var sawDescriptor = false
         for entry in try store.entries(ofTree: info.tree) {
             let path = String(decoding: entry.path, as: UTF8.self)
@@ -268,6 +279,7 @@ public struct HistoryVerifier {
             switch role {
             case .name: names[locator] = entry.id
             case .content: contents[locator] = entry.id
+            case .segment(let name): segments[locator, default: [:]][name] = entry.id
             }
         }
         guard sawDescriptor else {
@@ -285,7 +297,15 @@ public struct HistoryVerifier {
             } else if content != nil {
                 throw ShadowError(.malformedObject, "commit \(commit.short): \(record.path) is not a file but has a content object")
             }
-            out[record.path] = VerifiedEntry(record: record, locator: locator, nameObject: nameID, contentObject: content)
+            let fileSegments = segments.removeValue(forKey: locator) ?? [:]
+            if case .file = record.kind {} else if !fileSegments.isEmpty {
+                throw ShadowError(.malformedObject, "commit \(commit.short): \(record.path) is not a file but has segment objects")
+            }
+            out[record.path] = VerifiedEntry(record: record, locator: locator, nameObject: nameID, contentObject: content,
+                                             segments: fileSegments)
+        }
+        if let orphan = segments.keys.first(where: { contents[$0] == nil }) ?? segments.keys.first {
+            throw ShadowError(.malformedObject, "commit \(commit.short) holds segment objects (\(orphan)) without a file that lists them")
         }
         if let orphan = contents.keys.first {
             throw ShadowError(.malformedObject, "commit \(commit.short) holds a content object (\(orphan)) without a name record")

@@ -27,6 +27,9 @@ public struct ShadowObjects {
         names = try NameCipher(keys: keys)
     }
 
+    /// The full path of an object about to be written or removed, marked for staging.
+    func objectPathMarked(_ relative: String) throws(ShadowError) -> BytePath { try objectPath(relative) }
+
     private func objectPath(_ relative: String) throws(ShadowError) -> BytePath {
         let full = shadowRoot.appending(relative)
         touched.insert(relative)
@@ -52,25 +55,40 @@ public struct ShadowObjects {
         touched.forgetDirectories()
     }
 
-    /// Encrypts a regular file and writes its content object and name record; returns the record.
+    /// Encrypts a regular file and writes its content object and name record; returns the record. A file
+    /// over `Segmenting.thresholdBytes` becomes segment objects in its segment directory (only those not
+    /// already there are encrypted and written; those no longer listed are removed) and a segment list.
+    /// Either way an object is written whole from memory: a segment or a small file, at most about 1 MiB.
     @discardableResult
     public func writeFile(_ path: PlainPath, from source: ByteSource, fileID: FileID, executable: Bool, metadata: EntryMetadata? = nil,
                           parameters: ContentParameters = .default) throws(ShadowError) -> NameRecord {
         let locator = names.locator(for: path)
-        let cipher = ContentCipher(keys: try keys.requireRead())
-        let header: ContentHeader
-        if source.length <= ShadowObjects.inMemoryContentBytes {
-            let sink = MemorySink()
-            header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: sink)
-            try writeObject(sink.bytes, at: locator.contentObjectPath)
-        } else {
-            let writer = try AtomicFileWriter(destination: try objectPath(locator.contentObjectPath), durable: false)
-            header = try cipher.encrypt(source, fileID: fileID, parameters: parameters, to: writer)
-            try writer.commit()
-        }
+        let content = FileContent(keys: try keys.requireRead())
+        let directory = SegmentDirectory(objects: self, locator: locator)
+        let sink = MemorySink()
+        let (header, segments) = try content.encrypt(source, fileID: fileID, parameters: parameters, to: sink, segments: directory)
+        try writeObject(sink.bytes, at: locator.contentObjectPath)
+        try directory.keepOnly(Set(segments.map(\.name)))
         let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable), metadata: metadata)
         try writeObject(try names.seal(record), at: locator.nameObjectPath)
         return record
+    }
+
+    /// The names of the segment objects in an entry's segment directory (none when it has none).
+    func segmentNames(_ locator: Locator) -> [String] {
+        let dir = shadowRoot.appending(locator.segmentDirectoryPath)
+        return ((try? FileSystem.list(dir)) ?? []).map { String(decoding: $0, as: UTF8.self) }.filter { SegmentRef.isName(Array($0.utf8)) }
+    }
+
+    /// Removes an entry's segment directory, each object marked for staging as removed.
+    func removeSegments(_ locator: Locator) throws(ShadowError) {
+        for name in segmentNames(locator) { try FileSystem.removeTree(try objectPath(locator.segmentObjectPath(name))) }
+        try FileSystem.removeTree(shadowRoot.appending(locator.segmentDirectoryPath))
+    }
+
+    /// Writes a segment object's bytes into an entry's segment directory.
+    func writeSegment(_ bytes: [UInt8], name: String, of locator: Locator) throws(ShadowError) {
+        try writeObject(bytes, at: locator.segmentObjectPath(name))
     }
 
     /// Writes the name record of a directory or symlink (and removes a stale content object).
@@ -81,6 +99,7 @@ public struct ShadowObjects {
         }
         try writeObject(try names.seal(record), at: locator.nameObjectPath)
         try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
+        try removeSegments(locator)
     }
 
     /// Writes a file's name record alone: its metadata changed, its content object stays.
@@ -99,6 +118,35 @@ public struct ShadowObjects {
         let locator = names.locator(for: path)
         try FileSystem.removeTree(try objectPath(locator.nameObjectPath))
         try FileSystem.removeTree(try objectPath(locator.contentObjectPath))
+        try removeSegments(locator)
+    }
+}
+
+/// One entry's segment directory as a writer sees it: the segments already there are kept as they are.
+final class SegmentDirectory: SegmentWriter {
+    let objects: ShadowObjects
+    let locator: Locator
+    private let present: Set<String>
+
+    init(objects: ShadowObjects, locator: Locator) {
+        self.objects = objects
+        self.locator = locator
+        present = Set(objects.segmentNames(locator))
+    }
+
+    func holds(_ name: String) -> Bool { present.contains(name) }
+
+    func write(_ name: String, _ object: [UInt8]) throws(ShadowError) {
+        try objects.writeSegment(object, name: name, of: locator)
+    }
+
+    /// Removes the segments of an earlier version that the new list does not name.
+    func keepOnly(_ names: Set<String>) throws(ShadowError) {
+        if names.isEmpty && present.isEmpty { return }
+        for name in present where !names.contains(name) {
+            try FileSystem.removeTree(try objects.objectPathMarked(locator.segmentObjectPath(name)))
+        }
+        if names.isEmpty { try FileSystem.removeTree(objects.shadowRoot.appending(locator.segmentDirectoryPath)) }
     }
 }
 
@@ -116,7 +164,7 @@ final class TouchedPaths: Sendable {
 
     /// Object bytes kept for staging at most, in all: the size of one staging pack batch
     /// (`GitRepository.packBatchBytes`). Objects past it are read back from disk.
-    static let keptBytesLimit = 64 << 20
+    static let keptBytesLimit = 8 << 20
 
     /// Marks a path as changed; whatever was kept for it no longer describes the file.
     func insert(_ p: String) {

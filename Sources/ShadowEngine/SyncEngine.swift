@@ -161,7 +161,7 @@ public final class SyncEngine {
     let store: VersionStore
     let folder: PlainFolder
     let names: NameCipher
-    let content: ContentCipher
+    let content: FileContent
     let objects: ShadowObjects
     let verifier: HistoryVerifier
     var state: FolderState
@@ -226,7 +226,7 @@ public final class SyncEngine {
         self.keys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
-        content = ContentCipher(keys: try keys.requireRead())
+        content = FileContent(keys: try keys.requireRead())
         objects = try ShadowObjects(keys: keys, shadowRoot: location.shadow)
         if observing {
             lock = nil
@@ -761,9 +761,25 @@ public final class SyncEngine {
                 guard let source = theirs[entry.sourcePath], let blob = source.contentObject else {
                     throw ShadowError(.malformedObject, "merge: the other side's \(entry.sourcePath) has no content")
                 }
+                // One segment in memory at a time; segments this path already holds are left as they are.
+                let present = Set(objects.segmentNames(target))
+                for (name, id) in source.segments where !present.contains(name) {
+                    try objects.writeSegment(try store.blob(id, limit: segmentObjectLimitBytes), name: name, of: target)
+                }
+                try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(source.segments.keys))
                 try objects.writeRaw(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
             case (.file, .ours):
-                let from = location.shadow.appending(names.locator(for: entry.sourcePath).contentObjectPath)
+                let sourceLocator = names.locator(for: entry.sourcePath)
+                if sourceLocator != target {
+                    let names = objects.segmentNames(sourceLocator)
+                    let present = Set(objects.segmentNames(target))
+                    for name in names where !present.contains(name) {
+                        let from = location.shadow.appending(sourceLocator.segmentObjectPath(name))
+                        try objects.writeSegment(try FileSystem.readFile(from, limit: segmentObjectLimitBytes), name: name, of: target)
+                    }
+                    try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(names))
+                }
+                let from = location.shadow.appending(sourceLocator.contentObjectPath)
                 try objects.writeRaw(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
             default:
                 break

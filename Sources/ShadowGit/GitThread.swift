@@ -49,6 +49,12 @@ final class GitThread: @unchecked Sendable {
         }
     }
 
+    /// Bytes of a pack libgit2 maps at once, and in all: reading every object of a 4 GiB file's packs
+    /// otherwise left them all mapped, resident as far as they had been read (libgit2's defaults: 32 MiB
+    /// windows, 8 GiB in all).
+    static let packWindowBytes = 2 << 20
+    static let mappedPackBytes = 8 << 20
+
     /// Once per process, before any other libgit2 call, on the thread that makes them all: loads
     /// libgit2 (CGit2.h: at start-up it cost every command ~5 ms) and starts it.
     private static func initialiseLibrary() -> ShadowError? {
@@ -60,6 +66,7 @@ final class GitThread: @unchecked Sendable {
         }
         _ = git2.git_libgit2_init()
         _ = shadow_git2_isolate_config()
+        _ = shadow_git2_bound_pack_windows(GitThread.packWindowBytes, GitThread.mappedPackBytes)
         // No per-object fsync (GIT_OPT_ENABLE_FSYNC_GITDIR): 20k fsyncs made a 10k-file import 15x
         // slower than git. GitRepository flushes in batches instead (syncfs before and after every
         // ref update), which is git's core.fsyncMethod=batch idea.

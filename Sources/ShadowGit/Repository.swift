@@ -81,10 +81,14 @@ public final class GitRepository: VersionStore, @unchecked Sendable {
         try create(at: path, bare: false)
     }
 
-    /// Creates a bare repository (the embedded default remote).
+    /// Creates a bare repository (the embedded default remote). A fetch from it runs libgit2's
+    /// packbuilder in it, which reads these settings there: without them it searched deltas between
+    /// every pair of a large file's segments, most of a join's time.
     @discardableResult
     public static func createBare(at path: BytePath) throws(ShadowError) -> GitRepository {
-        try create(at: path, bare: true)
+        let repository = try create(at: path, bare: true)
+        try GitThread.shared.run { () throws(ShadowError) in try repository.applyPackSettings() }
+        return repository
     }
 
     private static func create(at path: BytePath, bare: Bool) throws(ShadowError) -> GitRepository {

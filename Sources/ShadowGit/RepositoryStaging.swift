@@ -56,7 +56,7 @@ extension GitRepository {
     /// object database in pieces of this size (bounded memory for the 200 MB files the tests sync).
     static let stageBufferBytes = 4 << 20
     /// Memory a staging batch may hold before it is written out as a pack.
-    static let packBatchBytes = 64 << 20
+    static let packBatchBytes = 8 << 20
     /// Fewer objects than this are written loose: a daemon's pass over a few edits should not leave a
     /// pack behind each time (git's own threshold for auto-packing loose objects is far higher).
     static let packMinObjects = 16

@@ -145,6 +145,14 @@ func printVectors() throws(ShadowError) {
     print("content(150 KiB of i mod 251, padme) \(long.count) bytes: sha256 \(hexString(SHA256.hash(long)))")
     print("  first 64 bytes \(hexString(Array(long.prefix(64))))")
     print("  last 32 bytes  \(hexString(Array(long.suffix(32))))")
+    let segmented = MemorySink()
+    let segments = CollectedSegments()
+    let (_, refs) = try FileContent(keys: read).encrypt(MemorySource(VectorInputs.segmentedPlaintext), fileID: fid, to: segmented, segments: segments)
+    print("segmented content (1.5 MiB of the LCG's top bytes), path big.bin:")
+    print("  segment lengths \(refs.map { String($0.length) }.joined(separator: ","))")
+    for (i, ref) in refs.enumerated() { print("  segment \(i)  \(ref.name)  \(hexString(SHA256.hash(segments.objects[ref.name] ?? [])))") }
+    print("  segment 0 path  \(names.locator(for: try PlainPath("big.bin")).segmentObjectPath(refs[0].name))")
+    print("  list object     \(hexString(segmented.bytes))")
     let rec = NameRecord(path: try PlainPath("a"), kind: .directory)
     print("name record(dir \"a\", default metadata) \(hexString(try names.seal(rec)))")
     let hello = try ContentCipher(keys: read).encrypt(Array("hello".utf8), fileID: fid, parameters: .default)
@@ -226,7 +234,24 @@ do {
 }
 
 /// The inputs of FORMAT.md §8 that are more than a literal (VectorTests spells them out on its own).
+/// Segment objects kept in memory by name, for printing.
+final class CollectedSegments: SegmentWriter {
+    var objects: [String: [UInt8]] = [:]
+    func holds(_ name: String) -> Bool { objects[name] != nil }
+    func write(_ name: String, _ object: [UInt8]) throws(ShadowError) { objects[name] = object }
+}
+
 enum VectorInputs {
+    /// 1.5 MiB, byte i = the top byte of the (i+1)-th state of Knuth's MMIX linear congruential generator
+    /// from 0: over the segmenting threshold, cut into several segments of every kind of length.
+    static let segmentedPlaintext: [UInt8] = {
+        var x: UInt64 = 0
+        return (0..<(3 << 19)).map { _ in
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(x >> 56)
+        }
+    }()
+
     /// 150 KiB, byte i = i mod 251: three 64 KiB chunks once padded, so both SIV lanes hold data.
     static let multiChunkPlaintext = (0..<(150 * 1024)).map { UInt8($0 % 251) }
 

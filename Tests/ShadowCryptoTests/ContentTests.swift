@@ -209,12 +209,12 @@ final class ChangingSource: ByteSource, @unchecked Sendable {
         let read = try vectorKeys().requireRead()
         // A one-chunk object built straight from FORMAT.md §3, independently of the encoder.
         func seal(_ pPrime: [UInt8]) -> [UInt8] {
-            let prefix = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: []).prefix
+            let prefix = ContentHeader(chunkLog2: 16, padding: .padme, kind: .whole, epoch: 0, fileID: .zero, siv: []).prefix
             let lane0 = Blake2b.hash([0] + pPrime, key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
             let lane1 = Blake2b.hash([1], key: read.contentSIV, outputLength: 32, personal: ContentCipher.lanePersonal)
             let siv = Blake2b.hash(prefix + LittleEndian.bytes(UInt64(pPrime.count)) + lane0 + lane1, key: read.contentSIV,
                                    outputLength: 32, personal: ContentCipher.personal)
-            let header = ContentHeader(chunkLog2: 16, padding: .padme, epoch: 0, fileID: .zero, siv: siv)
+            let header = ContentHeader(chunkLog2: 16, padding: .padme, kind: .whole, epoch: 0, fileID: .zero, siv: siv)
             let nonce = Array(siv[0..<16]) + [UInt8](repeating: 0, count: 8)
             return header.encoded + XChaCha20Poly1305.seal(key: read.contentAEAD, nonce: nonce, ad: header.encoded + [1], plaintext: pPrime)
         }

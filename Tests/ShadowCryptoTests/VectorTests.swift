@@ -52,8 +52,8 @@ import ShadowCore
     /// The descriptor's signature (VaultDescriptorTests checks the whole file as the engine writes it).
     @Test func vaultDescriptorSignature() throws {
         let k = try vectorKeys()
-        let body = "{\"format\":\"shdw/2\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
-        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "501f8c417f7ce27423c2d295e3c678a048e7642e52befabc2933b520e3ef2746e6410259011d198f1ab0b999e6ccbdc5f0ddbc42eca463a4d799522fcadd2a03")
+        let body = "{\"format\":\"shdw/3\",\"vault_id\":\"140cc60fcd4d3ffc0629840d4b1519d5\",\"root_public_key\":\"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2\",\"content\":{\"chunk_log2\":16,\"padding\":\"padme\"},\"names\":{\"locator_bits\":160,\"record_quantum\":64}"
+        #expect(hexString(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: k)) == "97f622cb922893eb645c1846cd8f4c5e252b531aea651a7e9d1d509e727f36d6de04e90cc9431cbed128130a211679d3239439ed21b94d6b9818b6f8ba355e0e")
     }
 
     /// A private file with every metadata field set; its siv is the one of the `"hello"`, pad_id 1 vector.
@@ -154,6 +154,46 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 23 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 42 vectors of FORMAT.md match"), "\(text)")
+    }
+
+    /// The segmented file of FORMAT.md §8: gear table, cut lengths, each segment object, the list object.
+    @Test func segmentedContent() throws {
+        let keys = try vectorKeys()
+        let read = try keys.requireRead()
+        var x: UInt64 = 0
+        let plain = (0..<(3 << 19)).map { _ -> UInt8 in
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(x >> 56)
+        }
+        let gear = GearTable(keys: read)
+        let table = gear.values.flatMap { LittleEndian.bytes($0) }
+        #expect(hexString(SHA256.hash(table)) == "79387637821dcbc1777dec0a57481480817fbd8b7b92a616040943795409c233")
+        #expect(String(gear.values[0], radix: 16) == "ed7b2fb20ea4e79b")
+        let segments = MemorySegments()
+        let sink = MemorySink()
+        let fid = try FileID(bytes: Array(repeating: 0x11, count: 16))
+        let (_, refs) = try FileContent(keys: read).encrypt(MemorySource(plain), fileID: fid, to: sink, segments: segments)
+        #expect(refs.map(\.length) == [149714, 189145, 743585, 198251, 175561, 73194, 43414])
+        let expected = [
+            ("ni6thdedfdyjzxxdqflsdk7rbzzv4brs", "ca702d2ca3c87dc72b0f0292ebe4f4619524690e614bb7c8bee1f7e8f521a285"),
+            ("vb26cq7zz6pcssxulgklgd5yvaj4hpem", "472bc13cb5606c6d67b87acbffe1d71af1e12080894dbd5e190d3566a6f606c1"),
+            ("hnts3laorh7ncxquuduepl4q3erhiuld", "a253a0ae5824924400ed2850d59e6ef0fa180875aafbeeb98b5d485334173aaf"),
+            ("yneaoo636yfzwdnq5gllqnpi553hkxa7", "41b6c7ba117a375c26af76c37bc16e57b52665a731e867db050b2ea7a811d1ba"),
+            ("6g6qrbx3ulhd53ajlh6rfgyg7qpke3fw", "53f8a7f2c9c6884cc157043ba0e69ecfc24026199e1c25eeaf3d9673afb372a2"),
+            ("lnekjn6kkatys46iewxzfh5zqqtvdnj7", "acccdc2479bd5cd7db31655a8959434df9d4dbad483fe0c5d90c6eaf39673030"),
+            ("o5cdqmxbhoxklhcouw524zpx5x77kzr2", "a8bf15a0252abffe2132ba669068fe5eaedbab0c23820d52809eba25ccdd4bcd"),
+        ]
+        #expect(refs.map(\.name) == expected.map(\.0))
+        #expect(refs.map { hexString(SHA256.hash(segments.objects[$0.name]!)) } == expected.map(\.1))
+        #expect(hexString(sink.bytes) == "53484331011001010000000011111111111111111111111111111111c1a9c11c241b8ba6cfe8607731fdf722bc4aa3a74a8dfe7d61a7f5048331c576646eef1393fc1f3f5ba0016f7a65234a1c6a0c82f4b1415c9949dc5bea3db34ca76f864b386fd4f8d4db0cceab5cfa469efe0028914e2a467326ea09283fcddb900f84be8288debab6131af46fe59a4d397e05cde67273f9a7d1c24e645b73b4e3e55eb43e4e8124a82581d51023345630ab6657ed046ef2caca1c9a7d243454979187ba1cd64449c474597cf54179b8bdfccb4b37ae7bef8173ce0e42229bbb3204fc96b34b186b739d55e155c8b97b4a043ac7a1317e640cef745eed4a57363e92621bd7001cfff0b59a0e9989a76da628aad5734249e35d6ada7e35b554235450c1b308353a4c20eac5ca096fd11d4116105682abc6fb5b22c0ec34769d6b95c195e84be6474fd42af51110ccb62823303f747e3ec0cc577eb47d69542d9688f2f6fa2fb45f910e022c95838650e0")
+        let locator = try NameCipher(keys: keys).locator(for: try PlainPath("big.bin"))
+        #expect(locator.segmentObjectPath(refs[0].name) == "d/i/x/vebyyzsiemclu7hkznjqs5dqpvwnj2.s/ni6thdedfdyjzxxdqflsdk7rbzzv4brs")
+        #expect(Locator.parse(objectPath: locator.segmentObjectPath(refs[0].name))! == (locator, .segment(refs[0].name)))
+        // And back: the file decrypts from its objects.
+        let out = MemorySink()
+        try FileContent(keys: read).decrypt(MemorySource(sink.bytes), expectedSIV: Array(sink.bytes[28..<60]),
+                                            segment: { (ref) throws(ShadowError) -> ByteSource in try segments.source(ref) }, to: out)
+        #expect(out.bytes == plain)
     }
 }

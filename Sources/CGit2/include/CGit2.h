@@ -140,4 +140,9 @@ int shadow_git2_load(char *_Nonnull message, size_t capacity);
  * a libgit2 error code. */
 int shadow_git2_isolate_config(void);
 
+/* git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE / GIT_OPT_SET_MWINDOW_MAPPED_LIMIT): libgit2 reads packs
+ * through mapped windows it keeps until the mapped total reaches the limit (8 GiB by default on 64-bit),
+ * and every page it touched counts in the process's resident memory. Returns 0 or a libgit2 error code. */
+int shadow_git2_bound_pack_windows(size_t window_bytes, size_t mapped_limit_bytes);
+
 #endif
