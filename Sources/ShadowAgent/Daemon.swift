@@ -258,6 +258,10 @@ public final class Daemon: @unchecked Sendable {
             }
             pass(reason, number: number, allowMassDelete: allowMassDelete)
             if hello { doorbell?.hello(serverHead.withLock { $0 }) }
+            // Between passes and only when nothing waits: no user-visible sync waits for it.
+            if condition.withLock({ requested == nil && !stopping }) {
+                for line in Workspace.consolidateIfDue(settings.config) { log(line) }
+            }
         }
         condition.withLock {
             workerDone = true

@@ -15,8 +15,10 @@ import ShadowSystem
 public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     private let gitDir: String
     private let openRepository: () throws(ShadowError) -> GitRepository
-    /// The opened repository; guarded by its lock, opened at most once.
-    private let opened = Mutex<GitRepository?>(nil)
+    /// The opened repository; guarded by its lock, opened once, and again after a consolidation
+    /// (`ObjectConsolidation.generation`): libgit2 never forgets a pack it has listed, so the old
+    /// handle would keep the replaced packs open, their space in use and every lookup searching them.
+    private let opened = Mutex<(repository: GitRepository, generation: Int)?>(nil)
 
     /// `shadow`: the shadow work tree (its git directory is `shadow/.git`). `open`: opens it with its
     /// transport attached, as the caller would have without this.
@@ -28,14 +30,15 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
     /// The repository, opened now if it was not yet.
     public func repository() throws(ShadowError) -> GitRepository {
         try opened.withLock { (repo) throws(ShadowError) -> GitRepository in
-            if let repo { return repo }
+            let generation = ObjectConsolidation.generation.load(ordering: .acquiring)
+            if let repo, repo.generation == generation { return repo.repository }
             let new = try openRepository()
-            repo = new
+            repo = (new, generation)
             return new
         }
     }
 
-    private var openedRepository: GitRepository? { opened.withLock { $0 } }
+    private var openedRepository: GitRepository? { opened.withLock { $0?.repository } }
 
     // MARK: Answered from files while they are unambiguous
 

@@ -71,14 +71,16 @@ final class PackWriter {
         try flushIfFull()
     }
 
-    /// Writes the trailer, lets the indexer verify the pack and write pack and index; returns nothing
-    /// until both files are in place.
-    func finish() throws(ShadowError) {
+    /// Writes the trailer, lets the indexer verify the pack and write pack and index; returns once both
+    /// files are in place, with the pack's name (`pack-` and this trailer's hex, as libgit2 names it).
+    @discardableResult
+    func finish() throws(ShadowError) -> String {
         precondition(written == expected, "fewer objects than the pack header announced")
         let trailer = sha.finish()
         buffer.append(contentsOf: trailer)
         try flush()
         try gitCheck(git2.git_indexer_commit(indexer, &stats), "cannot finish the pack")
+        return "pack-" + Hex.encode(trailer)
     }
 
     private func emit(_ bytes: [UInt8]) {

@@ -66,6 +66,7 @@
     X(git_odb_object_data) \
     X(git_odb_object_free) \
     X(git_odb_object_size) \
+    X(git_odb_object_type) \
     X(git_odb_open_wstream) \
     X(git_odb_read) \
     X(git_odb_read_header) \
