@@ -66,7 +66,15 @@ public struct ShadowObjects {
         let content = FileContent(keys: try keys.requireRead())
         let directory = SegmentDirectory(objects: self, locator: locator)
         let sink = MemorySink()
-        let (header, segments) = try content.encrypt(source, fileID: fileID, parameters: parameters, to: sink, segments: directory)
+        let header: ContentHeader, segments: [SegmentRef]
+        do {
+            (header, segments) = try content.encrypt(source, fileID: fileID, parameters: parameters, to: sink, segments: directory)
+        } catch {
+            // A file that changed or vanished while read is retried later; the segments written for it
+            // must not be committed beside a list that does not name them.
+            directory.discardWritten()
+            throw error
+        }
         try writeObject(sink.bytes, at: locator.contentObjectPath)
         try directory.keepOnly(Set(segments.map(\.name)))
         let record = NameRecord(path: path, kind: .file(length: source.length, siv: header.siv, executable: executable), metadata: metadata)
@@ -127,6 +135,8 @@ final class SegmentDirectory: SegmentWriter {
     let objects: ShadowObjects
     let locator: Locator
     private let present: Set<String>
+    /// Segments this writer added that were not there before.
+    private var written: Set<String> = []
 
     init(objects: ShadowObjects, locator: Locator) {
         self.objects = objects
@@ -137,7 +147,16 @@ final class SegmentDirectory: SegmentWriter {
     func holds(_ name: String) -> Bool { present.contains(name) }
 
     func write(_ name: String, _ object: [UInt8]) throws(ShadowError) {
+        if !present.contains(name) { written.insert(name) }
         try objects.writeSegment(object, name: name, of: locator)
+    }
+
+    /// Removes the segments this writer added, leaving the directory as the last written list names it
+    /// (or gone when there was none). Best effort: it runs while another error is reported.
+    func discardWritten() {
+        for name in written { try? FileSystem.removeTree(objects.shadowRoot.appending(locator.segmentObjectPath(name))) }
+        written.removeAll()
+        if present.isEmpty { try? FileSystem.removeTree(objects.shadowRoot.appending(locator.segmentDirectoryPath)) }
     }
 
     /// Removes the segments of an earlier version that the new list does not name.

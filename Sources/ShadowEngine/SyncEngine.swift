@@ -583,7 +583,7 @@ public final class SyncEngine {
                 progress.files += 1
                 progress.bytes += item.stat.size
                 let cur = index.entries[item.path]
-                let record: NameRecord, after: StatKey
+                let record: NameRecord, after: StatKey?
                 switch outcome {
                 case .success(let written): (record, after) = written
                 case .failure(let error) where error.code == .sourceChanged || error.code == .notFound || error.code == .invalidArgument || error.code == .permissionDenied:
@@ -642,16 +642,17 @@ public final class SyncEngine {
     /// Encrypts and writes the objects of `items`, small files on parallel lanes and large ones (whose
     /// encryption runs on lanes of its own) one at a time here. For each: the name record, and the stat of
     /// the open file once read (what the index records if nothing changed it while it was read).
-    private func encrypt(_ items: ArraySlice<LocalPlan.Encrypt>) -> [Result<(NameRecord, StatKey), ShadowError>] {
+    private func encrypt(_ items: ArraySlice<LocalPlan.Encrypt>) -> [Result<(NameRecord, StatKey?), ShadowError>] {
         let objects = objects, plain = location.plain
-        func one(_ item: LocalPlan.Encrypt) -> Result<(NameRecord, StatKey), ShadowError> {
-            Result { () throws(ShadowError) -> (NameRecord, StatKey) in
+        func one(_ item: LocalPlan.Encrypt) -> Result<(NameRecord, StatKey?), ShadowError> {
+            Result { () throws(ShadowError) -> (NameRecord, StatKey?) in
                 let source = try FileSource(plain.appending(item.path))
                 // The time of the bytes read, not of the scan: a file replaced in between is recorded as read.
                 var metadata = item.metadata
                 metadata.modified = FileTime(totalNanoseconds: try source.currentStat().mtimeNs)
                 let record = try objects.writeFile(item.path, from: source, fileID: item.fileID, executable: item.executable, metadata: metadata)
-                return (record, try source.currentStat())
+                // Its objects are written whole: a file gone right after is committed as read, then deleted next pass.
+                return (record, try? source.currentStat())
             }
         }
         let items = Array(items)
