@@ -134,10 +134,10 @@ extension History {
         switch entry.record.kind {
         case .directory: return .directory
         case .symlink(let target): return .symlink(String(decoding: target, as: UTF8.self))
-        case .file(_, let siv, _):
-            guard let blob = entry.contentObject else { throw ShadowError(.malformedObject, "\(path) has no content object at \(commit.short)") }
+        case .file:
+            // Through the segment list when the file has one, as apply and restore read it.
             let sink = MemorySink()
-            try ContentCipher(keys: try keys.requireRead()).decrypt(MemorySource(try store.blob(blob, limit: Int.max)), expectedSIV: siv, to: sink)
+            _ = try entry.decrypt(from: store, content: FileContent(keys: try keys.requireRead()), to: sink)
             return .file(sink.bytes)
         }
     }

@@ -127,4 +127,28 @@ import Testing
         try a.ok(["fsck", "--folder", a.folder])
         try b.ok(["fsck", "--folder", b.folder])
     }
+
+    /// Lines of the text file `show` and `diff` read: about 1.5 MiB, so it is stored as segments.
+    static let textLines = 150_000
+
+    @Test func showAndDiffReadALargeFileThroughItsSegments() throws {
+        let s = try Scratch("large-show")
+        let a = s.agent("a")
+        let old = (0..<LargeFileTests.textLines).map { "line \($0)\n" }.joined()
+        #expect(old.utf8.count > 1 << 20)
+        try a.write("big.txt", old)
+        try a.initialize()
+        let edited = old.replacingOccurrences(of: "\nline 70000\n", with: "\nLINE 70000\n")
+        try a.write("big.txt", edited)
+        try a.sync()
+
+        #expect(try a.ok(["show", "big.txt", "--at", "HEAD~1", "--folder", a.folder]) == old)
+        #expect(try a.ok(["show", "big.txt", "--folder", a.folder]) == edited)
+        let diff = try a.run(["diff", "big.txt", "--at", "HEAD~1", "--folder", a.folder])
+        #expect(diff.status == 1, "\(diff.status) \(diff.stderr)")
+        #expect(diff.stdout.contains("-line 70000\n+LINE 70000\n"), "\(diff.stdout.prefix(2000))")
+        #expect(diff.stdout.split(separator: "\n").filter { $0.hasPrefix("-") || $0.hasPrefix("+") }.count == 4, "\(diff.stdout.prefix(2000))")
+        let same = try a.run(["diff", "big.txt", "--folder", a.folder])
+        #expect(same.status == 0 && same.stdout.isEmpty, "\(same.status): \(same.stdout.prefix(2000))")
+    }
 }
