@@ -38,7 +38,7 @@ python3 Examples/make-tree.py "$W/tree" "$FILES"
 cp -a "$W/tree" "$W/aged"
 $S init "$W/aged" --remote "$W/aged.git" --shadow "$W/aged.shadow" --no-passphrase >/dev/null
 $S key export --folder "$W/aged" > "$W/aged.key"
-files=($(cd "$W/tree" && find . -name '*.txt' | sort | head -200))
+files=($(cd "$W/tree" && find . -name '*.txt' | sort | sed -n 1,200p))
 # One edit (the next of 200 files gets a line) and the sync of FOLDER; the sync's microseconds go to $T.
 n=0
 edit_sync() {

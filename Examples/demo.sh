@@ -109,8 +109,8 @@ step "the laptop's status (the same report with or without a daemon; --json for 
 laptop status --folder "$W/laptop-notes"
 
 step "what the server holds: opaque objects, a neutral author, an encrypted message"
-git -C "$W/remote.git" log --format='%h %an <%ae> %s' | head -3
-git -C "$W/remote.git" ls-tree -r --name-only main | head -4
+git -C "$W/remote.git" log -3 --format='%h %an <%ae> %s'
+git -C "$W/remote.git" ls-tree -r --name-only main | sed -n 1,4p  # sed reads to the end: no SIGPIPE under pipefail
 
 step "history, decrypted locally"
 laptop log --folder "$W/laptop-notes"

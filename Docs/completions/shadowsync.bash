@@ -230,7 +230,7 @@ _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --key-file --invite --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
+    non_repeating_options=(--key --key-file --invite --invite-file --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
     # Offer option value completions
@@ -242,6 +242,9 @@ _shadowsync_join() {
         return
         ;;
     '--invite')
+        return
+        ;;
+    '--invite-file')
         return
         ;;
     '--shadow')

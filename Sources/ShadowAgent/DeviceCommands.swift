@@ -71,13 +71,17 @@ public struct NewInvite: Sendable {
 extension Workspace {
     /// How long an invite stays usable unless told otherwise.
     public static let defaultInviteHours = 72
+    /// The longest an invite may last: a year, which also keeps the expiry time far from overflowing.
+    public static let maxInviteHours = 8760
     static let millisPerHour: UInt64 = 3_600_000
 
     /// `shadowsync device invite`: records a one-time invite in history (published by the sync pass this
     /// runs) and returns its string. Only a read-write device may invite.
     public func invite(_ path: BytePath?, role: DeviceRole, name: String?, hours: Int, options: SyncOptions = SyncOptions()) throws(ShadowError) -> NewInvite {
         if let name { try DeviceName.validate(name) }
-        guard hours > 0 else { throw ShadowError(.invalidArgument, "an invite lasts at least one hour") }
+        guard (1...Self.maxInviteHours).contains(hours) else {
+            throw ShadowError(.invalidArgument, "an invite lasts from one hour to \(Self.maxInviteHours) hours (a year), not \(hours)")
+        }
         let (config, engine) = try open(path)
         guard !engine.readOnly else {
             throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot admit other devices",

@@ -202,13 +202,21 @@ public final class FolderBrowser: Sendable {
             guard let now = try folder.entry(copyPath), now.stat == expected else {
                 throw ShadowError(.sourceChanged, "\(copyPath) changed since it was shown; it is kept", advice: "look at it again and choose once more")
             }
+            try requireSynced(config, copyPath, expected, "removed")
             try folder.remove(copyPath, expected: expected)
             return "removed \(copyPath); the version stays in the history"
         case .keepCopy:
             guard let original = ConflictNames.original(of: copyPath) else {
                 throw ShadowError(.invalidArgument, "cannot tell which file \(copyPath) is a copy of", advice: "rename it by hand")
             }
-            let placement: Placement = try originalStamp.map { (s) throws(ShadowError) in .replace(expected: try Self.stat(s)) } ?? .create
+            let placement: Placement
+            if let originalStamp {
+                let replaced = try Self.stat(originalStamp)
+                try requireSynced(config, original, replaced, "replaced")
+                placement = .replace(expected: replaced)
+            } else {
+                placement = .create
+            }
             try folder.move(copyPath, expected: expected, to: original, placement: placement)
             return "\(original) now holds the copy's version; the one it replaced stays in the history"
         case .keepBoth:
@@ -222,6 +230,39 @@ public final class FolderBrowser: Sendable {
             }
             try folder.move(copyPath, expected: expected, to: target, placement: .create)
             return "renamed \(copyPath) to \(target)"
+        }
+    }
+
+    /// Refuses unless `path` is still `expected` and holds what the head commit holds, so removing or
+    /// replacing it loses no version: edits not synced yet exist nowhere else.
+    func requireSynced(_ config: FolderConfig, _ path: PlainPath, _ expected: StatKey, _ action: String) throws(ShadowError) {
+        let folder = PlainFolder(root: config.folder)
+        guard let now = try folder.entry(path), now.stat == expected else {
+            throw ShadowError(.sourceChanged, "\(path) changed since it was shown; nothing was \(action)", advice: "look at it again and choose once more")
+        }
+        let history = try history(config)
+        let synced: OldVersion?
+        do {
+            synced = try history.head.map { (h) throws(ShadowError) in try history.version(of: path, at: h) }
+        } catch where error.code == .notFound {
+            synced = nil
+        }
+        let same: Bool
+        switch now.kind {
+        case .file:
+            guard now.stat.size <= UInt64(Self.restoreLimitBytes) else {
+                throw ShadowError(.invalidArgument, "\(path) is \(now.stat.size) bytes: too large to compare with its synced version here",
+                                  advice: "resolve the conflict by hand in the folder")
+            }
+            let (bytes, stat) = try FileSystem.readFileAndStat(config.folder.appending(path), limit: Self.restoreLimitBytes)
+            same = stat == expected && synced == .file(bytes)
+        case .symlink(let target): same = synced.map { if case .symlink(let old) = $0 { Array(old.utf8) == target } else { false } } ?? false
+        case .directory: same = synced == .directory
+        case .special: same = false
+        }
+        guard same else {
+            throw ShadowError(.sourceChanged, "\(path) has changes that are not synced yet; nothing was \(action)",
+                              advice: "wait until the folder is synced, or choose keep-both so both versions stay")
         }
     }
 

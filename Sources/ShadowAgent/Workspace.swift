@@ -371,6 +371,16 @@ public struct Workspace: Sendable {
         return InviteText.isInvite(content) ? content : nil
     }
 
+    /// The invite held in `file` (`join --invite-file`); case and whitespace are forgiven as for `--invite`.
+    public static func inviteText(file: BytePath) throws(ShadowError) -> String {
+        let content = String(decoding: try FileSystem.readFile(file, limit: 4096), as: UTF8.self)
+        guard InviteText.isInvite(content) else {
+            throw ShadowError(.badCapability, "\(file) does not hold a ShadowSync invite (it should start with \(InviteText.prefix))",
+                              advice: "save the whole string printed by 'shadowsync device invite' in it, or give a key file with --key-file")
+        }
+        return content
+    }
+
     /// `shadowsync decrypt`: offline recovery from any clone or bare repository.
     public static func decrypt(repository: BytePath, keys: VaultKeys, revision: String?, to out: BytePath) throws(ShadowError) -> Int {
         if let address = try? RemoteAddress.parse(repository.description), address.kind == .ssh {

@@ -57,8 +57,14 @@ struct DeviceInviteCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     @Flag(name: .long, help: "The new device may read, never write.") var readOnly = false
     @Option(name: .long, help: "The name the new device takes unless it gives its own.") var name: String?
-    @Option(name: .long, help: "Hours the invite stays usable (default 72).") var expiresHours: Int = Workspace.defaultInviteHours
+    @Option(name: .long, help: "Hours the invite stays usable (default 72, at most 8760: a year).") var expiresHours: Int = Workspace.defaultInviteHours
     @OptionGroup var folder: FolderOption
+
+    func validate() throws {
+        guard (1...Workspace.maxInviteHours).contains(expiresHours) else {
+            throw ValidationError("--expires-hours must be between 1 and \(Workspace.maxInviteHours) (a year)")
+        }
+    }
 
     func run() throws {
         try reporting { () throws(ShadowError) in

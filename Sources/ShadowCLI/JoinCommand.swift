@@ -10,7 +10,8 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
     @Argument(help: "The plaintext folder (created if missing; its files are kept and synced).") var dir: String
     @Option(name: .long, help: "The capability string or invite (visible to other users in the process list: prefer --key-file).") var key: String?
     @Option(name: .long, help: "A file holding the capability string or invite (or a ShadowSync key file).") var keyFile: String?
-    @Option(name: .long, help: "A one-time invite from 'shadowsync device invite' (the same as --key INVITE).") var invite: String?
+    @Option(name: .long, help: "A one-time invite from 'shadowsync device invite' (visible to other users in the process list: prefer --invite-file).") var invite: String?
+    @Option(name: .long, help: "A file holding a one-time invite from 'shadowsync device invite'.") var inviteFile: String?
     @Option(name: .long, help: "Where the ciphertext tree goes.") var shadow: String?
     @Flag(name: .long, help: "A file already in DIR keeps its path even if older; the incoming version becomes the conflict copy.") var preferLocal = false
     @Flag(name: .long, help: "The incoming version takes the path even if older; a differing file already in DIR becomes the conflict copy.") var preferRemote = false
@@ -19,7 +20,9 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
     @OptionGroup var ssh: SSHArguments
 
     func validate() throws {
-        guard [key, keyFile, invite].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --key, --key-file and --invite") }
+        guard [key, keyFile, invite, inviteFile].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --key, --key-file, --invite and --invite-file")
+        }
         guard !(preferLocal && preferRemote) else { throw ValidationError("give at most one of --prefer-local and --prefer-remote") }
     }
 
@@ -33,6 +36,7 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
             let config: FolderConfig, report: SyncReport
             var inviteText = invite
+            if let inviteFile { inviteText = try Workspace.inviteText(file: BytePath(inviteFile)) }
             if inviteText == nil { inviteText = try Workspace.inviteText(given: key, file: keyFile.map { BytePath($0) }) }
             if let inviteText {
                 (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), invite: inviteText, shadow: shadow.map { BytePath($0) },

@@ -47,7 +47,10 @@ public enum InviteText {
     }
 
     /// True when `text` looks like an invite (for `join --key`, which takes both).
-    public static func isInvite(_ text: String) -> Bool { text.trimmedWhitespace.lowercased().hasPrefix(prefix) }
+    /// Whitespace anywhere is ignored, as `decode` ignores it (a string read out may be split in the prefix).
+    public static func isInvite(_ text: String) -> Bool {
+        String(text.unicodeScalars.filter { !" \t\r\n".unicodeScalars.contains($0) }).lowercased().hasPrefix(prefix)
+    }
 
     /// The invite's keys and the vault's verify-only keys; typos are reported as for capabilities.
     public static func decode(_ text: String) throws(ShadowError) -> (invite: InviteKeys, vault: VaultKeys) {

@@ -4,16 +4,20 @@ public import ShadowCrypto
 /// here before any route runs, so the checks stay in one place and are unit-tested without a server.
 public struct AccessPolicy: Sendable {
     public let token: AccessToken
-    /// The `Host` values a browser sends for this server (127.0.0.1:PORT, localhost:PORT, [::1]:PORT):
-    /// any other name is a DNS-rebinding page that resolved its own name to loopback.
+    /// The `Host` values a browser sends for this server (127.0.0.1:PORT, localhost:PORT, [::1]:PORT, and
+    /// the address it listens on): any other name is a DNS-rebinding page that resolved its own name to loopback.
     public let allowedHosts: Set<String>
     /// The cookie that carries the token after the first load: named after the port, since cookies are
     /// not kept apart by port and two UIs may run side by side.
     public let cookieName: String
 
-    public init(token: AccessToken, port: Int) {
+    /// `listenHost` is the loopback address the server is bound to (such as 127.0.0.2 or ::1): the address
+    /// it prints names it, so a browser sends it as Host.
+    public init(token: AccessToken, port: Int, listenHost: String? = nil) {
         self.token = token
-        allowedHosts = ["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)"]
+        var hosts: Set<String> = ["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)"]
+        if let listenHost { hosts.insert((listenHost.contains(":") ? "[\(listenHost)]" : listenHost).lowercased() + ":\(port)") }
+        allowedHosts = hosts
         cookieName = "shadowsync_ui_\(port)"
     }
 
@@ -58,7 +62,7 @@ public struct AccessPolicy: Sendable {
 
     public func decide(_ r: Request) -> Decision {
         guard let host = r.host?.lowercased(), allowedHosts.contains(host) else {
-            return .refuse(status: 403, reason: "this server answers only to 127.0.0.1, localhost and [::1] on its own port (foreign Host header)")
+            return .refuse(status: 403, reason: "this server answers only to its own address, 127.0.0.1, localhost and [::1] on its own port (foreign Host header)")
         }
         let changes = !(r.method == "GET" || r.method == "HEAD")
         if changes && r.method != "POST" { return .refuse(status: 405, reason: "only GET and POST are used") }

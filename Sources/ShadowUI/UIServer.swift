@@ -74,7 +74,7 @@ public enum UIServer {
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                policy.withLock { $0 = AccessPolicy(token: token, port: bound) }
+                policy.withLock { $0 = AccessPolicy(token: token, port: bound, listenHost: host) }
                 let shown = host.contains(":") ? "[\(host)]" : host
                 let url = "http://\(shown):\(bound)/?token=\(token.text)"
                 // Written at once, not buffered: a script reading the address waits for this line.

@@ -65,6 +65,26 @@ import TestSupport
         try reader.ok(["join", s.remote, reader.folder, "--key-file", try laptop.exportKey(["--read-only"]), "--no-passphrase"])
         let refused = try reader.run(["device", "invite", "--folder", reader.folder])
         #expect(refused.status == 2 && refused.stderr.contains("read-only device: it cannot admit"), "\(refused.stderr)")
-        for agent in [laptop, desktop, stolen, reader] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
+
+        // --invite-file keeps the invite out of the process list; case and spaces are forgiven as for --invite.
+        let notAnInvite = s.root.appendingPathComponent("not-an-invite.txt").path
+        try "hello\n".write(toFile: notAnInvite, atomically: true, encoding: .utf8)
+        let wrongFile = try late.run(["join", s.remote, late.folder, "--invite-file", notAnInvite, "--no-passphrase"])
+        #expect(wrongFile.status == 2 && wrongFile.stderr.contains("does not hold a ShadowSync invite"), "\(wrongFile.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: late.folder))
+        let forLate = try Self.invite(laptop, ["--name", "late"])
+        let inviteFile = s.root.appendingPathComponent("invite-late.txt").path
+        let spaced = forLate.uppercased().enumerated().map { $0.offset % 8 == 7 ? "\($0.element) " : "\($0.element)" }.joined()
+        try (spaced + "\n").write(toFile: inviteFile, atomically: true, encoding: .utf8)
+        try late.ok(["join", s.remote, late.folder, "--invite-file", inviteFile, "--no-passphrase"])
+        #expect(late.read("doc.txt") == "one\n")
+        #expect(try DeviceTests.devices(late)["late"]?["admitted_by"] as? String == "laptop")
+
+        // An invite's lifetime is bounded (a year), so the expiry time cannot overflow.
+        for hours in ["8761", "9223372036854775807", "0"] {
+            let tooLong = try laptop.run(["device", "invite", "--folder", laptop.folder, "--expires-hours", hours])
+            #expect(tooLong.status == 2 && tooLong.stderr.contains("--expires-hours must be between 1 and 8760"), "\(hours): \(tooLong.stderr)")
+        }
+        for agent in [laptop, desktop, stolen, reader, late] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
     }
 }

@@ -184,10 +184,29 @@ import TestSupport
         #expect(unsynced.status == 409 && unsynced.body.contains("not synced"), "\(unsynced.body)")
         #expect(s.a.read("doc.txt") == "line one\nedited meanwhile\n")
 
+        // Resolving drops no edit that is not synced yet: not the original keep-copy replaces, not the copy keep-original removes.
+        func stamps() throws -> (copy: String, original: String) {
+            let shown = try s.http("GET", "/api/folders/\(docsName)/conflict?copy=\(copy)", headers: withToken).body
+            let sides = (try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any]) ?? [:]
+            return ((sides["copy"] as? [String: Any])?["stamp"] as? String ?? "", (sides["original"] as? [String: Any])?["stamp"] as? String ?? "")
+        }
+        let current = try stamps()
+        let overEdit = #"{"copy": "\#(copy)", "choice": "keep-copy", "copy_stamp": "\#(current.copy)", "original_stamp": "\#(current.original)"}"#
+        let keptEdit = try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: overEdit)
+        #expect(keptEdit.status == 409 && keptEdit.body.contains("not synced"), "\(keptEdit.body)")
+        #expect(s.a.read("doc.txt") == "line one\nedited meanwhile\n" && s.a.read(copy) == copyText)
+        Thread.sleep(forTimeInterval: 0.01)
+        try s.a.write(copy, "line one\nmine, edited\n")
+        let edited = try stamps()
+        let dropEdit = #"{"copy": "\#(copy)", "choice": "keep-original", "copy_stamp": "\#(edited.copy)"}"#
+        let keptCopy = try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: dropEdit)
+        #expect(keptCopy.status == 409 && keptCopy.body.contains("not synced"), "\(keptCopy.body)")
+        #expect(s.a.read(copy) == "line one\nmine, edited\n" && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
+
         // Keep both: the copy takes the name the user chose, nothing else moves.
-        let both = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(copyStamp)", "new_name": "doc (other).txt"}"#
+        let both = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(edited.copy)", "new_name": "doc (other).txt"}"#
         #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: both).status == 200)
-        #expect(s.a.read("doc (other).txt") == copyText && s.a.read(copy) == nil && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
+        #expect(s.a.read("doc (other).txt") == "line one\nmine, edited\n" && s.a.read(copy) == nil && s.a.read("doc.txt") == "line one\nedited meanwhile\n")
         let taken = #"{"copy": "\#(copy)", "choice": "keep-both", "copy_stamp": "\#(copyStamp)", "new_name": "doc.txt"}"#
         #expect(try s.http("POST", "/api/folders/\(docsName)/resolve", headers: post, body: taken).status != 200)
 

@@ -45,6 +45,21 @@ import Testing
         }
     }
 
+    @Test func theAddressItListensOnIsItsOwn() {
+        // --listen 127.0.0.2:8384 prints http://127.0.0.2:8384/: the browser sends that as Host and Origin.
+        let bound = AccessPolicy(token: token, port: 8384, listenHost: "127.0.0.2")
+        #expect(bound.decide(request(host: "127.0.0.2:8384", header: token.text)) == .allow)
+        #expect(bound.decide(request("POST", "/api/folders/x/pause", host: "127.0.0.2:8384", origin: "http://127.0.0.2:8384",
+                                     type: "application/json", header: token.text)) == .allow)
+        #expect(bound.decide(request(host: "127.0.0.1:8384", header: token.text)) == .allow)
+        for host in ["127.0.0.2:9999", "127.0.0.3:8384", "127.0.0.2"] {
+            #expect(bound.decide(request(host: host, header: token.text)) != .allow, "\(host)")
+        }
+        #expect(policy.decide(request(host: "127.0.0.2:8384", header: token.text)) != .allow)
+        let v6 = AccessPolicy(token: token, port: 8384, listenHost: "::1")
+        #expect(v6.allowedHosts == policy.allowedHosts)
+    }
+
     @Test func changesMustComeFromThePageItself() {
         let ok = request("POST", "/api/folders/x/pause", origin: "http://127.0.0.1:8384", site: "same-origin", type: "application/json", cookie: token.text)
         #expect(policy.decide(ok) == .allow)
