@@ -34,32 +34,19 @@ extension GitRepository {
     /// `topLevelBlob` in the repository at `remotePath` (a local remote), or in this one when nil.
     func topLevelBlob(_ name: String, ofTree tree: ObjectID, limit: Int, inRepositoryAt remotePath: String?) throws(ShadowError) -> [UInt8]? {
         try GitThread.shared.run { () throws(ShadowError) -> [UInt8]? in
-            var repo: OpaquePointer? = handle
-            if let remotePath {
-                repo = nil
-                let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
-                try gitCheck(rc, "cannot open the remote repository \(remotePath)")
+            try withRepository(at: remotePath) { (repo) throws(ShadowError) -> [UInt8]? in
+                try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo)
+                var oid = tree.gitOID
+                var treeObject: OpaquePointer?
+                try gitCheck(git2.git_tree_lookup(&treeObject, repo, &oid), "cannot read tree \(tree.short)")
+                defer { git2.git_tree_free(treeObject) }
+                for i in 0..<git2.git_tree_entrycount(treeObject) {
+                    guard let entry = git2.git_tree_entry_byindex(treeObject, i), git2.git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
+                          let entryName = git2.git_tree_entry_name(entry), String(cString: entryName) == name else { continue }
+                    return try GitRepository.blobBytes(ObjectID(git2.git_tree_entry_id(entry)!.pointee), limit: limit, in: repo)
+                }
+                return nil
             }
-            defer { if remotePath != nil { git2.git_repository_free(repo) } }
-            try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo!)
-            var oid = tree.gitOID
-            var treeObject: OpaquePointer?
-            try gitCheck(git2.git_tree_lookup(&treeObject, repo, &oid), "cannot read tree \(tree.short)")
-            defer { git2.git_tree_free(treeObject) }
-            for i in 0..<git2.git_tree_entrycount(treeObject) {
-                guard let entry = git2.git_tree_entry_byindex(treeObject, i), git2.git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
-                      let entryName = git2.git_tree_entry_name(entry), String(cString: entryName) == name else { continue }
-                let id = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
-                try GitRepository.requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo!)
-                var blobID = id.gitOID
-                var blob: OpaquePointer?
-                try gitCheck(git2.git_blob_lookup(&blob, repo, &blobID), "cannot read object \(id.short)")
-                defer { git2.git_blob_free(blob) }
-                let size = Int(git2.git_blob_rawsize(blob))
-                guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
-                return Array(UnsafeRawBufferPointer(start: raw, count: size))
-            }
-            return nil
         }
     }
 
@@ -73,55 +60,66 @@ extension GitRepository {
     func directoryBlobs(_ name: String, ofTree tree: ObjectID, limit: Int, maximumCount: Int,
                         inRepositoryAt remotePath: String?) throws(ShadowError) -> DirectoryBlobs? {
         try GitThread.shared.run { () throws(ShadowError) -> DirectoryBlobs? in
-            var repo: OpaquePointer? = handle
-            if let remotePath {
-                repo = nil
-                let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
-                try gitCheck(rc, "cannot open the remote repository \(remotePath)")
-            }
-            defer { if remotePath != nil { git2.git_repository_free(repo) } }
-            try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo!)
-            var oid = tree.gitOID
-            var top: OpaquePointer?
-            try gitCheck(git2.git_tree_lookup(&top, repo, &oid), "cannot read tree \(tree.short)")
-            defer { git2.git_tree_free(top) }
-            var found: OpaquePointer?
-            for i in 0..<git2.git_tree_entrycount(top) {
-                if let e = git2.git_tree_entry_byindex(top, i), let n = git2.git_tree_entry_name(e), String(cString: n) == name { found = e }
-            }
-            guard let entry = found else { return nil }
-            guard git2.git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
-                throw ShadowError(.malformedObject, "tree \(tree.short) holds \(name) as a file: ShadowSync keeps a directory there")
-            }
-            let directory = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
-            try GitRepository.requireObject(directory, GIT_OBJECT_TREE, limit: maximumCount * GitRepository.treeEntryLimitBytes, in: repo!)
-            var directoryOID = directory.gitOID
-            var sub: OpaquePointer?
-            try gitCheck(git2.git_tree_lookup(&sub, repo, &directoryOID), "cannot read tree \(directory.short)")
-            defer { git2.git_tree_free(sub) }
-            let count = git2.git_tree_entrycount(sub)
-            guard count <= maximumCount else {
-                throw ShadowError(.malformedObject, "\(name) in tree \(tree.short) holds \(count) entries, more than the \(maximumCount) allowed")
-            }
-            var blobs: [DirectoryBlobs.Blob] = []
-            for i in 0..<count {
-                guard let e = git2.git_tree_entry_byindex(sub, i), let cName = git2.git_tree_entry_name(e) else { continue }
-                let entryName = Array(UnsafeBufferPointer(start: cName, count: strlen(cName)).map { UInt8(bitPattern: $0) })
-                guard git2.git_tree_entry_type(e) == GIT_OBJECT_BLOB else {
-                    throw ShadowError(.malformedObject, "\(name)/\(PlainPath.render(entryName)) in tree \(tree.short) is not a file")
+            try withRepository(at: remotePath) { (repo) throws(ShadowError) -> DirectoryBlobs? in
+                try GitRepository.requireObject(tree, GIT_OBJECT_TREE, limit: GitRepository.topTreeLimitBytes, in: repo)
+                var oid = tree.gitOID
+                var top: OpaquePointer?
+                try gitCheck(git2.git_tree_lookup(&top, repo, &oid), "cannot read tree \(tree.short)")
+                defer { git2.git_tree_free(top) }
+                var found: OpaquePointer?
+                for i in 0..<git2.git_tree_entrycount(top) {
+                    if let e = git2.git_tree_entry_byindex(top, i), let n = git2.git_tree_entry_name(e), String(cString: n) == name { found = e }
                 }
-                let id = ObjectID(git2.git_tree_entry_id(e)!.pointee)
-                try GitRepository.requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo!)
-                var blobID = id.gitOID
-                var blob: OpaquePointer?
-                try gitCheck(git2.git_blob_lookup(&blob, repo, &blobID), "cannot read object \(id.short)")
-                defer { git2.git_blob_free(blob) }
-                let size = Int(git2.git_blob_rawsize(blob))
-                let bytes = size > 0 ? git2.git_blob_rawcontent(blob).map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? [] : []
-                blobs.append(DirectoryBlobs.Blob(name: entryName, id: id, bytes: bytes))
+                guard let entry = found else { return nil }
+                guard git2.git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
+                    throw ShadowError(.malformedObject, "tree \(tree.short) holds \(name) as a file: ShadowSync keeps a directory there")
+                }
+                let directory = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
+                try GitRepository.requireObject(directory, GIT_OBJECT_TREE, limit: maximumCount * GitRepository.treeEntryLimitBytes, in: repo)
+                var directoryOID = directory.gitOID
+                var sub: OpaquePointer?
+                try gitCheck(git2.git_tree_lookup(&sub, repo, &directoryOID), "cannot read tree \(directory.short)")
+                defer { git2.git_tree_free(sub) }
+                let count = git2.git_tree_entrycount(sub)
+                guard count <= maximumCount else {
+                    throw ShadowError(.malformedObject, "\(name) in tree \(tree.short) holds \(count) entries, more than the \(maximumCount) allowed")
+                }
+                var blobs: [DirectoryBlobs.Blob] = []
+                for i in 0..<count {
+                    guard let e = git2.git_tree_entry_byindex(sub, i), let cName = git2.git_tree_entry_name(e) else { continue }
+                    let entryName = Array(UnsafeBufferPointer(start: cName, count: strlen(cName)).map { UInt8(bitPattern: $0) })
+                    guard git2.git_tree_entry_type(e) == GIT_OBJECT_BLOB else {
+                        throw ShadowError(.malformedObject, "\(name)/\(PlainPath.render(entryName)) in tree \(tree.short) is not a file")
+                    }
+                    let id = ObjectID(git2.git_tree_entry_id(e)!.pointee)
+                    blobs.append(DirectoryBlobs.Blob(name: entryName, id: id, bytes: try GitRepository.blobBytes(id, limit: limit, in: repo)))
+                }
+                return DirectoryBlobs(tree: directory, blobs: blobs)
             }
-            return DirectoryBlobs(tree: directory, blobs: blobs)
         }
+    }
+
+    /// Runs `body` with the repository at `remotePath` opened for it (a local remote), or with this one
+    /// when nil. Call on the git thread.
+    private func withRepository<T>(at remotePath: String?, _ body: (OpaquePointer) throws(ShadowError) -> T) throws(ShadowError) -> T {
+        guard let remotePath else { return try body(handle) }
+        var repo: OpaquePointer?
+        let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
+        try gitCheck(rc, "cannot open the remote repository \(remotePath)")
+        defer { git2.git_repository_free(repo) }
+        return try body(repo!)
+    }
+
+    /// A blob's bytes, its type and size checked from the object header before it is loaded. Call on the git thread.
+    private static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
+        try requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo)
+        var blobID = id.gitOID
+        var blob: OpaquePointer?
+        try gitCheck(git2.git_blob_lookup(&blob, repo, &blobID), "cannot read object \(id.short)")
+        defer { git2.git_blob_free(blob) }
+        let size = Int(git2.git_blob_rawsize(blob))
+        guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: raw, count: size))
     }
 
     /// The most one tree entry takes: a mode, a 255-byte name and a 20-byte id.
