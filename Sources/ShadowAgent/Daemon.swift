@@ -293,6 +293,10 @@ public final class Daemon: @unchecked Sendable {
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             lastPass.withLock { $0 = PassSummary(report, pass: number) }
+            if let rewritten = report.followedRewrite {
+                log("moved onto the server's rewritten history (\(rewritten.short)), signed by a writer of the vault")
+                for line in Workspace.reclaim(settings.config, remoteToo: false) { log(line) }
+            }
             let head = report.head?.short
             currentHead.withLock { $0 = report.head }
             serverHead.withLock { $0 = engine.lastVerified }
