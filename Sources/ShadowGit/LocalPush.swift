@@ -55,7 +55,10 @@ extension GitRepository {
         try gitCheck(git2.git_repository_odb(&localODB, handle), "cannot open the objects")
         defer { git2.git_odb_free(localODB) }
 
-        var missing = try objectsMissing(from: remoteODB, newest: local, known: remoteHead)
+        // A refused head this push replaces may never have been fetched here: nothing can be hidden behind it.
+        var known = remoteHead
+        if old != nil, var head = remoteHead, git2.git_odb_exists_ext(localODB, &head, 0) != 1 { known = nil }
+        var missing = try objectsMissing(from: remoteODB, newest: local, known: known)
         if !missing.isEmpty, let localDir = git2.git_repository_path(handle) {
             let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }

@@ -237,7 +237,8 @@ extension GitRepository {
         if let old {
             // libgit2 has no compare-and-swap push: the head is read just before the forced update,
             // so a push another machine makes in between is the only one that can be lost.
-            let now = try probeOrigin(session)
+            // A session of its own: one authenticates once.
+            let now = try probeOrigin(RemoteSession(address: session.address, settings: session.settings))
             guard now == old else {
                 throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) is \(now?.short ?? "empty"), not \(old.short), the head this rewrite replaces",
                                   advice: "nothing was replaced; sync, then run the command again")

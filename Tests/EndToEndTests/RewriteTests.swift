@@ -141,6 +141,8 @@ import ShadowCrypto
         func serverHead() -> String { SSHServer.shell(["git", "-C", repo, "rev-parse", "main"]).output.trimmingCharacters(in: .whitespacesAndNewlines) }
         let sshCommand = "ssh -i \(server.key("client_ed25519")) -o UserKnownHostsFile=\(server.knownHosts) -o BatchMode=yes -p \(server.port)"
 
+        let reader = s.agent("reader")
+        try reader.ok(["join", server.url(repo), reader.folder, "--invite", try InviteTests.invite(laptop, ["--read-only", "--name", "reader"]), "--no-passphrase"] + ssh)
         try laptop.write("secret.txt", "pasted by mistake\n")
         try laptop.sync()
         try laptop.remove("secret.txt")
@@ -155,8 +157,6 @@ import ShadowCrypto
         let root = try git(["rev-list", "--max-parents=0", good], nil).trimmingCharacters(in: .whitespacesAndNewlines)
         let rootTree = try git(["rev-parse", "\(root)^{tree}"], nil).trimmingCharacters(in: .whitespacesAndNewlines)
         // Unsigned, and signed by a read-only device: the hook declines both.
-        let reader = s.agent("reader")
-        try reader.ok(["join", server.url(repo), reader.folder, "--invite", try InviteTests.invite(laptop, ["--read-only", "--name", "reader"]), "--no-passphrase"] + ssh)
         for (agent, signed) in [(laptop, false), (reader, true)] {
             let forged = try Self.rewriteCommit(by: agent, signed: signed, tree: rootTree, parent: root, replaces: good, in: git)
             let push = SSHServer.shell(["git", "-C", shadow, "push", "-f", server.url(repo), "\(forged):refs/heads/main"], environment: ["GIT_SSH_COMMAND": sshCommand])
