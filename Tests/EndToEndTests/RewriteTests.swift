@@ -74,6 +74,36 @@ import ShadowCrypto
         }
     }
 
+    static func commitCount(_ agent: Agent) throws -> Int {
+        try agent.ok(["log", "--folder", agent.folder]).split(separator: "\n").filter { $0.contains("  device ") }.count
+    }
+
+    @Test func retentionKeepsTheNewestCommitsAndTheOtherMachineFollows() throws {
+        let s = try Scratch("retention")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "v0\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try laptop.sync()
+        for i in 1...6 {
+            try laptop.write("doc.txt", "v\(i)\n")
+            try laptop.sync()
+        }
+        try desktop.sync()
+        let before = try Self.commitCount(laptop)
+        let asked = try laptop.run(["forget", "--keep-last", "2", "--folder", laptop.folder])
+        #expect(asked.status != 0 && asked.stdout.contains("would keep") && asked.stdout.contains("squash"), "\(asked.stdout) \(asked.stderr)")
+        let done = try laptop.ok(["forget", "--keep-last", "2", "--yes", "--folder", laptop.folder])
+        #expect(done.contains("squashed") && done.contains("pushed"), "\(done)")
+        let after = try Self.commitCount(laptop)
+        #expect(after < before && after >= 2, "\(before) → \(after)")
+        #expect(try desktop.ok(["sync", "--folder", desktop.folder]).contains("rewritten history from the server"))
+        #expect(try Self.commitCount(desktop) == after)
+        #expect(desktop.read("doc.txt") == "v6\n")
+        #expect(try desktop.ok(["show", "doc.txt", "--at", "HEAD~1", "--folder", desktop.folder]) == "v5\n")
+        for agent in [laptop, desktop] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
+    }
+
     /// A rewrite commit for `agent`'s key: `tree` with `parent` (none: a new root), a rewrite record
     /// naming `replaces`, signed with the agent's device key (nil: unsigned).
     static func rewriteCommit(by agent: Agent, signed: Bool, tree: String, parent: String?, replaces: String, in git: (([String], String?) throws -> String)) throws -> String {
