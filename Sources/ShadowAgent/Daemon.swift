@@ -353,8 +353,9 @@ public final class Daemon: @unchecked Sendable {
                     $0.retryAt = delay.map { Date().addingTimeInterval($0) }
                 }
             }
-            if error.code == .historyRewritten {
-                let alert = ServerAlert(kind: ServerAlert.rewrittenHistory, message: error.message, advice: error.advice,
+            if error.code == .historyRewritten || SyncEngine.refusesServerHead(error) {
+                let kind = error.code == .historyRewritten ? ServerAlert.rewrittenHistory : ServerAlert.refusedCommit
+                let alert = ServerAlert(kind: kind, message: error.message, advice: error.advice,
                                         device: String(thisDevice.prefix(8)), since: isoText(Date()), commit: "")
                 let fresh = status.withLock { s -> Bool in defer { s.historyAlert = s.historyAlert ?? alert }; return s.historyAlert == nil }
                 if fresh { hook(.alert, [error.message], head: currentHead.withLock { $0?.short }) }

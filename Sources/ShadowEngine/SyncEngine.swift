@@ -700,7 +700,7 @@ public final class SyncEngine {
 
     /// Errors that refuse the server's head as made by no writer of this vault (not a fork: a fork is
     /// a writer's history, and is never pushed over).
-    static func refusesServerHead(_ error: ShadowError) -> Bool {
+    public static func refusesServerHead(_ error: ShadowError) -> Bool {
         [.signatureInvalid, .malformedObject, .replayedCommit].contains(error.code)
     }
 

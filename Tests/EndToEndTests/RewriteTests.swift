@@ -155,6 +155,27 @@ import ShadowCrypto
         #expect(laptop.read("d.txt") == "from desktop\n" && desktop.read("doc.txt") == "two\n")
     }
 
+    /// A revoked device "rewrites" history back to before its revocation, naming the head it replaces:
+    /// the tip of that rewrite lacks the revocation the others verified, so they refuse it.
+    @Test func aRevokedDeviceCannotRewriteItsRevocationAway() throws {
+        let s = try Scratch("rewrite-revoked")
+        let (laptop, desktop, stolen) = try RevocationTests.threeMachines(s, remote: s.remote)
+        try laptop.ok(["device", "revoke", "stolen", "--folder", laptop.folder])
+        try desktop.sync()
+        let head = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try s.git(["rev-parse", "main~1"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let tree = try s.git(["rev-parse", "\(before)^{tree}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let git: ([String], String?) throws -> String = { args, input in try s.git(args, input: input) }
+        let forged = try Self.rewriteCommit(by: stolen, signed: true, tree: tree, parent: before, replaces: head, in: git)
+        try s.git(["update-ref", "refs/heads/main", forged])
+        for agent in [laptop, desktop] {
+            let snapshot = agent.snapshot()
+            let r = try agent.run(["sync", "--folder", agent.folder])
+            #expect(r.status == 2 && r.stderr.contains("does not contain commit \(head.prefix(12))"), "\(r.status) \(r.stderr)")
+            #expect(agent.snapshot() == snapshot)
+        }
+    }
+
     /// Over a real sshd with the shipped pre-receive hook: an unsigned rewrite and a read-only one are
     /// declined, `forget` (a writer's rewrite) is taken, and a head a revoked device put past the hook
     /// is replaced with `sync --replace-refused`.
