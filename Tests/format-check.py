@@ -286,7 +286,7 @@ check("rewrite commit id", hashlib.sha1(b"commit %d\x00" % len(commit_object) + 
 signature = ctypes.create_string_buffer(64)
 
 # §7b vault.json.
-descriptor = ('{"format":"shdw/3","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+descriptor = ('{"format":"shdw/4","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
               '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
 message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
