@@ -168,6 +168,8 @@ extension SyncEngine {
                               advice: "this is a bug in ShadowSync; report it with 'shadowsync log' of the folder")
         }
         try store.setReference(ShadowRefs.main, to: rewritten, expecting: head)
+        // Killed here, the next sync finds the branch a rewrite of the server's head and pushes it.
+        CrashPoint.reached("rewrite-ref")
         do throws(ShadowError) {
             try store.remote().push(expecting: rewritten, replacing: head)
         } catch {

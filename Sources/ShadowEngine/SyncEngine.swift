@@ -369,8 +369,12 @@ public final class SyncEngine {
             }
             do throws(ShadowError) {
                 options.onPhase?(.pushing)
-                try requireOwnCommits(head: local, base: remote)
-                try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
+                if let remote, try unpushedRewrite(local, over: remote) {
+                    try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local, replacing: remote) }
+                } else {
+                    try requireOwnCommits(head: local, base: remote)
+                    try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
+                }
                 CrashPoint.reached("pushed")
                 state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
                 try noteVerified(local, force: true)
@@ -726,10 +730,19 @@ public final class SyncEngine {
         report.replacedRefused = refused
     }
 
+    /// True when this machine's branch is a rewrite of `remote` that it made and did not push (a
+    /// `forget` cut off between moving the branch and pushing): the server still shows exactly the head
+    /// verified here, and the branch verifies as a rewrite of it.
+    func unpushedRewrite(_ local: ObjectID, over remote: ObjectID) throws(ShadowError) -> Bool {
+        guard remote == state.lastVerified, local != remote, !(try store.isDescendant(local, of: remote)) else { return false }
+        return (try? verifier.verify(head: local, lastVerified: remote, knownSequences: state.peers))?.rewrote == true
+    }
+
     /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
     func integrate(_ remote: ObjectID, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
+        if let local, try unpushedRewrite(local, over: remote) { return }  // pushed by the loop
         // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
         try verifier.requireSignedHead(remote, firstContact: state.lastVerified == nil)
         if let local, try store.isDescendant(local, of: remote) {

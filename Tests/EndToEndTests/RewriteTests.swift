@@ -104,6 +104,28 @@ import ShadowCrypto
         for agent in [laptop, desktop] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
     }
 
+    /// A forget killed between moving the branch and pushing: the next sync pushes the rewrite.
+    @Test func aForgetCutOffBeforeItsPushIsPushedByTheNextSync() throws {
+        let s = try Scratch("forget-crash")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.write("oops.txt", "pasted by mistake\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try laptop.remove("oops.txt")
+        try laptop.sync()
+        try desktop.sync()
+        let killed = try laptop.run(["forget", "oops.txt", "--yes", "--folder", laptop.folder], crashAt: "rewrite-ref")
+        #expect(killed.status != 0)
+        let resumed = try laptop.ok(["sync", "--folder", laptop.folder])
+        #expect(resumed.contains("pushed"), "\(resumed)")
+        #expect(try desktop.ok(["sync", "--folder", desktop.folder]).contains("rewritten history from the server"))
+        for agent in [laptop, desktop] {
+            #expect(!(try agent.ok(["log", "--folder", agent.folder])).contains("oops.txt"))
+            #expect(agent.read("doc.txt") == "one\n")
+        }
+    }
+
     /// A rewrite commit for `agent`'s key: `tree` with `parent` (none: a new root), a rewrite record
     /// naming `replaces`, signed with the agent's device key (nil: unsigned).
     static func rewriteCommit(by agent: Agent, signed: Bool, tree: String, parent: String?, replaces: String, in git: (([String], String?) throws -> String)) throws -> String {
