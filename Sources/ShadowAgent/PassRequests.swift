@@ -89,7 +89,7 @@ extension Workspace {
         if (try? ControlClient.request(socket, ControlRequest.ping.rawValue)) == "pong" {
             // Taking another line of history is a person's one-off decision, never a daemon's pass.
             if options.acceptFork || options.replaceRefused {
-                throw ShadowError(.locked, "the folder's daemon holds \(config.folder); --accept-fork and --replace-refused run only without it",
+                throw ShadowError(.locked, "the folder's daemon holds \(config.folder); \(options.acceptFork ? "--accept-fork" : "--replace-refused") runs only without it",
                                   advice: "stop the daemon ('systemctl --user stop shadowsync@…', or end 'shadowsync run'), run the sync, then start it again")
             }
             return try syncThroughDaemon(config, allowMassDelete: options.allowMassDelete, onWaiting: onWaiting)

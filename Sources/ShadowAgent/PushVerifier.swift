@@ -38,7 +38,9 @@ public enum PushVerifier {
                 let verifier = HistoryVerifier(keys: keys, store: repository)
                 if let old, try !repository.isDescendant(new, of: old) {
                     // Only a rewrite a writer signed, naming the head it replaces, passes (FORMAT.md §5.4).
-                    _ = try verifier.verifyReplacement(new: new, old: old)
+                    do { _ = try verifier.verifyReplacement(new: new, old: old) } catch where error.code == .historyRewritten {
+                        return "\(u.ref): \(new.short) does not descend from \(old.short) and no rewrite a writer of this vault signed names it: rewriting history is refused"
+                    }
                 } else {
                     _ = try verifier.verify(head: new, lastVerified: old, knownSequences: [:])
                 }
