@@ -126,6 +126,30 @@ import ShadowCrypto
         }
     }
 
+    /// A device admitted after a file was added forgets it: the re-created commits from before its
+    /// admission are vouched for by the tip of the rewrite, and every machine verifies them from the root.
+    @Test func aDeviceAdmittedLaterCanForgetWhatCameBeforeIt() throws {
+        let s = try Scratch("forget-later")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.write("oops.txt", "in the first commit\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try desktop.remove("oops.txt")
+        try desktop.sync()
+        try laptop.sync()
+        let done = try desktop.ok(["forget", "oops.txt", "--yes", "--folder", desktop.folder])
+        #expect(done.contains("forgot    oops.txt"), "\(done)")
+        #expect(try laptop.ok(["sync", "--folder", laptop.folder]).contains("rewritten history from the server"))
+        for agent in [laptop, desktop] {
+            #expect(!(try agent.ok(["log", "--folder", agent.folder])).contains("oops.txt"))
+            #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: "))
+        }
+        let fresh = s.agent("fresh")
+        try fresh.ok(["join", s.remote, fresh.folder, "--invite", try InviteTests.invite(laptop, ["--name", "fresh"]), "--no-passphrase"])
+        #expect(fresh.read("doc.txt") == "one\n" && fresh.read("oops.txt") == nil)
+    }
+
     /// A rewrite commit for `agent`'s key: `tree` with `parent` (none: a new root), a rewrite record
     /// naming `replaces`, signed with the agent's device key (nil: unsigned).
     static func rewriteCommit(by agent: Agent, signed: Bool, tree: String, parent: String?, replaces: String, in git: (([String], String?) throws -> String)) throws -> String {
