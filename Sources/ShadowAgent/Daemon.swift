@@ -283,6 +283,7 @@ public final class Daemon: @unchecked Sendable {
         let started = now()
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions(allowMassDelete: allowMassDelete)
+        options.replaceRevokedHeads = true
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
         options.onProgress = { [self] p in status.withLock { $0.progress = p } }
         defer {
@@ -293,6 +294,9 @@ public final class Daemon: @unchecked Sendable {
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             lastPass.withLock { $0 = PassSummary(report, pass: number) }
+            if let refused = report.replacedRefused {
+                log("replaced the server's head \(refused.short), signed by a revoked device, with \(report.head?.short ?? "")")
+            }
             if let rewritten = report.followedRewrite {
                 log("moved onto the server's rewritten history (\(rewritten.short)), signed by a writer of the vault")
                 for line in Workspace.reclaim(settings.config, remoteToo: false) { log(line) }

@@ -32,6 +32,9 @@ public struct SyncOptions: Sendable {
     /// unknown device), commit on top of the last verified history and push that over it, with a
     /// rewrite record naming the refused head (`sync --replace-refused`, FORMAT.md §5.4).
     public var replaceRefused = false
+    /// `replaceRefused` only for a head signed by a device revoked in its own history: the daemon's
+    /// passes, where the refusal is certain and waiting for a person gains nothing.
+    public var replaceRevokedHeads = false
 
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
@@ -358,7 +361,7 @@ public final class SyncEngine {
                     options.onPhase?(.applying)
                     try integrate(remote, options: options, report: &report)
                 }
-            } catch where options.replaceRefused && SyncEngine.refusesServerHead(error) {
+            } catch where (options.replaceRefused || options.replaceRevokedHeads) && SyncEngine.refusesServerHead(error) {
                 try replaceRefusedHead(after: error, options: options, report: &report)
                 return
             }
@@ -714,6 +717,11 @@ public final class SyncEngine {
         guard !readOnly, let local = try head else { throw refusal }
         guard let refused = try retrying(options, { () throws(ShadowError) in try store.remote().probe() }), refused != local,
               !((try? store.isDescendant(local, of: refused)) ?? false) else { throw refusal }
+        if !options.replaceRefused {
+            // Fetched (SSH), or read in place (a local remote refused before its fetch).
+            let info = (try? store.commit(refused)) ?? (try? store.remote().headBeforeFetch()).flatMap { $0 }
+            guard let info, info.id == refused, case .revoked? = verifier.signatureFault(info, inLocalRemote: (try? store.commit(refused)) == nil) else { throw refusal }
+        }
         try requireOwnCommits(head: local, base: state.lastVerified)
         objects.forgetDirectories()
         try JournalPhase.commit(parent: local).save(location.journalFile)

@@ -150,6 +150,32 @@ import ShadowCrypto
         #expect(fresh.read("doc.txt") == "one\n" && fresh.read("oops.txt") == nil)
     }
 
+    /// A running daemon replaces a head signed by a revoked device by itself; the other machine syncs on.
+    @Test func aDaemonReplacesARevokedDevicesHeadByItself() throws {
+        let s = try Scratch("rwd")  // the control socket's path stays under 108 bytes
+        let (laptop, desktop, stolen) = try RevocationTests.threeMachines(s, remote: s.remote)
+        try laptop.ok(["device", "revoke", "stolen", "--folder", laptop.folder])
+        try desktop.sync()
+        _ = try stolen.run(["sync", "--folder", stolen.folder])  // fetches the revocation, refuses to commit
+        try laptop.setFastTimings()
+        let good = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let forged = try RevocationTests.forgedCommit(by: stolen, parent: good)
+        let push = try TestProcess.run("/usr/bin/git", ["-C", try Self.shadow(stolen), "push", "-q", s.remote, "\(forged):refs/heads/main"])
+        #expect(push.status == 0, "\(push.stderr)")
+        let daemon = try RunningDaemon(laptop)
+        try eventually("the daemon replaces the revoked device's head") {
+            let head = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            return head != forged && head != good
+        }
+        #expect(daemon.log.contains("replaced the server's head \(forged.prefix(12))"), "\(daemon.log)")
+        _ = daemon.stop()
+        try desktop.write("d.txt", "from desktop\n")
+        try desktop.sync()
+        try laptop.sync()
+        #expect(laptop.read("d.txt") == "from desktop\n")
+        #expect(try TestProcess.run("/usr/bin/git", ["-C", s.remote, "merge-base", "--is-ancestor", forged, "main"]).status == 1)
+    }
+
     /// A rewrite commit for `agent`'s key: `tree` with `parent` (none: a new root), a rewrite record
     /// naming `replaces`, signed with the agent's device key (nil: unsigned).
     static func rewriteCommit(by agent: Agent, signed: Bool, tree: String, parent: String?, replaces: String, in git: (([String], String?) throws -> String)) throws -> String {
