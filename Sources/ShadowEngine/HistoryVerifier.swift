@@ -65,7 +65,7 @@ public struct HistoryVerifier {
             guard descends else {
                 throw ShadowError(.historyRewritten,
                                   "the server's branch (\(head.short)) does not contain commit \(lastVerified.short), which this machine verified before: the server rolled back or rewrote history",
-                                  advice: "nothing was changed locally; check the server, or push this machine's copy back with 'shadowsync sync' after restoring the repository")
+                                  advice: "nothing was changed locally; check the server; once its repository is as it should be (restored from a backup, or a new one), run 'shadowsync resync': it verifies the server's history again and merges this folder onto it")
             }
         }
         let (fresh, sequences, times) = keys.canDecrypt

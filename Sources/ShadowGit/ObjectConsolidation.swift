@@ -24,9 +24,7 @@ public enum ObjectConsolidation {
     public static let defaultLooseObjectLimit = 6700
     /// git's `gc.autoPackLimit`: packs tolerated before they are merged into one.
     public static let defaultPackLimit = 50
-    /// A consolidation lock older than this belongs to a process that was killed: ten minutes is far
-    /// beyond rewriting the objects of any folder ShadowSync syncs at disk speed.
-    static let staleLockSeconds = 600
+    /// The consolidation lock, in the git directory (git ignores files it does not know there).
     static let lockName = "shadowsync-consolidate.lock"
     /// A pack holding at least this many times the objects of all the others is left as it is.
     static let keptPackFactor = 2
@@ -92,8 +90,10 @@ public enum ObjectConsolidation {
     public static func consolidate(gitDir: String) throws(ShadowError) -> Outcome? {
         let objects = gitDir + "/objects"
         let packDir = objects + "/pack"
-        guard let lock = ConsolidationLock(packDir + "/" + lockName) else { return nil }
-        defer { lock.release() }
+        // An flock: the kernel drops it when its holder dies, so a killed run never blocks the next one
+        // and a long consolidation never loses it.
+        guard let lock = try? FileLock(BytePath(gitDir + "/" + lockName)) else { return nil }
+        defer { withExtendedLifetime(lock) {} }
 
         // What exists now; anything written after this listing is left alone.
         var packs: [(base: String, ids: [ObjectID])] = []
@@ -189,24 +189,4 @@ public enum ObjectConsolidation {
     }
 
     private static func hexByte(_ value: Int) -> String { Hex.encode([UInt8(value)]) }
-}
-
-/// An exclusive lock file (O_EXCL) that keeps two processes from consolidating one repository at once;
-/// one left by a killed process is taken over once it is `staleLockSeconds` old.
-private struct ConsolidationLock {
-    let path: String
-
-    init?(_ path: String) {
-        for attempt in 0..<2 {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 { close(fd); self.path = path; return }
-            var st = stat()
-            guard attempt == 0, errno == EEXIST, lstat(path, &st) == 0,
-                  time(nil) - st.st_mtim.tv_sec >= ObjectConsolidation.staleLockSeconds else { return nil }
-            unlink(path)
-        }
-        return nil
-    }
-
-    func release() { unlink(path) }
 }

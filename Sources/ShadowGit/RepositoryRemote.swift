@@ -101,7 +101,7 @@ extension GitRepository {
 
     /// Runs `body` with the repository at `remotePath` opened for it (a local remote), or with this one
     /// when nil. Call on the git thread.
-    private func withRepository<T>(at remotePath: String?, _ body: (OpaquePointer) throws(ShadowError) -> T) throws(ShadowError) -> T {
+    func withRepository<T>(at remotePath: String?, _ body: (OpaquePointer) throws(ShadowError) -> T) throws(ShadowError) -> T {
         guard let remotePath else { return try body(handle) }
         var repo: OpaquePointer?
         let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
@@ -111,7 +111,7 @@ extension GitRepository {
     }
 
     /// A blob's bytes, its type and size checked from the object header before it is loaded. Call on the git thread.
-    private static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
+    static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
         try requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo)
         var blobID = id.gitOID
         var blob: OpaquePointer?
