@@ -14,10 +14,15 @@ extension GitRepository {
     /// Checks, on the git thread and before a fetch from the bare repository at `remotePath`, the type
     /// and size of every object the fetch would copy: commits parent by parent from the remote's head
     /// down to the ones this repository holds, and in each new commit's tree every entry of every tree
-    /// this repository does not hold yet. Returns without reading anything when the remote has no branch.
+    /// this repository does not hold yet. Returns without reading anything when the remote cannot be
+    /// opened (the fetch reports an unreachable remote as it always did) or has no branch.
     func requireBoundedObjects(inLocalRemote remotePath: String) throws(ShadowError) {
         try GitThread.shared.run { () throws(ShadowError) in
-            try withRepository(at: remotePath) { (remote) throws(ShadowError) in
+            var opened: OpaquePointer?
+            guard remotePath.withCString({ git2.git_repository_open_ext(&opened, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }) == 0,
+                  let remote = opened else { return }
+            defer { git2.git_repository_free(remote) }
+            do {
                 var headOID = git_oid()
                 let found = git2.git_reference_name_to_id(&headOID, remote, GitRepository.branch)
                 if found == GIT_ENOTFOUND.rawValue { return }

@@ -101,7 +101,7 @@ extension GitRepository {
 
     /// Runs `body` with the repository at `remotePath` opened for it (a local remote), or with this one
     /// when nil. Call on the git thread.
-    func withRepository<T>(at remotePath: String?, _ body: (OpaquePointer) throws(ShadowError) -> T) throws(ShadowError) -> T {
+    private func withRepository<T>(at remotePath: String?, _ body: (OpaquePointer) throws(ShadowError) -> T) throws(ShadowError) -> T {
         guard let remotePath else { return try body(handle) }
         var repo: OpaquePointer?
         let rc = remotePath.withCString { git2.git_repository_open_ext(&repo, $0, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) }
