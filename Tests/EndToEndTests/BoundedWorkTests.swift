@@ -14,6 +14,9 @@ import TestSupport
     /// The hostile blob: 1 GiB of zeros (about 1 MiB stored) with SHADOWSYNC_LONG=1, else 128 MiB
     /// (writing it costs git about 20 s per GiB).
     static let hugeBlobBytes = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? "1G" : "128M"
+    /// The object swapped on a local remote's disk: above the RSS bound even in CI (loaded whole, it
+    /// costs 280 MiB), 1 GiB with SHADOWSYNC_LONG=1.
+    static let swappedBlobBytes = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? "1G" : "256M"
 
     /// Runs `sync` on `b` under python3 and returns its outcome, peak RSS in KiB, wall seconds and the
     /// CPU seconds of the sync itself (over SSH the wall time also holds the server packing its reply).
@@ -132,7 +135,7 @@ import TestSupport
         done
         loose="objects/$(echo "$2" | cut -c1-2)/$(echo "$2" | cut -c3-)"
         cp "$loose" ../genuine-object
-        huge=$(head -c \(Self.hugeBlobBytes) /dev/zero | git -c core.compression=1 -c core.looseCompression=1 hash-object -w --stdin)
+        huge=$(head -c \(Self.swappedBlobBytes) /dev/zero | git -c core.compression=1 -c core.looseCompression=1 hash-object -w --stdin)
         rm -f "$loose"
         cp "objects/$(echo "$huge" | cut -c1-2)/$(echo "$huge" | cut -c3-)" "$loose"
         """
