@@ -4,12 +4,12 @@ import TestSupport
 
 /// `shadowsync resync`: the recovery after a fork, a move to a new repository, or a server restored
 /// from a backup. Every machine ends with every side's files, and nothing a user saved is lost.
-@Suite(.serialized, .enabled(if: SSHServer.available)) struct ResyncTests {
+@Suite(.serialized) struct ResyncTests {
     /// The server forks history over SSH (main put back to an old commit, where C commits on top): B,
     /// whose verified head is gone, is refused by `sync`; `resync` takes the server's line, keeps B's
     /// files and both versions of the file the two lines changed, and pushes; C then syncs as usual, and
     /// A (on B's old line) recovers the same way.
-    @Test func resyncAfterAForkLeavesBothSidesFilesOnBothMachines() throws {
+    @Test(.enabled(if: SSHServer.available)) func resyncAfterAForkLeavesBothSidesFilesOnBothMachines() throws {
         let server = try SSHServer.info()
         let s = try Scratch("resync-fork")
         let repo = try s.serverRepository()
