@@ -24,7 +24,6 @@ public enum ObjectConsolidation {
     public static let defaultLooseObjectLimit = 6700
     /// git's `gc.autoPackLimit`: packs tolerated before they are merged into one.
     public static let defaultPackLimit = 50
-    /// The consolidation lock, in the git directory (git ignores files it does not know there).
     static let lockName = "shadowsync-consolidate.lock"
     /// A pack holding at least this many times the objects of all the others is left as it is.
     static let keptPackFactor = 2
@@ -90,10 +89,8 @@ public enum ObjectConsolidation {
     public static func consolidate(gitDir: String) throws(ShadowError) -> Outcome? {
         let objects = gitDir + "/objects"
         let packDir = objects + "/pack"
-        // An flock: the kernel drops it when its holder dies, so a killed run never blocks the next one
-        // and a long consolidation never loses it.
-        guard let lock = try? FileLock(BytePath(gitDir + "/" + lockName)) else { return nil }
-        defer { withExtendedLifetime(lock) {} }
+        guard let lock = ConsolidationLock(packDir + "/" + lockName) else { return nil }
+        defer { lock.release() }
 
         // What exists now; anything written after this listing is left alone.
         var packs: [(base: String, ids: [ObjectID])] = []
@@ -189,4 +186,21 @@ public enum ObjectConsolidation {
     }
 
     private static func hexByte(_ value: Int) -> String { Hex.encode([UInt8(value)]) }
+}
+
+/// An flock on a lock file that keeps two processes from consolidating one repository at once. The
+/// kernel drops it when its holder exits or is killed, so a killed run never blocks the next one and a
+/// consolidation that takes long never loses it.
+struct ConsolidationLock {
+    private let lock: FileLock
+
+    /// Nil when another process (or another consolidation in this one) holds it.
+    init?(_ path: String) {
+        guard let lock = try? FileLock(BytePath(path)) else { return nil }
+        self.lock = lock
+    }
+
+    /// Keeps the lock until here; it is let go when this value goes. The file stays: removing it would
+    /// let a second process lock a new file while the first still holds the old one.
+    func release() { withExtendedLifetime(lock) {} }
 }

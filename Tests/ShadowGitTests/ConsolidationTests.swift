@@ -162,7 +162,7 @@ import ShadowSystem
             head = c
         }
         #expect(try packCount(remote) == 3)
-        let lockPath = remote.appending(ObjectConsolidation.lockName)
+        let lockPath = remote.appending("objects/pack/" + ObjectConsolidation.lockName)
         var holder: FileLock? = try FileLock(lockPath)
         #expect(try ObjectConsolidation.consolidate(gitDir: remote.description) == nil)
         #expect(try packCount(remote) == 3)
