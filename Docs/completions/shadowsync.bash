@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|forget|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|resync|ui|forget|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair ui forget help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair resync ui forget help' -- "${cur}"))
         ;;
     esac
 }
@@ -769,6 +769,21 @@ _shadowsync_selfcheck() {
 }
 
 _shadowsync_repair() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_resync() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()

@@ -111,7 +111,7 @@ extension GitRepository {
     }
 
     /// A blob's bytes, its type and size checked from the object header before it is loaded. Call on the git thread.
-    private static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
+    static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
         try requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo)
         var blobID = id.gitOID
         var blob: OpaquePointer?

@@ -219,7 +219,7 @@ extension Agent {
 
     /// The server's disk (a 4 MiB tmpfs only sshd's processes see, Tests/ssh-server.sh) fills up: the push
     /// fails as transient with a message that says so, nothing is lost, and once there is room it lands.
-    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: ContinuousIntegration.runsAsRoot))
     func fullServerDiskIsTransientAndLosesNothing() throws {
         let server = try SSHServer.info()
         let s = try Scratch("ssh-full")

@@ -85,7 +85,7 @@ import ShadowSystem
         let entries = try a.entries(ofTree: tree)
         #expect(entries.map { String(decoding: $0.path, as: UTF8.self) } == ["d/a/b/one.n"])  // excluded key stays out
         #expect(entries.allSatisfy { $0.mode == 0o100644 })
-        #expect(try a.blob(entries[0].id) == Array("record".utf8))
+        #expect(try a.blob(entries[0].id, limit: 1 << 20) == Array("record".utf8))
 
         var signedBuffer: [UInt8] = []
         let c1 = try a.createCommit(tree: tree, parents: [], message: "\nShdw-Meta: 00\n") { (data) throws(ShadowError) -> String in
@@ -165,7 +165,7 @@ import ShadowSystem
         let entries = try a.entries(ofTree: tree)
         #expect(entries.map { String(decoding: $0.path, as: UTF8.self) } == paths)
         for e in entries {
-            #expect(try a.blob(e.id) == contents[String(decoding: e.path, as: UTF8.self)]!)
+            #expect(try a.blob(e.id, limit: 1 << 20) == contents[String(decoding: e.path, as: UTF8.self)]!)
             // No loose copy: the blob lives only in the pack.
             #expect(!FileSystem.exists(objects.appending(String(e.id.hex.prefix(2))).appending(String(e.id.hex.dropFirst(2)))))
         }
@@ -181,7 +181,7 @@ import ShadowSystem
         try b.setRemote(url: remote.description)
         #expect(try b.fetch() == commit)
         for e in try b.entries(ofTree: tree) {
-            #expect(try b.blob(e.id) == contents[String(decoding: e.path, as: UTF8.self)]!)
+            #expect(try b.blob(e.id, limit: 1 << 20) == contents[String(decoding: e.path, as: UTF8.self)]!)
         }
     }
 
@@ -243,8 +243,8 @@ import ShadowSystem
         #expect(try b.fetch() == c2)
         let fetched = try b.entries(ofTree: tree2)
         #expect(fetched.count == 39)
-        for e in fetched { #expect(try b.blob(e.id) == Array("\(String(decoding: e.path, as: UTF8.self)) contents".utf8)) }
-        #expect(throws: ShadowError.self) { _ = try b.blob(dropped.id) }
+        for e in fetched { #expect(try b.blob(e.id, limit: 1 << 20) == Array("\(String(decoding: e.path, as: UTF8.self)) contents".utf8)) }
+        #expect(throws: ShadowError.self) { _ = try b.blob(dropped.id, limit: 1 << 20) }
     }
 
     /// A pack copy is whole, read-only and leaves no temporary, on the same file system (in-kernel copy)
@@ -289,11 +289,11 @@ import ShadowSystem
         // Same length as the file, different bytes: seeing them in the blob shows the file was not read.
         let kept = WrittenFile(bytes: Array("FIRST".utf8), stat: stat1)
         let tree1 = try a.stage([path], written: [path: kept])
-        #expect(try a.blob(try #require(try a.entries(ofTree: tree1).first).id) == Array("FIRST".utf8))
+        #expect(try a.blob(try #require(try a.entries(ofTree: tree1).first).id, limit: 1 << 20) == Array("FIRST".utf8))
         usleep(10_000)  // a later mtime even on coarse clocks
         try FileSystem.writeAtomically(Array("other".utf8), to: a.path.appending(path), mode: 0o644)
         let tree2 = try a.stage([path], written: [path: kept])
-        #expect(try a.blob(try #require(try a.entries(ofTree: tree2).first).id) == Array("other".utf8))
+        #expect(try a.blob(try #require(try a.entries(ofTree: tree2).first).id, limit: 1 << 20) == Array("other".utf8))
         // A vanished file is staged as removed, whatever was kept for it.
         try FileSystem.removeTree(a.path.appending(path))
         #expect(try a.entries(ofTree: try a.stage([path], written: [path: kept])).isEmpty)
