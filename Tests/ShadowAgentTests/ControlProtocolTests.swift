@@ -11,7 +11,8 @@ import ShadowCore
             pid: 4242, folder: "/home/me/notes", remote: "ssh://me@host/srv/notes.git", state: "idle \"quoted\"\n",
             paused: false, degraded: false, degradedAdvice: nil, watches: 12, overflows: 0, pendingEvents: 3, passes: 7,
             commits: 2, conflicts: ["a.sync-conflict-20261123-101010-abcd.txt"], events: 40,
-            progress: .init(files: 5, totalFiles: 10, bytes: 1024, totalBytes: 4096, bytesPerSecond: 512, secondsLeft: nil),
+            progress: .init(phase: "pushing", phaseSeconds: 3, files: 5, totalFiles: 10, bytes: 1024, totalBytes: 4096, bytesPerSecond: 512, secondsLeft: nil,
+                            transfer: .init(direction: "sent", bytes: 2048, objects: 2, totalObjects: 4, bytesPerSecond: 682, secondsLeft: 3)),
             head: nil, lastPush: "2026-11-23T12:00:00Z", lastFetch: nil, lastError: nil, lastErrorAt: nil, retryAt: nil,
             xmpp: doorbell ? .init(state: "online", connected: true, peersOnline: 1, connects: 2, doorbellsSent: 3, doorbellsReceived: 4,
                                    accepted: 4, alreadyKnown: 0,
@@ -27,7 +28,9 @@ import ShadowCore
             + #""commits":2,"conflicts":["a.sync-conflict-20261123-101010-abcd.txt"],"degraded":false,"#
             + #""devices":[{"device":"0a0b0c0d","last_push":"2026-11-23T11:00:00Z","this_device":false}],"events":40,"#
             + #""folder":"/home/me/notes","last_push":"2026-11-23T12:00:00Z","overflows":0,"passes":7,"paused":false,"pending_events":3,"#
-            + #""pid":4242,"progress":{"bytes":1024,"bytes_per_second":512,"files":5,"total_bytes":4096,"total_files":10},"#
+            + #""pid":4242,"progress":{"bytes":1024,"bytes_per_second":512,"files":5,"phase":"pushing","phase_seconds":3,"seconds_left":null,"#
+            + #""total_bytes":4096,"total_files":10,"#
+            + #""transfer":{"bytes":2048,"bytes_per_second":682,"direction":"sent","objects":2,"seconds_left":3,"total_objects":4}},"#
             + #""remote":"ssh://me@host/srv/notes.git","state":"idle \"quoted\"\n","watches":12,"#
             + #""xmpp":{"accepted":4,"already_known":0,"connected":true,"connects":2,"doorbells_received":4,"doorbells_sent":3,"#
             + #""jid":"me@example.org","peers_online":1,"rejected":{"forged":2,"malformed":0,"other_folder":1,"own":0,"replayed":0,"stale":0},"#
