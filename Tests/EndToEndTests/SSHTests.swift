@@ -482,7 +482,7 @@ extension SSHTests {
     /// (JSON and text) as the `pushing` phase with the bytes sent so far, growing, and a rate; once the
     /// pass is over the progress is gone.
     @Test func statusShowsADaemonsPushUnderWayWithBytesAndRate() throws {
-        let linkBytesPerSecond = 2 << 20
+        let linkBytesPerSecond = 2 << 20, megabytes = 8
         let v = try RelayedVault("ssh-progress", bytesPerSecond: linkBytesPerSecond)
         let a = v.a
         try a.ok(["config", "set", "sync.poll-seconds", "3600", "--folder", a.folder])
@@ -490,30 +490,31 @@ extension SSHTests {
         try da.waitIdle()
         #expect(try da.status()["progress"] == nil)
 
-        try writeNoise(a.folder + "/big.bin", megabytes: 16)
-        var phases = Set<String>(), sent: [Int] = [], transfer: [String: Any] = [:]
-        try eventually("the daemon's status shows its push moving", timeout: 90) {
+        try writeNoise(a.folder + "/big.bin", megabytes: megabytes)
+        var phases = Set<String>(), sent: [Int] = [], transfer: [String: Any] = [:], text = ""
+        try eventually("the daemon's status shows its push moving", timeout: 60) {
             guard let p = try da.status()["progress"] as? [String: Any] else { return false }
             if let phase = p["phase"] as? String { phases.insert(phase) }
             guard p["phase"] as? String == "pushing", let t = p["transfer"] as? [String: Any], let bytes = t["bytes"] as? Int, bytes > 0 else { return false }
             if sent.last != bytes { sent.append(bytes) }
             transfer = t
-            return sent.count >= 2
+            // The text form, while the push still runs.
+            if sent.count >= 2 && text.isEmpty { text = try a.ok(["status", "--folder", a.folder]) }
+            return !text.isEmpty
         }
         #expect(transfer["direction"] as? String == "sent", "\(transfer)")
         #expect(sent == sent.sorted() && sent.last! > sent.first!, "bytes sent did not grow: \(sent)")
-        #expect(sent.last! < 16 << 20, "the push was over before the test saw it: \(sent)")
-        #expect((transfer["bytes_per_second"] as? Int ?? 0) > 0 && (transfer["bytes_per_second"] as? Int ?? 0) < 4 * linkBytesPerSecond, "\(transfer)")
+        #expect(sent.last! < megabytes << 20, "the push was over before the test saw it: \(sent)")
+        let rate = transfer["bytes_per_second"] as? Int ?? 0
+        #expect(rate > 0 && rate < 4 * linkBytesPerSecond, "\(transfer)")
         #expect((transfer["total_objects"] as? Int ?? 0) >= 1, "\(transfer)")
-        let text = try a.ok(["status", "--folder", a.folder])
         #expect(text.contains("progress: pushing for ") && text.contains(" sent, "), "\(text)")
 
         try da.waitIdle()
         let idle = try da.status()
         #expect(idle["progress"] == nil && idle["last_error"] == nil, "\(idle)")
         #expect(phases.contains("pushing"), "\(phases)")
+        #expect(SSHServer.shell(["git", "-C", v.repo, "rev-parse", "main"]).output.trimmingCharacters(in: .whitespacesAndNewlines) == idle["head"] as? String)
         _ = da.stop()
-        try v.joinB()
-        #expect(v.b.snapshot()["big.bin"]?.hasPrefix("file:\(16 << 20) bytes") == true)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ShadowCore
 @testable import ShadowAgent
+@testable import ShadowEngine
 
 /// The daemon's status reply is what `status --json` prints and scripts read (Docs/OPERATIONS.md):
 /// compact, keys sorted, a nil member left out, and it reads back to the same value.
@@ -64,5 +65,33 @@ import ShadowCore
         #expect(text.contains("\"pass\":4") && text.contains("\"retry_later\":[]"), "\(text)")
         let read = try JSONDecoder().decode(PassSummary.self, from: Data(text.utf8))
         #expect(read.pass == 4 && read.error?.shadowError.code == .guardTripped && read.error?.shadowError.advice == "--allow-mass-delete")
+    }
+}
+
+/// A daemon's pass as `status` shows it: the commit phase reads `encrypting` until the last file, a
+/// fetch or push starts its byte count afresh, and rates count from the phase's start.
+@Suite struct PassProgressTests {
+    @Test func phasesEncryptionAndTransfersAsStatusShowsThem() throws {
+        var p = PassProgress(.scanning, at: 100)
+        #expect(p.reply(now: 101).phase == "scanning" && p.reply(now: 101).transfer == nil && p.reply(now: 101).totalFiles == 0)
+        p.enter(.committing, at: 102)
+        var e = SyncProgress(totalFiles: 10, totalBytes: 1000, startedAt: 0)
+        e.files = 4
+        e.bytes = 400
+        p.encrypted(e, at: 103)
+        #expect(p.reply(now: 104).phase == "encrypting" && p.reply(now: 104).phaseSeconds == 1 && p.reply(now: 104).files == 4)
+        e.files = 10
+        e.bytes = 1000
+        p.encrypted(e, at: 105)
+        #expect(p.reply(now: 105).phase == "committing" && p.reply(now: 105).bytes == 1000)
+
+        p.enter(.pushing, at: 110)
+        p.moved(TransferProgress(.sent, bytes: 3000, objects: 1, totalObjects: 4))
+        let t = try #require(p.reply(now: 112).transfer)
+        #expect(t.direction == "sent" && t.bytes == 3000 && t.bytesPerSecond == 1500 && t.objects == 1 && t.totalObjects == 4)
+        #expect(t.secondsLeft == 6, "a quarter of the objects in 2 s: 6 s left")
+        p.enter(.fetching, at: 113)
+        #expect(p.reply(now: 113).transfer == nil && p.reply(now: 113).phase == "fetching")
+        #expect(p.reply(now: 113).totalFiles == 10, "the commit's encryption stays for the rest of the pass")
     }
 }
