@@ -6,7 +6,7 @@ import ShadowEngine
 
 struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "What is pending, what was verified, which conflict copies exist; every folder when run outside one.",
-                                                    discussion: "Outside a synced folder (or with --all) every configured folder is listed. The report is the same with and without a running daemon (--json: Docs/OPERATIONS.md \"Status schema\"); status never waits for the folder's lock. Exit status: 0 nothing needs you (pending changes included), 1 a folder needs attention (conflict copies to look at, a needed repair, a server alert, or the daemon's last pass failed or it is degraded), 2 invalid state or input, 3 transient.")
+                                                    discussion: "Outside a synced folder (or with --all) every configured folder is listed. The report is the same with and without a running daemon (--json: Docs/OPERATIONS.md \"Status schema\"); status never waits for the folder's lock. A running daemon answers for its folder (no key, no scan, its pass's phase and transfer under 'progress'); without one, the list of every folder never asks for a passphrase: a key only a terminal could unlock is shown as 'key locked'. Exit status: 0 nothing needs you (pending changes included), 1 a folder needs attention (conflict copies to look at, a needed repair, a server alert, or the daemon's last pass failed or it is degraded), 2 invalid state or input, 3 transient.")
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "List every configured folder, even inside one.") var all = false
