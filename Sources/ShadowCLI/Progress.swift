@@ -46,8 +46,10 @@ final class ProgressLine: Sendable {
         let seconds = max(monotonicSeconds() - started, 0.001)
         let rate = Self.size(UInt64(Double(t.bytes) / seconds))
         let objects = t.totalObjects > 0 ? ", \(t.objects)/\(t.totalObjects) objects" : ""
+        // The last report is always drawn: a quick local push shows at least what it wrote.
+        let done = t.totalObjects > 0 && t.objects == t.totalObjects
         show(t.direction == .sent ? "pushing: \(Self.size(t.bytes)) sent, \(rate)/s\(objects)" : "fetching: \(Self.size(t.bytes)) received, \(rate)/s\(objects)",
-             force: false)
+             force: done)
     }
 
     func draw(_ p: SyncProgress) {

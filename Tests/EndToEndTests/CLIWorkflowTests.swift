@@ -379,6 +379,25 @@ extension OneShotDoorbellTests {
 }
 
 /// A push over SSH shows the bytes it sent and the rate on a terminal (through the test sshd).
+/// A push to a local bare repository shows on a terminal what it wrote, as an SSH push shows what it sent.
+@Suite struct LocalPushProgressTests {
+    @Test func aFirstImportToALocalRepositoryShowsTheBytesWritten() throws {
+        let s = try Scratch("local-push-progress")
+        let a = s.agent("a")
+        for i in 0..<300 { try a.write("d\(i % 10)/f\(i).bin", String(repeating: "\(i % 10)", count: 2000 + i)) }
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        let command = [binary, "init", a.folder, "--remote", s.remote, "--no-passphrase"].map { "'\($0)'" }.joined(separator: " ")
+        let r = SSHServer.shell(["script", "-qec", command, "/dev/null"], environment: a.environment)
+        #expect(r.status == 0, "\(r.output)")
+        let pushed = try #require(r.output.components(separatedBy: "pushing: ").last, "\(r.output)")
+        #expect(pushed.contains(" sent, ") && pushed.contains(" objects"), "\(r.output)")
+        // At least the 300 files' contents (645,150 bytes) went into the repository.
+        let words = pushed.split(separator: " ")
+        let unit: Double = words.count > 1 && words[1] == "MiB" ? 1_048_576 : words.count > 1 && words[1] == "KiB" ? 1024 : 1
+        #expect((Double(words.first ?? "") ?? 0) * unit >= 645_150, "\(pushed.prefix(80))")
+    }
+}
+
 @Suite(.enabled(if: SSHServer.available)) struct PushProgressTests {
     @Test func aFirstImportOverSSHShowsItsPhasesAndTheBytesPushed() throws {
         let server = try SSHServer.info()
