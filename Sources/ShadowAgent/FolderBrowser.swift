@@ -97,7 +97,7 @@ public final class FolderBrowser: Sendable {
             if let r = stopped.report {
                 s.head = r.head
                 s.pending = r.pending
-                s.conflicts = Self.presentCopies(r, folder: PlainFolder(root: config.folder))
+                s.conflicts = r.keyLocked ? stopped.copies : Self.presentCopies(r, folder: PlainFolder(root: config.folder))
                 s.devices = r.devices
                 if let problem = r.needsRepair { s.problems.append(Problem(message: problem, advice: r.needsRepairAdvice ?? "", at: nil)) }
                 if let problem = r.unfinished { s.problems.append(Problem(message: problem, advice: "", at: nil)) }
@@ -124,7 +124,11 @@ public final class FolderBrowser: Sendable {
             result.report = StatusReport(config: config, status: try engine.status(), daemon: nil)
         } catch {
             result.error = error
-            // Without the keys, a scan still finds the conflict copies.
+            // Without the keys, the folder's files still tell its head, devices and alerts (`key_locked`),
+            // and a scan finds the conflict copies.
+            if let files = try? SyncEngine.statusWithoutKey(location: config.location, store: SSHSetup.store(config)) {
+                result.report = StatusReport(config: config, status: files, daemon: nil)
+            }
             if let scan = try? Scanner.scan(config.folder, ignore: IgnoreRules.load(folder: config.folder)) {
                 result.copies = scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
             }
