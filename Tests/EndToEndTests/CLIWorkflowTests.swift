@@ -338,6 +338,34 @@ extension OneShotDoorbellTests {
         #expect(!FileManager.default.fileExists(atPath: c.folder))
         _ = da.stop()
     }
+
+    /// A plain `join` rings nobody (no doorbell yet); once the doorbell is configured, the next one-shot
+    /// `sync` rings for that push although it has nothing new to push, and only once.
+    @Test func aPlainJoinIsAnnouncedByTheNextSyncOnceTheDoorbellIsSet() throws {
+        let server = try XMPPServer.info()
+        let s = try Scratch("join-doorbell-later")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try a.setDoorbellTimings()
+        try a.useDoorbell(server)
+        let da = try RunningDaemon(a)
+        try eventually("a's doorbell is connected") { (try? da.xmpp())?["connected"] as? Bool == true }
+        try da.waitIdle()
+
+        try b.write("from-b.txt", "in b's folder before it joined\n")
+        let joined = try b.ok(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
+        #expect(!joined.contains("doorbell:"), "\(joined)")
+        try b.useDoorbell(server)
+        let started = Date()
+        let synced = try b.ok(["sync", "--folder", b.folder])
+        #expect(synced.contains("doorbell: rang 1 other agent(s)") && !synced.contains("pushed "), "\(synced)")
+        try eventually("a has b's file", timeout: 15) { a.read("from-b.txt") == "in b's folder before it joined\n" }
+        #expect(Date().timeIntervalSince(started) < 15)
+        let again = try b.ok(["sync", "--folder", b.folder])
+        #expect(!again.contains("doorbell:"), "announced once: \(again)")
+        _ = da.stop()
+    }
 }
 
 /// `Examples/install.sh` installs everything in one step under a prefix, the unit pointing at the binary.
