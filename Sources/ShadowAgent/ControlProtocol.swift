@@ -225,7 +225,7 @@ extension Daemon {
             pid: Int(getpid()), folder: config.folder.description, remote: config.remote, state: s.paused ? "paused" : s.state,
             paused: s.paused, degraded: s.degraded, degradedAdvice: s.degraded ? FolderWatcher.watchLimitAdvice : nil,
             watches: s.watches, overflows: s.overflows, pendingEvents: s.pendingEvents, passes: s.passes, commits: s.commits,
-            conflicts: s.conflicts, events: s.events, progress: progress, head: s.head,
+            conflicts: s.folder?.conflictCopies ?? s.conflicts, events: s.events, progress: progress, head: s.folder?.head?.hex ?? s.head,
             lastPush: s.lastPush.map(isoText), lastFetch: s.lastFetch.map(isoText), lastError: s.lastError,
             lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply(),
             alerts: (s.historyAlert.map { [$0] } ?? []) + w.alerts, devices: DevicePush.list(pushes, this: thisDevice),
