@@ -229,7 +229,7 @@ _shadowsync_init() {
 _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
-    repeating_options=()
+    repeating_options=(--config)
     non_repeating_options=(--key --key-file --invite --invite-file --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
@@ -251,6 +251,9 @@ _shadowsync_join() {
         return
         ;;
     '--device-name')
+        return
+        ;;
+    '--config')
         return
         ;;
     '--passphrase-file')

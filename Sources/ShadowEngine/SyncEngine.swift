@@ -16,6 +16,8 @@ public struct SyncOptions: Sendable {
     public var onPhase: (@Sendable (SyncPhase) -> Void)?
     /// Told after each file encrypted while committing (the first import of a large folder takes a while).
     public var onProgress: (@Sendable (SyncProgress) -> Void)?
+    /// Told how far a fetch or push has got (bytes and objects), from the thread that moves them.
+    public var onTransfer: TransferMeter.Observer?
 
     /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
@@ -420,7 +422,7 @@ public final class SyncEngine {
         var attempt = 0
         while true {
             do throws(ShadowError) {
-                return try body()
+                return try TransferMeter.observing(options.onTransfer, body)
             } catch where error.code == .remoteUnavailable && attempt < options.transientRetryDelays.count {
                 let delay = options.transientRetryDelays[attempt] * Double.random(in: 1.0...1.25)
                 pause(seconds: delay)

@@ -319,14 +319,16 @@ private func sidebandCallback(_ text: UnsafePointer<CChar>?, _ length: Int32, _ 
 /// Objects arriving (fetch): the transfer is alive.
 private func transferProgressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
-    if let stats { TransferMeter.moved(.received, UInt64(stats.pointee.received_bytes)) }
+    if let s = stats?.pointee {
+        TransferMeter.moved(TransferProgress(.received, bytes: UInt64(s.received_bytes), objects: Int(s.received_objects), totalObjects: Int(s.total_objects)))
+    }
     return 0
 }
 
 /// Bytes leaving (push; libgit2 calls this at most every half second while the pack is sent).
 private func pushTransferProgressCallback(_ current: UInt32, _ total: UInt32, _ bytes: Int, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
-    TransferMeter.moved(.sent, UInt64(max(0, bytes)))
+    TransferMeter.moved(TransferProgress(.sent, bytes: UInt64(max(0, bytes)), objects: Int(current), totalObjects: Int(total)))
     return 0
 }
 

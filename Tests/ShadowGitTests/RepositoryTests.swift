@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 import Foundation
+import Synchronization
 import ShadowCore
 import ShadowSystem
 @testable import ShadowGit
@@ -245,6 +246,38 @@ import ShadowSystem
         #expect(fetched.count == 39)
         for e in fetched { #expect(try b.blob(e.id, limit: 1 << 20) == Array("\(String(decoding: e.path, as: UTF8.self)) contents".utf8)) }
         #expect(throws: ShadowError.self) { _ = try b.blob(dropped.id, limit: 1 << 20) }
+    }
+
+    /// A push to a local bare repository reports what it writes, as an SSH push reports what it sends:
+    /// bytes growing to at least the contents pushed, every object counted, only to the observer of
+    /// the push that moves them (a push outside `observing` tells it nothing).
+    @Test func aPushToALocalRepositoryReportsTheBytesItWrites() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let remote = dir.appending("remote.git")
+        try GitRepository.createBare(at: remote)
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try a.setRemote(url: remote.description)
+        let contentBytes = 4096
+        let paths = (0..<20).map { String(format: "d/x/f%02d.c", $0) }
+        for p in paths { try write(a, p, p + String(repeating: "x", count: contentBytes)) }
+        let c1 = try a.createCommit(tree: try a.stage(paths), parents: [], message: "1") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c1, expecting: nil)
+
+        let reports = Mutex<[TransferProgress]>([])
+        try TransferMeter.observing({ p in reports.withLock { $0.append(p) } }) { () throws(ShadowError) in try a.push(expecting: c1) }
+        let seen = reports.withLock { $0 }
+        let last = try #require(seen.last)
+        #expect(seen.allSatisfy { $0.direction == .sent })
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.bytes <= $1.bytes && $0.objects <= $1.objects }, "\(seen)")
+        #expect(last.totalObjects >= paths.count + 4 && last.objects == last.totalObjects, "\(last)")  // blobs, three trees, the commit
+        #expect(last.bytes >= UInt64(paths.count * contentBytes), "\(last)")
+
+        try write(a, "d/x/more.c", "one more")
+        let c2 = try a.createCommit(tree: try a.stage(["d/x/more.c"]), parents: [c1], message: "2") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c2, expecting: c1)
+        try a.push(expecting: c2)
+        #expect(reports.withLock { $0.count } == seen.count, "a push nobody observes reported to another push's observer")
+        #expect(try GitRepository.open(remote).reference(GitRepository.branch) == c2)
     }
 
     /// A pack copy is whole, read-only and leaves no temporary, on the same file system (in-kernel copy)
