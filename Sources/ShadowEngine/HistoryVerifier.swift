@@ -103,7 +103,14 @@ public struct HistoryVerifier {
             }
             try requireSigned(info, firstContact: known == nil)
             let roster = try requireDeviceRules(info)
-            let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
+            let reaching = try rosters.keys(roster, base: keys)
+            let meta: CommitMetadata
+            do { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
+                let held = reaching.read?.epoch ?? 0
+                guard roster.newestEpoch > held else { throw error }
+                throw ShadowError(.unsupportedVersion, "commit \(id.short) is sealed under key epoch \(roster.newestEpoch), and this key holds no key for epochs after \(held): it was revoked before that epoch began, or no device has granted it the epoch yet",
+                                  advice: "a device that was revoked never reads what was written after; otherwise sync a read-write device of the vault and try again")
+            }
             let device = hexString(meta.deviceID)
             guard let signer = signer(of: info, in: roster), signer.id == meta.deviceID else {
                 throw ShadowError(.signatureInvalid, "commit \(id.short) names device \(device.prefix(8)) in its metadata but is signed by another device",
@@ -190,6 +197,12 @@ public struct HistoryVerifier {
     /// The devices the tree of `commit` admits.
     public func roster(of commit: ObjectID) throws(ShadowError) -> DeviceRoster {
         try rosters.roster(try store.commit(commit).tree, store: store, keys: keys)
+    }
+
+    /// The keys reaching every key epoch `commit`'s tree holds (as far as this key opens them): what
+    /// reads that commit, its ancestors, and their objects (FORMAT.md §1d).
+    public func keys(at commit: ObjectID) throws(ShadowError) -> VaultKeys {
+        try rosters.keys(try roster(of: commit), base: keys)
     }
 
     static func serverHead(_ error: ShadowError) -> ShadowError {
@@ -300,7 +313,7 @@ public struct HistoryVerifier {
             case nil: break
             }
             if keys.canDecrypt {
-                do { _ = try CommitMessage.parse(info.message, commit: id, keys: keys) } catch {
+                do { _ = try CommitMessage.parse(info.message, commit: id, keys: try self.keys(at: head)) } catch {
                     return (id, "does not carry ShadowSync metadata")
                 }
             }
@@ -344,7 +357,7 @@ public struct HistoryVerifier {
         guard sawDescriptor else {
             throw ShadowError(.malformedObject, "commit \(commit.short) has no vault.json: it is not a ShadowSync commit, or the server removed it")
         }
-        let cipher = try NameCipher(keys: keys)
+        let cipher = try NameCipher(keys: try keys(at: commit))
         var out: [PlainPath: VerifiedEntry] = [:]
         for (locator, nameID) in names {
             let record = try cipher.open(try store.blob(nameID, limit: HistoryVerifier.nameRecordLimitBytes), at: locator)

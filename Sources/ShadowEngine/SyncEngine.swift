@@ -27,6 +27,9 @@ public struct SyncOptions: Sendable {
     /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
     /// that only rolls back is refused as ever.
     public var acceptFork = false
+    /// Re-encrypt every entry of the folder under the newest key epoch (`key rotate --reencrypt`), not
+    /// only what changed.
+    public var reencrypt = false
 
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
@@ -160,12 +163,15 @@ struct LocalPlan {
 /// shadow tree, the branch or the plaintext, so a killed run is finished or undone by the next one.
 public final class SyncEngine {
     public let location: FolderLocation
-    let keys: VaultKeys
+    /// The keys of the key file, and those keys reaching the key epochs of the local head (what this
+    /// engine reads and writes with: the newest epoch it reaches).
+    let baseKeys: VaultKeys
+    private(set) var keys: VaultKeys
     let store: VersionStore
     let folder: PlainFolder
-    let names: NameCipher
-    let content: FileContent
-    let objects: ShadowObjects
+    private(set) var names: NameCipher
+    private(set) var content: FileContent
+    private(set) var objects: ShadowObjects
     let verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
@@ -228,6 +234,7 @@ public final class SyncEngine {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
+        baseKeys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
         content = FileContent(keys: try keys.requireRead())
@@ -238,6 +245,7 @@ public final class SyncEngine {
             index = SyncIndex.load(location.indexFile) ?? SyncIndex()
             self.store = store
             verifier = HistoryVerifier(keys: keys, store: store)
+            try? adoptEpochs(at: try? head)
             return
         }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
@@ -258,7 +266,26 @@ public final class SyncEngine {
         // there is one a killed run left.
         store.removeStaleLocks()
         try recover()
+        try adoptEpochs(at: try head)
     }
+
+    /// Takes up the key epochs of `commit` (verified, or made here): from then on this engine reads them
+    /// and writes with the newest one it reaches. Epochs only ever grow along history.
+    func adoptEpochs(at commit: ObjectID?) throws(ShadowError) {
+        guard let commit, baseKeys.canDecrypt else { return }
+        let reached = try verifier.keys(at: commit)
+        guard let epoch = reached.read?.epoch, epoch > (keys.read?.epoch ?? 0) else { return }
+        keys = reached
+        names = try NameCipher(keys: reached)
+        content = FileContent(keys: try reached.requireRead())
+        objects = try objects.with(keys: reached)
+    }
+
+    /// The keys this engine reads and writes with: the key file's, reaching the epochs of the local head.
+    public var currentKeys: VaultKeys { keys }
+
+    /// The key epoch this engine writes with.
+    public var writingEpoch: UInt32 { keys.read?.epoch ?? 0 }
 
     // MARK: Passes
 
@@ -284,7 +311,7 @@ public final class SyncEngine {
                               advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, options: options, report: &report)
-        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: try verifier.keys(at: remote))
         report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
     }
@@ -322,6 +349,7 @@ public final class SyncEngine {
     private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
         var report = start
         report.readOnly = readOnly
+        try adoptEpochs(at: try head)
         try commitLocal(options: options, report: &report, force: false)
         try pushLoop(options: options, report: &report)
         // Plaintext conflicts found while applying leave copies in the folder; commit them now so the
@@ -409,7 +437,8 @@ public final class SyncEngine {
         // The common case, judged on the walking threads: a file or directory whose stat the index
         // trusts, unchanged. Exactly the entries the loop below would leave as they are.
         // The tree is kept with the index until it changes: a running agent's no-op passes reuse it.
-        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: index.expectedTree())
+        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: options.reencrypt ? nil : index.expectedTree())
+        let reencrypt = options.reencrypt
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
@@ -445,7 +474,7 @@ public final class SyncEngine {
             case .directory:
                 let m = metadata(s, cur, .directory)
                 if let cur, cur.kind == .directory {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(.directory, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -456,7 +485,7 @@ public final class SyncEngine {
             case .symlink(let target):
                 let m = metadata(s, cur, .symlink(target: target))
                 if let cur, cur.kind == .symlink(target: target) {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(cur.kind, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -472,7 +501,7 @@ public final class SyncEngine {
                     let seen = ScannedEntry(path: p, kind: .file(executable: executable), stat: s.stat, permissions: m.permissions, modified: s.modified)
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
-                    if (try? plainMatches(seen, cur)) == true {
+                    if !reencrypt, (try? plainMatches(seen, cur)) == true {
                         if differs(m, cur) {
                             plan.fileRecords[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat, metadata: m)
                             continue
@@ -672,11 +701,78 @@ public final class SyncEngine {
                                   advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
             }
         }
+        try grantEpochs(parents: parents)
         state.sequence += 1
         try state.save(location.stateFile)
         let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
                                             pendingAdmission: location.pendingAdmissionFile)
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
+    }
+
+    // MARK: Key epochs
+
+    /// Before a commit: refuses to write with an older key epoch than the parents hold (a device no one
+    /// granted the newest epoch would leak what it writes to whoever was revoked), and seals the newest
+    /// epoch to every device not revoked that has no grant of it yet (a device admitted meanwhile, or
+    /// by an invite of an earlier epoch). FORMAT.md §4.8.
+    private func grantEpochs(parents: [ObjectID]) throws(ShadowError) {
+        let device = try keys.requireDevice()
+        for parent in parents {
+            let roster = try verifier.roster(of: parent)
+            let newest = roster.newestEpoch
+            guard writingEpoch >= newest else {
+                throw ShadowError(.insufficientCapability, "this device holds no key for key epoch \(newest) of the vault, which a read-write device started; it cannot write until one grants it",
+                                  advice: "a read-write device grants it at its next sync: run 'shadowsync sync' there, then here")
+            }
+            guard newest > 0, writingEpoch == newest, let read = keys.read else { continue }
+            for lacking in roster.devicesLacking(epoch: newest) {
+                let path = DevicePaths.grant(lacking.id, epoch: newest)
+                let file = location.shadow.appending(path)
+                guard !FileSystem.exists(file) else { continue }
+                let grant = try EpochGrant.make(read, to: lacking.record, by: device, vaultID: keys.vaultID)
+                try FileSystem.createDirectories(file.directory, mode: 0o755)
+                try FileSystem.writeAtomically(grant.bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+            }
+        }
+    }
+
+    /// Starts a new key epoch in the work tree (published by the next commit): a fresh secret sealed to
+    /// every device of the head that is neither revoked nor `revoking`, and to the recovery key; from
+    /// then on this engine writes with it. Nothing already written is re-encrypted.
+    public func startEpoch(revoking: [UInt8]?) throws(ShadowError) -> UInt32 {
+        guard !readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot start a key epoch",
+                              advice: "run it on a read-write machine of the vault")
+        }
+        guard let head = try head else { throw ShadowError(.notFound, "this folder has no history yet: sync it first") }
+        let device = try keys.requireDevice()
+        let roster = try verifier.roster(of: head)
+        let current = try verifier.keys(at: head)
+        let read = try current.requireRead()
+        guard read.epoch == roster.newestEpoch else {
+            throw ShadowError(.insufficientCapability, "this device holds no key for the vault's newest key epoch (\(roster.newestEpoch)): it cannot start the next one",
+                              advice: "sync a read-write device that holds it, then this one, and try again")
+        }
+        guard let descriptor = try store.topLevelBlob(VaultDescriptor.fileName, ofTree: try store.commit(head).tree, limit: VaultDescriptor.limitBytes),
+              let recovery = baseKeys.recoveryPublicKey ?? VaultDescriptor.recoveryPublicKey(descriptor, keys: baseKeys) else {
+            throw ShadowError(.malformedObject, "the head commit's vault.json names no recovery key", advice: "run 'shadowsync fsck'")
+        }
+        let (record, next) = try EpochRecord.start(after: read, by: device, vaultID: keys.vaultID, recoveryPublicKey: recovery, atMillis: Clock.nowMillis())
+        var files = [(DevicePaths.epoch(record.epoch), record.bytes)]
+        for member in roster.devices.values where member.isActive && member.id != revoking {
+            files.append((DevicePaths.grant(member.id, epoch: record.epoch), try EpochGrant.make(next, to: member.record, by: device, vaultID: keys.vaultID).bytes))
+        }
+        for (path, bytes) in files {
+            let file = location.shadow.appending(path)
+            try FileSystem.createDirectories(file.directory, mode: 0o755)
+            try FileSystem.writeAtomically(bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+        }
+        let reached = current.with(read: next)
+        keys = reached
+        names = try NameCipher(keys: reached)
+        content = FileContent(keys: next)
+        objects = try objects.with(keys: reached)
+        return record.epoch
     }
 
     // MARK: Remote changes
@@ -696,6 +792,7 @@ public final class SyncEngine {
             return
         }
         let verified = try verifyOrAcceptFork(remote, options: options)
+        try adoptEpochs(at: remote)
         state.peers = verified.deviceSequences
         state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
@@ -764,7 +861,7 @@ public final class SyncEngine {
 
     /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
     func side(of commit: ObjectID) throws(ShadowError) -> MergeSide {
-        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: try verifier.keys(at: commit))
         return MergeSide(deviceID: meta.deviceID, wallTimeMillis: meta.wallTimeMillis, commit: commit)
     }
 
