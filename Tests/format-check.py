@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A second implementation of Docs/FORMAT.md, written from the document alone: recomputes every test
-vector of §7c and §8 and compares it with the text of the document. Python's hashlib gives BLAKE2b,
+vector of §7c and §8 (sealed boxes, which are random, it opens with the recipient's key) and compares it with the text of the document. Python's hashlib gives BLAKE2b,
 SHA-256 and SHA-1; libsodium (through ctypes) gives only the primitives the document names by their
 libsodium function: crypto_kdf (checked against the BLAKE2b form the document states),
 HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD,
@@ -323,11 +323,35 @@ check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"
       block("## 8. Test vectors", "Commit signature of the bytes").strip())
 signature = ctypes.create_string_buffer(64)
 
-# §7b vault.json.
+
+# §1d key epochs, §4.7 epoch record, §4.8 epoch grant.
+def box_open(box, public, secret):
+    out = ctypes.create_string_buffer(len(box) - 48)
+    assert sodium.crypto_box_seal_open(out, box, ctypes.c_ulonglong(len(box)), public, secret) == 0, "a sealed box does not open"
+    return out.raw
+
+
+def verify(sig, message, public):
+    return sodium.crypto_sign_verify_detached(sig, message, ctypes.c_ulonglong(len(message)), public)
+
+
 x_rec = kdf(vs, 3, b"shdwroot")
 pk_rec_buf = ctypes.create_string_buffer(32)
 sodium.crypto_scalarmult_base(pk_rec_buf, x_rec)
 pk_rec = pk_rec_buf.raw
+rs_1, epoch_nonce = bytes(range(0xe0, 0x100)), bytes(range(0x10, 0x28))
+rec = bytes.fromhex(block("## 8. Test vectors", "Epoch 1 started by this device").strip())
+header = b"SHDE" + struct.pack("<I", 1) + vault_id + device_id + struct.pack("<Q", 1767225780000)
+check("epoch record: public fields and chain", rec[:120].hex(),
+      (header + epoch_nonce + aead(kdf(rs_1, 1, b"shdwepch"), epoch_nonce, header, rs)).hex())
+check("epoch record: recovery copy", box_open(rec[120:204], pk_rec, x_rec).hex(), (struct.pack("<I", 1) + rs_1).hex())
+check("epoch record: signature", verify(rec[204:], b"shdw-epoch-v1\x00" + vault_id + rec[:204], dev_pk.raw), 0)
+grant = bytes.fromhex(block("## 8. Test vectors", "Its grant of epoch 1 to itself").strip())
+check("epoch grant: public fields", grant[:56].hex(), (b"SHDK" + struct.pack("<I", 1) + vault_id + device_id + device_id).hex())
+check("epoch grant: sealed secret", box_open(grant[56:140], kx_pk.raw, bytes(range(0x60, 0x80))).hex(), (struct.pack("<I", 1) + rs_1).hex())
+check("epoch grant: signature", verify(grant[140:], b"shdw-epoch-grant-v1\x00" + vault_id + grant[:140], dev_pk.raw), 0)
+
+# §7b vault.json.
 check("PK_rec", pk_rec.hex(), values["PK_rec"])
 descriptor = ('{"format":"shdw/4","vault_id":"%s","root_public_key":"%s","recovery_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
               '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex(), pk_rec.hex()))

@@ -108,6 +108,10 @@ public struct HistoryVerifier {
             do { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
                 let held = reaching.read?.epoch ?? 0
                 guard roster.newestEpoch > held else { throw error }
+                if let me = keys.device.flatMap({ roster.devices[$0.id] }), let revocation = me.revocation {
+                    throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): it receives none of the keys written after, and no other machine accepts its changes",
+                                      advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
+                }
                 throw ShadowError(.unsupportedVersion, "commit \(id.short) is sealed under key epoch \(roster.newestEpoch), and this key holds no key for epochs after \(held): it was revoked before that epoch began, or no device has granted it the epoch yet",
                                   advice: "a device that was revoked never reads what was written after; otherwise sync a read-write device of the vault and try again")
             }
