@@ -158,6 +158,8 @@ extension VaultKeys {
         }
         // The newest epoch reached whose chain runs unbroken down to 0.
         guard let top = secrets.keys.filter({ $0 == 0 || byEpoch[$0] != nil }).max() else { return self }
+        // Keys that already reach every epoch up to the top (an older tree's records add nothing).
+        if own.reachesEveryEpoch, top <= own.epoch { return self }
         var chain: [ReadKeys] = []
         var secret = secrets[top]!
         var epoch = top

@@ -93,6 +93,10 @@ public struct HistoryVerifier {
         var sequences = knownSequences, times: [String: UInt64] = [:]
         var taken: [String: ObjectID] = [:]  // "device sequence" → commit, to refuse a sequence used twice
         var count = 0
+        // Metadata is read with the keys of the head's epochs, which reach every earlier epoch (an old
+        // commit's own tree may not hold the records a key of a later epoch needs to reach back).
+        let headRoster = try roster(of: head)
+        let reaching = try rosters.keys(headRoster, base: keys)
         while let id = stack.popLast() {
             if id == known || !seen.insert(id).inserted { continue }
             let info = try store.commit(id)
@@ -103,16 +107,15 @@ public struct HistoryVerifier {
             }
             try requireSigned(info, firstContact: known == nil)
             let roster = try requireDeviceRules(info)
-            let reaching = try rosters.keys(roster, base: keys)
             let meta: CommitMetadata
             do { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
                 let held = reaching.read?.epoch ?? 0
-                guard roster.newestEpoch > held else { throw error }
-                if let me = keys.device.flatMap({ roster.devices[$0.id] }), let revocation = me.revocation {
-                    throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): it receives none of the keys written after, and no other machine accepts its changes",
+                guard headRoster.newestEpoch > held else { throw error }
+                if let me = keys.device.flatMap({ headRoster.devices[$0.id] }), let revocation = me.revocation {
+                    throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): it receives no key from key epoch \(held + 1) on (the vault is at key epoch \(headRoster.newestEpoch)), and no other machine accepts its changes",
                                       advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
                 }
-                throw ShadowError(.unsupportedVersion, "commit \(id.short) is sealed under key epoch \(roster.newestEpoch), and this key holds no key for epochs after \(held): it was revoked before that epoch began, or no device has granted it the epoch yet",
+                throw ShadowError(.unsupportedVersion, "commit \(id.short) is sealed under a key epoch after \(held) (the vault is at key epoch \(headRoster.newestEpoch)), and this key holds no key for epochs after \(held): it was revoked before that epoch began, or no device has granted it the epoch yet",
                                   advice: "a device that was revoked never reads what was written after; otherwise sync a read-write device of the vault and try again")
             }
             let device = hexString(meta.deviceID)

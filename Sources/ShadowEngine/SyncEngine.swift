@@ -172,7 +172,7 @@ public final class SyncEngine {
     private(set) var names: NameCipher
     private(set) var content: FileContent
     private(set) var objects: ShadowObjects
-    let verifier: HistoryVerifier
+    private(set) var verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
     /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
@@ -274,11 +274,13 @@ public final class SyncEngine {
     func adoptEpochs(at commit: ObjectID?) throws(ShadowError) {
         guard let commit, baseKeys.canDecrypt else { return }
         let reached = try verifier.keys(at: commit)
-        guard let epoch = reached.read?.epoch, epoch > (keys.read?.epoch ?? 0) else { return }
+        // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
+        guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
         keys = reached
         names = try NameCipher(keys: reached)
         content = FileContent(keys: try reached.requireRead())
         objects = try objects.with(keys: reached)
+        verifier = HistoryVerifier(keys: reached, store: store)
     }
 
     /// The keys this engine reads and writes with: the key file's, reaching the epochs of the local head.
@@ -719,6 +721,15 @@ public final class SyncEngine {
         let device = try keys.requireDevice()
         for parent in parents {
             let roster = try verifier.roster(of: parent)
+            // Two devices that started the same epoch number at once: the one merging second must not
+            // replace the other's record (every reader would refuse the merge), so it stops here.
+            for (epoch, entry) in roster.epochs {
+                let file = location.shadow.appending(DevicePaths.epoch(epoch))
+                if let here = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes), here != entry.record.bytes {
+                    throw ShadowError(.historyRewritten, "another device started key epoch \(epoch) at the same time as this one (a revocation or 'key rotate' on two machines before either synced); this machine's epoch was not published",
+                                      advice: "nothing was pushed and the folder keeps your files; join the vault anew into a new directory (an invite from another device), move your changes there, and repeat the revocation or rotation if it is still needed")
+                }
+            }
             let newest = roster.newestEpoch
             guard writingEpoch >= newest else {
                 throw ShadowError(.insufficientCapability, "this device holds no key for key epoch \(newest) of the vault, which a read-write device started; it cannot write until one grants it",
@@ -772,6 +783,7 @@ public final class SyncEngine {
         names = try NameCipher(keys: reached)
         content = FileContent(keys: next)
         objects = try objects.with(keys: reached)
+        verifier = HistoryVerifier(keys: reached, store: store)
         return record.epoch
     }
 

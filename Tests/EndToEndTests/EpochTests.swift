@@ -75,7 +75,24 @@ import ShadowCore
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try String(contentsOfFile: restored + "/doc.txt", encoding: .utf8) == "one\n")
         #expect(try String(contentsOfFile: restored + "/after.txt", encoding: .utf8) == "written after the revocation\n")
-        for agent in [laptop, desktop] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
+        // ... and admits a new device, which reads every epoch and writes under the newest.
+        let rescued = s.agent("rescued")
+        try rescued.ok(["join", s.remote, rescued.folder, "--key-file", recovery, "--no-passphrase", "--device-name", "rescued"])
+        #expect(rescued.read("doc.txt") == "one\n" && rescued.read("after.txt") == "written after the revocation\n")
+        // A machine invited after the revocation reaches the old epoch through the chain.
+        let fresh = s.agent("fresh")
+        try fresh.ok(["join", s.remote, fresh.folder, "--invite", try InviteTests.invite(desktop, ["--name", "fresh"]), "--no-passphrase"])
+        #expect(fresh.read("doc.txt") == "one\n" && fresh.read("after.txt") == "written after the revocation\n")
+        try fresh.write("fresh.txt", "from the new machine\n")
+        try fresh.sync()
+        for agent in [laptop, desktop, rescued] {
+            try agent.sync()
+            #expect(agent.read("fresh.txt") == "from the new machine\n")
+        }
+        let latest = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let r2 = try Binaries.run("shadowsync", ["decrypt", s.remote, "--to", s.root.appendingPathComponent("thief-late").path, "--rev", latest, "--key-file", stolenKeyFile])
+        #expect(r2.status != 0 && r2.stderr.contains("key epoch 1"), "\(r2.stderr)")
+        for agent in [laptop, desktop, fresh] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
     }
 
     @Test func keyRotateStartsAnEpochAndReencryptsOnlyWhenAsked() throws {
