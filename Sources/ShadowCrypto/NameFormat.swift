@@ -148,7 +148,7 @@ public struct NameCipher: Sendable {
         self.vaultID = keys.vaultID
     }
 
-    init(keys: ReadKeys, vaultID: [UInt8]) {
+    public init(keys: ReadKeys, vaultID: [UInt8]) {
         self.keys = keys
         self.vaultID = vaultID
     }

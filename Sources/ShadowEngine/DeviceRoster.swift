@@ -9,8 +9,8 @@ public enum DevicePaths {
     static let nameSuffix = ".name"
     static let inviteSuffix = ".i"
     static let revocationSuffix = ".x"
-    static let epochSuffix = ".e"
-    static let grantSuffix = ".k"
+    public static let epochSuffix = ".e"
+    public static let grantSuffix = ".k"
     /// A vault holds at most this many device files (a few per device, one per device and key epoch):
     /// bounds what a reader loads.
     static let maximumFiles = 4096

@@ -29,8 +29,8 @@ public struct ShadowObjects {
     }
 
     /// The same work tree (and the paths touched so far) written with `keys`: a later key epoch.
-    func with(keys: VaultKeys) throws(ShadowError) -> ShadowObjects {
-        ShadowObjects(keys: keys, shadowRoot: shadowRoot, names: try NameCipher(keys: keys), touched: touched)
+    func with(keys: VaultKeys, names: NameCipher) -> ShadowObjects {
+        ShadowObjects(keys: keys, shadowRoot: shadowRoot, names: names, touched: touched)
     }
 
     private init(keys: VaultKeys, shadowRoot: BytePath, names: NameCipher, touched: TouchedPaths) {

@@ -245,7 +245,7 @@ public final class SyncEngine {
             index = SyncIndex.load(location.indexFile) ?? SyncIndex()
             self.store = store
             verifier = HistoryVerifier(keys: keys, store: store)
-            try? adoptEpochs(at: try? head)
+            try? adoptWorkTreeEpochs()
             return
         }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
@@ -266,20 +266,40 @@ public final class SyncEngine {
         // there is one a killed run left.
         store.removeStaleLocks()
         try recover()
-        try adoptEpochs(at: try head)
+        try adoptWorkTreeEpochs()
     }
 
     /// Takes up the key epochs of `commit` (verified, or made here): from then on this engine reads them
     /// and writes with the newest one it reaches. Epochs only ever grow along history.
     func adoptEpochs(at commit: ObjectID?) throws(ShadowError) {
         guard let commit, baseKeys.canDecrypt else { return }
-        let reached = try verifier.keys(at: commit)
+        adopt(try verifier.keys(at: commit))
+    }
+
+    /// Takes up the key epochs of the shadow work tree: the local head's (a checkout of verified
+    /// history, or commits made here) and any this machine started and has not committed yet. Reads
+    /// a few files, not the repository, so a pass with nothing to do never opens git.
+    func adoptWorkTreeEpochs() throws(ShadowError) {
+        guard baseKeys.canDecrypt, let files = try? FileSystem.list(location.shadow.appending(DevicePaths.directory)) else { return }
+        var records: [EpochRecord] = [], grants: [EpochGrant] = []
+        for file in files {
+            let name = String(decoding: file, as: UTF8.self)
+            guard name.hasSuffix(DevicePaths.epochSuffix) || name.hasSuffix(DevicePaths.grantSuffix),
+                  let bytes = try? FileSystem.readFile(location.shadow.appending(DevicePaths.directory + "/" + name), limit: DevicePaths.fileLimitBytes) else { continue }
+            if name.hasSuffix(DevicePaths.epochSuffix) { records.append(try EpochRecord.parse(bytes, vaultID: baseKeys.vaultID)) }
+            else { grants.append(try EpochGrant.parse(bytes, vaultID: baseKeys.vaultID)) }
+        }
+        guard !records.isEmpty else { return }
+        adopt(try baseKeys.reaching(records, grants: grants))
+    }
+
+    private func adopt(_ reached: VaultKeys) {
         // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
         guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
         keys = reached
-        names = try NameCipher(keys: reached)
-        content = FileContent(keys: try reached.requireRead())
-        objects = try objects.with(keys: reached)
+        names = NameCipher(keys: read, vaultID: reached.vaultID)
+        content = FileContent(keys: read)
+        objects = objects.with(keys: reached, names: names)
         verifier = HistoryVerifier(keys: reached, store: store)
     }
 
@@ -351,7 +371,7 @@ public final class SyncEngine {
     private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
         var report = start
         report.readOnly = readOnly
-        try adoptEpochs(at: try head)
+        try adoptWorkTreeEpochs()
         try commitLocal(options: options, report: &report, force: false)
         try pushLoop(options: options, report: &report)
         // Plaintext conflicts found while applying leave copies in the folder; commit them now so the
@@ -780,9 +800,9 @@ public final class SyncEngine {
         }
         let reached = current.with(read: next)
         keys = reached
-        names = try NameCipher(keys: reached)
+        names = NameCipher(keys: next, vaultID: reached.vaultID)
         content = FileContent(keys: next)
-        objects = try objects.with(keys: reached)
+        objects = objects.with(keys: reached, names: names)
         verifier = HistoryVerifier(keys: reached, store: store)
         return record.epoch
     }
