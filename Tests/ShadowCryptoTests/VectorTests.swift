@@ -204,7 +204,7 @@ import ShadowCore
                                     stderr: .toStdout)
         let text = r.stdout
         #expect(r.status == 0, "\(text)")
-        #expect(text.contains("all 63 vectors of FORMAT.md match"), "\(text)")
+        #expect(text.contains("all 65 vectors of FORMAT.md match"), "\(text)")
     }
 
     /// The segmented file of FORMAT.md §8: gear table, cut lengths, each segment object, the list object.
