@@ -892,11 +892,25 @@ public final class SyncEngine {
         return (try? verifier.verify(head: local, lastVerified: remote, knownSequences: state.peers))?.rewrote == true
     }
 
+    /// True when this machine's branch is a rewrite of `verified` it made and did not push, whatever the
+    /// server holds now: the branch does not contain `verified` and verifies as a rewrite of it.
+    func carriesUnpushedRewrite(_ local: ObjectID, of verified: ObjectID) throws(ShadowError) -> Bool {
+        guard local != verified, !(try store.isDescendant(local, of: verified)) else { return false }
+        return (try? verifier.verify(head: local, lastVerified: verified, knownSequences: state.peers))?.rewrote == true
+    }
+
     /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
     func integrate(_ remote: ObjectID, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
         if let local, try unpushedRewrite(local, over: remote) { return }  // pushed by the loop
+        if let local, let verified = state.lastVerified, remote != verified, try carriesUnpushedRewrite(local, of: verified) {
+            // A merge would keep both lines, the replaced one included: what the rewrite took out would
+            // stay on the server, and the rewrite would be lost without a word.
+            throw ShadowError(.historyRewritten,
+                              "this machine's history rewrite ('shadowsync forget' or retention) was cut off before its push, and the server has moved on since (to \(remote.short)): it cannot be pushed over the new commits, and merging it would put back what it took out; nothing was merged or pushed, and no file in the folder was changed",
+                              advice: "run 'shadowsync resync': it takes the server's history and keeps this folder's files as local changes; then run the 'shadowsync forget' again")
+        }
         // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
         try verifier.requireSignedHead(remote, firstContact: state.lastVerified == nil)
         if let local, try store.isDescendant(local, of: remote) {

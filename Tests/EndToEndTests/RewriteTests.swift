@@ -126,6 +126,50 @@ import ShadowCrypto
         }
     }
 
+    /// A forget killed before its push, then another machine pushes: the next sync neither pushes the
+    /// rewrite over the new commits nor merges the replaced line back; it stops, changing nothing, and
+    /// resync followed by the forget again ends with every file and no trace of the forgotten one.
+    @Test func aForgetCutOffWhileTheServerMovesOnIsNeverMergedBack() throws {
+        let s = try Scratch("forget-moved")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.write("oops.txt", "pasted by mistake\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try laptop.remove("oops.txt")
+        try laptop.sync()
+        try desktop.sync()
+        let killed = try laptop.run(["forget", "oops.txt", "--yes", "--folder", laptop.folder], crashAt: "rewrite-ref")
+        #expect(killed.status != 0)
+        let rewritten = try TestProcess.run("/usr/bin/git", ["-C", try Self.shadow(laptop), "rev-parse", "main"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try desktop.write("doc.txt", "one, edited on the desktop\n")
+        try desktop.sync()
+        let serverHead = try s.git(["rev-parse", "main"])
+        try laptop.write("laptop.txt", "written after the cut-off forget\n")
+        let before = laptop.snapshot()
+        let stopped = try laptop.run(["sync", "--folder", laptop.folder])
+        #expect(stopped.status == 2 && stopped.stderr.contains("cut off before its push") && stopped.stderr.contains("shadowsync resync")
+                && stopped.stderr.contains("forget"), "\(stopped.status) \(stopped.stdout) \(stopped.stderr)")
+        #expect(laptop.snapshot() == before)
+        #expect(try s.git(["rev-parse", "main"]) == serverHead)
+        #expect(try TestProcess.run("/usr/bin/git", ["-C", s.remote, "cat-file", "-e", rewritten]).status != 0, "the rewritten line reached the server")
+
+        try laptop.ok(["resync", "--folder", laptop.folder])
+        #expect(laptop.read("doc.txt") == "one, edited on the desktop\n" && laptop.read("laptop.txt") == "written after the cut-off forget\n")
+        // Resync keeps the laptop's older doc.txt beside the desktop's edit, as it keeps every differing file.
+        let copies = try laptop.names().filter { $0.hasPrefix("doc.sync-conflict-") }
+        #expect(laptop.read("oops.txt") == nil && copies.count == 1 && copies.allSatisfy { laptop.read($0) == "one\n" }, "\(copies)")
+        let again = try laptop.ok(["forget", "oops.txt", "--yes", "--folder", laptop.folder])
+        #expect(again.contains("forgot    oops.txt") && again.contains("pushed"), "\(again)")
+        #expect(try desktop.ok(["sync", "--folder", desktop.folder]).contains("rewritten history from the server"))
+        for agent in [laptop, desktop] {
+            #expect(!(try agent.ok(["log", "--folder", agent.folder])).contains("oops.txt"))
+            #expect(agent.read("doc.txt") == "one, edited on the desktop\n" && agent.read("laptop.txt") == "written after the cut-off forget\n")
+            #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: "))
+        }
+    }
+
     /// A device admitted after a file was added forgets it: the re-created commits from before its
     /// admission are vouched for by the tip of the rewrite, and every machine verifies them from the root.
     @Test func aDeviceAdmittedLaterCanForgetWhatCameBeforeIt() throws {
