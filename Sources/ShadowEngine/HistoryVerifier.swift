@@ -94,13 +94,35 @@ public struct HistoryVerifier {
         let (fresh, sequences, times, rewrites) = keys.canDecrypt
             ? try walkNewCommits(from: head, known: nil, knownSequences: [:])
             : try verifyNewCommitsWithoutMetadata(head: head, lastVerified: nil, knownSequences: [:])
-        guard try authorises(rewrites, over: verified) else { throw rolledBack }
+        guard try authorises(rewrites, over: verified) else {
+            throw try rewritesPast(rewrites, verified) ? HistoryVerifier.rewrittenPast(head: head, verified: verified) : rolledBack
+        }
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
         // A replay of a commit this machine verified on the old line stays a replay.
         var history = VerifiedHistory(head: head, entries: entries, deviceSequences: knownSequences.merging(sequences) { max($0, $1) },
                                       deviceTimes: times, newCommits: fresh)
         history.rewrote = true
         return history
+    }
+
+    /// The refusal of a head whose history, verified from its root, holds writers' rewrite records none
+    /// of which names `verified`, under a tip keeping its device files: a writer's retention squashed it
+    /// (or a rewrite left it out), which no sync can follow, and which is no fault of the server.
+    static func rewrittenPast(head: ObjectID, verified: ObjectID) -> ShadowError {
+        ShadowError(.historyRewritten,
+                    "a writer rewrote the history (forget or retention) past this machine's last sync: the server's branch (\(head.short)), signed by writers of this vault, no longer holds commit \(verified.short), which this machine synced last, and none of its rewrite records names it",
+                    advice: "nothing was changed locally; run 'shadowsync resync': it takes the rewritten history and keeps this folder's files, unsynced edits included, as local changes (Docs/OPERATIONS.md, \"Forgetting files and old history\")")
+    }
+
+    /// True when none of `rewrites` names `verified` or a commit here containing it, and one of them
+    /// has a tip keeping every device file of `verified` (what a writer's retention after it leaves, and
+    /// what a revoked device cannot sign).
+    func rewritesPast(_ rewrites: [RewriteSeen], _ verified: ObjectID) throws(ShadowError) -> Bool {
+        // A commit not here (a rollback past what this machine fetched) cannot be compared with any tip.
+        guard !rewrites.isEmpty, let before = try? roster(of: verified),
+              !rewrites.contains(where: { $0.replaces == verified || ((try? store.isDescendant($0.replaces, of: verified)) ?? false) }) else { return false }
+        for rewrite in rewrites where before.successorFault(try roster(of: rewrite.tip)) == nil { return true }
+        return false
     }
 
     /// True when one of `rewrites` replaces `verified` or a commit here that contains it, and the tip

@@ -976,7 +976,14 @@ public final class SyncEngine {
         do throws(ShadowError) {
             return try verifier.verify(head: remote, lastVerified: state.lastVerified, knownSequences: state.peers)
         } catch where error.code == .historyRewritten {
-            guard let verified = state.lastVerified, let base = try? store.mergeBase(remote, verified), base != remote else { throw error }
+            guard let verified = state.lastVerified else { throw error }
+            if error == HistoryVerifier.rewrittenPast(head: remote, verified: verified) {
+                // Merging the line a writer's rewrite replaced would put it back on the server.
+                guard options.acceptFork else { throw error }
+                throw ShadowError(.historyRewritten, "--accept-fork refused: \(error.message); merging this machine's line would put back on the server the history that rewrite took out",
+                                  advice: error.advice)
+            }
+            guard let base = try? store.mergeBase(remote, verified), base != remote else { throw error }
             guard options.acceptFork else {
                 throw ShadowError(.historyRewritten,
                                   "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the two have forked from \(base.short); the server showed machines different histories (or the vault moved to a repository another machine filled), so it rolled back or rewrote this machine's view",

@@ -170,6 +170,50 @@ import ShadowCrypto
         }
     }
 
+    /// Retention squashes the commit a stale machine synced last: that machine is told a writer rewrote
+    /// history past it (not that the server forked), `--accept-fork` will not merge the replaced line
+    /// back, and resync keeps its unsynced edit.
+    @Test func aMachineWhoseLastSyncRetentionSquashedIsToldToResync() throws {
+        let s = try Scratch("retention-stale")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "v0\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try laptop.sync()
+        for i in 1...3 {
+            try laptop.write("doc.txt", "v\(i)\n")
+            try laptop.sync()
+        }
+        try desktop.sync()
+        for i in 4...6 {
+            try laptop.write("doc.txt", "v\(i)\n")
+            try laptop.sync()
+        }
+        try desktop.write("desk.txt", "unsynced on the desktop\n")
+        let long = try Self.commitCount(laptop)
+        let done = try laptop.ok(["forget", "--keep-last", "1", "--yes", "--folder", laptop.folder])
+        #expect(done.contains("squashed") && done.contains("pushed"), "\(done)")
+        let serverHead = try s.git(["rev-parse", "main"])
+
+        let before = desktop.snapshot()
+        let told = try desktop.run(["sync", "--folder", desktop.folder])
+        #expect(told.status == 2 && told.stderr.contains("a writer rewrote the history (forget or retention) past this machine's last sync")
+                && told.stderr.contains("shadowsync resync") && !told.stderr.contains("server showed machines"), "\(told.status) \(told.stderr)")
+        let fork = try desktop.run(["sync", "--accept-fork", "--folder", desktop.folder])
+        #expect(fork.status == 2 && fork.stderr.contains("--accept-fork refused") && fork.stderr.contains("shadowsync resync"), "\(fork.status) \(fork.stderr)")
+        #expect(desktop.snapshot() == before)
+        #expect(try s.git(["rev-parse", "main"]) == serverHead)
+
+        try desktop.ok(["resync", "--folder", desktop.folder])
+        #expect(desktop.read("desk.txt") == "unsynced on the desktop\n" && desktop.read("doc.txt") == "v6\n")
+        try laptop.sync()
+        #expect(laptop.read("desk.txt") == "unsynced on the desktop\n")
+        // The squashed line did not come back: the laptop's history is the retained one plus the resync.
+        let after = try Self.commitCount(laptop)
+        #expect(after < long, "\(long) → \(after)")
+        for agent in [laptop, desktop] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
+    }
+
     /// A device admitted after a file was added forgets it: the re-created commits from before its
     /// admission are vouched for by the tip of the rewrite, and every machine verifies them from the root.
     @Test func aDeviceAdmittedLaterCanForgetWhatCameBeforeIt() throws {
