@@ -185,8 +185,7 @@ public struct HistoryVerifier {
     /// Returns the number of new commits, the per-device sequences and the newest time per device.
     func walkNewCommits(from head: ObjectID, known: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError)
         -> (count: Int, sequences: [String: UInt64], times: [String: UInt64], rewrites: [RewriteSeen]) {
-        // Each commit with the tip of the rewritten line above it (nil: its child is an ordinary commit).
-        var stack: [(ObjectID, ObjectID?)] = [(head, nil)], seen: Set<ObjectID> = [], bytes = 0
+        var bytes = 0
         var rewrites: [RewriteSeen] = []
         var sequences = knownSequences, times: [String: UInt64] = [:]
         var taken: [String: ObjectID] = [:]  // "device sequence" → commit, to refuse a sequence used twice
@@ -195,11 +194,7 @@ public struct HistoryVerifier {
         // commit's own tree may not hold the records a key of a later epoch needs to reach back).
         let headRoster = try roster(of: head)
         let reaching = try rosters.keys(headRoster, base: keys)
-        while let (id, inheritedTip) = stack.popLast() {
-            if id == known || !seen.insert(id).inserted { continue }
-            let info = try store.commit(id)
-            let replaces = CommitMessage.rewriteRecord(info.message)
-            let tip = replaces == nil ? nil : inheritedTip ?? id
+        try walkWithTips(from: head, stoppingAt: known) { (id, info, replaces, tip) throws(ShadowError) -> Bool in
             let tipRoster = try tip.flatMap { (t) throws(ShadowError) -> DeviceRoster? in t == id ? nil : try self.roster(of: t) }
             bytes += info.message.utf8.count + (info.signature?.utf8.count ?? 0)
             guard count < newCommitLimit, bytes <= newCommitBytesLimit else {
@@ -209,7 +204,7 @@ public struct HistoryVerifier {
             try requireSigned(info, firstContact: known == nil, vouchedBy: tipRoster)
             let roster = try requireDeviceRules(info)
             let meta: CommitMetadata
-            do { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
+            do throws(ShadowError) { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
                 let held = reaching.read?.epoch ?? 0
                 guard headRoster.newestEpoch > held else { throw error }
                 if let me = keys.device.flatMap({ headRoster.devices[$0.id] }), let revocation = me.revocation {
@@ -227,7 +222,7 @@ public struct HistoryVerifier {
                                   advice: "nothing was changed locally; remove the commit on the server or restore the repository")
             }
             if let verified = knownSequences[device], meta.sequence <= verified {
-                if let known, (try? store.isDescendant(known, of: id)) == true { continue }
+                if let known, (try? store.isDescendant(known, of: id)) == true { return false }
                 throw ShadowError(.replayedCommit, "commit \(id.short) repeats sequence \(meta.sequence) of device \(device.prefix(8)) (already at \(verified)): the server replayed an old commit",
                                   advice: "nothing was changed locally; restore the repository on the server")
             }
@@ -239,21 +234,39 @@ public struct HistoryVerifier {
             times[device] = max(times[device] ?? 0, meta.wallTimeMillis)
             count += 1
             if let replaces, let tip { rewrites.append(RewriteSeen(commit: id, replaces: replaces, tip: tip)) }
-            stack.append(contentsOf: info.parents.map { ($0, tip) })
+            return true
         }
         return (count, sequences, times, rewrites)
     }
 
-    /// For each rewrite commit of `commits` (parents before children, as `LocalHistory.commits` lists
-    /// them), the tip of its rewritten line: itself, or the tip of a rewrite commit it is a parent of.
-    func rewriteTips(_ commits: [ObjectID]) throws(ShadowError) -> [ObjectID: (replaces: ObjectID, tip: ObjectID)] {
-        var inherited: [ObjectID: ObjectID] = [:], tips: [ObjectID: (replaces: ObjectID, tip: ObjectID)] = [:]
-        for id in commits.reversed() {
+    /// The walk from `head` that decides each rewrite commit's tip (FORMAT.md §5.4), for the agent's
+    /// verification and the hook's alike: depth first, each commit's parents in their order, each commit
+    /// once, where the walk first reaches it (so along its first path from the head in parent order).
+    /// `visit` gets a commit, its rewrite record and its tip, and returns whether to walk its parents.
+    func walkWithTips(from head: ObjectID, stoppingAt known: ObjectID?,
+                      _ visit: (ObjectID, CommitInfo, _ replaces: ObjectID?, _ tip: ObjectID?) throws(ShadowError) -> Bool) throws(ShadowError) {
+        // Each commit with the tip of the rewritten line above it (nil: its child is an ordinary commit).
+        var stack: [(ObjectID, ObjectID?)] = [(head, nil)], seen: Set<ObjectID> = []
+        while let (id, inheritedTip) = stack.popLast() {
+            if id == known || !seen.insert(id).inserted { continue }
             let info = try store.commit(id)
-            guard let replaces = CommitMessage.rewriteRecord(info.message) else { continue }
-            let tip = inherited[id] ?? id
-            tips[id] = (replaces, tip)
-            for parent in info.parents where inherited[parent] == nil { inherited[parent] = tip }
+            let replaces = CommitMessage.rewriteRecord(info.message)
+            let tip = replaces == nil ? nil : inheritedTip ?? id
+            guard try visit(id, info, replaces, tip) else { continue }
+            // Reversed, so that the first parent is walked first.
+            stack.append(contentsOf: info.parents.reversed().map { ($0, tip) })
+        }
+    }
+
+    /// For each rewrite commit of `commits` (those reachable from `head` and not from a known commit),
+    /// its record and its tip, as `walkWithTips` decides.
+    func rewriteTips(from head: ObjectID, within commits: [ObjectID]) throws(ShadowError) -> [ObjectID: (replaces: ObjectID, tip: ObjectID)] {
+        let fresh = Set(commits)
+        var tips: [ObjectID: (replaces: ObjectID, tip: ObjectID)] = [:]
+        try walkWithTips(from: head, stoppingAt: nil) { (id, _, replaces, tip) throws(ShadowError) -> Bool in
+            guard fresh.contains(id) else { return false }
+            if let replaces, let tip { tips[id] = (replaces, tip) }
+            return true
         }
         return tips
     }
@@ -270,7 +283,7 @@ public struct HistoryVerifier {
     private func verifyNewCommitsWithoutMetadata(head: ObjectID, lastVerified: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError)
         -> (count: Int, sequences: [String: UInt64], times: [String: UInt64], rewrites: [RewriteSeen]) {
         let fresh = try store.commits(from: head, excluding: lastVerified)
-        let tips = try rewriteTips(fresh)
+        let tips = try rewriteTips(from: head, within: fresh)
         for id in fresh {
             let info = try store.commit(id)
             try requireSigned(info, firstContact: lastVerified == nil, vouchedBy: try vouchingRoster(id, tips: tips))
@@ -439,7 +452,7 @@ public struct HistoryVerifier {
         do { commits = try store.commits(from: head, excluding: base) } catch where error.code == .notFound {
             return (head, "is not a commit of this repository's history")
         }
-        let tips = try rewriteTips(commits)
+        let tips = try rewriteTips(from: head, within: commits)
         for id in commits {
             let info = try store.commit(id)
             switch signatureFault(info, vouchedBy: try vouchingRoster(id, tips: tips)) {

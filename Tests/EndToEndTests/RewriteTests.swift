@@ -268,17 +268,61 @@ import ShadowCrypto
     /// A rewrite commit for `agent`'s key: `tree` with `parent` (none: a new root), a rewrite record
     /// naming `replaces`, signed with the agent's device key (nil: unsigned).
     static func rewriteCommit(by agent: Agent, signed: Bool, tree: String, parent: String?, replaces: String, in git: (([String], String?) throws -> String)) throws -> String {
+        try commit(by: agent, signed: signed, sequence: 2_000_000, tree: tree, parents: parent.map { [$0] } ?? [], replaces: replaces, in: git)
+    }
+
+    /// A commit by `agent` with `tree` and `parents`, its metadata naming the agent at `sequence`, and a
+    /// rewrite record naming `replaces` (nil: an ordinary commit).
+    static func commit(by agent: Agent, signed: Bool = true, sequence: UInt64, tree: String, parents: [String], replaces: String?,
+                       in git: (([String], String?) throws -> String)) throws -> String {
         let keys = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: try shadow(agent) + "/shadowsync.key"))), passphrase: nil)
         let device = try keys.requireDevice()
-        let meta = try CommitMetadata(deviceID: device.id, sequence: 2_000_000, wallTimeMillis: 1_800_000_000_000, epoch: 0).seal(keys: keys)
+        let meta = try CommitMetadata(deviceID: device.id, sequence: sequence, wallTimeMillis: 1_800_000_000_000, epoch: 0).seal(keys: keys)
         let identity = "shdw <shdw@invalid> 0 +0000"
-        let body = "tree \(tree)\n" + (parent.map { "parent \($0)\n" } ?? "") + "author \(identity)\ncommitter \(identity)\n\nShdw-Meta: \(meta)\nShdw-Rewrite: \(replaces)\n"
+        let body = "tree \(tree)\n" + parents.map { "parent \($0)\n" }.joined() + "author \(identity)\ncommitter \(identity)\n\nShdw-Meta: \(meta)\n"
+            + (replaces.map { "Shdw-Rewrite: \($0)\n" } ?? "")
         var object = body
         if signed {
             let signature = Signatures.text(Signatures.sign(Array(body.utf8), purpose: .commit, device: device, vaultID: keys.vaultID))
             object = body.replacingOccurrences(of: "committer \(identity)\n", with: "committer \(identity)\nshdwsig \(signature)\n")
         }
         return try git(["hash-object", "-t", "commit", "-w", "--stdin"], object).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A rewrite commit reached from the head along two paths, whose tips differ: its tip is decided on
+    /// its first path in parent order (FORMAT.md §5.4), whichever order a walk pops parents in, so the
+    /// agent and the hook's check agree. Here that tip admits the device that signed it, and the other
+    /// path's would not.
+    @Test func aRewriteCommitsTipIsDecidedOnItsFirstPath() throws {
+        let s = try Scratch("rewrite-tip")
+        let laptop = s.agent("laptop"), desktop = s.agent("desktop")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try desktop.ok(["join", s.remote, desktop.folder, "--invite", try InviteTests.invite(laptop, ["--name", "desktop"]), "--no-passphrase"])
+        try laptop.write("doc.txt", "two\n")
+        try laptop.sync()
+        try desktop.sync()
+        func rev(_ r: String) throws -> String { try s.git(["rev-parse", r]).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let head = try rev("main"), headTree = try rev("main^{tree}")
+        let root = try s.git(["rev-list", "--max-parents=0", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let rootTree = try rev("\(root)^{tree}")
+        let git: ([String], String?) throws -> String = { args, input in try s.git(args, input: input) }
+        // Signed by the desktop, with the root's tree, which does not admit it: only a tip can vouch.
+        let below = try Self.commit(by: desktop, sequence: 2_000_000, tree: rootTree, parents: [root], replaces: root, in: git)
+        let tip = try Self.commit(by: desktop, sequence: 2_000_001, tree: headTree, parents: [below], replaces: head, in: git)
+        let side = try Self.commit(by: laptop, sequence: 3_000_000, tree: rootTree, parents: [below], replaces: nil, in: git)
+        let merge = try Self.commit(by: laptop, sequence: 3_000_001, tree: headTree, parents: [tip, side], replaces: nil, in: git)
+        // The hook's check (a verify-only key, no metadata) takes it too.
+        let verifyKey = s.root.appendingPathComponent("verify-key").path
+        try (try laptop.ok(["key", "export", "--verify-only", "--folder", laptop.folder])).write(toFile: verifyKey, atomically: true, encoding: .utf8)
+        let hook = try Binaries.run("shadowsync", ["verify-push", "--key-file", verifyKey], environment: ["GIT_DIR": s.remote],
+                                    stdin: Array("\(head) \(merge) refs/heads/main\n".utf8))
+        #expect(hook.status == 0, "\(hook.status) \(hook.stdout) \(hook.stderr)")
+        try s.git(["update-ref", "refs/heads/main", merge])
+        let out = try laptop.run(["sync", "--folder", laptop.folder])
+        #expect(out.status == 0 && out.stdout.contains("rewritten history from the server"), "\(out.status) \(out.stdout) \(out.stderr)")
+        #expect(laptop.read("doc.txt") == "two\n")
+        #expect(try laptop.ok(["fsck", "--folder", laptop.folder]).hasPrefix("ok: "))
     }
 
     @Test func aRewriteNoWriterSignedIsRefusedByEveryMachine() throws {
