@@ -1,4 +1,5 @@
 public import ShadowCore
+import ShadowSystem
 
 /// A bare repository on this machine (the embedded default, a USB disk, a mounted share). Its head is
 /// read in place, before a fetch copies anything; a pass with nothing to fetch answers from git's ref
@@ -27,11 +28,23 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         return try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
     }
 
+    /// Reclaiming space after a rewrite removes what the branch does not reach: a pack this push wrote
+    /// before the reclaim's listing, named by the branch only after its walk, would go. The push holds
+    /// the repository's consolidation lock from its first object to the branch's move; taken before the
+    /// git thread is, so a wait never blocks other git work.
+    private func lockAgainstReclaim() throws(ShadowError) -> FileLock? {
+        let packDirectory = (address.path.hasSuffix("/") ? String(address.path.dropLast()) : address.path) + "/objects/pack"
+        guard RefFiles.isBareRepository(address.path) else { return nil }  // not a bare repository: libgit2 reports it
+        return try ObjectConsolidation.lockForPush(packDirectory: packDirectory)
+    }
+
     public func push(expecting head: ObjectID?) throws(ShadowError) {
         let repository = try local.open()
         try requireBare()
         CrashPoint.reached("git-push")
         let path = address.path
+        let reclaimGuard = try lockAgainstReclaim()
+        defer { withExtendedLifetime(reclaimGuard) {} }
         let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
             try repository.pushToLocalBareRepository(at: path, expecting: head)
         }
@@ -43,6 +56,8 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         let repository = try local.open()
         try requireBare()
         let path = address.path
+        let reclaimGuard = try lockAgainstReclaim()
+        defer { withExtendedLifetime(reclaimGuard) {} }
         let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
             try repository.pushToLocalBareRepository(at: path, expecting: head, replacing: old)
         }
