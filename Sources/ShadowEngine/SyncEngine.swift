@@ -307,9 +307,18 @@ public final class SyncEngine {
         adopt(try baseKeys.reaching(records, grants: grants))
     }
 
-    private func adopt(_ reached: VaultKeys) {
+    /// Takes up exactly the key epochs of `commit`'s tree, dropping any newer one this engine held (one
+    /// started here on a line that was left out): a commit is sealed under the newest epoch of the tree
+    /// it is made on (FORMAT.md §1d), never under one whose record that tree lacks.
+    func adoptEpochsReplacing(at commit: ObjectID) throws(ShadowError) {
+        guard baseKeys.canDecrypt else { return }
+        adopt(try HistoryVerifier(keys: baseKeys, store: store).keys(at: commit), replacing: true)
+    }
+
+    private func adopt(_ reached: VaultKeys, replacing: Bool = false) {
         // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
-        guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
+        guard let read = reached.read,
+              replacing || read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
         keys = reached
         names = NameCipher(keys: read, vaultID: reached.vaultID)
         content = FileContent(keys: read)
