@@ -26,7 +26,7 @@ import TestSupport
             if i % 3 == 0 {
                 // An editor's save: a new file renamed over the old one.
                 try a.write("w/.tmp-save", "save \(i)\n")
-                try a.move("w/.tmp-save", path)
+                #expect(rename(a.folder + "/w/.tmp-save", a.folder + "/" + path) == 0)
             } else {
                 try a.write(path, "save \(i)\n")
             }
@@ -54,7 +54,7 @@ import TestSupport
         try b.sync()
         let diff = snapshotDifference(a.snapshot(), b.snapshot())
         #expect(diff.isEmpty, "\(diff)")
-        #expect(a.read("moved-d3/f0.txt") != nil && a.read("w/d3/f0.txt") == "recreated\n" && b.read("gone/inner/x.txt") == nil)
+        #expect(b.read("moved-d3/f0.txt") != nil && b.read("w/d3/f0.txt") != nil && b.read("gone/inner/x.txt") == nil)
         let (status, log) = da.stop()
         #expect(status == 0, "\(log)")
     }
