@@ -5,8 +5,9 @@ import ShadowSystem
 public struct SyncOptions: Sendable {
     /// Let a sync commit the deletion of most files at once (the mass-delete guard otherwise stops it).
     public var allowMassDelete = false
-    /// Rounds of fetch-merge-push when another agent keeps winning the push race.
-    public var maxPushAttempts = 5
+    /// Rounds of fetch-merge-push when another agent keeps winning the push race: each round one agent
+    /// wins, so this is enough for a dozen agents pushing at the same moment.
+    public var maxPushAttempts = 12
     /// Waits before retrying a fetch or push that failed transiently (remote unreachable), in seconds:
     /// a dropped connection or a restarting sshd usually recovers within seconds; anything longer is
     /// left to the next sync (exit 3) or the daemon's own backoff.
@@ -15,6 +16,8 @@ public struct SyncOptions: Sendable {
     public var onPhase: (@Sendable (SyncPhase) -> Void)?
     /// Told after each file encrypted while committing (the first import of a large folder takes a while).
     public var onProgress: (@Sendable (SyncProgress) -> Void)?
+    /// Told how far a fetch or push has got (bytes and objects), from the thread that moves them.
+    public var onTransfer: TransferMeter.Observer?
 
     /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
@@ -27,6 +30,9 @@ public struct SyncOptions: Sendable {
     /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
     /// that only rolls back is refused as ever.
     public var acceptFork = false
+    /// Re-encrypt every entry of the folder under the newest key epoch (`key rotate --reencrypt`), not
+    /// only what changed.
+    public var reencrypt = false
 
     /// The paths a running agent's watcher saw change since its last pass, each with whether everything
     /// below it changed too (a directory created, moved or deleted): the pass scans only these (and
@@ -42,7 +48,7 @@ public struct SyncOptions: Sendable {
     /// passes, where the refusal is certain and waiting for a person gains nothing.
     public var replaceRevokedHeads = false
 
-    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
+    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 12, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
@@ -179,17 +185,20 @@ struct LocalPlan {
 /// shadow tree, the branch or the plaintext, so a killed run is finished or undone by the next one.
 public final class SyncEngine {
     public let location: FolderLocation
-    let keys: VaultKeys
+    /// The keys of the key file, and those keys reaching the key epochs of the local head (what this
+    /// engine reads and writes with: the newest epoch it reaches).
+    let baseKeys: VaultKeys
+    private(set) var keys: VaultKeys
     let store: VersionStore
     let folder: PlainFolder
-    let names: NameCipher
-    let content: FileContent
-    let objects: ShadowObjects
-    let verifier: HistoryVerifier
+    private(set) var names: NameCipher
+    private(set) var content: FileContent
+    private(set) var objects: ShadowObjects
+    private(set) var verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
     /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
-    private let lock: FileLock?
+    let lock: FileLock?
     /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
     /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
     /// the two meet as one.
@@ -213,8 +222,6 @@ public final class SyncEngine {
     /// ...once at least this many vanish (deleting a handful of files by hand must not need a flag).
     /// A folder that became entirely empty trips it from two files: that is what an unmounted disk looks like.
     static let massDeleteMinimumFiles = 10
-    /// Content objects read back for a restore or conflict copy are at most this big in memory.
-    static let blobLimitBytes = Int.max
     /// Conflict names tried for one copy (`-2`, `-3`, …) before the pass gives up, leaving everything in place.
     static let maximumCopyNames = 1000
     /// Read, write and search for the owner: what a directory needs while the apply writes into it.
@@ -255,6 +262,7 @@ public final class SyncEngine {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
+        baseKeys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
         content = FileContent(keys: try keys.requireRead())
@@ -265,6 +273,7 @@ public final class SyncEngine {
             index = SyncIndex.load(location.indexFile) ?? SyncIndex()
             self.store = store
             verifier = HistoryVerifier(keys: keys, store: store)
+            try? adoptWorkTreeEpochs()
             return
         }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
@@ -285,7 +294,48 @@ public final class SyncEngine {
         // there is one a killed run left.
         store.removeStaleLocks()
         try recover()
+        try adoptWorkTreeEpochs()
     }
+
+    /// Takes up the key epochs of `commit` (verified, or made here): from then on this engine reads them
+    /// and writes with the newest one it reaches. Epochs only ever grow along history.
+    func adoptEpochs(at commit: ObjectID?) throws(ShadowError) {
+        guard let commit, baseKeys.canDecrypt else { return }
+        adopt(try verifier.keys(at: commit))
+    }
+
+    /// Takes up the key epochs of the shadow work tree: the local head's (a checkout of verified
+    /// history, or commits made here) and any this machine started and has not committed yet. Reads
+    /// a few files, not the repository, so a pass with nothing to do never opens git.
+    func adoptWorkTreeEpochs() throws(ShadowError) {
+        guard baseKeys.canDecrypt, let files = try? FileSystem.list(location.shadow.appending(DevicePaths.directory)) else { return }
+        var records: [EpochRecord] = [], grants: [EpochGrant] = []
+        for file in files {
+            let name = String(decoding: file, as: UTF8.self)
+            guard name.hasSuffix(DevicePaths.epochSuffix) || name.hasSuffix(DevicePaths.grantSuffix),
+                  let bytes = try? FileSystem.readFile(location.shadow.appending(DevicePaths.directory + "/" + name), limit: DevicePaths.fileLimitBytes) else { continue }
+            if name.hasSuffix(DevicePaths.epochSuffix) { records.append(try EpochRecord.parse(bytes, vaultID: baseKeys.vaultID)) }
+            else { grants.append(try EpochGrant.parse(bytes, vaultID: baseKeys.vaultID)) }
+        }
+        guard !records.isEmpty else { return }
+        adopt(try baseKeys.reaching(records, grants: grants))
+    }
+
+    private func adopt(_ reached: VaultKeys) {
+        // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
+        guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
+        keys = reached
+        names = NameCipher(keys: read, vaultID: reached.vaultID)
+        content = FileContent(keys: read)
+        objects = objects.with(keys: reached, names: names)
+        verifier = HistoryVerifier(keys: reached, store: store)
+    }
+
+    /// The keys this engine reads and writes with: the key file's, reaching the epochs of the local head.
+    public var currentKeys: VaultKeys { keys }
+
+    /// The key epoch this engine writes with.
+    public var writingEpoch: UInt32 { keys.read?.epoch ?? 0 }
 
     // MARK: Passes
 
@@ -311,7 +361,7 @@ public final class SyncEngine {
                               advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, options: options, report: &report)
-        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: try verifier.keys(at: remote))
         report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
     }
@@ -350,6 +400,7 @@ public final class SyncEngine {
     private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
         var report = start
         report.readOnly = readOnly
+        try adoptWorkTreeEpochs()
         let scope = scanScope(options)
         try commitLocal(options: options, report: &report, force: false, only: scope)
         if scope == nil { fullScanDue = false }
@@ -368,7 +419,20 @@ public final class SyncEngine {
         return report
     }
 
+    /// The first wait after a lost push race, in seconds: about one fetch-merge-push round on a LAN.
+    static let pushRetryBaseSeconds = 0.05
+    /// The longest wait between two push attempts, in seconds.
+    static let pushRetryMaximumSeconds = 2.0
+
+    /// How long to wait after losing the push race `lost` times: uniform between zero and a ceiling that
+    /// doubles each time ("full jitter"), so ten agents pushing at once spread out instead of meeting again.
+    static func pushRetryDelay(afterLosing lost: Int) -> Double {
+        let ceiling = min(pushRetryMaximumSeconds, pushRetryBaseSeconds * Double(1 << min(max(lost, 1), 16)))
+        return Double.random(in: 0...ceiling)
+    }
+
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        var attempt = 0
         for _ in 0..<max(1, options.maxPushAttempts) {
             options.onPhase?(.fetching)
             let remote: ObjectID?
@@ -401,7 +465,11 @@ public final class SyncEngine {
                 report.pushed = true
                 return
             } catch where error.code == .nonFastForward {
-                continue  // another agent pushed first: fetch, merge, try again
+                // Another agent pushed first: fetch, merge, try again, after a random wait that grows with
+                // each lost race, so agents that keep meeting at the server fall out of step.
+                attempt += 1
+                if attempt < options.maxPushAttempts { pause(seconds: SyncEngine.pushRetryDelay(afterLosing: attempt)) }
+                continue
             }
         }
         throw ShadowError(.nonFastForward, "the remote kept moving during \(options.maxPushAttempts) attempts to push",
@@ -417,11 +485,11 @@ public final class SyncEngine {
         return try store.remote().fetch()
     }
 
-    private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
+    func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         var attempt = 0
         while true {
             do throws(ShadowError) {
-                return try body()
+                return try TransferMeter.observing(options.onTransfer, body)
             } catch where error.code == .remoteUnavailable && attempt < options.transientRetryDelays.count {
                 let delay = options.transientRetryDelays[attempt] * Double.random(in: 1.0...1.25)
                 pause(seconds: delay)
@@ -441,7 +509,8 @@ public final class SyncEngine {
     /// What this pass's first scan looks at: the changed paths the caller passed (plus those carried
     /// over), or nil for the whole folder.
     private func scanScope(_ options: SyncOptions) -> [PlainPath: Bool]? {
-        guard let changed = options.changedPaths, !fullScanDue else { return nil }
+        // Re-encrypting every file under a new epoch reads every file.
+        guard let changed = options.changedPaths, !fullScanDue, !options.reencrypt else { return nil }
         var scope = carriedPaths
         carriedPaths = [:]
         for (p, walk) in changed { scope[p] = (scope[p] ?? false) || walk }
@@ -472,8 +541,9 @@ public final class SyncEngine {
             for p in changed.keys { if let parent = p.parent { targets.append(ScanTarget(parent, recursive: false)) } }
             scan = try Scanner.scan(location.plain, only: targets, ignore: ignore)
         } else {
-            scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: index.expectedTree())
+            scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: options.reencrypt ? nil : index.expectedTree())
         }
+        let reencrypt = options.reencrypt
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
@@ -509,7 +579,7 @@ public final class SyncEngine {
             case .directory:
                 let m = metadata(s, cur, .directory)
                 if let cur, cur.kind == .directory {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(.directory, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -520,7 +590,7 @@ public final class SyncEngine {
             case .symlink(let target):
                 let m = metadata(s, cur, .symlink(target: target))
                 if let cur, cur.kind == .symlink(target: target) {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(cur.kind, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -536,7 +606,7 @@ public final class SyncEngine {
                     let seen = ScannedEntry(path: p, kind: .file(executable: executable), stat: s.stat, permissions: m.permissions, modified: s.modified)
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
-                    if (try? plainMatches(seen, cur)) == true {
+                    if !reencrypt, (try? plainMatches(seen, cur)) == true {
                         if differs(m, cur) {
                             plan.fileRecords[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat, metadata: m)
                             continue
@@ -757,12 +827,89 @@ public final class SyncEngine {
                                   advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
             }
         }
+        try grantEpochs(parents: parents)
         state.sequence += 1
         try state.save(location.stateFile)
         let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
                                             pendingAdmission: location.pendingAdmissionFile)
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched,
                                     replacing: replacing)
+    }
+
+    // MARK: Key epochs
+
+    /// Before a commit: refuses to write with an older key epoch than the parents hold (a device no one
+    /// granted the newest epoch would leak what it writes to whoever was revoked), and seals the newest
+    /// epoch to every device not revoked that has no grant of it yet (a device admitted meanwhile, or
+    /// by an invite of an earlier epoch). FORMAT.md §4.8.
+    private func grantEpochs(parents: [ObjectID]) throws(ShadowError) {
+        let device = try keys.requireDevice()
+        for parent in parents {
+            let roster = try verifier.roster(of: parent)
+            // Two devices that started the same epoch number at once: the one merging second must not
+            // replace the other's record (every reader would refuse the merge), so it stops here.
+            for (epoch, entry) in roster.epochs {
+                let file = location.shadow.appending(DevicePaths.epoch(epoch))
+                if let here = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes), here != entry.record.bytes {
+                    throw ShadowError(.historyRewritten, "another device started key epoch \(epoch) at the same time as this one (a revocation or 'key rotate' on two machines before either synced); this machine's epoch was not published",
+                                      advice: "nothing was pushed and the folder keeps your files; join the vault anew into a new directory (an invite from another device), move your changes there, and repeat the revocation or rotation if it is still needed")
+                }
+            }
+            let newest = roster.newestEpoch
+            guard writingEpoch >= newest else {
+                throw ShadowError(.insufficientCapability, "this device holds no key for key epoch \(newest) of the vault, which a read-write device started; it cannot write until one grants it",
+                                  advice: "a read-write device grants it at its next sync: run 'shadowsync sync' there, then here")
+            }
+            guard newest > 0, writingEpoch == newest, let read = keys.read else { continue }
+            for lacking in roster.devicesLacking(epoch: newest) {
+                let path = DevicePaths.grant(lacking.id, epoch: newest)
+                let file = location.shadow.appending(path)
+                guard !FileSystem.exists(file) else { continue }
+                let grant = try EpochGrant.make(read, to: lacking.record, by: device, vaultID: keys.vaultID)
+                try FileSystem.createDirectories(file.directory, mode: 0o755)
+                try FileSystem.writeAtomically(grant.bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+            }
+        }
+    }
+
+    /// Starts a new key epoch in the work tree (published by the next commit): a fresh secret sealed to
+    /// every device of the head that is neither revoked nor `revoking`, and to the recovery key; from
+    /// then on this engine writes with it. Nothing already written is re-encrypted.
+    public func startEpoch(revoking: [UInt8]?) throws(ShadowError) -> UInt32 {
+        guard !readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot start a key epoch",
+                              advice: "run it on a read-write machine of the vault")
+        }
+        guard let head = try head else { throw ShadowError(.notFound, "this folder has no history yet: sync it first") }
+        let device = try keys.requireDevice()
+        let roster = try verifier.roster(of: head)
+        let current = try verifier.keys(at: head)
+        let read = try current.requireRead()
+        guard read.epoch == roster.newestEpoch else {
+            throw ShadowError(.insufficientCapability, "this device holds no key for the vault's newest key epoch (\(roster.newestEpoch)): it cannot start the next one",
+                              advice: "sync a read-write device that holds it, then this one, and try again")
+        }
+        guard let descriptor = try store.topLevelBlob(VaultDescriptor.fileName, ofTree: try store.commit(head).tree, limit: VaultDescriptor.limitBytes),
+              let recovery = baseKeys.recoveryPublicKey ?? VaultDescriptor.recoveryPublicKey(descriptor, keys: baseKeys) else {
+            throw ShadowError(.malformedObject, "the head commit's vault.json names no recovery key", advice: "run 'shadowsync fsck'")
+        }
+        let (record, next) = try EpochRecord.start(after: read, by: device, vaultID: keys.vaultID, recoveryPublicKey: recovery, atMillis: Clock.nowMillis())
+        var files = [(DevicePaths.epoch(record.epoch), record.bytes)]
+        for member in roster.devices.values where member.isActive && member.id != revoking {
+            files.append((DevicePaths.grant(member.id, epoch: record.epoch), try EpochGrant.make(next, to: member.record, by: device, vaultID: keys.vaultID).bytes))
+        }
+        for (path, bytes) in files {
+            let file = location.shadow.appending(path)
+            try FileSystem.createDirectories(file.directory, mode: 0o755)
+            try FileSystem.writeAtomically(bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+        }
+        let reached = current.with(read: next)
+        keys = reached
+        names = NameCipher(keys: next, vaultID: reached.vaultID)
+        content = FileContent(keys: next)
+        objects = objects.with(keys: reached, names: names)
+        verifier = HistoryVerifier(keys: reached, store: store)
+        return record.epoch
     }
 
     // MARK: Remote changes
@@ -819,12 +966,13 @@ public final class SyncEngine {
             // The remote is behind us (our push is pending): it must still contain what we verified.
             if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {
                 throw ShadowError(.historyRewritten, "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the server rolled back history",
-                                  advice: "nothing was changed locally; the next sync pushes this machine's history back")
+                                  advice: "nothing was changed locally; if the server was restored from a backup, run 'shadowsync resync' here: it verifies the server's history again and pushes this machine's history back on top of it (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
             }
             return
         }
         let verified = try verifyOrAcceptFork(remote, options: options)
         let previouslyVerified = state.lastVerified
+        try adoptEpochs(at: remote)
         state.peers = verified.deviceSequences
         state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
@@ -881,7 +1029,7 @@ public final class SyncEngine {
             guard options.acceptFork else {
                 throw ShadowError(.historyRewritten,
                                   "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the two have forked from \(base.short); the server showed machines different histories (or the vault moved to a repository another machine filled), so it rolled back or rewrote this machine's view",
-                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
+                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual; if that is refused, 'shadowsync resync' takes the server's history and merges this folder's files onto it (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
             }
             return try verifier.verify(head: remote, lastVerified: base, knownSequences: state.peers)
         }
@@ -890,14 +1038,14 @@ public final class SyncEngine {
     /// After an apply that kept a local version beside an incoming one, the index says "synced =
     /// incoming" where the folder holds the local one: commit now, so that a further merge in this pass
     /// (the push lost a race) sees this machine's real tree and cannot resolve the same path again.
-    private func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+    func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         guard keptBoth, !readOnly else { return }
         try commitLocal(options: options, report: &report, force: false)
     }
 
     /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
     func side(of commit: ObjectID) throws(ShadowError) -> MergeSide {
-        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: try verifier.keys(at: commit))
         return MergeSide(deviceID: meta.deviceID, wallTimeMillis: meta.wallTimeMillis, commit: commit)
     }
 
@@ -920,7 +1068,7 @@ public final class SyncEngine {
                     try objects.writeSegment(try store.blob(id, limit: segmentObjectLimitBytes), name: name, of: target)
                 }
                 try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(source.segments.keys))
-                try objects.writeRaw(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try store.blob(blob, limit: entry.kind.contentLimitBytes), at: target.contentObjectPath)
             case (.file, .ours):
                 let sourceLocator = names.locator(for: entry.sourcePath)
                 if sourceLocator != target {
@@ -933,7 +1081,7 @@ public final class SyncEngine {
                     try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(names))
                 }
                 let from = location.shadow.appending(sourceLocator.contentObjectPath)
-                try objects.writeRaw(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try FileSystem.readFile(from, limit: entry.kind.contentLimitBytes), at: target.contentObjectPath)
             default:
                 break
             }

@@ -59,8 +59,11 @@ extension GitRepository {
         var known = remoteHead
         if old != nil, var head = remoteHead, git2.git_odb_exists_ext(localODB, &head, 0) != 1 { known = nil }
         var missing = try objectsMissing(from: remoteODB, newest: local, known: known)
+        // Bytes written into the remote, as an SSH push reports the bytes it sent.
+        var sent = TransferProgress(.sent, bytes: 0, objects: 0, totalObjects: missing.count)
+        TransferMeter.moved(sent)
         if !missing.isEmpty, let localDir = git2.git_repository_path(handle) {
-            let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
+            let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing, progress: &sent)
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }
         }
         if !missing.isEmpty {
@@ -70,7 +73,11 @@ extension GitRepository {
                 var object: OpaquePointer?
                 try gitCheck(git2.git_odb_read(&object, localODB, &oid), "cannot read object \(ObjectID(id).short)")
                 defer { git2.git_odb_object_free(object) }
-                try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
+                let size = git2.git_odb_object_size(object)
+                try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: size))
+                sent.bytes += UInt64(size)
+                sent.objects += 1
+                TransferMeter.moved(sent)
             }
             try pack.finish()
         }
@@ -113,7 +120,8 @@ extension GitRepository {
     /// staged but refused by the commit check, say). Copied, never hard-linked: a shared inode would let
     /// whoever can write the remote rewrite this machine's own objects. Returns the objects now in the
     /// remote; a pack that cannot be copied is left out, and the caller writes its objects itself.
-    private func copyWholePacks(from localPackDir: String, to remotePackDir: String, needed: [(git_oid, PackWriter.Kind)]) -> Set<ObjectID> {
+    private func copyWholePacks(from localPackDir: String, to remotePackDir: String, needed: [(git_oid, PackWriter.Kind)],
+                                progress: inout TransferProgress) -> Set<ObjectID> {
         let neededIDs = Set(needed.lazy.map { ObjectID($0.0) })
         var copied = Set<ObjectID>()
         for name in PackIndex.names(in: localPackDir) {
@@ -124,6 +132,9 @@ extension GitRepository {
             guard FileCopy.copyFile(localPackDir + "/" + base + ".pack", to: remotePackDir + "/" + base + ".pack"),
                   FileCopy.copyFile(localPackDir + "/" + name, to: remotePackDir + "/" + name) else { continue }
             copied.formUnion(ids)
+            progress.bytes += FileSystem.statKey(BytePath(localPackDir + "/" + base + ".pack"))?.size ?? 0
+            progress.objects += ids.count
+            TransferMeter.moved(progress)
         }
         return copied
     }
