@@ -74,6 +74,22 @@ import ShadowSystem
         }
     }
 
+    @Test func entriesChangedFromABaseTreeSkipWhatBothShare() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        for p in ["d/a/b/one.n", "d/a/b/two.n", "d/a/c/three.n", "d/x/y/four.n", "top.json"] { try write(a, p, p) }
+        let base = try a.stageAll()
+        #expect(try a.entries(ofTree: base, changedFrom: base).isEmpty)
+        try write(a, "d/a/b/two.n", "changed")
+        try write(a, "d/q/r/new.n", "new")
+        try FileSystem.removeTree(a.path.appending("d/x/y/four.n"))
+        let next = try a.stage(["d/a/b/two.n", "d/q/r/new.n", "d/x/y/four.n"])
+        let changed = try a.entries(ofTree: next, changedFrom: base).map { String(decoding: $0.path, as: UTF8.self) }
+        // Changed and added blobs; a removal leaves nothing to list, unchanged neighbours are skipped.
+        #expect(changed.sorted() == ["d/a/b/two.n", "d/q/r/new.n"], "\(changed)")
+        #expect(try a.entries(ofTree: next).count == 5)
+    }
+
     @Test func commitSignPushFetchAndVerifyAncestry() throws {
         defer { try? FileSystem.removeTree(dir) }
         let remotePath = dir.appending("remote.git")
