@@ -162,3 +162,73 @@ public struct SHA1 {
 
     private func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
 }
+
+/// Adler-32 (RFC 1950 §9), the checksum that ends a zlib stream (git's pack entries are zlib streams).
+public enum Adler32 {
+    /// Largest run of bytes whose sums cannot overflow 32 bits before the modulo (zlib's NMAX).
+    static let runBytes = 5552
+    static let modulus: UInt32 = 65521
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var a: UInt32 = 1, b: UInt32 = 0
+        var i = 0
+        let p = bytes.bindMemory(to: UInt8.self)
+        while i < p.count {
+            let end = min(p.count, i + runBytes)
+            while i < end {
+                a &+= UInt32(p[i])
+                b &+= a
+                i += 1
+            }
+            a %= modulus
+            b %= modulus
+        }
+        return (b << 16) | a
+    }
+}
+
+/// CRC-32 (ISO-HDLC, the zlib and gzip one: reflected polynomial 0xEDB88320), which a git pack index
+/// (version 2) records for each packed entry. Slicing by eight bytes.
+public struct CRC32 {
+    /// Eight tables of 256 entries: table k gives the CRC of a byte followed by k zero bytes.
+    static let tables: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[i] = c
+        }
+        for i in 0..<256 {
+            for k in 1..<8 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xff)] }
+        }
+        return t
+    }()
+
+    private var crc: UInt32 = 0xFFFF_FFFF
+
+    public init() {}
+
+    public var value: UInt32 { crc ^ 0xFFFF_FFFF }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        var c = crc
+        let p = bytes.bindMemory(to: UInt8.self)
+        var i = 0
+        CRC32.tables.withUnsafeBufferPointer { t in
+            while p.count - i >= 8 {
+                let lo = c ^ (UInt32(p[i]) | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2]) << 16 | UInt32(p[i + 3]) << 24)
+                let hi = UInt32(p[i + 4]) | UInt32(p[i + 5]) << 8 | UInt32(p[i + 6]) << 16 | UInt32(p[i + 7]) << 24
+                c = t[7 * 256 + Int(lo & 0xff)] ^ t[6 * 256 + Int((lo >> 8) & 0xff)] ^ t[5 * 256 + Int((lo >> 16) & 0xff)] ^ t[4 * 256 + Int(lo >> 24)]
+                    ^ t[3 * 256 + Int(hi & 0xff)] ^ t[2 * 256 + Int((hi >> 8) & 0xff)] ^ t[256 + Int((hi >> 16) & 0xff)] ^ t[Int(hi >> 24)]
+                i += 8
+            }
+            while i < p.count {
+                c = t[Int((c ^ UInt32(p[i])) & 0xff)] ^ (c >> 8)
+                i += 1
+            }
+        }
+        crc = c
+    }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+}

@@ -2,7 +2,8 @@ public import ShadowCore
 
 /// A bare repository on this machine (the embedded default, a USB disk, a mounted share). Its head is
 /// read in place, before a fetch copies anything; a pass with nothing to fetch answers from git's ref
-/// files without loading libgit2; a push writes one pack of stored objects (LocalPush.swift).
+/// files without loading libgit2; a fetch and a push each write one pack of stored objects
+/// (LocalFetch.swift, LocalPush.swift).
 public final class LocalBareRemote: Remote, @unchecked Sendable {
     let address: RemoteAddress
     let local: LocalRepository
@@ -18,7 +19,12 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         if let theirs = unchangedHead() { return theirs }
         let repository = try local.open()
         try requireBare()
-        return try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
+        let path = address.path
+        let (fetched, head) = try GitThread.shared.run { () throws(ShadowError) -> (fetched: Bool, head: ObjectID?) in
+            try repository.fetchFromLocalBareRepository(at: path)
+        }
+        // Not a bare repository this can open: libgit2 fetches, and reports what is wrong with it.
+        return fetched ? head : try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
     }
 
     public func push(expecting head: ObjectID?) throws(ShadowError) {

@@ -146,9 +146,9 @@ extension GitRepository {
                 if seen.insert(ObjectID(oid)).inserted { unique.append(i) }
             }
             guard let gitDir = git2.git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
-            let pack = try PackWriter(packDirectory: String(cString: gitDir) + "objects/pack", odb: odb, count: unique.count)
+            let pack = try PackWriter(packDirectory: String(cString: gitDir) + "objects/pack", count: unique.count)
             for i in unique {
-                try batch.files[i].bytes.withBytes { (b) throws(ShadowError) in try pack.add(blob: b) }
+                try batch.files[i].bytes.withBytes { (b) throws(ShadowError) in try pack.add(.blob, id: ids[i], b) }
             }
             try pack.finish()
             try gitCheck(git2.git_odb_refresh(odb), "cannot see the new pack")
