@@ -1,3 +1,5 @@
+internal import CShims
+
 /// Byte encodings the formats share: hex, fixed-width integers and SHA-1. Pure functions, one copy each.
 
 /// Lowercase hex, the form ids and signatures take in text.
@@ -78,6 +80,8 @@ public struct SHA1 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockFill = 0
     private var length: UInt64 = 0
+    /// Set only by `portableDigest`: skips the SHA-extension path.
+    private var portableOnly = false
 
     public init() {}
 
@@ -109,13 +113,14 @@ public struct SHA1 {
             i = n
             if blockFill == 64 {
                 let copy = block
-                copy.withUnsafeBytes { compress($0) }
+                copy.withUnsafeBytes { compressBlocks($0) }
                 blockFill = 0
             }
         }
-        while bytes.count - i >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[i..<i + 64]))
-            i += 64
+        let whole = (bytes.count - i) / 64 * 64
+        if whole > 0 {
+            compressBlocks(UnsafeRawBufferPointer(rebasing: bytes[i..<i + whole]))
+            i += whole
         }
         if i < bytes.count {
             for k in i..<bytes.count { block[k - i] = bytes[k] }
@@ -133,6 +138,36 @@ public struct SHA1 {
         update(pad)
         length = saved
         return [h.0, h.1, h.2, h.3, h.4].flatMap { BigEndian.bytes($0) }
+    }
+
+    /// Compresses whole 64-byte blocks: with the CPU's SHA extensions when it has them (CShims), else
+    /// with the portable rounds below.
+    private mutating func compressBlocks(_ blocks: UnsafeRawBufferPointer) {
+        guard !blocks.isEmpty else { return }
+        var done: Int32 = 0
+        var state = [h.0, h.1, h.2, h.3, h.4]
+        if !portableOnly {
+            done = state.withUnsafeMutableBufferPointer { s in
+                shadow_shim_sha1_blocks(s.baseAddress!, blocks.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(blocks.count / 64))
+            }
+        }
+        if done == 1 {
+            h = (state[0], state[1], state[2], state[3], state[4])
+            return
+        }
+        var at = 0
+        while at < blocks.count {
+            compress(UnsafeRawBufferPointer(rebasing: blocks[at..<at + 64]))
+            at += 64
+        }
+    }
+
+    /// The portable rounds (FIPS 180-4 §6.1.2), also the reference the SHA-extension path is tested against.
+    static func portableDigest(_ message: [UInt8]) -> [UInt8] {
+        var sha = SHA1()
+        sha.portableOnly = true
+        sha.update(message)
+        return sha.finish()
     }
 
     private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
