@@ -27,7 +27,7 @@ final class PackWriter {
     private var sha = SHA1()
     private var buffer: [UInt8] = []
     private var offset: UInt64 = 0
-    private var entries: [(id: git_oid, offset: UInt64, crc: UInt32)] = []
+    private var entries: [(id: [UInt8], offset: UInt64, crc: UInt32)] = []
     private var finished = false
 
     /// Largest stored deflate block (its LEN field is 16 bits; RFC 1951 §3.2.4).
@@ -86,7 +86,7 @@ final class PackWriter {
             try flushIfFull()
         } while at < bytes.count
         entry(BigEndian.bytes(Adler32.checksum(bytes)))
-        entries.append((id, start, crc.value))
+        entries.append((withUnsafeBytes(of: id) { Array($0.prefix(PackIndex.idBytes)) }, start, crc.value))
         try flushIfFull()
     }
 
@@ -118,21 +118,20 @@ final class PackWriter {
         return name
     }
 
-    /// The version 2 index of `entries`: magic, version, fan-out, sorted ids, CRC-32s, 31-bit offsets
-    /// (larger ones through the 64-bit table), the pack's trailer, and the index's own SHA-1.
-    static func index(of entries: [(id: git_oid, offset: UInt64, crc: UInt32)], packTrailer: [UInt8]) -> [UInt8] {
-        let sorted = entries.sorted { a, b in
-            withUnsafeBytes(of: a.id) { x in withUnsafeBytes(of: b.id) { y in x.lexicographicallyPrecedes(y) } }
-        }
+    /// The version 2 index of `entries` (ids as 20 raw bytes): magic, version, fan-out, sorted ids,
+    /// CRC-32s, 31-bit offsets (larger ones through the 64-bit table), the pack's trailer, and the
+    /// index's own SHA-1.
+    static func index(of entries: [(id: [UInt8], offset: UInt64, crc: UInt32)], packTrailer: [UInt8]) -> [UInt8] {
+        let sorted = entries.sorted { a, b in a.id.lexicographicallyPrecedes(b.id) }
         var out = PackIndex.magic + BigEndian.bytes(UInt32(2))
         var fanOut = [UInt32](repeating: 0, count: 256)
-        for e in sorted { fanOut[Int(withUnsafeBytes(of: e.id) { $0[0] })] += 1 }
+        for e in sorted { fanOut[Int(e.id[0])] += 1 }
         var running: UInt32 = 0
         for i in 0..<256 {
             running += fanOut[i]
             out += BigEndian.bytes(running)
         }
-        for e in sorted { withUnsafeBytes(of: e.id) { out += $0.prefix(PackIndex.idBytes) } }
+        for e in sorted { out += e.id }
         for e in sorted { out += BigEndian.bytes(e.crc) }
         var large: [UInt64] = []
         for e in sorted {
