@@ -50,7 +50,7 @@ extension GitRepository {
             .missing(newest: theirs, known: known)
         if !missing.isEmpty {
             guard let gitDir = git2.git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
-            try ObjectWalk.writePack(missing, from: remoteODB, into: String(cString: gitDir) + "objects/pack")
+            try ObjectWalk.writePack(missing, from: remoteODB, into: String(cString: gitDir) + "objects/pack", trusted: false)
             try gitCheck(git2.git_odb_refresh(localODB), "cannot see the new pack")
             // The pack durable before a ref names its objects.
             try flushToDisk()
@@ -90,13 +90,19 @@ struct ObjectWalk {
         var out: [(git_oid, PackWriter.Kind)] = []
         var seen = Set<ObjectID>()
         var commitID = git_oid()
-        while git2.git_revwalk_next(&commitID, walk) == 0 {
+        while true {
+            let next = git2.git_revwalk_next(&commitID, walk)
+            if next == GIT_ITEROVER.rawValue { break }
+            if next < 0 {
+                let error = gitError(next, "cannot walk the history")
+                throw objectLimit == nil ? error : ObjectWalk.serverFault(error)
+            }
             // Present already when an earlier transfer wrote its pack and was cut off before moving the branch.
             if targetHas(&commitID) { continue }
             try check(commitID, GIT_OBJECT_COMMIT, limit: CommitInfo.maximumBytes)
             out.append((commitID, .commit))
             var commit: OpaquePointer?
-            try gitCheck(git2.git_commit_lookup(&commit, source, &commitID), "cannot read commit \(ObjectID(commitID).short)")
+            try read(git2.git_commit_lookup(&commit, source, &commitID), "cannot read commit \(ObjectID(commitID).short)")
             defer { git2.git_commit_free(commit) }
             guard let tree = git2.git_commit_tree_id(commit)?.pointee else {
                 throw ShadowError(.malformedObject, "commit \(ObjectID(commitID).short) names no tree")
@@ -118,7 +124,18 @@ struct ObjectWalk {
     /// Refuses an object of another type than its parent names, or over the limit, before it is loaded.
     private func check(_ id: git_oid, _ type: git_object_t, limit: Int) throws(ShadowError) {
         guard let objectLimit else { return }
-        try GitRepository.requireObject(ObjectID(id), type, limit: min(limit, objectLimit), in: source)
+        do {
+            try GitRepository.requireObject(ObjectID(id), type, limit: min(limit, objectLimit), in: source)
+        } catch {
+            throw ObjectWalk.serverFault(error)
+        }
+    }
+
+    /// An object of the remote that cannot be read as its parent names it (wrong type, too large,
+    /// bytes that do not hash to its id, missing): the remote's fault, and nothing here has changed.
+    static func serverFault(_ error: ShadowError) -> ShadowError {
+        ShadowError(.malformedObject, "the remote's repository is damaged or was tampered with: \(error.message)",
+                    advice: "nothing was changed locally; restore the repository on the server")
     }
 
     private func addTree(_ id: git_oid, seen: inout Set<ObjectID>, into out: inout [(git_oid, PackWriter.Kind)], depth: Int) throws(ShadowError) {
@@ -130,7 +147,7 @@ struct ObjectWalk {
         try check(id, GIT_OBJECT_TREE, limit: .max)
         out.append((id, .tree))
         var tree: OpaquePointer?
-        try gitCheck(git2.git_tree_lookup(&tree, source, &oid), "cannot read tree \(ObjectID(id).short)")
+        try read(git2.git_tree_lookup(&tree, source, &oid), "cannot read tree \(ObjectID(id).short)")
         defer { git2.git_tree_free(tree) }
         for i in 0..<git2.git_tree_entrycount(tree) {
             guard let entry = git2.git_tree_entry_byindex(tree, i), let child = git2.git_tree_entry_id(entry)?.pointee else { continue }
@@ -149,14 +166,27 @@ struct ObjectWalk {
         }
     }
 
+    /// A libgit2 result reading from the source: from an untrusted one, a failure is the server's.
+    private func read(_ rc: Int32, _ what: String) throws(ShadowError) {
+        guard rc < 0 else { return }
+        let error = gitError(rc, what)
+        throw objectLimit == nil ? error : ObjectWalk.serverFault(error)
+    }
+
     /// Writes `objects`, read one at a time from `sourceODB` (libgit2 checks each against its id as it
-    /// reads it), as one pack of stored objects into `packDirectory`.
-    static func writePack(_ objects: [(git_oid, PackWriter.Kind)], from sourceODB: OpaquePointer?, into packDirectory: String) throws(ShadowError) {
+    /// reads it), as one pack of stored objects into `packDirectory`. `trusted`: the source is this
+    /// machine's own repository; otherwise a failed read is the server's fault.
+    static func writePack(_ objects: [(git_oid, PackWriter.Kind)], from sourceODB: OpaquePointer?, into packDirectory: String,
+                          trusted: Bool = true) throws(ShadowError) {
         let pack = try PackWriter(packDirectory: packDirectory, count: objects.count)
         for (id, kind) in objects {
             var oid = id
             var object: OpaquePointer?
-            try gitCheck(git2.git_odb_read(&object, sourceODB, &oid), "cannot read object \(ObjectID(id).short)")
+            let rc = git2.git_odb_read(&object, sourceODB, &oid)
+            if rc < 0 {
+                let error = gitError(rc, "cannot read object \(ObjectID(id).short)")
+                throw trusted ? error : serverFault(error)
+            }
             defer { git2.git_odb_object_free(object) }
             try pack.add(kind, id: id, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
         }
