@@ -274,10 +274,19 @@ check("revocation", (body + sign(b"shdw-revoke-v1\x00" + vault_id + body, dev_sk
       block("## 8. Test vectors", "The first device's revocation").strip())
 check('commit signature of "tree 0"', sign(b"shdw-commit-v3\x00" + vault_id + b"tree 0", dev_sk).hex(),
       block("## 8. Test vectors", "Commit signature of the bytes").strip())
+# §5.4 a rewrite commit: its body, signature and object id.
+rewrite = dict(re.findall(r"^(signature|commit)\s+=\s+(\S+)$", block("## 8. Test vectors", "its signature, and the commit object's id"), re.M))
+identity = b"shdw <shdw@invalid> 0 +0000"
+body = (b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 0123456789abcdef0123456789abcdef01234567\nauthor " + identity
+        + b"\ncommitter " + identity + b"\n\nShdw-Meta: " + b"0" * 154 + b"\nShdw-Rewrite: 89abcdef0123456789abcdef0123456789abcdef\n")
+rewrite_signature = sign(b"shdw-commit-v3\x00" + vault_id + body, dev_sk).hex()
+check("rewrite commit signature", rewrite_signature, rewrite["signature"])
+commit_object = body.replace(b"committer " + identity + b"\n", b"committer " + identity + b"\nshdwsig " + rewrite_signature.encode() + b"\n")
+check("rewrite commit id", hashlib.sha1(b"commit %d\x00" % len(commit_object) + commit_object).hexdigest(), rewrite["commit"])
 signature = ctypes.create_string_buffer(64)
 
 # §7b vault.json.
-descriptor = ('{"format":"shdw/3","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+descriptor = ('{"format":"shdw/4","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
               '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
 message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)

@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|forget|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair ui help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair ui forget help' -- "${cur}"))
         ;;
     esac
 }
@@ -279,7 +279,7 @@ _shadowsync_join() {
 
 _shadowsync_sync() {
     repeating_flags=()
-    non_repeating_flags=(--allow-mass-delete --accept-fork --version -h --help)
+    non_repeating_flags=(--allow-mass-delete --accept-fork --replace-refused --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 0
@@ -793,6 +793,27 @@ _shadowsync_ui() {
     # Offer option value completions
     case "${prev}" in
     '--listen')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_forget() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--keep-within --keep-last --folder)
+    __shadowsync_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--keep-within')
+        return
+        ;;
+    '--keep-last')
+        return
+        ;;
+    '--folder')
         return
         ;;
     esac

@@ -283,6 +283,7 @@ public final class Daemon: @unchecked Sendable {
         let started = now()
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions(allowMassDelete: allowMassDelete)
+        options.replaceRevokedHeads = true
         options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
         options.onProgress = { [self] p in status.withLock { $0.progress = p } }
         defer {
@@ -293,6 +294,13 @@ public final class Daemon: @unchecked Sendable {
         do throws(ShadowError) {
             let report = try engine.sync(options: options)
             lastPass.withLock { $0 = PassSummary(report, pass: number) }
+            if let refused = report.replacedRefused {
+                log("replaced the server's head \(refused.short), signed by a revoked device, with \(report.head?.short ?? "")")
+            }
+            if let rewritten = report.followedRewrite {
+                log("moved onto the server's rewritten history (\(rewritten.short)), signed by a writer of the vault")
+                for line in Workspace.reclaim(settings.config, remoteToo: false) { log(line) }
+            }
             let head = report.head?.short
             currentHead.withLock { $0 = report.head }
             serverHead.withLock { $0 = engine.lastVerified }
@@ -349,8 +357,9 @@ public final class Daemon: @unchecked Sendable {
                     $0.retryAt = delay.map { Date().addingTimeInterval($0) }
                 }
             }
-            if error.code == .historyRewritten {
-                let alert = ServerAlert(kind: ServerAlert.rewrittenHistory, message: error.message, advice: error.advice,
+            if error.code == .historyRewritten || SyncEngine.refusesServerHead(error) {
+                let kind = error.code == .historyRewritten ? ServerAlert.rewrittenHistory : ServerAlert.refusedCommit
+                let alert = ServerAlert(kind: kind, message: error.message, advice: error.advice,
                                         device: String(thisDevice.prefix(8)), since: isoText(Date()), commit: "")
                 let fresh = status.withLock { s -> Bool in defer { s.historyAlert = s.historyAlert ?? alert }; return s.historyAlert == nil }
                 if fresh { hook(.alert, [error.message], head: currentHead.withLock { $0?.short }) }

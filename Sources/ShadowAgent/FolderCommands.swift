@@ -13,6 +13,7 @@ extension Workspace {
         let (config, engine) = try open(path)
         let report = try engine.sync(options: options)
         ServerAlertFile.prune(config) { engine.contains($0) }
+        if report.followedRewrite != nil { _ = Workspace.reclaim(config, remoteToo: false) }
         // After the pass, not before: the user's changes are pushed first. Usually two directory
         // listings; a consolidation, when due, rewrites the recent objects once (Docs/BENCHMARKS.md).
         _ = Workspace.consolidateIfDue(config)

@@ -23,6 +23,10 @@ public struct PassSummary: Codable, Sendable {
     public var error: PassError?
     /// How a one-shot push rang the doorbell (nil: nothing pushed, no doorbell configured, or a daemon rang it).
     public var doorbell: String?
+    /// The refused server head this pass replaced by a signed rewrite (`sync --replace-refused`).
+    public var replacedRefused: String?
+    /// The rewritten server head this pass moved onto (another machine ran `forget`, say).
+    public var followedRewrite: String?
 
     public struct PassError: Codable, Sendable {
         public var code: String
@@ -38,6 +42,7 @@ public struct PassSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case pass, committed, applied, conflicts, skipped, pushed, head, error, doorbell
         case retryLater = "retry_later", readOnly = "read_only", notPushed = "not_pushed"
+        case replacedRefused = "replaced_refused", followedRewrite = "followed_rewrite"
     }
 
     public init(_ report: SyncReport, pass: Int = 0) {
@@ -51,6 +56,8 @@ public struct PassSummary: Codable, Sendable {
         notPushed = report.notPushed
         pushed = report.pushed
         head = report.head?.hex
+        replacedRefused = report.replacedRefused?.hex
+        followedRewrite = report.followedRewrite?.hex
     }
 
     init(failed error: ShadowError, pass: Int) {
@@ -81,16 +88,18 @@ extension Workspace {
         let socket = Daemon.socketPath(config)
         if (try? ControlClient.request(socket, ControlRequest.ping.rawValue)) == "pong" {
             // Taking another line of history is a person's one-off decision, never a daemon's pass.
-            if options.acceptFork {
-                throw ShadowError(.locked, "the folder's daemon holds \(config.folder); --accept-fork runs only without it",
-                                  advice: "stop the daemon ('systemctl --user stop shadowsync@…', or end 'shadowsync run'), run 'shadowsync sync --accept-fork', then start it again")
+            if options.acceptFork || options.replaceRefused {
+                throw ShadowError(.locked, "the folder's daemon holds \(config.folder); \(options.acceptFork ? "--accept-fork" : "--replace-refused") runs only without it",
+                                  advice: "stop the daemon ('systemctl --user stop shadowsync@…', or end 'shadowsync run'), run the sync, then start it again")
             }
             return try syncThroughDaemon(config, allowMassDelete: options.allowMassDelete, onWaiting: onWaiting)
         }
         let (_, engine) = try open(path)
         _ = Unmanaged.passRetained(engine)  // as in syncOnce: freeing a large index costs more than exiting
-        var summary = PassSummary(try engine.sync(options: options))
+        let report = try engine.sync(options: options)
+        var summary = PassSummary(report)
         ServerAlertFile.prune(config) { engine.contains($0) }
+        if report.followedRewrite != nil { _ = Workspace.reclaim(config, remoteToo: false) }
         if summary.pushed { summary.doorbell = ringAfterPush(config, engine)?.description }
         // After the push and the doorbell: other machines are not kept waiting for it. Usually two
         // directory listings; a consolidation, when due, rewrites the recent objects once (Docs/BENCHMARKS.md).

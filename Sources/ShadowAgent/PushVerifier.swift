@@ -3,8 +3,9 @@ public import ShadowCrypto
 import ShadowEngine
 import ShadowGit
 
-/// The check behind Hooks/pre-receive: every update must be a fast-forward of `main` whose new commits
-/// are signed by this vault's root key. Needs only a verify-only capability; decrypts nothing.
+/// The check behind Hooks/pre-receive: every update of `main` must be a fast-forward whose new commits
+/// a writer of this vault signed, or a rewrite a writer signed that names the head it replaces
+/// (FORMAT.md §5.4). Needs only a verify-only capability; decrypts nothing.
 public enum PushVerifier {
     /// One line of a pre-receive hook's standard input: `<old> <new> <ref>`.
     public struct Update: Sendable {
@@ -34,11 +35,15 @@ public enum PushVerifier {
             guard let new = ObjectID(hex: u.new) else { return "\(u.ref): '\(u.new)' is not a commit id" }
             let old = u.old == zero ? nil : ObjectID(hex: u.old)
             do {
+                let verifier = HistoryVerifier(keys: keys, store: repository)
                 if let old, try !repository.isDescendant(new, of: old) {
-                    return "\(u.ref): \(new.short) does not descend from \(old.short): rewriting history is refused"
+                    // Only a rewrite a writer signed, naming the head it replaces, passes (FORMAT.md §5.4).
+                    do { _ = try verifier.verifyReplacement(new: new, old: old) } catch where error.code == .historyRewritten {
+                        return "\(u.ref): \(new.short) does not descend from \(old.short) and no rewrite a writer of this vault signed names it: rewriting history is refused"
+                    }
+                } else {
+                    _ = try verifier.verify(head: new, lastVerified: old, knownSequences: [:])
                 }
-                let verified = try HistoryVerifier(keys: keys, store: repository).verify(head: new, lastVerified: old, knownSequences: [:])
-                _ = verified
             } catch {
                 return "\(u.ref): \(error.message)"
             }

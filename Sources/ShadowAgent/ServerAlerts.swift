@@ -25,6 +25,9 @@ public struct ServerAlert: Codable, Sendable, Equatable {
     /// fork seen from this side: `sync --accept-fork`). Shown while the daemon's passes fail so; `device`
     /// is this machine, `commit` empty.
     public static let rewrittenHistory = "rewritten_history"
+    /// `refused_commit`: the server's head is a commit no writer of the vault made (unsigned, tampered,
+    /// signed by a revoked or unknown device); `sync --replace-refused` pushes over it.
+    public static let refusedCommit = "refused_commit"
 }
 
 /// When one device last pushed, as `status` shows it (`devices` in `--json`).

@@ -38,6 +38,8 @@ func printReport(_ report: PassSummary) {
         print("read-only: \(report.notPushed.count) local change(s) are not pushed (this machine has a read-only key):")
         for line in report.notPushed { print("  \(line)") }
     }
+    if let rewritten = report.followedRewrite?.prefix(12) { print("rewritten history from the server (signed by a writer of the vault): now on \(rewritten)") }
+    if let refused = report.replacedRefused?.prefix(12) { print("replaced the server's refused head \(refused)") }
     if let head = report.head?.prefix(12) { print(report.pushed ? "pushed \(head)" : "in sync at \(head)") }
     if let doorbell = report.doorbell { print(doorbell) }
 }

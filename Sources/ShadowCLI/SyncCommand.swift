@@ -10,6 +10,7 @@ struct SyncCommand: ParsableCommand {
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "Commit even if most files vanished at once (the mass-delete guard).") var allowMassDelete = false
     @Flag(name: .long, help: "Merge the server's history though it forked from the one this machine verified (after a fork or a move to a repository another machine filled).") var acceptFork = false
+    @Flag(name: .long, help: "When the server's head is a commit no writer made (unsigned, tampered, or signed by a revoked or unknown device), push a signed commit over it on top of this machine's verified history.") var replaceRefused = false
 
     func run() throws {
         try reporting { () throws(ShadowError) in
@@ -17,6 +18,7 @@ struct SyncCommand: ParsableCommand {
             defer { line.finish() }
             var options = SyncOptions(allowMassDelete: allowMassDelete)
             options.acceptFork = acceptFork
+            options.replaceRefused = replaceRefused
             let report = try Workspace().sync(folder.path, options: line.attach(options),
                                               onWaiting: standardErrorIsTerminal ? { line.draw($0) } : nil)
             line.finish()

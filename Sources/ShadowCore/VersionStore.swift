@@ -126,6 +126,9 @@ public protocol LocalHistory: AnyObject {
     func setReference(_ name: String, to id: ObjectID, expecting expected: ObjectID?) throws(ShadowError)
     func isDescendant(_ descendant: ObjectID, of ancestor: ObjectID) throws(ShadowError) -> Bool
     func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID?
+    /// `tree` without `paths` (object paths of files or directories; absent ones are ignored): the
+    /// tree of a commit re-created by a rewrite that forgets them.
+    func tree(_ tree: ObjectID, removing paths: [String]) throws(ShadowError) -> ObjectID
     /// Commits reachable from `head` and not from `known`, parents before children.
     func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID]
     /// Makes the work tree and index exactly the tree of `commit` (files of other commits removed,
@@ -149,6 +152,10 @@ public protocol Remote: AnyObject {
     /// local head the caller verified: if the branch names another commit, nothing is pushed
     /// (`.foreignLocalCommit`).
     func push(expecting head: ObjectID?) throws(ShadowError)
+    /// Pushes the local branch over the remote's head `old`, which it does not contain: a signed
+    /// rewrite (FORMAT.md §5.4). `.nonFastForward` when the remote's head is not `old` any more;
+    /// `.foreignLocalCommit` when the local branch is not `head`.
+    func push(expecting head: ObjectID, replacing old: ObjectID) throws(ShadowError)
     /// Connects as a fetch does (host key, authentication, repository) and returns the remote branch's
     /// head, nil when the repository is empty. Changes nothing on either side.
     func probe() throws(ShadowError) -> ObjectID?

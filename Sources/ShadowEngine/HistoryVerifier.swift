@@ -28,6 +28,17 @@ public struct VerifiedHistory: Sendable {
     /// Per device (hex id), the newest commit time (Unix milliseconds) among the new commits.
     public let deviceTimes: [String: UInt64]
     public let newCommits: Int
+    /// The head replaced history this machine had verified, under a rewrite record (FORMAT.md §5.4):
+    /// the whole history was verified from its root.
+    public var rewrote = false
+}
+
+/// A rewrite commit met in a walk: the commit it names as replaced, and the tip of its rewritten line
+/// (the rewrite commit above it whose own tree vouches for its signer, FORMAT.md §5.4).
+struct RewriteSeen: Sendable {
+    let commit: ObjectID
+    let replaces: ObjectID
+    let tip: ObjectID
 }
 
 /// Checks everything the server sent before a byte of plaintext is touched (DESIGN.md rule 5):
@@ -62,18 +73,81 @@ public struct HistoryVerifier {
             do { descends = try store.isDescendant(head, of: lastVerified) } catch where error.code == .notFound || error.code == .repositoryFailure {
                 descends = false
             }
-            guard descends else {
-                throw ShadowError(.historyRewritten,
-                                  "the server's branch (\(head.short)) does not contain commit \(lastVerified.short), which this machine verified before: the server rolled back or rewrote history",
-                                  advice: "nothing was changed locally; check the server, or push this machine's copy back with 'shadowsync sync' after restoring the repository")
-            }
+            if !descends { return try verifyRewrite(head: head, over: lastVerified, knownSequences: knownSequences) }
         }
-        let (fresh, sequences, times) = keys.canDecrypt
+        let (fresh, sequences, times, _) = keys.canDecrypt
             ? try walkNewCommits(from: head, known: lastVerified, knownSequences: knownSequences)
-            : (try verifyNewCommitsWithoutMetadata(head: head, lastVerified: lastVerified), knownSequences, [:])
+            : try verifyNewCommitsWithoutMetadata(head: head, lastVerified: lastVerified, knownSequences: knownSequences)
         let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
         return VerifiedHistory(head: head, entries: entries, deviceSequences: sequences, deviceTimes: times, newCommits: fresh)
     }
+
+    /// A head that does not contain the last verified one (FORMAT.md §5.4, rule 6): accepted only when
+    /// its whole history verifies from the root and one of its rewrite commits names `verified` (or a
+    /// commit here that contains it) as replaced, under a rewritten line whose tip keeps every device
+    /// file of `verified` (so a revocation this machine saw cannot be written away). Anything else is
+    /// what it always was: a rollback or a fork.
+    func verifyRewrite(head: ObjectID, over verified: ObjectID, knownSequences: [String: UInt64]) throws(ShadowError) -> VerifiedHistory {
+        let rolledBack = ShadowError(.historyRewritten,
+                                     "the server's branch (\(head.short)) does not contain commit \(verified.short), which this machine verified before, and no rewrite signed by a writer of this vault replaces it: the server rolled back or rewrote history",
+                                     advice: "nothing was changed locally; check the server, or push this machine's copy back with 'shadowsync sync' after restoring the repository")
+        let (fresh, sequences, times, rewrites) = keys.canDecrypt
+            ? try walkNewCommits(from: head, known: nil, knownSequences: [:])
+            : try verifyNewCommitsWithoutMetadata(head: head, lastVerified: nil, knownSequences: [:])
+        guard try authorises(rewrites, over: verified) else { throw rolledBack }
+        let entries = keys.canDecrypt ? try decryptTree(of: head) : [:]
+        // A replay of a commit this machine verified on the old line stays a replay.
+        var history = VerifiedHistory(head: head, entries: entries, deviceSequences: knownSequences.merging(sequences) { max($0, $1) },
+                                      deviceTimes: times, newCommits: fresh)
+        history.rewrote = true
+        return history
+    }
+
+    /// True when one of `rewrites` replaces `verified` or a commit here that contains it, and the tip
+    /// of its rewritten line keeps every device file of `verified`.
+    func authorises(_ rewrites: [RewriteSeen], over verified: ObjectID) throws(ShadowError) -> Bool {
+        guard !rewrites.isEmpty else { return false }
+        let before = try roster(of: verified)
+        for rewrite in rewrites {
+            let covers = rewrite.replaces == verified || ((try? store.isDescendant(rewrite.replaces, of: verified)) ?? false)
+            guard covers else { continue }
+            if before.successorFault(try roster(of: rewrite.tip)) == nil { return true }
+        }
+        return false
+    }
+
+    /// The pre-receive hook's check of a push that replaces the branch's `old` head with `new`, which
+    /// does not contain it. `old` may itself be a commit no writer made (pushed past the hook, or before
+    /// it was installed): then the replacement must contain the newest first-parent ancestor of `old`
+    /// that a writer made, and name `old` in a rewrite record.
+    public func verifyReplacement(new: ObjectID, old: ObjectID) throws(ShadowError) -> VerifiedHistory {
+        var base: ObjectID? = old
+        var steps = 0
+        while let candidate = base, steps < HistoryVerifier.maximumRefusedTip {
+            guard let info = try? store.commit(candidate) else { base = nil; break }
+            if signatureFault(info) == nil { break }
+            base = info.parents.first
+            steps += 1
+        }
+        guard let base, steps < HistoryVerifier.maximumRefusedTip else {
+            throw ShadowError(.historyRewritten, "the branch's head \(old.short) and the \(HistoryVerifier.maximumRefusedTip) commits below it were made by no writer of this vault: a replacement cannot be checked against them",
+                              advice: "restore the repository on the server, or move its main back to a commit a writer made")
+        }
+        if base == old { return try verify(head: new, lastVerified: old, knownSequences: [:]) }
+        guard try store.isDescendant(new, of: base) else {
+            return try verify(head: new, lastVerified: base, knownSequences: [:])
+        }
+        let named = try store.commits(from: new, excluding: base).contains { (try? store.commit($0)).flatMap { CommitMessage.rewriteRecord($0.message) } == old }
+        guard named else {
+            throw ShadowError(.historyRewritten, "\(new.short) does not contain the branch's head \(old.short) and names it in no rewrite record: rewriting history is refused",
+                              advice: "sync with 'shadowsync sync --replace-refused', which names the refused head it replaces")
+        }
+        return try verify(head: new, lastVerified: base, knownSequences: [:])
+    }
+
+    /// A refused head is looked past for at most this many first parents (a push of refused commits
+    /// deeper than that is not a replacement of one tip).
+    static let maximumRefusedTip = 1000
 
     /// At most this many new commits are verified in one fetch: a million commits is decades of a busy
     /// vault; a server that sends more is refused before it can make the walk take minutes.
@@ -88,24 +162,31 @@ public struct HistoryVerifier {
     /// is either below `known` (reached through a merge: the walk stops there) or a replay.
     /// Returns the number of new commits, the per-device sequences and the newest time per device.
     func walkNewCommits(from head: ObjectID, known: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError)
-        -> (count: Int, sequences: [String: UInt64], times: [String: UInt64]) {
-        var stack = [head], seen: Set<ObjectID> = [], bytes = 0
+        -> (count: Int, sequences: [String: UInt64], times: [String: UInt64], rewrites: [RewriteSeen]) {
+        // Each commit with the tip of the rewritten line above it (nil: its child is an ordinary commit).
+        var stack: [(ObjectID, ObjectID?)] = [(head, nil)], seen: Set<ObjectID> = [], bytes = 0
+        var rewrites: [RewriteSeen] = []
         var sequences = knownSequences, times: [String: UInt64] = [:]
         var taken: [String: ObjectID] = [:]  // "device sequence" → commit, to refuse a sequence used twice
         var count = 0
-        while let id = stack.popLast() {
+        while let (id, inheritedTip) = stack.popLast() {
             if id == known || !seen.insert(id).inserted { continue }
             let info = try store.commit(id)
+            let replaces = CommitMessage.rewriteRecord(info.message)
+            let tip = replaces == nil ? nil : inheritedTip ?? id
+            let tipRoster = try tip.flatMap { (t) throws(ShadowError) -> DeviceRoster? in t == id ? nil : try self.roster(of: t) }
             bytes += info.message.utf8.count + (info.signature?.utf8.count ?? 0)
             guard count < newCommitLimit, bytes <= newCommitBytesLimit else {
                 throw ShadowError(.malformedObject, "the server's branch (\(head.short)) brings more than \(newCommitLimit) new commits or \(newCommitBytesLimit >> 20) MiB of commit objects at once: more than ShadowSync verifies in one fetch",
                                   advice: "nothing was changed locally; the server is sending history no vault writer made: restore the repository on the server")
             }
-            try requireSigned(info, firstContact: known == nil)
+            try requireSigned(info, firstContact: known == nil, vouchedBy: tipRoster)
             let roster = try requireDeviceRules(info)
             let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
             let device = hexString(meta.deviceID)
-            guard let signer = signer(of: info, in: roster), signer.id == meta.deviceID else {
+            // A rewrite commit keeps the metadata of the commit it re-creates: its signer is the rewriting device.
+            guard let signer = signer(of: info, in: roster) ?? tipRoster.flatMap({ signer(of: info, in: $0) }),
+                  signer.id == meta.deviceID || replaces != nil else {
                 throw ShadowError(.signatureInvalid, "commit \(id.short) names device \(device.prefix(8)) in its metadata but is signed by another device",
                                   advice: "nothing was changed locally; remove the commit on the server or restore the repository")
             }
@@ -121,21 +202,45 @@ public struct HistoryVerifier {
             sequences[device] = max(sequences[device] ?? 0, meta.sequence)
             times[device] = max(times[device] ?? 0, meta.wallTimeMillis)
             count += 1
-            stack.append(contentsOf: info.parents)
+            if let replaces, let tip { rewrites.append(RewriteSeen(commit: id, replaces: replaces, tip: tip)) }
+            stack.append(contentsOf: info.parents.map { ($0, tip) })
         }
-        return (count, sequences, times)
+        return (count, sequences, times, rewrites)
+    }
+
+    /// For each rewrite commit of `commits` (parents before children, as `LocalHistory.commits` lists
+    /// them), the tip of its rewritten line: itself, or the tip of a rewrite commit it is a parent of.
+    func rewriteTips(_ commits: [ObjectID]) throws(ShadowError) -> [ObjectID: (replaces: ObjectID, tip: ObjectID)] {
+        var inherited: [ObjectID: ObjectID] = [:], tips: [ObjectID: (replaces: ObjectID, tip: ObjectID)] = [:]
+        for id in commits.reversed() {
+            let info = try store.commit(id)
+            guard let replaces = CommitMessage.rewriteRecord(info.message) else { continue }
+            let tip = inherited[id] ?? id
+            tips[id] = (replaces, tip)
+            for parent in info.parents where inherited[parent] == nil { inherited[parent] = tip }
+        }
+        return tips
+    }
+
+    /// The roster vouching for a rewrite commit's signer besides its own tree's: its tip's (nil for a tip
+    /// or an ordinary commit).
+    func vouchingRoster(_ id: ObjectID, tips: [ObjectID: (replaces: ObjectID, tip: ObjectID)]) throws(ShadowError) -> DeviceRoster? {
+        guard let tip = tips[id]?.tip, tip != id else { return nil }
+        return try roster(of: tip)
     }
 
     /// A verify-only key cannot read sequences: every new commit's signature is checked, found by git's
     /// walk (the pre-receive hook, which sees one push at a time).
-    private func verifyNewCommitsWithoutMetadata(head: ObjectID, lastVerified: ObjectID?) throws(ShadowError) -> Int {
+    private func verifyNewCommitsWithoutMetadata(head: ObjectID, lastVerified: ObjectID?, knownSequences: [String: UInt64]) throws(ShadowError)
+        -> (count: Int, sequences: [String: UInt64], times: [String: UInt64], rewrites: [RewriteSeen]) {
         let fresh = try store.commits(from: head, excluding: lastVerified)
+        let tips = try rewriteTips(fresh)
         for id in fresh {
             let info = try store.commit(id)
-            try requireSigned(info, firstContact: lastVerified == nil)
+            try requireSigned(info, firstContact: lastVerified == nil, vouchedBy: try vouchingRoster(id, tips: tips))
             _ = try requireDeviceRules(info)
         }
-        return fresh.count
+        return (fresh.count, knownSequences, [:], tips.map { RewriteSeen(commit: $0.key, replaces: $0.value.replaces, tip: $0.value.tip) })
     }
 
     /// The device rules between a commit and its parents (FORMAT.md §5.3, rules 3 and 4): every record,
@@ -199,9 +304,9 @@ public struct HistoryVerifier {
 
     /// Throws unless a writer of this vault signed `info`. A commit of another vault (its `vault.json`
     /// names another vault id) is told apart from a tampered one before the server is blamed.
-    func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false) throws(ShadowError) {
+    func requireSigned(_ info: CommitInfo, firstContact: Bool, inLocalRemote: Bool = false, vouchedBy tipRoster: DeviceRoster? = nil) throws(ShadowError) {
         let id = info.id
-        switch signatureFault(info, inLocalRemote: inLocalRemote) {
+        switch signatureFault(info, inLocalRemote: inLocalRemote, vouchedBy: tipRoster) {
         case .unsigned? where firstContact && lacksDescriptor(tree: info.tree, inLocalRemote: inLocalRemote):
             throw ShadowError(.notFound, "the repository is not a ShadowSync vault: its main branch holds commit \(id.short), made without ShadowSync (no signature, no vault.json)",
                               advice: "check the remote's path or URL: join the bare repository 'shadowsync init' created; nothing was changed locally")
@@ -264,14 +369,16 @@ public struct HistoryVerifier {
     /// Why a commit's signature does not show a writer of this vault made it; nil when it does.
     enum SignatureFault { case unsigned, badSignature, roster(ShadowError), revoked(AdmittedDevice) }
 
-    /// Checks the signature against the read-write devices the commit's own tree admits.
-    func signatureFault(_ info: CommitInfo, inLocalRemote: Bool = false) -> SignatureFault? {
+    /// Checks the signature against the read-write devices the commit's own tree admits, and for a
+    /// rewrite commit below the tip of its rewritten line, those of the tip's tree (`tipRoster`).
+    func signatureFault(_ info: CommitInfo, inLocalRemote: Bool = false, vouchedBy tipRoster: DeviceRoster? = nil) -> SignatureFault? {
         guard info.signature != nil, info.signedData != nil else { return .unsigned }
         let roster: DeviceRoster
         do { roster = try rosters.roster(info.tree, store: store, keys: keys, inLocalRemote: inLocalRemote) } catch {
             return .roster(error)
         }
         guard signer(of: info, in: roster) == nil else { return nil }
+        if let tipRoster, CommitMessage.rewriteRecord(info.message) != nil, signer(of: info, in: tipRoster) != nil { return nil }
         if let text = info.signature, let signed = info.signedData, let signature = try? Signatures.parse(text: text),
            let revoked = roster.devices.values.first(where: { !$0.isActive && Signatures.isValid(signature, of: signed, purpose: .commit, publicKey: $0.record.signingPublicKey, vaultID: keys.vaultID) }) {
             return .revoked(revoked)
@@ -290,9 +397,10 @@ public struct HistoryVerifier {
         do { commits = try store.commits(from: head, excluding: base) } catch where error.code == .notFound {
             return (head, "is not a commit of this repository's history")
         }
+        let tips = try rewriteTips(commits)
         for id in commits {
             let info = try store.commit(id)
-            switch signatureFault(info) {
+            switch signatureFault(info, vouchedBy: try vouchingRoster(id, tips: tips)) {
             case .unsigned?: return (id, "is not signed")
             case .badSignature?: return (id, "has a signature that does not verify with an admitted device's key (an amended or rewritten commit)")
             case .roster(let error)?: return (id, "holds device records that do not check: \(error.message)")

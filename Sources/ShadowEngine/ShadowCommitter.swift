@@ -339,7 +339,8 @@ public struct ShadowCommitter {
 
     /// Commits, staging only `touched` (plus the two fixed files: the sync engine's path, whose cost is
     /// per change) or, with nil, the whole work tree (a stray file there is then refused by the check).
-    func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64, touched: TouchedPaths?) throws(ShadowError) -> ObjectID {
+    func commit(parents: [ObjectID], sequence: UInt64, wallTimeMillis: UInt64, touched: TouchedPaths?,
+                replacing: ObjectID? = nil) throws(ShadowError) -> ObjectID {
         try FileSystem.writeAtomically(HistoryVerifier.gitattributes, to: shadowRoot.appending(".gitattributes"), mode: 0o644, durable: false)
         // Only a holder of the vault key can sign vault.json; a device admitted by invite keeps the
         // one its checkout brought (the same bytes: the descriptor is deterministic).
@@ -363,7 +364,21 @@ public struct ShadowCommitter {
             }
         }
         let metadata = CommitMetadata(deviceID: device.id, sequence: sequence, wallTimeMillis: wallTimeMillis, epoch: try keys.requireRead().epoch)
-        let message = try CommitMessage.make(metadata, keys: keys)
+        let message = try CommitMessage.make(metadata, keys: keys, replacing: replacing)
+        return try store.createCommit(tree: tree, parents: parents, message: message) { (buffer) throws(ShadowError) -> String in
+            Signatures.text(Signatures.sign(buffer, purpose: .commit, device: device, vaultID: keys.vaultID))
+        }
+    }
+
+    /// Re-creates `original` with another tree and parents for a rewrite (FORMAT.md §5.4): its sealed
+    /// metadata kept as it was, a rewrite record naming it, signed by this device.
+    static func recreate(_ original: CommitInfo, tree: ObjectID, parents: [ObjectID], keys: VaultKeys,
+                         store: LocalHistory) throws(ShadowError) -> ObjectID {
+        let device = try keys.requireDevice()
+        guard let sealed = CommitMessage.sealedMetadata(original.message) else {
+            throw ShadowError(.malformedObject, "commit \(original.id.short) does not carry ShadowSync metadata: it cannot be re-created")
+        }
+        let message = CommitMessage.make(sealed: sealed, replacing: original.id)
         return try store.createCommit(tree: tree, parents: parents, message: message) { (buffer) throws(ShadowError) -> String in
             Signatures.text(Signatures.sign(buffer, purpose: .commit, device: device, vaultID: keys.vaultID))
         }

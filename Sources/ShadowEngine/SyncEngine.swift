@@ -28,6 +28,14 @@ public struct SyncOptions: Sendable {
     /// that only rolls back is refused as ever.
     public var acceptFork = false
 
+    /// When the server's head is a commit no writer made (unsigned, tampered, signed by a revoked or
+    /// unknown device), commit on top of the last verified history and push that over it, with a
+    /// rewrite record naming the refused head (`sync --replace-refused`, FORMAT.md §5.4).
+    public var replaceRefused = false
+    /// `replaceRefused` only for a head signed by a device revoked in its own history: the daemon's
+    /// passes, where the refusal is certain and waiting for a person gains nothing.
+    public var replaceRevokedHeads = false
+
     public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
@@ -87,6 +95,11 @@ public struct SyncReport: Sendable {
     public var readOnly = false
     /// The server's head a join adopted, as its signed metadata tells it (join only).
     public var joined: JoinedHead?
+    /// A refused head on the server that this pass replaced by a signed rewrite (`replaceRefused`).
+    public var replacedRefused: ObjectID?
+    /// The server's head this pass moved onto from a rewritten history (FORMAT.md §5.4): the objects
+    /// of the replaced history can go.
+    public var followedRewrite: ObjectID?
 }
 
 /// The server's newest commit when a machine joins: who made it and when. A join trusts the first head
@@ -341,10 +354,16 @@ public final class SyncEngine {
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         for _ in 0..<max(1, options.maxPushAttempts) {
             options.onPhase?(.fetching)
-            let remote = try retrying(options) { () throws(ShadowError) in try fetchChecked() }
-            if let remote {
-                options.onPhase?(.applying)
-                try integrate(remote, options: options, report: &report)
+            let remote: ObjectID?
+            do throws(ShadowError) {
+                remote = try retrying(options) { () throws(ShadowError) in try fetchChecked() }
+                if let remote {
+                    options.onPhase?(.applying)
+                    try integrate(remote, options: options, report: &report)
+                }
+            } catch where (options.replaceRefused || options.replaceRevokedHeads) && SyncEngine.refusesServerHead(error) {
+                try replaceRefusedHead(after: error, options: options, report: &report)
+                return
             }
             guard !readOnly, let local = try head else { return }
             if local == remote {
@@ -353,8 +372,12 @@ public final class SyncEngine {
             }
             do throws(ShadowError) {
                 options.onPhase?(.pushing)
-                try requireOwnCommits(head: local, base: remote)
-                try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
+                if let remote, try unpushedRewrite(local, over: remote) {
+                    try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local, replacing: remote) }
+                } else {
+                    try requireOwnCommits(head: local, base: remote)
+                    try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: local) }
+                }
                 CrashPoint.reached("pushed")
                 state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
                 try noteVerified(local, force: true)
@@ -372,7 +395,7 @@ public final class SyncEngine {
     /// agents that lost the same server do not return in lockstep).
     /// Fetches after checking a local remote's head in place: its history is copied only once the
     /// head is a signed commit of bounded size.
-    private func fetchChecked() throws(ShadowError) -> ObjectID? {
+    func fetchChecked() throws(ShadowError) -> ObjectID? {
         try verifier.requireSignedLocalRemoteHead(firstContact: state.lastVerified == nil)
         return try store.remote().fetch()
     }
@@ -665,7 +688,7 @@ public final class SyncEngine {
     }
 
     /// Takes the next sequence number (saved first, so a crash never reuses one) and commits the work tree.
-    private func makeCommit(parents: [ObjectID]) throws(ShadowError) -> ObjectID {
+    func makeCommit(parents: [ObjectID], replacing: ObjectID? = nil) throws(ShadowError) -> ObjectID {
         for parent in parents {
             if let me = try verifier.roster(of: parent).devices[state.deviceID], let revocation = me.revocation {
                 throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): no other machine accepts its changes any more",
@@ -676,15 +699,58 @@ public final class SyncEngine {
         try state.save(location.stateFile)
         let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
                                             pendingAdmission: location.pendingAdmissionFile)
-        return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched)
+        return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched,
+                                    replacing: replacing)
     }
 
     // MARK: Remote changes
+
+    /// Errors that refuse the server's head as made by no writer of this vault (not a fork: a fork is
+    /// a writer's history, and is never pushed over).
+    public static func refusesServerHead(_ error: ShadowError) -> Bool {
+        [.signatureInvalid, .malformedObject, .replayedCommit].contains(error.code)
+    }
+
+    /// Commits on top of this machine's branch (which contains the last verified head) a commit whose
+    /// rewrite record names the server's refused head, and pushes it over that head.
+    private func replaceRefusedHead(after refusal: ShadowError, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        guard !readOnly, let local = try head else { throw refusal }
+        guard let refused = try retrying(options, { () throws(ShadowError) in try store.remote().probe() }), refused != local,
+              !((try? store.isDescendant(local, of: refused)) ?? false) else { throw refusal }
+        if !options.replaceRefused {
+            // Fetched (SSH), or read in place (a local remote refused before its fetch).
+            let info = (try? store.commit(refused)) ?? (try? store.remote().headBeforeFetch()).flatMap { $0 }
+            guard let info, info.id == refused, case .revoked? = verifier.signatureFault(info, inLocalRemote: (try? store.commit(refused)) == nil) else { throw refusal }
+        }
+        try requireOwnCommits(head: local, base: state.lastVerified)
+        objects.forgetDirectories()
+        try JournalPhase.commit(parent: local).save(location.journalFile)
+        let replacement = try makeCommit(parents: [local], replacing: refused)
+        try store.setReference(ShadowRefs.main, to: replacement, expecting: local)
+        index.head = replacement
+        try index.save(location.indexFile)
+        try JournalPhase.idle.save(location.journalFile)
+        options.onPhase?(.pushing)
+        try retrying(options) { () throws(ShadowError) in try store.remote().push(expecting: replacement, replacing: refused) }
+        state.lastPushed[hexString(state.deviceID)] = Clock.nowMillis()
+        try noteVerified(replacement, force: true)
+        report.pushed = true
+        report.replacedRefused = refused
+    }
+
+    /// True when this machine's branch is a rewrite of `remote` that it made and did not push (a
+    /// `forget` cut off between moving the branch and pushing): the server still shows exactly the head
+    /// verified here, and the branch verifies as a rewrite of it.
+    func unpushedRewrite(_ local: ObjectID, over remote: ObjectID) throws(ShadowError) -> Bool {
+        guard remote == state.lastVerified, local != remote, !(try store.isDescendant(local, of: remote)) else { return false }
+        return (try? verifier.verify(head: local, lastVerified: remote, knownSequences: state.peers))?.rewrote == true
+    }
 
     /// Verifies a fetched head and brings the branch, the shadow tree and the plaintext to include it.
     func integrate(_ remote: ObjectID, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         let local = try head
         if remote == local { return }
+        if let local, try unpushedRewrite(local, over: remote) { return }  // pushed by the loop
         // Before any walk of its ancestry: a walk loads each commit whole, whatever its size.
         try verifier.requireSignedHead(remote, firstContact: state.lastVerified == nil)
         if let local, try store.isDescendant(local, of: remote) {
@@ -696,13 +762,16 @@ public final class SyncEngine {
             return
         }
         let verified = try verifyOrAcceptFork(remote, options: options)
+        let previouslyVerified = state.lastVerified
         state.peers = verified.deviceSequences
         state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
         try state.save(location.stateFile)
         let theirs = verified.entries.mapValues { SyncedEntry($0.record) }
         let fastForward = try local.map { (l) throws(ShadowError) in try store.isDescendant(remote, of: l) } ?? true
-        if fastForward {
+        if verified.rewrote { report.followedRewrite = remote }
+        // Onto a rewritten history with nothing unpushed here: the rewrite replaces this branch as it is.
+        if fastForward || (verified.rewrote && local == previouslyVerified) {
             try JournalPhase.apply(target: remote, from: local).save(location.journalFile)
             try store.checkout(remote)
             try store.setReference(ShadowRefs.main, to: remote, expecting: local)
@@ -714,15 +783,17 @@ public final class SyncEngine {
             throw ShadowError(.historyRewritten, "this read-only machine's branch is not an ancestor of the server's: local state is inconsistent",
                               advice: "join the folder again into a new directory")
         }
-        // Diverged: three-way merge of the decrypted trees.
-        let base = try store.mergeBase(local, remote)
+        // Diverged: three-way merge of the decrypted trees. Against a rewritten history, the base is the
+        // head it replaced, and the merge has the rewritten head alone as parent: this machine's commits
+        // since then become one commit on top of it, and the replaced history is no longer reachable.
+        let base = verified.rewrote ? previouslyVerified : try store.mergeBase(local, remote)
         let baseKinds = try base.map { (b) throws(ShadowError) in try verifier.decryptTree(of: b).mapValues { SyncedEntry($0.record) } } ?? [:]
         let ours = index.tree
         let oursSide = try side(of: local), theirsSide = try side(of: remote)
         let result = ThreeWayMerge.merge(base: baseKinds, ours: ours, theirs: theirs, oursSide: oursSide, theirsSide: theirsSide)
         try JournalPhase.merge(parent: local).save(location.journalFile)
         try writeMerged(result.entries, ours: ours, theirs: verified.entries)
-        let merge = try makeCommit(parents: [local, remote])
+        let merge = try makeCommit(parents: verified.rewrote ? [remote] : [local, remote])
         CrashPoint.reached("merge-commit")
         try JournalPhase.apply(target: merge, from: local).save(location.journalFile)
         try store.setReference(ShadowRefs.main, to: merge, expecting: local)

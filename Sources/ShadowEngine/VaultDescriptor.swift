@@ -8,7 +8,7 @@ public import ShadowCrypto
 public enum VaultDescriptor {
     public static let fileName = "vault.json"
     /// The format this code reads and writes (FORMAT.md); older vaults are refused, never migrated.
-    public static let format = "shdw/3"
+    public static let format = "shdw/4"
     /// The largest `vault.json` a reader loads; a genuine one is about 400 bytes.
     static let limitBytes = 4096
 

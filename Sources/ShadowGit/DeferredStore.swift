@@ -83,6 +83,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
         try repository().isDescendant(descendant, of: ancestor)
     }
     public func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(ShadowError) -> ObjectID? { try repository().mergeBase(a, b) }
+    public func tree(_ tree: ObjectID, removing paths: [String]) throws(ShadowError) -> ObjectID {
+        try repository().tree(tree, removing: paths)
+    }
     public func commits(from head: ObjectID, excluding known: ObjectID?) throws(ShadowError) -> [ObjectID] {
         try repository().commits(from: head, excluding: known)
     }

@@ -39,6 +39,16 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         if !pushed { try repository.pushOrigin(RemoteSession(address: address, settings: nil), expecting: head) }
     }
 
+    public func push(expecting head: ObjectID, replacing old: ObjectID) throws(ShadowError) {
+        let repository = try local.open()
+        try requireBare()
+        let path = address.path
+        let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
+            try repository.pushToLocalBareRepository(at: path, expecting: head, replacing: old)
+        }
+        if !pushed { try repository.pushOrigin(RemoteSession(address: address, settings: nil), expecting: head, replacing: old) }
+    }
+
     public func probe() throws(ShadowError) -> ObjectID? {
         let repository = try local.open()
         try requireBare()

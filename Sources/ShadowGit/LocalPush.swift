@@ -16,7 +16,7 @@ extension GitRepository {
     /// Pushes `main` into the bare repository at `path`. False when `path` is not a bare repository
     /// this can open: the caller then pushes through libgit2, which reports what is wrong with it.
     /// Git thread only. `expected`: the local head the caller verified, which is what is pushed.
-    func pushToLocalBareRepository(at path: String, expecting expected: ObjectID?) throws(ShadowError) -> Bool {
+    func pushToLocalBareRepository(at path: String, expecting expected: ObjectID?, replacing old: ObjectID? = nil) throws(ShadowError) -> Bool {
         var remote: OpaquePointer?
         guard git2.git_repository_open_ext(&remote, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil) == 0 else { return false }
         defer { git2.git_repository_free(remote) }
@@ -33,7 +33,13 @@ extension GitRepository {
         case GIT_ENOTFOUND.rawValue: remoteHead = nil
         case let rc: throw gitError(rc, "cannot read the remote's \(GitRepository.branch)")
         }
-        if var base = remoteHead {
+        if let old {
+            // A signed rewrite replaces exactly the head it names, or nothing.
+            guard let remoteHead, ObjectID(remoteHead) == old else {
+                throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) is no longer \(old.short), the head this rewrite replaces",
+                                  advice: "nothing was replaced; sync, then run the command again")
+            }
+        } else if var base = remoteHead {
             if git2.git_oid_equal(&local, &base) == 1 { return true }
             // Fast-forward only; a head unknown here means someone pushed since the last fetch.
             guard git2.git_graph_descendant_of(handle, &local, &base) == 1 else {
@@ -49,7 +55,10 @@ extension GitRepository {
         try gitCheck(git2.git_repository_odb(&localODB, handle), "cannot open the objects")
         defer { git2.git_odb_free(localODB) }
 
-        var missing = try ObjectWalk(source: handle, target: remoteODB, objectLimit: nil).missing(newest: local, known: remoteHead.map { [$0] } ?? [])
+        // A refused head this push replaces may never have been fetched here: nothing can be hidden behind it.
+        var known = remoteHead
+        if old != nil, var head = remoteHead, git2.git_odb_exists_ext(localODB, &head, 0) != 1 { known = nil }
+        var missing = try ObjectWalk(source: handle, target: remoteODB, objectLimit: nil).missing(newest: local, known: known.map { [$0] } ?? [])
         if !missing.isEmpty, let localDir = git2.git_repository_path(handle) {
             let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }

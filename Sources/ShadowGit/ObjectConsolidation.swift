@@ -142,7 +142,7 @@ public enum ObjectConsolidation {
 
     /// Copies `ids` out of the repository at `gitDir` into one new pack in `packDir`; returns its name.
     /// Git thread only.
-    private static func writePack(of ids: [ObjectID], gitDir: String, packDir: String) throws(ShadowError) -> String {
+    static func writePack(of ids: [ObjectID], gitDir: String, packDir: String) throws(ShadowError) -> String {
         var repo: OpaquePointer?
         try gitCheck(git2.git_repository_open_ext(&repo, gitDir, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil), "cannot open the repository at \(gitDir)")
         defer { git2.git_repository_free(repo) }
@@ -193,7 +193,7 @@ public enum ObjectConsolidation {
 
 /// An exclusive lock file (O_EXCL) that keeps two processes from consolidating one repository at once;
 /// one left by a killed process is taken over once it is `staleLockSeconds` old.
-private struct ConsolidationLock {
+struct ConsolidationLock {
     let path: String
 
     init?(_ path: String) {

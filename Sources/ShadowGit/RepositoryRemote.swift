@@ -233,7 +233,17 @@ extension GitRepository {
     /// Pushes the local main branch through libgit2, fast-forward only. Throws `.nonFastForward` when the
     /// remote has commits not merged here. `head`: the commit the caller checked; if main names another
     /// one by now, nothing is pushed (`.foreignLocalCommit`).
-    func pushOrigin(_ session: RemoteSession, expecting head: ObjectID?) throws(ShadowError) {
+    func pushOrigin(_ session: RemoteSession, expecting head: ObjectID?, replacing old: ObjectID? = nil) throws(ShadowError) {
+        if let old {
+            // libgit2 has no compare-and-swap push: the head is read just before the forced update,
+            // so a push another machine makes in between is the only one that can be lost.
+            // A session of its own: one authenticates once.
+            let now = try probeOrigin(RemoteSession(address: session.address, settings: session.settings))
+            guard now == old else {
+                throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) is \(now?.short ?? "empty"), not \(old.short), the head this rewrite replaces",
+                                  advice: "nothing was replaced; sync, then run the command again")
+            }
+        }
         try GitThread.shared.run { () throws(ShadowError) in
             // The packbuilder reads main again itself: this narrows to microseconds the window in
             // which a commit made meanwhile by someone else would be sent unchecked.
@@ -243,7 +253,7 @@ extension GitRepository {
             var opts = git_push_options()
             _ = git2.git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
-            let rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
+            let rc = try withStrArray(["\(old == nil ? "" : "+")\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
                 session.network { git2.git_remote_push(remote, specs, &opts) }
             }
             if rc < 0 { throw session.failure(rc, "cannot push to the remote") }

@@ -25,6 +25,11 @@ public final class SSHRemote: Remote, @unchecked Sendable {
         try repository.pushOrigin(session, expecting: head)
     }
 
+    public func push(expecting head: ObjectID, replacing old: ObjectID) throws(ShadowError) {
+        let (repository, session) = try connection()
+        try repository.pushOrigin(session, expecting: head, replacing: old)
+    }
+
     public func probe() throws(ShadowError) -> ObjectID? {
         let (repository, session) = try connection()
         return try repository.probeOrigin(session)

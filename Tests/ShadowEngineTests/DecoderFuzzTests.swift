@@ -109,7 +109,7 @@ import TestSupport
     /// The `vault.json` of Docs/FORMAT.md §8, byte for byte.
     @Test func vaultDescriptorOfTheFormatVectors() throws {
         let vector = try VaultKeys(vaultSecretBytes: Array(0..<32))
-        let expected = #"{"format":"shdw/3","vault_id":"140cc60fcd4d3ffc0629840d4b1519d5","root_public_key":"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2","content":{"chunk_log2":16,"padding":"padme"},"names":{"locator_bits":160,"record_quantum":64},"signature":"97f622cb922893eb645c1846cd8f4c5e252b531aea651a7e9d1d509e727f36d6de04e90cc9431cbed128130a211679d3239439ed21b94d6b9818b6f8ba355e0e"}"# + "\n"
+        let expected = #"{"format":"shdw/4","vault_id":"140cc60fcd4d3ffc0629840d4b1519d5","root_public_key":"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2","content":{"chunk_log2":16,"padding":"padme"},"names":{"locator_bits":160,"record_quantum":64},"signature":"c725253cf7dd5791df4f282a1fae36d0afcaa45d7feb7db3bb844678b9d156b57c58ac49a65e511ace6029e3f708035d4240d431a158ee9bf7154f8ecdaa7805"}"# + "\n"
         #expect(String(decoding: try VaultDescriptor.make(vector), as: UTF8.self) == expected)
         try VaultDescriptor.verify(Array(expected.utf8), keys: vector, commit: commit)
     }
@@ -117,15 +117,15 @@ import TestSupport
     /// A genuine descriptor of another format is named as such; a forged one is still tampering.
     @Test func vaultDescriptorOfAnotherFormatIsRefusedByName() throws {
         let good = String(decoding: try VaultDescriptor.make(keys), as: UTF8.self)
-        #expect(good.hasPrefix("{\"format\":\"shdw/3\","))
-        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/3", with: "shdw/2")
+        #expect(good.hasPrefix("{\"format\":\"shdw/4\","))
+        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/4", with: "shdw/2")
         let signature = Signatures.text(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: keys))
         let old = Array((body + ",\"signature\":\"\(signature)\"}\n").utf8)
         do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/2 descriptor verified") } catch {
             #expect(error.code == .unsupportedVersion)
             #expect(error.message.contains("shdw/2"))
         }
-        let forged = Array(good.replacing("shdw/3", with: "shdw/2").utf8)
+        let forged = Array(good.replacing("shdw/4", with: "shdw/2").utf8)
         #expect(throws: ShadowError.self) { try VaultDescriptor.verify(forged, keys: keys, commit: commit) }
         do { try VaultDescriptor.verify(forged, keys: keys, commit: commit) } catch { #expect(error.code == .malformedObject) }
     }

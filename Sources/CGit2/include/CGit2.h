@@ -121,7 +121,10 @@
     X(git_tree_entry_type) \
     X(git_tree_entrycount) \
     X(git_tree_free) \
-    X(git_tree_lookup)
+    X(git_tree_lookup) \
+    X(git_tree_entry_bypath) \
+    X(git_tree_entry_free) \
+    X(git_tree_create_updated)
 
 struct shadow_git2 {
 #define SHADOW_GIT2_FIELD(name) __typeof__(&name) _Nonnull name;
