@@ -61,8 +61,8 @@ for who in laptop desktop; do
 done
 if command -v prosody >/dev/null 2>&1 || [ -x /usr/bin/prosody ]; then
     step "doorbell: a loopback prosody; each daemon rings the other after a push"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    bash Tests/xmpp-server.sh start "$W/xmpp" "$port" >/dev/null
+    bash Tests/xmpp-server.sh start "$W/xmpp" 0 >/dev/null
+    port=$(cat "$W/xmpp/port")
     for who in laptop desktop; do
         $who config set xmpp.jid agents@localhost --folder "$W/$who-notes" >/dev/null
         $who config set xmpp.password-file "$W/xmpp/accounts/agents" --folder "$W/$who-notes" >/dev/null

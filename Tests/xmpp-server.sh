@@ -2,7 +2,8 @@
 # A private prosody on loopback for the XMPP doorbell tests and the propagation benchmark.
 #
 #   Tests/xmpp-server.sh start BASE PORT   creates a certificate, config and accounts under BASE (once),
-#                                          starts prosody, waits until it accepts clients
+#                                          starts prosody, waits until it accepts clients; the port is in
+#                                          BASE/port (PORT 0: a free port, chosen here and retried if taken)
 #   Tests/xmpp-server.sh stop BASE         stops it (BASE keeps its data: start again to restart)
 #
 # Under BASE afterwards:
@@ -29,6 +30,14 @@ start) ;;
 esac
 
 PORT=${3:?port}
+# Attempts at a free port before giving up (another process can take one between choice and bind).
+free_port_attempts=5
+if [ "$PORT" = 0 ]; then
+    for _ in $(seq 1 "$free_port_attempts"); do
+        if bash "$0" start "$BASE" "$(free_loopback_port)"; then exit 0; fi
+    done
+    exit 1
+fi
 mkdir -p "$BASE/prosody/data" "$BASE/certs" "$BASE/accounts"
 chmod 700 "$BASE/accounts"
 
@@ -80,7 +89,10 @@ done
 setsid prosody --config "$BASE/prosody/prosody.cfg.lua" -F </dev/null > "$BASE/prosody/prosody.stdout" 2>&1 &
 echo $! > "$BASE/prosody/prosody.launcher.pid"
 for _ in $(seq 1 250); do
-    if grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PORT" "$BASE/prosody/prosody.log" 2>/dev/null; then exit 0; fi
+    if grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PORT" "$BASE/prosody/prosody.log" 2>/dev/null; then
+        echo "$PORT" > "$BASE/port"
+        exit 0
+    fi
     if ! kill -0 "$(cat "$BASE/prosody/prosody.launcher.pid")" 2>/dev/null; then break; fi
     sleep 0.02
 done

@@ -173,13 +173,13 @@ _shadowsync() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|ui|forget|help)
+    init|join|sync|status|log|restore|show|diff|conflicts|decrypt|fsck|key|device|run|pause|resume|trust-host|config|doctor|verify-push|selfcheck|repair|resync|ui|forget|help)
         # Offer subcommand argument completions
         "_shadowsync_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair ui forget help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init join sync status log restore show diff conflicts decrypt fsck key device run pause resume trust-host config doctor verify-push selfcheck repair resync ui forget help' -- "${cur}"))
         ;;
     esac
 }
@@ -229,7 +229,7 @@ _shadowsync_init() {
 _shadowsync_join() {
     repeating_flags=()
     non_repeating_flags=(--prefer-local --prefer-remote --no-passphrase --version -h --help)
-    repeating_options=()
+    repeating_options=(--config)
     non_repeating_options=(--key --key-file --invite --invite-file --shadow --device-name --passphrase-file --passphrase-command --kdf-profile --ssh-key --ssh-key-passphrase-file --known-hosts --accept-host-key)
     __shadowsync_offer_flags_options 2
 
@@ -251,6 +251,9 @@ _shadowsync_join() {
         return
         ;;
     '--device-name')
+        return
+        ;;
+    '--config')
         return
         ;;
     '--passphrase-file')
@@ -769,6 +772,21 @@ _shadowsync_selfcheck() {
 }
 
 _shadowsync_repair() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_resync() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()

@@ -88,12 +88,3 @@ public func writeStandardOutput(_ bytes: [UInt8]) {
         offset += n
     }
 }
-
-extension Workspace {
-    /// `report` gets the bytes an SSH fetch of this process has received so far (`sent` false) or an SSH
-    /// push has sent (`sent` true), for a progress line; nil stops.
-    public static func observeTransfers(_ report: (@Sendable (_ sent: Bool, _ bytes: UInt64) -> Void)?) {
-        guard let report else { return TransferMeter.observe(nil) }
-        TransferMeter.observe { @Sendable (direction: TransferMeter.Direction, bytes: UInt64) in report(direction == .sent, bytes) }
-    }
-}

@@ -4,6 +4,20 @@ import ShadowGit
 import ShadowEngine
 import ShadowXMPP
 
+/// One `KEY=VALUE` of `join --config`: a key `config set` takes, set before the join's first push.
+public struct ConfigSetting: Sendable {
+    public var key: String
+    public var value: String
+
+    public init(key: String, value: String) { self.key = key; self.value = value }
+
+    /// `KEY=VALUE` with a key `config set` knows; nil otherwise.
+    public init?(_ text: String) {
+        guard let eq = text.firstIndex(of: "="), ConfigKey(rawValue: String(text[..<eq])) != nil else { return nil }
+        self.init(key: String(text[..<eq]), value: String(text[text.index(after: eq)...]))
+    }
+}
+
 extension Workspace {
     /// The folder config that contains `path` (default: the current directory), without unlocking anything.
     public func config(_ path: BytePath?) throws(ShadowError) -> FolderConfig {

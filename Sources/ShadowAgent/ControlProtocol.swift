@@ -48,19 +48,77 @@ public struct DaemonStatusReply: Codable, Sendable {
     public var alerts: [ServerAlert]
     /// When each known device last pushed, newest first.
     public var devices: [DevicePush]
+    /// The folder as the daemon's last pass left it (StatusReport's keys of the same names), so `status`
+    /// needs neither the key nor a scan while a daemon runs. `pending` is what that pass left
+    /// uncommitted; changes seen since are counted in `pending_events`.
+    public var device: String?
+    public var deviceName: String?
+    public var readOnly: Bool?
+    public var lastVerified: String?
+    public var remoteHead: String?
+    public var sequence: UInt64?
+    public var pending: [String]?
+    public var needsRepair: String?
+    public var needsRepairAdvice: String?
 
-    /// A commit encrypting files.
+    /// A pass under way (nil between passes): its phase, the commit's encryption (files and bytes, zero
+    /// until it begins), and the fetch or push moving now. Every key is written, `null` included.
     public struct Progress: Codable, Sendable {
+        /// `scanning`, `encrypting`, `committing`, `fetching`, `applying` or `pushing`.
+        public var phase: String?
+        /// Seconds since the phase began.
+        public var phaseSeconds: Int?
         public var files: Int
         public var totalFiles: Int
         public var bytes: Int
         public var totalBytes: Int
         public var bytesPerSecond: Int
         public var secondsLeft: Int?
+        public var transfer: Transfer?
+
+        /// A fetch (`received`) or push (`sent`): bytes and objects so far, the rate since the phase
+        /// began, and the time left by the share of objects moved (null while unknown).
+        public struct Transfer: Codable, Sendable {
+            public var direction: String
+            public var bytes: Int
+            public var objects: Int
+            public var totalObjects: Int
+            public var bytesPerSecond: Int
+            public var secondsLeft: Int?
+
+            enum CodingKeys: String, CodingKey {
+                case direction, bytes, objects
+                case totalObjects = "total_objects", bytesPerSecond = "bytes_per_second", secondsLeft = "seconds_left"
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(direction, forKey: .direction)
+                try c.encode(bytes, forKey: .bytes)
+                try c.encode(objects, forKey: .objects)
+                try c.encode(totalObjects, forKey: .totalObjects)
+                try c.encode(bytesPerSecond, forKey: .bytesPerSecond)
+                try c.encode(secondsLeft, forKey: .secondsLeft)
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case files, bytes
-            case totalFiles = "total_files", totalBytes = "total_bytes", bytesPerSecond = "bytes_per_second", secondsLeft = "seconds_left"
+            case phase, files, bytes, transfer
+            case phaseSeconds = "phase_seconds", totalFiles = "total_files", totalBytes = "total_bytes"
+            case bytesPerSecond = "bytes_per_second", secondsLeft = "seconds_left"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(phaseSeconds, forKey: .phaseSeconds)
+            try c.encode(files, forKey: .files)
+            try c.encode(totalFiles, forKey: .totalFiles)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encode(totalBytes, forKey: .totalBytes)
+            try c.encode(bytesPerSecond, forKey: .bytesPerSecond)
+            try c.encode(secondsLeft, forKey: .secondsLeft)
+            try c.encode(transfer, forKey: .transfer)
         }
     }
 
@@ -112,7 +170,9 @@ public struct DaemonStatusReply: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case pid, folder, remote, state, paused, degraded, watches, overflows, passes, commits, conflicts, events, progress, head, xmpp
-        case alerts, devices
+        case alerts, devices, device, sequence, pending
+        case deviceName = "device_name", readOnly = "read_only", lastVerified = "last_verified", remoteHead = "remote_head"
+        case needsRepair = "needs_repair", needsRepairAdvice = "needs_repair_advice"
         case degradedAdvice = "degraded_advice", pendingEvents = "pending_events", lastPush = "last_push", lastFetch = "last_fetch"
         case lastError = "last_error", lastErrorAt = "last_error_at", retryAt = "retry_at"
     }
@@ -160,17 +220,18 @@ extension Daemon {
         // Verified history and doorbells both tell when a device pushed: the newer wins.
         let pushes = s.devicePushes.merging(w.announcedPushes) { max($0, $1) }
         let config = settings.config
-        let progress = s.progress.map { p in
-            DaemonStatusReply.Progress(files: p.files, totalFiles: p.totalFiles, bytes: Int(p.bytes), totalBytes: Int(p.totalBytes),
-                                       bytesPerSecond: Int(p.bytesPerSecond), secondsLeft: p.secondsLeft.map { Int($0.rounded(.up)) })
-        }
+        let progress = s.progress.map { $0.reply(now: monotonicSeconds()) }
         return DaemonStatusReply(
             pid: Int(getpid()), folder: config.folder.description, remote: config.remote, state: s.paused ? "paused" : s.state,
             paused: s.paused, degraded: s.degraded, degradedAdvice: s.degraded ? FolderWatcher.watchLimitAdvice : nil,
             watches: s.watches, overflows: s.overflows, pendingEvents: s.pendingEvents, passes: s.passes, commits: s.commits,
-            conflicts: s.conflicts, events: s.events, progress: progress, head: s.head,
+            conflicts: s.folder?.conflictCopies ?? s.conflicts, events: s.events, progress: progress, head: s.folder?.head?.hex ?? s.head,
             lastPush: s.lastPush.map(isoText), lastFetch: s.lastFetch.map(isoText), lastError: s.lastError,
             lastErrorAt: s.lastErrorAt.map(isoText), retryAt: s.retryAt.map(isoText), xmpp: doorbell?.statusReply(),
-            alerts: (s.historyAlert.map { [$0] } ?? []) + w.alerts, devices: DevicePush.list(pushes, this: thisDevice))
+            alerts: (s.historyAlert.map { [$0] } ?? []) + w.alerts, devices: DevicePush.list(pushes, this: thisDevice),
+            device: s.folder?.deviceID, deviceName: s.folder?.deviceName, readOnly: s.folder?.readOnly,
+            lastVerified: s.folder?.lastVerified?.hex, remoteHead: s.folder?.remoteHead?.hex, sequence: s.folder?.sequence,
+            pending: s.folder?.pending, needsRepair: s.folder?.needsRepair?.message,
+            needsRepairAdvice: s.folder?.needsRepair.map { $0.advice.isEmpty ? "run 'shadowsync repair'" : $0.advice })
     }
 }

@@ -41,8 +41,11 @@ struct DaemonStatus: Sendable {
     var failures = 0
     /// Every inotify event read since start (the benchmark's "events absorbed").
     var events = 0
-    /// While a commit encrypts files.
-    var progress: SyncProgress?
+    /// While a pass runs.
+    var progress: PassProgress?
+    /// The folder as the last pass left it (read without scanning), for `status`, which then needs
+    /// neither the key nor a scan of its own.
+    var folder: FolderStatus?
     /// When each device last pushed, from verified history (hex id → Unix milliseconds).
     var devicePushes: [String: UInt64] = [:]
     /// The last pass found the server's branch without a commit this machine verified (a rollback or a
@@ -118,6 +121,7 @@ public final class Daemon: @unchecked Sendable {
         currentHead.withLock { $0 = try? engine.head }
         serverHead.withLock { $0 = engine.lastVerified }
         status.withLock { $0.devicePushes = engine.devicePushes }
+        noteFolder()
         for alert in watch.withLock({ $0.alerts }) { log("alert (\(alert.kind)): \(alert.message)") }
         if let bellSettings = try DoorbellService.settings(for: config), let keys = engine.readKeys {
             let bell = DoorbellService(settings: bellSettings, keys: keys, device: engine.deviceID,
@@ -284,9 +288,17 @@ public final class Daemon: @unchecked Sendable {
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions(allowMassDelete: allowMassDelete)
         options.replaceRevokedHeads = true
-        options.onPhase = { [self] phase in status.withLock { $0.state = phase.rawValue } }
-        options.onProgress = { [self] p in status.withLock { $0.progress = p } }
+        options.onPhase = { [self] phase in
+            let t = monotonicSeconds()
+            status.withLock { s in
+                s.state = phase.rawValue
+                if s.progress == nil { s.progress = PassProgress(phase, at: t) } else { s.progress!.enter(phase, at: t) }
+            }
+        }
+        options.onProgress = { [self] p in let t = monotonicSeconds(); status.withLock { $0.progress?.encrypted(p, at: t) } }
+        options.onTransfer = { [self] t in status.withLock { $0.progress?.moved(t) } }
         defer {
+            noteFolder()
             status.withLock { $0.progress = nil }
             // A pass over a large folder leaves tens of MiB free but mapped; an idle daemon should not hold them.
             ProcessFacts.releaseFreeMemory()
@@ -368,6 +380,12 @@ public final class Daemon: @unchecked Sendable {
             log("sync failed (\(reason.rawValue)): \(error.message)\(wait.map { "; retrying in \(Int($0)) s" } ?? "")")
             hook(.error, [error.message], head: nil)
         }
+    }
+
+    /// Keeps what `status` shows of the folder; on the worker (or before it starts), which owns the engine.
+    private func noteFolder() {
+        let folder = try? engine.status(scanning: false)
+        status.withLock { $0.folder = folder ?? $0.folder }
     }
 
     /// Paths named in one log line; the rest are counted.

@@ -22,8 +22,8 @@ public final class FolderBrowser: Sendable {
 
     /// Larger files are not shown as text (the page diffs lines in the browser).
     public static let textLimitBytes = 1 << 20
-    /// Larger versions are restored with `shadowsync restore`, which streams.
-    public static let restoreLimitBytes = 256 << 20
+    /// Bytes compared or copied at a time: a file of any size costs this much memory twice.
+    static let chunkBytes = 1 << 16
     /// How many commits a file's history shows.
     public static let historyLimit = 50
 
@@ -97,7 +97,7 @@ public final class FolderBrowser: Sendable {
             if let r = stopped.report {
                 s.head = r.head
                 s.pending = r.pending
-                s.conflicts = Self.presentCopies(r, folder: PlainFolder(root: config.folder))
+                s.conflicts = r.keyLocked ? stopped.copies : Self.presentCopies(r, folder: PlainFolder(root: config.folder))
                 s.devices = r.devices
                 if let problem = r.needsRepair { s.problems.append(Problem(message: problem, advice: r.needsRepairAdvice ?? "", at: nil)) }
                 if let problem = r.unfinished { s.problems.append(Problem(message: problem, advice: "", at: nil)) }
@@ -124,7 +124,11 @@ public final class FolderBrowser: Sendable {
             result.report = StatusReport(config: config, status: try engine.status(), daemon: nil)
         } catch {
             result.error = error
-            // Without the keys, a scan still finds the conflict copies.
+            // Without the keys, the folder's files still tell its head, devices and alerts (`key_locked`),
+            // and a scan finds the conflict copies.
+            if let files = try? SyncEngine.statusWithoutKey(location: config.location, store: SSHSetup.store(config)) {
+                result.report = StatusReport(config: config, status: files, daemon: nil)
+            }
             if let scan = try? Scanner.scan(config.folder, ignore: IgnoreRules.load(folder: config.folder)) {
                 result.copies = scan.entries.map(\.path).filter { ConflictNames.isConflictCopy($0) }.sorted().map(\.description)
             }
@@ -241,23 +245,22 @@ public final class FolderBrowser: Sendable {
             throw ShadowError(.sourceChanged, "\(path) changed since it was shown; nothing was \(action)", advice: "look at it again and choose once more")
         }
         let history = try history(config)
-        let synced: OldVersion?
-        do {
-            synced = try history.head.map { (h) throws(ShadowError) in try history.version(of: path, at: h) }
-        } catch where error.code == .notFound {
-            synced = nil
+        // A file is compared with its synced version as both stream by; only the other kinds are read whole.
+        func syncedVersion() throws(ShadowError) -> OldVersion? {
+            do {
+                return try history.head.map { (h) throws(ShadowError) in try history.version(of: path, at: h) }
+            } catch where error.code == .notFound {
+                return nil
+            }
         }
         let same: Bool
         switch now.kind {
         case .file:
-            guard now.stat.size <= UInt64(Self.restoreLimitBytes) else {
-                throw ShadowError(.invalidArgument, "\(path) is \(now.stat.size) bytes: too large to compare with its synced version here",
-                                  advice: "resolve the conflict by hand in the folder")
-            }
-            let (bytes, stat) = try FileSystem.readFileAndStat(config.folder.appending(path), limit: Self.restoreLimitBytes)
-            same = stat == expected && synced == .file(bytes)
-        case .symlink(let target): same = synced.map { if case .symlink(let old) = $0 { Array(old.utf8) == target } else { false } } ?? false
-        case .directory: same = synced == .directory
+            same = try history.head.map { (h) throws(ShadowError) in
+                try isSynced(config, path, at: h.hex, expected: expected)
+            } ?? false
+        case .symlink(let target): same = try syncedVersion().map { if case .symlink(let old) = $0 { Array(old.utf8) == target } else { false } } ?? false
+        case .directory: same = try syncedVersion() == .directory
         case .special: same = false
         }
         guard same else {
@@ -348,9 +351,23 @@ public final class FolderBrowser: Sendable {
         return side
     }
 
-    /// The bytes and mode of a file at a commit, decrypted through a private directory in the folder's
-    /// state directory (never /tmp); nil when the commit has no file there.
-    func versionBytes(_ config: FolderConfig, _ path: PlainPath, _ commit: String, limit: Int) throws(ShadowError) -> (bytes: [UInt8], mode: UInt32)? {
+    /// True when the file at `path` is still `expected` and holds the bytes it held at `commit`, compared
+    /// a chunk at a time (a file of gigabytes costs two chunks of memory).
+    func isSynced(_ config: FolderConfig, _ path: PlainPath, at commit: String, expected: StatKey) throws(ShadowError) -> Bool {
+        let current = try FileSource(config.folder.appending(path))
+        guard try current.currentStat() == expected else { return false }
+        let same = try withVersionFile(config, path, commit) { (file, _) throws(ShadowError) -> Bool in
+            guard let synced = try? FileSource(file) else { return false }  // not a file at that commit
+            return try Self.sameBytes(current, synced)
+        } ?? false
+        let after = try current.currentStat()
+        return same && after == expected
+    }
+
+    /// Runs `body` with the file as it was at `commit`, decrypted into a private directory in the
+    /// folder's state directory (never /tmp) and removed afterwards; nil when the commit has no such path.
+    func withVersionFile<T>(_ config: FolderConfig, _ path: PlainPath, _ commit: String,
+                            _ body: (BytePath, UInt32) throws(ShadowError) -> T) throws(ShadowError) -> T? {
         let history = try history(config)
         let resolved = try SSHSetup.repository(config).resolve(commit)
         let scratch = try FileSystem.makeTemporaryDirectory(beside: config.state.appending("version"), tag: "ui")
@@ -361,12 +378,54 @@ public final class FolderBrowser: Sendable {
         } catch where error.code == .notFound {
             return nil  // the commit exists (resolved above) and has no such path
         }
-        guard let stat = FileSystem.statKey(target), let mode = try? FileSystem.permissions(of: target) else { return nil }
-        guard stat.size <= UInt64(limit) else {
-            throw ShadowError(.invalidArgument, "\(path) at \(commit.prefix(12)) is \(stat.size) bytes: too large for the page",
-                              advice: "use 'shadowsync restore \(path) --at \(commit.prefix(12))'")
+        guard FileSystem.statKey(target) != nil, let mode = try? FileSystem.permissions(of: target) else { return nil }
+        return try body(target, mode)
+    }
+
+    /// Whether two sources hold the same bytes, read `chunkBytes` at a time.
+    static func sameBytes(_ a: any ByteSource, _ b: any ByteSource) throws(ShadowError) -> Bool {
+        guard a.length == b.length else { return false }
+        var left = [UInt8](repeating: 0, count: chunkBytes), right = [UInt8](repeating: 0, count: chunkBytes)
+        var offset: UInt64 = 0
+        while true {
+            let n = try read(a, at: offset, into: &left), m = try read(b, at: offset, into: &right)
+            guard n == m else { return false }
+            if n == 0 { return offset == a.length }
+            guard left[0..<n] == right[0..<n] else { return false }
+            offset += UInt64(n)
         }
-        return (try FileSystem.readFile(target, limit: limit), mode)
+    }
+
+    /// Copies a source into a sink, `chunkBytes` at a time; `.sourceChanged` if its length moved.
+    static func copy(_ source: any ByteSource, to sink: any ByteSink) throws(ShadowError) {
+        var buffer = [UInt8](repeating: 0, count: chunkBytes)
+        var offset: UInt64 = 0
+        while true {
+            let n = try read(source, at: offset, into: &buffer)
+            if n == 0 { break }
+            try write(Array(buffer[0..<n]), to: sink)
+            offset += UInt64(n)
+        }
+        guard offset == source.length else { throw ShadowError(.sourceChanged, "a file changed while it was copied", advice: "try again") }
+    }
+
+    /// Fills `buffer` from `offset` unless the end comes first; the count read.
+    static func read(_ source: any ByteSource, at offset: UInt64, into buffer: inout [UInt8]) throws(ShadowError) -> Int {
+        var result: Result<Int, ShadowError> = .success(0)
+        buffer.withUnsafeMutableBytes { b in result = Result { () throws(ShadowError) -> Int in try source.readFully(at: offset, into: b) } }
+        return try result.get()
+    }
+
+    /// The bytes and mode of a file at a commit, decrypted through a private directory in the folder's
+    /// state directory (never /tmp); nil when the commit has no file there.
+    func versionBytes(_ config: FolderConfig, _ path: PlainPath, _ commit: String, limit: Int) throws(ShadowError) -> (bytes: [UInt8], mode: UInt32)? {
+        try withVersionFile(config, path, commit) { (file, mode) throws(ShadowError) in
+            guard let stat = FileSystem.statKey(file), stat.size <= UInt64(limit) else {
+                throw ShadowError(.invalidArgument, "\(path) at \(commit.prefix(12)) is too large for the page",
+                                  advice: "use 'shadowsync restore \(path) --at \(commit.prefix(12))'")
+            }
+            return (try FileSystem.readFile(file, limit: limit), mode)
+        }
     }
 
     /// Puts `path` back as it was at `commit`. The file there now must be what the page showed
@@ -375,18 +434,14 @@ public final class FolderBrowser: Sendable {
         let config = try config(name)
         let plain = try PlainPath(path)
         let folder = PlainFolder(root: config.folder)
-        guard let (old, mode) = try versionBytes(config, plain, commit, limit: Self.restoreLimitBytes) else {
-            throw ShadowError(.notFound, "\(plain) did not exist at \(commit.prefix(12))", advice: "pick a version that has the file")
-        }
         let placement: Placement
         if let currentStamp {
             let expected = try Self.stat(currentStamp)
             guard let now = try folder.entry(plain), now.stat == expected, case .file = now.kind else {
                 throw ShadowError(.sourceChanged, "\(plain) changed since it was shown; nothing was restored", advice: "reload and try again")
             }
-            let synced = try history(config).head.flatMap { (h) throws(ShadowError) in try versionBytes(config, plain, h.hex, limit: Self.restoreLimitBytes)?.bytes }
-            let current = try FileSystem.readFile(config.folder.appending(plain), limit: Self.restoreLimitBytes)
-            guard synced == current else {
+            let synced = try history(config).head.map { (h) throws(ShadowError) in try isSynced(config, plain, at: h.hex, expected: expected) } ?? false
+            guard synced else {
                 throw ShadowError(.sourceChanged, "\(plain) has changes that are not synced yet; nothing was restored",
                                   advice: "wait until the folder is synced (or save a copy of the file), then restore")
             }
@@ -394,8 +449,15 @@ public final class FolderBrowser: Sendable {
         } else {
             placement = .create
         }
-        try folder.writeFile(plain, mode: mode & FilePermissions.mask, placement: placement) { (sink) throws(ShadowError) in
-            try Self.write(old, to: sink)
+        // The old version streams from its decrypted copy into the folder.
+        let written = try withVersionFile(config, plain, commit) { (file, mode) throws(ShadowError) in
+            let old = try FileSource(file)
+            try folder.writeFile(plain, mode: mode & FilePermissions.mask, placement: placement) { (sink) throws(ShadowError) in
+                try Self.copy(old, to: sink)
+            }
+        }
+        guard written != nil else {
+            throw ShadowError(.notFound, "\(plain) did not exist at \(commit.prefix(12))", advice: "pick a version that has the file")
         }
         return "\(plain) is back as it was at \(commit.prefix(12))"
     }

@@ -100,7 +100,7 @@ extension Workspace {
         var summary = PassSummary(report)
         ServerAlertFile.prune(config) { engine.contains($0) }
         if report.followedRewrite != nil { _ = Workspace.reclaim(config, remoteToo: false) }
-        if summary.pushed { summary.doorbell = ringAfterPush(config, engine)?.description }
+        if summary.pushed || FileSystem.exists(Self.unannouncedFile(config)) { summary.doorbell = ringAfterPush(config, engine)?.description }
         // After the push and the doorbell: other machines are not kept waiting for it. Usually two
         // directory listings; a consolidation, when due, rewrites the recent objects once (Docs/BENCHMARKS.md).
         _ = Workspace.consolidateIfDue(config)
@@ -108,11 +108,22 @@ extension Workspace {
     }
 
     /// After a push by this process (no daemon holds the folder, so none rings): a short XMPP login of
-    /// its own when the folder has a doorbell.
+    /// its own when the folder has a doorbell. A push it could not announce (no doorbell configured yet,
+    /// as after a plain `join`, or the ring failed) is remembered, and the next one-shot `sync` rings
+    /// for it even with nothing new to push.
     func ringAfterPush(_ config: FolderConfig, _ engine: SyncEngine) -> OneShotRing? {
         guard let head = try? engine.head else { return nil }
-        return DoorbellService.ringOnce(config, keys: engine.readKeys, device: engine.deviceID, head: head)
+        let ring = DoorbellService.ringOnce(config, keys: engine.readKeys, device: engine.deviceID, head: head)
+        let marker = Self.unannouncedFile(config)
+        switch ring {
+        case .rang?, .nobodyOnline?: try? FileSystem.removeTree(marker)  // offline agents fetch at their next hello
+        case .failed?, nil: try? FileSystem.writeAtomically(Array((head.hex + "\n").utf8), to: marker, mode: 0o600, durable: false)
+        }
+        return ring
     }
+
+    /// Names the last one-shot push no doorbell announced.
+    static func unannouncedFile(_ config: FolderConfig) -> BytePath { config.state.appending("unannounced-push") }
 
     func syncThroughDaemon(_ config: FolderConfig, allowMassDelete: Bool,
                            onWaiting: ((DaemonStatusReply) -> Void)?) throws(ShadowError) -> PassSummary {

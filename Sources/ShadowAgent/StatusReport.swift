@@ -1,5 +1,6 @@
 import FoundationEssentials
 public import ShadowCore
+import ShadowCrypto
 import ShadowSystem
 public import ShadowEngine
 
@@ -36,6 +37,10 @@ public struct StatusReport: Codable, Sendable {
     public var unfinished: String?
     /// The folder could not be read (only in a list of every folder); the other values are then empty.
     public var error: String?
+    /// The key file needs a passphrase and none could be asked for (`status` of every folder never
+    /// asks): `pending` is then unknown and empty, `in_sync` false, `read_only` false, and `needs_repair`
+    /// unchecked. Never true while a daemon runs: the daemon answers for the folder.
+    public var keyLocked = false
     /// True when `status` exits 1: conflict copies, a needed repair, an alert, or the daemon's last pass
     /// failed or it is degraded.
     public var attention = false
@@ -67,7 +72,7 @@ public struct StatusReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema, folder, remote, device, head, sequence, pending, unfinished, error, attention, alerts, devices
-        case deviceName = "device_name"
+        case deviceName = "device_name", keyLocked = "key_locked"
         case running, pid, state, paused, degraded, watches, overflows, passes, commits, events, progress, xmpp
         case readOnly = "read_only", lastVerified = "last_verified", remoteHead = "remote_head", inSync = "in_sync"
         case conflictCopies = "conflict_copies", needsRepair = "needs_repair", needsRepairAdvice = "needs_repair_advice"
@@ -95,6 +100,7 @@ public struct StatusReport: Codable, Sendable {
         try c.encode(needsRepairAdvice, forKey: .needsRepairAdvice)
         try c.encode(unfinished, forKey: .unfinished)
         try c.encode(error, forKey: .error)
+        try c.encode(keyLocked, forKey: .keyLocked)
         try c.encode(attention, forKey: .attention)
         try c.encode(alerts, forKey: .alerts)
         try c.encode(devices, forKey: .devices)
@@ -135,34 +141,69 @@ public struct StatusReport: Codable, Sendable {
         conflictCopies = s.conflictCopies
         needsRepair = s.needsRepair?.message
         needsRepairAdvice = s.needsRepair.map { $0.advice.isEmpty ? "run 'shadowsync repair'" : $0.advice }
-        if s.head == nil && s.needsRepair == nil {
+        keyLocked = s.keyLocked
+        alerts = ServerAlertFile.load(config)
+        devices = DevicePush.list(s.devicePushes, this: s.deviceID)
+        running = false
+        state = "not running"
+        if let daemon { join(daemon) }
+        finish()
+    }
+
+    /// The report of a folder whose daemon answers for it: the folder as its last pass left it, no key
+    /// and no scan needed.
+    init?(config: FolderConfig, daemon d: DaemonStatusReply) {
+        guard let device = d.device, let sequence = d.sequence else { return nil }
+        folder = d.folder
+        remote = config.remote
+        self.device = device
+        deviceName = d.deviceName
+        readOnly = d.readOnly ?? false
+        head = d.head
+        lastVerified = d.lastVerified
+        remoteHead = d.remoteHead
+        self.sequence = sequence
+        pending = d.pending ?? []
+        conflictCopies = d.conflicts
+        needsRepair = d.needsRepair
+        needsRepairAdvice = d.needsRepairAdvice
+        inSync = needsRepair == nil && pending.isEmpty && d.pendingEvents == 0 && head == lastVerified && (remoteHead == nil || remoteHead == head)
+        alerts = []
+        devices = []
+        running = true
+        state = d.state
+        join(d)
+        finish()
+    }
+
+    /// Takes the daemon's part of its reply.
+    private mutating func join(_ d: DaemonStatusReply) {
+        running = true
+        state = d.state
+        alerts = d.alerts
+        devices = d.devices
+        pid = d.pid
+        paused = d.paused
+        degraded = d.degraded
+        degradedAdvice = d.degradedAdvice
+        watches = d.watches
+        overflows = d.overflows
+        pendingEvents = d.pendingEvents
+        passes = d.passes
+        commits = d.commits
+        events = d.events
+        progress = d.progress
+        lastPush = d.lastPush
+        lastFetch = d.lastFetch
+        lastError = d.lastError
+        lastErrorAt = d.lastErrorAt
+        retryAt = d.retryAt
+        xmpp = d.xmpp
+    }
+
+    private mutating func finish() {
+        if head == nil && needsRepair == nil {
             unfinished = "this folder has no history yet: its init or join was interrupted before the first push"
-        }
-        running = daemon != nil
-        state = daemon?.state ?? "not running"
-        if let d = daemon {
-            alerts = d.alerts
-            devices = d.devices
-            pid = d.pid
-            paused = d.paused
-            degraded = d.degraded
-            degradedAdvice = d.degradedAdvice
-            watches = d.watches
-            overflows = d.overflows
-            pendingEvents = d.pendingEvents
-            passes = d.passes
-            commits = d.commits
-            events = d.events
-            progress = d.progress
-            lastPush = d.lastPush
-            lastFetch = d.lastFetch
-            lastError = d.lastError
-            lastErrorAt = d.lastErrorAt
-            retryAt = d.retryAt
-            xmpp = d.xmpp
-        } else {
-            alerts = ServerAlertFile.load(config)
-            devices = DevicePush.list(s.devicePushes, this: s.deviceID)
         }
         attention = !conflictCopies.isEmpty || needsRepair != nil || !alerts.isEmpty || lastError != nil || degraded == true
     }
@@ -210,16 +251,17 @@ extension Workspace {
     /// daemon's reply when one runs; the same schema either way.
     public func statusReport(_ path: BytePath?) throws(ShadowError) -> StatusReport {
         let config = try config(path)
-        return try statusReport(config)
+        return try statusReport(config, asking: true)
     }
 
     /// `shadowsync status` with no folder: every configured folder, in the order of their config names.
-    /// A folder that cannot be read is listed with its `error`, not left out.
+    /// A folder that cannot be read is listed with its `error`, not left out. Never asks for a passphrase:
+    /// a folder whose key is locked shows what its files tell (`key_locked`).
     public func statusReports() throws(ShadowError) -> [StatusReport] {
         var reports: [StatusReport] = []
         for config in try registry.all() {
             for warning in SecretFiles.openFileWarnings(config) { Warnings.emit(warning) }
-            do throws(ShadowError) { reports.append(try statusReport(config)) } catch { reports.append(StatusReport(config: config, error: error)) }
+            do throws(ShadowError) { reports.append(try statusReport(config, asking: false)) } catch { reports.append(StatusReport(config: config, error: error)) }
         }
         return reports
     }
@@ -227,10 +269,27 @@ extension Workspace {
     /// True when the current directory is inside a configured folder (`status` then shows that one).
     public func currentDirectoryIsInAFolder() -> Bool { (try? config(nil)) != nil }
 
-    func statusReport(_ config: FolderConfig) throws(ShadowError) -> StatusReport {
+    /// A running daemon answers for its folder (no key, no scan). Otherwise the folder is read here;
+    /// a key that needs a passphrase nobody can type (`asking` false, or no terminal, and no
+    /// passphrase file or command) leaves what its files show, marked `key_locked`.
+    func statusReport(_ config: FolderConfig, asking: Bool) throws(ShadowError) -> StatusReport {
         let reply = (try? ControlClient.request(Daemon.socketPath(config), ControlRequest.status.rawValue)).flatMap(DaemonStatusReply.init(reply:))
-        let engine = try observe(config)
+        if let reply, let report = StatusReport(config: config, daemon: reply) { return report }
+        if try keyIsLocked(config, asking: asking) {
+            let status = try SyncEngine.statusWithoutKey(location: config.location, store: SSHSetup.store(config))
+            return StatusReport(config: config, status: status, daemon: reply)
+        }
+        var workspace = self
+        workspace.asksPassphrase = asksPassphrase && asking
+        let engine = try workspace.observe(config)
         return StatusReport(config: config, status: try engine.status(), daemon: reply)
+    }
+
+    /// True when the folder's key file needs a passphrase that only a person at a terminal could give.
+    private func keyIsLocked(_ config: FolderConfig, asking: Bool) throws(ShadowError) -> Bool {
+        guard case .prompt = try config.passphraseSource(), !(asking && asksPassphrase && Terminal.isInteractive) else { return false }
+        guard let bytes = try? FileSystem.readFile(config.location.keyFile, limit: Workspace.keyFileLimitBytes) else { return false }
+        return (try? KeyFile.needsPassphrase(bytes)) ?? false
     }
 
     /// The folder's engine for looking only: no lock taken, nothing finished or written, so it works

@@ -74,7 +74,8 @@ public struct Workspace: Sendable {
     /// `shadowsync join`: verifies and decrypts the remote into `plain`; what `plain` already holds is kept
     /// and synced as local changes.
     public func join(remote: String, plain: BytePath, keys capability: VaultKeys, shadow: BytePath?, passphrase: PassphraseSource,
-                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, settings: [ConfigSetting] = [],
+                     options: SyncOptions = SyncOptions()) throws(ShadowError) -> JoinResult {
         _ = try capability.requireRead()
         try Self.requirePrivate(passphrase, ssh)
         let name = try Self.deviceName(deviceName)
@@ -84,12 +85,34 @@ public struct Workspace: Sendable {
         let folderExisted = FileSystem.exists(plain)
         let (config, engine) = try prepare(plain: plain, remote: remoteURL, shadow: shadow, passphrase: passphrase, ssh: ssh,
                                            deviceName: name) { _ throws(ShadowError) in JoinKeys(keys: keys) }
-        do {
-            return (config, try engine.join(options: options))
+        return try finishJoin(config, engine, settings: settings, options: options, folderExisted: folderExisted)
+    }
+
+    /// What `join` did: the new folder's config, its first pass, and how its push rang the doorbell
+    /// (nil: nothing pushed, or no doorbell among the settings).
+    public typealias JoinResult = (config: FolderConfig, report: SyncReport, doorbell: OneShotRing?)
+
+    /// The settings given to `join` go into the new folder's config before its first pass, so the push
+    /// that publishes this device rings the doorbell like any other one-shot push. A failure before
+    /// the ring undoes the join, so it can be run again.
+    private func finishJoin(_ prepared: FolderConfig, _ engine: SyncEngine, settings: [ConfigSetting], options: SyncOptions,
+                            folderExisted: Bool) throws(ShadowError) -> JoinResult {
+        let config: FolderConfig, report: SyncReport
+        do throws(ShadowError) {
+            var configured = prepared
+            for setting in settings {
+                guard ![ConfigKey.folder, .remote, .shadow, .state].contains(where: { $0.rawValue == setting.key }) else {
+                    throw ShadowError(.invalidArgument, "join sets '\(setting.key)' from its own arguments", advice: "leave it out of --config")
+                }
+                configured = try setConfig(configured.folder, key: setting.key, value: setting.value)
+            }
+            config = configured
+            report = try engine.join(options: options)
         } catch {
-            forget(config, removeFolder: !folderExisted)
+            forget(prepared, removeFolder: !folderExisted)
             throw error
         }
+        return (config, report, report.pushed ? ringAfterPush(config, engine) : nil)
     }
 
     /// Refuses secret files others may read before init or join creates anything.
@@ -118,7 +141,8 @@ public struct Workspace: Sendable {
     /// with that alone, the invite's record found in it unused and unexpired, and its sealed read key
     /// opened; the new device's admission, signed with the invite's key, is published by its first commit.
     public func join(remote: String, plain: BytePath, invite text: String, shadow: BytePath?, passphrase: PassphraseSource,
-                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (FolderConfig, SyncReport) {
+                     ssh: SSHOptions = SSHOptions(), deviceName: String? = nil, settings: [ConfigSetting] = [],
+                     options: SyncOptions = SyncOptions()) throws(ShadowError) -> JoinResult {
         let (invite, vault) = try InviteText.decode(text)
         try Self.requirePrivate(passphrase, ssh)
         if let deviceName { try DeviceName.validate(deviceName) }
@@ -128,12 +152,7 @@ public struct Workspace: Sendable {
                                            deviceName: deviceName ?? "") { (repository) throws(ShadowError) in
             try Self.accept(invite, vault: vault, repository: repository)
         }
-        do {
-            return (config, try engine.join(options: options))
-        } catch {
-            forget(config, removeFolder: !folderExisted)
-            throw error
-        }
+        return try finishJoin(config, engine, settings: settings, options: options, folderExisted: folderExisted)
     }
 
     /// Fetches and verifies the history with the vault's public key alone, then takes the invite's gift.
@@ -282,9 +301,12 @@ public struct Workspace: Sendable {
         try Self.unlock(config.location.keyFile, passphrase: try config.passphraseSource(), ask: asksPassphrase)
     }
 
+    /// A key file is a few hundred bytes; more is not a key file.
+    static let keyFileLimitBytes = 4096
+
     /// Opens a key file, reading its passphrase from `source` only if it has one.
     static func unlock(_ keyFile: BytePath, passphrase source: PassphraseSource, ask: Bool = true) throws(ShadowError) -> VaultKeys {
-        let bytes = try FileSystem.readFile(keyFile, limit: 4096)
+        let bytes = try FileSystem.readFile(keyFile, limit: keyFileLimitBytes)
         var passphrase: Passphrase?
         if try KeyFile.needsPassphrase(bytes) {
             passphrase = try Self.existingPassphrase(source, for: keyFile, ask: ask)

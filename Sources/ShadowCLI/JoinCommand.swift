@@ -16,6 +16,8 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
     @Flag(name: .long, help: "A file already in DIR keeps its path even if older; the incoming version becomes the conflict copy.") var preferLocal = false
     @Flag(name: .long, help: "The incoming version takes the path even if older; a differing file already in DIR becomes the conflict copy.") var preferRemote = false
     @Option(name: .long, help: "This machine's name in the vault (default: the host name).") var deviceName: String?
+    @Option(name: .customLong("config"), help: ArgumentHelp("A setting of the new folder, as 'config set' takes it, applied before the first push (repeatable): with the doorbell's keys (xmpp.jid, xmpp.password-file, ...) the join's push rings the other agents.", valueName: "KEY=VALUE"))
+    var settings: [String] = []
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var ssh: SSHArguments
 
@@ -24,6 +26,9 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
             throw ValidationError("give exactly one of --key, --key-file, --invite and --invite-file")
         }
         guard !(preferLocal && preferRemote) else { throw ValidationError("give at most one of --prefer-local and --prefer-remote") }
+        for text in settings where ConfigSetting(text) == nil {
+            throw ValidationError("--config '\(text)' is not KEY=VALUE with a key 'shadowsync config list' shows")
+        }
     }
 
     func run() throws {
@@ -34,21 +39,24 @@ struct JoinCommand: ParsableCommand, OpensRepositoryAtOnce {
             defer { line.finish() }
             var options = SyncOptions()
             options.existingFiles = preferLocal ? .local : preferRemote ? .remote : .newer
-            let config: FolderConfig, report: SyncReport
+            let joined: Workspace.JoinResult
+            let settings = settings.compactMap(ConfigSetting.init)
             var inviteText = invite
             if let inviteFile { inviteText = try Workspace.inviteText(file: BytePath(inviteFile)) }
             if inviteText == nil { inviteText = try Workspace.inviteText(given: key, file: keyFile.map { BytePath($0) }) }
             if let inviteText {
-                (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), invite: inviteText, shadow: shadow.map { BytePath($0) },
-                                                      passphrase: source, ssh: ssh.options, deviceName: deviceName, options: line.attach(options))
+                joined = try workspace.join(remote: repo, plain: BytePath(dir), invite: inviteText, shadow: shadow.map { BytePath($0) },
+                                            passphrase: source, ssh: ssh.options, deviceName: deviceName, settings: settings, options: line.attach(options))
             } else {
                 let keys = try Workspace.keys(capability: key, file: keyFile.map { BytePath($0) })
-                (config, report) = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
-                                                      shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options, deviceName: deviceName,
-                                                      options: line.attach(options))
+                joined = try workspace.join(remote: repo, plain: BytePath(dir), keys: keys,
+                                            shadow: shadow.map { BytePath($0) }, passphrase: source, ssh: ssh.options, deviceName: deviceName,
+                                            settings: settings, options: line.attach(options))
             }
             line.finish()
+            let (config, report) = (joined.config, joined.report)
             printReport(report)
+            if let ring = joined.doorbell { print(ring.description) }
             print("joined \(config.remote) into \(config.folder)")
             if let head = report.joined {
                 print("the server's newest commit: \(head.commit.short), made by device \(head.deviceID) at \(isoTime(head.wallTimeMillis))")

@@ -29,7 +29,7 @@ final class ProgressLine: Sendable {
         var options = base
         options.onPhase = { [self] in phase($0) }
         options.onProgress = { [self] in draw($0) }
-        Workspace.observeTransfers { [self] in moved(sent: $0, $1) }
+        options.onTransfer = { [self] in moved($0) }
         return options
     }
 
@@ -40,12 +40,16 @@ final class ProgressLine: Sendable {
         show(name, force: true)
     }
 
-    /// Bytes an SSH fetch received or push sent so far, with the rate since the phase began.
-    func moved(sent: Bool, _ bytes: UInt64) {
+    /// Bytes a fetch received or a push sent so far, with the rate since the phase began.
+    func moved(_ t: TransferProgress) {
         let started = state.withLock { $0.transferStartedAt } ?? monotonicSeconds()
         let seconds = max(monotonicSeconds() - started, 0.001)
-        let rate = Self.size(UInt64(Double(bytes) / seconds))
-        show(sent ? "pushing: \(Self.size(bytes)) sent, \(rate)/s" : "fetching: \(Self.size(bytes)) received, \(rate)/s", force: sent)
+        let rate = Self.size(UInt64(Double(t.bytes) / seconds))
+        let objects = t.totalObjects > 0 ? ", \(t.objects)/\(t.totalObjects) objects" : ""
+        // The last report is always drawn: a quick local push shows at least what it wrote.
+        let done = t.totalObjects > 0 && t.objects == t.totalObjects
+        show(t.direction == .sent ? "pushing: \(Self.size(t.bytes)) sent, \(rate)/s\(objects)" : "fetching: \(Self.size(t.bytes)) received, \(rate)/s\(objects)",
+             force: done)
     }
 
     func draw(_ p: SyncProgress) {
@@ -64,7 +68,7 @@ final class ProgressLine: Sendable {
 
     /// The daemon's pass this `sync` waits for: its state and, while it encrypts, its progress.
     func draw(_ s: DaemonStatusReply) {
-        show("daemon: \(s.state)" + (s.progress.map { ", " + Self.describe($0) } ?? ""), force: false)
+        show("daemon: " + (s.progress.map(Self.describe) ?? s.state), force: false)
     }
 
     private func show(_ text: String, force: Bool) {
@@ -82,16 +86,29 @@ final class ProgressLine: Sendable {
 
     /// Clears the line, if one was drawn.
     func finish() {
-        Workspace.observeTransfers(nil)
         guard state.withLock({ $0.drawn }) else { return }
         var err = StandardError()
         err.write("\r\u{1B}[K")
     }
 
-    /// A daemon's progress as `status` shows it.
+    /// A daemon's progress as `status` shows it: the phase, the commit's encryption once it has begun,
+    /// and the fetch or push under way.
     static func describe(_ p: DaemonStatusReply.Progress) -> String {
-        "\(max(0, p.files))/\(max(0, p.totalFiles)) files, \(size(UInt64(max(0, p.bytes)))) of \(size(UInt64(max(0, p.totalBytes)))), "
-            + "\(size(UInt64(max(0, p.bytesPerSecond))))/s\(p.secondsLeft.map { ", about \($0) s left" } ?? "")"
+        var parts = ["\(p.phase ?? "encrypting")\(p.phaseSeconds.map { " for \($0) s" } ?? "")"]
+        if p.totalFiles > 0 {
+            var e = "encrypted \(max(0, p.files))/\(max(0, p.totalFiles)) files, \(size(UInt64(max(0, p.bytes)))) of \(size(UInt64(max(0, p.totalBytes))))"
+            if p.files < p.totalFiles {
+                e += ", \(size(UInt64(max(0, p.bytesPerSecond))))/s\(p.secondsLeft.map { ", about \($0) s left" } ?? "")"
+            }
+            parts.append(e)
+        }
+        if let t = p.transfer {
+            var m = "\(size(UInt64(max(0, t.bytes)))) \(t.direction), \(size(UInt64(max(0, t.bytesPerSecond))))/s"
+            if t.totalObjects > 0 { m += ", \(t.objects)/\(t.totalObjects) objects" }
+            if let left = t.secondsLeft { m += ", about \(left) s left" }
+            parts.append(m)
+        }
+        return parts.joined(separator: "; ")
     }
 
     static func size(_ bytes: UInt64) -> String {

@@ -81,6 +81,6 @@ struct ShadowsyncCommand: ParsableCommand {
         subcommands: [InitCommand.self, JoinCommand.self, SyncCommand.self, StatusCommand.self, LogCommand.self,
                       RestoreCommand.self, ShowCommand.self, DiffCommand.self, ConflictsCommand.self, DecryptCommand.self, FsckCommand.self, KeyCommand.self, DeviceCommand.self,
                       RunCommand.self, PauseCommand.self, ResumeCommand.self, TrustHostCommand.self, ConfigCommand.self, DoctorCommand.self, VerifyPushCommand.self, SelfCheckCommand.self,
-                      RepairCommand.self, UICommand.self, ForgetCommand.self]
+                      RepairCommand.self, ResyncCommand.self, UICommand.self, ForgetCommand.self]
     )
 }

@@ -6,7 +6,7 @@ import ShadowEngine
 
 struct StatusCommand: ParsableCommand, OpensRepositoryAtOnce {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "What is pending, what was verified, which conflict copies exist; every folder when run outside one.",
-                                                    discussion: "Outside a synced folder (or with --all) every configured folder is listed. The report is the same with and without a running daemon (--json: Docs/OPERATIONS.md \"Status schema\"); status never waits for the folder's lock. Exit status: 0 nothing needs you (pending changes included), 1 a folder needs attention (conflict copies to look at, a needed repair, a server alert, or the daemon's last pass failed or it is degraded), 2 invalid state or input, 3 transient.")
+                                                    discussion: "Outside a synced folder (or with --all) every configured folder is listed. The report is the same with and without a running daemon (--json: Docs/OPERATIONS.md \"Status schema\"); status never waits for the folder's lock. A running daemon answers for its folder (no key, no scan, its pass's phase and transfer under 'progress'); without one, the list of every folder never asks for a passphrase: a key only a terminal could unlock is shown as 'key locked'. Exit status: 0 nothing needs you (pending changes included), 1 a folder needs attention (conflict copies to look at, a needed repair, a server alert, or the daemon's last pass failed or it is degraded), 2 invalid state or input, 3 transient.")
 
     @OptionGroup var folder: FolderOption
     @Flag(name: .long, help: "List every configured folder, even inside one.") var all = false
@@ -51,7 +51,9 @@ func printFolderList(_ reports: [StatusReport]) {
         } else {
             var parts = [r.running ? "daemon \(r.state)" : "no daemon"]
             if r.needsRepair != nil { parts.append("NEEDS REPAIR") } else if r.unfinished != nil { parts.append("unfinished: run 'shadowsync sync'") }
+            else if r.keyLocked { parts.append("key locked: pending changes unknown") }
             else { parts.append(r.inSync ? "in sync" : "not in sync") }
+            if let p = r.progress { parts.append(ProgressLine.describe(p)) }
             if !r.pending.isEmpty { parts.append("\(r.pending.count) pending") }
             if !r.conflictCopies.isEmpty { parts.append("\(r.conflictCopies.count) conflict cop\(r.conflictCopies.count == 1 ? "y" : "ies")") }
             if !r.alerts.isEmpty { parts.append("\(r.alerts.count) ALERT(S)") }
@@ -69,7 +71,11 @@ func printStatus(_ s: StatusReport) {
     print("remote:   \(s.remote)")
     print("device:   \(s.deviceName.map { "\($0) (\(s.device))" } ?? s.device)")
     print("head:     \(s.head.map { String($0.prefix(12)) } ?? "none")   verified remote: \(s.lastVerified.map { String($0.prefix(12)) } ?? "none")   last seen remote: \(s.remoteHead.map { String($0.prefix(12)) } ?? "none")")
-    print(s.pending.isEmpty ? "pending:  nothing" : "pending:  \(s.pending.count) change(s)")
+    if s.keyLocked {
+        print("pending:  unknown (key locked: the key file needs a passphrase; run 'shadowsync status' in the folder on a terminal, or give it a passphrase-file)")
+    } else {
+        print(s.pending.isEmpty ? "pending:  nothing" : "pending:  \(s.pending.count) change(s)")
+    }
     for p in s.pending { print("  \(p)") }
     if !s.conflictCopies.isEmpty {
         print("conflict copies: \(s.conflictCopies.count)")

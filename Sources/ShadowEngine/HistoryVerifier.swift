@@ -90,7 +90,7 @@ public struct HistoryVerifier {
     func verifyRewrite(head: ObjectID, over verified: ObjectID, knownSequences: [String: UInt64]) throws(ShadowError) -> VerifiedHistory {
         let rolledBack = ShadowError(.historyRewritten,
                                      "the server's branch (\(head.short)) does not contain commit \(verified.short), which this machine verified before, and no rewrite signed by a writer of this vault replaces it: the server rolled back or rewrote history",
-                                     advice: "nothing was changed locally; check the server, or push this machine's copy back with 'shadowsync sync' after restoring the repository")
+                                     advice: "nothing was changed locally; check the server; once its repository is as it should be (restored from a backup, or a new one), run 'shadowsync resync': it verifies the server's history again and merges this folder onto it")
         let (fresh, sequences, times, rewrites) = keys.canDecrypt
             ? try walkNewCommits(from: head, known: nil, knownSequences: [:])
             : try verifyNewCommitsWithoutMetadata(head: head, lastVerified: nil, knownSequences: [:])

@@ -5,8 +5,9 @@ import ShadowSystem
 public struct SyncOptions: Sendable {
     /// Let a sync commit the deletion of most files at once (the mass-delete guard otherwise stops it).
     public var allowMassDelete = false
-    /// Rounds of fetch-merge-push when another agent keeps winning the push race.
-    public var maxPushAttempts = 5
+    /// Rounds of fetch-merge-push when another agent keeps winning the push race: each round one agent
+    /// wins, so this is enough for a dozen agents pushing at the same moment.
+    public var maxPushAttempts = 12
     /// Waits before retrying a fetch or push that failed transiently (remote unreachable), in seconds:
     /// a dropped connection or a restarting sshd usually recovers within seconds; anything longer is
     /// left to the next sync (exit 3) or the daemon's own backoff.
@@ -15,6 +16,8 @@ public struct SyncOptions: Sendable {
     public var onPhase: (@Sendable (SyncPhase) -> Void)?
     /// Told after each file encrypted while committing (the first import of a large folder takes a while).
     public var onProgress: (@Sendable (SyncProgress) -> Void)?
+    /// Told how far a fetch or push has got (bytes and objects), from the thread that moves them.
+    public var onTransfer: TransferMeter.Observer?
 
     /// Which version keeps its path when a file already here (never synced) differs from the one arriving:
     /// by default the newer one, the older becoming the conflict copy (`join --prefer-local/--prefer-remote`).
@@ -36,7 +39,7 @@ public struct SyncOptions: Sendable {
     /// passes, where the refusal is certain and waiting for a person gains nothing.
     public var replaceRevokedHeads = false
 
-    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 5, transientRetryDelays: [Double] = [0.5, 1.5]) {
+    public init(allowMassDelete: Bool = false, maxPushAttempts: Int = 12, transientRetryDelays: [Double] = [0.5, 1.5]) {
         self.allowMassDelete = allowMassDelete
         self.maxPushAttempts = maxPushAttempts
         self.transientRetryDelays = transientRetryDelays
@@ -183,7 +186,7 @@ public final class SyncEngine {
     var state: FolderState
     var index: SyncIndex
     /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
-    private let lock: FileLock?
+    let lock: FileLock?
     /// Conflict copies the apply wrote into the folder, with the lineage file id of the version each
     /// holds: committed under it, a copy is the very entry a merge elsewhere makes of that version, so
     /// the two meet as one.
@@ -199,8 +202,6 @@ public final class SyncEngine {
     /// ...once at least this many vanish (deleting a handful of files by hand must not need a flag).
     /// A folder that became entirely empty trips it from two files: that is what an unmounted disk looks like.
     static let massDeleteMinimumFiles = 10
-    /// Content objects read back for a restore or conflict copy are at most this big in memory.
-    static let blobLimitBytes = Int.max
     /// Conflict names tried for one copy (`-2`, `-3`, …) before the pass gives up, leaving everything in place.
     static let maximumCopyNames = 1000
     /// Read, write and search for the owner: what a directory needs while the apply writes into it.
@@ -351,7 +352,20 @@ public final class SyncEngine {
         return report
     }
 
+    /// The first wait after a lost push race, in seconds: about one fetch-merge-push round on a LAN.
+    static let pushRetryBaseSeconds = 0.05
+    /// The longest wait between two push attempts, in seconds.
+    static let pushRetryMaximumSeconds = 2.0
+
+    /// How long to wait after losing the push race `lost` times: uniform between zero and a ceiling that
+    /// doubles each time ("full jitter"), so ten agents pushing at once spread out instead of meeting again.
+    static func pushRetryDelay(afterLosing lost: Int) -> Double {
+        let ceiling = min(pushRetryMaximumSeconds, pushRetryBaseSeconds * Double(1 << min(max(lost, 1), 16)))
+        return Double.random(in: 0...ceiling)
+    }
+
     private func pushLoop(options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+        var attempt = 0
         for _ in 0..<max(1, options.maxPushAttempts) {
             options.onPhase?(.fetching)
             let remote: ObjectID?
@@ -384,7 +398,11 @@ public final class SyncEngine {
                 report.pushed = true
                 return
             } catch where error.code == .nonFastForward {
-                continue  // another agent pushed first: fetch, merge, try again
+                // Another agent pushed first: fetch, merge, try again, after a random wait that grows with
+                // each lost race, so agents that keep meeting at the server fall out of step.
+                attempt += 1
+                if attempt < options.maxPushAttempts { pause(seconds: SyncEngine.pushRetryDelay(afterLosing: attempt)) }
+                continue
             }
         }
         throw ShadowError(.nonFastForward, "the remote kept moving during \(options.maxPushAttempts) attempts to push",
@@ -400,11 +418,11 @@ public final class SyncEngine {
         return try store.remote().fetch()
     }
 
-    private func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
+    func retrying<T>(_ options: SyncOptions, _ body: () throws(ShadowError) -> T) throws(ShadowError) -> T {
         var attempt = 0
         while true {
             do throws(ShadowError) {
-                return try body()
+                return try TransferMeter.observing(options.onTransfer, body)
             } catch where error.code == .remoteUnavailable && attempt < options.transientRetryDelays.count {
                 let delay = options.transientRetryDelays[attempt] * Double.random(in: 1.0...1.25)
                 pause(seconds: delay)
@@ -757,7 +775,7 @@ public final class SyncEngine {
             // The remote is behind us (our push is pending): it must still contain what we verified.
             if let verified = state.lastVerified, !(try store.isDescendant(remote, of: verified)) {
                 throw ShadowError(.historyRewritten, "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the server rolled back history",
-                                  advice: "nothing was changed locally; the next sync pushes this machine's history back")
+                                  advice: "nothing was changed locally; if the server was restored from a backup, run 'shadowsync resync' here: it verifies the server's history again and pushes this machine's history back on top of it (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
             }
             return
         }
@@ -819,7 +837,7 @@ public final class SyncEngine {
             guard options.acceptFork else {
                 throw ShadowError(.historyRewritten,
                                   "the server's branch (\(remote.short)) does not contain commit \(verified.short), which this machine verified before: the two have forked from \(base.short); the server showed machines different histories (or the vault moved to a repository another machine filled), so it rolled back or rewrote this machine's view",
-                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
+                                  advice: "nothing was changed locally; compare 'shadowsync log' here and on the other machines; if the other line's commits are theirs, run 'shadowsync sync --accept-fork' here: it merges both histories and pushes the merge, and the other machines then sync as usual; if that is refused, 'shadowsync resync' takes the server's history and merges this folder's files onto it (Docs/OPERATIONS.md, \"A fork or a frozen server\")")
             }
             return try verifier.verify(head: remote, lastVerified: base, knownSequences: state.peers)
         }
@@ -828,7 +846,7 @@ public final class SyncEngine {
     /// After an apply that kept a local version beside an incoming one, the index says "synced =
     /// incoming" where the folder holds the local one: commit now, so that a further merge in this pass
     /// (the push lost a race) sees this machine's real tree and cannot resolve the same path again.
-    private func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
+    func commitKeptVersions(_ keptBoth: Bool, options: SyncOptions, report: inout SyncReport) throws(ShadowError) {
         guard keptBoth, !readOnly else { return }
         try commitLocal(options: options, report: &report, force: false)
     }
@@ -858,7 +876,7 @@ public final class SyncEngine {
                     try objects.writeSegment(try store.blob(id, limit: segmentObjectLimitBytes), name: name, of: target)
                 }
                 try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(source.segments.keys))
-                try objects.writeRaw(try store.blob(blob, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try store.blob(blob, limit: entry.kind.contentLimitBytes), at: target.contentObjectPath)
             case (.file, .ours):
                 let sourceLocator = names.locator(for: entry.sourcePath)
                 if sourceLocator != target {
@@ -871,7 +889,7 @@ public final class SyncEngine {
                     try SegmentDirectory(objects: objects, locator: target).keepOnly(Set(names))
                 }
                 let from = location.shadow.appending(sourceLocator.contentObjectPath)
-                try objects.writeRaw(try FileSystem.readFile(from, limit: SyncEngine.blobLimitBytes), at: target.contentObjectPath)
+                try objects.writeRaw(try FileSystem.readFile(from, limit: entry.kind.contentLimitBytes), at: target.contentObjectPath)
             default:
                 break
             }

@@ -102,9 +102,13 @@ final class GitThread: @unchecked Sendable {
         waitUntilReady()
         if let startFailure { throw startFailure }
         let box = ResultBox<T>()
+        // The caller's progress observer follows its work onto this thread.
+        let observer = TransferMeter.current
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
-            let job = Job { box.result = Result { () throws(ShadowError) -> T in try work.value() } }
+            let job = Job {
+                box.result = TransferMeter.observing(observer) { Result { () throws(ShadowError) -> T in try work.value() } }
+            }
             condition.lock()
             jobs.append(job)
             condition.signal()

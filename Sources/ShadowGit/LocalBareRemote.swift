@@ -19,6 +19,12 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         if let theirs = unchangedHead() { return theirs }
         let repository = try local.open()
         try requireBare()
+        do throws(ShadowError) {
+            try repository.requireBoundedObjects(inLocalRemote: address.path)
+        } catch where error.code == .malformedObject {
+            throw ShadowError(.malformedObject, "the remote repository at \(address.path) holds an object ShadowSync never writes (\(error.message)) in the history its signed head names: an object file there was altered; nothing was copied",
+                              advice: "nothing was changed locally; restore the repository on the server (git fsck there names the damaged object)")
+        }
         let path = address.path
         let (fetched, head) = try GitThread.shared.run { () throws(ShadowError) -> (fetched: Bool, head: ObjectID?) in
             try repository.fetchFromLocalBareRepository(at: path)

@@ -46,11 +46,18 @@ extension GitRepository {
             var id = git_oid()
             if git2.git_reference_name_to_id(&id, handle, name) == 0, git2.git_odb_exists(remoteODB, &id) == 1 { known.append(id) }
         }
-        let missing = try ObjectWalk(source: remote!, target: localODB, objectLimit: GitRepository.fetchedObjectLimitBytes)
+        let missing = try ObjectWalk(source: remote!, target: localODB, objectLimit: GitRepository.localFetchObjectLimitBytes)
             .missing(newest: theirs, known: known)
         if !missing.isEmpty {
             guard let gitDir = git2.git_repository_path(handle) else { throw ShadowError(.repositoryFailure, "repository has no git directory") }
-            try ObjectWalk.writePack(missing, from: remoteODB, into: String(cString: gitDir) + "objects/pack", trusted: false)
+            // Bytes copied out of the remote, as an SSH fetch reports the bytes it received.
+            var received = TransferProgress(.received, bytes: 0, objects: 0, totalObjects: missing.count)
+            TransferMeter.moved(received)
+            try ObjectWalk.writePack(missing, from: remoteODB, into: String(cString: gitDir) + "objects/pack", trusted: false) { size in
+                received.bytes += UInt64(size)
+                received.objects += 1
+                TransferMeter.moved(received)
+            }
             try gitCheck(git2.git_odb_refresh(localODB), "cannot see the new pack")
             // The pack durable before a ref names its objects.
             try flushToDisk()
@@ -61,11 +68,6 @@ extension GitRepository {
         git2.git_reference_free(tracking)
         return (true, ObjectID(theirs))
     }
-
-    /// The largest object a fetch from a local remote loads: a ShadowSync object is at most about 1 MiB
-    /// (a segment, a small file's content) or a directory's tree (tens of bytes per entry); anything
-    /// near this was not written by ShadowSync.
-    static let fetchedObjectLimitBytes = 64 << 20
 }
 
 /// The objects of one repository (`source`) that another (`target`, an object database) lacks,
@@ -175,9 +177,10 @@ struct ObjectWalk {
 
     /// Writes `objects`, read one at a time from `sourceODB` (libgit2 checks each against its id as it
     /// reads it), as one pack of stored objects into `packDirectory`. `trusted`: the source is this
-    /// machine's own repository; otherwise a failed read is the server's fault.
+    /// machine's own repository; otherwise a failed read is the server's fault. `copied` hears each
+    /// object's size once it is in the pack.
     static func writePack(_ objects: [(git_oid, PackWriter.Kind)], from sourceODB: OpaquePointer?, into packDirectory: String,
-                          trusted: Bool = true) throws(ShadowError) {
+                          trusted: Bool = true, copied: (Int) -> Void = { _ in }) throws(ShadowError) {
         let pack = try PackWriter(packDirectory: packDirectory, count: objects.count)
         for (id, kind) in objects {
             var oid = id
@@ -188,7 +191,9 @@ struct ObjectWalk {
                 throw trusted ? error : serverFault(error)
             }
             defer { git2.git_odb_object_free(object) }
-            try pack.add(kind, id: id, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
+            let size = git2.git_odb_object_size(object)
+            try pack.add(kind, id: id, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: size))
+            copied(size)
         }
         try pack.finish()
     }

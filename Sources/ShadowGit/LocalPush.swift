@@ -59,12 +59,19 @@ extension GitRepository {
         var known = remoteHead
         if old != nil, var head = remoteHead, git2.git_odb_exists_ext(localODB, &head, 0) != 1 { known = nil }
         var missing = try ObjectWalk(source: handle, target: remoteODB, objectLimit: nil).missing(newest: local, known: known.map { [$0] } ?? [])
+        // Bytes written into the remote, as an SSH push reports the bytes it sent.
+        var sent = TransferProgress(.sent, bytes: 0, objects: 0, totalObjects: missing.count)
+        TransferMeter.moved(sent)
         if !missing.isEmpty, let localDir = git2.git_repository_path(handle) {
-            let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing)
+            let copied = copyWholePacks(from: String(cString: localDir) + "objects/pack", to: remoteDir + "objects/pack", needed: missing, progress: &sent)
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }
         }
         if !missing.isEmpty {
-            try ObjectWalk.writePack(missing, from: localODB, into: remoteDir + "objects/pack")
+            try ObjectWalk.writePack(missing, from: localODB, into: remoteDir + "objects/pack") { size in
+                sent.bytes += UInt64(size)
+                sent.objects += 1
+                TransferMeter.moved(sent)
+            }
         }
         // The pack durable before the branch names its objects, the branch durable before success.
         try FileSystem.flushFileSystem(holding: BytePath(remoteDir))
@@ -105,7 +112,8 @@ extension GitRepository {
     /// staged but refused by the commit check, say). Copied, never hard-linked: a shared inode would let
     /// whoever can write the remote rewrite this machine's own objects. Returns the objects now in the
     /// remote; a pack that cannot be copied is left out, and the caller writes its objects itself.
-    private func copyWholePacks(from localPackDir: String, to remotePackDir: String, needed: [(git_oid, PackWriter.Kind)]) -> Set<ObjectID> {
+    private func copyWholePacks(from localPackDir: String, to remotePackDir: String, needed: [(git_oid, PackWriter.Kind)],
+                                progress: inout TransferProgress) -> Set<ObjectID> {
         let neededIDs = Set(needed.lazy.map { ObjectID($0.0) })
         var copied = Set<ObjectID>()
         for name in PackIndex.names(in: localPackDir) {
@@ -116,6 +124,9 @@ extension GitRepository {
             guard FileCopy.copyFile(localPackDir + "/" + base + ".pack", to: remotePackDir + "/" + base + ".pack"),
                   FileCopy.copyFile(localPackDir + "/" + name, to: remotePackDir + "/" + name) else { continue }
             copied.formUnion(ids)
+            progress.bytes += FileSystem.statKey(BytePath(localPackDir + "/" + base + ".pack"))?.size ?? 0
+            progress.objects += ids.count
+            TransferMeter.moved(progress)
         }
         return copied
     }

@@ -24,9 +24,6 @@ public enum ObjectConsolidation {
     public static let defaultLooseObjectLimit = 6700
     /// git's `gc.autoPackLimit`: packs tolerated before they are merged into one.
     public static let defaultPackLimit = 50
-    /// A consolidation lock older than this belongs to a process that was killed: ten minutes is far
-    /// beyond rewriting the objects of any folder ShadowSync syncs at disk speed.
-    static let staleLockSeconds = 600
     static let lockName = "shadowsync-consolidate.lock"
     /// A pack holding at least this many times the objects of all the others is left as it is.
     static let keptPackFactor = 2
@@ -191,22 +188,19 @@ public enum ObjectConsolidation {
     private static func hexByte(_ value: Int) -> String { Hex.encode([UInt8(value)]) }
 }
 
-/// An exclusive lock file (O_EXCL) that keeps two processes from consolidating one repository at once;
-/// one left by a killed process is taken over once it is `staleLockSeconds` old.
+/// An flock on a lock file that keeps two processes from consolidating one repository at once. The
+/// kernel drops it when its holder exits or is killed, so a killed run never blocks the next one and a
+/// consolidation that takes long never loses it.
 struct ConsolidationLock {
-    let path: String
+    private let lock: FileLock
 
+    /// Nil when another process (or another consolidation in this one) holds it.
     init?(_ path: String) {
-        for attempt in 0..<2 {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 { close(fd); self.path = path; return }
-            var st = stat()
-            guard attempt == 0, errno == EEXIST, lstat(path, &st) == 0,
-                  time(nil) - st.st_mtim.tv_sec >= ObjectConsolidation.staleLockSeconds else { return nil }
-            unlink(path)
-        }
-        return nil
+        guard let lock = try? FileLock(BytePath(path)) else { return nil }
+        self.lock = lock
     }
 
-    func release() { unlink(path) }
+    /// Keeps the lock until here; it is let go when this value goes. The file stays: removing it would
+    /// let a second process lock a new file while the first still holds the old one.
+    func release() { withExtendedLifetime(lock) {} }
 }

@@ -39,18 +39,10 @@ extension GitRepository {
         }
     }
 
-    /// A blob's bytes. (Whole blobs are held in memory: libgit2 cannot stream packed objects.)
-    public func blob(_ id: ObjectID, limit: Int = Int.max) throws(ShadowError) -> [UInt8] {
-        try GitThread.shared.run { () throws(ShadowError) -> [UInt8] in
-            var oid = id.gitOID
-            var blob: OpaquePointer?
-            try gitCheck(git2.git_blob_lookup(&blob, handle, &oid), "cannot read object \(id.short)")
-            defer { git2.git_blob_free(blob) }
-            let size = Int(git2.git_blob_rawsize(blob))
-            guard size <= limit else { throw ShadowError(.malformedObject, "object \(id.short) is \(size) bytes, more than the \(limit) allowed") }
-            guard size > 0, let raw = git2.git_blob_rawcontent(blob) else { return [] }
-            return Array(UnsafeRawBufferPointer(start: raw, count: size))
-        }
+    /// A blob's bytes, refused from its object header (before libgit2 inflates it) when larger than
+    /// `limit`. (Whole blobs are held in memory: libgit2 cannot stream packed objects.)
+    public func blob(_ id: ObjectID, limit: Int) throws(ShadowError) -> [UInt8] {
+        try GitThread.shared.run { () throws(ShadowError) -> [UInt8] in try GitRepository.blobBytes(id, limit: limit, in: handle) }
     }
 
     // MARK: Commits

@@ -111,7 +111,7 @@ extension GitRepository {
     }
 
     /// A blob's bytes, its type and size checked from the object header before it is loaded. Call on the git thread.
-    private static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
+    static func blobBytes(_ id: ObjectID, limit: Int, in repo: OpaquePointer) throws(ShadowError) -> [UInt8] {
         try requireObject(id, GIT_OBJECT_BLOB, limit: limit, in: repo)
         var blobID = id.gitOID
         var blob: OpaquePointer?
@@ -234,16 +234,6 @@ extension GitRepository {
     /// remote has commits not merged here. `head`: the commit the caller checked; if main names another
     /// one by now, nothing is pushed (`.foreignLocalCommit`).
     func pushOrigin(_ session: RemoteSession, expecting head: ObjectID?, replacing old: ObjectID? = nil) throws(ShadowError) {
-        if let old {
-            // libgit2 has no compare-and-swap push: the head is read just before the forced update,
-            // so a push another machine makes in between is the only one that can be lost.
-            // A session of its own: one authenticates once.
-            let now = try probeOrigin(RemoteSession(address: session.address, settings: session.settings))
-            guard now == old else {
-                throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) is \(now?.short ?? "empty"), not \(old.short), the head this rewrite replaces",
-                                  advice: "nothing was replaced; sync, then run the command again")
-            }
-        }
         try GitThread.shared.run { () throws(ShadowError) in
             // The packbuilder reads main again itself: this narrows to microseconds the window in
             // which a commit made meanwhile by someone else would be sent unchecked.
@@ -253,8 +243,13 @@ extension GitRepository {
             var opts = git_push_options()
             _ = git2.git_push_options_init(&opts, UInt32(GIT_PUSH_OPTIONS_VERSION))
             session.install(&opts.callbacks)
-            let rc = try withStrArray(["\(old == nil ? "" : "+")\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
-                session.network { git2.git_remote_push(remote, specs, &opts) }
+            let rc: Int32
+            if let old {
+                rc = try forcePush(remote, session, &opts, replacing: old)
+            } else {
+                rc = try withStrArray(["\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
+                    session.network { git2.git_remote_push(remote, specs, &opts) }
+                }
             }
             if rc < 0 { throw session.failure(rc, "cannot push to the remote") }
             if session.address.kind == .local { try flushToDisk() }  // a local remote's new pack and ref
@@ -274,6 +269,35 @@ extension GitRepository {
                 }
                 session.serverMessages += "\n" + status
                 throw session.failure(GIT_ERROR.rawValue, "cannot push to the remote")
+            }
+        }
+    }
+
+    /// A forced update of main that succeeds only over `old`. The head is read from the push connection's
+    /// own advertisement, and receive-pack updates the ref only if it still holds the value that
+    /// advertisement named (the old id travels in the update command), so a push another machine makes
+    /// meanwhile is refused, never overwritten. Runs on the git thread.
+    private func forcePush(_ remote: OpaquePointer?, _ session: RemoteSession, _ opts: inout git_push_options, replacing old: ObjectID) throws(ShadowError) -> Int32 {
+        let connected = session.network { git2.git_remote_connect(remote, GIT_DIRECTION_PUSH, &opts.callbacks, nil, nil) }
+        if connected < 0 { throw session.failure(connected, "cannot connect to the remote") }
+        defer { _ = git2.git_remote_disconnect(remote) }
+        var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+        var count = 0
+        try gitCheck(git2.git_remote_ls(&heads, &count, remote), "cannot list the remote's branches")
+        var now: ObjectID?
+        for i in 0..<count {
+            guard let h = heads?[i]?.pointee, let name = h.name, String(cString: name) == GitRepository.branch else { continue }
+            now = ObjectID(h.oid)
+        }
+        guard now == old else {
+            throw ShadowError(.nonFastForward, "the remote's \(GitRepository.branch) is \(now?.short ?? "empty"), not \(old.short), the head this rewrite replaces",
+                              advice: "nothing was replaced; sync, then run the command again")
+        }
+        return try withStrArray(["+\(GitRepository.branch):\(GitRepository.branch)"]) { (specs) throws(ShadowError) -> Int32 in
+            session.network {
+                let uploaded = git2.git_remote_upload(remote, specs, &opts)
+                if uploaded < 0 { return uploaded }
+                return git2.git_remote_update_tips(remote, &opts.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_UNSPECIFIED, nil)
             }
         }
     }

@@ -185,6 +185,11 @@ final class RemoteSession {
                                advice: "check the path in the remote URL; create the repository with 'git init --bare' on the server (or let 'shadowsync init' create a local one)")
         }
         // Git hosting (gitolite, Gitea, GitLab) logs the key in and then refuses the repository to it.
+        // Gitolite marks a forced update with "+": RW allows pushes, only RW+ allows replacing the branch.
+        if has(" denied by "), has("fatal: + refs/") {
+            return ShadowError(.permissionDenied, "\(what): \(where_) refused this key the replacement of the branch (a forced update, as 'forget' and 'sync --replace-refused' make): \(summary)",
+                               advice: "nothing was replaced; in gitolite.conf give this key RW+ on the repository for the rewrite (RW again afterwards), or run it from a machine whose key has RW+")
+        }
         if has(" denied by ", "access denied", "you are not allowed", "not authorized", "forbidden") {
             return ShadowError(.permissionDenied, "\(what): \(where_) refused this key access to \(address.path): \(summary)",
                                advice: "ask the server's administrator to give this key's user \(what.contains("push") ? "write" : "read") access to the repository (in gitolite: RW in gitolite.conf), or set 'ssh.key' to a key that has it")
@@ -314,14 +319,16 @@ private func sidebandCallback(_ text: UnsafePointer<CChar>?, _ length: Int32, _ 
 /// Objects arriving (fetch): the transfer is alive.
 private func transferProgressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
-    if let stats { TransferMeter.moved(.received, UInt64(stats.pointee.received_bytes)) }
+    if let s = stats?.pointee {
+        TransferMeter.moved(TransferProgress(.received, bytes: UInt64(s.received_bytes), objects: Int(s.received_objects), totalObjects: Int(s.total_objects)))
+    }
     return 0
 }
 
 /// Bytes leaving (push; libgit2 calls this at most every half second while the pack is sent).
 private func pushTransferProgressCallback(_ current: UInt32, _ total: UInt32, _ bytes: Int, _ payload: UnsafeMutableRawPointer?) -> Int32 {
     StallWatchdog.shared.progress()
-    TransferMeter.moved(.sent, UInt64(max(0, bytes)))
+    TransferMeter.moved(TransferProgress(.sent, bytes: UInt64(max(0, bytes)), objects: Int(current), totalObjects: Int(total)))
     return 0
 }
 

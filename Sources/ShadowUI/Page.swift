@@ -108,10 +108,15 @@ enum Page {
     }
     function progress(f) {
       const p = f.progress; if (!p) return null;
-      return h('div', { class: 'progress' },
-        h('progress', { max: Math.max(1, p.total_bytes), value: p.bytes }),
-        h('div', { class: 'meta' }, `${p.files} of ${p.total_files} files, ${size(p.bytes)} of ${size(p.total_bytes)}, ${size(p.bytes_per_second)}/s`,
-          p.seconds_left != null ? `, about ${duration(p.seconds_left)} left` : ''));
+      const t = p.transfer, parts = [p.phase || f.state];
+      if (p.total_files) parts.push(`${p.files} of ${p.total_files} files encrypted, ${size(p.bytes)} of ${size(p.total_bytes)}`
+        + (p.files < p.total_files ? `, ${size(p.bytes_per_second)}/s` + (p.seconds_left != null ? `, about ${duration(p.seconds_left)} left` : '') : ''));
+      if (t) parts.push(`${size(t.bytes)} ${t.direction}, ${size(t.bytes_per_second)}/s`
+        + (t.total_objects ? `, ${t.objects} of ${t.total_objects} objects` : '') + (t.seconds_left != null ? `, about ${duration(t.seconds_left)} left` : ''));
+      // The bar follows what moves now: the push or fetch once it has begun, else the encryption.
+      const bar = t && t.total_objects ? { max: t.total_objects, value: t.objects }
+        : p.total_files ? { max: Math.max(1, p.total_bytes), value: p.bytes } : {};
+      return h('div', { class: 'progress' }, h('progress', bar), h('div', { class: 'meta progress-text' }, parts.join(' · ')));
     }
     function devices(f) {
       if (!Array.isArray(f.devices) || !f.devices.length) return null;

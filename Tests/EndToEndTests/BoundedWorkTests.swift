@@ -14,6 +14,9 @@ import TestSupport
     /// The hostile blob: 1 GiB of zeros (about 1 MiB stored) with SHADOWSYNC_LONG=1, else 128 MiB
     /// (writing it costs git about 20 s per GiB).
     static let hugeBlobBytes = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? "1G" : "128M"
+    /// The object swapped on a local remote's disk: above the RSS bound even in CI (loaded whole, it
+    /// costs 280 MiB), 1 GiB with SHADOWSYNC_LONG=1.
+    static let swappedBlobBytes = ProcessInfo.processInfo.environment["SHADOWSYNC_LONG"] == "1" ? "1G" : "256M"
 
     /// Runs `sync` on `b` under python3 and returns its outcome, peak RSS in KiB, wall seconds and the
     /// CPU seconds of the sync itself (over SSH the wall time also holds the server packing its reply).
@@ -107,5 +110,49 @@ import TestSupport
         let (s, _, b, good) = try Scratch.pairWithUnseenEdit(asDescriptor ? "huge-descriptor" : "huge-blob")
         let head = try Self.hugeBlobCommit(in: s.remote, on: good, size: Self.hugeBlobBytes, asDescriptor: asDescriptor)
         try expectBoundedRefusal(s, b, remote: s.remote, head: head, good: good, phrase: "is not signed")
+    }
+
+    /// The remote's object files swapped under a genuine id: the head is signed and every id it pins is
+    /// right, but one object B must fetch now inflates to a huge blob. The fetch checks every object's
+    /// size from its header before libgit2 loads it, so the sync is refused in bounded memory; once the
+    /// genuine object is back, B syncs.
+    @Test func anObjectSwappedOnALocalRemotesDiskIsRefusedInBoundedMemory() throws {
+        let (s, _, b, good) = try Scratch.pairWithUnseenEdit("swapped-object")
+        // A's edit brought new blobs B lacks; one of them is swapped on disk. Loose objects only (git
+        // reads a pack before a loose file), the genuine one kept aside to put back.
+        let target = try s.git(["diff-tree", "-r", "--no-commit-id", "\(good)^", good]).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").dropFirst(3).first }.first { $0.count == 40 }.map(String.init)
+        let blob = try #require(target)
+        let swap = """
+        set -e
+        cd "$1"
+        mkdir -p ../packs-aside
+        for p in objects/pack/*.pack; do
+            [ -e "$p" ] || continue
+            mv "$p" ../packs-aside/
+            rm -f "${p%.pack}.idx" "${p%.pack}.rev" "${p%.pack}.keep"
+            git unpack-objects -q < "../packs-aside/$(basename "$p")"
+        done
+        loose="objects/$(echo "$2" | cut -c1-2)/$(echo "$2" | cut -c3-)"
+        cp "$loose" ../genuine-object
+        huge=$(head -c \(Self.swappedBlobBytes) /dev/zero | git -c core.compression=1 -c core.looseCompression=1 hash-object -w --stdin)
+        rm -f "$loose"
+        cp "objects/$(echo "$huge" | cut -c1-2)/$(echo "$huge" | cut -c3-)" "$loose"
+        """
+        let r = SSHServer.shell(["bash", "-c", swap, "swap", s.remote, blob])
+        #expect(r.status == 0, "\(r.output)")
+        let before = b.snapshot()
+        let (outcome, peak, wall, _) = try measuredSync(b)
+        #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.stderr)")
+        #expect(outcome.stderr.contains("object \(blob.prefix(12))") && outcome.stderr.contains("nothing was changed locally"), "\(outcome.stderr)")
+        #expect(peak > 0 && peak < HostileServerTests.refusalPeakKiB, "peak RSS \(peak) KiB")
+        #expect(wall < HostileServerTests.refusalSeconds, "refused after \(wall) s")
+        print("bounded refusal: an object swapped on the remote's disk: peak \(peak / 1024) MiB, \(String(format: "%.2f", wall)) s")
+        #expect(b.snapshot() == before)
+        let loose = s.remote + "/objects/" + blob.prefix(2) + "/" + blob.dropFirst(2)
+        try FileManager.default.removeItem(atPath: loose)
+        try FileManager.default.copyItem(atPath: s.root.appendingPathComponent("genuine-object").path, toPath: loose)
+        try b.sync()
+        #expect(b.read("doc.txt") == "version 2\n")
     }
 }

@@ -66,6 +66,57 @@ import TestSupport
         #expect(attention.stdout.contains("! \(a.folder)") && attention.stdout.contains("1 conflict copy"), "\(attention.stdout)")
     }
 
+    /// A key behind a passphrase nobody can type. With the daemon running, `status` needs no key at all:
+    /// the daemon answers for the folder, without a scan of its own (a change it has seen is counted, not
+    /// listed). Without one, `status` of the folder and of every folder answers at once from the files,
+    /// saying the key is locked, and never asks, not even on a terminal (`script` gives it one).
+    @Test func statusNeedsNoPassphraseAndAsksTheDaemonWhenOneRuns() throws {
+        let s = try Scratch("status-locked")
+        let a = s.agent("a")
+        try a.write("one.txt", "1\n")
+        let secret = s.root.appendingPathComponent("passphrase").path
+        try "correct horse\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        chmod(secret, 0o600)
+        try a.ok(["init", a.folder, "--remote", s.remote, "--passphrase-file", secret, "--kdf-profile", "interactive"])
+        let unlocked = json(try a.ok(["status", "--json", "--folder", a.folder]))
+        let head = try #require(unlocked["head"] as? String)
+        #expect(unlocked["key_locked"] as? Bool == false && unlocked["in_sync"] as? Bool == true, "\(unlocked)")
+
+        // The daemon unlocked the key when it started; then the passphrase file goes from the config.
+        try a.ok(["config", "set", "sync.poll-seconds", "3600", "--folder", a.folder])
+        let da = try RunningDaemon(a)
+        try da.waitIdle()
+        try a.ok(["config", "set", "passphrase-file", "", "--folder", a.folder])
+        try a.ok(["pause", "--folder", a.folder])
+        try a.write("two.txt", "2\n")
+        try eventually("the daemon saw the new file") { (try? da.status())?["pending_events"] as? Int ?? 0 >= 1 }
+        let daemon = json(try a.ok(["status", "--json", "--folder", a.folder]))
+        #expect(Set(daemon.keys) == Set(unlocked.keys), "\(Set(daemon.keys).symmetricDifference(unlocked.keys))")
+        #expect(daemon["running"] as? Bool == true && daemon["key_locked"] as? Bool == false, "\(daemon)")
+        #expect(daemon["head"] as? String == head && daemon["last_verified"] as? String == head && daemon["sequence"] as? Int == unlocked["sequence"] as? Int, "\(daemon)")
+        #expect(daemon["device"] as? String == unlocked["device"] as? String && daemon["read_only"] as? Bool == false, "\(daemon)")
+        #expect(daemon["pending"] as? [String] == [] && daemon["in_sync"] as? Bool == false, "the daemon's count, not a scan: \(daemon)")
+        _ = da.stop()
+
+        let started = Date()
+        let one = json(try a.ok(["status", "--json", "--folder", a.folder]))
+        #expect(one["key_locked"] as? Bool == true && one["running"] as? Bool == false && one["error"] is NSNull, "\(one)")
+        #expect(one["head"] as? String == head && one["device"] as? String == unlocked["device"] as? String, "\(one)")
+        #expect(one["pending"] as? [String] == [] && one["in_sync"] as? Bool == false, "\(one)")
+        let all = json(try a.ok(["status", "--all", "--json"]))
+        let listed = try #require((all["folders"] as? [[String: Any]])?.first)
+        #expect(listed["key_locked"] as? Bool == true && listed["error"] is NSNull && listed["head"] as? String == head, "\(listed)")
+        let text = try a.run(["status"])
+        #expect(text.status == 0 && text.stdout.contains("key locked: pending changes unknown"), "\(text.stdout) \(text.stderr)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
+            let command = "\(Binaries.url(of: "shadowsync").path) status --all"
+            let onTerminal = try TestProcess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: a.environment, timeout: 30)
+            #expect(onTerminal.status == 0 && onTerminal.stdout.contains("key locked") && !onTerminal.stdout.contains("Passphrase"),
+                    "\(onTerminal.status): \(onTerminal.stdout)")
+        }
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     /// Beside a running daemon `sync` asks it for a pass and prints the result, `conflicts` and `status`
     /// read without the lock; the mass-delete guard's advice works even while the daemon is paused.
     @Test func syncAndConflictsWorkBesideARunningDaemon() throws {
@@ -250,6 +301,73 @@ extension CLIWorkflowTests {
     }
 }
 
+extension OneShotDoorbellTests {
+    /// `join --config` takes the doorbell's settings before the join's first push: that push (the new
+    /// device's record and the files its folder held) rings the daemon already running on the other
+    /// machine, which polls every ten minutes, so it arrives within seconds. The settings stay in the
+    /// new folder's config for its own daemon.
+    @Test func aJoinGivenTheDoorbellSettingsRingsTheOtherDaemon() throws {
+        let server = try XMPPServer.info()
+        let s = try Scratch("join-doorbell")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try a.setDoorbellTimings()
+        try a.useDoorbell(server)
+        let da = try RunningDaemon(a)
+        try eventually("a's doorbell is connected") { (try? da.xmpp())?["connected"] as? Bool == true }
+        try da.waitIdle()
+
+        try b.write("from-b.txt", "in b's folder before it joined\n")
+        let started = Date()
+        let joined = try b.run(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase",
+                                "--config", "xmpp.jid=agents@localhost", "--config", "xmpp.password-file=\(server.passwordFile("agents"))",
+                                "--config", "xmpp.server=127.0.0.1:\(server.port)", "--config", "xmpp.ca-file=\(server.caFile)"])
+        #expect(joined.status == 0, "\(joined.stdout) \(joined.stderr)")
+        #expect(joined.stdout.contains("doorbell: rang 1 other agent(s)"), "\(joined.stdout)")
+        try eventually("a has b's file", timeout: 15) { a.read("from-b.txt") == "in b's folder before it joined\n" }
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(try da.xmpp()["accepted"] as? Int ?? 0 >= 1)
+        let config = try b.ok(["config", "list", "--folder", b.folder])
+        #expect(config.contains("xmpp.jid") && config.contains("agents@localhost"), "\(config)")
+
+        // A key `config set` does not know is refused before anything is made.
+        let c = s.agent("c")
+        let refused = try c.run(["join", s.remote, c.folder, "--key-file", try a.exportKey(), "--no-passphrase", "--config", "xmpp.jdi=x@y"])
+        #expect(refused.status == 2 && refused.stderr.contains("xmpp.jdi"), "\(refused.status) \(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: c.folder))
+        _ = da.stop()
+    }
+
+    /// A plain `join` rings nobody (no doorbell yet); once the doorbell is configured, the next one-shot
+    /// `sync` rings for that push although it has nothing new to push, and only once.
+    @Test func aPlainJoinIsAnnouncedByTheNextSyncOnceTheDoorbellIsSet() throws {
+        let server = try XMPPServer.info()
+        let s = try Scratch("join-doorbell-later")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("start.txt", "start\n")
+        try a.initialize()
+        try a.setDoorbellTimings()
+        try a.useDoorbell(server)
+        let da = try RunningDaemon(a)
+        try eventually("a's doorbell is connected") { (try? da.xmpp())?["connected"] as? Bool == true }
+        try da.waitIdle()
+
+        try b.write("from-b.txt", "in b's folder before it joined\n")
+        let joined = try b.ok(["join", s.remote, b.folder, "--key-file", try a.exportKey(), "--no-passphrase"])
+        #expect(!joined.contains("doorbell:"), "\(joined)")
+        try b.useDoorbell(server)
+        let started = Date()
+        let synced = try b.ok(["sync", "--folder", b.folder])
+        #expect(synced.contains("doorbell: rang 1 other agent(s)") && !synced.contains("pushed "), "\(synced)")
+        try eventually("a has b's file", timeout: 15) { a.read("from-b.txt") == "in b's folder before it joined\n" }
+        #expect(Date().timeIntervalSince(started) < 15)
+        let again = try b.ok(["sync", "--folder", b.folder])
+        #expect(!again.contains("doorbell:"), "announced once: \(again)")
+        _ = da.stop()
+    }
+}
+
 /// `Examples/install.sh` installs everything in one step under a prefix, the unit pointing at the binary.
 @Suite struct InstallTests {
     @Test func installScriptInstallsBinaryManPageCompletionsAndUnit() throws {
@@ -289,6 +407,25 @@ extension CLIWorkflowTests {
 }
 
 /// A push over SSH shows the bytes it sent and the rate on a terminal (through the test sshd).
+/// A push to a local bare repository shows on a terminal what it wrote, as an SSH push shows what it sent.
+@Suite struct LocalPushProgressTests {
+    @Test func aFirstImportToALocalRepositoryShowsTheBytesWritten() throws {
+        let s = try Scratch("local-push-progress")
+        let a = s.agent("a")
+        for i in 0..<300 { try a.write("d\(i % 10)/f\(i).bin", String(repeating: "\(i % 10)", count: 2000 + i)) }
+        let binary = Binaries.productsDirectory.appendingPathComponent("shadowsync").path
+        let command = [binary, "init", a.folder, "--remote", s.remote, "--no-passphrase"].map { "'\($0)'" }.joined(separator: " ")
+        let r = SSHServer.shell(["script", "-qec", command, "/dev/null"], environment: a.environment)
+        #expect(r.status == 0, "\(r.output)")
+        let pushed = try #require(r.output.components(separatedBy: "pushing: ").last, "\(r.output)")
+        #expect(pushed.contains(" sent, ") && pushed.contains(" objects"), "\(r.output)")
+        // At least the 300 files' contents (645,150 bytes) went into the repository.
+        let words = pushed.split(separator: " ")
+        let unit: Double = words.count > 1 && words[1] == "MiB" ? 1_048_576 : words.count > 1 && words[1] == "KiB" ? 1024 : 1
+        #expect((Double(words.first ?? "") ?? 0) * unit >= 645_150, "\(pushed.prefix(80))")
+    }
+}
+
 @Suite(.enabled(if: SSHServer.available)) struct PushProgressTests {
     @Test func aFirstImportOverSSHShowsItsPhasesAndTheBytesPushed() throws {
         let server = try SSHServer.info()

@@ -115,7 +115,7 @@ import TestSupport
 
     /// Mounting a small tmpfs needs root: skipped without it, unless CI is set (then it must run, and
     /// fails loudly if it cannot mount).
-    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: ContinuousIntegration.runsAsRoot))
     func plaintextDiskFullKeepsFilesWholeAndRecovers() throws {
         let (_, a, b, mount) = try Scratch.joinedOnASmallDisk("full-plain")
         defer { mount.unmount() }
@@ -141,7 +141,7 @@ import TestSupport
     /// The same full disk under a running daemon: once space returns, its next pass finishes the
     /// interrupted apply from the journal (as a restarted process would) instead of finding nothing new
     /// to fetch and leaving the folder half-applied until a restart.
-    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: ContinuousIntegration.runsAsRoot))
     func aDaemonWhoseDiskFilledFinishesTheApplyOnceSpaceReturns() throws {
         let (_, a, b, mount) = try Scratch.joinedOnASmallDisk("full-daemon")
         defer { mount.unmount() }
@@ -160,7 +160,7 @@ import TestSupport
         #expect(b.read("after.txt") == "sorted after big.bin\n")
     }
 
-    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: ContinuousIntegration.runsAsRoot))
     func shadowDiskFullKeepsThePlaintextAndRecovers() throws {
         let s = try Scratch("full-shadow")
         let a = s.agent("a"), b = s.agent("b")

@@ -102,7 +102,7 @@ import TestSupport
 @Suite(.serialized) struct FsyncTests {
     static let strace = "/usr/bin/strace"
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: strace) || ProcessInfo.processInfo.environment["CI"] != nil,
+    @Test(.enabled(if: ContinuousIntegration.runs(needing: strace),
                    "strace is missing (Examples/setup-debian.sh installs it)"))
     func everyFileWrittenIsSynced() throws {
         let s = try Scratch("fsync")

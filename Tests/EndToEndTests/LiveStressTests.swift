@@ -39,7 +39,6 @@ final class StressServers {
     let xmpp: XMPPServer.Info
     var sshBase: String { base + "/sshd" }
     var xmppBase: String { base + "/prosody" }
-    static let startAttempts = 5
 
     init() throws {
         base = NSTemporaryDirectory() + "shadowsync-e2e-stress-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -51,17 +50,14 @@ final class StressServers {
         xmpp = XMPPServer.Info(base: base + "/prosody", port: xmppPort)
     }
 
-    /// Starts a server script on a port found free; if another process took the port before the
-    /// server bound it, the script fails and another port is tried.
+    /// Starts a server script on port 0: the script picks a free port (retrying if another process takes
+    /// it first) and writes the one its server bound to BASE/port.
     private static func start(_ script: String, _ base: String) throws -> Int {
-        var last = ""
-        for _ in 0..<startAttempts {
-            let port = try freeLoopbackPort()
-            let r = SSHServer.shell(["bash", script, "start", base, String(port)])
-            if r.status == 0 { return port }
-            last = r.output
+        let r = SSHServer.shell(["bash", script, "start", base, "0"])
+        guard r.status == 0, let port = XMPPServer.port(base) else {
+            throw SSHServer.ShellError(description: "\(script) did not start: \(r.output)")
         }
-        throw SSHServer.ShellError(description: "\(script) did not start: \(last)")
+        return port
     }
 
     /// Stops and starts sshd on the same port (the agents' URLs and known_hosts name it).

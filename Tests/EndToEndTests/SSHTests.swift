@@ -219,7 +219,7 @@ extension Agent {
 
     /// The server's disk (a 4 MiB tmpfs only sshd's processes see, Tests/ssh-server.sh) fills up: the push
     /// fails as transient with a message that says so, nothing is lost, and once there is room it lands.
-    @Test(.enabled(if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: ContinuousIntegration.runsAsRoot))
     func fullServerDiskIsTransientAndLosesNothing() throws {
         let server = try SSHServer.info()
         let s = try Scratch("ssh-full")
@@ -408,11 +408,11 @@ final class RelayedVault {
     let a: Agent, b: Agent
     private var relay: Relay
 
-    init(_ name: String) throws {
+    init(_ name: String, bytesPerSecond: Int? = nil) throws {
         server = try SSHServer.info()
         scratch = try Scratch(name)
         repo = try scratch.serverRepository()
-        relay = try Relay(port: 0, target: server.port)
+        relay = try Relay(port: 0, target: server.port, bytesPerSecond: bytesPerSecond)
         port = relay.port
         a = scratch.agent("a")
         b = scratch.agent("b")
@@ -454,9 +454,11 @@ struct Relay {
     /// The port it listens on.
     let port: Int
 
-    /// Listens on `port`, or on a port the kernel chooses when it is 0.
-    init(port: Int, target: Int) throws {
-        process = try TestProcess("python3", [SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)],
+    /// Listens on `port`, or on a port the kernel chooses when it is 0; `bytesPerSecond` throttles each
+    /// direction of each connection.
+    init(port: Int, target: Int, bytesPerSecond: Int? = nil) throws {
+        process = try TestProcess("python3", [SSHServer.testsDirectory.appendingPathComponent("tcp-relay.py").path, String(port), String(target)]
+                                    + (bytesPerSecond.map { [String($0)] } ?? []),
                                   stderr: .toStdout)
         // It prints "ready PORT" once it listens.
         guard process.waitForOutput("\n", timeout: 10), process.stdoutSoFar.hasPrefix("ready "),
@@ -472,5 +474,47 @@ struct Relay {
         guard process.isRunning else { return }
         process.signal(SIGKILL)
         process.wait()
+    }
+}
+
+extension SSHTests {
+    /// A daemon caught mid-pass: an import pushed through a link throttled to 2 MiB/s shows in `status`
+    /// (JSON and text) as the `pushing` phase with the bytes sent so far, growing, and a rate; once the
+    /// pass is over the progress is gone.
+    @Test func statusShowsADaemonsPushUnderWayWithBytesAndRate() throws {
+        let linkBytesPerSecond = 2 << 20, megabytes = 8
+        let v = try RelayedVault("ssh-progress", bytesPerSecond: linkBytesPerSecond)
+        let a = v.a
+        try a.ok(["config", "set", "sync.poll-seconds", "3600", "--folder", a.folder])
+        let da = try RunningDaemon(a)
+        try da.waitIdle()
+        #expect(try da.status()["progress"] == nil)
+
+        try writeNoise(a.folder + "/big.bin", megabytes: megabytes)
+        var phases = Set<String>(), sent: [Int] = [], transfer: [String: Any] = [:], text = ""
+        try eventually("the daemon's status shows its push moving", timeout: 60) {
+            guard let p = try da.status()["progress"] as? [String: Any] else { return false }
+            if let phase = p["phase"] as? String { phases.insert(phase) }
+            guard p["phase"] as? String == "pushing", let t = p["transfer"] as? [String: Any], let bytes = t["bytes"] as? Int, bytes > 0 else { return false }
+            if sent.last != bytes { sent.append(bytes) }
+            transfer = t
+            // The text form, while the push still runs.
+            if sent.count >= 2 && text.isEmpty { text = try a.ok(["status", "--folder", a.folder]) }
+            return !text.isEmpty
+        }
+        #expect(transfer["direction"] as? String == "sent", "\(transfer)")
+        #expect(sent == sent.sorted() && sent.last! > sent.first!, "bytes sent did not grow: \(sent)")
+        #expect(sent.last! < megabytes << 20, "the push was over before the test saw it: \(sent)")
+        let rate = transfer["bytes_per_second"] as? Int ?? 0
+        #expect(rate > 0 && rate < 4 * linkBytesPerSecond, "\(transfer)")
+        #expect((transfer["total_objects"] as? Int ?? 0) >= 1, "\(transfer)")
+        #expect(text.contains("progress: pushing for ") && text.contains(" sent, "), "\(text)")
+
+        try da.waitIdle()
+        let idle = try da.status()
+        #expect(idle["progress"] == nil && idle["last_error"] == nil, "\(idle)")
+        #expect(phases.contains("pushing"), "\(phases)")
+        #expect(SSHServer.shell(["git", "-C", v.repo, "rev-parse", "main"]).output.trimmingCharacters(in: .whitespacesAndNewlines) == idle["head"] as? String)
+        _ = da.stop()
     }
 }

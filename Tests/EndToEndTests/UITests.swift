@@ -17,7 +17,8 @@ import TestSupport
         let port: Int
         let token: String
 
-        init() throws {
+        /// `more` sets up further folders before the UI starts.
+        init(more: ((Scratch, Agent) throws -> Void)? = nil) throws {
             scratch = try Scratch("ui")
             a = scratch.agent("a")
             let b = scratch.agent("b")
@@ -36,6 +37,7 @@ import TestSupport
                 try version.write(toFile: notes + "/todo.txt", atomically: true, encoding: .utf8)
                 try a.ok(["sync", "--folder", notes])
             }
+            try more?(scratch, a)
             daemon = try TestProcess(Binaries.url(of: "shadowsync").path, ["run", "--folder", notes], environment: a.environment)
             ui = try TestProcess(Binaries.url(of: "shadowsync").path, ["ui", "--listen", "127.0.0.1:0"], environment: a.environment)
             guard ui.waitForOutput("ShadowSync UI: ", timeout: 30),
@@ -95,6 +97,29 @@ import TestSupport
             let r = try http("GET", "/api/folders", headers: headers)
             return (try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [[String: Any]]) ?? []
         }
+    }
+
+    /// A folder whose key only a terminal could unlock, with no daemon: the page still shows its head
+    /// from the folder's files, and says why it cannot show more.
+    @Test func aFolderWithALockedKeyShowsWhatItsFilesTell() throws {
+        var locked = ""
+        let s = try Setup { scratch, a in
+            locked = scratch.root.appendingPathComponent("locked").path
+            try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
+            try "kept\n".write(toFile: locked + "/kept.txt", atomically: true, encoding: .utf8)
+            let secret = scratch.root.appendingPathComponent("passphrase").path
+            try "correct horse\n".write(toFile: secret, atomically: true, encoding: .utf8)
+            chmod(secret, 0o600)
+            try a.ok(["init", locked, "--remote", scratch.root.appendingPathComponent("locked.git").path, "--passphrase-file", secret,
+                      "--kdf-profile", "interactive"])
+            try a.ok(["config", "set", "passphrase-file", "", "--folder", locked])
+        }
+        defer { s.stop() }
+        let head = try #require(((try? JSONSerialization.jsonObject(with: Data(try s.a.ok(["status", "--json", "--folder", locked]).utf8))) as? [String: Any])?["head"] as? String)
+        let folder = try #require(try s.folders(["X-ShadowSync-Token": s.token]).first { $0["folder"] as? String == locked })
+        #expect(folder["state"] as? String == "stopped" && folder["head"] as? String == head, "\(folder)")
+        let problems = (folder["problems"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+        #expect(problems.contains { $0.contains("protected by a passphrase") }, "\(problems)")
     }
 
     @Test func theServerAnswersOnlyItsOwnPageWithTheToken() throws {
@@ -232,7 +257,7 @@ import TestSupport
         let selenium = chromium && ((try? TestProcess.run(python, ["-c", "import selenium"]).status) == 0)
         if !selenium {
             // Only a developer machine without them may skip; CI installs them (Examples/setup-debian.sh).
-            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "chromium, chromium-driver and python3-selenium are required under CI")
+            #expect(!ContinuousIntegration.isSet, "chromium, chromium-driver and python3-selenium are required under CI")
             return
         }
         let s = try Setup()

@@ -196,7 +196,7 @@ import ShadowCore
     static let python = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
         .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    @Test(.enabled(if: python != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
+    @Test(.enabled(if: python != nil || ContinuousIntegration.isSet))
     func everyVectorOfTheDocumentIsRecomputedFromItsText() throws {
         let r = try TestProcess.run(try #require(Self.python, "python3 is not on the PATH"),
                                     [Self.repository.appendingPathComponent("Tests/format-check.py").path, Self.repository.appendingPathComponent("Docs/FORMAT.md").path],

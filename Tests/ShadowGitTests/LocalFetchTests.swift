@@ -103,7 +103,7 @@ import ShadowSystem
         let c1 = try commit(a, ["vault.json": Array("{}\n".utf8)])
         try a.remote().push(expecting: c1)
         #expect(try b.remote().fetch() == c1)
-        let size = GitRepository.fetchedObjectLimitBytes + 1
+        let size = GitRepository.localFetchObjectLimitBytes + 1
         let r = SSHServer.shell(["bash", "-c", """
             set -e
             blob=$(head -c \(size) /dev/zero | git -C "$1" -c core.compression=1 -c core.looseCompression=1 hash-object -w --stdin)

@@ -192,6 +192,41 @@ struct RemoteBackend: Sendable, CustomTestStringConvertible {
         #expect(try mainOnDisk(path) == c2)
     }
 
+    @Test(arguments: RemoteBackend.all) func aForcedPushReplacesOnlyTheHeadItNames(_ backend: RemoteBackend) throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir.appending("remote.git")
+        let url = try backend.create(path, true)
+        let a = try clone("a", of: url, backend), b = try clone("b", of: url, backend)
+        let c1 = try commit(a, ["vault.json": "{}\n", "a.n": "1"])
+        try a.remote().push(expecting: c1)
+        #expect(try b.remote().fetch() == c1)
+        let c2 = try commit(a, ["a.n": "2"])
+        try a.remote().push(expecting: c2)
+        // b rewrites what it saw (c1); a pushed c2 since, so the rewrite must not land over it.
+        let rewritten = try commit(b, ["vault.json": "{}\n", "b.n": "b"], parents: [])
+        do {
+            try b.remote().push(expecting: rewritten, replacing: c1)
+            Issue.record("a forced push replaced a head other than the one it named")
+        } catch {
+            #expect(error.code == .nonFastForward, "\(error)")
+        }
+        #expect(try mainOnDisk(path) == c2)
+        if backend.name == "gitolite" {
+            // Its test user has RW, not RW+: gitolite itself refuses any replacement of the branch.
+            do {
+                try b.remote().push(expecting: rewritten, replacing: c2)
+                Issue.record("gitolite let a key with RW replace the branch")
+            } catch {
+                #expect(error.code == .permissionDenied && error.advice.contains("RW+"), "\(error)")
+            }
+            #expect(try mainOnDisk(path) == c2)
+            return
+        }
+        try b.remote().push(expecting: rewritten, replacing: c2)
+        #expect(try mainOnDisk(path) == rewritten)
+        #expect(try a.remote().fetch() == rewritten)
+    }
+
     @Test(arguments: RemoteBackend.all) func aMissingRepositoryFailsEveryOperation(_ backend: RemoteBackend) throws {
         defer { try? FileSystem.removeTree(dir) }
         let a = try clone("a", of: try backend.missing(dir.appending("missing.git")), backend)

@@ -5,6 +5,22 @@ import Testing
 @testable import ShadowAgent
 
 @Suite struct FolderBrowserTests {
+    /// Conflict choices and restores compare and copy files a chunk at a time: equal across chunk
+    /// boundaries, unequal at the last byte or by one byte of length, copied whole.
+    @Test func filesAreComparedAndCopiedAChunkAtATime() throws {
+        let size = FolderBrowser.chunkBytes * 3 + 17
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var lastDiffers = bytes
+        lastDiffers[size - 1] ^= 1
+        #expect(try FolderBrowser.sameBytes(MemorySource(bytes), MemorySource(bytes)))
+        #expect(try !FolderBrowser.sameBytes(MemorySource(bytes), MemorySource(lastDiffers)))
+        #expect(try !FolderBrowser.sameBytes(MemorySource(bytes), MemorySource(bytes + [0])))
+        #expect(try FolderBrowser.sameBytes(MemorySource([]), MemorySource([])))
+        let sink = MemorySink()
+        try FolderBrowser.copy(MemorySource(bytes), to: sink)
+        #expect(sink.bytes == bytes)
+    }
+
     @Test func aConflictCopyNamesItsOriginal() throws {
         func original(_ s: String) throws -> String? { ConflictNames.original(of: try PlainPath(s))?.description }
         #expect(try original("notes/plan.sync-conflict-20261203-094947-a8e49617.txt") == "notes/plan.txt")

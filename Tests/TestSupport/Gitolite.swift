@@ -8,7 +8,7 @@ public enum Gitolite {
 
     /// Skips only when gitolite3 is not installed and this is not CI (under CI=true the tests must run).
     public static var available: Bool {
-        FileManager.default.fileExists(atPath: shell) || ProcessInfo.processInfo.environment["CI"] == "true"
+        ContinuousIntegration.runs(needing: shell)
     }
 
     /// One gitolite installation: its home (HOME of the hosting account) and the sshd it is behind.

@@ -28,7 +28,7 @@ public enum SSHServer {
 
     /// Skips only when sshd is not installed and this is not CI (under CI=true the tests must run).
     public static var available: Bool {
-        FileManager.default.fileExists(atPath: "/usr/sbin/sshd") || ProcessInfo.processInfo.environment["CI"] == "true"
+        ContinuousIntegration.runs(needing: "/usr/sbin/sshd")
     }
 
     public static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -95,6 +95,8 @@
     X(git_remote_ls) \
     X(git_remote_push) \
     X(git_remote_set_url) \
+    X(git_remote_update_tips) \
+    X(git_remote_upload) \
     X(git_remote_url) \
     X(git_repository_config) \
     X(git_repository_free) \
