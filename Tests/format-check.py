@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """A second implementation of Docs/FORMAT.md, written from the document alone: recomputes every test
-vector of §7c and §8 and compares it with the text of the document. Python's hashlib gives BLAKE2b,
+vector of §7c and §8 (sealed boxes, which are random, it opens with the recipient's key) and compares it with the text of the document. Python's hashlib gives BLAKE2b,
 SHA-256 and SHA-1; libsodium (through ctypes) gives only the primitives the document names by their
 libsodium function: crypto_kdf (checked against the BLAKE2b form the document states),
 HChaCha20/ChaCha20 (checked against crypto_stream_xchacha20_xor), the XChaCha20-Poly1305 AEAD,
 Ed25519 and X25519 (crypto_scalarmult_base). Prints one line per vector; exits 1 on the first mismatch.
 
     python3 Tests/format-check.py Docs/FORMAT.md
+
+With --open it applies the reading rules of §4.2 instead: it opens one name record (a `.n` file) with
+the key material of a capability string (§2: read-write or read-only) and prints the record's path, or
+says why the rules refuse it and exits 1 (a record of a key epoch the key does not hold, §1d):
+
+    python3 Tests/format-check.py --open RECORD_FILE CAPABILITY_FILE
 """
 import base64, ctypes, ctypes.util, hashlib, re, struct, sys
 
-doc = open(sys.argv[1] if len(sys.argv) > 1 else "Docs/FORMAT.md", encoding="utf-8").read()
 sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
 assert sodium.sodium_init() >= 0
 checked = 0
@@ -86,6 +91,48 @@ def padme(x):
     mask = (1 << (e - s)) - 1
     return (x + mask) & ~mask
 
+
+def open_name_record(record_file, capability_file):
+    """§4.2 reading with the key material of a capability: exit 0 and the path, or exit 1 and why not."""
+    text = "".join(open(capability_file).read().split()).lower()
+    prefix, body = text[:9], text[9:]
+    raw = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+    payload, checksum = raw[:-4], raw[-4:]
+    assert blake2b(32, prefix.encode() + payload, personal=b"SHDW-capsum-v1")[:4] == checksum, "capability checksum"
+    if prefix == "shdw1-rw-":
+        secret = payload[1:33]
+        key_epoch, rs_key = 0, kdf(secret, 2, b"shdwroot")
+        seed = kdf(secret, 1, b"shdwroot")
+        pk_buf, sk_buf = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+        sodium.crypto_sign_seed_keypair(pk_buf, sk_buf, seed)
+        root = pk_buf.raw
+    elif prefix == "shdw1-ro-":
+        key_epoch, rs_key, root = struct.unpack("<I", payload[1:5])[0], payload[5:37], payload[37:69]
+    else:
+        print(f"refused: a {prefix} capability holds no read secret")
+        sys.exit(1)
+    vid = blake2b(16, root, personal=b"SHDW-vaultid-v1")
+    data = open(record_file, "rb").read()
+    assert len(data) >= 88 and (len(data) - 24) % 64 == 0 and data[:4] == b"SHN2", "not a name record"
+    epoch = struct.unpack("<I", data[4:8])[0]
+    tag, r = data[8:24], xchacha20_xor(data[24:], data[8:24] + bytes(8), kdf(rs_key, 2, b"shdwname"))
+    authentic = blake2b(16, data[:8] + vid + r, key=kdf(rs_key, 1, b"shdwname"), personal=b"SHDW-name-v1") == tag
+    if epoch != key_epoch:
+        print(f"refused: the record is sealed under key epoch {epoch}, the key holds epoch {key_epoch}"
+              f" (and its tag does {'' if authentic else 'not '}verify under the key's own epoch)")
+        sys.exit(1)
+    if not authentic:
+        print("refused: the record does not authenticate under this key")
+        sys.exit(1)
+    p = struct.unpack("<H", r[72:74])[0]
+    print(r[74:74 + p].decode("utf-8", "replace"))
+    sys.exit(0)
+
+
+if len(sys.argv) == 4 and sys.argv[1] == "--open":
+    open_name_record(sys.argv[2], sys.argv[3])
+
+doc = open(sys.argv[1] if len(sys.argv) > 1 else "Docs/FORMAT.md", encoding="utf-8").read()
 
 # §1 keys, from VS = 0x00 … 0x1f.
 vs = bytes(range(32))
@@ -285,9 +332,38 @@ commit_object = body.replace(b"committer " + identity + b"\n", b"committer " + i
 check("rewrite commit id", hashlib.sha1(b"commit %d\x00" % len(commit_object) + commit_object).hexdigest(), rewrite["commit"])
 signature = ctypes.create_string_buffer(64)
 
+
+# §1d key epochs, §4.7 epoch record, §4.8 epoch grant.
+def box_open(box, public, secret):
+    out = ctypes.create_string_buffer(len(box) - 48)
+    assert sodium.crypto_box_seal_open(out, box, ctypes.c_ulonglong(len(box)), public, secret) == 0, "a sealed box does not open"
+    return out.raw
+
+
+def verify(sig, message, public):
+    return sodium.crypto_sign_verify_detached(sig, message, ctypes.c_ulonglong(len(message)), public)
+
+
+x_rec = kdf(vs, 3, b"shdwroot")
+pk_rec_buf = ctypes.create_string_buffer(32)
+sodium.crypto_scalarmult_base(pk_rec_buf, x_rec)
+pk_rec = pk_rec_buf.raw
+rs_1, epoch_nonce = bytes(range(0xe0, 0x100)), bytes(range(0x10, 0x28))
+rec = bytes.fromhex(block("## 8. Test vectors", "Epoch 1 started by this device").strip())
+header = b"SHDE" + struct.pack("<I", 1) + vault_id + device_id + struct.pack("<Q", 1767225780000)
+check("epoch record: public fields and chain", rec[:120].hex(),
+      (header + epoch_nonce + aead(kdf(rs_1, 1, b"shdwepch"), epoch_nonce, header, rs)).hex())
+check("epoch record: recovery copy", box_open(rec[120:204], pk_rec, x_rec).hex(), (struct.pack("<I", 1) + rs_1).hex())
+check("epoch record: signature", verify(rec[204:], b"shdw-epoch-v1\x00" + vault_id + rec[:204], dev_pk.raw), 0)
+grant = bytes.fromhex(block("## 8. Test vectors", "Its grant of epoch 1 to itself").strip())
+check("epoch grant: public fields", grant[:56].hex(), (b"SHDK" + struct.pack("<I", 1) + vault_id + device_id + device_id).hex())
+check("epoch grant: sealed secret", box_open(grant[56:140], kx_pk.raw, bytes(range(0x60, 0x80))).hex(), (struct.pack("<I", 1) + rs_1).hex())
+check("epoch grant: signature", verify(grant[140:], b"shdw-epoch-grant-v1\x00" + vault_id + grant[:140], dev_pk.raw), 0)
+
 # §7b vault.json.
-descriptor = ('{"format":"shdw/4","vault_id":"%s","root_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
-              '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex()))
+check("PK_rec", pk_rec.hex(), values["PK_rec"])
+descriptor = ('{"format":"shdw/4","vault_id":"%s","root_public_key":"%s","recovery_public_key":"%s","content":{"chunk_log2":16,"padding":"padme"},'
+              '"names":{"locator_bits":160,"record_quantum":64}' % (vault_id.hex(), pk_root.hex(), pk_rec.hex()))
 message = b"shdw-vault-json-v1\x00" + vault_id + descriptor.encode()
 sodium.crypto_sign_detached(signature, None, message, ctypes.c_ulonglong(len(message)), sk)
 descriptor += ',"signature":"%s"}' % signature.raw.hex()

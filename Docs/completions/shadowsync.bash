@@ -457,13 +457,13 @@ _shadowsync_key() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    export|passwd)
+    export|passwd|rotate)
         # Offer subcommand argument completions
         "_shadowsync_key_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'export passwd' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'export passwd rotate' -- "${cur}"))
         ;;
     esac
 }
@@ -507,6 +507,21 @@ _shadowsync_key_passwd() {
     '--kdf-profile')
         return
         ;;
+    '--folder')
+        return
+        ;;
+    esac
+}
+
+_shadowsync_key_rotate() {
+    repeating_flags=()
+    non_repeating_flags=(--reencrypt --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--folder)
+    __shadowsync_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
     '--folder')
         return
         ;;

@@ -87,7 +87,8 @@ extension Workspace {
             throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot admit other devices",
                               advice: "run 'shadowsync device invite' on a read-write machine of the vault")
         }
-        let keys = try self.keys(of: config)
+        // The gift is the newest key epoch's secret: through the epoch chain it reaches every earlier one.
+        let keys = engine.currentKeys
         let invite = InviteKeys.generate()
         let now = ShadowEngine.Clock.nowMillis()
         let expires = now + UInt64(hours) * Self.millisPerHour
@@ -114,7 +115,10 @@ extension Workspace {
             throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot revoke devices",
                               advice: "run 'shadowsync device revoke' on a read-write machine of the vault")
         }
-        let keys = try self.keys(of: config)
+        // Catch up first: the new key epoch then follows the newest history, which keeps the window in
+        // which another device could start the same epoch number short.
+        var report = try engine.sync(options: options)
+        let keys = engine.currentKeys
         let me = try keys.requireDevice()
         guard let head = try engine.head else { throw ShadowError(.notFound, "this folder has no history yet: there is no device to revoke") }
         let history = History(keys: keys, store: try SSHSetup.repository(config), location: config.location)
@@ -135,10 +139,31 @@ extension Workspace {
         let file = config.shadow.appending(DevicePaths.revocation(target.id))
         try FileSystem.createDirectories(file.directory, mode: 0o755)
         try FileSystem.writeAtomically(revocation.bytes, to: file, mode: 0o644, durable: false)
+        // What is written from now on is sealed under a key the revoked device never receives.
+        _ = try engine.startEpoch(revoking: target.id)
         var publishing = options
         publishing.publishDevices = true
-        let report = try engine.sync(options: publishing)
+        report = try engine.sync(options: publishing)
         _ = Unmanaged.passRetained(engine)
         return (target.id, report)
+    }
+
+    /// `shadowsync key rotate [--reencrypt]`: starts a new key epoch sealed to every device not revoked
+    /// (and the recovery key), published with a sync pass. With `reencrypt`, the same commit re-encrypts
+    /// every entry of the folder under it; without, nothing already written changes (lazy rotation).
+    public func rotateKey(_ path: BytePath?, reencrypt: Bool, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (epoch: UInt32, report: SyncReport) {
+        let (_, engine) = try open(path)
+        guard !engine.readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot start a key epoch",
+                              advice: "run 'shadowsync key rotate' on a read-write machine of the vault")
+        }
+        _ = try engine.sync(options: options)
+        let epoch = try engine.startEpoch(revoking: nil)
+        var publishing = options
+        publishing.publishDevices = true
+        publishing.reencrypt = reencrypt
+        let report = try engine.sync(options: publishing)
+        _ = Unmanaged.passRetained(engine)
+        return (epoch, report)
     }
 }

@@ -127,7 +127,9 @@ extension Workspace {
                               advice: "to add a machine, run 'shadowsync device invite' here (read-write devices) and join with the invite; --read-only and --verify-only still export")
         }
         let level: CapabilityLevel = verifyOnly ? .verifyOnly : readOnly ? .readOnly : keys.level
-        return CapabilityText.encode(try keys.attenuated(to: level))
+        // A read key of the newest key epoch this machine reaches: through the epoch chain it opens every earlier one.
+        let reaching = level == .readOnly ? try openHistory(path).1.currentKeys : keys
+        return CapabilityText.encode(try reaching.attenuated(to: level))
     }
 
     /// `shadowsync key export --recovery`: the vault key (the read-write capability), which only the

@@ -95,8 +95,8 @@ struct DeviceRevokeCommand: ParsableCommand, OpensRepositoryAtOnce {
             let (id, report) = try Workspace().revokeDevice(folder.path, name, options: line.attach(SyncOptions()))
             line.finish()
             printReport(report)
-            print("revoked device \(name) (\(hexString(id).prefix(16))): every machine and the server hook refuse its commits from now on")
-            printError("note: it can still decrypt what it could read before, and the files written from now on too, until the key is rotated (not available yet); see OPERATIONS, \"A lost or stolen machine\"")
+            print("revoked device \(name) (\(hexString(id).prefix(16))): every machine and the server hook refuse its commits from now on, and what is written from now on uses a new key epoch it never receives")
+            printError("note: it can still decrypt what was written before the revocation; 'shadowsync key rotate --reencrypt' re-encrypts the current files under the new epoch (the history keeps the old versions); see OPERATIONS, \"A lost or stolen machine\"")
         }
     }
 }

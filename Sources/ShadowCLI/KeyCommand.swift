@@ -1,9 +1,30 @@
 import ArgumentParser
 import ShadowAgent
 import ShadowCore
+import ShadowEngine
 
 struct KeyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "key", abstract: "Key management.", subcommands: [KeyExportCommand.self, KeyPasswdCommand.self])
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Key management.", subcommands: [KeyExportCommand.self, KeyPasswdCommand.self, KeyRotateCommand.self])
+}
+
+struct KeyRotateCommand: ParsableCommand, OpensRepositoryAtOnce {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Start a new key epoch, sealed to every device not revoked: what is written from now on uses it (published with a sync pass).")
+
+    @Flag(name: .long, help: "Also re-encrypt every file of the folder under the new epoch, in the same commit (the history keeps the old versions under the old keys).") var reencrypt = false
+    @OptionGroup var folder: FolderOption
+
+    func run() throws {
+        try reporting { () throws(ShadowError) in
+            let line = ProgressLine()
+            defer { line.finish() }
+            let (epoch, report) = try Workspace().rotateKey(folder.path, reencrypt: reencrypt, options: line.attach(SyncOptions()))
+            line.finish()
+            printReport(report)
+            print("key epoch \(epoch) started\(reencrypt ? "; the folder's files were re-encrypted under it" : ""): every device not revoked received it")
+        }
+    }
 }
 
 struct KeyExportCommand: ParsableCommand {

@@ -273,8 +273,8 @@ public struct ContentCipher: Sendable {
             throw ShadowError(.contentMismatch, "content object is not the one its name record pins (swapped or replayed by the server)")
         }
         guard header.epoch == keys.epoch else {
-            throw ShadowError(.unsupportedVersion, "content object is sealed under key epoch \(header.epoch), this key holds epoch \(keys.epoch)",
-                              advice: "use a key that includes that epoch")
+            // An object of an earlier epoch opens with that epoch's keys, reached through the chain.
+            return try ContentCipher(keys: try keys.keys(forEpoch: header.epoch)).decrypt(source, expectedSIV: expectedSIV, to: sink)
         }
         let chunkSize = UInt64(1) << UInt64(header.chunkLog2)
         let tag = UInt64(XChaCha20Poly1305.tagBytes)

@@ -212,11 +212,8 @@ public struct DeviceName: Equatable, Sendable {
                                  publicKey: record.signingPublicKey, vaultID: record.vaultID) else {
             throw ShadowError(.signatureInvalid, "the name of device \(hexString(id).prefix(8)) is not signed by that device")
         }
-        guard let read = keys.read else { return nil }
-        let epoch = LittleEndian.read(UInt32.self, b, at: 4)
-        guard epoch == read.epoch else {
-            throw ShadowError(.unsupportedVersion, "the name of device \(hexString(id).prefix(8)) is sealed for key epoch \(epoch), this key holds epoch \(read.epoch)")
-        }
+        guard let newest = keys.read else { return nil }
+        let read = try newest.keys(forEpoch: LittleEndian.read(UInt32.self, b, at: 4))
         let n = XChaCha20Poly1305.nonceBytes
         guard var plain = XChaCha20Poly1305.open(key: read.deviceName, nonce: Array(b[32..<(32 + n)]), ad: Array(b[0..<32]) + keys.vaultID,
                                                  ciphertext: Array(b[(32 + n)..<(headerBytes + sealedBytes)])) else {

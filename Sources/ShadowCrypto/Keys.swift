@@ -34,9 +34,13 @@ public enum CapabilityLevel: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// The symmetric keys of one read epoch: everything needed to decrypt and to encrypt deterministically.
-/// Each comes from crypto_kdf over the epoch's read secret with its own 8-byte context and id.
+/// Each comes from crypto_kdf over the epoch's read secret with its own 8-byte context and id, except
+/// the locator and doorbell keys, which epoch 0 fixes for the vault's life (FORMAT.md §1d).
 public final class ReadKeys: Sendable {
     public let epoch: UInt32
+    /// The keys of every earlier epoch, oldest first (epoch 0 … epoch − 1), when the holder reached them
+    /// through the epoch chain; empty otherwise.
+    let earlier: [ReadKeys]
     let contentSIV: SecretBytes     // kdf(RS, 1, "shdwcont")
     let contentAEAD: SecretBytes    // kdf(RS, 2, "shdwcont")
     let fileID: SecretBytes         // kdf(RS, 3, "shdwcont")
@@ -52,20 +56,43 @@ public final class ReadKeys: Sendable {
     let deviceName: SecretBytes     // kdf(RS, 1, "shdwdevn")
     let readSecret: SecretBytes
 
-    init(readSecret: SecretBytes, epoch: UInt32) {
+    init(readSecret: SecretBytes, epoch: UInt32, earlier: [ReadKeys] = []) {
         self.readSecret = readSecret
         self.epoch = epoch
+        self.earlier = earlier
         contentSIV = KDF.derive(from: readSecret, id: 1, context: "shdwcont")
         contentAEAD = KDF.derive(from: readSecret, id: 2, context: "shdwcont")
         fileID = KDF.derive(from: readSecret, id: 3, context: "shdwcont")
         gear = KDF.derive(from: readSecret, id: 4, context: "shdwcont")
         nameMAC = KDF.derive(from: readSecret, id: 1, context: "shdwname")
         nameStream = KDF.derive(from: readSecret, id: 2, context: "shdwname")
-        locator = KDF.derive(from: readSecret, id: 3, context: "shdwname")
         metadata = KDF.derive(from: readSecret, id: 1, context: "shdwmeta")
-        doorbell = KDF.derive(from: readSecret, id: 1, context: "shdwbell")
-        doorbellTag = KDF.derive(from: readSecret, id: 2, context: "shdwbell", length: 16)
+        if let first = earlier.first, first.epoch == 0 {
+            locator = first.locator
+            doorbell = first.doorbell
+            doorbellTag = first.doorbellTag
+        } else {
+            locator = KDF.derive(from: readSecret, id: 3, context: "shdwname")
+            doorbell = KDF.derive(from: readSecret, id: 1, context: "shdwbell")
+            doorbellTag = KDF.derive(from: readSecret, id: 2, context: "shdwbell", length: 16)
+        }
         deviceName = KDF.derive(from: readSecret, id: 1, context: "shdwdevn")
+    }
+
+    /// The keys of every epoch reached, newest (these) first.
+    public var reachedEpochs: [ReadKeys] { [self] + earlier.reversed() }
+
+    /// True when these keys reach every epoch from 0 to their own.
+    public var reachesEveryEpoch: Bool { earlier.count == Int(epoch) }
+
+    /// The keys of `other`, an epoch these keys reach (their own or an earlier one of the chain).
+    public func keys(forEpoch other: UInt32) throws(ShadowError) -> ReadKeys {
+        if other == epoch { return self }
+        if other < epoch, reachesEveryEpoch { return earlier[Int(other)] }
+        throw ShadowError(.unsupportedVersion, "the object is sealed under key epoch \(other); this key reaches \(reachesEveryEpoch ? "epochs 0 to \(epoch)" : "epoch \(epoch) only")",
+                          advice: other > epoch
+                              ? "this device holds no key for that epoch: a device revoked before it began never does; otherwise sync once more so a read-write device can grant it"
+                              : "open the vault's history first (the epoch chain of its devices/ files reaches older epochs)")
     }
 }
 
@@ -145,6 +172,32 @@ public final class VaultKeys: Sendable {
         capabilityPayload = other.capabilityPayload
         self.device = device
     }
+
+    /// The same capability and device with the read keys of a later epoch (and its chain).
+    init(_ other: VaultKeys, read: ReadKeys) {
+        level = other.level
+        rootPublicKey = other.rootPublicKey
+        vaultID = other.vaultID
+        self.read = read
+        signingKey = other.signingKey
+        capabilityPayload = other.capabilityPayload
+        device = other.device
+    }
+
+    /// These keys writing with `read`, a later epoch this holder started (`EpochRecord.start`).
+    public func with(read: ReadKeys) -> VaultKeys { VaultKeys(self, read: read) }
+
+    /// The recovery key pair (FORMAT.md §1d): X25519 from the vault secret, so only the vault key's
+    /// holder opens the copy of each epoch's secret sealed to it. Nil below read-write.
+    var recoverySecret: SecretBytes? {
+        guard level == .readWrite else { return nil }
+        return capabilityPayload.withBytes { b in
+            KDF.derive(from: SecretBytes(copying: UnsafeRawBufferPointer(rebasing: b[1..<(1 + KeySizes.vaultSecret)])), id: 3, context: "shdwroot")
+        }
+    }
+
+    /// The public half of the recovery key, which `vault.json` carries for every device to seal to.
+    public var recoveryPublicKey: [UInt8]? { recoverySecret.map { X25519.publicKey(secret: $0) } }
 
     /// These keys with `device` as this machine's own (init and join make a new one; verify-only keys have none).
     public func with(device: DeviceKeys) throws(ShadowError) -> VaultKeys {

@@ -148,6 +148,11 @@ public struct NameCipher: Sendable {
         self.vaultID = keys.vaultID
     }
 
+    public init(keys: ReadKeys, vaultID: [UInt8]) {
+        self.keys = keys
+        self.vaultID = vaultID
+    }
+
     /// loc = base32(BLAKE2b-160(key K_loc, personal "SHDW-locator-v1", path)).
     public func locator(for path: PlainPath) -> Locator {
         Locator(unchecked: Base32.encode(Blake2b.hash(path.bytes, key: keys.locator, outputLength: 20, personal: Personal("SHDW-locator-v1"))))
@@ -213,7 +218,7 @@ public struct NameCipher: Sendable {
         }
         let epoch = LittleEndian.read(UInt32.self, bytes, at: 4)
         guard epoch == keys.epoch else {
-            throw ShadowError(.unsupportedVersion, "name record is sealed under key epoch \(epoch), this key holds epoch \(keys.epoch)")
+            return try NameCipher(keys: try keys.keys(forEpoch: epoch), vaultID: vaultID).open(bytes, at: locator)
         }
         let tag = Array(bytes[8..<hs])
         var r = XChaCha20.xor(Array(bytes[hs...]), nonce: tag + [UInt8](repeating: 0, count: 8), key: keys.nameStream)

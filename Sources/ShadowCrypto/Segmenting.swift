@@ -203,6 +203,10 @@ public struct FileContent: Sendable {
     public func decrypt(_ object: ByteSource, expectedSIV: [UInt8]?, segment: (SegmentRef) throws(ShadowError) -> ByteSource,
                         to sink: ByteSink) throws(ShadowError) -> UInt64 {
         let header = try FileContent.header(of: object)
+        if header.epoch != cipher.keys.epoch {
+            // A file of an earlier epoch: its segments and their boundaries follow that epoch's keys.
+            return try FileContent(keys: try cipher.keys.keys(forEpoch: header.epoch)).decrypt(object, expectedSIV: expectedSIV, segment: segment, to: sink)
+        }
         switch header.kind {
         case .whole:
             let counter = CountingSink(sink)

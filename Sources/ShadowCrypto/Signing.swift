@@ -9,6 +9,8 @@ public enum SignaturePurpose: Sendable, CaseIterable {
     case deviceName
     case invite
     case revocation
+    case epoch
+    case epochGrant
 
     var label: [UInt8] {
         switch self {
@@ -18,6 +20,8 @@ public enum SignaturePurpose: Sendable, CaseIterable {
         case .deviceName: return Array("shdw-device-name-v1".utf8) + [0]
         case .invite: return Array("shdw-invite-v1".utf8) + [0]
         case .revocation: return Array("shdw-revoke-v1".utf8) + [0]
+        case .epoch: return Array("shdw-epoch-v1".utf8) + [0]
+        case .epochGrant: return Array("shdw-epoch-grant-v1".utf8) + [0]
         }
     }
 }
@@ -101,10 +105,21 @@ public struct CommitMetadata: Equatable, Sendable {
         guard let b = Hex.decode(text), b.count == n + plainSize + XChaCha20Poly1305.tagBytes else {
             throw ShadowError(.malformedObject, "commit metadata has the wrong size or is not hex")
         }
-        guard let m = XChaCha20Poly1305.open(key: read.metadata, nonce: Array(b[0..<n]), ad: adLabel + keys.vaultID, ciphertext: Array(b[n...])) else {
-            throw ShadowError(.authenticationFailed, "commit metadata failed authentication (altered, or from another vault)")
+        // The epoch is sealed inside: try the newest epoch's key first, then the earlier ones (a handful).
+        var opened: (m: [UInt8], epoch: UInt32)?
+        for epochKeys in ([read] + read.earlier.reversed()) {
+            if let m = XChaCha20Poly1305.open(key: epochKeys.metadata, nonce: Array(b[0..<n]), ad: adLabel + keys.vaultID, ciphertext: Array(b[n...])) {
+                opened = (m, epochKeys.epoch)
+                break
+            }
+        }
+        guard let (m, keyEpoch) = opened else {
+            throw ShadowError(.authenticationFailed, "commit metadata failed authentication (altered, from another vault, or sealed under a key epoch this key does not reach)")
         }
         guard m[0] == version else { throw ShadowError(.unsupportedVersion, "commit metadata version \(m[0]) is unknown") }
+        guard LittleEndian.read(UInt32.self, m, at: 33) == keyEpoch else {
+            throw ShadowError(.malformedObject, "commit metadata names key epoch \(LittleEndian.read(UInt32.self, m, at: 33)) but is sealed under epoch \(keyEpoch)")
+        }
         return CommitMetadata(deviceID: Array(m[1..<17]), sequence: LittleEndian.read(UInt64.self, m, at: 17),
                               wallTimeMillis: LittleEndian.read(UInt64.self, m, at: 25), epoch: LittleEndian.read(UInt32.self, m, at: 33))
     }

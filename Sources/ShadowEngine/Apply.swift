@@ -373,7 +373,14 @@ extension SyncEngine {
             guard x == executable, now.stat.size == length else { return false }
             if expected.statVouches(for: now, recordedAtNs: index.recordedAtNs) { return true }
             do throws(ShadowError) {
-                return try content.siv(of: try FileSource(location.plain.appending(now.path)), fileID: expected.fileID) == siv
+                let source = try FileSource(location.plain.appending(now.path))
+                if try content.siv(of: source, fileID: expected.fileID) == siv { return true }
+                // Written under an earlier key epoch: the same bytes have that epoch's SIV, and a new
+                // epoch re-encrypts only what changed (lazy rotation).
+                for earlier in (keys.read?.reachedEpochs ?? []).dropFirst() where try FileContent(keys: earlier).siv(of: source, fileID: expected.fileID) == siv {
+                    return true
+                }
+                return false
             } catch where error.code == .notFound || error.code == .sourceChanged {
                 return false
             }

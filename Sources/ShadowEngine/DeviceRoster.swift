@@ -9,8 +9,11 @@ public enum DevicePaths {
     static let nameSuffix = ".name"
     static let inviteSuffix = ".i"
     static let revocationSuffix = ".x"
-    /// A vault holds at most this many device files (two per device): bounds what a reader loads.
-    static let maximumFiles = 2048
+    public static let epochSuffix = ".e"
+    public static let grantSuffix = ".k"
+    /// A vault holds at most this many device files (a few per device, one per device and key epoch):
+    /// bounds what a reader loads.
+    static let maximumFiles = 4096
     /// Every kind of device file is this size or smaller (an invite record, the largest, is 320 bytes).
     static let fileLimitBytes = 512
 
@@ -18,14 +21,32 @@ public enum DevicePaths {
     public static func name(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(nameSuffix)" }
     public static func invite(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(inviteSuffix)" }
     public static func revocation(_ id: [UInt8]) -> String { "\(directory)/\(hexString(id))\(revocationSuffix)" }
+    /// `devices/<8 hex digits of the epoch, most significant first>.e` (FORMAT.md §4.7).
+    public static func epoch(_ epoch: UInt32) -> String { "\(directory)/\(epochHex(epoch))\(epochSuffix)" }
+    /// `devices/<32 hex device id>-<8 hex epoch>.k` (FORMAT.md §4.8).
+    public static func grant(_ device: [UInt8], epoch: UInt32) -> String { "\(directory)/\(hexString(device))-\(epochHex(epoch))\(grantSuffix)" }
+
+    static func epochHex(_ epoch: UInt32) -> String {
+        let digits = String(epoch, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    private static func isHex<S: StringProtocol>(_ s: S, count: Int) -> Bool {
+        s.count == count && s.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+    }
 
     /// True for a path a ShadowSync tree may hold under `devices/`.
     static func isDevicePath(_ path: String) -> Bool {
         guard path.hasPrefix(directory + "/") else { return false }
         let file = path.dropFirst(directory.count + 1)
+        if file.hasSuffix(epochSuffix) { return isHex(file.dropLast(epochSuffix.count), count: 8) }
+        if file.hasSuffix(grantSuffix) {
+            let stem = file.dropLast(grantSuffix.count)
+            let parts = stem.split(separator: "-", omittingEmptySubsequences: false)
+            return parts.count == 2 && isHex(parts[0], count: KeySizes.deviceID * 2) && isHex(parts[1], count: 8)
+        }
         for suffix in [recordSuffix, nameSuffix, inviteSuffix, revocationSuffix] where file.hasSuffix(suffix) {
-            let hex = file.dropLast(suffix.count)
-            return hex.count == KeySizes.deviceID * 2 && hex.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+            return isHex(file.dropLast(suffix.count), count: KeySizes.deviceID * 2)
         }
         return false
     }
@@ -55,8 +76,27 @@ public struct DeviceRoster: Sendable {
     public let invites: [[UInt8]: (record: InviteRecord, object: ObjectID)]
     /// The `devices/` tree it was read from (nil: the tree has none).
     public let tree: ObjectID?
+    /// Key epochs after 0, by number (contiguous from 1), with their blobs (FORMAT.md §4.7).
+    public var epochs: [UInt32: (record: EpochRecord, object: ObjectID)] = [:]
+    /// Epoch grants by path (FORMAT.md §4.8), with their blobs.
+    public var grants: [String: (grant: EpochGrant, object: ObjectID)] = [:]
 
     public static let empty = DeviceRoster(devices: [:], invites: [:], tree: nil)
+
+    /// The newest key epoch of this tree (0 when none was started).
+    public var newestEpoch: UInt32 { epochs.keys.max() ?? 0 }
+
+    /// `keys` reaching every epoch of this tree that they can open (FORMAT.md §1d).
+    public func keys(_ keys: VaultKeys) throws(ShadowError) -> VaultKeys {
+        guard !epochs.isEmpty else { return keys }
+        return try keys.reaching(epochs.values.map(\.record), grants: grants.values.map(\.grant))
+    }
+
+    /// Devices not revoked here that hold no grant of `epoch` (the ones a writer of that epoch seals it to).
+    public func devicesLacking(epoch: UInt32) -> [AdmittedDevice] {
+        devices.values.filter { $0.isActive && grants[DevicePaths.grant($0.id, epoch: epoch)] == nil }
+            .sorted { hexString($0.id) < hexString($1.id) }
+    }
 
     /// The device an invite admitted, if it was used.
     public func device(admittedBy invite: [UInt8]) -> AdmittedDevice? {
@@ -70,10 +110,28 @@ public struct DeviceRoster: Sendable {
         var names: [[UInt8]: [UInt8]] = [:]
         var inviteRecords: [[UInt8]: (InviteRecord, ObjectID)] = [:]
         var revocations: [[UInt8]: (RevocationRecord, ObjectID)] = [:]
+        var epochFiles: [UInt32: (EpochRecord, ObjectID)] = [:]
+        var grantFiles: [String: (EpochGrant, ObjectID)] = [:]
         for blob in directory.blobs {
             let path = DevicePaths.directory + "/" + String(decoding: blob.name, as: UTF8.self)
             guard Array(path.utf8) == Array(DevicePaths.directory.utf8) + [UInt8(ascii: "/")] + blob.name, DevicePaths.isDevicePath(path) else {
                 throw ShadowError(.malformedObject, "\(DevicePaths.directory)/\(PlainPath.render(blob.name)) is not a ShadowSync device file")
+            }
+            if path.hasSuffix(DevicePaths.epochSuffix) {
+                let record = try EpochRecord.parse(blob.bytes, vaultID: keys.vaultID)
+                guard DevicePaths.epoch(record.epoch) == path else {
+                    throw ShadowError(.malformedObject, "the epoch record at \(path) is for epoch \(record.epoch): the server moved it")
+                }
+                epochFiles[record.epoch] = (record, blob.id)
+                continue
+            }
+            if path.hasSuffix(DevicePaths.grantSuffix) {
+                let grant = try EpochGrant.parse(blob.bytes, vaultID: keys.vaultID)
+                guard DevicePaths.grant(grant.deviceID, epoch: grant.epoch) == path else {
+                    throw ShadowError(.malformedObject, "the epoch grant at \(path) is for another device or epoch: the server moved it")
+                }
+                grantFiles[path] = (grant, blob.id)
+                continue
             }
             let hex = String(path.dropFirst(DevicePaths.directory.count + 1).prefix(KeySizes.deviceID * 2))
             let id = bytesFromHex(hex) ?? []
@@ -169,7 +227,26 @@ public struct DeviceRoster: Sendable {
             admitted[id] = AdmittedDevice(record: device.record, recordObject: device.recordObject, nameObject: bytes,
                                           revocation: device.revocation, revocationObject: device.revocationObject)
         }
-        return DeviceRoster(devices: admitted, invites: invites, tree: directory.tree)
+        // Epochs: numbered 1, 2, … without a gap, each started by a read-write device of the tree; each
+        // grant of an epoch that exists, to a device of the tree, by a read-write device of the tree.
+        if let newest = epochFiles.keys.max(), epochFiles.count != Int(newest) {
+            throw ShadowError(.malformedObject, "the key epochs of this tree have a gap (newest \(newest), \(epochFiles.count) records): the server removed one")
+        }
+        for (epoch, (record, _)) in epochFiles {
+            guard let starter = admitted[record.starterID], starter.record.role == .readWrite, record.isSigned(by: starter.record.signingPublicKey) else {
+                throw ShadowError(.signatureInvalid, "key epoch \(epoch) is not signed by a read-write device of this vault: the server forged it")
+            }
+        }
+        for (path, (grant, _)) in grantFiles {
+            guard epochFiles[grant.epoch] != nil, admitted[grant.deviceID] != nil, let granter = admitted[grant.granterID],
+                  granter.record.role == .readWrite, grant.isSigned(by: granter.record.signingPublicKey) else {
+                throw ShadowError(.signatureInvalid, "the epoch grant \(path) is not signed by a read-write device of this vault, or is for an unknown device or epoch: the server forged it")
+            }
+        }
+        var roster = DeviceRoster(devices: admitted, invites: invites, tree: directory.tree)
+        roster.epochs = epochFiles.mapValues { (record: $0.0, object: $0.1) }
+        roster.grants = grantFiles.mapValues { (grant: $0.0, object: $0.1) }
+        return roster
     }
 
     /// The read-write device whose key made `signature` over `content` (a commit body), if any.
@@ -210,6 +287,13 @@ public struct DeviceRoster: Sendable {
             guard let revocation = device.revocation, !parents.contains(where: { $0.devices[id]?.revocation != nil }) else { continue }
             if !active(revocation.revokerID) { return "revokes device \(hexString(id).prefix(8)) by a revoked device" }
         }
+        for (epoch, entry) in child.epochs where !parents.contains(where: { $0.epochs[epoch] != nil }) && !active(entry.record.starterID) {
+            return "starts key epoch \(epoch) by revoked device \(hexString(entry.record.starterID).prefix(8))"
+        }
+        for (path, entry) in child.grants where !parents.contains(where: { $0.grants[path] != nil }) {
+            if !active(entry.grant.granterID) { return "grants key epoch \(entry.grant.epoch) by revoked device \(hexString(entry.grant.granterID).prefix(8))" }
+            if !active(entry.grant.deviceID) { return "grants key epoch \(entry.grant.epoch) to revoked device \(hexString(entry.grant.deviceID).prefix(8))" }
+        }
         return nil
     }
 
@@ -218,6 +302,12 @@ public struct DeviceRoster: Sendable {
     public func successorFault(_ child: DeviceRoster) -> String? {
         for (id, invite) in invites where child.invites[id]?.object != invite.object {
             return "drops or changes invite \(hexString(id).prefix(8))"
+        }
+        for (epoch, entry) in epochs where child.epochs[epoch]?.object != entry.object {
+            return "drops or changes key epoch \(epoch)"
+        }
+        for (path, entry) in grants where child.grants[path]?.object != entry.object {
+            return "drops or changes the epoch grant \(path)"
         }
         for (id, device) in devices {
             guard let kept = child.devices[id], kept.recordObject == device.recordObject else {
@@ -241,6 +331,19 @@ public struct DeviceRoster: Sendable {
 /// thousands of commits checks a handful of rosters.
 final class RosterCache: Sendable {
     private let rosters = Mutex<[ObjectID: DeviceRoster]>([:])
+    /// Keys opened for a roster's epochs, by its `devices/` tree id (unwrapping costs a key exchange).
+    private let epochKeys = Mutex<[ObjectID: VaultKeys]>([:])
+
+    func keys(_ roster: DeviceRoster, base: VaultKeys) throws(ShadowError) -> VaultKeys {
+        guard let tree = roster.tree, !roster.epochs.isEmpty else { return base }
+        if let known = epochKeys.withLock({ $0[tree] }) { return known }
+        let opened = try roster.keys(base)
+        epochKeys.withLock { cache in
+            if cache.count >= RosterCache.capacity { cache.removeAll() }
+            cache[tree] = opened
+        }
+        return opened
+    }
     /// Rosters kept at most (each is a few KiB).
     static let capacity = 64
 

@@ -36,10 +36,16 @@ public struct History {
     let location: FolderLocation?
 
     public init(keys: VaultKeys, store: VersionStore, location: FolderLocation? = nil) {
-        self.keys = keys
+        // The key epochs of the branch head reach every epoch of its history (FORMAT.md §1d); a head
+        // whose devices do not check is refused by whatever verifies it next, with these keys or not.
+        let head = try? store.reference(ShadowRefs.main)
+        self.keys = head.flatMap { try? HistoryVerifier(keys: keys, store: store).keys(at: $0) } ?? keys
         self.store = store
         self.location = location
     }
+
+    /// The keys this history is read with: the key file's, reaching every key epoch of the branch head.
+    public var currentKeys: VaultKeys { keys }
 
     /// The local branch's head (nil before the first commit).
     public var head: ObjectID? { get throws(ShadowError) { try store.reference(ShadowRefs.main) } }

@@ -169,6 +169,10 @@ public struct HistoryVerifier {
         var sequences = knownSequences, times: [String: UInt64] = [:]
         var taken: [String: ObjectID] = [:]  // "device sequence" → commit, to refuse a sequence used twice
         var count = 0
+        // Metadata is read with the keys of the head's epochs, which reach every earlier epoch (an old
+        // commit's own tree may not hold the records a key of a later epoch needs to reach back).
+        let headRoster = try roster(of: head)
+        let reaching = try rosters.keys(headRoster, base: keys)
         while let (id, inheritedTip) = stack.popLast() {
             if id == known || !seen.insert(id).inserted { continue }
             let info = try store.commit(id)
@@ -182,7 +186,17 @@ public struct HistoryVerifier {
             }
             try requireSigned(info, firstContact: known == nil, vouchedBy: tipRoster)
             let roster = try requireDeviceRules(info)
-            let meta = try CommitMessage.parse(info.message, commit: id, keys: keys)
+            let meta: CommitMetadata
+            do { meta = try CommitMessage.parse(info.message, commit: id, keys: reaching) } catch where error.code == .authenticationFailed {
+                let held = reaching.read?.epoch ?? 0
+                guard headRoster.newestEpoch > held else { throw error }
+                if let me = keys.device.flatMap({ headRoster.devices[$0.id] }), let revocation = me.revocation {
+                    throw ShadowError(.insufficientCapability, "this device was revoked by device \(hexString(revocation.revokerID).prefix(8)) at \(isoTime(revocation.revokedAtMillis)): it receives no key from key epoch \(held + 1) on (the vault is at key epoch \(headRoster.newestEpoch)), and no other machine accepts its changes",
+                                      advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
+                }
+                throw ShadowError(.unsupportedVersion, "commit \(id.short) is sealed under a key epoch after \(held) (the vault is at key epoch \(headRoster.newestEpoch)), and this key holds no key for epochs after \(held): it was revoked before that epoch began, or no device has granted it the epoch yet",
+                                  advice: "a device that was revoked never reads what was written after; otherwise sync a read-write device of the vault and try again")
+            }
             let device = hexString(meta.deviceID)
             // A rewrite commit keeps the metadata of the commit it re-creates: its signer is the rewriting device.
             guard let signer = signer(of: info, in: roster) ?? tipRoster.flatMap({ signer(of: info, in: $0) }),
@@ -297,6 +311,12 @@ public struct HistoryVerifier {
         try rosters.roster(try store.commit(commit).tree, store: store, keys: keys)
     }
 
+    /// The keys reaching every key epoch `commit`'s tree holds (as far as this key opens them): what
+    /// reads that commit, its ancestors, and their objects (FORMAT.md §1d).
+    public func keys(at commit: ObjectID) throws(ShadowError) -> VaultKeys {
+        try rosters.keys(try roster(of: commit), base: keys)
+    }
+
     static func serverHead(_ error: ShadowError) -> ShadowError {
         ShadowError(.malformedObject, "the server's branch points at \(error.message)",
                     advice: "nothing was changed locally; the server holds a commit no ShadowSync writer made: remove it on the server (point main back at the last good commit) or restore the repository")
@@ -408,7 +428,7 @@ public struct HistoryVerifier {
             case nil: break
             }
             if keys.canDecrypt {
-                do { _ = try CommitMessage.parse(info.message, commit: id, keys: keys) } catch {
+                do { _ = try CommitMessage.parse(info.message, commit: id, keys: try self.keys(at: head)) } catch {
                     return (id, "does not carry ShadowSync metadata")
                 }
             }
@@ -452,7 +472,7 @@ public struct HistoryVerifier {
         guard sawDescriptor else {
             throw ShadowError(.malformedObject, "commit \(commit.short) has no vault.json: it is not a ShadowSync commit, or the server removed it")
         }
-        let cipher = try NameCipher(keys: keys)
+        let cipher = try NameCipher(keys: try keys(at: commit))
         var out: [PlainPath: VerifiedEntry] = [:]
         for (locator, nameID) in names {
             let record = try cipher.open(try store.blob(nameID, limit: HistoryVerifier.nameRecordLimitBytes), at: locator)

@@ -13,7 +13,7 @@ public struct ShadowObjects {
     let keys: VaultKeys
     let shadowRoot: BytePath
     let names: NameCipher
-    let touched = TouchedPaths()
+    let touched: TouchedPaths
 
     /// Content objects of files up to this size are encrypted in memory and written in one go (most
     /// files of a typical folder; 1 MiB of memory at most); larger ones stream through a temporary.
@@ -25,6 +25,19 @@ public struct ShadowObjects {
         self.keys = keys
         self.shadowRoot = shadowRoot
         names = try NameCipher(keys: keys)
+        touched = TouchedPaths()
+    }
+
+    /// The same work tree (and the paths touched so far) written with `keys`: a later key epoch.
+    func with(keys: VaultKeys, names: NameCipher) -> ShadowObjects {
+        ShadowObjects(keys: keys, shadowRoot: shadowRoot, names: names, touched: touched)
+    }
+
+    private init(keys: VaultKeys, shadowRoot: BytePath, names: NameCipher, touched: TouchedPaths) {
+        self.keys = keys
+        self.shadowRoot = shadowRoot
+        self.names = names
+        self.touched = touched
     }
 
     /// The full path of an object about to be written or removed, marked for staging.

@@ -30,6 +30,9 @@ public struct SyncOptions: Sendable {
     /// both histories (`sync --accept-fork`). Every commit of the other line is still verified; a head
     /// that only rolls back is refused as ever.
     public var acceptFork = false
+    /// Re-encrypt every entry of the folder under the newest key epoch (`key rotate --reencrypt`), not
+    /// only what changed.
+    public var reencrypt = false
 
     /// When the server's head is a commit no writer made (unsigned, tampered, signed by a revoked or
     /// unknown device), commit on top of the last verified history and push that over it, with a
@@ -176,13 +179,16 @@ struct LocalPlan {
 /// shadow tree, the branch or the plaintext, so a killed run is finished or undone by the next one.
 public final class SyncEngine {
     public let location: FolderLocation
-    let keys: VaultKeys
+    /// The keys of the key file, and those keys reaching the key epochs of the local head (what this
+    /// engine reads and writes with: the newest epoch it reaches).
+    let baseKeys: VaultKeys
+    private(set) var keys: VaultKeys
     let store: VersionStore
     let folder: PlainFolder
-    let names: NameCipher
-    let content: FileContent
-    let objects: ShadowObjects
-    let verifier: HistoryVerifier
+    private(set) var names: NameCipher
+    private(set) var content: FileContent
+    private(set) var objects: ShadowObjects
+    private(set) var verifier: HistoryVerifier
     var state: FolderState
     var index: SyncIndex
     /// Nil for an engine opened with `observing`: it only reads (status), and never writes anything.
@@ -242,6 +248,7 @@ public final class SyncEngine {
         self.location = location
         self.ignorePermissions = ignorePermissions
         self.keys = keys
+        baseKeys = keys
         folder = PlainFolder(root: location.plain)
         names = try NameCipher(keys: keys)
         content = FileContent(keys: try keys.requireRead())
@@ -252,6 +259,7 @@ public final class SyncEngine {
             index = SyncIndex.load(location.indexFile) ?? SyncIndex()
             self.store = store
             verifier = HistoryVerifier(keys: keys, store: store)
+            try? adoptWorkTreeEpochs()
             return
         }
         lock = try FileLock(location.lockFile, waitSeconds: lockWait)
@@ -272,7 +280,48 @@ public final class SyncEngine {
         // there is one a killed run left.
         store.removeStaleLocks()
         try recover()
+        try adoptWorkTreeEpochs()
     }
+
+    /// Takes up the key epochs of `commit` (verified, or made here): from then on this engine reads them
+    /// and writes with the newest one it reaches. Epochs only ever grow along history.
+    func adoptEpochs(at commit: ObjectID?) throws(ShadowError) {
+        guard let commit, baseKeys.canDecrypt else { return }
+        adopt(try verifier.keys(at: commit))
+    }
+
+    /// Takes up the key epochs of the shadow work tree: the local head's (a checkout of verified
+    /// history, or commits made here) and any this machine started and has not committed yet. Reads
+    /// a few files, not the repository, so a pass with nothing to do never opens git.
+    func adoptWorkTreeEpochs() throws(ShadowError) {
+        guard baseKeys.canDecrypt, let files = try? FileSystem.list(location.shadow.appending(DevicePaths.directory)) else { return }
+        var records: [EpochRecord] = [], grants: [EpochGrant] = []
+        for file in files {
+            let name = String(decoding: file, as: UTF8.self)
+            guard name.hasSuffix(DevicePaths.epochSuffix) || name.hasSuffix(DevicePaths.grantSuffix),
+                  let bytes = try? FileSystem.readFile(location.shadow.appending(DevicePaths.directory + "/" + name), limit: DevicePaths.fileLimitBytes) else { continue }
+            if name.hasSuffix(DevicePaths.epochSuffix) { records.append(try EpochRecord.parse(bytes, vaultID: baseKeys.vaultID)) }
+            else { grants.append(try EpochGrant.parse(bytes, vaultID: baseKeys.vaultID)) }
+        }
+        guard !records.isEmpty else { return }
+        adopt(try baseKeys.reaching(records, grants: grants))
+    }
+
+    private func adopt(_ reached: VaultKeys) {
+        // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
+        guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
+        keys = reached
+        names = NameCipher(keys: read, vaultID: reached.vaultID)
+        content = FileContent(keys: read)
+        objects = objects.with(keys: reached, names: names)
+        verifier = HistoryVerifier(keys: reached, store: store)
+    }
+
+    /// The keys this engine reads and writes with: the key file's, reaching the epochs of the local head.
+    public var currentKeys: VaultKeys { keys }
+
+    /// The key epoch this engine writes with.
+    public var writingEpoch: UInt32 { keys.read?.epoch ?? 0 }
 
     // MARK: Passes
 
@@ -298,7 +347,7 @@ public final class SyncEngine {
                               advice: "check the remote's path or URL; create the vault with 'shadowsync init' on the first machine")
         }
         try integrate(remote, options: options, report: &report)
-        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(remote).message, commit: remote, keys: try verifier.keys(at: remote))
         report.joined = JoinedHead(commit: remote, deviceID: String(hexString(meta.deviceID).prefix(8)), wallTimeMillis: meta.wallTimeMillis)
         return try sync(options: options, report: report)
     }
@@ -336,6 +385,7 @@ public final class SyncEngine {
     private func sync(options: SyncOptions = SyncOptions(), report start: SyncReport) throws(ShadowError) -> SyncReport {
         var report = start
         report.readOnly = readOnly
+        try adoptWorkTreeEpochs()
         try commitLocal(options: options, report: &report, force: false)
         try pushLoop(options: options, report: &report)
         // Plaintext conflicts found while applying leave copies in the folder; commit them now so the
@@ -450,7 +500,8 @@ public final class SyncEngine {
         // The common case, judged on the walking threads: a file or directory whose stat the index
         // trusts, unchanged. Exactly the entries the loop below would leave as they are.
         // The tree is kept with the index until it changes: a running agent's no-op passes reuse it.
-        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: index.expectedTree())
+        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: options.reencrypt ? nil : index.expectedTree())
+        let reencrypt = options.reencrypt
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
         // inherits a vanished file's id does not depend on scan order.
@@ -486,7 +537,7 @@ public final class SyncEngine {
             case .directory:
                 let m = metadata(s, cur, .directory)
                 if let cur, cur.kind == .directory {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(.directory, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: .directory, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -497,7 +548,7 @@ public final class SyncEngine {
             case .symlink(let target):
                 let m = metadata(s, cur, .symlink(target: target))
                 if let cur, cur.kind == .symlink(target: target) {
-                    if differs(m, cur) {
+                    if differs(m, cur) || reencrypt {
                         plan.records[p] = SyncedEntry(cur.kind, m)
                     } else {
                         unchanged(p, cur, IndexEntry(kind: cur.kind, fileID: .zero, stat: s.stat, metadata: cur.metadata))
@@ -513,7 +564,7 @@ public final class SyncEngine {
                     let seen = ScannedEntry(path: p, kind: .file(executable: executable), stat: s.stat, permissions: m.permissions, modified: s.modified)
                     // The same test the apply uses: a trusted stat, else a hash under the file's lineage id,
                     // so an unchanged file is never rewritten. Any read error counts as changed (retried).
-                    if (try? plainMatches(seen, cur)) == true {
+                    if !reencrypt, (try? plainMatches(seen, cur)) == true {
                         if differs(m, cur) {
                             plan.fileRecords[p] = IndexEntry(kind: cur.kind, fileID: cur.fileID, stat: s.stat, metadata: m)
                             continue
@@ -713,12 +764,89 @@ public final class SyncEngine {
                                   advice: "your files stay in the folder; to sync them again, join the vault anew on this machine with an invite from a remaining device")
             }
         }
+        try grantEpochs(parents: parents)
         state.sequence += 1
         try state.save(location.stateFile)
         let committer = try ShadowCommitter(keys: keys, store: store, shadowRoot: location.shadow, deviceName: location.requestedDeviceName(),
                                             pendingAdmission: location.pendingAdmissionFile)
         return try committer.commit(parents: parents, sequence: state.sequence, wallTimeMillis: Clock.nowMillis(), touched: objects.touched,
                                     replacing: replacing)
+    }
+
+    // MARK: Key epochs
+
+    /// Before a commit: refuses to write with an older key epoch than the parents hold (a device no one
+    /// granted the newest epoch would leak what it writes to whoever was revoked), and seals the newest
+    /// epoch to every device not revoked that has no grant of it yet (a device admitted meanwhile, or
+    /// by an invite of an earlier epoch). FORMAT.md §4.8.
+    private func grantEpochs(parents: [ObjectID]) throws(ShadowError) {
+        let device = try keys.requireDevice()
+        for parent in parents {
+            let roster = try verifier.roster(of: parent)
+            // Two devices that started the same epoch number at once: the one merging second must not
+            // replace the other's record (every reader would refuse the merge), so it stops here.
+            for (epoch, entry) in roster.epochs {
+                let file = location.shadow.appending(DevicePaths.epoch(epoch))
+                if let here = try? FileSystem.readFile(file, limit: DevicePaths.fileLimitBytes), here != entry.record.bytes {
+                    throw ShadowError(.historyRewritten, "another device started key epoch \(epoch) at the same time as this one (a revocation or 'key rotate' on two machines before either synced); this machine's epoch was not published",
+                                      advice: "nothing was pushed and the folder keeps your files; join the vault anew into a new directory (an invite from another device), move your changes there, and repeat the revocation or rotation if it is still needed")
+                }
+            }
+            let newest = roster.newestEpoch
+            guard writingEpoch >= newest else {
+                throw ShadowError(.insufficientCapability, "this device holds no key for key epoch \(newest) of the vault, which a read-write device started; it cannot write until one grants it",
+                                  advice: "a read-write device grants it at its next sync: run 'shadowsync sync' there, then here")
+            }
+            guard newest > 0, writingEpoch == newest, let read = keys.read else { continue }
+            for lacking in roster.devicesLacking(epoch: newest) {
+                let path = DevicePaths.grant(lacking.id, epoch: newest)
+                let file = location.shadow.appending(path)
+                guard !FileSystem.exists(file) else { continue }
+                let grant = try EpochGrant.make(read, to: lacking.record, by: device, vaultID: keys.vaultID)
+                try FileSystem.createDirectories(file.directory, mode: 0o755)
+                try FileSystem.writeAtomically(grant.bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+            }
+        }
+    }
+
+    /// Starts a new key epoch in the work tree (published by the next commit): a fresh secret sealed to
+    /// every device of the head that is neither revoked nor `revoking`, and to the recovery key; from
+    /// then on this engine writes with it. Nothing already written is re-encrypted.
+    public func startEpoch(revoking: [UInt8]?) throws(ShadowError) -> UInt32 {
+        guard !readOnly else {
+            throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot start a key epoch",
+                              advice: "run it on a read-write machine of the vault")
+        }
+        guard let head = try head else { throw ShadowError(.notFound, "this folder has no history yet: sync it first") }
+        let device = try keys.requireDevice()
+        let roster = try verifier.roster(of: head)
+        let current = try verifier.keys(at: head)
+        let read = try current.requireRead()
+        guard read.epoch == roster.newestEpoch else {
+            throw ShadowError(.insufficientCapability, "this device holds no key for the vault's newest key epoch (\(roster.newestEpoch)): it cannot start the next one",
+                              advice: "sync a read-write device that holds it, then this one, and try again")
+        }
+        guard let descriptor = try store.topLevelBlob(VaultDescriptor.fileName, ofTree: try store.commit(head).tree, limit: VaultDescriptor.limitBytes),
+              let recovery = baseKeys.recoveryPublicKey ?? VaultDescriptor.recoveryPublicKey(descriptor, keys: baseKeys) else {
+            throw ShadowError(.malformedObject, "the head commit's vault.json names no recovery key", advice: "run 'shadowsync fsck'")
+        }
+        let (record, next) = try EpochRecord.start(after: read, by: device, vaultID: keys.vaultID, recoveryPublicKey: recovery, atMillis: Clock.nowMillis())
+        var files = [(DevicePaths.epoch(record.epoch), record.bytes)]
+        for member in roster.devices.values where member.isActive && member.id != revoking {
+            files.append((DevicePaths.grant(member.id, epoch: record.epoch), try EpochGrant.make(next, to: member.record, by: device, vaultID: keys.vaultID).bytes))
+        }
+        for (path, bytes) in files {
+            let file = location.shadow.appending(path)
+            try FileSystem.createDirectories(file.directory, mode: 0o755)
+            try FileSystem.writeAtomically(bytes, to: file, mode: ShadowObjects.objectMode, durable: false)
+        }
+        let reached = current.with(read: next)
+        keys = reached
+        names = NameCipher(keys: next, vaultID: reached.vaultID)
+        content = FileContent(keys: next)
+        objects = objects.with(keys: reached, names: names)
+        verifier = HistoryVerifier(keys: reached, store: store)
+        return record.epoch
     }
 
     // MARK: Remote changes
@@ -781,6 +909,7 @@ public final class SyncEngine {
         }
         let verified = try verifyOrAcceptFork(remote, options: options)
         let previouslyVerified = state.lastVerified
+        try adoptEpochs(at: remote)
         state.peers = verified.deviceSequences
         state.lastPushed.merge(verified.deviceTimes) { max($0, $1) }
         state.lastVerified = remote
@@ -853,7 +982,7 @@ public final class SyncEngine {
 
     /// Who made a commit (its encrypted metadata), for deterministic conflict decisions and names.
     func side(of commit: ObjectID) throws(ShadowError) -> MergeSide {
-        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: keys)
+        let meta = try CommitMessage.parse(try store.commit(commit).message, commit: commit, keys: try verifier.keys(at: commit))
         return MergeSide(deviceID: meta.deviceID, wallTimeMillis: meta.wallTimeMillis, commit: commit)
     }
 

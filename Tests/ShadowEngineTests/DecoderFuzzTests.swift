@@ -109,7 +109,7 @@ import TestSupport
     /// The `vault.json` of Docs/FORMAT.md §8, byte for byte.
     @Test func vaultDescriptorOfTheFormatVectors() throws {
         let vector = try VaultKeys(vaultSecretBytes: Array(0..<32))
-        let expected = #"{"format":"shdw/4","vault_id":"140cc60fcd4d3ffc0629840d4b1519d5","root_public_key":"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2","content":{"chunk_log2":16,"padding":"padme"},"names":{"locator_bits":160,"record_quantum":64},"signature":"c725253cf7dd5791df4f282a1fae36d0afcaa45d7feb7db3bb844678b9d156b57c58ac49a65e511ace6029e3f708035d4240d431a158ee9bf7154f8ecdaa7805"}"# + "\n"
+        let expected = #"{"format":"shdw/4","vault_id":"140cc60fcd4d3ffc0629840d4b1519d5","root_public_key":"d38ab8dff365f53276f2d84a51c5835f601f2c996f297e326e874037b77af8b2","recovery_public_key":"b3cfd2dadf2f3ac36da5b90295d3713d8022cb7ef4d33fc1f73e6e3fa845db66","content":{"chunk_log2":16,"padding":"padme"},"names":{"locator_bits":160,"record_quantum":64},"signature":"f377af587178ffcdee514d32bae4695e36e825ff09ef9c88a154bb3e55f65bbc89dddb698a8b74127da5e397189ff913b0d147e233354378c75cfa60c4d9540d"}"# + "\n"
         #expect(String(decoding: try VaultDescriptor.make(vector), as: UTF8.self) == expected)
         try VaultDescriptor.verify(Array(expected.utf8), keys: vector, commit: commit)
     }
@@ -118,14 +118,14 @@ import TestSupport
     @Test func vaultDescriptorOfAnotherFormatIsRefusedByName() throws {
         let good = String(decoding: try VaultDescriptor.make(keys), as: UTF8.self)
         #expect(good.hasPrefix("{\"format\":\"shdw/4\","))
-        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/4", with: "shdw/2")
+        let body = String(good[..<good.range(of: ",\"signature\"")!.lowerBound]).replacing("shdw/4", with: "shdw/3")
         let signature = Signatures.text(try Signatures.sign(Array(body.utf8), purpose: .vaultDescriptor, keys: keys))
         let old = Array((body + ",\"signature\":\"\(signature)\"}\n").utf8)
-        do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/2 descriptor verified") } catch {
+        do { try VaultDescriptor.verify(old, keys: keys, commit: commit); Issue.record("a shdw/3 descriptor verified") } catch {
             #expect(error.code == .unsupportedVersion)
-            #expect(error.message.contains("shdw/2"))
+            #expect(error.message.contains("shdw/3"))
         }
-        let forged = Array(good.replacing("shdw/4", with: "shdw/2").utf8)
+        let forged = Array(good.replacing("shdw/4", with: "shdw/3").utf8)
         #expect(throws: ShadowError.self) { try VaultDescriptor.verify(forged, keys: keys, commit: commit) }
         do { try VaultDescriptor.verify(forged, keys: keys, commit: commit) } catch { #expect(error.code == .malformedObject) }
     }

@@ -167,4 +167,39 @@ import ShadowGit
             #expect(error.message.contains("is signed by another device"), "\(error.message)")
         }
     }
+
+    /// Key epochs (FORMAT.md §4.7, §4.8, §5.3): signed by a read-write device of the tree, numbered
+    /// without a gap, kept forever, and never started or granted by (or granted to) a revoked device.
+    @Test func epochsAreSignedContiguousKeptAndNeverFromOrToARevokedDevice() throws {
+        let first = DeviceKeys.generate(), second = DeviceKeys.generate(), reader = DeviceKeys.generate()
+        let r1 = try DeviceRecord.make(device: first, role: .readWrite, by: nil, keys: keys, atMillis: Self.time)
+        let r2 = try DeviceRecord.make(device: second, role: .readWrite, by: first, keys: keys, atMillis: Self.time)
+        let r3 = try DeviceRecord.make(device: reader, role: .readOnly, by: first, keys: keys, atMillis: Self.time)
+        let recovery = try #require(keys.recoveryPublicKey)
+        let (e1, one) = try EpochRecord.start(after: try keys.requireRead(), by: first, vaultID: keys.vaultID, recoveryPublicKey: recovery, atMillis: Self.time)
+        let g2 = try EpochGrant.make(one, to: r2, by: first, vaultID: keys.vaultID)
+        let base = [recordFile(r1), recordFile(r2), recordFile(r3)]
+        let epochFile = ("00000001.e", e1.bytes), grantFile = ("\(hexString(second.id))-00000001.k", g2.bytes)
+        let roster = try DeviceRoster.check(directory(base + [epochFile, grantFile]), keys: keys)
+        #expect(roster.newestEpoch == 1 && roster.devicesLacking(epoch: 1).map(\.id).sorted { hexString($0) < hexString($1) }
+                == [first.id, reader.id].sorted { hexString($0) < hexString($1) })
+        // The second device reaches epoch 1 with its grant; a key without one stays at epoch 0.
+        let reached = try roster.keys(try keys.attenuated(to: .readOnly).with(device: second))
+        #expect(try reached.requireRead().epoch == 1)
+        #expect(try roster.keys(try keys.attenuated(to: .readOnly).with(device: reader)).requireRead().epoch == 0)
+        // A read-only device starts no epoch; a record or a grant filed under another epoch or device.
+        let (byReader, _) = try EpochRecord.start(after: try keys.requireRead(), by: reader, vaultID: keys.vaultID, recoveryPublicKey: recovery, atMillis: Self.time)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory(base + [("00000001.e", byReader.bytes)]), keys: keys) } == .signatureInvalid)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory(base + [("00000002.e", e1.bytes)]), keys: keys) } == .malformedObject)
+        #expect(thrownCode { _ = try DeviceRoster.check(directory(base + [epochFile, ("\(hexString(reader.id))-00000001.k", g2.bytes)]), keys: keys) } == .malformedObject)
+        // A child that drops the epoch or a grant; a grant to a device revoked in the same commit.
+        let parent = roster
+        #expect(parent.successorFault(try DeviceRoster.check(directory(base), keys: keys)) != nil)
+        #expect(parent.successorFault(try DeviceRoster.check(directory(base + [epochFile]), keys: keys)) != nil)
+        let revoke = try RevocationRecord.make(second.id, by: first, vaultID: keys.vaultID, atMillis: Self.time)
+        let before = try DeviceRoster.check(directory(base + [epochFile]), keys: keys)
+        let after = try DeviceRoster.check(directory(base + [epochFile, grantFile, ("\(hexString(second.id)).x", revoke.bytes)]), keys: keys)
+        #expect(DeviceRoster.additionsFault(after, parents: [before])?.contains("to revoked device") == true)
+    }
+
 }
