@@ -29,7 +29,7 @@ fi
 export S W RUNS=${RUNS:-3} BIG_MB=${BIG_MB:-100} BIG_FILES=${BIG_FILES:-3} HUGE_MIB=${HUGE_MIB:-1024}
 echo "ShadowSync $("$S" --version), $(rclone version | head -1), $(restic version | cut -d' ' -f1-2)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
-exec python3 - <<'EOF'
+python3 - <<'EOF'
 import os, shutil, statistics, subprocess, sys, time
 
 S, W = os.environ["S"], os.environ["W"]
