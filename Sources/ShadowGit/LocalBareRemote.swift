@@ -3,7 +3,8 @@ import ShadowSystem
 
 /// A bare repository on this machine (the embedded default, a USB disk, a mounted share). Its head is
 /// read in place, before a fetch copies anything; a pass with nothing to fetch answers from git's ref
-/// files without loading libgit2; a push writes one pack of stored objects (LocalPush.swift).
+/// files without loading libgit2; a fetch and a push each write one pack of stored objects
+/// (LocalFetch.swift, LocalPush.swift).
 public final class LocalBareRemote: Remote, @unchecked Sendable {
     let address: RemoteAddress
     let local: LocalRepository
@@ -25,7 +26,12 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
             throw ShadowError(.malformedObject, "the remote repository at \(address.path) holds an object ShadowSync never writes (\(error.message)) in the history its signed head names: an object file there was altered; nothing was copied",
                               advice: "nothing was changed locally; restore the repository on the server (git fsck there names the damaged object)")
         }
-        return try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
+        let path = address.path
+        let (fetched, head) = try GitThread.shared.run { () throws(ShadowError) -> (fetched: Bool, head: ObjectID?) in
+            try repository.fetchFromLocalBareRepository(at: path)
+        }
+        // Not a bare repository this can open: libgit2 fetches, and reports what is wrong with it.
+        return fetched ? head : try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
     }
 
     /// Reclaiming space after a rewrite removes what the branch does not reach: a pack this push wrote

@@ -146,7 +146,7 @@ public enum ObjectConsolidation {
         var odb: OpaquePointer?
         try gitCheck(git2.git_repository_odb(&odb, repo), "cannot open the objects of \(gitDir)")
         defer { git2.git_odb_free(odb) }
-        let pack = try PackWriter(packDirectory: packDir, odb: odb, count: ids.count)
+        let pack = try PackWriter(packDirectory: packDir, count: ids.count)
         for id in ids {
             var oid = id.gitOID
             var object: OpaquePointer?
@@ -161,7 +161,7 @@ public enum ObjectConsolidation {
                 throw ShadowError(.malformedObject, "object \(id.short) in \(gitDir) is neither commit, tree nor blob: not a ShadowSync repository",
                                   advice: "consolidate it with 'git gc' instead")
             }
-            try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
+            try pack.add(kind, id: oid, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
         }
         return try pack.finish()
     }

@@ -349,7 +349,7 @@ import ShadowSystem
     }
 
     /// The pack trailer's SHA-1 and the zlib stream's Adler-32 against published vectors (FIPS 180 and
-    /// RFC 1950 examples); a wrong trailer would make libgit2's indexer refuse every pack.
+    /// RFC 1950 examples); a wrong trailer or entry checksum makes git refuse the pack (`git fsck`, `git verify-pack`).
     @Test func packChecksumsMatchTheirStandards() {
         func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
         func sha(_ s: String) -> String { var h = SHA1(); h.update(Array(s.utf8)); return hex(h.finish()) }
@@ -370,6 +370,19 @@ import ShadowSystem
         var a: UInt32 = 1, b: UInt32 = 0
         for x in big { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
         #expect(big.withUnsafeBytes { Adler32.checksum($0) } == (b << 16 | a))
+        // CRC-32 check value (the ISO-HDLC catalogue entry), byte by byte and eight at a time alike.
+        var crc = CRC32()
+        crc.update(Array("123456789".utf8))
+        #expect(crc.value == 0xCBF4_3926)
+        var bitwise: UInt32 = 0xFFFF_FFFF
+        for x in big.prefix(1001) {
+            bitwise ^= UInt32(x)
+            for _ in 0..<8 { bitwise = bitwise & 1 != 0 ? 0xEDB8_8320 ^ (bitwise >> 1) : bitwise >> 1 }
+        }
+        var sliced = CRC32()
+        sliced.update(Array(big.prefix(3)))
+        sliced.update(Array(big[3..<1001]))
+        #expect(sliced.value == bitwise ^ 0xFFFF_FFFF)
     }
 
     @Test func referenceUpdatesAreCompareAndSwap() throws {
