@@ -16,8 +16,8 @@ import sys
 SECTION_OTHER_PAGES = """.SH EXAMPLES
 .nf
 shadowsync init ~/Notes \\-\\-remote ssh://me@vps.example.org:2222/~/notes.git \\-\\-passphrase\\-file ~/.config/notes.pass
-shadowsync key export \\-\\-folder ~/Notes > key.txt
-shadowsync join ssh://me@vps.example.org:2222/~/notes.git ~/Notes \\-\\-key\\-file key.txt
+shadowsync device invite \\-\\-folder ~/Notes \\-\\-name desktop > invite.txt
+shadowsync join ssh://me@vps.example.org:2222/~/notes.git ~/Notes \\-\\-invite\\-file invite.txt
 systemctl \\-\\-user enable \\-\\-now "shadowsync@$(systemd\\-escape \\-\\-path ~/Notes).service"
 shadowsync status                       # every folder; inside one, that folder
 shadowsync sync                         # a pass now (the daemon runs it when one runs)

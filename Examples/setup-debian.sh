@@ -23,6 +23,12 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 /usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || missing+=(python3-selenium)
+# Optional, for benchmarks only (CI needs neither): SHADOWSYNC_BENCH_TOOLS=1 also installs rclone and
+# restic, which Examples/bench-import.sh and bench-anchors.sh compare against.
+if [ "${SHADOWSYNC_BENCH_TOOLS:-0}" = 1 ]; then
+    command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+    command -v restic >/dev/null 2>&1 || missing+=(restic)
+fi
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()

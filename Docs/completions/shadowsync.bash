@@ -604,7 +604,7 @@ _shadowsync_device_invite() {
 
 _shadowsync_device_revoke() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--folder)
     __shadowsync_offer_flags_options 1

@@ -64,7 +64,7 @@ function __shadowsync_parse_tokens -S
             case 'invite'
                 __shadowsync_parse_subcommand 0 'read-only' 'name=' 'expires-hours=' 'folder=' 'version' 'h/help'
             case 'revoke'
-                __shadowsync_parse_subcommand 1 'folder=' 'version' 'h/help'
+                __shadowsync_parse_subcommand 1 'folder=' 'json' 'version' 'h/help'
             end
         case 'run'
             __shadowsync_parse_subcommand 0 'folder=' 'version' 'h/help'
@@ -301,6 +301,7 @@ complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device invite" version' -l 'version' -d 'Show the version.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device invite" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device revoke" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''
+complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device revoke" json' -l 'json' -d 'Machine-readable output (holds_vault_key: whether the device keeps reading new key epochs).'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device revoke" version' -l 'version' -d 'Show the version.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync device revoke" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'shadowsync' -n '__shadowsync_should_offer_completions_for_flags_or_options "shadowsync run" folder' -l 'folder' -d 'The synced folder (default: the one containing the current directory).' -rfka ''

@@ -16,6 +16,16 @@ enum PassReason: String, Sendable {
     /// A head another device announced is still missing once its grace period is over: fetch once more
     /// before raising a `withheld_commit` alert.
     case recheck = "announced head check"
+
+    /// Whether the pass may scan only the paths the watcher saw change. A start, the safety rescan, a
+    /// retry after a failure, a resume and a `sync` command scan the whole folder; so does any pass
+    /// after events were lost (`Daemon.fullScanNext`).
+    var scansChangesOnly: Bool {
+        switch self {
+        case .changes, .poll, .doorbell, .recheck: true
+        case .startup, .rescan, .retry, .resume, .command, .xmppConnected: false
+        }
+    }
 }
 
 /// What `shadowsync status` shows while the daemon runs.
@@ -81,6 +91,14 @@ public final class Daemon: @unchecked Sendable {
     private var announcedHeads: [ObjectID] = []
     /// Say hello once the pass after a (re)connect has fetched.
     private var helloAfterPass = false
+    /// Paths the watcher saw change since the worker last took them (what the next incremental pass
+    /// scans), each with whether everything below it changed too.
+    private var changedPaths: [PlainPath: Bool] = [:]
+    /// The next pass must scan the whole folder: events were lost (queue overflow, a watch set that no
+    /// longer matches the tree, directories left unwatched at the watch limit) or a pass failed.
+    private var fullScanNext = false
+    /// Some directories are unwatched (the watch limit): no pass may trust the events alone.
+    private var watcherDegraded = false
 
     /// The XMPP doorbell, when the folder's config has `xmpp.jid`.
     private(set) var doorbell: DoorbellService?
@@ -168,6 +186,11 @@ public final class Daemon: @unchecked Sendable {
                     status.withLock { $0.overflows += 1 }
                 }
                 if batch.needsRewatch { watcher.watchTree() }
+                let eventsLost = batch.overflowed || batch.needsRewatch
+                condition.withLock {
+                    if eventsLost { fullScanNext = true }
+                    for (p, walk) in batch.changed { changedPaths[p] = (changedPaths[p] ?? false) || walk }
+                }
                 if batch.events > 0 || batch.overflowed {
                     changes.noteEvent()
                     status.withLock { $0.pendingEvents += max(batch.events, 1); $0.events += batch.events }
@@ -187,6 +210,7 @@ public final class Daemon: @unchecked Sendable {
             if t >= nextRescan {
                 nextRescan = t + timing.rescan
                 watcher.watchTree()
+                noteWatches(watcher)
                 request(.rescan)
             }
             if let recheck, t >= recheck {
@@ -214,6 +238,8 @@ public final class Daemon: @unchecked Sendable {
     private func now() -> Double { clock() }
 
     private func noteWatches(_ watcher: FolderWatcher) {
+        let degraded = watcher.degraded
+        condition.withLock { watcherDegraded = degraded }
         status.withLock {
             $0.watches = watcher.watchCount
             $0.degraded = watcher.degraded
@@ -245,22 +271,29 @@ public final class Daemon: @unchecked Sendable {
 
     private func workLoop() {
         while true {
-            let next: (PassReason, [ObjectID], Bool, Int, Bool)? = condition.withLock {
+            let next: (PassReason, [ObjectID], Bool, Int, Bool, [PlainPath: Bool]?)? = condition.withLock {
                 while requested == nil && !stopping { condition.wait() }
                 if stopping { return nil }
-                defer { requested = nil; announcedHeads = []; helloAfterPass = false; allowMassDeleteNext = false }
+                // Taken with the request: an event read from now on belongs to the next pass.
+                let changed = fullScanNext || watcherDegraded || !requested!.scansChangesOnly ? nil : changedPaths
+                defer {
+                    requested = nil; announcedHeads = []; helloAfterPass = false; allowMassDeleteNext = false
+                    changedPaths = [:]; fullScanNext = false
+                }
                 dequeued += 1
-                return (requested!, announcedHeads, helloAfterPass, dequeued, allowMassDeleteNext)
+                return (requested!, announcedHeads, helloAfterPass, dequeued, allowMassDeleteNext, changed)
             }
-            guard let (reason, heads, hello, number, allowMassDelete) = next else { break }
+            guard let (reason, heads, hello, number, allowMassDelete, changed) = next else { break }
             // A doorbell for history this agent already has (its own push echoed, a peer's old head)
             // costs no fetch.
             if reason == .doorbell, !heads.isEmpty, heads.allSatisfy({ engine.contains($0) }) {
                 doorbell?.noteAlreadyKnown()
                 watch.withLock { $0.drop(heads) }
+                // The changes taken with this request still wait for a pass.
+                if let changed { condition.withLock { for (p, walk) in changed { changedPaths[p] = (changedPaths[p] ?? false) || walk } } }
                 continue
             }
-            pass(reason, number: number, allowMassDelete: allowMassDelete)
+            pass(reason, number: number, allowMassDelete: allowMassDelete, changed: changed)
             if hello { doorbell?.hello(serverHead.withLock { $0 }) }
             // Between passes and only when nothing waits: no user-visible sync waits for it.
             if condition.withLock({ requested == nil && !stopping }) {
@@ -283,10 +316,11 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func pass(_ reason: PassReason, number: Int, allowMassDelete: Bool) {
+    private func pass(_ reason: PassReason, number: Int, allowMassDelete: Bool, changed: [PlainPath: Bool]?) {
         let started = now()
         status.withLock { $0.pendingEvents = 0; $0.passes += 1 }
         var options = SyncOptions(allowMassDelete: allowMassDelete)
+        options.changedPaths = changed
         options.replaceRevokedHeads = true
         options.onPhase = { [self] phase in
             let t = monotonicSeconds()
@@ -349,6 +383,8 @@ public final class Daemon: @unchecked Sendable {
             }
         } catch {
             lastPass.withLock { $0 = PassSummary(failed: error, pass: number) }
+            // The paths this pass took are not committed: only a full scan is sure to find them again.
+            condition.withLock { fullScanNext = true }
             // A pass for local changes made during a backoff still commits them locally; its failing
             // fetch neither extends the backoff nor repeats the error hook.
             let (backingOff, failures) = status.withLock { s in

@@ -105,11 +105,52 @@ extension Workspace {
     }
 }
 
+/// What `shadowsync device revoke` did.
+public struct Revocation: Sendable {
+    public let id: [UInt8]
+    /// The device's name, or the first 8 hex digits of its id.
+    public let label: String
+    /// The key epoch the revocation started.
+    public let epoch: UInt32
+    /// The device's record was signed with the vault key (it ran `init` or joined with a read-write
+    /// key string), so it holds the vault secret: it derives the recovery key every epoch is sealed to
+    /// and can admit new devices, and only a new vault shuts it out.
+    public let holdsVaultKey: Bool
+    /// The sync pass that published the revocation.
+    public let report: SyncReport
+
+    /// What is left to do after revoking a device that holds the vault key.
+    public static let vaultKeyAdvice = "it holds the vault key (it ran 'init' or joined with a read-write key string): it still opens every new key epoch through the recovery key and can admit new devices with it; only a new vault shuts it out (OPERATIONS, \"A lost or stolen machine\")"
+}
+
+/// `shadowsync device revoke --json`.
+public struct RevocationJSON: Encodable {
+    public let revocation: Revocation
+
+    public init(_ revocation: Revocation) { self.revocation = revocation }
+
+    enum CodingKeys: String, CodingKey {
+        case device, id, epoch
+        case holdsVaultKey = "holds_vault_key", readsNewEpochs = "reads_new_epochs", advice, pass
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(revocation.label, forKey: .device)
+        try c.encode(hexString(revocation.id), forKey: .id)
+        try c.encode(revocation.epoch, forKey: .epoch)
+        try c.encode(revocation.holdsVaultKey, forKey: .holdsVaultKey)
+        try c.encode(revocation.holdsVaultKey, forKey: .readsNewEpochs)
+        try c.encode(revocation.holdsVaultKey ? Revocation.vaultKeyAdvice : nil, forKey: .advice)
+        try c.encode(PassSummary(revocation.report), forKey: .pass)
+    }
+}
+
 extension Workspace {
     /// `shadowsync device revoke NAME`: records that a read-write device of this vault no longer
-    /// accepts `name`'s signatures (published with the sync pass this runs). `name` is a device name or
-    /// at least 8 hex digits of its id. Returns the revoked device's id and the pass.
-    public func revokeDevice(_ path: BytePath?, _ name: String, options: SyncOptions = SyncOptions()) throws(ShadowError) -> (id: [UInt8], report: SyncReport) {
+    /// accepts `name`'s signatures and starts a key epoch sealed to every other device (published with
+    /// the sync pass this runs). `name` is a device name or at least 8 hex digits of its id.
+    public func revokeDevice(_ path: BytePath?, _ name: String, options: SyncOptions = SyncOptions()) throws(ShadowError) -> Revocation {
         let (config, engine) = try open(path)
         guard !engine.readOnly else {
             throw ShadowError(.insufficientCapability, "this is a read-only device: it cannot revoke devices",
@@ -139,13 +180,15 @@ extension Workspace {
         let file = config.shadow.appending(DevicePaths.revocation(target.id))
         try FileSystem.createDirectories(file.directory, mode: 0o755)
         try FileSystem.writeAtomically(revocation.bytes, to: file, mode: 0o644, durable: false)
-        // What is written from now on is sealed under a key the revoked device never receives.
-        _ = try engine.startEpoch(revoking: target.id)
+        // What is written from now on is sealed under a key the revoked device never receives, unless it holds the vault secret.
+        let epoch = try engine.startEpoch(revoking: target.id)
         var publishing = options
         publishing.publishDevices = true
         report = try engine.sync(options: publishing)
         _ = Unmanaged.passRetained(engine)
-        return (target.id, report)
+        // Only a holder of the vault secret can sign a record "admitted by the vault key"; that secret
+        // also derives the recovery key every epoch is sealed to, so the new epoch does not shut it out.
+        return Revocation(id: target.id, label: target.label, epoch: epoch, holdsVaultKey: target.admittedBy == nil, report: report)
     }
 
     /// `shadowsync key rotate [--reencrypt]`: starts a new key epoch sealed to every device not revoked

@@ -87,15 +87,25 @@ struct DeviceRevokeCommand: ParsableCommand, OpensRepositoryAtOnce {
 
     @Argument(help: "The device's name, or at least 8 hex digits of its id ('shadowsync device list').") var name: String
     @OptionGroup var folder: FolderOption
+    @Flag(name: .long, help: "Machine-readable output (holds_vault_key: whether the device keeps reading new key epochs).") var json = false
 
     func run() throws {
         try reporting { () throws(ShadowError) in
             let line = ProgressLine()
             defer { line.finish() }
-            let (id, report) = try Workspace().revokeDevice(folder.path, name, options: line.attach(SyncOptions()))
+            let revoked = try Workspace().revokeDevice(folder.path, name, options: json ? SyncOptions() : line.attach(SyncOptions()))
             line.finish()
-            printReport(report)
-            print("revoked device \(name) (\(hexString(id).prefix(16))): every machine and the server hook refuse its commits from now on, and what is written from now on uses a new key epoch it never receives")
+            if json {
+                print(jsonText(RevocationJSON(revoked)))
+                return
+            }
+            printReport(revoked.report)
+            let device = "device \(revoked.label) (\(hexString(revoked.id).prefix(16)))"
+            if revoked.holdsVaultKey {
+                print("revoked \(device): every machine and the server hook refuse its commits from now on, but what is written from now on is NOT hidden from it: \(Revocation.vaultKeyAdvice)")
+                return
+            }
+            print("revoked \(device): every machine and the server hook refuse its commits from now on, and what is written from now on uses a new key epoch (\(revoked.epoch)) it never receives")
             printError("note: it can still decrypt what was written before the revocation; 'shadowsync key rotate --reencrypt' re-encrypts the current files under the new epoch (the history keeps the old versions); see OPERATIONS, \"A lost or stolen machine\"")
         }
     }

@@ -26,6 +26,9 @@ struct ResyncCommand: ParsableCommand {
             if report.leftOut > 0 {
                 print("left out  \(report.leftOut) commit(s) of this machine's old history that the server's history lacks (not re-created; their files are merged below)")
             }
+            if let lost = report.leftOutDeviceChange {
+                print("warning:  the server's history \(lost) from this machine's left-out commits (made here, never pushed): repeat that 'device revoke' or 'key rotate' now")
+            }
             printReport(summary)
         }
     }

@@ -1,3 +1,5 @@
+internal import CShims
+
 /// Byte encodings the formats share: hex, fixed-width integers and SHA-1. Pure functions, one copy each.
 
 /// Lowercase hex, the form ids and signatures take in text.
@@ -78,6 +80,8 @@ public struct SHA1 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockFill = 0
     private var length: UInt64 = 0
+    /// Set only by `portableDigest`: skips the SHA-extension path.
+    private var portableOnly = false
 
     public init() {}
 
@@ -109,13 +113,14 @@ public struct SHA1 {
             i = n
             if blockFill == 64 {
                 let copy = block
-                copy.withUnsafeBytes { compress($0) }
+                copy.withUnsafeBytes { compressBlocks($0) }
                 blockFill = 0
             }
         }
-        while bytes.count - i >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[i..<i + 64]))
-            i += 64
+        let whole = (bytes.count - i) / 64 * 64
+        if whole > 0 {
+            compressBlocks(UnsafeRawBufferPointer(rebasing: bytes[i..<i + whole]))
+            i += whole
         }
         if i < bytes.count {
             for k in i..<bytes.count { block[k - i] = bytes[k] }
@@ -133,6 +138,36 @@ public struct SHA1 {
         update(pad)
         length = saved
         return [h.0, h.1, h.2, h.3, h.4].flatMap { BigEndian.bytes($0) }
+    }
+
+    /// Compresses whole 64-byte blocks: with the CPU's SHA extensions when it has them (CShims), else
+    /// with the portable rounds below.
+    private mutating func compressBlocks(_ blocks: UnsafeRawBufferPointer) {
+        guard !blocks.isEmpty else { return }
+        var done: Int32 = 0
+        var state = [h.0, h.1, h.2, h.3, h.4]
+        if !portableOnly {
+            done = state.withUnsafeMutableBufferPointer { s in
+                shadow_shim_sha1_blocks(s.baseAddress!, blocks.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(blocks.count / 64))
+            }
+        }
+        if done == 1 {
+            h = (state[0], state[1], state[2], state[3], state[4])
+            return
+        }
+        var at = 0
+        while at < blocks.count {
+            compress(UnsafeRawBufferPointer(rebasing: blocks[at..<at + 64]))
+            at += 64
+        }
+    }
+
+    /// The portable rounds (FIPS 180-4 §6.1.2), also the reference the SHA-extension path is tested against.
+    static func portableDigest(_ message: [UInt8]) -> [UInt8] {
+        var sha = SHA1()
+        sha.portableOnly = true
+        sha.update(message)
+        return sha.finish()
     }
 
     private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
@@ -161,4 +196,74 @@ public struct SHA1 {
     }
 
     private func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
+}
+
+/// Adler-32 (RFC 1950 §9), the checksum that ends a zlib stream (git's pack entries are zlib streams).
+public enum Adler32 {
+    /// Largest run of bytes whose sums cannot overflow 32 bits before the modulo (zlib's NMAX).
+    static let runBytes = 5552
+    static let modulus: UInt32 = 65521
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var a: UInt32 = 1, b: UInt32 = 0
+        var i = 0
+        let p = bytes.bindMemory(to: UInt8.self)
+        while i < p.count {
+            let end = min(p.count, i + runBytes)
+            while i < end {
+                a &+= UInt32(p[i])
+                b &+= a
+                i += 1
+            }
+            a %= modulus
+            b %= modulus
+        }
+        return (b << 16) | a
+    }
+}
+
+/// CRC-32 (ISO-HDLC, the zlib and gzip one: reflected polynomial 0xEDB88320), which a git pack index
+/// (version 2) records for each packed entry. Slicing by eight bytes.
+public struct CRC32 {
+    /// Eight tables of 256 entries: table k gives the CRC of a byte followed by k zero bytes.
+    static let tables: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[i] = c
+        }
+        for i in 0..<256 {
+            for k in 1..<8 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xff)] }
+        }
+        return t
+    }()
+
+    private var crc: UInt32 = 0xFFFF_FFFF
+
+    public init() {}
+
+    public var value: UInt32 { crc ^ 0xFFFF_FFFF }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        var c = crc
+        let p = bytes.bindMemory(to: UInt8.self)
+        var i = 0
+        CRC32.tables.withUnsafeBufferPointer { t in
+            while p.count - i >= 8 {
+                let lo = c ^ (UInt32(p[i]) | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2]) << 16 | UInt32(p[i + 3]) << 24)
+                let hi = UInt32(p[i + 4]) | UInt32(p[i + 5]) << 8 | UInt32(p[i + 6]) << 16 | UInt32(p[i + 7]) << 24
+                c = t[7 * 256 + Int(lo & 0xff)] ^ t[6 * 256 + Int((lo >> 8) & 0xff)] ^ t[5 * 256 + Int((lo >> 16) & 0xff)] ^ t[4 * 256 + Int(lo >> 24)]
+                    ^ t[3 * 256 + Int(hi & 0xff)] ^ t[2 * 256 + Int((hi >> 8) & 0xff)] ^ t[256 + Int((hi >> 16) & 0xff)] ^ t[Int(hi >> 24)]
+                i += 8
+            }
+            while i < p.count {
+                c = t[Int((c ^ UInt32(p[i])) & 0xff)] ^ (c >> 8)
+                i += 1
+            }
+        }
+        crc = c
+    }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 }

@@ -85,7 +85,11 @@ public struct PlainPath: Hashable, Sendable, Comparable, CustomStringConvertible
         bytes.split(separator: slash).map(Array.init)
     }
 
-    public var lastComponent: [UInt8] { components.last ?? [] }
+    public var lastComponent: [UInt8] {
+        // Without splitting the whole path: conflict-copy checks run this over every index entry.
+        guard let cut = bytes.lastIndex(of: slash) else { return bytes }
+        return Array(bytes[(cut + 1)...])
+    }
 
     /// The parent directory, or nil at the top level.
     public var parent: PlainPath? {

@@ -108,6 +108,9 @@ public protocol LocalHistory: AnyObject {
     func stage(_ paths: [String], written: [String: WrittenFile]) throws(ShadowError) -> ObjectID
     /// Every blob of a tree with its full path, recursively.
     func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry]
+    /// The blobs of `tree` that `base` does not hold at the same path with the same id, recursively:
+    /// subtrees the two share are skipped, so the cost follows the difference, not the tree.
+    func entries(ofTree tree: ObjectID, changedFrom base: ObjectID) throws(ShadowError) -> [TreeEntry]
     /// A blob's bytes; refuses blobs larger than `limit`.
     func blob(_ id: ObjectID, limit: Int) throws(ShadowError) -> [UInt8]
     /// The blob `name` at the top of `tree` (nil if absent), read with `limit` bytes at most; the tree

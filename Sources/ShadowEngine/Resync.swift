@@ -1,4 +1,5 @@
 public import ShadowCore
+import ShadowCrypto
 
 /// What `resync` did besides the pass it ends with.
 public struct ResyncReport: Sendable {
@@ -16,6 +17,9 @@ public struct ResyncReport: Sendable {
     /// server's history went another way): their files are in the folder, and the pass commits whatever
     /// differs as this machine's changes.
     public var leftOut = 0
+    /// A revocation, key epoch or grant of this machine's old head that the adopted history lacks,
+    /// described for a person (made here and never pushed, so left out with those commits); nil when none.
+    public var leftOutDeviceChange: String?
 }
 
 extension SyncEngine {
@@ -51,6 +55,12 @@ extension SyncEngine {
         let verified = try verifier.verify(head: remote, lastVerified: nil, knownSequences: [:])
         var behind = false
         if let previous { behind = try store.isDescendant(previous, of: remote) }
+        // Adopting a history that forgets a revocation or key epoch this machine verified would take a
+        // revoked device's commits and seal under an epoch the tree lacks. An older state of this branch
+        // is exempt: nothing of it is applied, and this machine's history (with those records) goes back.
+        if !behind, let known = state.lastVerified {
+            try requireDeviceFilesKept(of: known, by: remote)
+        }
         if let previous, behind {
             // The server holds an older state of this branch: the commits it lost go back as they are
             // (each signed by a device of the vault, checked again by the push guard).
@@ -65,6 +75,8 @@ extension SyncEngine {
         }
         if let previous {
             report.leftOut = (try? store.commits(from: previous, excluding: remote).count) ?? 0
+            let mine = try verifier.roster(of: previous)
+            report.leftOutDeviceChange = mine.lostProtection(in: try verifier.roster(of: remote), names: mine.names(keys: keys))
         }
         // The journal first: a run killed from here on finishes the apply onto an empty index (every
         // file here taken as never synced), exactly what this does.
@@ -81,6 +93,8 @@ extension SyncEngine {
         try state.save(location.stateFile)
         try store.checkout(remote)
         try store.setReference(ShadowRefs.main, to: remote, expecting: previous)
+        // An epoch started on the line left out is not in this tree: write under the tree's newest.
+        try adoptEpochsReplacing(at: remote)
         var pass = SyncReport()
         // Every file here that differs from the server's version is kept: the newer keeps the path, the
         // other becomes a conflict copy that the pass below commits.
@@ -93,5 +107,39 @@ extension SyncEngine {
         after.committed = pass.committed + after.committed
         report.pass = after
         return report
+    }
+
+    /// Throws unless the tree of `remote` keeps every revocation, key epoch and epoch grant of the tree
+    /// of `verified` (the newest head this machine verified on the server) byte for byte. A device record
+    /// or name a fork left out weakens nothing, so only these are required.
+    func requireDeviceFilesKept(of verified: ObjectID, by remote: ObjectID) throws(ShadowError) {
+        let before = try verifier.roster(of: verified), after = try verifier.roster(of: remote)
+        guard let lost = before.lostProtection(in: after, names: before.names(keys: keys)) else { return }
+        throw ShadowError(.historyRewritten,
+                          "the server's history (head \(remote.short)) \(lost), which this machine verified in commit \(verified.short): it serves an old or forged history (a revoked device may have written to it); nothing was changed here",
+                          advice: "restore the server from a machine that has that history: for example create a fresh bare repository, run 'shadowsync config set remote NEW' and 'shadowsync resync' on this machine (its history goes there), then the same two commands on each other machine")
+    }
+}
+
+extension DeviceRoster {
+    /// What `later` lacks, or holds another version of, among this roster's revocations, key epochs and
+    /// epoch grants, described for a person; nil when it keeps them all.
+    func lostProtection(in later: DeviceRoster, names: [[UInt8]: DeviceName]) -> String? {
+        func label(_ id: [UInt8]) -> String {
+            let short = String(hexString(id).prefix(8))
+            return names[id].map { "\($0.name) (\(short))" } ?? short
+        }
+        func verb(_ present: Bool) -> String { present ? "holds another version of" : "lacks" }
+        for (id, device) in devices.sorted(by: { hexString($0.key) < hexString($1.key) }) {
+            guard let revocation = device.revocationObject, later.devices[id]?.revocationObject != revocation else { continue }
+            return "\(verb(later.devices[id]?.revocationObject != nil)) the revocation of device \(label(id))"
+        }
+        for (epoch, entry) in epochs.sorted(by: { $0.key < $1.key }) where later.epochs[epoch]?.object != entry.object {
+            return "\(verb(later.epochs[epoch] != nil)) key epoch \(epoch)"
+        }
+        for (path, entry) in grants.sorted(by: { $0.key < $1.key }) where later.grants[path]?.object != entry.object {
+            return "\(verb(later.grants[path] != nil)) the grant of key epoch \(entry.grant.epoch) to device \(label(entry.grant.deviceID))"
+        }
+        return nil
     }
 }

@@ -369,7 +369,15 @@ public struct ShadowCommitter {
         } else {
             tree = try store.stageAll()
         }
-        for entry in try store.entries(ofTree: tree) {
+        // The first parent's tree passed this check (or the verifier's) already: only what differs from
+        // it can be new, so a one-file commit checks a few entries, not the whole tree.
+        let staged: [TreeEntry]
+        if let first = parents.first {
+            staged = try store.entries(ofTree: tree, changedFrom: try store.commit(first).tree)
+        } else {
+            staged = try store.entries(ofTree: tree)
+        }
+        for entry in staged {
             let path = String(decoding: entry.path, as: UTF8.self)
             guard path == ".gitattributes" || path == VaultDescriptor.fileName || DevicePaths.isDevicePath(path) || Locator.parse(objectPath: path) != nil else {
                 throw ShadowError(.invalidArgument, "refusing to commit \(PlainPath.render(entry.path)) from the shadow directory: only encrypted objects may leave this machine",

@@ -34,6 +34,12 @@ public struct SyncOptions: Sendable {
     /// only what changed.
     public var reencrypt = false
 
+    /// The paths a running agent's watcher saw change since its last pass, each with whether everything
+    /// below it changed too (a directory created, moved or deleted): the pass scans only these (and
+    /// their parent directories) instead of the whole folder. Nil: scan everything. The engine scans
+    /// everything anyway on its first pass, after a failed one, and when an ignore file is among them.
+    public var changedPaths: [PlainPath: Bool]?
+
     /// When the server's head is a commit no writer made (unsigned, tampered, signed by a revoked or
     /// unknown device), commit on top of the last verified history and push that over it, with a
     /// rewrite record naming the refused head (`sync --replace-refused`, FORMAT.md §5.4).
@@ -202,6 +208,14 @@ public final class SyncEngine {
     public var ignorePermissions = false
     /// Why the local branch must not be synced until `repair`: it holds a commit ShadowSync did not make.
     var untrusted: ShadowError?
+    /// True until a pass has scanned the whole folder in this process, and again after a pass failed:
+    /// only a full scan can find what changed while no watcher (or a failed pass) was looking.
+    var fullScanDue = true
+    /// Paths a partial scan left for the next pass (they changed while read, or could not be read).
+    var carriedPaths: [PlainPath: Bool] = [:]
+    /// A partial scan over more paths than this scans the whole folder instead: past it one walk of
+    /// the tree costs less than a lookup per path.
+    public static let maximumChangedPaths = 10_000
 
     /// More than this share of the tracked files vanishing in one scan trips the mass-delete guard...
     static let massDeleteFraction = 0.5
@@ -307,9 +321,18 @@ public final class SyncEngine {
         adopt(try baseKeys.reaching(records, grants: grants))
     }
 
-    private func adopt(_ reached: VaultKeys) {
+    /// Takes up exactly the key epochs of `commit`'s tree, dropping any newer one this engine held (one
+    /// started here on a line that was left out): a commit is sealed under the newest epoch of the tree
+    /// it is made on (FORMAT.md §1d), never under one whose record that tree lacks.
+    func adoptEpochsReplacing(at commit: ObjectID) throws(ShadowError) {
+        guard baseKeys.canDecrypt else { return }
+        adopt(try HistoryVerifier(keys: baseKeys, store: store).keys(at: commit), replacing: true)
+    }
+
+    private func adopt(_ reached: VaultKeys, replacing: Bool = false) {
         // Newer epochs, or the chain to older ones that a key of a later epoch (an invite's) lacks.
-        guard let read = reached.read, read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
+        guard let read = reached.read,
+              replacing || read.epoch > (keys.read?.epoch ?? 0) || (read.reachesEveryEpoch && !(keys.read?.reachesEveryEpoch ?? true)) else { return }
         keys = reached
         names = NameCipher(keys: read, vaultID: reached.vaultID)
         content = FileContent(keys: read)
@@ -376,6 +399,7 @@ public final class SyncEngine {
     /// Forgets what this process holds about the failed pass and recovers from what is on disk.
     private func resume() throws(ShadowError) {
         objects.touched.reset()
+        fullScanDue = true
         state = try FolderState.load(location.stateFile)
         index = SyncIndex.load(location.indexFile) ?? SyncIndex()
         try recover()
@@ -386,7 +410,9 @@ public final class SyncEngine {
         var report = start
         report.readOnly = readOnly
         try adoptWorkTreeEpochs()
-        try commitLocal(options: options, report: &report, force: false)
+        let scope = scanScope(options)
+        try commitLocal(options: options, report: &report, force: false, only: scope)
+        if scope == nil { fullScanDue = false }
         try pushLoop(options: options, report: &report)
         // Plaintext conflicts found while applying leave copies in the folder; commit them now so the
         // other devices see every version without waiting for the next pass.
@@ -489,7 +515,24 @@ public final class SyncEngine {
 
     // MARK: Local changes
 
-    func scanLocal(options: SyncOptions) throws(ShadowError) -> (LocalPlan, ScanReport) {
+    /// What this pass's first scan looks at: the changed paths the caller passed (plus those carried
+    /// over), or nil for the whole folder.
+    private func scanScope(_ options: SyncOptions) -> [PlainPath: Bool]? {
+        // Re-encrypting every file under a new epoch reads every file.
+        guard let changed = options.changedPaths, !fullScanDue, !options.reencrypt else { return nil }
+        var scope = carriedPaths
+        carriedPaths = [:]
+        for (p, walk) in changed { scope[p] = (scope[p] ?? false) || walk }
+        // An ignore file decides what every other path is: its edit takes a full scan.
+        let ignoreFiles = [IgnoreRules.syncedFileName, IgnoreRules.localFileName].map { Array($0.utf8) }
+        if scope.keys.contains(where: { ignoreFiles.contains($0.bytes) }) { return nil }
+        if scope.count > SyncEngine.maximumChangedPaths { return nil }
+        return scope
+    }
+
+    /// `only`: scan these paths (and their parents) instead of the whole folder; an entry of the index
+    /// is taken for deleted only at such a path or below a changed directory.
+    func scanLocal(options: SyncOptions, only changed: [PlainPath: Bool]? = nil) throws(ShadowError) -> (LocalPlan, ScanReport) {
         guard FileSystem.exists(location.plain) else {
             throw ShadowError(.notFound, "the folder \(location.plain) is missing (unmounted disk?); nothing was changed",
                               advice: "mount or restore it, then sync again")
@@ -500,7 +543,15 @@ public final class SyncEngine {
         // The common case, judged on the walking threads: a file or directory whose stat the index
         // trusts, unchanged. Exactly the entries the loop below would leave as they are.
         // The tree is kept with the index until it changes: a running agent's no-op passes reuse it.
-        let scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: options.reencrypt ? nil : index.expectedTree())
+        let scan: ScanReport
+        if let changed {
+            var targets = changed.map { ScanTarget($0.key, recursive: $0.value) }
+            // A directory's own time changes with what it holds.
+            for p in changed.keys { if let parent = p.parent { targets.append(ScanTarget(parent, recursive: false)) } }
+            scan = try Scanner.scan(location.plain, only: targets, ignore: ignore)
+        } else {
+            scan = try Scanner.scan(location.plain, expectedCount: index.count, ignore: ignore, expected: options.reencrypt ? nil : index.expectedTree())
+        }
         let reencrypt = options.reencrypt
         var plan = LocalPlan()
         // Paths new as files are taken in path order after the others, so which of two hard links
@@ -585,26 +636,45 @@ public final class SyncEngine {
         }
         // Vanished files by inode: a new path with the same inode is a rename and inherits the file id.
         var vanishedByInode: [UInt64: (PlainPath, IndexEntry)] = [:]
-        if seen < index.count {
-            let scanned = Set(scan.entries.lazy.map(\.path)).union(scan.settled)
-            func underUnreadable(_ p: PlainPath) -> Bool {
-                scan.unreadable.contains { u in p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
-            }
-            for (p, e) in index.entries where !scanned.contains(p) {
-                if underUnreadable(p) { continue }  // kept, never taken for deleted
-                if ignore.ignores(p, isDirectory: e.kind == .directory) {
-                    // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
-                    // deleting it everywhere.
-                    if !e.absent {
-                        plan.refreshed[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
-                        plan.statsRefreshed = true
-                    }
-                    continue
+        func underUnreadable(_ p: PlainPath) -> Bool {
+            scan.unreadable.contains { u in p == u || p.bytes.starts(with: u.bytes + [UInt8(ascii: "/")]) }
+        }
+        /// What the index holds at a path the scan did not find.
+        func vanished(_ p: PlainPath, _ e: IndexEntry) {
+            if underUnreadable(p) { return }  // kept, never taken for deleted
+            if ignore.ignores(p, isDirectory: e.kind == .directory) {
+                // Gone while ignored: remembered as absent, so un-ignoring it later restores it instead of
+                // deleting it everywhere.
+                if !e.absent {
+                    plan.refreshed[p] = IndexEntry(kind: e.kind, fileID: e.fileID, stat: nil, absent: true)
+                    plan.statsRefreshed = true
                 }
-                if e.absent { plan.unignored.append(p); continue }
-                plan.deleted.append(p)
-                if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
+                return
             }
+            if e.absent { plan.unignored.append(p); return }
+            plan.deleted.append(p)
+            if case .file = e.kind, let s = e.stat { vanishedByInode[s.inode] = (p, e) }
+        }
+        if let changed {
+            // Only where an event was: the changed paths, and what the index holds below a changed
+            // directory that was walked again or is no longer a directory.
+            let scannedKinds = Dictionary(scan.entries.lazy.map { ($0.path, $0.kind) }, uniquingKeysWith: { a, _ in a })
+            var candidates: Set<PlainPath> = []
+            var below: [[UInt8]] = []
+            for (p, walk) in changed {
+                guard let e = index.entries[p] else { continue }
+                if scannedKinds[p] == nil { candidates.insert(p) }
+                if e.kind == .directory, walk || scannedKinds[p] != .directory { below.append(p.bytes + [UInt8(ascii: "/")]) }
+            }
+            if !below.isEmpty {
+                for (p, _) in index.entries where scannedKinds[p] == nil && below.contains(where: { p.bytes.starts(with: $0) }) {
+                    candidates.insert(p)
+                }
+            }
+            for p in candidates.sorted() { if let e = index.entries[p] { vanished(p, e) } }
+        } else if seen < index.count {
+            let scanned = Set(scan.entries.lazy.map(\.path)).union(scan.settled)
+            for (p, e) in index.entries where !scanned.contains(p) { vanished(p, e) }
         }
         for (p, executable, stat, m) in newFiles.sorted(by: { $0.0 < $1.0 }) {
             var fileID = try FileID.forNewPath(p, keys: keys.requireRead())
@@ -616,25 +686,26 @@ public final class SyncEngine {
             plan.encrypt.append((p, fileID, executable, stat, m))
         }
         plan.encrypt.sort { $0.path < $1.path }
-        try guardMassDelete(plan, scan: scan, options: options)
+        try guardMassDelete(plan, scan: scan, partial: changed != nil, options: options)
         return (plan, scan)
     }
 
-    private func guardMassDelete(_ plan: LocalPlan, scan: ScanReport, options: SyncOptions) throws(ShadowError) {
+    private func guardMassDelete(_ plan: LocalPlan, scan: ScanReport, partial: Bool, options: SyncOptions) throws(ShadowError) {
         guard !options.allowMassDelete, !plan.deleted.isEmpty else { return }
         // Renamed files did not vanish: moving the directory that holds everything must not trip it.
         let gone = plan.deleted.filter { index.entries[$0]?.kind != .directory && !plan.renamedAway.contains($0) }.count
         let tracked = index.entries.values.reduce(0) { $0 + ($1.kind == .directory ? 0 : 1) }
-        let emptied = scan.entries.isEmpty && scan.settledIDs.isEmpty && gone >= 2
+        // A partial scan that found nothing says nothing about the rest of the folder.
+        let emptied = !partial && scan.entries.isEmpty && scan.settledIDs.isEmpty && gone >= 2
         guard emptied || (gone >= SyncEngine.massDeleteMinimumFiles && Double(gone) > Double(tracked) * SyncEngine.massDeleteFraction) else { return }
         throw ShadowError(.guardTripped, "\(gone) of \(tracked) files vanished from \(location.plain) since the last sync; stopped before deleting them everywhere",
                           advice: "if the folder's disk is unmounted, mount it and sync again; if you deleted them on purpose, run 'shadowsync sync --allow-mass-delete'")
     }
 
     /// Scans, encrypts what changed into the shadow tree and commits it (read-write members only).
-    func commitLocal(options: SyncOptions, report: inout SyncReport, force: Bool) throws(ShadowError) {
+    func commitLocal(options: SyncOptions, report: inout SyncReport, force: Bool, only changed: [PlainPath: Bool]? = nil) throws(ShadowError) {
         options.onPhase?(.scanning)
-        let (plan, scan) = try scanLocal(options: options)
+        let (plan, scan) = try scanLocal(options: options, only: changed)
         try commit(plan, scan: scan, options: options, report: &report, force: force)
         if !plan.unignored.isEmpty, let head = try head {
             options.onPhase?(.applying)
@@ -682,6 +753,7 @@ public final class SyncEngine {
                     // Changing while read, vanished, or unreadable: keep what was synced, take it next time.
                     if let cur { next[item.path] = cur }
                     report.retryLater.append("\(item.path): \(error.message)")
+                    carriedPaths[item.path] = false
                     continue
                 case .failure(let error): throw error
                 }

@@ -112,6 +112,8 @@ struct SyncIndex: Sendable {
     static let version: UInt8 = 2
     /// An index larger than this is not ours (a million entries of maximal size is far less).
     static let limitBytes = 1 << 30
+    /// About what one entry takes encoded (a file with a 30-byte path and its stat), to size the output once.
+    static let typicalEntryBytes = 160
 
     init() {}
 
@@ -148,7 +150,12 @@ struct SyncIndex: Sendable {
         w.blob(Array((head?.hex ?? "").utf8), width: 1)
         w.u64(UInt64(bitPattern: recordedAtNs))
         w.u64(UInt64(count))
-        for (path, e) in entries.sorted(by: { $0.key < $1.key }) {
+        // Bytewise order by memcmp (PlainPath's `<` goes through the generic sequence comparison).
+        let sorted = entries.sorted { a, b in
+            a.key.bytes.withUnsafeBytes { x in b.key.bytes.withUnsafeBytes { y in SyncIndex.precedes(x, y) } }
+        }
+        w.out.reserveCapacity(sorted.count * SyncIndex.typicalEntryBytes)
+        for (path, e) in sorted {
             w.blob(path.bytes, width: 2)
             switch e.kind {
             case .file(let length, let siv, let executable):
@@ -307,10 +314,11 @@ struct SyncIndex: Sendable {
 struct ByteWriter {
     var out: [UInt8] = []
     mutating func u8(_ v: UInt8) { out.append(v) }
-    mutating func u64(_ v: UInt64) { out += LittleEndian.bytes(v) }
+    // In place, with no array per field: the index of a 100k-file folder is written after every commit.
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
     mutating func bytes(_ b: [UInt8]) { out += b }
     mutating func blob(_ b: [UInt8], width: Int) {
-        out += LittleEndian.bytes(UInt64(b.count)).prefix(width)
+        withUnsafeBytes(of: UInt64(b.count).littleEndian) { out.append(contentsOf: $0.prefix(width)) }
         out += b
     }
 }

@@ -70,6 +70,9 @@ public final class DeferredGitStore: VersionStore, @unchecked Sendable {
         try repository().stage(paths, written: written)
     }
     public func entries(ofTree tree: ObjectID) throws(ShadowError) -> [TreeEntry] { try repository().entries(ofTree: tree) }
+    public func entries(ofTree tree: ObjectID, changedFrom base: ObjectID) throws(ShadowError) -> [TreeEntry] {
+        try repository().entries(ofTree: tree, changedFrom: base)
+    }
     public func blob(_ id: ObjectID, limit: Int) throws(ShadowError) -> [UInt8] { try repository().blob(id, limit: limit) }
     public func createCommit(tree: ObjectID, parents: [ObjectID], message: String,
                              sign: ([UInt8]) throws(ShadowError) -> String) throws(ShadowError) -> ObjectID {

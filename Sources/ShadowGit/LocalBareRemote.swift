@@ -1,8 +1,10 @@
 public import ShadowCore
+import ShadowSystem
 
 /// A bare repository on this machine (the embedded default, a USB disk, a mounted share). Its head is
 /// read in place, before a fetch copies anything; a pass with nothing to fetch answers from git's ref
-/// files without loading libgit2; a push writes one pack of stored objects (LocalPush.swift).
+/// files without loading libgit2; a fetch and a push each write one pack of stored objects
+/// (LocalFetch.swift, LocalPush.swift).
 public final class LocalBareRemote: Remote, @unchecked Sendable {
     let address: RemoteAddress
     let local: LocalRepository
@@ -24,7 +26,22 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
             throw ShadowError(.malformedObject, "the remote repository at \(address.path) holds an object ShadowSync never writes (\(error.message)) in the history its signed head names: an object file there was altered; nothing was copied",
                               advice: "nothing was changed locally; restore the repository on the server (git fsck there names the damaged object)")
         }
-        return try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
+        let path = address.path
+        let (fetched, head) = try GitThread.shared.run { () throws(ShadowError) -> (fetched: Bool, head: ObjectID?) in
+            try repository.fetchFromLocalBareRepository(at: path)
+        }
+        // Not a bare repository this can open: libgit2 fetches, and reports what is wrong with it.
+        return fetched ? head : try repository.fetchOrigin(RemoteSession(address: address, settings: nil))
+    }
+
+    /// Reclaiming space after a rewrite removes what the branch does not reach: a pack this push wrote
+    /// before the reclaim's listing, named by the branch only after its walk, would go. The push holds
+    /// the repository's consolidation lock from its first object to the branch's move; taken before the
+    /// git thread is, so a wait never blocks other git work.
+    private func lockAgainstReclaim() throws(ShadowError) -> FileLock? {
+        let packDirectory = (address.path.hasSuffix("/") ? String(address.path.dropLast()) : address.path) + "/objects/pack"
+        guard RefFiles.isBareRepository(address.path) else { return nil }  // not a bare repository: libgit2 reports it
+        return try ObjectConsolidation.lockForPush(packDirectory: packDirectory)
     }
 
     public func push(expecting head: ObjectID?) throws(ShadowError) {
@@ -32,6 +49,8 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         try requireBare()
         CrashPoint.reached("git-push")
         let path = address.path
+        let reclaimGuard = try lockAgainstReclaim()
+        defer { withExtendedLifetime(reclaimGuard) {} }
         let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
             try repository.pushToLocalBareRepository(at: path, expecting: head)
         }
@@ -43,6 +62,8 @@ public final class LocalBareRemote: Remote, @unchecked Sendable {
         let repository = try local.open()
         try requireBare()
         let path = address.path
+        let reclaimGuard = try lockAgainstReclaim()
+        defer { withExtendedLifetime(reclaimGuard) {} }
         let pushed = try GitThread.shared.run { () throws(ShadowError) -> Bool in
             try repository.pushToLocalBareRepository(at: path, expecting: head, replacing: old)
         }

@@ -58,7 +58,7 @@ extension GitRepository {
         // A refused head this push replaces may never have been fetched here: nothing can be hidden behind it.
         var known = remoteHead
         if old != nil, var head = remoteHead, git2.git_odb_exists_ext(localODB, &head, 0) != 1 { known = nil }
-        var missing = try objectsMissing(from: remoteODB, newest: local, known: known)
+        var missing = try ObjectWalk(source: handle, target: remoteODB, objectLimit: nil).missing(newest: local, known: known.map { [$0] } ?? [])
         // Bytes written into the remote, as an SSH push reports the bytes it sent.
         var sent = TransferProgress(.sent, bytes: 0, objects: 0, totalObjects: missing.count)
         TransferMeter.moved(sent)
@@ -67,19 +67,11 @@ extension GitRepository {
             if !copied.isEmpty { missing.removeAll { copied.contains(ObjectID($0.0)) } }
         }
         if !missing.isEmpty {
-            let pack = try PackWriter(packDirectory: remoteDir + "objects/pack", odb: remoteODB, count: missing.count)
-            for (id, kind) in missing {
-                var oid = id
-                var object: OpaquePointer?
-                try gitCheck(git2.git_odb_read(&object, localODB, &oid), "cannot read object \(ObjectID(id).short)")
-                defer { git2.git_odb_object_free(object) }
-                let size = git2.git_odb_object_size(object)
-                try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: size))
+            try ObjectWalk.writePack(missing, from: localODB, into: remoteDir + "objects/pack") { size in
                 sent.bytes += UInt64(size)
                 sent.objects += 1
                 TransferMeter.moved(sent)
             }
-            try pack.finish()
         }
         // The pack durable before the branch names its objects, the branch durable before success.
         try FileSystem.flushFileSystem(holding: BytePath(remoteDir))
@@ -137,68 +129,6 @@ extension GitRepository {
             TransferMeter.moved(progress)
         }
         return copied
-    }
-
-    /// The commits after `known` up to `newest`, with every tree and blob they name that `remoteODB`
-    /// lacks. A tree the remote has is not entered: it holds everything below it (git stores nothing
-    /// without what it names).
-    private func objectsMissing(from remoteODB: OpaquePointer?, newest: git_oid, known: git_oid?) throws(ShadowError) -> [(git_oid, PackWriter.Kind)] {
-        var walk: OpaquePointer?
-        try gitCheck(git2.git_revwalk_new(&walk, handle), "cannot walk the history")
-        defer { git2.git_revwalk_free(walk) }
-        var start = newest
-        try gitCheck(git2.git_revwalk_push(walk, &start), "cannot walk the history")
-        if var stop = known { try gitCheck(git2.git_revwalk_hide(walk, &stop), "cannot walk the history") }
-        var out: [(git_oid, PackWriter.Kind)] = []
-        var seen = Set<ObjectID>()
-        var commitID = git_oid()
-        while git2.git_revwalk_next(&commitID, walk) == 0 {
-            // Present already when an earlier push wrote its pack and was cut off before moving the branch.
-            if GitRepository.remoteHas(remoteODB, &commitID) { continue }
-            out.append((commitID, .commit))
-            var commit: OpaquePointer?
-            try gitCheck(git2.git_commit_lookup(&commit, handle, &commitID), "cannot read commit \(ObjectID(commitID).short)")
-            defer { git2.git_commit_free(commit) }
-            guard let tree = git2.git_commit_tree_id(commit)?.pointee else {
-                throw ShadowError(.malformedObject, "commit \(ObjectID(commitID).short) names no tree")
-            }
-            try addTree(tree, remoteODB: remoteODB, seen: &seen, into: &out, depth: 0)
-        }
-        return out
-    }
-
-    /// Whether the remote holds an object, as of when its object database was opened (this push).
-    /// Without NO_REFRESH, libgit2 re-reads the pack directory after every miss (an access, two opens
-    /// and a readdir per object): 21,000 misses were a quarter of the first import of 10k files. A pack
-    /// another machine adds meanwhile only makes this push write objects the remote already has,
-    /// which git tolerates.
-    private static func remoteHas(_ remoteODB: OpaquePointer?, _ id: inout git_oid) -> Bool {
-        git2.git_odb_exists_ext(remoteODB, &id, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1
-    }
-
-    private func addTree(_ id: git_oid, remoteODB: OpaquePointer?, seen: inout Set<ObjectID>,
-                         into out: inout [(git_oid, PackWriter.Kind)], depth: Int) throws(ShadowError) {
-        var oid = id
-        guard seen.insert(ObjectID(id)).inserted, !GitRepository.remoteHas(remoteODB, &oid) else { return }
-        guard depth <= GitRepository.maxTreeDepth else {
-            throw ShadowError(.malformedObject, "tree nested deeper than \(GitRepository.maxTreeDepth) levels: not a ShadowSync tree")
-        }
-        out.append((id, .tree))
-        var tree: OpaquePointer?
-        try gitCheck(git2.git_tree_lookup(&tree, handle, &oid), "cannot read tree \(ObjectID(id).short)")
-        defer { git2.git_tree_free(tree) }
-        for i in 0..<git2.git_tree_entrycount(tree) {
-            guard let entry = git2.git_tree_entry_byindex(tree, i), let child = git2.git_tree_entry_id(entry)?.pointee else { continue }
-            switch git2.git_tree_entry_type(entry) {
-            case GIT_OBJECT_TREE:
-                try addTree(child, remoteODB: remoteODB, seen: &seen, into: &out, depth: depth + 1)
-            case GIT_OBJECT_BLOB:
-                var c = child
-                if seen.insert(ObjectID(child)).inserted, !GitRepository.remoteHas(remoteODB, &c) { out.append((child, .blob)) }
-            default:
-                throw ShadowError(.malformedObject, "tree \(ObjectID(id).short) holds an entry that is neither file nor directory")
-            }
-        }
     }
 }
 

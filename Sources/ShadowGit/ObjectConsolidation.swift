@@ -146,7 +146,7 @@ public enum ObjectConsolidation {
         var odb: OpaquePointer?
         try gitCheck(git2.git_repository_odb(&odb, repo), "cannot open the objects of \(gitDir)")
         defer { git2.git_odb_free(odb) }
-        let pack = try PackWriter(packDirectory: packDir, odb: odb, count: ids.count)
+        let pack = try PackWriter(packDirectory: packDir, count: ids.count)
         for id in ids {
             var oid = id.gitOID
             var object: OpaquePointer?
@@ -161,7 +161,7 @@ public enum ObjectConsolidation {
                 throw ShadowError(.malformedObject, "object \(id.short) in \(gitDir) is neither commit, tree nor blob: not a ShadowSync repository",
                                   advice: "consolidate it with 'git gc' instead")
             }
-            try pack.add(kind, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
+            try pack.add(kind, id: oid, UnsafeRawBufferPointer(start: git2.git_odb_object_data(object), count: git2.git_odb_object_size(object)))
         }
         return try pack.finish()
     }
@@ -191,6 +191,23 @@ public enum ObjectConsolidation {
 /// An flock on a lock file that keeps two processes from consolidating one repository at once. The
 /// kernel drops it when its holder exits or is killed, so a killed run never blocks the next one and a
 /// consolidation that takes long never loses it.
+extension ObjectConsolidation {
+    /// Seconds a push to a local bare repository waits for a consolidation or reclaim of it to finish.
+    static let pushLockWaitSeconds = 120.0
+
+    /// The consolidation lock of the repository whose pack directory is `packDirectory`, taken by a push
+    /// so that a reclaim never removes objects the push is about to name.
+    static func lockForPush(packDirectory: String) throws(ShadowError) -> FileLock {
+        do {
+            return try FileLock(BytePath(packDirectory + "/" + lockName), waitSeconds: pushLockWaitSeconds)
+        } catch {
+            guard error.code == .locked else { throw error }
+            throw ShadowError(.remoteUnavailable, "the remote repository \(packDirectory) is being repacked by another ShadowSync process, still after \(Int(pushLockWaitSeconds)) s",
+                              advice: "nothing to do: nothing was pushed, and the next sync tries again")
+        }
+    }
+}
+
 struct ConsolidationLock {
     private let lock: FileLock
 

@@ -14,6 +14,60 @@ extension GitRepository {
         }
     }
 
+    public func entries(ofTree tree: ObjectID, changedFrom base: ObjectID) throws(ShadowError) -> [TreeEntry] {
+        try GitThread.shared.run { () throws(ShadowError) -> [TreeEntry] in
+            var out: [TreeEntry] = []
+            try walk(tree, base: base, prefix: [], into: &out, depth: 0)
+            return out
+        }
+    }
+
+    /// `walk`, skipping what `base` (a tree at the same path, if any) holds with the same id.
+    func walk(_ id: ObjectID, base: ObjectID?, prefix: [UInt8], into out: inout [TreeEntry], depth: Int) throws(ShadowError) {
+        guard let base else { return try walk(id, prefix: prefix, into: &out, depth: depth) }
+        guard id != base else { return }
+        guard depth <= GitRepository.maxTreeDepth else {
+            throw ShadowError(.malformedObject, "tree nested deeper than \(GitRepository.maxTreeDepth) levels: not a ShadowSync tree")
+        }
+        func lookup(_ id: ObjectID) throws(ShadowError) -> OpaquePointer? {
+            var oid = id.gitOID
+            var tree: OpaquePointer?
+            try gitCheck(git2.git_tree_lookup(&tree, handle, &oid), "cannot read tree \(id.short)")
+            return tree
+        }
+        let tree = try lookup(id)
+        defer { git2.git_tree_free(tree) }
+        let old = try lookup(base)
+        defer { git2.git_tree_free(old) }
+        func name(_ entry: OpaquePointer) -> [UInt8] {
+            guard let cName = git2.git_tree_entry_name(entry) else { return [] }
+            return Array(UnsafeBufferPointer(start: cName, count: strlen(cName)).map { UInt8(bitPattern: $0) })
+        }
+        // What the base holds at this level: id and mode by name.
+        var before: [[UInt8]: (ObjectID, UInt32)] = [:]
+        for i in 0..<git2.git_tree_entrycount(old) {
+            guard let entry = git2.git_tree_entry_byindex(old, i) else { continue }
+            before[name(entry)] = (ObjectID(git2.git_tree_entry_id(entry)!.pointee), git2.git_tree_entry_filemode(entry).rawValue)
+        }
+        for i in 0..<git2.git_tree_entrycount(tree) {
+            guard let entry = git2.git_tree_entry_byindex(tree, i) else { continue }
+            let name = name(entry)
+            let path = prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
+            let child = ObjectID(git2.git_tree_entry_id(entry)!.pointee)
+            let mode = git2.git_tree_entry_filemode(entry).rawValue
+            let old = before[name]
+            if let old, old.0 == child && old.1 == mode { continue }
+            switch git2.git_tree_entry_type(entry) {
+            case GIT_OBJECT_TREE:
+                let oldTree = old.flatMap { $0.1 == GIT_FILEMODE_TREE.rawValue ? $0.0 : nil }
+                try walk(child, base: oldTree, prefix: path, into: &out, depth: depth + 1)
+            case GIT_OBJECT_BLOB: out.append(TreeEntry(path: path, id: child, mode: git2.git_tree_entry_filemode(entry).rawValue))
+            default:
+                throw ShadowError(.malformedObject, "tree holds a \(PlainPath.render(path)) that is neither file nor directory (submodule?)")
+            }
+        }
+    }
+
     /// Trees deeper than this are refused: ShadowSync's own have depth 4 (d/x/y/file).
     static let maxTreeDepth = 8
 

@@ -79,6 +79,18 @@ extension FileTime {
     var timespec: Glibc.timespec { Glibc.timespec(tv_sec: time_t(seconds), tv_nsec: Int(nanoseconds)) }
 }
 
+/// One path a partial scan looks at: itself only, or (`recursive`, when it is a directory) with
+/// everything below it.
+public struct ScanTarget: Hashable, Sendable {
+    public let path: PlainPath
+    public let recursive: Bool
+
+    public init(_ path: PlainPath, recursive: Bool) {
+        self.path = path
+        self.recursive = recursive
+    }
+}
+
 /// The result of walking the plaintext folder.
 public struct ScanReport: Sendable {
     /// Every entry found, each path once, in no particular order (the walk is parallel), except those
@@ -145,6 +157,74 @@ public enum Scanner {
         }
         work(queue, into: &report, filter: filter)
         for helper in helpers { report.absorb(helper.join()) }
+        report.skipped.sort { $0.path < $1.path }
+        report.unreadable.sort()
+        return report
+    }
+
+    /// Scans only `targets`, not the whole folder: each path itself (gone, it is simply not reported),
+    /// and everything below the recursive ones that are directories. What a running agent's watcher
+    /// says changed. A target below an ignored directory, or below a path that is no longer a
+    /// directory (a directory swapped for a symlink is never followed), is left out: an event for that
+    /// ancestor is among the targets too. Nothing is settled: the caller compares every entry.
+    public static func scan(_ root: BytePath, only targets: [ScanTarget], ignore: IgnoreRules = IgnoreRules()) throws(ShadowError) -> ScanReport {
+        var st = Glibc.stat()
+        guard root.withCString({ lstat($0, &st) }) == 0 else { throw systemError("cannot scan", root) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw ShadowError(.invalidArgument, "\(root) is not a directory (a symlink to one is not followed)")
+        }
+        var report = ScanReport()
+        var wanted: [PlainPath: Bool] = [:]
+        for target in targets { wanted[target.path] = (wanted[target.path] ?? false) || target.recursive }
+        let recursive = Set(wanted.lazy.filter(\.value).map(\.key))
+        var subdirectories: [Pending] = []
+        for (path, walk) in wanted.sorted(by: { $0.key < $1.key }) {
+            var ancestors: [PlainPath] = []
+            var ancestor = path.parent
+            while let a = ancestor { ancestors.append(a); ancestor = a.parent }
+            // A recursive target above it reports it anyway.
+            if ancestors.contains(where: { recursive.contains($0) }) { continue }
+            if path.lastComponent.starts(with: temporaryPrefix) { continue }  // our own half-written files
+            // Parents from the root down: each a real directory and not ignored.
+            var reachable = true
+            for a in ancestors.reversed() {
+                var ast = Glibc.stat()
+                if root.appending(a).withCString({ lstat($0, &ast) }) != 0 || (ast.st_mode & S_IFMT) != S_IFDIR
+                    || ignore.ignoresEntry(a, isDirectory: true) { reachable = false; break }
+            }
+            guard reachable else { continue }
+            let full = root.appending(path)
+            var est = Glibc.stat()
+            guard full.withCString({ lstat($0, &est) }) == 0 else {
+                let e = errno
+                if e != ENOENT && e != ENOTDIR {
+                    // Not known to be gone: nothing below it may be taken for deleted.
+                    report.unreadable.append(path)
+                    report.skipped.append((path.description, "cannot stat: \(String(cString: strerror(e)))"))
+                }
+                continue
+            }
+            let type = est.st_mode & S_IFMT
+            if ignore.ignoresEntry(path, isDirectory: type == S_IFDIR) { continue }
+            switch type {
+            case S_IFREG:
+                report.entries.append(ScannedEntry(path: path, kind: .file(executable: est.st_mode & 0o100 != 0), est))
+            case S_IFDIR:
+                report.entries.append(ScannedEntry(path: path, kind: .directory, est))
+                if walk { subdirectories.append(Pending(full: full, relative: path)) }
+            case S_IFLNK:
+                guard let target = full.withCString({ readLink(at: AT_FDCWD, $0) }) else {
+                    report.skipped.append((path.description, "cannot read symlink"))
+                    continue
+                }
+                report.entries.append(ScannedEntry(path: path, kind: .symlink(target: target), est))
+            default:
+                let what = type == S_IFIFO ? "fifo" : type == S_IFSOCK ? "socket" : "device"
+                report.skipped.append((path.description, "\(what): only files, directories and symlinks are synced"))
+            }
+        }
+        let filter = Filter(ignore: ignore, expected: nil)
+        work(WalkQueue(subdirectories), into: &report, filter: filter)
         report.skipped.sort { $0.path < $1.path }
         report.unreadable.sort()
         return report

@@ -3,10 +3,13 @@
 #endif
 public import ShadowCore
 
-/// What one read of the inotify queue says. Events are hints: the scan against the stat index decides
-/// what changed, so only "something changed", overflow and the watch state matter.
+/// What one read of the inotify queue says. Events are hints: a scan of the paths they name (or of
+/// everything, after an overflow) against the stat index decides what changed.
 public struct WatchBatch: Sendable {
     public var events = 0
+    /// The paths events named, each with whether everything below it must be looked at too (a
+    /// directory created, moved or deleted); a directory's own attribute change names it alone.
+    public var changed: [PlainPath: Bool] = [:]
     /// The kernel queue overflowed (IN_Q_OVERFLOW): events were lost, so rescan everything.
     public var overflowed = false
     /// The watch set no longer matches the tree (an unpaired directory move, the root gone): re-walk it.
@@ -116,8 +119,16 @@ public final class FolderWatcher {
         batch.events += 1
         guard let dir = paths[e.wd] else { return }
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0, dir.isEmpty { batch.needsRewatch = true; return }
-        guard mask & UInt32(IN_ISDIR) != 0, !name.isEmpty else { return }
+        let subtree = UInt32(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+        if name.isEmpty {
+            // The watched directory itself (its parent's watch names it too, unless it is the root).
+            if !dir.isEmpty, let p = try? PlainPath(bytes: dir) { note(p, subtree: false, in: &batch) }
+            return
+        }
         let child = dir.isEmpty ? name : dir + [UInt8(ascii: "/")] + name
+        // A name no path can have is left to the full scan, which reports it as skipped.
+        if let p = try? PlainPath(bytes: child) { note(p, subtree: mask & UInt32(IN_ISDIR) != 0 && mask & subtree != 0, in: &batch) }
+        guard mask & UInt32(IN_ISDIR) != 0 else { return }
         if mask & UInt32(IN_CREATE) != 0 {
             if let p = try? PlainPath(bytes: child), exclude(p, true) { return }
             add(child)  // and everything already inside it
@@ -130,6 +141,10 @@ public final class FolderWatcher {
                 add(child)  // moved in from outside the folder
             }
         }
+    }
+
+    private func note(_ path: PlainPath, subtree: Bool, in batch: inout WatchBatch) {
+        if subtree { batch.changed[path] = true } else if batch.changed[path] == nil { batch.changed[path] = false }
     }
 
     private func rename(prefix old: [UInt8], to new: [UInt8]) {

@@ -3,9 +3,10 @@ import Testing
 import TestSupport
 import ShadowCore
 
-/// Key epochs through the binary: after `device revoke`, what is written is sealed under a key the
-/// revoked machine never receives, whatever it kept (its key file, the strings it exported, its shadow
-/// repository), by ShadowSync's own reader and by the format's second implementation alike.
+/// Key epochs through the binary: after `device revoke` of a machine joined by invite, what is written
+/// is sealed under a key the revoked machine never receives, whatever it kept (its key file, the
+/// strings it exported, its shadow repository), by ShadowSync's own reader and by the format's second
+/// implementation alike; a revoked machine that holds the vault key is told apart and keeps reading.
 @Suite(.serialized) struct EpochTests {
     /// The name records (`.n`) that `commit` adds to its first parent, read from the bare remote.
     static func addedNameRecords(_ s: Scratch, _ commit: String) throws -> [String] {
@@ -93,6 +94,52 @@ import ShadowCore
         let r2 = try Binaries.run("shadowsync", ["decrypt", s.remote, "--to", s.root.appendingPathComponent("thief-late").path, "--rev", latest, "--key-file", stolenKeyFile])
         #expect(r2.status != 0 && r2.stderr.contains("key epoch 1"), "\(r2.stderr)")
         for agent in [laptop, desktop, fresh] { #expect(try agent.ok(["fsck", "--folder", agent.folder]).hasPrefix("ok: ")) }
+    }
+
+    /// A machine that holds the vault key (joined with a read-write key string, like the one that ran
+    /// `init`) derives the recovery key every epoch is sealed to: `device revoke` says it keeps reading,
+    /// on the terminal and in `--json`, and says nothing of the kind for a machine joined by invite.
+    @Test func revokingAMachineThatHoldsTheVaultKeySaysItKeepsReading() throws {
+        let s = try Scratch("epoch-vault-key")
+        let laptop = s.agent("laptop"), bee = s.agent("bee"), dee = s.agent("dee"), cee = s.agent("cee")
+        try laptop.write("doc.txt", "one\n")
+        try laptop.ok(["init", laptop.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        let key = try laptop.exportKey([])
+        for (agent, name) in [(bee, "bee"), (dee, "dee")] {
+            try agent.ok(["join", s.remote, agent.folder, "--key-file", key, "--no-passphrase", "--device-name", name])
+        }
+        try cee.ok(["join", s.remote, cee.folder, "--invite", try InviteTests.invite(laptop, ["--name", "cee"]), "--no-passphrase"])
+        try laptop.sync()
+        func keyFile(_ agent: Agent) throws -> String {
+            try agent.ok(["config", "get", "shadow", "--folder", agent.folder]).trimmingCharacters(in: .whitespacesAndNewlines) + "/shadowsync.key"
+        }
+        let beeKey = try keyFile(bee), ceeKey = try keyFile(cee)
+
+        let text = try laptop.ok(["device", "revoke", "bee", "--folder", laptop.folder])
+        #expect(text.contains("revoked device bee") && text.contains("NOT hidden from it") && text.contains("it holds the vault key")
+                && text.contains("only a new vault shuts it out") && !text.contains("never receives"), "\(text)")
+        func revokeJSON(_ name: String) throws -> [String: Any] {
+            let out = try laptop.ok(["device", "revoke", name, "--json", "--folder", laptop.folder])
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+        }
+        let held = try revokeJSON("dee")
+        #expect(held["device"] as? String == "dee" && held["epoch"] as? Int == 2 && held["holds_vault_key"] as? Bool == true
+                && held["reads_new_epochs"] as? Bool == true && (held["advice"] as? String)?.contains("only a new vault") == true, "\(held)")
+        let invited = try revokeJSON("cee")
+        #expect(invited["device"] as? String == "cee" && invited["epoch"] as? Int == 3 && invited["holds_vault_key"] as? Bool == false
+                && invited["reads_new_epochs"] as? Bool == false && invited["advice"] is NSNull && invited["pass"] is [String: Any], "\(invited)")
+
+        // What the warning says is so: bee's key file opens what is written afterwards; cee's does not.
+        try laptop.write("after2.txt", "written after both revocations\n")
+        try laptop.sync()
+        let byBee = s.root.appendingPathComponent("bee-reads").path
+        let opened = try Binaries.run("shadowsync", ["decrypt", s.remote, "--key-file", beeKey, "--to", byBee])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        #expect(try String(contentsOfFile: byBee + "/after2.txt", encoding: .utf8) == "written after both revocations\n")
+        let byCee = s.root.appendingPathComponent("cee-reads").path
+        let refused = try Binaries.run("shadowsync", ["decrypt", s.remote, "--key-file", ceeKey, "--to", byCee])
+        #expect(refused.status != 0 && refused.stderr.contains("key epoch 3"), "\(refused.status) \(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: byCee + "/after2.txt"))
     }
 
     @Test func keyRotateStartsAnEpochAndReencryptsOnlyWhenAsked() throws {

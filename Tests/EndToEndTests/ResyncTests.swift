@@ -124,4 +124,84 @@ import TestSupport
         try a.sync()
         #expect(a.snapshot() == b.snapshot() && b.snapshot() == d.snapshot(), "\(a.snapshot())\n\(b.snapshot())\n\(d.snapshot())")
     }
+
+    /// A server colluding with a thief: after A revokes B (a new key epoch), the server is put back to
+    /// a copy taken before the revocation and B pushes onto it. A's sync refuses the rollback, and so
+    /// does `resync`: the server's history lacks the revocation A verified, so nothing of it is taken
+    /// (B's file never reaches A's folder) and A's own history stays readable. The advised recovery,
+    /// a fresh repository filled from A, then carries A's history with the revocation.
+    @Test func resyncRefusesAServerHistoryThatLacksARevocationThisMachineVerified() throws {
+        let s = try Scratch("resync-revoked")
+        let a = s.agent("a"), b = s.agent("b")
+        try a.write("doc.txt", "version 1\n")
+        try a.ok(["init", a.folder, "--remote", s.remote, "--no-passphrase", "--device-name", "laptop"])
+        try b.ok(["join", s.remote, b.folder, "--invite", try InviteTests.invite(a, ["--name", "bee"]), "--no-passphrase"])
+        try a.sync()
+        let old = s.root.appendingPathComponent("old.git").path
+        #expect(try TestProcess.run("/bin/cp", ["-a", s.remote, old]).status == 0)
+        try a.ok(["device", "revoke", "bee", "--folder", a.folder])
+        try a.write("after.txt", "written after the revocation\n")
+        try a.sync()
+        let verified = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.removeItem(atPath: s.remote)
+        #expect(try TestProcess.run("/bin/cp", ["-a", old, s.remote]).status == 0)
+        try b.write("thief.txt", "from the revoked device\n")
+        try b.sync()
+
+        #expect(try a.run(["sync", "--folder", a.folder]).status == 2)
+        let before = a.snapshot()
+        let r = try a.run(["resync", "--folder", a.folder])
+        #expect(r.status == 2, "\(r.status)\n\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("lacks the revocation of device bee") && r.stderr.contains("\(verified.prefix(12))")
+                && r.stderr.contains("old or forged history") && r.stderr.contains("config set remote"), "\(r.stderr)")
+        #expect(a.read("thief.txt") == nil && a.snapshot() == before, "\(a.snapshot())")
+        let log = try a.run(["log", "--folder", a.folder])
+        #expect(log.status == 0 && !log.stderr.contains("failed authentication"), "\(log.stdout)\(log.stderr)")
+        #expect(try DeviceTests.devices(a)["bee"]?["revoked"] as? Bool == true)
+
+        // The advised recovery: A's history, revocation included, fills a fresh repository.
+        let fresh = s.root.appendingPathComponent("fresh.git").path
+        _ = try s.git(["init", "--bare", "--quiet", "-b", "main", fresh], in: s.root.path)
+        try a.ok(["config", "set", "remote", fresh, "--folder", a.folder])
+        try a.ok(["resync", "--folder", a.folder])
+        _ = try s.git(["merge-base", "--is-ancestor", verified, "main"], in: fresh)
+        try a.write("later.txt", "later\n")
+        try a.sync()
+        #expect(a.read("thief.txt") == nil && a.read("after.txt") == "written after the revocation\n")
+        #expect(try a.run(["log", "--folder", a.folder]).status == 0)
+        #expect(try a.ok(["fsck", "--folder", a.folder]).hasPrefix("ok: "))
+    }
+
+    /// A revocation made here whose push never happened, on a line the server's history left out:
+    /// `resync` takes the server's line, writes under that tree's newest key epoch (not the one started
+    /// here, which the tree lacks), so every machine reads what it commits, and says the revocation
+    /// was left out so that it is repeated.
+    @Test func resyncOntoALineWithoutAnEpochStartedHereWritesUnderTheTreesEpoch() throws {
+        let s = try Scratch("resync-epoch")
+        let (laptop, desktop, _) = try RevocationTests.threeMachines(s, remote: s.remote)
+        let base = try s.git(["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try laptop.write("x.txt", "verified on the lost line\n")
+        try laptop.sync()
+        // Killed before the push: the revocation and its key epoch stay on this machine only.
+        let killed = try laptop.run(["device", "revoke", "stolen", "--folder", laptop.folder], crashAt: "git-push")
+        #expect(killed.status != 0)
+        try s.git(["update-ref", "refs/heads/main", base])
+        try desktop.write("d.txt", "on the server's line\n")
+        try desktop.sync()
+
+        #expect(try laptop.run(["sync", "--folder", laptop.folder]).status == 2)
+        let r = try laptop.run(["resync", "--folder", laptop.folder])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("lacks the revocation of device stolen") && r.stdout.contains("repeat"), "\(r.stdout)")
+        let log = try laptop.run(["log", "--folder", laptop.folder])
+        #expect(log.status == 0 && !log.stderr.contains("failed authentication"), "\(log.stdout)\(log.stderr)")
+        try desktop.sync()
+        #expect(desktop.read("x.txt") == "verified on the lost line\n" && laptop.read("d.txt") == "on the server's line\n")
+        #expect(desktop.snapshot() == laptop.snapshot(), "\(desktop.snapshot())\n\(laptop.snapshot())")
+        #expect(try desktop.run(["log", "--folder", desktop.folder]).status == 0)
+        // Repeated as the warning says, the revocation reaches the server's history.
+        try laptop.ok(["device", "revoke", "stolen", "--folder", laptop.folder])
+        try desktop.sync()
+        #expect(try DeviceTests.devices(desktop)["stolen"]?["revoked"] as? Bool == true)
+    }
 }

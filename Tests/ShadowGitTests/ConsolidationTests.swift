@@ -145,6 +145,33 @@ import ShadowSystem
 
     /// The consolidation lock is an flock: while another holder has it the repository is skipped; the
     /// lock file a finished or killed holder leaves behind blocks nobody, however old.
+    /// A reclaim (or consolidation) holding the lock keeps a local push from writing its pack and moving
+    /// the branch until it is done, so it never removes objects the branch is about to name.
+    @Test func aLocalPushWaitsForAHeldConsolidationLock() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let remote = dir.appending("remote.git")
+        try GitRepository.createBare(at: remote)
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        try a.setRemote(url: remote.description)
+        try FileSystem.writeAtomically(Array("one".utf8), to: a.path.appending("f.n"), mode: 0o644)
+        let c = try a.createCommit(tree: try a.stage(["f.n"]), parents: [], message: "1") { (d) throws(ShadowError) -> String in fakeSign(d) }
+        try a.setReference(GitRepository.branch, to: c, expecting: nil)
+        var holder: FileLock? = try FileLock(remote.appending("objects/pack/" + ObjectConsolidation.lockName))
+        let pushed = Atomic(false)
+        let pusher = Thread { _ = try? a.push(expecting: c); pushed.store(true, ordering: .sequentiallyConsistent) }
+        pusher.start()
+        Thread.sleep(forTimeInterval: 1)
+        let early = pushed.load(ordering: .sequentiallyConsistent)
+        #expect(!early, "a push went ahead while the lock was held")
+        #expect(try packCount(remote) == 0)
+        #expect(try GitRepository.open(remote, repairIndex: false).reference(GitRepository.branch) == nil)
+        holder = nil
+        _ = holder
+        let deadline = Date().addingTimeInterval(30)
+        while !pushed.load(ordering: .sequentiallyConsistent) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try GitRepository.open(remote, repairIndex: false).reference(GitRepository.branch) == c)
+    }
+
     @Test func aHeldLockSkipsTheRepositoryAndALeftoverLockFileDoesNot() throws {
         defer { try? FileSystem.removeTree(dir) }
         let remote = dir.appending("remote.git")

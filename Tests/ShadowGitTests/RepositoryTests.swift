@@ -74,6 +74,22 @@ import ShadowSystem
         }
     }
 
+    @Test func entriesChangedFromABaseTreeSkipWhatBothShare() throws {
+        defer { try? FileSystem.removeTree(dir) }
+        let a = try GitRepository.createWorkTree(at: dir.appending("a"))
+        for p in ["d/a/b/one.n", "d/a/b/two.n", "d/a/c/three.n", "d/x/y/four.n", "top.json"] { try write(a, p, p) }
+        let base = try a.stageAll()
+        #expect(try a.entries(ofTree: base, changedFrom: base).isEmpty)
+        try write(a, "d/a/b/two.n", "changed")
+        try write(a, "d/q/r/new.n", "new")
+        try FileSystem.removeTree(a.path.appending("d/x/y/four.n"))
+        let next = try a.stage(["d/a/b/two.n", "d/q/r/new.n", "d/x/y/four.n"])
+        let changed = try a.entries(ofTree: next, changedFrom: base).map { String(decoding: $0.path, as: UTF8.self) }
+        // Changed and added blobs; a removal leaves nothing to list, unchanged neighbours are skipped.
+        #expect(changed.sorted() == ["d/a/b/two.n", "d/q/r/new.n"], "\(changed)")
+        #expect(try a.entries(ofTree: next).count == 5)
+    }
+
     @Test func commitSignPushFetchAndVerifyAncestry() throws {
         defer { try? FileSystem.removeTree(dir) }
         let remotePath = dir.appending("remote.git")
@@ -333,7 +349,7 @@ import ShadowSystem
     }
 
     /// The pack trailer's SHA-1 and the zlib stream's Adler-32 against published vectors (FIPS 180 and
-    /// RFC 1950 examples); a wrong trailer would make libgit2's indexer refuse every pack.
+    /// RFC 1950 examples); a wrong trailer or entry checksum makes git refuse the pack (`git fsck`, `git verify-pack`).
     @Test func packChecksumsMatchTheirStandards() {
         func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
         func sha(_ s: String) -> String { var h = SHA1(); h.update(Array(s.utf8)); return hex(h.finish()) }
@@ -354,6 +370,19 @@ import ShadowSystem
         var a: UInt32 = 1, b: UInt32 = 0
         for x in big { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
         #expect(big.withUnsafeBytes { Adler32.checksum($0) } == (b << 16 | a))
+        // CRC-32 check value (the ISO-HDLC catalogue entry), byte by byte and eight at a time alike.
+        var crc = CRC32()
+        crc.update(Array("123456789".utf8))
+        #expect(crc.value == 0xCBF4_3926)
+        var bitwise: UInt32 = 0xFFFF_FFFF
+        for x in big.prefix(1001) {
+            bitwise ^= UInt32(x)
+            for _ in 0..<8 { bitwise = bitwise & 1 != 0 ? 0xEDB8_8320 ^ (bitwise >> 1) : bitwise >> 1 }
+        }
+        var sliced = CRC32()
+        sliced.update(Array(big.prefix(3)))
+        sliced.update(Array(big[3..<1001]))
+        #expect(sliced.value == bitwise ^ 0xFFFF_FFFF)
     }
 
     @Test func referenceUpdatesAreCompareAndSwap() throws {

@@ -60,6 +60,7 @@
     X(git_object_id) \
     X(git_object_lookup) \
     X(git_object_peel) \
+    X(git_odb_exists) \
     X(git_odb_exists_ext) \
     X(git_odb_free) \
     X(git_odb_hash) \
@@ -82,6 +83,7 @@
     X(git_reference_create_matching) \
     X(git_reference_free) \
     X(git_reference_name_to_id) \
+    X(git_reference_remove) \
     X(git_remote_connect) \
     X(git_remote_create_detached) \
     X(git_remote_create_with_fetchspec) \

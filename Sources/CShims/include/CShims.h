@@ -25,4 +25,10 @@ int shadow_shim_release_free_memory(void);
    file systems that share extents). Returns the bytes copied, 0 at end of file, or -1 with errno set. */
 long shadow_shim_copy_file_range(int from, int to, unsigned long length);
 
+/* SHA-1's compression of `blocks` 64-byte blocks into `state` (h0..h4) with the x86 SHA extensions,
+   which Swift cannot reach (compiler intrinsics): a git pack's trailer and its objects' ids hash every
+   byte of an import, and the portable rounds ran at about 230 MB/s. Returns 1 when done, 0 (state
+   untouched) when the CPU lacks the extensions; the caller then runs the portable rounds. */
+int shadow_shim_sha1_blocks(unsigned int state[5], const unsigned char *data, unsigned long blocks);
+
 #endif
