@@ -216,7 +216,8 @@ import ShadowSystem
         }
         func packs(_ repo: BytePath) throws -> [String: UInt64] {
             var out: [String: UInt64] = [:]
-            for name in try FileSystem.list(repo.appending("objects/pack")).map({ String(decoding: $0, as: UTF8.self) }) {
+            // The consolidation lock a push holds is not a pack.
+            for name in try FileSystem.list(repo.appending("objects/pack")).map({ String(decoding: $0, as: UTF8.self) }) where name != ObjectConsolidation.lockName {
                 var st = stat()
                 #expect(lstat(repo.appending("objects/pack/\(name)").description, &st) == 0)
                 out[name] = UInt64(st.st_ino)
