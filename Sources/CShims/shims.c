@@ -27,7 +27,9 @@ long shadow_shim_copy_file_range(int from, int to, unsigned long length) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* The round sequence of Intel's SHA extensions reference (four rounds per sha1rnds4; the message
+/* Written here because no library in reach hashes fast: libsodium has no SHA-1, and libgit2's
+   collision-detecting SHA-1 runs at the portable rounds' ~230 MB/s against over 1 GB/s for these
+   (Docs/BENCHMARKS.md, bench-import.sh). The round sequence of Intel's SHA extensions reference (four rounds per sha1rnds4; the message
    schedule runs three groups ahead through sha1msg1, xor and sha1msg2). */
 __attribute__((target("sha,sse4.1,ssse3")))
 static void sha1_blocks_ni(unsigned int state[5], const unsigned char *data, unsigned long blocks) {
