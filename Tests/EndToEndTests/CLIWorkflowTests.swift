@@ -288,7 +288,7 @@ extension CLIWorkflowTests {
         let started = Date()
         let synced = try a.run(["sync", "--folder", a.folder])
         #expect(synced.status == 0, "\(synced.stdout) \(synced.stderr)")
-        #expect(synced.stdout.contains("doorbell: rang 1 other agent(s)"), "\(synced.stdout)")
+        #expect(Self.agentsRung(synced.stdout) >= 1, "\(synced.stdout)")
         try eventually("b has a's one-shot push", timeout: 15) { b.read("rung.txt") == "pushed by a one-shot sync\n" }
         #expect(Date().timeIntervalSince(started) < 15)
         let bell = try db.xmpp()
@@ -302,6 +302,13 @@ extension CLIWorkflowTests {
 }
 
 extension OneShotDoorbellTests {
+    /// N of the "doorbell: rang N other agent(s)" line, 0 without one. The test server's room is shared
+    /// with other suites' agents running at the same time, so a test can count on its own agents only.
+    static func agentsRung(_ output: String) -> Int {
+        output.split(separator: "\n").first { $0.hasPrefix("doorbell: rang ") }
+            .flatMap { Int($0.dropFirst("doorbell: rang ".count).prefix { $0.isNumber }) } ?? 0
+    }
+
     /// `join --config` takes the doorbell's settings before the join's first push: that push (the new
     /// device's record and the files its folder held) rings the daemon already running on the other
     /// machine, which polls every ten minutes, so it arrives within seconds. The settings stay in the
@@ -324,7 +331,7 @@ extension OneShotDoorbellTests {
                                 "--config", "xmpp.jid=agents@localhost", "--config", "xmpp.password-file=\(server.passwordFile("agents"))",
                                 "--config", "xmpp.server=127.0.0.1:\(server.port)", "--config", "xmpp.ca-file=\(server.caFile)"])
         #expect(joined.status == 0, "\(joined.stdout) \(joined.stderr)")
-        #expect(joined.stdout.contains("doorbell: rang 1 other agent(s)"), "\(joined.stdout)")
+        #expect(Self.agentsRung(joined.stdout) >= 1, "\(joined.stdout)")
         try eventually("a has b's file", timeout: 15) { a.read("from-b.txt") == "in b's folder before it joined\n" }
         #expect(Date().timeIntervalSince(started) < 15)
         #expect(try da.xmpp()["accepted"] as? Int ?? 0 >= 1)
@@ -359,7 +366,7 @@ extension OneShotDoorbellTests {
         try b.useDoorbell(server)
         let started = Date()
         let synced = try b.ok(["sync", "--folder", b.folder])
-        #expect(synced.contains("doorbell: rang 1 other agent(s)") && !synced.contains("pushed "), "\(synced)")
+        #expect(Self.agentsRung(synced) >= 1 && !synced.contains("pushed "), "\(synced)")
         try eventually("a has b's file", timeout: 15) { a.read("from-b.txt") == "in b's folder before it joined\n" }
         #expect(Date().timeIntervalSince(started) < 15)
         let again = try b.ok(["sync", "--folder", b.folder])
